@@ -1,0 +1,56 @@
+# crashwatch — the two commands of the quick start, and the steps behind them.
+#   make demo   install missing packages, build, crash the example daemon
+#   make test   install missing packages, build, run the whole suite (CTest)
+# Everything the project needs is installed here; nothing by hand.
+
+BUILD     ?= build
+BUILDTYPE ?= RelWithDebInfo
+JOBS      ?= $(shell nproc 2>/dev/null || echo 2)
+CTEST_ARGS ?=
+
+# Debian packages the build, the tests, the fuzzers and the benchmarks use.
+PACKAGES = cmake make gcc pkg-config libunwind-dev libelf-dev libdw-dev \
+           libcurl4-openssl-dev zlib1g-dev libcmocka-dev lldb clang llvm \
+           libclang-rt-14-dev libdebuginfod-dev elfutils binutils openssl \
+           python3 file
+
+.PHONY: all deps build demo test test-plain test-sanitize clean install
+
+all: build
+
+deps:
+	@missing=""; for p in $(PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "make deps: installing$$missing"; \
+	  if [ "$$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi; \
+	  $$SUDO apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+$(BUILD)/CMakeCache.txt:
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=$(BUILDTYPE) -DCW_WERROR=ON
+
+build: deps $(BUILD)/CMakeCache.txt
+	cmake --build $(BUILD) -j $(JOBS)
+
+demo: build
+	@./examples/run-demo.sh $(BUILD)
+
+# The whole suite: the plain build, then the same suite under ASan+UBSan.
+test: test-plain test-sanitize
+
+test-plain: build
+	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) $(CTEST_ARGS)
+
+test-sanitize: deps
+	cmake -S . -B $(BUILD)-san -DCMAKE_BUILD_TYPE=Debug -DCW_WERROR=ON -DCW_SANITIZE=ON
+	cmake --build $(BUILD)-san -j $(JOBS)
+	cd $(BUILD)-san && ctest --output-on-failure -j $(JOBS) -LE nosan $(CTEST_ARGS)
+
+install: build
+	cmake --install $(BUILD) --prefix $(or $(PREFIX),/usr/local)
+
+clean:
+	rm -rf $(BUILD) $(BUILD)-san

@@ -1,0 +1,156 @@
+/*
+ * crashwatch.h — the public interface of libcrashwatch.
+ *
+ * A program calls cw_init() once, early in main(). From then on a crash
+ * (SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGTRAP, SIGSYS) is captured by a
+ * separate watchdog process, which writes a standard minidump and a Sentry
+ * event into a local spool, and the program still dies by its original signal.
+ *
+ * Conventions:
+ *   - Functions return 0 on success or a negative CW_E* code; cw_strerror()
+ *     and cw_err_name() describe a code. Codes are never renumbered.
+ *   - Strings passed in are copied; the caller keeps ownership of its memory.
+ *   - cw_options_t is opaque; ownership passes to cw_init(), which frees it
+ *     whether or not it succeeds.
+ */
+#ifndef CRASHWATCH_H
+#define CRASHWATCH_H
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(__GNUC__)
+#define CW_EXTERN __attribute__((visibility("default")))
+#else
+#define CW_EXTERN
+#endif
+
+#define CW_VERSION_MAJOR 0
+#define CW_VERSION_MINOR 1
+#define CW_VERSION_PATCH 0
+#define CW_VERSION_STRING "0.1.0"
+
+/*
+ * Error codes. Where a POSIX errno fits, the code is its negative value;
+ * crashwatch's own codes live at -4000 and below. This list only grows.
+ *   XX(name, value, message)
+ */
+#define CW_ERRNO_MAP(XX)                                                       \
+  XX(EPERM, -1, "operation not permitted")                                     \
+  XX(ENOENT, -2, "no such file or directory")                                  \
+  XX(ESRCH, -3, "no such process")                                             \
+  XX(EINTR, -4, "interrupted system call")                                     \
+  XX(EIO, -5, "i/o error")                                                     \
+  XX(EAGAIN, -11, "resource temporarily unavailable")                          \
+  XX(ENOMEM, -12, "out of memory")                                             \
+  XX(EACCES, -13, "permission denied")                                         \
+  XX(EBUSY, -16, "resource busy or locked")                                    \
+  XX(EEXIST, -17, "file already exists")                                       \
+  XX(ENOTDIR, -20, "not a directory")                                          \
+  XX(EINVAL, -22, "invalid argument")                                          \
+  XX(ENOSPC, -28, "no space left on device")                                   \
+  XX(EPIPE, -32, "broken pipe")                                                \
+  XX(ERANGE, -34, "result out of range")                                       \
+  XX(ENOSYS, -38, "function not implemented")                                  \
+  XX(ENOTSUP, -95, "operation not supported")                                  \
+  XX(ETIMEDOUT, -110, "operation timed out")                                   \
+  XX(EALREADY, -114, "already initialized")                                    \
+  XX(ENOTINIT, -4000, "crashwatch is not initialized")                         \
+  XX(EFORMAT, -4001, "malformed input")                                        \
+  XX(ETRUNC, -4002, "truncated input")                                         \
+  XX(EDSN, -4003, "malformed DSN")                                             \
+  XX(EURL, -4004, "malformed URL")                                             \
+  XX(EHTTP, -4005, "server refused the request")                               \
+  XX(ERATELIMIT, -4006, "rate limited by the server")                          \
+  XX(ENETWORK, -4007, "network error")                                         \
+  XX(ENOSYMBOL, -4008, "no symbol information")                                \
+  XX(EBUILDID, -4009, "build-id mismatch")                                     \
+  XX(EWATCHDOG, -4010, "watchdog unavailable")                                 \
+  XX(ECAPTURE, -4011, "could not capture the crashed process")                 \
+  XX(ESPOOL, -4012, "spool directory unusable")                                \
+  XX(ETLS, -4013, "TLS error")
+
+typedef enum {
+#define CW__ERR_ENUM(name, value, msg) CW_##name = (value),
+  CW_ERRNO_MAP(CW__ERR_ENUM)
+#undef CW__ERR_ENUM
+} cw_errno_t;
+
+/* Static messages; never NULL. An unknown code gives "unknown error". */
+CW_EXTERN const char *cw_strerror(int err);
+/* "CW_EINVAL" and so on; "CW_EUNKNOWN" for an unknown code. */
+CW_EXTERN const char *cw_err_name(int err);
+
+/*
+ * The message of the last failed cw_init()/cw_options_set_*() in this
+ * process: what was wrong and where ("spool directory /x: permission
+ * denied"). Empty string when nothing failed. Valid until the next call into
+ * crashwatch; not thread-safe.
+ */
+CW_EXTERN const char *cw_last_error(void);
+
+/* "0.1.0" */
+CW_EXTERN const char *cw_version(void);
+
+/* ---- Options -------------------------------------------------------- */
+
+typedef struct cw_options cw_options_t;
+
+/* Defaults, then the environment (CRASHWATCH_*, SENTRY_*) on top. NULL on
+ * out-of-memory. */
+CW_EXTERN cw_options_t *cw_options_new(void);
+/* Frees options that were never passed to cw_init(). NULL is fine. */
+CW_EXTERN void cw_options_free(cw_options_t *opts);
+
+/* Where reports are written. Default: $CRASHWATCH_SPOOL, else
+ * ${XDG_STATE_HOME:-$HOME/.local/state}/crashwatch/reports. */
+CW_EXTERN int cw_options_set_spool_dir(cw_options_t *opts, const char *path);
+/* Run this watchdog executable instead of the one embedded in the library
+ * ($CRASHWATCH_WATCHDOG). */
+CW_EXTERN int cw_options_set_watchdog_path(cw_options_t *opts,
+                                           const char *path);
+/* How long the crashing thread waits for the watchdog to capture it before
+ * the process dies anyway. 1..600000 ms, default 10000
+ * ($CRASHWATCH_ACK_TIMEOUT_MS). */
+CW_EXTERN int cw_options_set_ack_timeout_ms(cw_options_t *opts,
+                                            unsigned timeout_ms);
+/* Include the process environment in the minidump (MD_LINUX_ENVIRON). Off
+ * by default: environments carry secrets ($CRASHWATCH_INCLUDE_ENVIRON=1). */
+CW_EXTERN int cw_options_set_include_environ(cw_options_t *opts, int on);
+/* Print a symbolized summary of each crash to stderr. Default: on
+ * ($CRASHWATCH_PRINT_SUMMARY=0 turns it off). */
+CW_EXTERN int cw_options_set_print_summary(cw_options_t *opts, int on);
+/* Sentry DSN for uploads ($SENTRY_DSN). Checked here: a malformed DSN is
+ * refused with CW_EDSN. */
+CW_EXTERN int cw_options_set_dsn(cw_options_t *opts, const char *dsn);
+/* Sentry release / environment ($SENTRY_RELEASE, $SENTRY_ENVIRONMENT). */
+CW_EXTERN int cw_options_set_release(cw_options_t *opts, const char *release);
+CW_EXTERN int cw_options_set_environment(cw_options_t *opts,
+                                         const char *environment);
+
+/* ---- Lifecycle ------------------------------------------------------ */
+
+/*
+ * Installs the crash handlers and starts the watchdog. opts may be NULL
+ * (everything from the environment); otherwise cw_init() takes ownership of
+ * opts and frees it, on success and on failure. On failure nothing is left
+ * installed and cw_last_error() says why. CW_EALREADY if already initialized
+ * in this process.
+ */
+CW_EXTERN int cw_init(cw_options_t *opts);
+
+/* Removes the handlers (restoring the previous ones), stops the watchdog,
+ * frees everything. Safe to call when not initialized. */
+CW_EXTERN void cw_shutdown(void);
+
+/* Gives the calling thread an alternate signal stack so a stack overflow on
+ * it is still reported. Call at the start of each thread you create. The
+ * stack is freed when the thread exits. */
+CW_EXTERN int cw_thread_init(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* CRASHWATCH_H */

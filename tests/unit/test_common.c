@@ -1,0 +1,107 @@
+/* test_common.c — buffer, JSON writer, build-id and debug-id vectors. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "buf.h"
+#include "crashwatch.h"
+#include "debug_id.h"
+#include "json.h"
+
+static void test_debug_id_sentry_vector(void **state) {
+  (void)state;
+  uint8_t id[20];
+  assert_int_equal(
+      cw_hex_decode("f1c3bcc0279865fe3058404b2831d9e64135386c", id, sizeof(id)),
+      20);
+  char debug_id[37];
+  cw_debug_id_from_build_id(id, 20, debug_id);
+  assert_string_equal(debug_id, "c0bcc3f1-9827-fe65-3058-404b2831d9e6");
+  char bp[34];
+  cw_breakpad_id_from_build_id(id, 20, bp);
+  assert_string_equal(bp, "C0BCC3F19827FE653058404B2831D9E60");
+}
+
+static void test_debug_id_short_build_id_is_zero_padded(void **state) {
+  (void)state;
+  uint8_t id[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+  char debug_id[37];
+  cw_debug_id_from_build_id(id, 8, debug_id);
+  assert_string_equal(debug_id, "04030201-0605-0807-0000-000000000000");
+}
+
+static void test_hex_decode_rejects_bad_input(void **state) {
+  (void)state;
+  uint8_t out[4];
+  assert_int_equal(cw_hex_decode("abc", out, 4), CW_EFORMAT);
+  assert_int_equal(cw_hex_decode("zz", out, 4), CW_EFORMAT);
+  assert_int_equal(cw_hex_decode("0011223344", out, 4), CW_ERANGE);
+  char hex[9];
+  assert_int_equal(cw_hex_decode("DEADbeef", out, 4), 4);
+  cw_hex_encode(out, 4, hex);
+  assert_string_equal(hex, "deadbeef");
+}
+
+static void test_json_writer_nesting_and_escapes(void **state) {
+  (void)state;
+  cw_buf_t b = CW_BUF_INIT;
+  cw_json_t j;
+  cw_json_init(&j, &b, 0);
+  cw_json_begin_object(&j);
+  cw_json_key(&j, "s");
+  cw_json_string(&j, "a\"b\\c\n\x01");
+  cw_json_key(&j, "bad");
+  cw_json_string(&j, "x\xff y");
+  cw_json_key(&j, "arr");
+  cw_json_begin_array(&j);
+  cw_json_int(&j, -5);
+  cw_json_uint(&j, 18446744073709551615u);
+  cw_json_bool(&j, 1);
+  cw_json_null(&j);
+  cw_json_hex(&j, 0x1000);
+  cw_json_begin_object(&j);
+  cw_json_end_object(&j);
+  cw_json_end_array(&j);
+  cw_json_end_object(&j);
+  assert_string_equal(
+      cw_buf_cstr(&b),
+      "{\"s\":\"a\\\"b\\\\c\\n\\u0001\",\"bad\":\"x\\ufffd y\",\"arr\":[-5,"
+      "18446744073709551615,true,null,\"0x1000\",{}]}");
+  cw_buf_free(&b);
+}
+
+static void test_buf_printf_and_zeros(void **state) {
+  (void)state;
+  cw_buf_t b = CW_BUF_INIT;
+  for (int i = 0; i < 1000; i++)
+    cw_buf_printf(&b, "%d,", i);
+  size_t off = cw_buf_append_zeros(&b, 8);
+  assert_int_equal(off, b.len - 8);
+  assert_memory_equal(b.data, "0,1,2,", 6);
+  assert_false(b.oom);
+  cw_buf_free(&b);
+}
+
+static void test_strerror_names_every_code(void **state) {
+  (void)state;
+  assert_string_equal(cw_strerror(CW_EDSN), "malformed DSN");
+  assert_string_equal(cw_err_name(CW_EINVAL), "CW_EINVAL");
+  assert_string_equal(cw_strerror(-123456), "unknown error");
+  assert_string_equal(cw_strerror(0), "success");
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_debug_id_sentry_vector),
+      cmocka_unit_test(test_debug_id_short_build_id_is_zero_padded),
+      cmocka_unit_test(test_hex_decode_rejects_bad_input),
+      cmocka_unit_test(test_json_writer_nesting_and_escapes),
+      cmocka_unit_test(test_buf_printf_and_zeros),
+      cmocka_unit_test(test_strerror_names_every_code),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
