@@ -1,0 +1,40 @@
+/*
+ * capture.h — the watchdog's crash handling, as its main loop calls it
+ * (normal context, in the watchdog process).
+ */
+#ifndef CW_WATCHDOG_CAPTURE_H
+#define CW_WATCHDOG_CAPTURE_H
+
+#include <stddef.h>
+
+#include "crash_record.h"
+
+typedef struct {
+  const char *spool_dir;   /* where the report goes (exists, writable) */
+  int include_environ;     /* write MD_LINUX_ENVIRON */
+  int print_summary;       /* print the crashing thread's stack */
+  int summary_fd;          /* ...to this fd (the app's stderr), or -1 */
+  const char *release;     /* Sentry release, or NULL */
+  const char *environment; /* Sentry environment, or NULL */
+  const char *dsn;         /* upload target, or NULL (report stays local) */
+} wd_config_t;
+
+/* Called exactly once per crash, as soon as everything needed from the
+ * crashed process has been copied out (or capture failed): the app may then
+ * die. status is 0 or a negative CW_E* code. */
+typedef void (*wd_release_fn)(void *ctx, int status);
+
+/*
+ * Handles one crash: seizes and stops every thread of rec->pid, copies out
+ * registers, stacks, modules and /proc files, detaches and calls release,
+ * then unwinds every thread, writes minidump.dmp and event.json and commits
+ * the report into cfg->spool_dir. rec has been validated by the caller
+ * (magic, version, size). On success the committed report directory is
+ * written to report_path (cap bytes). Returns 0 or a negative CW_E* code;
+ * release has been called in every case.
+ */
+int wd_handle_crash(const wd_config_t *cfg, const cw_crash_record_t *rec,
+                    wd_release_fn release, void *release_ctx,
+                    char *report_path, size_t cap);
+
+#endif
