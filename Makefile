@@ -14,7 +14,7 @@ PACKAGES = cmake make gcc pkg-config libunwind-dev libelf-dev libdw-dev \
            libclang-rt-14-dev libdebuginfod-dev elfutils binutils openssl \
            python3 file
 
-.PHONY: all deps build demo test test-plain test-sanitize clean install
+.PHONY: all deps build demo test test-plain test-sanitize bench fuzz clean install
 
 all: build
 
@@ -49,8 +49,22 @@ test-sanitize: deps
 	cmake --build $(BUILD)-san -j $(JOBS)
 	cd $(BUILD)-san && ctest --output-on-failure -j $(JOBS) -LE nosan $(CTEST_ARGS)
 
+# Benchmarks print their figures; they are never part of the test suite.
+bench: build
+	@for b in bench/*.sh; do echo "== $$b"; "$$b" $(BUILD) || exit 1; done
+
+# Real coverage-guided fuzzing with libFuzzer (clang), FUZZ_SECONDS per target.
+FUZZ_SECONDS ?= 60
+fuzz: deps
+	cmake -S . -B $(BUILD)-fuzz -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=Debug -DCW_LIBFUZZER=ON
+	cmake --build $(BUILD)-fuzz -j $(JOBS)
+	@for f in $(BUILD)-fuzz/fuzz/*_libfuzzer; do \
+	  name=$$(basename $$f _libfuzzer); mkdir -p $(BUILD)-fuzz/corpus/$$name; \
+	  echo "== $$name"; $$f -max_total_time=$(FUZZ_SECONDS) $(BUILD)-fuzz/corpus/$$name fuzz/corpus/$$name || exit 1; \
+	done
+
 install: build
 	cmake --install $(BUILD) --prefix $(or $(PREFIX),/usr/local)
 
 clean:
-	rm -rf $(BUILD) $(BUILD)-san
+	rm -rf $(BUILD) $(BUILD)-san $(BUILD)-fuzz
