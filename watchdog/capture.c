@@ -1,0 +1,122 @@
+/*
+ * capture.c — wd_handle_crash(): the order of a crash's handling in the
+ * watchdog (normal context, watchdog process). Copy out, release the app,
+ * then do the slow work — unwinding, serialising, fsyncing — while the app
+ * is already dying.
+ */
+#include "capture.h"
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "crashwatch.h"
+#include "debug_id.h"
+#include "spool.h"
+#include "wd_capture.h"
+
+static void new_event_id(char out[33]) {
+  uint8_t r[16];
+  if (getrandom(r, sizeof(r), GRND_NONBLOCK) != (ssize_t)sizeof(r)) {
+    /* No entropy yet (early boot): time and pid are unique enough for a
+     * local report name. */
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    uint64_t a = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+    uint64_t b = ((uint64_t)getpid() << 32) ^ (uint64_t)clock();
+    memcpy(r, &a, 8);
+    memcpy(r + 8, &b, 8);
+  }
+  /* A version-4 UUID's bits, as Sentry's SDKs make event ids. */
+  r[6] = (uint8_t)((r[6] & 0x0f) | 0x40);
+  r[8] = (uint8_t)((r[8] & 0x3f) | 0x80);
+  cw_hex_encode(r, sizeof(r), out);
+}
+
+static int env_flag(const char *name) {
+  const char *v = getenv(name);
+  return v != NULL && v[0] != '\0' && strcmp(v, "0") != 0;
+}
+
+/* A capture from the record alone, when the process could not be read. */
+static void capture_from_record(const cw_crash_record_t *rec, wd_capture_t *c) {
+  wd_capture_free(c);
+  c->pid = rec->pid;
+  c->signo = rec->signo;
+  c->si_code = rec->si_code;
+  c->si_errno = rec->si_errno;
+  c->sender_pid = rec->sender_pid;
+  c->fault_addr = rec->fault_addr;
+  c->crashed_tid = rec->tid;
+  c->time_realtime_ns = rec->time_realtime_ns;
+  c->threads = calloc(1, sizeof(*c->threads));
+  if (c->threads == NULL)
+    return;
+  c->threads[0].tid = rec->tid;
+  c->threads[0].stack_region = -1;
+  c->threads[0].regs_ok = 1;
+  wd_regs_from_crash_context(&rec->context, NULL, &c->threads[0].regs);
+  c->nthreads = 1;
+  snprintf(c->notes, sizeof(c->notes), "process could not be captured");
+}
+
+static int write_report(const wd_config_t *cfg, const wd_capture_t *c,
+                        const char *event_id, char *report_path, size_t cap) {
+  spool_report_t *r;
+  int rc = spool_report_begin(cfg->spool_dir, event_id, &r);
+  if (rc != 0)
+    return rc;
+  int fd;
+  rc = spool_report_open_file(r, SPOOL_MINIDUMP_FILE, &fd);
+  if (rc == 0) {
+    rc = wd_minidump_write(c, fd);
+    if (close(fd) != 0 && rc == 0)
+      rc = CW_EIO;
+  }
+  if (rc == 0) {
+    cw_buf_t ev = CW_BUF_INIT;
+    rc = wd_event_json(c, event_id, cfg->release, cfg->environment, &ev);
+    if (rc == 0)
+      rc = spool_report_write_file(r, SPOOL_EVENT_FILE, ev.data, ev.len);
+    cw_buf_free(&ev);
+  }
+  if (rc != 0) {
+    spool_report_abort(r);
+    return rc;
+  }
+  return spool_report_commit(r, report_path, cap);
+}
+
+int wd_handle_crash(const wd_config_t *cfg, const cw_crash_record_t *rec,
+                    wd_release_fn release, void *release_ctx, char *report_path,
+                    size_t cap) {
+  wd_capture_opts_t opts;
+  wd_capture_opts_default(&opts);
+  opts.include_environ = cfg->include_environ;
+  opts.force_procmem = env_flag("CRASHWATCH_FORCE_PROCMEM");
+
+  wd_capture_t c;
+  int capture_rc = wd_capture_process(rec, &opts, &c);
+  release(release_ctx, capture_rc == 0 ? 0 : CW_ECAPTURE);
+  if (capture_rc != 0)
+    capture_from_record(rec, &c);
+
+  wd_capture_finish(&c);
+  wd_unwind_all(&c);
+  char event_id[33];
+  new_event_id(event_id);
+  char path[4096];
+  int rc = write_report(cfg, &c, event_id, path, sizeof(path));
+  if (rc == 0 && report_path != NULL && cap > 0)
+    snprintf(report_path, cap, "%s", path);
+  if (cfg->print_summary && cfg->summary_fd >= 0)
+    wd_summary_write(&c, cfg->summary_fd, rc == 0 ? path : NULL);
+  wd_capture_free(&c);
+  if (rc != 0)
+    return rc;
+  return capture_rc == 0 ? 0 : CW_ECAPTURE;
+}

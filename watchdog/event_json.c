@@ -1,0 +1,456 @@
+/*
+ * event_json.c — the Sentry event for a capture, and the human summary.
+ * Normal context, watchdog process; pure serialisation of a wd_capture_t
+ * (after wd_unwind_all) — nothing here reads the crashed process.
+ *
+ * Sentry wants stack frames oldest first, the reverse of unwind order.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "crashwatch.h"
+#include "debug_id.h"
+#include "json.h"
+#include "wd_capture.h"
+
+const char *wd_signal_name(int signo) {
+  switch (signo) {
+  case SIGSEGV:
+    return "SIGSEGV";
+  case SIGBUS:
+    return "SIGBUS";
+  case SIGILL:
+    return "SIGILL";
+  case SIGFPE:
+    return "SIGFPE";
+  case SIGABRT:
+    return "SIGABRT";
+  case SIGTRAP:
+    return "SIGTRAP";
+  case SIGSYS:
+    return "SIGSYS";
+  case SIGKILL:
+    return "SIGKILL";
+  case SIGTERM:
+    return "SIGTERM";
+  case SIGQUIT:
+    return "SIGQUIT";
+  default:
+    return "SIGNAL";
+  }
+}
+
+const char *wd_signal_description(int signo) {
+  switch (signo) {
+  case SIGSEGV:
+    return "Segmentation fault";
+  case SIGBUS:
+    return "Bus error";
+  case SIGILL:
+    return "Illegal instruction";
+  case SIGFPE:
+    return "Floating-point exception";
+  case SIGABRT:
+    return "Aborted";
+  case SIGTRAP:
+    return "Trace/breakpoint trap";
+  case SIGSYS:
+    return "Bad system call";
+  default:
+    return "Fatal signal";
+  }
+}
+
+const char *wd_si_code_name(int signo, int code) {
+  switch (code) {
+  case SI_USER:
+    return "SI_USER";
+  case SI_KERNEL:
+    return "SI_KERNEL";
+  case SI_QUEUE:
+    return "SI_QUEUE";
+  case SI_TIMER:
+    return "SI_TIMER";
+  case SI_MESGQ:
+    return "SI_MESGQ";
+  case SI_ASYNCIO:
+    return "SI_ASYNCIO";
+  case SI_SIGIO:
+    return "SI_SIGIO";
+  case SI_TKILL:
+    return "SI_TKILL";
+  }
+  static const char *const segv[] = {NULL, "SEGV_MAPERR", "SEGV_ACCERR",
+                                     "SEGV_BNDERR", "SEGV_PKUERR"};
+  static const char *const bus[] = {
+      NULL,         "BUS_ADRALN",    "BUS_ADRERR",
+      "BUS_OBJERR", "BUS_MCEERR_AR", "BUS_MCEERR_AO"};
+  static const char *const ill[] = {NULL,         "ILL_ILLOPC", "ILL_ILLOPN",
+                                    "ILL_ILLADR", "ILL_ILLTRP", "ILL_PRVOPC",
+                                    "ILL_PRVREG", "ILL_COPROC", "ILL_BADSTK"};
+  static const char *const fpe[] = {NULL,         "FPE_INTDIV", "FPE_INTOVF",
+                                    "FPE_FLTDIV", "FPE_FLTOVF", "FPE_FLTUND",
+                                    "FPE_FLTRES", "FPE_FLTINV", "FPE_FLTSUB"};
+  static const char *const trap[] = {NULL, "TRAP_BRKPT", "TRAP_TRACE",
+                                     "TRAP_BRANCH", "TRAP_HWBKPT"};
+#define PICK(tab)                                                              \
+  if (code > 0 && (size_t)code < sizeof(tab) / sizeof(tab[0]))                 \
+    return tab[code];                                                          \
+  break;
+  switch (signo) {
+  case SIGSEGV:
+    PICK(segv)
+  case SIGBUS:
+    PICK(bus)
+  case SIGILL:
+    PICK(ill)
+  case SIGFPE:
+    PICK(fpe)
+  case SIGTRAP:
+    PICK(trap)
+  case SIGSYS:
+    if (code == 1)
+      return "SYS_SECCOMP";
+    break;
+  }
+#undef PICK
+  return "UNKNOWN";
+}
+
+static int is_system_path(const char *p) {
+  static const char *const dirs[] = {"/lib/", "/lib64/", "/usr/lib/",
+                                     "/usr/lib64/", "/usr/libexec/"};
+  for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++)
+    if (strncmp(p, dirs[i], strlen(dirs[i])) == 0)
+      return 1;
+  return strcmp(p, "linux-vdso.so.1") == 0;
+}
+
+/* Address used to look a frame up: a return address points after the
+ * call, possibly past the end of a noreturn function. */
+static uint64_t lookup_addr(const wd_frame_t *f, size_t index) {
+  return index > 0 && f->ip > 0 ? f->ip - 1 : f->ip;
+}
+
+static void frames_json(cw_json_t *j, const wd_capture_t *cap,
+                        const wd_thread_t *th) {
+  cw_json_key(j, "frames");
+  cw_json_begin_array(j);
+  for (size_t k = th->nframes; k-- > 0;) {
+    const wd_frame_t *f = &th->frames[k];
+    const wd_module_t *m;
+    uint64_t off;
+    const char *fn = wd_symbolize(cap, lookup_addr(f, k), &m, &off);
+    cw_json_begin_object(j);
+    cw_json_key(j, "instruction_addr");
+    cw_json_hex(j, f->ip);
+    if (m != NULL) {
+      cw_json_key(j, "package");
+      cw_json_string(j, m->path);
+      cw_json_key(j, "image_addr");
+      cw_json_hex(j, m->base);
+    }
+    if (fn != NULL) {
+      cw_json_key(j, "function");
+      cw_json_string(j, fn);
+    }
+    cw_json_key(j, "in_app");
+    cw_json_bool(j, m != NULL && !is_system_path(m->path));
+    cw_json_key(j, "trust");
+    cw_json_string(j, f->trust == WD_TRUST_CONTEXT ? "context"
+                      : f->trust == WD_TRUST_CFI   ? "cfi"
+                                                   : "fp");
+    cw_json_end_object(j);
+  }
+  cw_json_end_array(j);
+}
+
+static void registers_json(cw_json_t *j, const wd_regs_t *r) {
+  const struct {
+    const char *name;
+    uint64_t v;
+  } regs[] = {
+      {"rax", r->gp.rax}, {"rbx", r->gp.rbx}, {"rcx", r->gp.rcx},
+      {"rdx", r->gp.rdx}, {"rsi", r->gp.rsi}, {"rdi", r->gp.rdi},
+      {"rbp", r->gp.rbp}, {"rsp", r->gp.rsp}, {"r8", r->gp.r8},
+      {"r9", r->gp.r9},   {"r10", r->gp.r10}, {"r11", r->gp.r11},
+      {"r12", r->gp.r12}, {"r13", r->gp.r13}, {"r14", r->gp.r14},
+      {"r15", r->gp.r15}, {"rip", r->gp.rip},
+  };
+  cw_json_key(j, "registers");
+  cw_json_begin_object(j);
+  for (size_t i = 0; i < sizeof(regs) / sizeof(regs[0]); i++) {
+    cw_json_key(j, regs[i].name);
+    cw_json_hex(j, regs[i].v);
+  }
+  cw_json_end_object(j);
+}
+
+static void stacktrace_json(cw_json_t *j, const wd_capture_t *cap,
+                            const wd_thread_t *th, int with_regs) {
+  cw_json_begin_object(j);
+  frames_json(j, cap, th);
+  if (with_regs)
+    registers_json(j, &th->regs);
+  cw_json_end_object(j);
+}
+
+static void timestamp(uint64_t ns, char out[40]) {
+  time_t s = (time_t)(ns / 1000000000ull);
+  struct tm tm;
+  gmtime_r(&s, &tm);
+  size_t n = strftime(out, 40, "%Y-%m-%dT%H:%M:%S", &tm);
+  snprintf(out + n, 40 - n, ".%06uZ", (unsigned)((ns / 1000) % 1000000));
+}
+
+int wd_event_json(const wd_capture_t *cap, const char *event_id,
+                  const char *release, const char *environment, cw_buf_t *out) {
+  cw_json_t j;
+  cw_json_init(&j, out, 0);
+  const wd_thread_t *crashed =
+      cap->nthreads > 0 ? &cap->threads[cap->crashed_index] : NULL;
+  cw_json_begin_object(&j);
+  cw_json_key(&j, "event_id");
+  cw_json_string(&j, event_id);
+  char ts[40];
+  uint64_t ns = cap->time_realtime_ns;
+  if (ns == 0) {
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    ns = (uint64_t)now.tv_sec * 1000000000ull + (uint64_t)now.tv_nsec;
+  }
+  timestamp(ns, ts);
+  cw_json_key(&j, "timestamp");
+  cw_json_string(&j, ts);
+  cw_json_key(&j, "platform");
+  cw_json_string(&j, "native");
+  cw_json_key(&j, "level");
+  cw_json_string(&j, "fatal");
+  if (cap->sys.nodename[0]) {
+    cw_json_key(&j, "server_name");
+    cw_json_string(&j, cap->sys.nodename);
+  }
+  if (release != NULL) {
+    cw_json_key(&j, "release");
+    cw_json_string(&j, release);
+  }
+  if (environment != NULL) {
+    cw_json_key(&j, "environment");
+    cw_json_string(&j, environment);
+  }
+
+  /* exception */
+  const char *code_name = wd_si_code_name(cap->signo, cap->si_code);
+  cw_json_key(&j, "exception");
+  cw_json_begin_object(&j);
+  cw_json_key(&j, "values");
+  cw_json_begin_array(&j);
+  cw_json_begin_object(&j);
+  cw_json_key(&j, "type");
+  cw_json_string(&j, wd_signal_name(cap->signo));
+  char value[160];
+  snprintf(value, sizeof(value), "%s (%s) at 0x%llx",
+           wd_signal_description(cap->signo), code_name,
+           (unsigned long long)cap->fault_addr);
+  cw_json_key(&j, "value");
+  cw_json_string(&j, value);
+  cw_json_key(&j, "thread_id");
+  cw_json_int(&j, cap->crashed_tid);
+  cw_json_key(&j, "mechanism");
+  cw_json_begin_object(&j);
+  cw_json_key(&j, "type");
+  cw_json_string(&j, "signalhandler");
+  cw_json_key(&j, "handled");
+  cw_json_bool(&j, 0);
+  cw_json_key(&j, "synthetic");
+  cw_json_bool(&j, 1);
+  cw_json_key(&j, "meta");
+  cw_json_begin_object(&j);
+  cw_json_key(&j, "signal");
+  cw_json_begin_object(&j);
+  cw_json_key(&j, "number");
+  cw_json_int(&j, cap->signo);
+  cw_json_key(&j, "code");
+  cw_json_int(&j, cap->si_code);
+  cw_json_key(&j, "name");
+  cw_json_string(&j, wd_signal_name(cap->signo));
+  cw_json_key(&j, "code_name");
+  cw_json_string(&j, code_name);
+  cw_json_end_object(&j);
+  cw_json_end_object(&j);
+  cw_json_key(&j, "data");
+  cw_json_begin_object(&j);
+  cw_json_key(&j, "fault_address");
+  cw_json_hex(&j, cap->fault_addr);
+  if (cap->sender_pid > 0) {
+    cw_json_key(&j, "sender_pid");
+    cw_json_int(&j, cap->sender_pid);
+  }
+  cw_json_end_object(&j);
+  cw_json_end_object(&j); /* mechanism */
+  if (crashed != NULL) {
+    cw_json_key(&j, "stacktrace");
+    stacktrace_json(&j, cap, crashed, 1);
+  }
+  cw_json_end_object(&j);
+  cw_json_end_array(&j);
+  cw_json_end_object(&j);
+
+  /* threads */
+  cw_json_key(&j, "threads");
+  cw_json_begin_object(&j);
+  cw_json_key(&j, "values");
+  cw_json_begin_array(&j);
+  for (size_t i = 0; i < cap->nthreads; i++) {
+    const wd_thread_t *th = &cap->threads[i];
+    int is_crashed = i == cap->crashed_index;
+    cw_json_begin_object(&j);
+    cw_json_key(&j, "id");
+    cw_json_int(&j, th->tid);
+    if (th->name[0]) {
+      cw_json_key(&j, "name");
+      cw_json_string(&j, th->name);
+    }
+    cw_json_key(&j, "crashed");
+    cw_json_bool(&j, is_crashed);
+    cw_json_key(&j, "current");
+    cw_json_bool(&j, is_crashed);
+    if (!is_crashed) { /* the exception carries the crashed one's */
+      cw_json_key(&j, "stacktrace");
+      stacktrace_json(&j, cap, th, 0);
+    }
+    cw_json_end_object(&j);
+  }
+  cw_json_end_array(&j);
+  cw_json_end_object(&j);
+
+  /* debug_meta */
+  cw_json_key(&j, "debug_meta");
+  cw_json_begin_object(&j);
+  cw_json_key(&j, "images");
+  cw_json_begin_array(&j);
+  for (size_t i = 0; i < cap->nmodules; i++) {
+    const wd_module_t *m = &cap->modules[i];
+    cw_json_begin_object(&j);
+    cw_json_key(&j, "type");
+    cw_json_string(&j, "elf");
+    if (m->build_id_len > 0) {
+      char hex[2 * sizeof(m->build_id) + 1];
+      cw_hex_encode(m->build_id, m->build_id_len, hex);
+      cw_json_key(&j, "code_id");
+      cw_json_string(&j, hex);
+      char did[37];
+      cw_debug_id_from_build_id(m->build_id, m->build_id_len, did);
+      cw_json_key(&j, "debug_id");
+      cw_json_string(&j, did);
+    }
+    cw_json_key(&j, "image_addr");
+    cw_json_hex(&j, m->base);
+    cw_json_key(&j, "image_size");
+    cw_json_uint(&j, m->size);
+    cw_json_key(&j, "code_file");
+    cw_json_string(&j, m->path);
+    cw_json_end_object(&j);
+  }
+  cw_json_end_array(&j);
+  cw_json_end_object(&j);
+
+  /* contexts */
+  const wd_sysinfo_t *s = &cap->sys;
+  cw_json_key(&j, "contexts");
+  cw_json_begin_object(&j);
+  cw_json_key(&j, "os");
+  cw_json_begin_object(&j);
+  cw_json_key(&j, "type");
+  cw_json_string(&j, "os");
+  cw_json_key(&j, "name");
+  cw_json_string(&j, s->sysname[0] ? s->sysname : "Linux");
+  if (s->release[0]) {
+    char ver[65];
+    size_t n = strspn(s->release, "0123456789.");
+    snprintf(ver, sizeof(ver), "%.*s", (int)n, s->release);
+    cw_json_key(&j, "version");
+    cw_json_string(&j, ver);
+    cw_json_key(&j, "kernel_version");
+    cw_json_string(&j, s->release);
+    cw_json_key(&j, "build");
+    cw_json_string(&j, s->version);
+  }
+  if (s->os_id[0] || s->os_name[0]) {
+    cw_json_key(&j, "distribution");
+    cw_json_begin_object(&j);
+    cw_json_key(&j, "name");
+    cw_json_string(&j, s->os_id[0] ? s->os_id : s->os_name);
+    if (s->os_version[0]) {
+      cw_json_key(&j, "version");
+      cw_json_string(&j, s->os_version);
+    }
+    if (s->os_pretty[0]) {
+      cw_json_key(&j, "pretty_name");
+      cw_json_string(&j, s->os_pretty);
+    }
+    cw_json_end_object(&j);
+  }
+  cw_json_end_object(&j);
+  cw_json_key(&j, "device");
+  cw_json_begin_object(&j);
+  cw_json_key(&j, "type");
+  cw_json_string(&j, "device");
+  cw_json_key(&j, "arch");
+  cw_json_string(&j, s->machine[0] ? s->machine : "x86_64");
+  cw_json_key(&j, "processor_count");
+  cw_json_int(&j, s->ncpus);
+  if (s->mem_total) {
+    cw_json_key(&j, "memory_size");
+    cw_json_uint(&j, s->mem_total);
+  }
+  cw_json_end_object(&j);
+  cw_json_end_object(&j);
+
+  cw_json_end_object(&j);
+  cw_buf_append_str(out, "\n");
+  return out->oom ? CW_ENOMEM : 0;
+}
+
+void wd_summary_write(const wd_capture_t *cap, int fd, const char *report) {
+  if (fd < 0)
+    return;
+  cw_buf_t b = CW_BUF_INIT;
+  cw_buf_printf(&b,
+                "crashwatch: pid %d thread %d crashed: %s (%s, %s) at 0x%llx\n",
+                (int)cap->pid, (int)cap->crashed_tid,
+                wd_signal_name(cap->signo), wd_signal_description(cap->signo),
+                wd_si_code_name(cap->signo, cap->si_code),
+                (unsigned long long)cap->fault_addr);
+  if (cap->nthreads > 0) {
+    const wd_thread_t *th = &cap->threads[cap->crashed_index];
+    for (size_t k = 0; k < th->nframes; k++) {
+      const wd_frame_t *f = &th->frames[k];
+      const wd_module_t *m;
+      uint64_t off = 0;
+      const char *fn = wd_symbolize(cap, lookup_addr(f, k), &m, &off);
+      if (m != NULL)
+        off = f->ip - m->base;
+      const char *mod = m ? strrchr(m->path, '/') : NULL;
+      mod = mod ? mod + 1 : (m ? m->path : "?");
+      cw_buf_printf(&b, "  #%zu 0x%016llx %s (%s+0x%llx)\n", k,
+                    (unsigned long long)f->ip, fn ? fn : "??", mod,
+                    (unsigned long long)off);
+    }
+  }
+  if (report != NULL)
+    cw_buf_printf(&b, "crashwatch: report written to %s\n", report);
+  const uint8_t *p = b.data;
+  size_t n = b.len;
+  while (!b.oom && n > 0) {
+    ssize_t w = write(fd, p, n);
+    if (w <= 0)
+      break;
+    p += w;
+    n -= (size_t)w;
+  }
+  cw_buf_free(&b);
+}

@@ -1,0 +1,767 @@
+/*
+ * ptrace_capture.c — copies what a report needs out of a crashed process.
+ * Normal context, watchdog process; the app is paused for the duration of
+ * wd_capture_process(), so it does only copying: no ELF parsing, no
+ * unwinding, no host facts (those come after the release, in
+ * wd_capture_finish()).
+ *
+ * Threads are stopped with PTRACE_SEIZE + PTRACE_INTERRUPT, which leaves
+ * no trace in the app when we detach (no SIGSTOP to swallow). The list of
+ * threads is re-read until it stops changing, so threads created while we
+ * seize are caught too; threads that exit meanwhile are dropped.
+ */
+#include <dirent.h>
+#include <elf.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ptrace.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "crashwatch.h"
+#include "wd_capture.h"
+#include "wd_elf.h"
+
+#define MAX_THREADS 4096
+#define STOP_DEADLINE_NS (1000ull * 1000 * 1000) /* 1 s for all threads */
+#define IP_REGION 256u
+#define MAX_DSOS 4096
+#define MAX_PROC_FILE (256u * 1024)
+
+void wd_capture_opts_default(wd_capture_opts_t *o) {
+  memset(o, 0, sizeof(*o));
+  o->stack_cap = 16 * 1024;
+  o->crash_stack_cap = 32 * 1024;
+  o->total_stack_cap = 512 * 1024;
+}
+
+typedef struct {
+  uint64_t start, end, offset, inode;
+  char perms[5];
+  char dev[16];
+  const char *path; /* points into the maps text copy; "" if anonymous */
+  int deleted;
+} mapping_t;
+
+typedef struct {
+  pid_t tid;
+  int seized;  /* PTRACE_SEIZE succeeded */
+  int stopped; /* we saw its stop */
+  int gone;    /* it exited */
+  int inject;  /* signal to give back at detach (signal-delivery-stop) */
+} seized_t;
+
+static uint64_t now_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static void note(wd_capture_t *cap, const char *fmt, const char *what) {
+  size_t used = strlen(cap->notes);
+  if (used + 2 >= sizeof(cap->notes))
+    return;
+  snprintf(cap->notes + used, sizeof(cap->notes) - used, "%s%s",
+           used ? "; " : "", what);
+  (void)fmt;
+}
+
+/* Reads a whole (small) file; returns a malloc'd buffer (NUL-terminated,
+ * the terminator not counted) or NULL. */
+static uint8_t *slurp(const char *path, size_t cap_bytes, size_t *len) {
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return NULL;
+  size_t cap = 4096, n = 0;
+  uint8_t *buf = malloc(cap + 1);
+  while (buf != NULL) {
+    if (n == cap) {
+      if (cap >= cap_bytes)
+        break;
+      cap *= 2;
+      uint8_t *nb = realloc(buf, cap + 1);
+      if (nb == NULL) {
+        free(buf);
+        buf = NULL;
+        break;
+      }
+      buf = nb;
+    }
+    ssize_t r = read(fd, buf + n, cap - n);
+    if (r < 0 && errno == EINTR)
+      continue;
+    if (r <= 0)
+      break;
+    n += (size_t)r;
+  }
+  close(fd);
+  if (buf != NULL) {
+    buf[n] = 0;
+    *len = n;
+  }
+  return buf;
+}
+
+int wd_capture_add_region(wd_capture_t *cap, uint64_t start, const void *data,
+                          size_t len) {
+  wd_region_t *r =
+      realloc(cap->regions, (cap->nregions + 1) * sizeof(*cap->regions));
+  if (r == NULL)
+    return CW_ENOMEM;
+  cap->regions = r;
+  uint8_t *copy = malloc(len ? len : 1);
+  if (copy == NULL)
+    return CW_ENOMEM;
+  memcpy(copy, data, len);
+  r[cap->nregions] = (wd_region_t){start, len, copy};
+  return (int)cap->nregions++;
+}
+
+int wd_capture_add_blob(wd_capture_t *cap, uint32_t type, const void *data,
+                        size_t len) {
+  if (cap->nblobs == WD_MAX_BLOBS)
+    return CW_ENOMEM;
+  uint8_t *copy = malloc(len ? len : 1);
+  if (copy == NULL)
+    return CW_ENOMEM;
+  memcpy(copy, data, len);
+  cap->blobs[cap->nblobs++] = (wd_blob_t){type, copy, len};
+  return 0;
+}
+
+const uint8_t *wd_capture_memory(const wd_capture_t *cap, uint64_t addr,
+                                 size_t len) {
+  for (size_t i = 0; i < cap->nregions; i++) {
+    const wd_region_t *r = &cap->regions[i];
+    if (addr >= r->start && addr - r->start <= r->len &&
+        len <= r->len - (addr - r->start))
+      return r->data + (addr - r->start);
+  }
+  return NULL;
+}
+
+const wd_module_t *wd_capture_module_at(const wd_capture_t *cap,
+                                        uint64_t addr) {
+  for (size_t i = 0; i < cap->nmodules; i++) {
+    const wd_module_t *m = &cap->modules[i];
+    if (addr >= m->base && addr - m->base < m->size)
+      return m;
+  }
+  return NULL;
+}
+
+void wd_capture_free(wd_capture_t *cap) {
+  for (size_t i = 0; i < cap->nthreads; i++)
+    free(cap->threads[i].frames);
+  free(cap->threads);
+  for (size_t i = 0; i < cap->nregions; i++)
+    free(cap->regions[i].data);
+  free(cap->regions);
+  for (size_t i = 0; i < cap->nmodules; i++) {
+    wd_elf_close(cap->modules[i].elf);
+    if (cap->modules[i].fd >= 0)
+      close(cap->modules[i].fd);
+    free(cap->modules[i].path);
+  }
+  free(cap->modules);
+  for (size_t i = 0; i < cap->nblobs; i++)
+    free(cap->blobs[i].data);
+  for (size_t i = 0; i < cap->dso_debug.ndsos; i++)
+    free(cap->dso_debug.dsos[i].name);
+  free(cap->dso_debug.dsos);
+  free(cap->exe_path);
+  memset(cap, 0, sizeof(*cap));
+}
+
+/* ---- threads ---- */
+
+static int seize_all(pid_t pid, seized_t **out, size_t *nout) {
+  seized_t *t = NULL;
+  size_t n = 0;
+  char path[64];
+  snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+  /* Re-list until a pass finds no new thread: a thread created between two
+   * listings is seized by the next pass. */
+  for (int pass = 0; pass < 16; pass++) {
+    DIR *d = opendir(path);
+    if (d == NULL) {
+      free(t);
+      return errno ? -errno : CW_ESRCH;
+    }
+    int added = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+      char *end;
+      long tid = strtol(e->d_name, &end, 10);
+      if (*end != '\0' || tid <= 0)
+        continue;
+      int known = 0;
+      for (size_t i = 0; i < n && !known; i++)
+        known = t[i].tid == (pid_t)tid;
+      if (known || n >= MAX_THREADS)
+        continue;
+      seized_t *nt = realloc(t, (n + 1) * sizeof(*t));
+      if (nt == NULL)
+        break;
+      t = nt;
+      t[n] = (seized_t){.tid = (pid_t)tid};
+      if (ptrace(PTRACE_SEIZE, (pid_t)tid, 0, 0) == 0) {
+        t[n].seized = 1;
+        if (ptrace(PTRACE_INTERRUPT, (pid_t)tid, 0, 0) != 0)
+          t[n].gone = errno == ESRCH;
+      } else {
+        t[n].gone = 1; /* exited meanwhile, or not ours to trace */
+      }
+      n++;
+      added++;
+    }
+    closedir(d);
+    if (!added)
+      break;
+  }
+  *out = t;
+  *nout = n;
+  return 0;
+}
+
+/* Waits for each seized thread's stop, with one overall deadline so a
+ * thread stuck in an uninterruptible sleep cannot hold the app forever. */
+static void wait_stops(seized_t *t, size_t n) {
+  uint64_t deadline = now_ns() + STOP_DEADLINE_NS;
+  long sleep_ns = 2000;
+  for (;;) {
+    size_t pending = 0;
+    for (size_t i = 0; i < n; i++) {
+      if (!t[i].seized || t[i].stopped || t[i].gone)
+        continue;
+      int st;
+      pid_t r = waitpid(t[i].tid, &st, WNOHANG | __WALL);
+      if (r == 0) {
+        pending++;
+        continue;
+      }
+      if (r < 0) {
+        if (errno == EINTR) {
+          pending++;
+          continue;
+        }
+        t[i].gone = 1;
+        continue;
+      }
+      if (WIFEXITED(st) || WIFSIGNALED(st)) {
+        t[i].gone = 1;
+      } else if (WIFSTOPPED(st)) {
+        t[i].stopped = 1;
+        /* A plain signal-delivery-stop must give its signal back at
+         * detach; PTRACE_EVENT_STOP (our interrupt, or a group stop)
+         * must not. */
+        if ((st >> 16) == 0)
+          t[i].inject = WSTOPSIG(st);
+      }
+    }
+    if (pending == 0 || now_ns() > deadline)
+      return;
+    struct timespec ts = {0, sleep_ns};
+    nanosleep(&ts, NULL);
+    if (sleep_ns < 200000)
+      sleep_ns *= 2;
+  }
+}
+
+static void detach_all(seized_t *t, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    if (t[i].seized && !t[i].gone)
+      ptrace(PTRACE_DETACH, t[i].tid, 0, (void *)(uintptr_t)t[i].inject);
+  }
+}
+
+/* ---- /proc ---- */
+
+static size_t parse_maps(char *text, mapping_t **out) {
+  size_t n = 0, cap = 0;
+  mapping_t *m = NULL;
+  for (char *line = text; line != NULL && *line;) {
+    char *nl = strchr(line, '\n');
+    if (nl != NULL)
+      *nl = '\0';
+    mapping_t x;
+    memset(&x, 0, sizeof(x));
+    unsigned long long start, end, off, inode;
+    int pos = 0;
+    if (sscanf(line, "%llx-%llx %4s %llx %15s %llu %n", &start, &end, x.perms,
+               &off, x.dev, &inode, &pos) >= 6) {
+      x.start = start;
+      x.end = end;
+      x.offset = off;
+      x.inode = inode;
+      x.path = pos > 0 ? line + pos : "";
+      size_t pl = strlen(x.path);
+      const char *del = " (deleted)";
+      if (pl > strlen(del) && strcmp(x.path + pl - strlen(del), del) == 0) {
+        line[pos + pl - strlen(del)] = '\0';
+        x.deleted = 1;
+      }
+      if (n == cap) {
+        cap = cap ? cap * 2 : 64;
+        mapping_t *nm = realloc(m, cap * sizeof(*m));
+        if (nm == NULL)
+          break;
+        m = nm;
+      }
+      m[n++] = x;
+    }
+    line = nl ? nl + 1 : NULL;
+  }
+  *out = m;
+  return n;
+}
+
+static const mapping_t *mapping_at(const mapping_t *m, size_t n,
+                                   uint64_t addr) {
+  for (size_t i = 0; i < n; i++)
+    if (addr >= m[i].start && addr < m[i].end)
+      return &m[i];
+  return NULL;
+}
+
+/* Fields of /proc/PID/stat after the command name (field 3 = index 0). */
+static int stat_field(const char *stat, int field, unsigned long long *v) {
+  const char *p = strrchr(stat, ')');
+  if (p == NULL)
+    return -1;
+  p += 2;
+  for (int f = 3; f < field && *p; f++) {
+    p = strchr(p, ' ');
+    if (p == NULL)
+      return -1;
+    p++;
+  }
+  char *end;
+  *v = strtoull(p, &end, 10);
+  return end == p ? -1 : 0;
+}
+
+static void read_proc_blob(wd_capture_t *cap, pid_t pid, const char *name,
+                           uint32_t type) {
+  char path[64];
+  snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, name);
+  size_t len;
+  uint8_t *data = slurp(path, MAX_PROC_FILE, &len);
+  if (data == NULL) {
+    note(cap, "%s", name);
+    return;
+  }
+  wd_capture_add_blob(cap, type, data, len);
+  free(data);
+}
+
+/* ---- stacks ---- */
+
+static void capture_stack(wd_capture_t *cap, wd_thread_t *th, pid_t pid,
+                          const mapping_t *maps, size_t nmaps, size_t limit,
+                          uint64_t env_start, int force_procmem) {
+  uint64_t sp = wd_regs_sp(&th->regs);
+  const mapping_t *m = mapping_at(maps, nmaps, sp);
+  if (m == NULL) {
+    /* SP just below its stack (an overflow into the guard page): take the
+     * mapping right above. */
+    for (size_t i = 0; i < nmaps; i++)
+      if (maps[i].start > sp && maps[i].start - sp <= 64 * 1024 &&
+          maps[i].perms[0] == 'r') {
+        m = &maps[i];
+        break;
+      }
+  }
+  if (m == NULL || m->perms[0] != 'r' || limit == 0)
+    return;
+  uint64_t start = sp - WD_RED_ZONE;
+  if (start < m->start || start > sp)
+    start = m->start;
+  uint64_t end = m->end;
+  /* The environment strings sit at the top of the main thread's stack: keep
+   * them out unless the user opted in. */
+  if (env_start > start && env_start < end)
+    end = env_start;
+  if (end - start > limit)
+    end = start + limit;
+  size_t len = (size_t)(end - start);
+  uint8_t *buf = malloc(len);
+  if (buf == NULL)
+    return;
+  ssize_t got = wd_mem_read(pid, start, buf, len, force_procmem);
+  if (got > 0) {
+    int idx = wd_capture_add_region(cap, start, buf, (size_t)got);
+    if (idx >= 0)
+      th->stack_region = idx;
+  }
+  free(buf);
+}
+
+/* ---- modules ---- */
+
+static size_t note_build_id_from_memory(pid_t pid, uint64_t base,
+                                        const mapping_t *maps, size_t nmaps,
+                                        int force_procmem, uint8_t *out,
+                                        size_t cap) {
+  Elf64_Ehdr eh;
+  if (wd_mem_read(pid, base, &eh, sizeof(eh), force_procmem) !=
+          (ssize_t)sizeof(eh) ||
+      memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0 ||
+      eh.e_ident[EI_CLASS] != ELFCLASS64 ||
+      eh.e_phentsize != sizeof(Elf64_Phdr) || eh.e_phnum == 0 ||
+      eh.e_phnum > 256)
+    return 0;
+  Elf64_Phdr ph[256];
+  size_t phlen = eh.e_phnum * sizeof(Elf64_Phdr);
+  if (wd_mem_read(pid, base + eh.e_phoff, ph, phlen, force_procmem) !=
+      (ssize_t)phlen)
+    return 0;
+  /* Link-time vaddr of the base: the segment at file offset 0. */
+  uint64_t bias = base;
+  for (size_t i = 0; i < eh.e_phnum; i++)
+    if (ph[i].p_type == PT_LOAD && ph[i].p_offset == 0) {
+      bias = base - ph[i].p_vaddr;
+      break;
+    }
+  for (size_t i = 0; i < eh.e_phnum; i++) {
+    if (ph[i].p_type != PT_NOTE || ph[i].p_filesz > 4096)
+      continue;
+    uint8_t notes[4096];
+    uint64_t at = bias + ph[i].p_vaddr;
+    if (mapping_at(maps, nmaps, at) == NULL)
+      continue;
+    if (wd_mem_read(pid, at, notes, ph[i].p_filesz, force_procmem) !=
+        (ssize_t)ph[i].p_filesz)
+      continue;
+    size_t n = wd_elf_build_id_from_notes(notes, ph[i].p_filesz, out, cap);
+    if (n > 0)
+      return n;
+  }
+  return 0;
+}
+
+static int add_module(wd_capture_t *cap, const mapping_t *first,
+                      const mapping_t *last, const char *name) {
+  wd_module_t *m =
+      realloc(cap->modules, (cap->nmodules + 1) * sizeof(*cap->modules));
+  if (m == NULL)
+    return CW_ENOMEM;
+  cap->modules = m;
+  wd_module_t *mod = &m[cap->nmodules];
+  memset(mod, 0, sizeof(*mod));
+  mod->base = first->start;
+  mod->size = last->end - first->start;
+  mod->offset_at_base = first->offset;
+  mod->fd = -1;
+  mod->path = strdup(name);
+  if (mod->path == NULL)
+    return CW_ENOMEM;
+  cap->nmodules++;
+  return 0;
+}
+
+static void capture_modules(wd_capture_t *cap, pid_t pid, const mapping_t *maps,
+                            size_t nmaps, int force_procmem) {
+  for (size_t i = 0; i < nmaps;) {
+    const mapping_t *first = &maps[i];
+    size_t j = i + 1;
+    int exec = first->perms[2] == 'x';
+    if (first->path[0] == '/' && first->inode != 0) {
+      /* A file's mappings are adjacent (maybe with an anonymous .bss
+       * mapping after them, which belongs to no file). */
+      while (j < nmaps && maps[j].inode == first->inode &&
+             strcmp(maps[j].dev, first->dev) == 0 &&
+             strcmp(maps[j].path, first->path) == 0 &&
+             maps[j].offset >= maps[j - 1].offset) {
+        exec |= maps[j].perms[2] == 'x';
+        j++;
+      }
+      if (exec && add_module(cap, first, &maps[j - 1], first->path) == 0) {
+        wd_module_t *mod = &cap->modules[cap->nmodules - 1];
+        /* map_files reaches the very file that is mapped, even deleted or
+         * in another mount namespace; the path is the fallback. */
+        char mf[96];
+        snprintf(mf, sizeof(mf), "/proc/%d/map_files/%llx-%llx", (int)pid,
+                 (unsigned long long)first->start,
+                 (unsigned long long)first->end);
+        mod->fd = open(mf, O_RDONLY | O_CLOEXEC);
+        if (mod->fd < 0 && !first->deleted)
+          mod->fd = open(first->path, O_RDONLY | O_CLOEXEC);
+        if (mod->fd < 0)
+          mod->build_id_len = note_build_id_from_memory(
+              pid, mod->base, maps, nmaps, force_procmem, mod->build_id,
+              sizeof(mod->build_id));
+      }
+    } else if (strcmp(first->path, "[vdso]") == 0) {
+      if (add_module(cap, first, first, "linux-vdso.so.1") == 0) {
+        wd_module_t *mod = &cap->modules[cap->nmodules - 1];
+        mod->build_id_len = note_build_id_from_memory(
+            pid, mod->base, maps, nmaps, force_procmem, mod->build_id,
+            sizeof(mod->build_id));
+      }
+    }
+    i = j;
+  }
+}
+
+/* ---- DSO debug (r_debug / link_map) ---- */
+
+static int read_u64(pid_t pid, uint64_t addr, uint64_t *v, int fpm) {
+  return wd_mem_read(pid, addr, v, 8, fpm) == 8 ? 0 : -1;
+}
+
+static void capture_dso_debug(wd_capture_t *cap, pid_t pid, const uint8_t *auxv,
+                              size_t auxv_len, int fpm) {
+  uint64_t phdr = 0, phnum = 0;
+  for (size_t off = 0; off + 16 <= auxv_len; off += 16) {
+    uint64_t k, v;
+    memcpy(&k, auxv + off, 8);
+    memcpy(&v, auxv + off + 8, 8);
+    if (k == AT_PHDR)
+      phdr = v;
+    else if (k == AT_PHNUM)
+      phnum = v;
+  }
+  if (phdr == 0 || phnum == 0 || phnum > 256)
+    return;
+  Elf64_Phdr ph[256];
+  if (wd_mem_read(pid, phdr, ph, phnum * sizeof(*ph), fpm) !=
+      (ssize_t)(phnum * sizeof(*ph)))
+    return;
+  uint64_t bias = 0, dyn = 0, dyn_size = 0;
+  for (size_t i = 0; i < phnum; i++)
+    if (ph[i].p_type == PT_PHDR)
+      bias = phdr - ph[i].p_vaddr;
+  for (size_t i = 0; i < phnum; i++)
+    if (ph[i].p_type == PT_DYNAMIC) {
+      dyn = bias + ph[i].p_vaddr;
+      dyn_size = ph[i].p_memsz;
+    }
+  if (dyn == 0)
+    return; /* static executable: no dynamic linker, no r_debug */
+  wd_dso_debug_t *d = &cap->dso_debug;
+  d->dynamic = dyn;
+  uint64_t r_debug = 0;
+  for (uint64_t off = 0; off + 16 <= dyn_size && off < 64 * 1024; off += 16) {
+    uint64_t tag, val;
+    if (read_u64(pid, dyn + off, &tag, fpm) ||
+        read_u64(pid, dyn + off + 8, &val, fpm) || tag == DT_NULL)
+      break;
+    if (tag == DT_DEBUG)
+      r_debug = val;
+  }
+  if (r_debug == 0)
+    return;
+  /* struct r_debug: int r_version; link_map *r_map; ElfW(Addr) r_brk;
+   * int r_state; ElfW(Addr) r_ldbase. */
+  uint64_t rd[5];
+  if (wd_mem_read(pid, r_debug, rd, sizeof(rd), fpm) != (ssize_t)sizeof(rd))
+    return;
+  d->present = 1;
+  d->version = (uint32_t)rd[0];
+  d->map_addr = rd[1];
+  d->brk = rd[2];
+  d->ldbase = rd[4];
+  /* struct link_map: l_addr, l_name, l_ld, l_next, l_prev. */
+  for (uint64_t lm = d->map_addr; lm != 0 && d->ndsos < MAX_DSOS;) {
+    uint64_t l[5];
+    if (wd_mem_read(pid, lm, l, sizeof(l), fpm) != (ssize_t)sizeof(l))
+      break;
+    wd_dso_t *nd = realloc(d->dsos, (d->ndsos + 1) * sizeof(*nd));
+    if (nd == NULL)
+      break;
+    d->dsos = nd;
+    char name[PATH_MAX];
+    ssize_t got =
+        l[1] ? wd_mem_read(pid, l[1], name, sizeof(name) - 1, fpm) : 0;
+    name[got > 0 ? got : 0] = '\0';
+    nd[d->ndsos++] = (wd_dso_t){l[0], l[2], strdup(name)};
+    lm = l[3];
+  }
+}
+
+/* ---- the capture ---- */
+
+int wd_capture_process(const cw_crash_record_t *rec,
+                       const wd_capture_opts_t *opts, wd_capture_t *cap) {
+  wd_capture_opts_t defaults;
+  if (opts == NULL) {
+    wd_capture_opts_default(&defaults);
+    opts = &defaults;
+  }
+  const int fpm = opts->force_procmem;
+  pid_t pid = rec->pid;
+  memset(cap, 0, sizeof(*cap));
+  cap->pid = pid;
+  cap->signo = rec->signo;
+  cap->si_code = rec->si_code;
+  cap->si_errno = rec->si_errno;
+  cap->sender_pid = rec->sender_pid;
+  cap->fault_addr = rec->fault_addr;
+  cap->crashed_tid = rec->tid;
+  cap->time_realtime_ns = rec->time_realtime_ns;
+
+  seized_t *st = NULL;
+  size_t nst = 0;
+  int rc = seize_all(pid, &st, &nst);
+  if (rc != 0)
+    return rc;
+  wait_stops(st, nst);
+
+  /* Threads and registers. */
+  cap->threads = calloc(nst + 1, sizeof(*cap->threads));
+  if (cap->threads == NULL) {
+    detach_all(st, nst);
+    free(st);
+    return CW_ENOMEM;
+  }
+  int have_crashed = 0;
+  for (size_t i = 0; i < nst; i++) {
+    if (st[i].gone)
+      continue;
+    wd_thread_t *th = &cap->threads[cap->nthreads];
+    memset(th, 0, sizeof(*th));
+    th->tid = st[i].tid;
+    th->stack_region = -1;
+    if (st[i].stopped &&
+        ptrace(PTRACE_GETREGS, th->tid, 0, &th->regs.gp) == 0) {
+      th->regs_ok = 1;
+      th->regs.has_fp = ptrace(PTRACE_GETFPREGS, th->tid, 0, &th->regs.fp) == 0;
+    }
+    if (th->tid == rec->tid) {
+      wd_regs_t live = th->regs;
+      wd_regs_from_crash_context(&rec->context, th->regs_ok ? &live : NULL,
+                                 &th->regs);
+      th->regs_ok = 1;
+      cap->crashed_index = cap->nthreads;
+      have_crashed = 1;
+    }
+    cap->nthreads++;
+  }
+  if (!have_crashed) {
+    /* The crashing thread was not in the task list (it should be): report
+     * it from the record alone. */
+    wd_thread_t *th = &cap->threads[cap->nthreads];
+    memset(th, 0, sizeof(*th));
+    th->tid = rec->tid;
+    th->stack_region = -1;
+    wd_regs_from_crash_context(&rec->context, NULL, &th->regs);
+    th->regs_ok = 1;
+    cap->crashed_index = cap->nthreads++;
+  }
+  for (size_t i = 0; i < cap->nthreads; i++) {
+    char path[96];
+    snprintf(path, sizeof(path), "/proc/%d/task/%d/comm", (int)pid,
+             (int)cap->threads[i].tid);
+    size_t len;
+    uint8_t *comm = slurp(path, 64, &len);
+    if (comm != NULL) {
+      while (len > 0 && (comm[len - 1] == '\n' || comm[len - 1] == 0))
+        len--;
+      if (len >= sizeof(cap->threads[i].name))
+        len = sizeof(cap->threads[i].name) - 1;
+      memcpy(cap->threads[i].name, comm, len);
+      free(comm);
+    }
+  }
+
+  /* Memory map, stacks, the code around the crashing instruction. */
+  char path[64];
+  snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
+  size_t maps_len = 0;
+  uint8_t *maps_text = slurp(path, 4u << 20, &maps_len);
+  mapping_t *maps = NULL;
+  size_t nmaps = 0;
+  if (maps_text != NULL) {
+    wd_capture_add_blob(cap, MD_LINUX_MAPS, maps_text, maps_len);
+    nmaps = parse_maps((char *)maps_text, &maps);
+  } else {
+    note(cap, "%s", "maps");
+  }
+
+  unsigned long long env_start = 0, start_ticks = 0;
+  snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+  size_t stat_len;
+  uint8_t *stat = slurp(path, 4096, &stat_len);
+  if (stat != NULL) {
+    if (!opts->include_environ)
+      stat_field((char *)stat, 50, &env_start);
+    stat_field((char *)stat, 22, &start_ticks);
+    free(stat);
+  }
+
+  size_t budget = opts->total_stack_cap;
+  for (size_t pass = 0; pass < 2; pass++) {
+    /* The crashing thread first, so the budget never starves it. */
+    for (size_t i = 0; i < cap->nthreads; i++) {
+      int crashed = i == cap->crashed_index;
+      if ((pass == 0) != crashed || !cap->threads[i].regs_ok)
+        continue;
+      size_t limit = crashed ? opts->crash_stack_cap : opts->stack_cap;
+      if (limit > budget)
+        limit = budget;
+      capture_stack(cap, &cap->threads[i], pid, maps, nmaps, limit,
+                    cap->threads[i].tid == pid ? env_start : 0, fpm);
+      int r = cap->threads[i].stack_region;
+      if (r >= 0)
+        budget -= cap->regions[r].len;
+    }
+  }
+  uint64_t ip = wd_regs_pc(&cap->threads[cap->crashed_index].regs);
+  const mapping_t *ipm = mapping_at(maps, nmaps, ip);
+  if (ipm != NULL && ipm->perms[0] == 'r') {
+    uint64_t lo = ip - IP_REGION / 2, hi = ip + IP_REGION / 2;
+    if (lo < ipm->start || lo > ip)
+      lo = ipm->start;
+    if (hi > ipm->end)
+      hi = ipm->end;
+    uint8_t buf[IP_REGION];
+    ssize_t got = wd_mem_read(pid, lo, buf, (size_t)(hi - lo), fpm);
+    if (got > 0 && wd_capture_memory(cap, lo, (size_t)got) == NULL)
+      wd_capture_add_region(cap, lo, buf, (size_t)got);
+  }
+
+  capture_modules(cap, pid, maps, nmaps, fpm);
+
+  snprintf(path, sizeof(path), "/proc/%d/exe", (int)pid);
+  char exe[PATH_MAX];
+  ssize_t el = readlink(path, exe, sizeof(exe) - 1);
+  if (el > 0) {
+    exe[el] = '\0';
+    cap->exe_path = strdup(exe);
+  }
+
+  read_proc_blob(cap, pid, "status", MD_LINUX_PROC_STATUS);
+  read_proc_blob(cap, pid, "cmdline", MD_LINUX_CMD_LINE);
+  read_proc_blob(cap, pid, "auxv", MD_LINUX_AUXV);
+  if (opts->include_environ)
+    read_proc_blob(cap, pid, "environ", MD_LINUX_ENVIRON);
+  for (size_t i = 0; i < cap->nblobs; i++)
+    if (cap->blobs[i].stream_type == MD_LINUX_AUXV)
+      capture_dso_debug(cap, pid, cap->blobs[i].data, cap->blobs[i].len, fpm);
+
+  detach_all(st, nst);
+  free(st);
+
+  /* Process start: boot time plus the start in clock ticks. */
+  size_t pst_len;
+  uint8_t *pst = slurp("/proc/stat", 1u << 20, &pst_len);
+  if (pst != NULL && start_ticks > 0) {
+    char *bt = strstr((char *)pst, "\nbtime ");
+    long hz = sysconf(_SC_CLK_TCK);
+    if (bt != NULL && hz > 0)
+      cap->process_start_time =
+          strtoull(bt + 7, NULL, 10) + start_ticks / (unsigned long long)hz;
+  }
+  free(pst);
+  free(maps);
+  free(maps_text);
+  return 0;
+}

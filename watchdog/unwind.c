@@ -1,0 +1,262 @@
+/*
+ * unwind.c — unwinds every captured thread with libunwind, from the capture
+ * alone (normal context, watchdog process, after the app was released).
+ *
+ * libunwind's remote API is driven with our own accessors: registers come
+ * from the captured thread state, memory from the captured stacks, and
+ * anything else (the .eh_frame_hdr search table, .eh_frame, the code bytes
+ * libunwind inspects to recognise signal trampolines) from the module's ELF
+ * file at the matching file offset. find_proc_info locates the module's
+ * PT_GNU_EH_FRAME and hands the binary-search table to libunwind's
+ * dwarf_search_unwind_table, as perf does for its post-mortem unwinding.
+ *
+ * When CFI is missing or fails, one frame-pointer step (or, at frame 0 with
+ * a PC outside any module, a "return address at SP" step for calls through
+ * bad pointers) is taken and libunwind is re-seeded from there.
+ */
+#include <libunwind.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "wd_capture.h"
+#include "wd_elf.h"
+
+#define MAX_FRAMES 256
+
+extern int UNW_OBJ(dwarf_search_unwind_table)(unw_addr_space_t as,
+                                              unw_word_t ip, unw_dyn_info_t *di,
+                                              unw_proc_info_t *pi,
+                                              int need_unwind_info, void *arg);
+
+typedef struct {
+  const wd_capture_t *cap;
+  wd_regs_t regs; /* the registers libunwind starts from */
+} uw_arg_t;
+
+static wd_module_t *module_at(const wd_capture_t *cap, uint64_t addr) {
+  return (wd_module_t *)wd_capture_module_at(cap, addr);
+}
+
+static int read_word(const wd_capture_t *cap, uint64_t addr, uint64_t *v) {
+  const uint8_t *p = wd_capture_memory(cap, addr, 8);
+  if (p != NULL) {
+    memcpy(v, p, 8);
+    return 0;
+  }
+  wd_module_t *m = module_at(cap, addr);
+  if (m == NULL || m->elf == NULL)
+    return -1;
+  uint64_t bias = wd_elf_load_bias(m->elf, m);
+  return wd_elf_read_vaddr(m->elf, addr - bias, v, 8);
+}
+
+static int uw_find_proc_info(unw_addr_space_t as, unw_word_t ip,
+                             unw_proc_info_t *pi, int need_unwind_info,
+                             void *argp) {
+  uw_arg_t *arg = argp;
+  wd_module_t *m = module_at(arg->cap, ip);
+  if (m == NULL || m->elf == NULL || m->elf->eh_frame_hdr_vaddr == 0)
+    return -UNW_ENOINFO;
+  uint64_t bias = wd_elf_load_bias(m->elf, m);
+  /* .eh_frame_hdr: version, eh_frame_ptr_enc, fde_count_enc, table_enc,
+   * then eh_frame_ptr and fde_count, then the sorted (ip, fde) table.
+   * Every linker emits udata4 counts and datarel|sdata4 entries; anything
+   * else is left to the frame-pointer fallback. */
+  uint8_t hdr[12];
+  if (wd_elf_read_vaddr(m->elf, m->elf->eh_frame_hdr_vaddr, hdr, sizeof(hdr)) !=
+          0 ||
+      hdr[0] != 1 || hdr[2] != 0x03 || hdr[3] != 0x3b)
+    return -UNW_ENOINFO;
+  uint32_t fde_count;
+  memcpy(&fde_count, hdr + 8, 4);
+  if ((uint64_t)fde_count * 8 + 12 > m->elf->eh_frame_hdr_size)
+    return -UNW_ENOINFO;
+  unw_dyn_info_t di;
+  memset(&di, 0, sizeof(di));
+  di.format = UNW_INFO_FORMAT_REMOTE_TABLE;
+  di.start_ip = m->base;
+  di.end_ip = m->base + m->size;
+  di.u.rti.segbase = bias + m->elf->eh_frame_hdr_vaddr;
+  di.u.rti.table_data = di.u.rti.segbase + 12;
+  di.u.rti.table_len = fde_count * 8 / sizeof(unw_word_t);
+  return UNW_OBJ(dwarf_search_unwind_table)(as, ip, &di, pi, need_unwind_info,
+                                            argp);
+}
+
+static void uw_put_unwind_info(unw_addr_space_t as, unw_proc_info_t *pi,
+                               void *arg) {
+  /* dwarf_search_unwind_table allocates from libunwind's own pool and
+   * frees it there. */
+}
+
+static int uw_get_dyn_info_list_addr(unw_addr_space_t as, unw_word_t *dilap,
+                                     void *arg) {
+  return -UNW_ENOINFO;
+}
+
+static int uw_access_mem(unw_addr_space_t as, unw_word_t addr, unw_word_t *valp,
+                         int write, void *argp) {
+  uw_arg_t *arg = argp;
+  if (write)
+    return -UNW_EREADONLYREG;
+  uint64_t v;
+  if (read_word(arg->cap, addr, &v) != 0)
+    return -UNW_EINVAL;
+  *valp = v;
+  return 0;
+}
+
+static int uw_access_reg(unw_addr_space_t as, unw_regnum_t regnum,
+                         unw_word_t *valp, int write, void *argp) {
+  uw_arg_t *arg = argp;
+  if (write)
+    return -UNW_EREADONLYREG;
+  uint64_t v;
+  if (wd_regs_get_unw(&arg->regs, regnum, &v) != 0)
+    return -UNW_EBADREG;
+  *valp = v;
+  return 0;
+}
+
+static int uw_access_fpreg(unw_addr_space_t as, unw_regnum_t regnum,
+                           unw_fpreg_t *fpvalp, int write, void *arg) {
+  return -UNW_EBADREG;
+}
+
+static int uw_resume(unw_addr_space_t as, unw_cursor_t *c, void *arg) {
+  return -UNW_EINVAL;
+}
+
+static int uw_get_proc_name(unw_addr_space_t as, unw_word_t addr, char *buf,
+                            size_t len, unw_word_t *offp, void *arg) {
+  return -UNW_ENOINFO; /* names come from wd_symbolize() */
+}
+
+static unw_accessors_t uw_accessors = {
+    .find_proc_info = uw_find_proc_info,
+    .put_unwind_info = uw_put_unwind_info,
+    .get_dyn_info_list_addr = uw_get_dyn_info_list_addr,
+    .access_mem = uw_access_mem,
+    .access_reg = uw_access_reg,
+    .access_fpreg = uw_access_fpreg,
+    .resume = uw_resume,
+    .get_proc_name = uw_get_proc_name,
+};
+
+static int push(wd_thread_t *th, size_t *cap, uint64_t ip, uint64_t sp,
+                int trust) {
+  if (th->nframes == *cap) {
+    size_t ncap = *cap ? *cap * 2 : 32;
+    wd_frame_t *f = realloc(th->frames, ncap * sizeof(*f));
+    if (f == NULL)
+      return -1;
+    th->frames = f;
+    *cap = ncap;
+  }
+  th->frames[th->nframes++] = (wd_frame_t){ip, sp, trust};
+  return 0;
+}
+
+/* One step without CFI from (ip, sp, fp): the caller's ip, sp and fp. */
+static int fallback_step(const wd_capture_t *cap, int first, uint64_t ip,
+                         uint64_t sp, uint64_t fp, uint64_t out[3]) {
+  if (first && module_at(cap, ip) == NULL) {
+    /* A call through a bad pointer: the return address is still at SP. */
+    uint64_t ret;
+    if (read_word(cap, sp, &ret) == 0 && module_at(cap, ret) != NULL) {
+      out[0] = ret;
+      out[1] = sp + 8;
+      out[2] = fp;
+      return 0;
+    }
+  }
+  uint64_t saved_fp, ret;
+  if (fp <= sp || fp - sp > (64u << 20) || (fp & 7) != 0 ||
+      read_word(cap, fp, &saved_fp) != 0 || read_word(cap, fp + 8, &ret) != 0)
+    return -1;
+  if (ret == 0 || module_at(cap, ret) == NULL)
+    return -1;
+  out[0] = ret;
+  out[1] = fp + 16;
+  out[2] = saved_fp;
+  return 0;
+}
+
+static void unwind_thread(unw_addr_space_t as, const wd_capture_t *cap,
+                          wd_thread_t *th) {
+  uw_arg_t arg = {cap, th->regs};
+  size_t fcap = 0;
+  int trust = WD_TRUST_CONTEXT;
+  while (th->nframes < MAX_FRAMES) {
+    unw_cursor_t c;
+    if (unw_init_remote(&c, as, &arg) != 0)
+      break;
+    /* Walk with CFI as far as it goes from these registers. */
+    uint64_t ip = 0, sp = 0, fp = 0;
+    int r = 1;
+    while (th->nframes < MAX_FRAMES) {
+      unw_word_t w;
+      unw_get_reg(&c, UNW_REG_IP, &w);
+      ip = w;
+      unw_get_reg(&c, UNW_REG_SP, &w);
+      sp = w;
+      fp = unw_get_reg(&c, UNW_X86_64_RBP, &w) == 0 ? w : 0;
+      if (ip == 0 && th->nframes > 0)
+        return; /* the outermost frame */
+      if (th->nframes > 0) {
+        const wd_frame_t *prev = &th->frames[th->nframes - 1];
+        if (sp < prev->sp || (sp == prev->sp && ip == prev->ip))
+          return; /* not making progress: corrupt stack */
+      }
+      if (push(th, &fcap, ip, sp, trust) != 0)
+        return;
+      trust = WD_TRUST_CFI;
+      r = unw_step(&c);
+      if (r <= 0)
+        break;
+    }
+    if (r == 0)
+      return; /* CFI says this is the end of the stack */
+    uint64_t next[3];
+    if (fallback_step(cap, th->nframes == 1, ip, sp, fp, next) != 0)
+      return;
+    arg.regs.gp.rip = next[0];
+    arg.regs.gp.rsp = next[1];
+    arg.regs.gp.rbp = next[2];
+    trust = WD_TRUST_FP;
+  }
+}
+
+void wd_unwind_all(wd_capture_t *cap) {
+  for (size_t i = 0; i < cap->nmodules; i++)
+    wd_module_elf(&cap->modules[i]);
+  unw_addr_space_t as = unw_create_addr_space(&uw_accessors, 0);
+  if (as == NULL)
+    return;
+  unw_set_caching_policy(as, UNW_CACHE_NONE);
+  for (size_t i = 0; i < cap->nthreads; i++) {
+    wd_thread_t *th = &cap->threads[i];
+    free(th->frames);
+    th->frames = NULL;
+    th->nframes = 0;
+    if (th->regs_ok)
+      unwind_thread(as, cap, th);
+  }
+  unw_destroy_addr_space(as);
+}
+
+const char *wd_symbolize(const wd_capture_t *cap, uint64_t addr,
+                         const wd_module_t **mod_out, uint64_t *off_out) {
+  const wd_module_t *m = wd_capture_module_at(cap, addr);
+  if (mod_out)
+    *mod_out = m;
+  if (m == NULL)
+    return NULL;
+  if (off_out)
+    *off_out = addr - m->base;
+  if (m->elf == NULL)
+    return NULL;
+  const wd_elf_sym_t *s =
+      wd_elf_symbol(m->elf, addr - wd_elf_load_bias(m->elf, m));
+  return s ? s->name : NULL;
+}

@@ -1,0 +1,226 @@
+/*
+ * wd_capture.h — what the watchdog copies out of a crashed process, and the
+ * layers that work on it (normal context, watchdog process).
+ *
+ * The layers are separate so each can be tested alone:
+ *   wd_capture_process()  reads a live, crashed process (ptrace, /proc);
+ *   wd_unwind_all()       unwinds every thread from the captured data only;
+ *   wd_minidump_write()   serialises a capture into a minidump;
+ *   wd_event_json()       serialises it into a Sentry event;
+ *   wd_summary_write()    prints the crashing thread's stack.
+ * The capture owns every buffer it points to; wd_capture_free() releases
+ * them and closes the module files.
+ *
+ * Private to watchdog/ (and its tests); other folders call capture.h.
+ */
+#ifndef CW_WD_CAPTURE_H
+#define CW_WD_CAPTURE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "buf.h"
+#include "crash_record.h"
+#include "wd_arch.h"
+
+/* How a frame's registers were found, best first. */
+enum {
+  WD_TRUST_CONTEXT = 0, /* the thread's own registers */
+  WD_TRUST_CFI = 1,     /* DWARF call frame information */
+  WD_TRUST_FP = 2,      /* frame-pointer chain */
+};
+
+typedef struct {
+  uint64_t ip; /* return address (or the PC for frame 0) */
+  uint64_t sp;
+  int trust;
+} wd_frame_t;
+
+typedef struct {
+  pid_t tid;
+  char name[17]; /* /proc/PID/task/TID/comm, without the newline */
+  int regs_ok;   /* 0 if the thread could not be stopped or read */
+  wd_regs_t regs;
+  int stack_region; /* index into wd_capture_t.regions, or -1 */
+  wd_frame_t *frames;
+  size_t nframes;
+} wd_thread_t;
+
+/* A copied range of the process's memory. */
+typedef struct {
+  uint64_t start;
+  size_t len;
+  uint8_t *data;
+} wd_region_t;
+
+typedef struct wd_elf wd_elf_t; /* lazily loaded ELF facts (wd_elf.h) */
+
+typedef struct {
+  uint64_t base; /* lowest mapping of the file */
+  uint64_t size; /* up to the end of its last mapping */
+  uint64_t offset_at_base;
+  char *path; /* as /proc/PID/maps names it, " (deleted)" stripped */
+  int fd;     /* the file, opened while the process lived; -1 if not */
+  uint8_t build_id[64];
+  size_t build_id_len; /* 0 if none was found */
+  wd_elf_t *elf;       /* loaded on demand by wd_module_elf() */
+} wd_module_t;
+
+/* One of the MD_LINUX_* text/binary streams, copied verbatim. */
+typedef struct {
+  uint32_t stream_type;
+  uint8_t *data;
+  size_t len;
+} wd_blob_t;
+
+typedef struct {
+  uint64_t addr; /* l_addr */
+  uint64_t ld;   /* l_ld */
+  char *name;    /* l_name */
+} wd_dso_t;
+
+typedef struct {
+  int present;
+  uint32_t version;
+  uint64_t map_addr;
+  uint64_t brk;
+  uint64_t ldbase;
+  uint64_t dynamic; /* the main executable's _DYNAMIC */
+  wd_dso_t *dsos;
+  size_t ndsos;
+} wd_dso_debug_t;
+
+/* Facts about the machine, gathered by the watchdog (same host). */
+typedef struct {
+  int ncpus;
+  uint32_t cpu_vendor[3];
+  uint32_t cpu_version;  /* CPUID(1).EAX */
+  uint32_t cpu_features; /* CPUID(1).EDX */
+  uint32_t cpu_amd_ext;  /* CPUID(0x80000001).EDX when AMD */
+  uint16_t cpu_level, cpu_revision;
+  char sysname[65], nodename[65], release[65], version[65], machine[65];
+  uint64_t mem_total;   /* bytes, from /proc/meminfo; 0 if unknown */
+  char os_name[64];     /* os-release NAME, or "" */
+  char os_id[64];       /* os-release ID */
+  char os_version[64];  /* os-release VERSION_ID */
+  char os_pretty[128];  /* os-release PRETTY_NAME */
+  char os_codename[64]; /* os-release VERSION_CODENAME */
+} wd_sysinfo_t;
+
+#define WD_MAX_BLOBS 8
+
+typedef struct {
+  pid_t pid;
+  int signo, si_code, si_errno;
+  pid_t sender_pid;
+  uint64_t fault_addr;
+  pid_t crashed_tid;
+  uint64_t time_realtime_ns;
+  uint64_t process_start_time; /* seconds since the epoch, 0 if unknown */
+
+  wd_thread_t *threads;
+  size_t nthreads;
+  size_t crashed_index; /* index of the crashing thread in threads */
+
+  wd_region_t *regions;
+  size_t nregions;
+
+  wd_module_t *modules;
+  size_t nmodules;
+
+  wd_blob_t blobs[WD_MAX_BLOBS];
+  size_t nblobs;
+
+  wd_dso_debug_t dso_debug;
+  wd_sysinfo_t sys;
+
+  char *exe_path;  /* /proc/PID/exe target, or NULL */
+  char notes[256]; /* what could not be captured, for the report */
+} wd_capture_t;
+
+typedef struct {
+  int force_procmem;      /* read memory through /proc/PID/mem only */
+  int include_environ;    /* capture /proc/PID/environ */
+  size_t stack_cap;       /* per non-crashing thread (bytes) */
+  size_t crash_stack_cap; /* for the crashing thread */
+  size_t total_stack_cap; /* for all stacks together */
+} wd_capture_opts_t;
+
+void wd_capture_opts_default(wd_capture_opts_t *o);
+
+/* ---- memread.c ---- */
+
+/* Copies len bytes at addr of pid into buf. Tries process_vm_readv, then
+ * /proc/PID/mem when that is denied or unavailable (or always, with
+ * force_procmem). Returns the number of bytes read from the start of the
+ * range (short when the range crosses an unreadable page), or a negative
+ * CW_E* code when nothing could be read. */
+ssize_t wd_mem_read(pid_t pid, uint64_t addr, void *buf, size_t len,
+                    int force_procmem);
+
+/* ---- ptrace_capture.c ---- */
+
+/* Seizes and stops every thread of rec->pid, copies out what the report
+ * needs, and detaches. rec->context supplies the crashing thread's
+ * registers. On failure the capture may be partly filled; free it anyway. */
+int wd_capture_process(const cw_crash_record_t *rec,
+                       const wd_capture_opts_t *opts, wd_capture_t *cap);
+
+/* After the release: opens the module ELF files (build-ids), reads the
+ * host facts, /proc/cpuinfo and the release file. */
+void wd_capture_finish(wd_capture_t *cap);
+
+/* Reads the host facts into sys (no process needed). */
+void wd_sysinfo_read(wd_sysinfo_t *sys);
+
+/* Adds a copy of [start, start+len) to the capture; returns its index or a
+ * negative CW_E* code. Used by capture and by tests building captures. */
+int wd_capture_add_region(wd_capture_t *cap, uint64_t start, const void *data,
+                          size_t len);
+/* Adds a copy of a blob stream. */
+int wd_capture_add_blob(wd_capture_t *cap, uint32_t type, const void *data,
+                        size_t len);
+
+void wd_capture_free(wd_capture_t *cap);
+
+/* The captured bytes at [addr, addr+len), or NULL if not all captured. */
+const uint8_t *wd_capture_memory(const wd_capture_t *cap, uint64_t addr,
+                                 size_t len);
+/* The module containing addr, or NULL. */
+const wd_module_t *wd_capture_module_at(const wd_capture_t *cap, uint64_t addr);
+
+/* ---- unwind.c ---- */
+
+/* Unwinds every thread from the captured registers and memory and the
+ * module files (never the live process). Frames go to thread->frames. */
+void wd_unwind_all(wd_capture_t *cap);
+
+/* ---- minidump_writer.c ---- */
+
+/* Serialises cap into out (signature left 0; see wd_minidump_write). */
+int wd_minidump_build(const wd_capture_t *cap, cw_buf_t *out);
+/* Writes the minidump to fd (at offset 0): everything with a zero
+ * signature, fsync, then the signature, fsync. A torn file never carries
+ * the MDMP signature. */
+int wd_minidump_write(const wd_capture_t *cap, int fd);
+
+/* ---- event_json.c ---- */
+
+/* Sentry event JSON for the capture; event_id is 32 lowercase hex digits. */
+int wd_event_json(const wd_capture_t *cap, const char *event_id,
+                  const char *release, const char *environment, cw_buf_t *out);
+/* Human summary: signal, address, the crashing thread's frames, report. */
+void wd_summary_write(const wd_capture_t *cap, int fd, const char *report);
+
+/* Symbol lookup: function name containing addr (NULL if unknown) and the
+ * module offset. name is valid while cap lives. */
+const char *wd_symbolize(const wd_capture_t *cap, uint64_t addr,
+                         const wd_module_t **mod_out, uint64_t *off_out);
+
+/* Signal and si_code names ("SIGSEGV", "SEGV_MAPERR"); never NULL. */
+const char *wd_signal_name(int signo);
+const char *wd_signal_description(int signo);
+const char *wd_si_code_name(int signo, int code);
+
+#endif

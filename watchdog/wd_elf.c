@@ -1,0 +1,238 @@
+/*
+ * wd_elf.c — reads module ELF files with libelf (see wd_elf.h). Normal
+ * context, watchdog process. The files are outside input: every offset is
+ * checked against what libelf returns, and a malformed file only yields
+ * fewer facts.
+ */
+#include "wd_elf.h"
+
+#include <gelf.h>
+#include <libelf.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static void elf_init_once(void) {
+  static int done;
+  if (!done) {
+    elf_version(EV_CURRENT);
+    done = 1;
+  }
+}
+
+size_t wd_elf_build_id_from_notes(const uint8_t *p, size_t n, uint8_t *out,
+                                  size_t cap) {
+  size_t off = 0;
+  while (off + 12 <= n) {
+    uint32_t namesz, descsz, type;
+    memcpy(&namesz, p + off, 4);
+    memcpy(&descsz, p + off + 4, 4);
+    memcpy(&type, p + off + 8, 4);
+    off += 12;
+    size_t name_pad = ((size_t)namesz + 3) & ~(size_t)3;
+    size_t desc_pad = ((size_t)descsz + 3) & ~(size_t)3;
+    if (name_pad > n - off || desc_pad > n - off - name_pad)
+      return 0;
+    if (type == NT_GNU_BUILD_ID && namesz == 4 &&
+        memcmp(p + off, "GNU", 4) == 0 && descsz > 0) {
+      size_t len = descsz < cap ? descsz : cap;
+      memcpy(out, p + off + name_pad, len);
+      return len;
+    }
+    off += name_pad + desc_pad;
+  }
+  return 0;
+}
+
+static size_t build_id_from_elf(Elf *elf, uint8_t *out, size_t cap) {
+  size_t phnum;
+  if (elf_getphdrnum(elf, &phnum) == 0) {
+    for (size_t i = 0; i < phnum; i++) {
+      GElf_Phdr ph;
+      if (gelf_getphdr(elf, (int)i, &ph) == NULL || ph.p_type != PT_NOTE)
+        continue;
+      Elf_Data *d = elf_getdata_rawchunk(elf, (int64_t)ph.p_offset, ph.p_filesz,
+                                         ELF_T_NHDR);
+      if (d == NULL || d->d_buf == NULL)
+        continue;
+      size_t n = wd_elf_build_id_from_notes(d->d_buf, d->d_size, out, cap);
+      if (n > 0)
+        return n;
+    }
+  }
+  /* No program headers with the note (e.g. a separate debug file): try
+   * the sections. */
+  Elf_Scn *scn = NULL;
+  while ((scn = elf_nextscn(elf, scn)) != NULL) {
+    GElf_Shdr sh;
+    if (gelf_getshdr(scn, &sh) == NULL || sh.sh_type != SHT_NOTE)
+      continue;
+    Elf_Data *d = elf_rawdata(scn, NULL);
+    if (d == NULL || d->d_buf == NULL)
+      continue;
+    size_t n = wd_elf_build_id_from_notes(d->d_buf, d->d_size, out, cap);
+    if (n > 0)
+      return n;
+  }
+  return 0;
+}
+
+size_t wd_elf_build_id_fd(int fd, uint8_t *out, size_t cap) {
+  elf_init_once();
+  Elf *elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+  if (elf == NULL)
+    return 0;
+  size_t n = elf_kind(elf) == ELF_K_ELF ? build_id_from_elf(elf, out, cap) : 0;
+  elf_end(elf);
+  return n;
+}
+
+static int sym_cmp(const void *a, const void *b) {
+  const wd_elf_sym_t *x = a, *y = b;
+  if (x->addr != y->addr)
+    return x->addr < y->addr ? -1 : 1;
+  /* Prefer the sized symbol, then the longer one, for equal addresses. */
+  if (x->size != y->size)
+    return x->size > y->size ? -1 : 1;
+  return 0;
+}
+
+static void load_symbols(wd_elf_t *e, Elf *elf, Elf64_Word want) {
+  Elf_Scn *scn = NULL;
+  while ((scn = elf_nextscn(elf, scn)) != NULL) {
+    GElf_Shdr sh;
+    if (gelf_getshdr(scn, &sh) == NULL || sh.sh_type != want ||
+        sh.sh_entsize == 0)
+      continue;
+    Elf_Data *d = elf_getdata(scn, NULL);
+    if (d == NULL)
+      continue;
+    size_t count = sh.sh_size / sh.sh_entsize;
+    wd_elf_sym_t *syms = realloc(e->syms, (e->nsyms + count) * sizeof(*syms));
+    if (syms == NULL)
+      return;
+    e->syms = syms;
+    for (size_t i = 0; i < count; i++) {
+      GElf_Sym s;
+      if (gelf_getsym(d, (int)i, &s) == NULL)
+        break;
+      int type = GELF_ST_TYPE(s.st_info);
+      if ((type != STT_FUNC && type != STT_GNU_IFUNC) || s.st_value == 0 ||
+          s.st_shndx == SHN_UNDEF)
+        continue;
+      const char *name = elf_strptr(elf, sh.sh_link, s.st_name);
+      if (name == NULL || name[0] == '\0')
+        continue;
+      e->syms[e->nsyms++] = (wd_elf_sym_t){s.st_value, s.st_size, name};
+    }
+  }
+}
+
+wd_elf_t *wd_elf_open(int fd) {
+  if (fd < 0)
+    return NULL;
+  elf_init_once();
+  Elf *elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+  if (elf == NULL)
+    return NULL;
+  if (elf_kind(elf) != ELF_K_ELF || gelf_getclass(elf) != ELFCLASS64) {
+    elf_end(elf);
+    return NULL;
+  }
+  wd_elf_t *e = calloc(1, sizeof(*e));
+  if (e == NULL) {
+    elf_end(elf);
+    return NULL;
+  }
+  e->elf = elf;
+  e->fd = fd;
+  size_t phnum;
+  if (elf_getphdrnum(elf, &phnum) == 0 && phnum > 0) {
+    e->segs = calloc(phnum, sizeof(*e->segs));
+    for (size_t i = 0; e->segs != NULL && i < phnum; i++) {
+      GElf_Phdr ph;
+      if (gelf_getphdr(elf, (int)i, &ph) == NULL)
+        continue;
+      if (ph.p_type == PT_LOAD)
+        e->segs[e->nsegs++] =
+            (wd_elf_seg_t){ph.p_vaddr, ph.p_offset, ph.p_filesz, ph.p_memsz};
+      else if (ph.p_type == PT_GNU_EH_FRAME) {
+        e->eh_frame_hdr_vaddr = ph.p_vaddr;
+        e->eh_frame_hdr_size = ph.p_memsz;
+      }
+    }
+  }
+  e->build_id_len = build_id_from_elf(elf, e->build_id, sizeof(e->build_id));
+  load_symbols(e, elf, SHT_SYMTAB);
+  if (e->nsyms == 0)
+    load_symbols(e, elf, SHT_DYNSYM);
+  if (e->nsyms > 0)
+    qsort(e->syms, e->nsyms, sizeof(*e->syms), sym_cmp);
+  return e;
+}
+
+void wd_elf_close(wd_elf_t *e) {
+  if (e == NULL)
+    return;
+  elf_end(e->elf);
+  free(e->segs);
+  free(e->syms);
+  free(e);
+}
+
+uint64_t wd_elf_load_bias(const wd_elf_t *e, const wd_module_t *m) {
+  /* The segment whose file range holds the base mapping's offset tells
+   * which link-time page the base maps. */
+  for (size_t i = 0; i < e->nsegs; i++) {
+    const wd_elf_seg_t *s = &e->segs[i];
+    uint64_t page_off = s->offset & ~(uint64_t)0xfff;
+    if (m->offset_at_base >= page_off &&
+        m->offset_at_base < s->offset + (s->filesz ? s->filesz : 1)) {
+      uint64_t vaddr =
+          (s->vaddr & ~(uint64_t)0xfff) + (m->offset_at_base - page_off);
+      return m->base - vaddr;
+    }
+  }
+  if (e->nsegs > 0)
+    return m->base - (e->segs[0].vaddr & ~(uint64_t)0xfff);
+  return m->base;
+}
+
+int wd_elf_read_vaddr(const wd_elf_t *e, uint64_t vaddr, void *buf,
+                      size_t len) {
+  for (size_t i = 0; i < e->nsegs; i++) {
+    const wd_elf_seg_t *s = &e->segs[i];
+    if (vaddr >= s->vaddr && vaddr - s->vaddr < s->filesz &&
+        len <= s->filesz - (vaddr - s->vaddr)) {
+      ssize_t n = pread(e->fd, buf, len, (off_t)(s->offset + vaddr - s->vaddr));
+      return n == (ssize_t)len ? 0 : -1;
+    }
+  }
+  return -1;
+}
+
+const wd_elf_sym_t *wd_elf_symbol(const wd_elf_t *e, uint64_t vaddr) {
+  size_t lo = 0, hi = e->nsyms;
+  while (lo < hi) {
+    size_t mid = lo + (hi - lo) / 2;
+    if (e->syms[mid].addr <= vaddr)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  /* lo is the first symbol above vaddr; look back for one that covers it. */
+  for (size_t i = lo; i > 0 && lo - i < 8; i--) {
+    const wd_elf_sym_t *s = &e->syms[i - 1];
+    if (s->size > 0 && vaddr < s->addr + s->size)
+      return s;
+    if (s->size == 0 && i == lo)
+      return s; /* unsized: assume it runs to the next symbol */
+  }
+  return NULL;
+}
+
+wd_elf_t *wd_module_elf(wd_module_t *m) {
+  if (m->elf == NULL && m->fd >= 0)
+    m->elf = wd_elf_open(m->fd);
+  return m->elf;
+}

@@ -1,0 +1,65 @@
+/*
+ * wd_elf.h — the facts the watchdog needs from a module's ELF file: its
+ * build-id, where its segments lie in the file, its .eh_frame_hdr and its
+ * function symbols (.symtab, else .dynsym). Normal context.
+ *
+ * A wd_elf_t borrows the fd it was opened on (the caller keeps it open
+ * while the wd_elf_t lives) and owns everything else.
+ */
+#ifndef CW_WD_ELF_H
+#define CW_WD_ELF_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "wd_capture.h"
+
+typedef struct {
+  uint64_t vaddr, offset, filesz, memsz;
+} wd_elf_seg_t;
+
+typedef struct {
+  uint64_t addr, size;
+  const char *name; /* points into the ELF's string table */
+} wd_elf_sym_t;
+
+struct wd_elf {
+  void *elf; /* Elf * */
+  int fd;
+  wd_elf_seg_t *segs;
+  size_t nsegs;
+  uint64_t eh_frame_hdr_vaddr; /* 0 if none */
+  uint64_t eh_frame_hdr_size;
+  wd_elf_sym_t *syms;
+  size_t nsyms;
+  uint8_t build_id[64];
+  size_t build_id_len;
+};
+
+/* Opens the ELF on fd (borrowed). Returns NULL if it is not a readable ELF
+ * file. Symbols are loaded too. */
+wd_elf_t *wd_elf_open(int fd);
+void wd_elf_close(wd_elf_t *e);
+
+/* The GNU build-id note of the ELF file on fd: its length (0 if none, or
+ * not ELF), at most cap bytes copied. */
+size_t wd_elf_build_id_fd(int fd, uint8_t *out, size_t cap);
+
+/* Parses a GNU build-id out of a note segment image (n bytes). */
+size_t wd_elf_build_id_from_notes(const uint8_t *notes, size_t n, uint8_t *out,
+                                  size_t cap);
+
+/* The load bias of module m (run-time address minus link-time vaddr). */
+uint64_t wd_elf_load_bias(const wd_elf_t *e, const wd_module_t *m);
+
+/* Reads len bytes at link-time vaddr from the file. Returns 0 or -1 when
+ * [vaddr, vaddr+len) is not backed by the file. */
+int wd_elf_read_vaddr(const wd_elf_t *e, uint64_t vaddr, void *buf, size_t len);
+
+/* The function symbol containing link-time vaddr, or NULL. */
+const wd_elf_sym_t *wd_elf_symbol(const wd_elf_t *e, uint64_t vaddr);
+
+/* The module's ELF, opened on first use; NULL if unavailable. */
+wd_elf_t *wd_module_elf(wd_module_t *m);
+
+#endif
