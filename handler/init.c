@@ -1,0 +1,236 @@
+/*
+ * init.c — cw_init(), cw_shutdown(), cw_thread_init(): validation, the
+ * alternate signal stacks and handler installation. Normal context.
+ *
+ * cw_init() checks every setting and prepares every resource (spool, alt
+ * stack, watchdog) before it installs a single handler, and undoes what it
+ * did on any failure, so a failed cw_init() leaves the process as it was.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "crashwatch.h"
+#include "cw_internal.h"
+#include "spool.h"
+
+const int cw__signals[CW__NSIGNALS] = {SIGSEGV, SIGBUS,  SIGILL, SIGFPE,
+                                       SIGABRT, SIGTRAP, SIGSYS};
+
+cw__crash_state_t cw__crash = {.sock_fd = -1};
+
+static pthread_mutex_t init_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_once_t key_once = PTHREAD_ONCE_INIT;
+static pthread_key_t alt_key;
+static int atfork_registered;
+
+/* ---- alternate signal stacks ---------------------------------------- */
+
+/* Big enough for the handler plus a chained handler; sanitizer builds use
+ * much more stack per frame. */
+#if defined(__SANITIZE_ADDRESS__)
+#define ALT_STACK_SIZE (256u * 1024u)
+#else
+#define ALT_STACK_SIZE (64u * 1024u)
+#endif
+
+typedef struct {
+  void *map;   /* guard page + stack */
+  void *sp;    /* the stack itself, above the guard page */
+  size_t len;  /* of map */
+  stack_t old; /* the thread's previous alternate stack */
+} alt_stack_t;
+
+/* Installs a fresh alternate stack on the calling thread. */
+static int alt_stack_install(alt_stack_t **out) {
+  long pg = sysconf(_SC_PAGESIZE);
+  size_t page = pg > 0 ? (size_t)pg : 4096u;
+  size_t size = ALT_STACK_SIZE;
+  if ((size_t)SIGSTKSZ * 4 > size)
+    size = (size_t)SIGSTKSZ * 4;
+  size = (size + page - 1) / page * page;
+  alt_stack_t *s = calloc(1, sizeof(*s));
+  if (s == NULL)
+    return CW_ENOMEM;
+  s->len = size + page;
+  s->map = mmap(NULL, s->len, PROT_READ | PROT_WRITE,
+                MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+  if (s->map == MAP_FAILED) {
+    free(s);
+    return CW_ENOMEM;
+  }
+  /* A guard page below the stack turns an overflow of the alternate stack
+   * into a clean kill instead of silent corruption. */
+  mprotect(s->map, page, PROT_NONE);
+  s->sp = (char *)s->map + page;
+  stack_t ss = {.ss_sp = s->sp, .ss_size = size};
+  if (sigaltstack(&ss, &s->old) != 0) {
+    int rc = -errno;
+    munmap(s->map, s->len);
+    free(s);
+    return rc;
+  }
+  *out = s;
+  return 0;
+}
+
+/* Puts back the thread's previous alternate stack and frees ours. Must run
+ * on the thread that owns s, not on s itself. */
+static void alt_stack_remove(alt_stack_t *s) {
+  if (s == NULL)
+    return;
+  stack_t cur;
+  if (sigaltstack(NULL, &cur) == 0 && cur.ss_sp == s->sp) {
+    if (s->old.ss_flags & SS_DISABLE) {
+      stack_t off = {.ss_flags = SS_DISABLE};
+      sigaltstack(&off, NULL);
+    } else {
+      sigaltstack(&s->old, NULL);
+    }
+  }
+  munmap(s->map, s->len);
+  free(s);
+}
+
+static void alt_key_destructor(void *p) { alt_stack_remove(p); }
+
+static void alt_key_create(void) {
+  if (pthread_key_create(&alt_key, alt_key_destructor) != 0)
+    alt_key = (pthread_key_t)-1;
+}
+
+/* Gives the calling thread our alternate stack unless it has one already. */
+static int thread_alt_stack(void) {
+  pthread_once(&key_once, alt_key_create);
+  if (alt_key == (pthread_key_t)-1)
+    return cw__fail(CW_EAGAIN, "cw_thread_init: no thread-specific key");
+  if (pthread_getspecific(alt_key) != NULL)
+    return 0;
+  alt_stack_t *s;
+  int rc = alt_stack_install(&s);
+  if (rc != 0)
+    return cw__fail(rc, "alternate signal stack: %s", cw_strerror(rc));
+  if (pthread_setspecific(alt_key, s) != 0) {
+    alt_stack_remove(s);
+    return cw__fail(CW_ENOMEM, "alternate signal stack: pthread_setspecific");
+  }
+  return 0;
+}
+
+CW_EXTERN int cw_thread_init(void) { return thread_alt_stack(); }
+
+/* ---- init / shutdown ----------------------------------------------- */
+
+/* In a forked child the crash socket belongs to the parent's watchdog: the
+ * child closes its copy so the watchdog sees EOF when the parent exits. */
+static void atfork_child(void) {
+  int fd = cw__crash.sock_fd;
+  if (fd >= 0 && cw__crash.pid != getpid()) {
+    cw__crash.sock_fd = -1;
+    close(fd);
+  }
+}
+
+static void uninstall_handlers(int n) {
+  for (int i = 0; i < n; i++) {
+    struct sigaction cur;
+    /* Leave a handler the app installed after us alone. */
+    if (sigaction(cw__signals[i], NULL, &cur) == 0 &&
+        (cur.sa_flags & SA_SIGINFO) && cur.sa_sigaction == cw__on_crash_signal)
+      sigaction(cw__signals[i], &cw__crash.old[i], NULL);
+  }
+}
+
+static int init_locked(cw_options_t *o) {
+  if (cw__crash.installed)
+    return cw__fail(CW_EALREADY, "cw_init: already initialized");
+  if (o->env_err != 0)
+    return cw__fail(o->env_err, "%s", o->env_msg);
+  if (o->spool_dir == NULL)
+    return cw__fail(CW_ESPOOL, "no spool directory: set CRASHWATCH_SPOOL, "
+                               "XDG_STATE_HOME or HOME");
+  char msg[PATH_MAX + 128];
+  if (spool_ensure_dir(o->spool_dir, msg, sizeof(msg)) != 0)
+    return cw__fail(CW_ESPOOL, "%s", msg);
+  char spool_abs[PATH_MAX];
+  if (realpath(o->spool_dir, spool_abs) == NULL)
+    return cw__fail(CW_ESPOOL, "spool directory %s: %s", o->spool_dir,
+                    strerror(errno));
+  if (o->watchdog_path != NULL && access(o->watchdog_path, X_OK) != 0)
+    return cw__fail(CW_EWATCHDOG, "watchdog %s: %s", o->watchdog_path,
+                    strerror(errno));
+
+  int rc = thread_alt_stack();
+  if (rc != 0)
+    return rc;
+
+  int sock = -1;
+  pid_t wd_pid = 0;
+  rc = cw__spawn_watchdog(o, spool_abs, &sock, &wd_pid);
+  if (rc != 0)
+    return rc; /* the alt stack stays: harmless, freed at thread exit */
+
+  /* Everything the handler reads is written (and its pages present)
+   * before the first handler goes in. */
+  memset(&cw__crash.record, 0, sizeof(cw__crash.record));
+  cw__crash.pid = getpid();
+  cw__crash.ack_timeout_ms = o->ack_timeout_ms;
+  __atomic_store_n(&cw__crash.crash_tid, 0, __ATOMIC_SEQ_CST);
+  __atomic_store_n(&cw__crash.sock_fd, sock, __ATOMIC_SEQ_CST);
+
+  struct sigaction sa;
+  memset(&sa, 0, sizeof(sa));
+  sa.sa_sigaction = cw__on_crash_signal;
+  sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
+  sigemptyset(&sa.sa_mask);
+  for (int i = 0; i < CW__NSIGNALS; i++) {
+    if (sigaction(cw__signals[i], &sa, &cw__crash.old[i]) != 0) {
+      int e = errno;
+      uninstall_handlers(i);
+      cw__crash.sock_fd = -1;
+      close(sock); /* the watchdog sees EOF and exits */
+      return cw__fail(-e, "sigaction(%s): %s", strsignal(cw__signals[i]),
+                      strerror(e));
+    }
+  }
+  if (!atfork_registered && pthread_atfork(NULL, NULL, atfork_child) == 0)
+    atfork_registered = 1;
+  cw__crash.installed = 1;
+  return 0;
+}
+
+CW_EXTERN int cw_init(cw_options_t *opts) {
+  pthread_mutex_lock(&init_lock);
+  cw__clear_error();
+  int rc;
+  if (opts == NULL) {
+    opts = cw_options_new();
+    if (opts == NULL) {
+      rc = cw__fail(CW_ENOMEM, "cw_init: out of memory");
+      goto out;
+    }
+  }
+  rc = init_locked(opts);
+out:
+  cw_options_free(opts);
+  pthread_mutex_unlock(&init_lock);
+  return rc;
+}
+
+CW_EXTERN void cw_shutdown(void) {
+  pthread_mutex_lock(&init_lock);
+  if (cw__crash.installed) {
+    uninstall_handlers(CW__NSIGNALS);
+    int fd = cw__crash.sock_fd;
+    __atomic_store_n(&cw__crash.sock_fd, -1, __ATOMIC_SEQ_CST);
+    if (fd >= 0)
+      close(fd); /* the watchdog sees EOF and exits */
+    cw__crash.installed = 0;
+  }
+  pthread_mutex_unlock(&init_lock);
+}

@@ -1,0 +1,243 @@
+/*
+ * options.c — cw_options_t: defaults, the environment, setters, and the
+ * message behind cw_last_error(). Normal context.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "crashwatch.h"
+#include "cw_internal.h"
+#include "dsn.h"
+
+#define CW_ACK_TIMEOUT_DEFAULT_MS 10000u
+#define CW_ACK_TIMEOUT_MAX_MS 600000u
+
+static char last_error[512];
+
+int cw__dsn_check(const char *dsn, char *err, size_t errlen) {
+  cw_dsn_t parsed;
+  return cw_dsn_parse(dsn, &parsed, err, errlen);
+}
+
+int cw__fail(int err, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(last_error, sizeof(last_error), fmt, ap);
+  va_end(ap);
+  return err;
+}
+
+void cw__clear_error(void) { last_error[0] = '\0'; }
+
+CW_EXTERN const char *cw_last_error(void) { return last_error; }
+
+/* A copy of s, or NULL for NULL. *ok becomes 0 on out-of-memory. */
+static char *dup_or_null(const char *s, int *ok) {
+  if (s == NULL)
+    return NULL;
+  char *d = strdup(s);
+  if (d == NULL)
+    *ok = 0;
+  return d;
+}
+
+static int replace_string(char **slot, const char *value) {
+  int ok = 1;
+  char *d = dup_or_null(value, &ok);
+  if (!ok)
+    return cw__fail(CW_ENOMEM, "out of memory");
+  free(*slot);
+  *slot = d;
+  return 0;
+}
+
+/* "1/true/yes/on" and "0/false/no/off"; -1 for anything else. */
+static int parse_bool(const char *s) {
+  static const char *const yes[] = {"1", "true", "yes", "on"};
+  static const char *const no[] = {"0", "false", "no", "off"};
+  for (size_t i = 0; i < 4; i++) {
+    if (strcasecmp(s, yes[i]) == 0)
+      return 1;
+    if (strcasecmp(s, no[i]) == 0)
+      return 0;
+  }
+  return -1;
+}
+
+static void env_fail(cw_options_t *o, int err, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void env_fail(cw_options_t *o, int err, const char *fmt, ...) {
+  if (o->env_err != 0)
+    return; /* keep the first */
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(o->env_msg, sizeof(o->env_msg), fmt, ap);
+  va_end(ap);
+  o->env_err = err;
+}
+
+/* ${XDG_STATE_HOME:-$HOME/.local/state}/crashwatch/reports, or NULL when
+ * neither variable is set (cw_init() then fails with a message). */
+static char *default_spool(void) {
+  const char *xdg = getenv("XDG_STATE_HOME");
+  const char *home = getenv("HOME");
+  char path[PATH_MAX];
+  int n;
+  if (xdg != NULL && xdg[0] == '/')
+    n = snprintf(path, sizeof(path), "%s/crashwatch/reports", xdg);
+  else if (home != NULL && home[0] != '\0')
+    n = snprintf(path, sizeof(path), "%s/.local/state/crashwatch/reports",
+                 home);
+  else
+    return NULL;
+  if (n < 0 || (size_t)n >= sizeof(path))
+    return NULL;
+  return strdup(path);
+}
+
+static const char *env_nonempty(const char *name) {
+  const char *v = getenv(name);
+  return v != NULL && v[0] != '\0' ? v : NULL;
+}
+
+static void read_env(cw_options_t *o) {
+  const char *v;
+  int ok = 1;
+  if ((v = env_nonempty("CRASHWATCH_SPOOL")) != NULL)
+    o->spool_dir = dup_or_null(v, &ok);
+  else
+    o->spool_dir = default_spool();
+  o->watchdog_path = dup_or_null(env_nonempty("CRASHWATCH_WATCHDOG"), &ok);
+  if ((v = env_nonempty("CRASHWATCH_ACK_TIMEOUT_MS")) != NULL) {
+    char *end;
+    errno = 0;
+    unsigned long ms = strtoul(v, &end, 10);
+    if (errno != 0 || *end != '\0' || v[0] == '-' || ms < 1 ||
+        ms > CW_ACK_TIMEOUT_MAX_MS)
+      env_fail(o, CW_EINVAL,
+               "CRASHWATCH_ACK_TIMEOUT_MS=%s: expected milliseconds in "
+               "1..600000",
+               v);
+    else
+      o->ack_timeout_ms = (unsigned)ms;
+  }
+  if ((v = env_nonempty("CRASHWATCH_INCLUDE_ENVIRON")) != NULL) {
+    int b = parse_bool(v);
+    if (b < 0)
+      env_fail(o, CW_EINVAL, "CRASHWATCH_INCLUDE_ENVIRON=%s: expected 0 or 1",
+               v);
+    else
+      o->include_environ = b;
+  }
+  if ((v = env_nonempty("CRASHWATCH_PRINT_SUMMARY")) != NULL) {
+    int b = parse_bool(v);
+    if (b < 0)
+      env_fail(o, CW_EINVAL, "CRASHWATCH_PRINT_SUMMARY=%s: expected 0 or 1", v);
+    else
+      o->print_summary = b;
+  }
+  if ((v = env_nonempty("SENTRY_DSN")) != NULL) {
+    char msg[200];
+    if (cw__dsn_check(v, msg, sizeof(msg)) != 0)
+      env_fail(o, CW_EDSN, "SENTRY_DSN: %s", msg);
+    else
+      o->dsn = dup_or_null(v, &ok);
+  }
+  o->release = dup_or_null(env_nonempty("SENTRY_RELEASE"), &ok);
+  o->environment = dup_or_null(env_nonempty("SENTRY_ENVIRONMENT"), &ok);
+  if (!ok)
+    env_fail(o, CW_ENOMEM, "out of memory reading the environment");
+}
+
+CW_EXTERN cw_options_t *cw_options_new(void) {
+  cw_options_t *o = calloc(1, sizeof(*o));
+  if (o == NULL)
+    return NULL;
+  o->ack_timeout_ms = CW_ACK_TIMEOUT_DEFAULT_MS;
+  o->print_summary = 1;
+  read_env(o);
+  return o;
+}
+
+CW_EXTERN void cw_options_free(cw_options_t *o) {
+  if (o == NULL)
+    return;
+  free(o->spool_dir);
+  free(o->watchdog_path);
+  free(o->dsn);
+  free(o->release);
+  free(o->environment);
+  free(o);
+}
+
+#define CHECK_OPTS(o, fn)                                                      \
+  do {                                                                         \
+    if ((o) == NULL)                                                           \
+      return cw__fail(CW_EINVAL, "%s: options is NULL", fn);                   \
+  } while (0)
+
+CW_EXTERN int cw_options_set_spool_dir(cw_options_t *o, const char *path) {
+  CHECK_OPTS(o, "cw_options_set_spool_dir");
+  if (path == NULL || path[0] == '\0')
+    return cw__fail(CW_EINVAL, "cw_options_set_spool_dir: empty path");
+  if (strlen(path) >= PATH_MAX)
+    return cw__fail(CW_EINVAL, "cw_options_set_spool_dir: path too long");
+  return replace_string(&o->spool_dir, path);
+}
+
+CW_EXTERN int cw_options_set_watchdog_path(cw_options_t *o, const char *path) {
+  CHECK_OPTS(o, "cw_options_set_watchdog_path");
+  if (path != NULL && path[0] == '\0')
+    path = NULL; /* back to the embedded watchdog */
+  return replace_string(&o->watchdog_path, path);
+}
+
+CW_EXTERN int cw_options_set_ack_timeout_ms(cw_options_t *o,
+                                            unsigned timeout_ms) {
+  CHECK_OPTS(o, "cw_options_set_ack_timeout_ms");
+  if (timeout_ms < 1 || timeout_ms > CW_ACK_TIMEOUT_MAX_MS)
+    return cw__fail(CW_EINVAL,
+                    "cw_options_set_ack_timeout_ms: %u ms is outside "
+                    "1..600000",
+                    timeout_ms);
+  o->ack_timeout_ms = timeout_ms;
+  return 0;
+}
+
+CW_EXTERN int cw_options_set_include_environ(cw_options_t *o, int on) {
+  CHECK_OPTS(o, "cw_options_set_include_environ");
+  o->include_environ = on != 0;
+  return 0;
+}
+
+CW_EXTERN int cw_options_set_print_summary(cw_options_t *o, int on) {
+  CHECK_OPTS(o, "cw_options_set_print_summary");
+  o->print_summary = on != 0;
+  return 0;
+}
+
+CW_EXTERN int cw_options_set_dsn(cw_options_t *o, const char *dsn) {
+  CHECK_OPTS(o, "cw_options_set_dsn");
+  if (dsn == NULL || dsn[0] == '\0')
+    return replace_string(&o->dsn, NULL); /* no upload */
+  char msg[200];
+  if (cw__dsn_check(dsn, msg, sizeof(msg)) != 0)
+    return cw__fail(CW_EDSN, "cw_options_set_dsn: %s", msg);
+  return replace_string(&o->dsn, dsn);
+}
+
+CW_EXTERN int cw_options_set_release(cw_options_t *o, const char *release) {
+  CHECK_OPTS(o, "cw_options_set_release");
+  return replace_string(&o->release, release);
+}
+
+CW_EXTERN int cw_options_set_environment(cw_options_t *o,
+                                         const char *environment) {
+  CHECK_OPTS(o, "cw_options_set_environment");
+  return replace_string(&o->environment, environment);
+}

@@ -1,0 +1,30 @@
+#!/bin/sh
+# check-handler-deps.sh LIBCRASHWATCH.so — the app-side library must link
+# libc and pthread only: no libcurl, libdw, libelf or libunwind, neither as
+# a DT_NEEDED entry nor as an undefined symbol.
+set -eu
+lib=$1
+status=0
+needed=$(readelf -d "$lib" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p')
+for n in $needed; do
+  case $n in
+    libc.so.*|libpthread.so.*|ld-linux*|libasan.so.*|libubsan.so.*) ;;
+    *) echo "$lib: needs $n (libc/pthread only)" >&2; status=1 ;;
+  esac
+done
+bad=$(nm -D --undefined-only "$lib" | awk '{print $NF}' |
+      grep -E '^(curl_|dwfl_|dwarf_|elf_|elf32_|elf64_|gelf_|_U[PL]|unw_|_Ux86_64|inflate|deflate)' || true)
+if [ -n "$bad" ]; then
+  echo "$lib: undefined symbols from forbidden libraries:" >&2
+  echo "$bad" >&2
+  status=1
+fi
+exports=$(nm -D --defined-only "$lib" | awk '$2 ~ /[TDBR]/ {print $3}' |
+          grep -v '^cw_' | grep -v '^_' || true)
+if [ -n "$exports" ]; then
+  echo "$lib: exports symbols outside the cw_ namespace:" >&2
+  echo "$exports" >&2
+  status=1
+fi
+[ $status -eq 0 ] && echo "$lib: libc/pthread only; exports only cw_*"
+exit $status

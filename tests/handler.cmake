@@ -1,0 +1,61 @@
+# Tests of handler/ (libcrashwatch): options and init/shutdown (unit), the
+# library's dependency and signal-safety checks, and the crash integration
+# tests on real crashing programs (tests/progs/, tests/integration/).
+
+cw_add_unit_test(test_handler SOURCES unit/test_handler.c
+  LIBS crashwatch_static Threads::Threads TIMEOUT 60)
+
+cw_add_script_test(handler_signal_safe
+  COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/check-signal-safe.sh
+          $<TARGET_OBJECTS:cw_handler_sigctx>
+  TIMEOUT 30)
+cw_add_script_test(handler_libc_only
+  COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/check-handler-deps.sh
+          $<TARGET_FILE:crashwatch>
+  TIMEOUT 30)
+
+# The crash programs. crashprog_O0 links the static library, crashprog_O2
+# (-O2 -fomit-frame-pointer) the shared one; both call into a shared library
+# for the crash-in-a-library case. UBSan stays out of the crash programs:
+# its null and divide checks would turn the crashes under test into UBSan
+# reports (ASan stays: the library and the programs still run under it).
+add_library(cw_test_crashlib SHARED progs/crashlib.c)
+target_compile_options(cw_test_crashlib PRIVATE -O2 -fomit-frame-pointer)
+set_target_properties(cw_test_crashlib PROPERTIES C_VISIBILITY_PRESET default)
+foreach(v O0 O2)
+  add_executable(crashprog_${v} progs/crashprog.c)
+  if(v STREQUAL "O0")
+    target_compile_options(crashprog_${v} PRIVATE -O0 -fno-omit-frame-pointer)
+    target_link_libraries(crashprog_${v} PRIVATE crashwatch_static)
+  else()
+    target_compile_options(crashprog_${v} PRIVATE -O2 -fomit-frame-pointer)
+    target_link_libraries(crashprog_${v} PRIVATE crashwatch)
+  endif()
+  target_link_libraries(crashprog_${v} PRIVATE cw_test_crashlib
+                        Threads::Threads)
+  if(CW_SANITIZE)
+    target_compile_options(crashprog_${v} PRIVATE -fno-sanitize=undefined)
+  endif()
+endforeach()
+
+if(TARGET crashwatch-watchdog AND CW_HAVE_EMBEDDED_WATCHDOG)
+  set(_cw_crash_cases null abort fpe ill bus trap segv-kill stack-main
+      stack-thread shlib threads50 two-threads prev-handler no-watchdog
+      fork-child)
+  set(_cw_crash_cases_O0 null abort fpe stack-thread shlib two-threads)
+  foreach(v O2 O0)
+    if(v STREQUAL "O0")
+      set(_cases ${_cw_crash_cases_O0})
+    else()
+      set(_cases ${_cw_crash_cases})
+    endif()
+    foreach(c ${_cases})
+      cw_add_script_test(crash_${v}_${c}
+        COMMAND ${Python3_EXECUTABLE}
+                ${CMAKE_CURRENT_SOURCE_DIR}/integration/crash_tests.py
+                --prog $<TARGET_FILE:crashprog_${v}> --case ${c}
+                --cli $<TARGET_FILE:crashwatch_cli>
+        TIMEOUT 120 LABELS crash)
+    endforeach()
+  endforeach()
+endif()

@@ -1,0 +1,221 @@
+#!/usr/bin/env python3
+"""Crash integration tests: run tests/progs/crashprog in one crash mode and
+check what crashwatch left behind.
+
+  crash_tests.py --prog PATH --case NAME [--cli PATH]
+
+Each case asserts: the program died by the original signal, the spool holds
+exactly one committed report (none when the watchdog was killed first),
+event.json parses and the crashing thread's frames name the expected
+functions innermost first, lldb reads the minidump and finds the crashing
+thread, and `crashwatch dump` reads it (skipped only while that command
+still says "not built yet"). Work happens in a fresh directory under
+$CW_TEST_TMP so tests can run in parallel.
+"""
+import argparse
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+
+MAIN_CHAIN = ["crash_here", "level2", "level1", "main"]
+WORKER_CHAIN = ["crash_here", "level2", "level1", "crashing_worker"]
+
+# case: (signal, expected innermost-first frame names, options)
+CASES = {
+    "null": (signal.SIGSEGV, MAIN_CHAIN, {}),
+    "abort": (signal.SIGABRT, MAIN_CHAIN, {}),
+    "fpe": (signal.SIGFPE, MAIN_CHAIN, {}),
+    "ill": (signal.SIGILL, MAIN_CHAIN, {}),
+    "bus": (signal.SIGBUS, MAIN_CHAIN, {}),
+    "trap": (signal.SIGTRAP, MAIN_CHAIN, {}),
+    "segv-kill": (signal.SIGSEGV, MAIN_CHAIN, {}),
+    "stack-main": (signal.SIGSEGV, ["overflow_recurse", "overflow_recurse"],
+                   {}),
+    "stack-thread": (signal.SIGSEGV, ["overflow_recurse", "overflow_recurse"],
+                     {"worker": True}),
+    "shlib": (signal.SIGSEGV, ["crashlib_fault", "crashlib_entry"] + MAIN_CHAIN,
+              {}),
+    "threads50": (signal.SIGSEGV, WORKER_CHAIN,
+                  {"worker": True, "min_threads": 52}),
+    "two-threads": (signal.SIGSEGV, WORKER_CHAIN, {"worker": True}),
+    "prev-handler": (signal.SIGSEGV, MAIN_CHAIN, {"marker": True}),
+    "no-watchdog": (signal.SIGSEGV, None, {"reports": 0}),
+    "fork-child": (signal.SIGSEGV, MAIN_CHAIN, {"fork": True}),
+}
+
+failures = []
+
+
+def check(cond, msg):
+    if not cond:
+        failures.append(msg)
+        print("FAIL: " + msg)
+    return cond
+
+
+def base_name(fn):
+    # "crash_here.constprop.0" or "crash_here(int)" -> "crash_here"
+    return re.split(r"[.(+ ]", fn or "", maxsplit=1)[0]
+
+
+def crashed_frames(event):
+    """Innermost-first function names of the crashing thread, and its id."""
+    exc = (event.get("exception") or {}).get("values") or []
+    frames, tid = None, None
+    if exc:
+        tid = exc[0].get("thread_id")
+        st = exc[0].get("stacktrace") or {}
+        frames = st.get("frames")
+    threads = (event.get("threads") or {}).get("values") or []
+    for t in threads:
+        if t.get("crashed"):
+            tid = tid if tid is not None else t.get("id")
+            if not frames:
+                frames = (t.get("stacktrace") or {}).get("frames")
+    names = [base_name(f.get("function")) for f in (frames or [])]
+    names.reverse()  # Sentry lists the outermost caller first
+    return names, tid, threads
+
+
+def is_subsequence(want, names):
+    it = iter(names)
+    return all(any(n == w for n in it) for w in want)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--prog", required=True)
+    ap.add_argument("--case", required=True, choices=sorted(CASES))
+    ap.add_argument("--cli")
+    args = ap.parse_args()
+    signo, chain, opts = CASES[args.case]
+
+    root = os.environ.get("CW_TEST_TMP") or tempfile.gettempdir()
+    os.makedirs(root, exist_ok=True)
+    work = tempfile.mkdtemp(prefix="crash-%s-" % args.case, dir=root)
+    spool = os.path.join(work, "spool")
+    marker = os.path.join(work, "marker")
+    env = dict(os.environ)
+    env.update({
+        "CRASHWATCH_SPOOL": spool,
+        "CW_MARKER": marker,
+        # Sanitizer builds: crashwatch, not ASan, handles the crash signals.
+        "ASAN_OPTIONS": "handle_segv=0:handle_sigbus=0:handle_sigfpe=0:"
+                        "handle_sigill=0:handle_abort=0:detect_leaks=0:"
+                        "allow_user_segv_handler=1",
+    })
+    if opts.get("reports") == 0:
+        # Waiting for an ack from a dead watchdog would hit the CTest
+        # timeout long before this: the crash must not wait at all.
+        env["CRASHWATCH_ACK_TIMEOUT_MS"] = "600000"
+
+    # communicate() returns at EOF on stderr, which the watchdog holds until
+    # it exits: by then the report is committed (or capture failed).
+    p = subprocess.Popen([args.prog, args.case], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, env=env, cwd=work)
+    out, err = p.communicate(timeout=90)
+    out, err = out.decode(errors="replace"), err.decode(errors="replace")
+    print("--- stdout\n" + out + "--- stderr\n" + err + "---")
+
+    check(p.returncode == -signo,
+          "exit: want signal %d (%s), got returncode %d" %
+          (signo, signal.Signals(signo).name, p.returncode))
+    m = re.search(r"pid (\d+) tid (\d+)", out)
+    check(m is not None, "program did not start (no pid line)")
+    pid = int(m.group(1)) if m else -1
+
+    if opts.get("marker"):
+        text = open(marker).read() if os.path.exists(marker) else ""
+        check(text.strip() == "signal %d" % signo,
+              "previously installed handler did not run (marker %r)" % text)
+    if opts.get("fork"):
+        check(re.search(r"child \d+ status signal %d" % signo, out),
+              "forked child did not die by signal %d" % signo)
+
+    reports = []
+    if os.path.isdir(spool):
+        reports = sorted(d for d in os.listdir(spool)
+                         if re.fullmatch(r"[0-9a-f]{32}", d))
+    want_reports = opts.get("reports", 1)
+    check(len(reports) == want_reports,
+          "want %d report(s) in %s, found %d: %s" %
+          (want_reports, spool, len(reports), reports))
+
+    if want_reports and reports:
+        rdir = os.path.join(spool, reports[0])
+        ev_path = os.path.join(rdir, "event.json")
+        dmp = os.path.join(rdir, "minidump.dmp")
+        check(os.path.exists(dmp), "no minidump.dmp in " + rdir)
+        event = {}
+        try:
+            with open(ev_path) as f:
+                event = json.load(f)
+        except (OSError, ValueError) as e:
+            check(False, "event.json: %s" % e)
+        names, tid, threads = crashed_frames(event)
+        print("crashing thread %s frames (innermost first): %s" %
+              (tid, names))
+        check(names[:1] and names[0] in (chain[0], "raise", "abort",
+                                         "__pthread_kill_implementation",
+                                         "__pthread_kill_internal",
+                                         "pthread_kill", "gsignal", "kill")
+              and chain[0] in names[:6],
+              "innermost frames %s do not start at %s" % (names[:6], chain[0]))
+        check(is_subsequence(chain, names),
+              "frames %s do not contain %s in order" % (names, chain))
+        if opts.get("worker"):
+            check(tid is not None and tid != pid,
+                  "crash should be on a worker thread, got tid %s" % tid)
+        elif tid is not None:
+            check(tid == pid, "crash should be on the main thread (%d), got %s"
+                  % (pid, tid))
+        if "min_threads" in opts:
+            check(len(threads) >= opts["min_threads"],
+                  "event lists %d threads, want >= %d" %
+                  (len(threads), opts["min_threads"]))
+        mech = ((event.get("exception") or {}).get("values") or [{}])[0]
+        sig = ((mech.get("mechanism") or {}).get("meta") or {}).get("signal")
+        if sig is not None:
+            check(sig.get("number") == signo,
+                  "mechanism.meta.signal.number %s != %d" %
+                  (sig.get("number"), signo))
+
+        if os.path.exists(dmp) and shutil.which("lldb"):
+            r = subprocess.run(["lldb", "--batch", "-c", dmp,
+                                "-o", "thread list", "-o", "bt"],
+                               stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, timeout=60)
+            lo = r.stdout.decode(errors="replace")
+            print("--- lldb\n" + lo + "---")
+            if tid is not None:
+                check(re.search(r"tid = (0x0*%x|%d)\b" % (tid, tid), lo),
+                      "lldb does not list the crashing thread %d" % tid)
+            check(chain[0] in lo,
+                  "lldb backtrace does not show %s" % chain[0])
+        if os.path.exists(dmp) and args.cli:
+            r = subprocess.run([args.cli, "dump", dmp], stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, timeout=60)
+            do = r.stdout.decode(errors="replace")
+            if "not built yet" in do:
+                print("SKIP sub-check: crashwatch dump is not built yet")
+            else:
+                check(r.returncode == 0, "crashwatch dump failed:\n" + do)
+                if tid is not None:
+                    check(str(tid) in do,
+                          "crashwatch dump does not show thread %d" % tid)
+
+    if failures:
+        print("%d check(s) failed; work dir kept: %s" % (len(failures), work))
+        return 1
+    shutil.rmtree(work, ignore_errors=True)
+    print("ok: %s" % args.case)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,278 @@
+/*
+ * crashprog.c — a program that initializes crashwatch and crashes in the
+ * way its first argument names, through a chain of non-inlined functions
+ * (crash_here < level2 < level1 < main) that the integration tests look for
+ * in the report. See tests/integration/crash_tests.py.
+ *
+ *   crashprog MODE     null abort fpe ill bus trap segv-kill stack-main
+ *                      stack-thread shlib threads50 two-threads prev-handler
+ *                      no-watchdog fork-child
+ *
+ * Environment: CRASHWATCH_SPOOL etc. as for any app; CW_MARKER is the file
+ * the previously installed handler writes (prev-handler).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <dirent.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "crashwatch.h"
+
+#if defined(__GNUC__) && !defined(__clang__)
+#define NOINLINE __attribute__((noinline, noipa))
+#else
+#define NOINLINE __attribute__((noinline))
+#endif
+
+int crashlib_entry(volatile int *p);
+
+static const char *mode;
+static volatile int sink;
+static volatile int keep_going = 1;
+
+static void die(const char *what) {
+  fprintf(stderr, "crashprog: %s: %s\n", what, strerror(errno));
+  exit(3);
+}
+
+/* SIGBUS: a mapping two pages long over a file one page long. */
+static volatile char *truncated_mapping(void) {
+  char path[] = "/tmp/crashprog-bus-XXXXXX";
+  int fd = mkstemp(path);
+  if (fd < 0)
+    die("mkstemp");
+  unlink(path);
+  long pg = sysconf(_SC_PAGESIZE);
+  if (ftruncate(fd, pg) != 0)
+    die("ftruncate");
+  char *p =
+      mmap(NULL, (size_t)pg * 2, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  if (p == MAP_FAILED)
+    die("mmap");
+  return p + pg;
+}
+
+NOINLINE int crash_here(int how) {
+  if (strcmp(mode, "abort") == 0) {
+    abort();
+  } else if (strcmp(mode, "fpe") == 0) {
+    /* idiv by zero in asm, so no sanitizer intercepts the division */
+    int q, zero = how - how;
+    __asm__ volatile("cltd\n\tidivl %1" : "=a"(q) : "r"(zero), "a"(7) : "edx");
+    return q;
+  } else if (strcmp(mode, "ill") == 0) {
+    __asm__ volatile("ud2");
+  } else if (strcmp(mode, "trap") == 0) {
+    __asm__ volatile("int3");
+  } else if (strcmp(mode, "bus") == 0) {
+    volatile char *p = truncated_mapping();
+    *p = 1;
+  } else if (strcmp(mode, "segv-kill") == 0) {
+    kill(getpid(), SIGSEGV); /* sent, not a fault */
+  } else if (strcmp(mode, "shlib") == 0) {
+    return crashlib_entry((volatile int *)(long)(how - how));
+  } else {
+    volatile int *p = (volatile int *)(long)(how - how);
+    *p = how; /* null dereference */
+  }
+  return how + 1;
+}
+
+NOINLINE int level2(int x) {
+  int r = crash_here(x + 1);
+  sink = r;
+  return r + 1;
+}
+
+NOINLINE int level1(int x) {
+  int r = level2(x + 1);
+  sink = r;
+  return r + 1;
+}
+
+/* Unbounded recursion with a real frame each time. */
+NOINLINE int overflow_recurse(int depth) {
+  volatile char pad[512];
+  pad[0] = (char)depth;
+  pad[511] = (char)depth;
+  int r = keep_going ? overflow_recurse(depth + 1) : 0;
+  return r + pad[0] + pad[511];
+}
+
+static void *stack_thread(void *arg) {
+  (void)arg;
+  if (cw_thread_init() != 0)
+    fprintf(stderr, "cw_thread_init: %s\n", cw_last_error());
+  overflow_recurse(0);
+  return NULL;
+}
+
+static pthread_barrier_t barrier;
+
+/* Threads that just wait, so the capture has many threads to stop. */
+static void *idle_thread(void *arg) {
+  (void)arg;
+  cw_thread_init();
+  pthread_barrier_wait(&barrier);
+  for (;;)
+    pause();
+  return NULL;
+}
+
+NOINLINE void *crashing_worker(void *arg) {
+  cw_thread_init();
+  pthread_barrier_wait(&barrier);
+  sink = level1((int)(long)arg);
+  return NULL;
+}
+
+static void prev_handler(int signo) {
+  const char *path = getenv("CW_MARKER");
+  if (path != NULL) {
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd >= 0) {
+      char msg[32];
+      int n = snprintf(msg, sizeof(msg), "signal %d\n", signo);
+      ssize_t w = write(fd, msg, (size_t)n);
+      (void)w;
+      close(fd);
+    }
+  }
+}
+
+/* The watchdog is the process whose command line says --pid <our pid>. */
+static void kill_watchdog(void) {
+  char want[32];
+  snprintf(want, sizeof(want), "%d", (int)getpid());
+  DIR *d = opendir("/proc");
+  if (d == NULL)
+    die("opendir /proc");
+  struct dirent *e;
+  int found = 0;
+  while ((e = readdir(d)) != NULL) {
+    int pid = atoi(e->d_name);
+    if (pid <= 0 || pid == getpid())
+      continue;
+    char path[64], buf[4096];
+    snprintf(path, sizeof(path), "/proc/%d/cmdline", pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+      continue;
+    ssize_t n = read(fd, buf, sizeof(buf) - 1);
+    close(fd);
+    if (n <= 0)
+      continue;
+    buf[n] = '\0';
+    int is_wd = strstr(buf, "crashwatch-watchdog") != NULL;
+    int has_pid = 0;
+    for (char *p = buf; p < buf + n; p += strlen(p) + 1)
+      if (strcmp(p, "--pid") == 0 && p + strlen(p) + 1 < buf + n &&
+          strcmp(p + strlen(p) + 1, want) == 0)
+        has_pid = 1;
+    if (!is_wd || !has_pid)
+      continue;
+    kill(pid, SIGKILL);
+    found = 1;
+    /* Wait until it is gone or a zombie: its socket is closed by then. */
+    for (;;) {
+      char st[256];
+      snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+      fd = open(path, O_RDONLY | O_CLOEXEC);
+      if (fd < 0)
+        break;
+      n = read(fd, st, sizeof(st) - 1);
+      close(fd);
+      if (n <= 0)
+        break;
+      st[n] = '\0';
+      char *rp = strrchr(st, ')');
+      if (rp != NULL && rp[1] == ' ' && (rp[2] == 'Z' || rp[2] == 'X'))
+        break;
+      usleep(1000);
+    }
+  }
+  closedir(d);
+  if (!found) {
+    fprintf(stderr, "crashprog: no watchdog found\n");
+    exit(4);
+  }
+  printf("watchdog killed\n");
+  fflush(stdout);
+}
+
+int main(int argc, char **argv) {
+  if (argc < 2) {
+    fprintf(stderr, "usage: crashprog MODE\n");
+    return 2;
+  }
+  mode = argv[1];
+  setvbuf(stdout, NULL, _IONBF, 0);
+
+  if (strcmp(mode, "prev-handler") == 0) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = prev_handler;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGSEGV, &sa, NULL);
+  }
+  int rc = cw_init(NULL);
+  if (rc != 0) {
+    fprintf(stderr, "crashprog: cw_init: %s (%s)\n", cw_last_error(),
+            cw_err_name(rc));
+    return 3;
+  }
+  printf("pid %d tid %ld\n", (int)getpid(), (long)syscall(SYS_gettid));
+
+  if (strcmp(mode, "stack-main") == 0)
+    return overflow_recurse(0);
+  if (strcmp(mode, "stack-thread") == 0) {
+    pthread_t t;
+    pthread_create(&t, NULL, stack_thread, NULL);
+    pthread_join(t, NULL);
+    return 1;
+  }
+  if (strcmp(mode, "threads50") == 0 || strcmp(mode, "two-threads") == 0) {
+    int idle = strcmp(mode, "threads50") == 0 ? 50 : 0;
+    int crashers = idle ? 1 : 2;
+    pthread_barrier_init(&barrier, NULL, (unsigned)(idle + crashers));
+    pthread_t t;
+    for (int i = 0; i < idle; i++)
+      pthread_create(&t, NULL, idle_thread, NULL);
+    for (int i = 0; i < crashers; i++)
+      pthread_create(&t, NULL, crashing_worker, (void *)(long)i);
+    for (;;)
+      pause();
+  }
+  if (strcmp(mode, "no-watchdog") == 0) {
+    kill_watchdog();
+    mode = "null";
+  }
+  if (strcmp(mode, "fork-child") == 0) {
+    pid_t child = fork();
+    if (child < 0)
+      die("fork");
+    if (child == 0) {
+      mode = "null";
+      sink = level1(0);
+      _exit(0);
+    }
+    int status;
+    while (waitpid(child, &status, 0) < 0 && errno == EINTR) {
+    }
+    printf("child %d status %s %d\n", (int)child,
+           WIFSIGNALED(status) ? "signal" : "exit",
+           WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
+    mode = "null"; /* now the parent crashes: its report must exist */
+  }
+  sink = level1(argc);
+  return 1;
+}

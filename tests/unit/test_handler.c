@@ -1,0 +1,351 @@
+/* test_handler.c — libcrashwatch's options, cw_init() validation (nothing
+ * installed on failure), handler installation and removal, the watchdog's
+ * lifetime, alternate signal stacks. Crashes themselves are tested by
+ * tests/integration/crash_tests.py on real programs. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "crashwatch.h"
+
+static const int crash_signals[] = {SIGSEGV, SIGBUS,  SIGILL, SIGFPE,
+                                    SIGABRT, SIGTRAP, SIGSYS};
+
+static char tmpdir[PATH_MAX];
+
+static void make_tmpdir(void) {
+  const char *root = getenv("CW_TEST_TMP");
+  snprintf(tmpdir, sizeof(tmpdir), "%s/handler-XXXXXX",
+           root && *root ? root : "/tmp");
+  assert_non_null(mkdtemp(tmpdir));
+}
+
+static void clear_env(void) {
+  const char *vars[] = {"CRASHWATCH_SPOOL",
+                        "CRASHWATCH_WATCHDOG",
+                        "CRASHWATCH_ACK_TIMEOUT_MS",
+                        "CRASHWATCH_INCLUDE_ENVIRON",
+                        "CRASHWATCH_PRINT_SUMMARY",
+                        "SENTRY_DSN",
+                        "SENTRY_RELEASE",
+                        "SENTRY_ENVIRONMENT"};
+  for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++)
+    unsetenv(vars[i]);
+}
+
+static int setup(void **state) {
+  (void)state;
+  clear_env();
+  make_tmpdir();
+  char spool[PATH_MAX + 16];
+  snprintf(spool, sizeof(spool), "%s/spool", tmpdir);
+  setenv("CRASHWATCH_SPOOL", spool, 1);
+  /* CW_TEST_WATCHDOG: run an external watchdog instead of the embedded one
+   * (for a build configured with -DCW_EMBED_WATCHDOG=OFF). */
+  const char *wd = getenv("CW_TEST_WATCHDOG");
+  if (wd != NULL && *wd)
+    setenv("CRASHWATCH_WATCHDOG", wd, 1);
+  return 0;
+}
+
+static pid_t find_watchdog(void);
+static void wait_gone(pid_t pid);
+
+static int teardown(void **state) {
+  (void)state;
+  pid_t wd = find_watchdog();
+  cw_shutdown();
+  if (wd > 0)
+    wait_gone(wd);
+  clear_env();
+  return 0;
+}
+
+static int is_ours(int sig) {
+  struct sigaction cur;
+  assert_int_equal(sigaction(sig, NULL, &cur), 0);
+  return (cur.sa_flags & SA_SIGINFO) && (cur.sa_flags & SA_ONSTACK);
+}
+
+#define NSIGS (sizeof(crash_signals) / sizeof(int))
+
+/* The dispositions before a cw_init() attempt (cmocka installs its own). */
+static void snapshot(struct sigaction *before) {
+  for (size_t i = 0; i < NSIGS; i++)
+    assert_int_equal(sigaction(crash_signals[i], NULL, &before[i]), 0);
+}
+
+static void assert_unchanged(const struct sigaction *before) {
+  for (size_t i = 0; i < NSIGS; i++) {
+    struct sigaction cur;
+    assert_int_equal(sigaction(crash_signals[i], NULL, &cur), 0);
+    assert_ptr_equal(cur.sa_handler, before[i].sa_handler);
+    assert_int_equal(cur.sa_flags, before[i].sa_flags);
+  }
+}
+
+/* The pid of the watchdog serving this process, or 0. */
+static pid_t find_watchdog(void) {
+  char want[32];
+  snprintf(want, sizeof(want), "%d", (int)getpid());
+  DIR *d = opendir("/proc");
+  assert_non_null(d);
+  struct dirent *e;
+  pid_t found = 0;
+  while ((e = readdir(d)) != NULL && found == 0) {
+    int pid = atoi(e->d_name);
+    if (pid <= 0)
+      continue;
+    char path[64], buf[4096];
+    snprintf(path, sizeof(path), "/proc/%d/cmdline", pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+      continue;
+    ssize_t n = read(fd, buf, sizeof(buf) - 1);
+    close(fd);
+    if (n <= 0)
+      continue;
+    buf[n] = '\0';
+    if (strcmp(buf, "crashwatch-watchdog") != 0)
+      continue;
+    for (char *p = buf; p < buf + n; p += strlen(p) + 1)
+      if (strcmp(p, "--pid") == 0 && p + strlen(p) + 1 < buf + n &&
+          strcmp(p + strlen(p) + 1, want) == 0)
+        found = pid;
+  }
+  closedir(d);
+  return found;
+}
+
+/* Waits (bounded only by the CTest timeout) until pid is gone or a
+ * zombie. */
+static void wait_gone(pid_t pid) {
+  for (;;) {
+    char path[64], st[256];
+    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+      return;
+    ssize_t n = read(fd, st, sizeof(st) - 1);
+    close(fd);
+    if (n <= 0)
+      return;
+    st[n] = '\0';
+    char *rp = strrchr(st, ')');
+    if (rp && (rp[2] == 'Z' || rp[2] == 'X'))
+      return;
+    usleep(2000);
+  }
+}
+
+static void test_options_setters_validate(void **state) {
+  (void)state;
+  cw_options_t *o = cw_options_new();
+  assert_non_null(o);
+  assert_int_equal(cw_options_set_ack_timeout_ms(o, 0), CW_EINVAL);
+  assert_non_null(strstr(cw_last_error(), "1..600000"));
+  assert_int_equal(cw_options_set_ack_timeout_ms(o, 600001), CW_EINVAL);
+  assert_int_equal(cw_options_set_ack_timeout_ms(o, 2500), 0);
+  assert_int_equal(cw_options_set_spool_dir(o, ""), CW_EINVAL);
+  assert_int_equal(cw_options_set_spool_dir(NULL, "/x"), CW_EINVAL);
+  assert_int_equal(cw_options_set_dsn(o, "not a dsn"), CW_EDSN);
+  assert_non_null(strstr(cw_last_error(), "cw_options_set_dsn"));
+  assert_int_equal(cw_options_set_dsn(o, "https://abc@o1.example.com/42"), 0);
+  assert_int_equal(cw_options_set_dsn(o, NULL), 0);
+  assert_int_equal(cw_options_set_release(o, "app@1.2"), 0);
+  assert_int_equal(cw_options_set_environment(o, "prod"), 0);
+  assert_int_equal(cw_options_set_include_environ(o, 1), 0);
+  assert_int_equal(cw_options_set_print_summary(o, 0), 0);
+  assert_int_equal(cw_options_set_watchdog_path(o, ""), 0);
+  cw_options_free(o);
+  cw_options_free(NULL);
+}
+
+static void expect_init_fails(int want, const char *msg_part) {
+  struct sigaction before[NSIGS];
+  snapshot(before);
+  int rc = cw_init(NULL);
+  assert_int_equal(rc, want);
+  if (strstr(cw_last_error(), msg_part) == NULL)
+    fail_msg("cw_last_error() = \"%s\", want it to mention \"%s\"",
+             cw_last_error(), msg_part);
+  assert_unchanged(before);
+  assert_int_equal(find_watchdog(), 0);
+}
+
+static void test_init_bad_env_installs_nothing(void **state) {
+  (void)state;
+  setenv("CRASHWATCH_ACK_TIMEOUT_MS", "soon", 1);
+  expect_init_fails(CW_EINVAL, "CRASHWATCH_ACK_TIMEOUT_MS=soon");
+  unsetenv("CRASHWATCH_ACK_TIMEOUT_MS");
+  setenv("CRASHWATCH_PRINT_SUMMARY", "maybe", 1);
+  expect_init_fails(CW_EINVAL, "CRASHWATCH_PRINT_SUMMARY");
+  unsetenv("CRASHWATCH_PRINT_SUMMARY");
+  setenv("SENTRY_DSN", "https://o1.example.com/42", 1);
+  expect_init_fails(CW_EDSN, "SENTRY_DSN");
+  unsetenv("SENTRY_DSN");
+  setenv("CRASHWATCH_WATCHDOG", "/nonexistent/crashwatch-watchdog", 1);
+  expect_init_fails(CW_EWATCHDOG, "/nonexistent/crashwatch-watchdog");
+}
+
+static void test_init_bad_spool_installs_nothing(void **state) {
+  (void)state;
+  char file[PATH_MAX + 32], spool[PATH_MAX + 64];
+  snprintf(file, sizeof(file), "%s/plainfile", tmpdir);
+  int fd = open(file, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  assert_true(fd >= 0);
+  close(fd);
+  snprintf(spool, sizeof(spool), "%s/reports", file);
+  setenv("CRASHWATCH_SPOOL", spool, 1);
+  expect_init_fails(CW_ESPOOL, file);
+
+  unsetenv("CRASHWATCH_SPOOL");
+  unsetenv("XDG_STATE_HOME");
+  char *home = getenv("HOME") ? strdup(getenv("HOME")) : NULL;
+  unsetenv("HOME");
+  expect_init_fails(CW_ESPOOL, "CRASHWATCH_SPOOL");
+  if (home) {
+    setenv("HOME", home, 1);
+    free(home);
+  }
+}
+
+static void test_init_default_spool_from_xdg(void **state) {
+  (void)state;
+  unsetenv("CRASHWATCH_SPOOL");
+  char xdg[PATH_MAX + 8], want[PATH_MAX + 64];
+  snprintf(xdg, sizeof(xdg), "%s/xdg", tmpdir);
+  setenv("XDG_STATE_HOME", xdg, 1);
+  assert_int_equal(cw_init(NULL), 0);
+  snprintf(want, sizeof(want), "%s/crashwatch/reports", xdg);
+  struct stat st;
+  assert_int_equal(stat(want, &st), 0);
+  assert_true(S_ISDIR(st.st_mode));
+  assert_int_equal(st.st_mode & 0777, 0700);
+  cw_shutdown();
+  unsetenv("XDG_STATE_HOME");
+}
+
+static void prior_handler(int sig) { (void)sig; }
+
+static void test_init_installs_and_shutdown_restores(void **state) {
+  (void)state;
+  struct sigaction sa, cur;
+  memset(&sa, 0, sizeof(sa));
+  sa.sa_handler = prior_handler;
+  sigemptyset(&sa.sa_mask);
+  assert_int_equal(sigaction(SIGBUS, &sa, NULL), 0);
+  struct sigaction before[NSIGS];
+  snapshot(before);
+
+  assert_int_equal(cw_init(NULL), 0);
+  assert_string_equal(cw_last_error(), "");
+  for (size_t i = 0; i < sizeof(crash_signals) / sizeof(int); i++)
+    assert_true(is_ours(crash_signals[i]));
+  stack_t ss;
+  assert_int_equal(sigaltstack(NULL, &ss), 0);
+  assert_false(ss.ss_flags & SS_DISABLE);
+  assert_true(ss.ss_size >= 64 * 1024);
+  pid_t wd = find_watchdog();
+  assert_true(wd > 0);
+
+  assert_int_equal(cw_init(NULL), CW_EALREADY);
+
+  cw_shutdown();
+  assert_int_equal(sigaction(SIGBUS, NULL, &cur), 0);
+  assert_ptr_equal(cur.sa_handler, prior_handler);
+  assert_unchanged(before);
+  wait_gone(wd); /* the watchdog exits once our socket end closes */
+  sigaction(SIGBUS, &before[1], NULL);
+  cw_shutdown(); /* twice is fine */
+}
+
+static void test_init_with_options(void **state) {
+  (void)state;
+  cw_options_t *o = cw_options_new();
+  char spool[PATH_MAX + 16];
+  snprintf(spool, sizeof(spool), "%s/opt-spool", tmpdir);
+  assert_int_equal(cw_options_set_spool_dir(o, spool), 0);
+  assert_int_equal(cw_options_set_release(o, "test@1"), 0);
+  assert_int_equal(cw_options_set_ack_timeout_ms(o, 1000), 0);
+  assert_int_equal(cw_init(o), 0);
+  assert_true(find_watchdog() > 0);
+  struct stat st;
+  assert_int_equal(stat(spool, &st), 0);
+  cw_shutdown();
+}
+
+static void *thread_alt(void *arg) {
+  stack_t *out = arg;
+  if (cw_thread_init() != 0)
+    return (void *)1;
+  if (cw_thread_init() != 0) /* idempotent */
+    return (void *)1;
+  sigaltstack(NULL, out);
+  return NULL;
+}
+
+static void test_thread_init_alt_stack(void **state) {
+  (void)state;
+  stack_t ss;
+  memset(&ss, 0, sizeof(ss));
+  pthread_t t;
+  void *ret;
+  assert_int_equal(pthread_create(&t, NULL, thread_alt, &ss), 0);
+  assert_int_equal(pthread_join(t, &ret), 0);
+  assert_null(ret);
+  assert_false(ss.ss_flags & SS_DISABLE);
+  assert_true(ss.ss_size >= 64 * 1024);
+}
+
+/* A forked child of an initialized process exits normally, and the
+ * watchdog still serves the parent. */
+static void test_fork_child_exits(void **state) {
+  (void)state;
+  assert_int_equal(cw_init(NULL), 0);
+  pid_t wd = find_watchdog();
+  pid_t c = fork();
+  assert_true(c >= 0);
+  if (c == 0)
+    _exit(7);
+  int status;
+  assert_int_equal(waitpid(c, &status, 0), c);
+  assert_true(WIFEXITED(status));
+  assert_int_equal(WEXITSTATUS(status), 7);
+  assert_int_equal(find_watchdog(), wd);
+  cw_shutdown();
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test_setup_teardown(test_options_setters_validate, setup,
+                                      teardown),
+      cmocka_unit_test_setup_teardown(test_init_bad_env_installs_nothing, setup,
+                                      teardown),
+      cmocka_unit_test_setup_teardown(test_init_bad_spool_installs_nothing,
+                                      setup, teardown),
+      cmocka_unit_test_setup_teardown(test_init_default_spool_from_xdg, setup,
+                                      teardown),
+      cmocka_unit_test_setup_teardown(test_init_installs_and_shutdown_restores,
+                                      setup, teardown),
+      cmocka_unit_test_setup_teardown(test_init_with_options, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_thread_init_alt_stack, setup,
+                                      teardown),
+      cmocka_unit_test_setup_teardown(test_fork_child_exits, setup, teardown),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}

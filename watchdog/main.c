@@ -1,0 +1,192 @@
+/*
+ * main.c — crashwatch-watchdog: the server loop of the watchdog process.
+ * Normal context (a separate process the crash cannot corrupt).
+ *
+ * Started by libcrashwatch at cw_init() with the watchdog's end of the crash
+ * socket (AF_UNIX SOCK_SEQPACKET) and the app's settings on the command
+ * line. Idle, it blocks in recv() and touches nothing else, so its resident
+ * set stays small. For each valid crash record it calls wd_handle_crash(),
+ * which captures the app and releases it through release_ack(); whatever
+ * happens the app gets exactly one ack, so it never waits for the timeout
+ * because capture failed. It exits when the app's end of the socket closes
+ * (the app exited or called cw_shutdown()).
+ *
+ * Usage: crashwatch-watchdog --fd N --pid PID --spool DIR [--summary-fd FD]
+ *        [--include-environ] [--no-summary] [--release R]
+ *        [--environment E] [--dsn DSN]
+ */
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "capture.h"
+#include "crash_record.h"
+#include "crashwatch.h"
+
+typedef struct {
+  int fd;
+  int sent;
+} ack_state_t;
+
+static int log_fd = STDERR_FILENO;
+
+/* One line to the app's stderr, written with a single write() so it is not
+ * interleaved with the app's own output. */
+static void log_line(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2)));
+static void log_line(const char *fmt, ...) {
+  char line[PATH_MAX + 256];
+  va_list ap;
+  va_start(ap, fmt);
+  int n = vsnprintf(line, sizeof(line) - 1, fmt, ap);
+  va_end(ap);
+  if (n < 0)
+    return;
+  if ((size_t)n > sizeof(line) - 2)
+    n = (int)sizeof(line) - 2;
+  line[n++] = '\n';
+  ssize_t w = write(log_fd, line, (size_t)n);
+  (void)w;
+}
+
+static void send_ack(ack_state_t *st, int status) {
+  if (st->sent)
+    return;
+  st->sent = 1;
+  cw_crash_ack_t ack = {.magic = CW_CRASH_ACK_MAGIC, .status = status};
+  ssize_t n;
+  do
+    n = send(st->fd, &ack, sizeof(ack), MSG_NOSIGNAL);
+  while (n < 0 && errno == EINTR);
+}
+
+static void release_ack(void *ctx, int status) { send_ack(ctx, status); }
+
+static int parse_int(const char *s, long lo, long hi, long *out) {
+  char *end;
+  errno = 0;
+  long v = strtol(s, &end, 10);
+  if (errno != 0 || end == s || *end != '\0' || v < lo || v > hi)
+    return -1;
+  *out = v;
+  return 0;
+}
+
+static void usage(void) {
+  fprintf(stderr, "usage: crashwatch-watchdog --fd N --pid PID --spool DIR "
+                  "[--summary-fd FD] [--include-environ] [--no-summary] "
+                  "[--release R] [--environment E] [--dsn DSN]\n"
+                  "Started by libcrashwatch; not meant to be run by hand.\n");
+}
+
+/* Checks what the app sent. Returns NULL if the record is usable, else
+ * what is wrong with it. */
+static const char *validate(const cw_crash_record_t *rec, ssize_t n,
+                            int truncated, pid_t app_pid) {
+  if (truncated || n != (ssize_t)sizeof(*rec))
+    return "wrong size";
+  if (rec->magic != CW_CRASH_RECORD_MAGIC)
+    return "bad magic";
+  if (rec->version != CW_CRASH_RECORD_VERSION)
+    return "unsupported version";
+  if (rec->size != sizeof(*rec))
+    return "size field does not match";
+  if (rec->pid != app_pid)
+    return "pid is not the app's";
+  if (rec->tid <= 0)
+    return "bad thread id";
+  if (rec->signo <= 0 || rec->signo >= NSIG)
+    return "bad signal number";
+  return NULL;
+}
+
+int main(int argc, char **argv) {
+  long fd = -1, pid = -1, summary_fd = -1;
+  wd_config_t cfg = {.summary_fd = -1, .print_summary = 1};
+  for (int i = 1; i < argc; i++) {
+    const char *a = argv[i];
+    const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+    int takes = 1;
+    if (strcmp(a, "--fd") == 0 && v)
+      takes = parse_int(v, 0, INT_MAX, &fd) == 0 ? 2 : -1;
+    else if (strcmp(a, "--pid") == 0 && v)
+      takes = parse_int(v, 1, INT_MAX, &pid) == 0 ? 2 : -1;
+    else if (strcmp(a, "--summary-fd") == 0 && v)
+      takes = parse_int(v, -1, INT_MAX, &summary_fd) == 0 ? 2 : -1;
+    else if (strcmp(a, "--spool") == 0 && v)
+      cfg.spool_dir = v, takes = 2;
+    else if (strcmp(a, "--release") == 0 && v)
+      cfg.release = v, takes = 2;
+    else if (strcmp(a, "--environment") == 0 && v)
+      cfg.environment = v, takes = 2;
+    else if (strcmp(a, "--dsn") == 0 && v)
+      cfg.dsn = v, takes = 2;
+    else if (strcmp(a, "--include-environ") == 0)
+      cfg.include_environ = 1;
+    else if (strcmp(a, "--no-summary") == 0)
+      cfg.print_summary = 0;
+    else
+      takes = -1;
+    if (takes < 0) {
+      fprintf(stderr, "crashwatch-watchdog: bad argument '%s'\n", a);
+      usage();
+      return 2;
+    }
+    i += takes - 1;
+  }
+  if (fd < 0 || pid <= 0 || cfg.spool_dir == NULL) {
+    usage();
+    return 2;
+  }
+  cfg.summary_fd = (int)summary_fd;
+  if (summary_fd >= 0)
+    log_fd = (int)summary_fd;
+  signal(SIGPIPE, SIG_IGN);
+
+  for (;;) {
+    /* One byte more than a record, so an oversized datagram is caught. */
+    union {
+      cw_crash_record_t rec;
+      char bytes[sizeof(cw_crash_record_t) + 1];
+    } u;
+    struct iovec iov = {.iov_base = u.bytes, .iov_len = sizeof(u.bytes)};
+    struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
+    ssize_t n = recvmsg((int)fd, &mh, 0);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n == 0)
+      return 0; /* the app closed its end: it exited */
+    if (n < 0) {
+      if (errno == ECONNRESET)
+        return 0;
+      log_line("crashwatch-watchdog: recv: %s", strerror(errno));
+      return 1;
+    }
+    ack_state_t ack = {.fd = (int)fd};
+    const char *bad =
+        validate(&u.rec, n, (mh.msg_flags & MSG_TRUNC) != 0, (pid_t)pid);
+    if (bad != NULL) {
+      log_line("crashwatch-watchdog: ignoring a crash record (%zd bytes): %s",
+               n, bad);
+      send_ack(&ack, CW_EFORMAT);
+      continue;
+    }
+    char report[PATH_MAX] = "";
+    int rc = wd_handle_crash(&cfg, &u.rec, release_ack, &ack, report,
+                             sizeof(report));
+    send_ack(&ack, rc); /* in case capture returned without releasing */
+    if (rc == 0)
+      log_line("crashwatch: crash report (signal %d in thread %d) written to "
+               "%s",
+               (int)u.rec.signo, (int)u.rec.tid, report);
+    else
+      log_line("crashwatch: capturing the crash of pid %d failed: %s (%s)",
+               (int)u.rec.pid, cw_strerror(rc), cw_err_name(rc));
+  }
+}
