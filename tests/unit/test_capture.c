@@ -1,0 +1,457 @@
+/*
+ * test_capture.c — capture, unwinding and reporting of real crashing child
+ * processes (tests/progs/watchdog_target.c), through the watchdog's capture
+ * library: ptrace seizing, registers from the crash record, stacks, module
+ * build-ids (checked against readelf), the /proc/PID/mem fallback, libunwind
+ * over the captured data, and the committed report.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "capture.h"
+#include "crashwatch.h"
+#include "debug_id.h"
+#include "minidump_format.h"
+#include "spool.h"
+#include "wd_capture.h"
+#include "wd_elf.h"
+
+#define NWORKERS 3
+
+typedef struct {
+  pid_t pid;
+  int rec_fd, ack_fd;
+  int releases, status;
+  cw_crash_record_t rec;
+} child_t;
+
+static void spawn(const char *prog, int nthreads, child_t *c) {
+  memset(c, 0, sizeof(*c));
+  int recp[2], ackp[2];
+  assert_int_equal(pipe2(recp, O_CLOEXEC), 0);
+  assert_int_equal(pipe2(ackp, O_CLOEXEC), 0);
+  pid_t pid = fork();
+  assert_true(pid >= 0);
+  if (pid == 0) {
+    fcntl(recp[1], F_SETFD, 0);
+    fcntl(ackp[0], F_SETFD, 0);
+    char a[16], b[16], n[16];
+    snprintf(a, sizeof(a), "%d", recp[1]);
+    snprintf(b, sizeof(b), "%d", ackp[0]);
+    snprintf(n, sizeof(n), "%d", nthreads);
+    execl(prog, prog, a, b, n, (char *)NULL);
+    _exit(127);
+  }
+  close(recp[1]);
+  close(ackp[0]);
+  c->pid = pid;
+  c->rec_fd = recp[0];
+  c->ack_fd = ackp[1];
+  /* The child's handler sends its record once it has faulted. */
+  size_t got = 0;
+  while (got < sizeof(c->rec)) {
+    ssize_t r = read(c->rec_fd, (char *)&c->rec + got, sizeof(c->rec) - got);
+    if (r < 0 && errno == EINTR)
+      continue;
+    assert_true(r > 0);
+    got += (size_t)r;
+  }
+  assert_int_equal(c->rec.magic, CW_CRASH_RECORD_MAGIC);
+  assert_int_equal(c->rec.pid, pid);
+}
+
+static void release_child(void *ctx, int status) {
+  child_t *c = ctx;
+  c->releases++;
+  c->status = status;
+  assert_int_equal(write(c->ack_fd, "k", 1), 1);
+}
+
+/* Releases (if not yet) and reaps the child; returns its wait status. */
+static int finish_child(child_t *c) {
+  if (c->releases == 0)
+    release_child(c, 0);
+  int st;
+  assert_int_equal(waitpid(c->pid, &st, 0), c->pid);
+  close(c->rec_fd);
+  close(c->ack_fd);
+  return st;
+}
+
+static void make_spool(char *out, size_t cap) {
+  const char *tmp = getenv("CW_TEST_TMP");
+  snprintf(out, cap, "%s/capture-XXXXXX", tmp ? tmp : "/tmp");
+  assert_non_null(mkdtemp(out));
+}
+
+static uint8_t *slurp(const char *path, size_t *len) {
+  FILE *f = fopen(path, "rb");
+  assert_non_null(f);
+  fseek(f, 0, SEEK_END);
+  long n = ftell(f);
+  fseek(f, 0, SEEK_SET);
+  uint8_t *buf = malloc((size_t)n + 1);
+  assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
+  buf[n] = 0;
+  fclose(f);
+  *len = (size_t)n;
+  return buf;
+}
+
+/* The build-id readelf prints for path, as hex. */
+static void readelf_build_id(const char *path, char *out, size_t cap) {
+  char cmd[PATH_MAX + 64];
+  snprintf(cmd, sizeof(cmd), "readelf -n '%s'", path);
+  FILE *p = popen(cmd, "r");
+  assert_non_null(p);
+  char line[512];
+  out[0] = '\0';
+  while (fgets(line, sizeof(line), p) != NULL) {
+    char *s = strstr(line, "Build ID: ");
+    if (s != NULL) {
+      snprintf(out, cap, "%s", s + strlen("Build ID: "));
+      out[strcspn(out, "\n ")] = '\0';
+    }
+  }
+  pclose(p);
+  assert_true(out[0] != '\0');
+}
+
+static const wd_module_t *find_module(const wd_capture_t *cap,
+                                      const char *path) {
+  char real[PATH_MAX];
+  assert_non_null(realpath(path, real));
+  for (size_t i = 0; i < cap->nmodules; i++)
+    if (strcmp(cap->modules[i].path, real) == 0)
+      return &cap->modules[i];
+  return NULL;
+}
+
+/* Captures a crashed child, releases it, finishes and unwinds. */
+static void capture_child(const char *prog, int force_procmem, child_t *c,
+                          wd_capture_t *cap) {
+  spawn(prog, NWORKERS, c);
+  wd_capture_opts_t o;
+  wd_capture_opts_default(&o);
+  o.force_procmem = force_procmem;
+  assert_int_equal(wd_capture_process(&c->rec, &o, cap), 0);
+  int st = finish_child(c);
+  assert_true(WIFSIGNALED(st));
+  assert_int_equal(WTERMSIG(st), SIGSEGV);
+  wd_capture_finish(cap);
+  wd_unwind_all(cap);
+}
+
+static void check_threads_modules_stacks(const char *prog, wd_capture_t *cap,
+                                         const child_t *c) {
+  assert_int_equal(cap->nthreads, NWORKERS + 1);
+  assert_int_equal(cap->threads[cap->crashed_index].tid, c->rec.tid);
+  int named = 0;
+  for (size_t i = 0; i < cap->nthreads; i++) {
+    const wd_thread_t *th = &cap->threads[i];
+    assert_true(th->regs_ok);
+    named += strncmp(th->name, "wd-worker-", 10) == 0;
+    /* Every stack was copied, from below SP (red zone) upwards. */
+    assert_true(th->stack_region >= 0);
+    const wd_region_t *r = &cap->regions[th->stack_region];
+    uint64_t sp = wd_regs_sp(&th->regs);
+    assert_true(r->len > 0);
+    assert_true(r->start <= sp && sp < r->start + r->len);
+    assert_true(sp - r->start <= WD_RED_ZONE);
+  }
+  assert_int_equal(named, NWORKERS);
+  /* The crashing thread's registers are the fault's, not the handler's. */
+  assert_int_equal(wd_regs_pc(&cap->threads[cap->crashed_index].regs),
+                   c->rec.context.gregs[16] /* REG_RIP */);
+  assert_int_equal(cap->fault_addr, 0);
+
+  const wd_module_t *m = find_module(cap, prog);
+  assert_non_null(m);
+  char want[256], got[2 * 64 + 1];
+  readelf_build_id(prog, want, sizeof(want));
+  assert_true(m->build_id_len > 0);
+  cw_hex_encode(m->build_id, m->build_id_len, got);
+  assert_string_equal(got, want);
+  /* And libc, with some build-id. */
+  int libc = 0;
+  for (size_t i = 0; i < cap->nmodules; i++)
+    libc |= strstr(cap->modules[i].path, "libc.so") != NULL &&
+            cap->modules[i].build_id_len == 20;
+  assert_true(libc);
+  /* The crashing instruction's bytes are in the capture. */
+  assert_non_null(wd_capture_memory(
+      cap, wd_regs_pc(&cap->threads[cap->crashed_index].regs), 16));
+}
+
+/* Asserts that names appear in this thread's symbolized frames in order
+ * (innermost first), and returns the index of the first. */
+static size_t expect_frames(const wd_capture_t *cap, const wd_thread_t *th,
+                            const char *const *names, size_t n) {
+  size_t want = 0, first = SIZE_MAX;
+  for (size_t k = 0; k < th->nframes && want < n; k++) {
+    uint64_t ip = th->frames[k].ip - (k > 0);
+    const char *fn = wd_symbolize(cap, ip, NULL, NULL);
+    if (fn != NULL && strcmp(fn, names[want]) == 0) {
+      if (want == 0)
+        first = k;
+      want++;
+    }
+  }
+  if (want != n) {
+    fprintf(stderr, "thread %d: found %zu of %zu expected frames:\n",
+            (int)th->tid, want, n);
+    for (size_t k = 0; k < th->nframes; k++) {
+      const char *fn =
+          wd_symbolize(cap, th->frames[k].ip - (k > 0), NULL, NULL);
+      fprintf(stderr, "  #%zu %#llx %s (trust %d)\n", k,
+              (unsigned long long)th->frames[k].ip, fn ? fn : "??",
+              th->frames[k].trust);
+    }
+  }
+  assert_int_equal(want, n);
+  return first;
+}
+
+static void check_unwind(const wd_capture_t *cap) {
+  static const char *const crash[] = {"wd_crash_leaf", "wd_crash_middle",
+                                      "wd_crash_outer", "main"};
+  static const char *const work[] = {"wd_worker_leaf", "wd_worker_middle",
+                                     "wd_worker_outer"};
+  const wd_thread_t *crashed = &cap->threads[cap->crashed_index];
+  assert_int_equal(expect_frames(cap, crashed, crash, 4), 0);
+  for (size_t i = 0; i < cap->nthreads; i++)
+    if (i != cap->crashed_index)
+      expect_frames(cap, &cap->threads[i], work, 3);
+}
+
+static void test_capture_child_threads_modules_stacks(void **state) {
+  (void)state;
+  child_t c;
+  wd_capture_t cap;
+  capture_child(WD_TARGET, 0, &c, &cap);
+  check_threads_modules_stacks(WD_TARGET, &cap, &c);
+  wd_capture_free(&cap);
+}
+
+static void test_capture_procmem_fallback_same_result(void **state) {
+  (void)state;
+  child_t c;
+  wd_capture_t cap;
+  capture_child(WD_TARGET, 1, &c, &cap);
+  check_threads_modules_stacks(WD_TARGET, &cap, &c);
+  check_unwind(&cap);
+  wd_capture_free(&cap);
+}
+
+static void test_memread_procmem_matches_process_vm_readv(void **state) {
+  (void)state;
+  child_t c;
+  spawn(WD_TARGET, 1, &c);
+  uint64_t sp = c.rec.context.gregs[15]; /* REG_RSP */
+  uint8_t a[512], b[512];
+  memset(a, 0xaa, sizeof(a));
+  memset(b, 0xbb, sizeof(b));
+  assert_int_equal(wd_mem_read(c.pid, sp, a, sizeof(a), 0), sizeof(a));
+  assert_int_equal(wd_mem_read(c.pid, sp, b, sizeof(b), 1), sizeof(b));
+  assert_memory_equal(a, b, sizeof(a));
+  /* Unmapped memory: an error, not a crash, in both modes. */
+  assert_true(wd_mem_read(c.pid, 16, a, 8, 0) < 0);
+  assert_true(wd_mem_read(c.pid, 16, a, 8, 1) < 0);
+  int st = finish_child(&c);
+  assert_true(WIFSIGNALED(st));
+}
+
+static void test_unwind_named_frames_with_frame_pointers(void **state) {
+  (void)state;
+  child_t c;
+  wd_capture_t cap;
+  capture_child(WD_TARGET, 0, &c, &cap);
+  check_unwind(&cap);
+  wd_capture_free(&cap);
+}
+
+static void test_unwind_named_frames_without_frame_pointers(void **state) {
+  (void)state;
+  child_t c;
+  wd_capture_t cap;
+  capture_child(WD_TARGET_NOFP, 0, &c, &cap);
+  check_threads_modules_stacks(WD_TARGET_NOFP, &cap, &c);
+  check_unwind(&cap);
+  wd_capture_free(&cap);
+}
+
+static const void *stream(const uint8_t *d, size_t n, uint32_t type,
+                          uint32_t *size) {
+  const md_header_t *h = (const md_header_t *)d;
+  assert_true(h->stream_directory_rva + h->stream_count * 12ull <= n);
+  for (uint32_t i = 0; i < h->stream_count; i++) {
+    md_directory_t e;
+    memcpy(&e, d + h->stream_directory_rva + i * 12, sizeof(e));
+    if (e.stream_type == type) {
+      assert_true((uint64_t)e.location.rva + e.location.data_size <= n);
+      *size = e.location.data_size;
+      return d + e.location.rva;
+    }
+  }
+  return NULL;
+}
+
+static void test_handle_crash_writes_one_report(void **state) {
+  (void)state;
+  char spool[PATH_MAX];
+  make_spool(spool, sizeof(spool));
+  char sumpath[PATH_MAX + 16];
+  snprintf(sumpath, sizeof(sumpath), "%s.summary", spool);
+  int sumfd = open(sumpath, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  assert_true(sumfd >= 0);
+
+  child_t c;
+  spawn(WD_TARGET, NWORKERS, &c);
+  wd_config_t cfg = {.spool_dir = spool,
+                     .print_summary = 1,
+                     .summary_fd = sumfd,
+                     .release = "app@1.2.3",
+                     .environment = "test"};
+  char report[PATH_MAX];
+  assert_int_equal(
+      wd_handle_crash(&cfg, &c.rec, release_child, &c, report, sizeof(report)),
+      0);
+  assert_int_equal(c.releases, 1);
+  assert_int_equal(c.status, 0);
+  int st = finish_child(&c);
+  assert_true(WIFSIGNALED(st));
+  assert_int_equal(WTERMSIG(st), SIGSEGV);
+
+  /* Exactly one committed report, private. */
+  char **ids;
+  size_t n;
+  assert_int_equal(spool_list(spool, &ids, &n), 0);
+  assert_int_equal(n, 1);
+  char want[PATH_MAX + 40];
+  snprintf(want, sizeof(want), "%s/%s", spool, ids[0]);
+  assert_string_equal(report, want);
+  spool_list_free(ids, n);
+  struct stat sb;
+  assert_int_equal(stat(report, &sb), 0);
+  assert_int_equal(sb.st_mode & 0777, 0700);
+
+  char path[PATH_MAX + 40];
+  snprintf(path, sizeof(path), "%s/minidump.dmp", report);
+  assert_int_equal(stat(path, &sb), 0);
+  assert_int_equal(sb.st_mode & 0777, 0600);
+  size_t len;
+  uint8_t *md = slurp(path, &len);
+  const md_header_t *h = (const md_header_t *)md;
+  assert_int_equal(h->signature, MD_HEADER_SIGNATURE);
+  assert_int_equal(h->version & 0xffff, MD_HEADER_VERSION);
+  uint32_t size;
+  const uint8_t *tl = stream(md, len, MD_THREAD_LIST_STREAM, &size);
+  assert_non_null(tl);
+  uint32_t count;
+  memcpy(&count, tl, 4);
+  assert_int_equal(count, NWORKERS + 1);
+  const md_exception_stream_t *ex = stream(md, len, MD_EXCEPTION_STREAM, &size);
+  assert_non_null(ex);
+  assert_int_equal(ex->thread_id, c.rec.tid);
+  assert_int_equal(ex->exception_record.exception_code, SIGSEGV);
+  const md_context_amd64_t *ctx =
+      (const md_context_amd64_t *)(md + ex->thread_context.rva);
+  assert_int_equal(ctx->rip, c.rec.context.gregs[16]);
+  assert_non_null(stream(md, len, MD_LINUX_MAPS, &size));
+  assert_non_null(stream(md, len, MD_LINUX_PROC_STATUS, &size));
+  assert_non_null(stream(md, len, MD_LINUX_CPU_INFO, &size));
+  assert_non_null(stream(md, len, MD_LINUX_AUXV, &size));
+  assert_non_null(stream(md, len, MD_LINUX_DSO_DEBUG, &size));
+  assert_null(stream(md, len, MD_LINUX_ENVIRON, &size)); /* not opted in */
+  free(md);
+
+  snprintf(path, sizeof(path), "%s/event.json", report);
+  char *ev = (char *)slurp(path, &len);
+  assert_non_null(strstr(ev, "\"level\":\"fatal\""));
+  assert_non_null(strstr(ev, "\"type\":\"SIGSEGV\""));
+  assert_non_null(strstr(ev, "\"type\":\"signalhandler\""));
+  assert_non_null(strstr(ev, "\"release\":\"app@1.2.3\""));
+  assert_non_null(strstr(ev, "\"environment\":\"test\""));
+  assert_non_null(strstr(ev, "\"code_name\":\"SEGV_MAPERR\""));
+  /* Oldest first: main before wd_crash_outer before wd_crash_leaf. */
+  char *pm = strstr(ev, "\"function\":\"main\"");
+  char *po = strstr(ev, "\"function\":\"wd_crash_outer\"");
+  char *pl = strstr(ev, "\"function\":\"wd_crash_leaf\"");
+  assert_true(pm != NULL && po != NULL && pl != NULL);
+  assert_true(pm < po && po < pl);
+  char bid[256];
+  readelf_build_id(WD_TARGET, bid, sizeof(bid));
+  char needle[300];
+  snprintf(needle, sizeof(needle), "\"code_id\":\"%s\"", bid);
+  assert_non_null(strstr(ev, needle));
+  free(ev);
+
+  /* The summary names the crashing frames and the report. */
+  char sum[8192];
+  ssize_t sn = pread(sumfd, sum, sizeof(sum) - 1, 0);
+  assert_true(sn > 0);
+  sum[sn] = 0;
+  assert_non_null(strstr(sum, "SIGSEGV"));
+  assert_non_null(strstr(sum, "#0 0x"));
+  assert_non_null(strstr(sum, "wd_crash_leaf (watchdog_target+0x"));
+  assert_non_null(strstr(sum, report));
+  close(sumfd);
+  unlink(sumpath);
+}
+
+static void test_handle_crash_of_vanished_process_still_releases(void **state) {
+  (void)state;
+  char spool[PATH_MAX];
+  make_spool(spool, sizeof(spool));
+  child_t c;
+  spawn(WD_TARGET, 0, &c);
+  cw_crash_record_t rec = c.rec;
+  /* Let it die first: the watchdog then finds no process to seize. */
+  int st = finish_child(&c);
+  assert_true(WIFSIGNALED(st));
+  c.releases = 0;
+  c.ack_fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
+  wd_config_t cfg = {.spool_dir = spool, .summary_fd = -1};
+  char report[PATH_MAX];
+  int rc =
+      wd_handle_crash(&cfg, &rec, release_child, &c, report, sizeof(report));
+  assert_int_equal(rc, CW_ECAPTURE);
+  assert_int_equal(c.releases, 1);
+  assert_int_equal(c.status, CW_ECAPTURE);
+  close(c.ack_fd);
+  /* A report from the record alone is still written. */
+  char **ids;
+  size_t n;
+  assert_int_equal(spool_list(spool, &ids, &n), 0);
+  assert_int_equal(n, 1);
+  spool_list_free(ids, n);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_capture_child_threads_modules_stacks),
+      cmocka_unit_test(test_capture_procmem_fallback_same_result),
+      cmocka_unit_test(test_memread_procmem_matches_process_vm_readv),
+      cmocka_unit_test(test_unwind_named_frames_with_frame_pointers),
+      cmocka_unit_test(test_unwind_named_frames_without_frame_pointers),
+      cmocka_unit_test(test_handle_crash_writes_one_report),
+      cmocka_unit_test(test_handle_crash_of_vanished_process_still_releases),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
