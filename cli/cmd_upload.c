@@ -1,11 +1,345 @@
-/* cmd_upload.c — placeholder until the upload command lands. */
+/* cmd_upload.c — `crashwatch upload`: deliver spooled reports to Sentry
+ * (envelopes) or to a Breakpad-style collector (multipart). */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <math.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "commands.h"
+#include "crashwatch.h"
+#include "upload.h"
+
+static const char usage_text[] =
+    "usage: crashwatch upload [--spool DIR] [--dsn DSN | --url URL --format "
+    "minidump]\n"
+    "                         [--once | --watch] [--verbose | --quiet] "
+    "[options]\n"
+    "\n"
+    "Delivers the reports in the spool, deleting each one only after the "
+    "server\n"
+    "accepted it (HTTP 2xx). Permanent refusals (413, other 4xx) and corrupt "
+    "reports\n"
+    "move to DIR/failed/ with the reason in DIR/failed/<id>.reason.\n"
+    "\n"
+    "target:\n"
+    "  --dsn DSN             Sentry DSN; reports go as envelopes to\n"
+    "                        {path}/api/{project}/envelope/ ($SENTRY_DSN)\n"
+    "  --url URL             Breakpad-style collector "
+    "($CRASHWATCH_UPLOAD_URL);\n"
+    "                        with --dsn, overrides the envelope endpoint\n"
+    "  --format F            envelope (default with a DSN) or minidump\n"
+    "                        (multipart: upload_file_minidump + sentry "
+    "fields)\n"
+    "  --field NAME=VALUE    extra multipart field (repeatable), e.g. "
+    "prod=myapp\n"
+    "  --gzip                gzip the multipart body (envelopes always are)\n"
+    "spool:\n"
+    "  --spool DIR           default $CRASHWATCH_SPOOL, else\n"
+    "                        ${XDG_STATE_HOME:-~/.local/state}/crashwatch/"
+    "reports\n"
+    "mode:\n"
+    "  --once                one pass, then exit (default)\n"
+    "  --watch               keep delivering until SIGTERM/SIGINT\n"
+    "  --poll S              --watch: longest sleep between passes (60)\n"
+    "transport:\n"
+    "  --ca-bundle FILE      trust these CAs instead of the system store\n"
+    "  --connect-timeout S   connect timeout in seconds (10)\n"
+    "  --timeout S           whole-request timeout in seconds (120)\n"
+    "                        proxies: http_proxy, https_proxy, no_proxy\n"
+    "retries and pruning:\n"
+    "  --retry-base S        first retry delay (5); doubles, with jitter\n"
+    "  --retry-cap S         longest retry delay (3600)\n"
+    "  --max-age S           failing reports older than this go to failed/ "
+    "(604800)\n"
+    "  --max-reports N       keep at most N reports (100)\n"
+    "  --max-bytes N         keep at most N bytes of reports (268435456)\n"
+    "  --prune-age S         delete reports and failed/ entries older than "
+    "this\n"
+    "                        (2592000)\n"
+    "  --failed-max N        keep at most N entries in failed/ (50)\n"
+    "output:\n"
+    "  -v, --verbose         every decision; twice: libcurl trace too\n"
+    "  -q, --quiet           errors only\n"
+    "\n"
+    "exit status:\n"
+    "  0  every report that was due is delivered (or there was none)\n"
+    "  1  the spool is unusable (missing permissions, I/O error)\n"
+    "  2  usage error: bad option, DSN or URL\n"
+    "  3  some reports were refused or corrupt and moved to failed/\n"
+    "  4  some reports are still waiting: server unreachable, 5xx, rate\n"
+    "     limited, or locked by another uploader (retry later)\n";
+
+static volatile int stop_flag;
+
+static void on_signal(int sig) {
+  (void)sig;
+  stop_flag = 1;
+}
+
+static int parse_seconds(const char *opt, const char *v, int64_t *ms) {
+  char *end;
+  errno = 0;
+  double d = strtod(v, &end);
+  if (errno != 0 || end == v || *end != '\0' || !(d >= 0) || d > 1e9) {
+    fprintf(stderr,
+            "crashwatch upload: %s: \"%s\" is not a number of seconds\n", opt,
+            v);
+    return -1;
+  }
+  *ms = (int64_t)llround(d * 1000.0);
+  return 0;
+}
+
+static int parse_count(const char *opt, const char *v, long long *out) {
+  char *end;
+  errno = 0;
+  long long n = strtoll(v, &end, 10);
+  if (errno != 0 || end == v || *end != '\0' || n < 0) {
+    fprintf(stderr, "crashwatch upload: %s: \"%s\" is not a count\n", opt, v);
+    return -1;
+  }
+  *out = n;
+  return 0;
+}
+
+static const char *default_spool(char *buf, size_t cap) {
+  const char *s = getenv("CRASHWATCH_SPOOL");
+  if (s != NULL && s[0] != '\0')
+    return s;
+  const char *x = getenv("XDG_STATE_HOME");
+  if (x != NULL && x[0] == '/') {
+    snprintf(buf, cap, "%s/crashwatch/reports", x);
+    return buf;
+  }
+  const char *h = getenv("HOME");
+  if (h == NULL || h[0] == '\0')
+    return NULL;
+  snprintf(buf, cap, "%s/.local/state/crashwatch/reports", h);
+  return buf;
+}
+
+enum {
+  OPT_SPOOL = 256,
+  OPT_DSN,
+  OPT_URL,
+  OPT_FORMAT,
+  OPT_FIELD,
+  OPT_GZIP,
+  OPT_ONCE,
+  OPT_WATCH,
+  OPT_POLL,
+  OPT_CA,
+  OPT_CTIMEOUT,
+  OPT_TIMEOUT,
+  OPT_RBASE,
+  OPT_RCAP,
+  OPT_MAXAGE,
+  OPT_MAXREP,
+  OPT_MAXBYTES,
+  OPT_PRUNEAGE,
+  OPT_FAILEDMAX,
+};
 
 int cw_cmd_upload(int argc, char **argv) {
-  (void)argc;
-  (void)argv;
-  fprintf(stderr, "crashwatch upload: not built yet\n");
-  return 2;
+  static const struct option opts[] = {
+      {"spool", required_argument, 0, OPT_SPOOL},
+      {"dsn", required_argument, 0, OPT_DSN},
+      {"url", required_argument, 0, OPT_URL},
+      {"format", required_argument, 0, OPT_FORMAT},
+      {"field", required_argument, 0, OPT_FIELD},
+      {"gzip", no_argument, 0, OPT_GZIP},
+      {"once", no_argument, 0, OPT_ONCE},
+      {"watch", no_argument, 0, OPT_WATCH},
+      {"poll", required_argument, 0, OPT_POLL},
+      {"ca-bundle", required_argument, 0, OPT_CA},
+      {"connect-timeout", required_argument, 0, OPT_CTIMEOUT},
+      {"timeout", required_argument, 0, OPT_TIMEOUT},
+      {"retry-base", required_argument, 0, OPT_RBASE},
+      {"retry-cap", required_argument, 0, OPT_RCAP},
+      {"max-age", required_argument, 0, OPT_MAXAGE},
+      {"max-reports", required_argument, 0, OPT_MAXREP},
+      {"max-bytes", required_argument, 0, OPT_MAXBYTES},
+      {"prune-age", required_argument, 0, OPT_PRUNEAGE},
+      {"failed-max", required_argument, 0, OPT_FAILEDMAX},
+      {"verbose", no_argument, 0, 'v'},
+      {"quiet", no_argument, 0, 'q'},
+      {"help", no_argument, 0, 'h'},
+      {0, 0, 0, 0},
+  };
+  cw_upload_config_t cfg;
+  cw_upload_config_init(&cfg);
+  const char *dsn = NULL, *url = NULL, *format = NULL, *spool = NULL;
+  int watch = 0, verbose = 0, quiet = 0;
+  char err[512];
+  int64_t ms;
+  long long n;
+  optind = 1;
+  opterr = 0;
+  int c;
+  while ((c = getopt_long(argc, argv, "vqh", opts, NULL)) != -1) {
+    switch (c) {
+    case OPT_SPOOL:
+      spool = optarg;
+      break;
+    case OPT_DSN:
+      dsn = optarg;
+      break;
+    case OPT_URL:
+      url = optarg;
+      break;
+    case OPT_FORMAT:
+      format = optarg;
+      break;
+    case OPT_FIELD:
+      if (cw_upload_config_add_field(&cfg, optarg, err, sizeof(err)) != 0) {
+        fprintf(stderr, "crashwatch upload: --field: %s\n", err);
+        return CW_UPLOAD_EXIT_USAGE;
+      }
+      break;
+    case OPT_GZIP:
+      cfg.gzip = 1;
+      break;
+    case OPT_ONCE:
+      watch = 0;
+      break;
+    case OPT_WATCH:
+      watch = 1;
+      break;
+    case OPT_POLL:
+      if (parse_seconds("--poll", optarg, &ms) != 0)
+        return CW_UPLOAD_EXIT_USAGE;
+      cfg.poll_ms = ms;
+      break;
+    case OPT_CA:
+      cfg.ca_bundle = optarg;
+      break;
+    case OPT_CTIMEOUT:
+      if (parse_seconds("--connect-timeout", optarg, &ms) != 0)
+        return CW_UPLOAD_EXIT_USAGE;
+      cfg.connect_timeout_ms = (long)ms;
+      break;
+    case OPT_TIMEOUT:
+      if (parse_seconds("--timeout", optarg, &ms) != 0)
+        return CW_UPLOAD_EXIT_USAGE;
+      cfg.timeout_ms = (long)ms;
+      break;
+    case OPT_RBASE:
+      if (parse_seconds("--retry-base", optarg, &ms) != 0)
+        return CW_UPLOAD_EXIT_USAGE;
+      cfg.retry_base_ms = ms;
+      break;
+    case OPT_RCAP:
+      if (parse_seconds("--retry-cap", optarg, &ms) != 0)
+        return CW_UPLOAD_EXIT_USAGE;
+      cfg.retry_cap_ms = ms;
+      break;
+    case OPT_MAXAGE:
+      if (parse_seconds("--max-age", optarg, &ms) != 0)
+        return CW_UPLOAD_EXIT_USAGE;
+      cfg.max_age_ms = ms;
+      break;
+    case OPT_PRUNEAGE:
+      if (parse_seconds("--prune-age", optarg, &ms) != 0)
+        return CW_UPLOAD_EXIT_USAGE;
+      cfg.prune_age_ms = ms;
+      break;
+    case OPT_MAXREP:
+      if (parse_count("--max-reports", optarg, &n) != 0)
+        return CW_UPLOAD_EXIT_USAGE;
+      cfg.max_reports = (long)n;
+      break;
+    case OPT_MAXBYTES:
+      if (parse_count("--max-bytes", optarg, &n) != 0)
+        return CW_UPLOAD_EXIT_USAGE;
+      cfg.max_bytes = n;
+      break;
+    case OPT_FAILEDMAX:
+      if (parse_count("--failed-max", optarg, &n) != 0)
+        return CW_UPLOAD_EXIT_USAGE;
+      cfg.failed_max = (long)n;
+      break;
+    case 'v':
+      verbose++;
+      break;
+    case 'q':
+      quiet = 1;
+      break;
+    case 'h':
+      fputs(usage_text, stdout);
+      return 0;
+    default:
+      fprintf(stderr, "crashwatch upload: unknown or incomplete option '%s'\n",
+              argv[optind - 1]);
+      fputs(usage_text, stderr);
+      return CW_UPLOAD_EXIT_USAGE;
+    }
+  }
+  if (optind < argc) {
+    fprintf(stderr, "crashwatch upload: unexpected argument '%s'\n",
+            argv[optind]);
+    return CW_UPLOAD_EXIT_USAGE;
+  }
+  if (dsn == NULL && url == NULL) {
+    const char *e = getenv("SENTRY_DSN");
+    if (e != NULL && e[0] != '\0')
+      dsn = e;
+    e = getenv("CRASHWATCH_UPLOAD_URL");
+    if (dsn == NULL && e != NULL && e[0] != '\0')
+      url = e;
+  }
+  if (format == NULL)
+    cfg.format = dsn != NULL ? CW_UPLOAD_ENVELOPE : CW_UPLOAD_MINIDUMP;
+  else if (strcmp(format, "envelope") == 0)
+    cfg.format = CW_UPLOAD_ENVELOPE;
+  else if (strcmp(format, "minidump") == 0)
+    cfg.format = CW_UPLOAD_MINIDUMP;
+  else {
+    fprintf(stderr,
+            "crashwatch upload: --format: \"%s\" is not envelope or minidump\n",
+            format);
+    return CW_UPLOAD_EXIT_USAGE;
+  }
+  if (cfg.nfields > 0 && cfg.format != CW_UPLOAD_MINIDUMP) {
+    fprintf(stderr, "crashwatch upload: --field needs --format minidump\n");
+    return CW_UPLOAD_EXIT_USAGE;
+  }
+  char spool_buf[PATH_MAX];
+  cfg.spool_dir = spool ? spool : default_spool(spool_buf, sizeof(spool_buf));
+  cfg.dsn = dsn;
+  cfg.url = url;
+  cfg.verbosity = quiet     ? CW_UPLOAD_QUIET
+                  : verbose ? CW_UPLOAD_VERBOSE
+                            : CW_UPLOAD_NORMAL;
+  cfg.curl_verbose = verbose > 1;
+  int rc = cw_upload_config_check(&cfg, err, sizeof(err));
+  if (rc != 0) {
+    fprintf(stderr, "crashwatch upload: %s\n", err);
+    return rc == CW_ESPOOL ? CW_UPLOAD_EXIT_SPOOL : CW_UPLOAD_EXIT_USAGE;
+  }
+  cw_upload_stats_t st;
+  if (watch) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    rc = cw_upload_watch(&cfg, &stop_flag, &st);
+  } else {
+    rc = cw_upload_run_once(&cfg, &st);
+  }
+  if (rc == CW_ESPOOL)
+    return CW_UPLOAD_EXIT_SPOOL;
+  if (rc != 0)
+    return CW_UPLOAD_EXIT_USAGE;
+  if (!quiet && (verbose || st.delivered + st.failed + st.pending > 0))
+    fprintf(stderr,
+            "crashwatch upload: %d delivered, %d failed, %d pending, %d "
+            "pruned\n",
+            st.delivered, st.failed, st.pending, st.pruned);
+  return cw_upload_exit_code(&st);
 }

@@ -54,4 +54,66 @@ int spool_is_report_name(const char *name);
 int spool_list(const char *spool_dir, char ***ids, size_t *n);
 void spool_list_free(char **ids, size_t n);
 
+/* ---- Reader side (the uploader; spool_reader.c) ----------------------
+ *
+ * Rules of the spool for readers:
+ *  - <spool>/<event_id>/ (32 hex digits) is a committed report. A reader
+ *    locks it with flock() on the directory itself before touching it, so
+ *    two uploaders never send the same report at once; the lock dies with
+ *    the process (kill -9 included).
+ *  - <spool>/.tmp-* is a report being written. It is never uploaded. One
+ *    whose directory and files have not changed for SPOOL_STALE_TMP_SECONDS
+ *    belongs to a writer that died; the uploader moves it to failed/ with the
+ *    reason, never deletes it silently.
+ *  - <spool>/failed/<name>/ is a report the uploader gave up on, with the
+ *    reason in <spool>/failed/<name>.reason. Never retried; pruned by age and
+ *    count like the outbox.
+ *  - <spool>/.state/ holds the uploader's state: <event_id>.retry (attempts,
+ *    next attempt) and ratelimits. Losing it (disk full) costs only extra
+ *    attempts, never a report: reports leave the spool only after a 2xx.
+ */
+#define SPOOL_FAILED_DIR "failed"
+#define SPOOL_STATE_DIR ".state"
+#define SPOOL_RATELIMITS_FILE "ratelimits"
+#define SPOOL_STALE_TMP_SECONDS 3600
+
+/* Writes data to path through path.tmp-<pid>, fsync and rename, so readers
+ * see the old or the new content, never a mix. */
+int spool_write_atomic(const char *path, const void *data, size_t len);
+
+/* Locks <spool>/<id>/ for this process (non-blocking). Returns 0 and the
+ * lock's fd (close it with spool_unlock), CW_EBUSY if another process holds
+ * it, CW_ENOENT if the report is gone (delivered by someone else). */
+int spool_lock(const char *spool_dir, const char *id, int *fd_out);
+void spool_unlock(int fd);
+
+/* Deletes a report directory and its files (the caller holds the lock). */
+int spool_remove_report(const char *spool_dir, const char *name);
+
+/* Moves <spool>/<name> to <spool>/failed/<name> (a numeric suffix if that
+ * exists) and writes the reason next to it. */
+int spool_quarantine(const char *spool_dir, const char *name,
+                     const char *reason);
+
+/* Total size in bytes of the regular files of <spool>/<name>. */
+long long spool_report_bytes(const char *spool_dir, const char *name);
+
+/* Lists entries of dir whose names start with prefix ("" for all, skipping
+ * "." and ".."), oldest first by mtime. Free with spool_list_free. */
+int spool_list_prefix(const char *dir, const char *prefix, char ***names,
+                      size_t *n);
+
+/* Per-report retry state in <spool>/.state/<id>.retry. */
+typedef struct {
+  int attempts;
+  long long next_ms; /* not before this time (ms since epoch) */
+  char last_error[256];
+} spool_retry_t;
+
+/* Missing state reads as zero attempts. */
+int spool_retry_load(const char *spool_dir, const char *id, spool_retry_t *st);
+int spool_retry_save(const char *spool_dir, const char *id,
+                     const spool_retry_t *st);
+void spool_retry_remove(const char *spool_dir, const char *id);
+
 #endif

@@ -1,0 +1,509 @@
+/* report.c — loading a spooled report and encoding it as a Sentry envelope
+ * or a Breakpad-style multipart body; see report.h. */
+#include "report.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "crashwatch.h"
+#include "json.h"
+#include "spool.h"
+
+/* ---- JSON syntax check ---------------------------------------------- */
+
+typedef struct {
+  const char *s;
+  size_t n, i;
+  const char *what;
+} jc_t;
+
+static void jc_ws(jc_t *c) {
+  while (c->i < c->n && (c->s[c->i] == ' ' || c->s[c->i] == '\t' ||
+                         c->s[c->i] == '\n' || c->s[c->i] == '\r'))
+    c->i++;
+}
+
+static int jc_fail(jc_t *c, const char *what) {
+  c->what = what;
+  return -1;
+}
+
+static int jc_string(jc_t *c) {
+  c->i++; /* opening quote */
+  while (c->i < c->n) {
+    unsigned char ch = (unsigned char)c->s[c->i];
+    if (ch == '"') {
+      c->i++;
+      return 0;
+    }
+    if (ch < 0x20)
+      return jc_fail(c, "control character in string");
+    if (ch == '\\') {
+      c->i++;
+      if (c->i >= c->n)
+        break;
+      char e = c->s[c->i];
+      if (e == 'u') {
+        for (int k = 1; k <= 4; k++) {
+          if (c->i + (size_t)k >= c->n)
+            return jc_fail(c, "truncated \\u escape");
+          char h = c->s[c->i + (size_t)k];
+          if (!((h >= '0' && h <= '9') || (h >= 'a' && h <= 'f') ||
+                (h >= 'A' && h <= 'F')))
+            return jc_fail(c, "bad \\u escape");
+        }
+        c->i += 4;
+      } else if (strchr("\"\\/bfnrt", e) == NULL || e == '\0') {
+        return jc_fail(c, "bad escape in string");
+      }
+    }
+    c->i++;
+  }
+  return jc_fail(c, "unterminated string");
+}
+
+static int jc_digits(jc_t *c) {
+  size_t start = c->i;
+  while (c->i < c->n && c->s[c->i] >= '0' && c->s[c->i] <= '9')
+    c->i++;
+  return c->i > start ? 0 : -1;
+}
+
+static int jc_number(jc_t *c) {
+  if (c->s[c->i] == '-')
+    c->i++;
+  if (c->i < c->n && c->s[c->i] == '0')
+    c->i++;
+  else if (jc_digits(c) != 0)
+    return jc_fail(c, "bad number");
+  if (c->i < c->n && c->s[c->i] == '.') {
+    c->i++;
+    if (jc_digits(c) != 0)
+      return jc_fail(c, "bad number fraction");
+  }
+  if (c->i < c->n && (c->s[c->i] == 'e' || c->s[c->i] == 'E')) {
+    c->i++;
+    if (c->i < c->n && (c->s[c->i] == '+' || c->s[c->i] == '-'))
+      c->i++;
+    if (jc_digits(c) != 0)
+      return jc_fail(c, "bad number exponent");
+  }
+  return 0;
+}
+
+static int jc_value(jc_t *c, int depth) {
+  if (depth > 128)
+    return jc_fail(c, "nesting deeper than 128");
+  jc_ws(c);
+  if (c->i >= c->n)
+    return jc_fail(c, "unexpected end of input");
+  char ch = c->s[c->i];
+  if (ch == '{' || ch == '[') {
+    char close = ch == '{' ? '}' : ']';
+    c->i++;
+    jc_ws(c);
+    if (c->i < c->n && c->s[c->i] == close) {
+      c->i++;
+      return 0;
+    }
+    for (;;) {
+      if (ch == '{') {
+        jc_ws(c);
+        if (c->i >= c->n || c->s[c->i] != '"')
+          return jc_fail(c, "expected a string key");
+        if (jc_string(c) != 0)
+          return -1;
+        jc_ws(c);
+        if (c->i >= c->n || c->s[c->i] != ':')
+          return jc_fail(c, "expected ':'");
+        c->i++;
+      }
+      if (jc_value(c, depth + 1) != 0)
+        return -1;
+      jc_ws(c);
+      if (c->i >= c->n)
+        return jc_fail(c, "unexpected end of input");
+      if (c->s[c->i] == ',') {
+        c->i++;
+        continue;
+      }
+      if (c->s[c->i] == close) {
+        c->i++;
+        return 0;
+      }
+      return jc_fail(c,
+                     ch == '{' ? "expected ',' or '}'" : "expected ',' or ']'");
+    }
+  }
+  if (ch == '"')
+    return jc_string(c);
+  if (ch == '-' || (ch >= '0' && ch <= '9'))
+    return jc_number(c);
+  static const char *const lits[] = {"true", "false", "null"};
+  for (int k = 0; k < 3; k++) {
+    size_t l = strlen(lits[k]);
+    if (c->n - c->i >= l && memcmp(c->s + c->i, lits[k], l) == 0) {
+      c->i += l;
+      return 0;
+    }
+  }
+  return jc_fail(c, "unexpected character");
+}
+
+int report_json_check(const char *s, size_t n, size_t *err_off,
+                      const char **what) {
+  jc_t c = {s, n, 0, NULL};
+  if (jc_value(&c, 0) == 0) {
+    jc_ws(&c);
+    if (c.i == n)
+      return 0;
+    c.what = "trailing data after the JSON value";
+  }
+  *err_off = c.i;
+  *what = c.what;
+  return CW_EFORMAT;
+}
+
+/* ---- Loading ---------------------------------------------------------- */
+
+static int read_file(const char *path, uint8_t **data, size_t *len) {
+  *data = NULL;
+  *len = 0;
+  int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+  if (fd < 0)
+    return errno == ELOOP ? CW_EFORMAT : errno ? -errno : CW_EIO;
+  struct stat st;
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    close(fd);
+    return CW_EFORMAT;
+  }
+  if (st.st_size > REPORT_MAX_BYTES) {
+    close(fd);
+    return CW_ERANGE;
+  }
+  size_t cap = (size_t)st.st_size + 1;
+  uint8_t *buf = malloc(cap);
+  if (buf == NULL) {
+    close(fd);
+    return CW_ENOMEM;
+  }
+  size_t got = 0;
+  for (;;) {
+    if (got + 1 >= cap) { /* the file grew; keep reading */
+      if (cap > (size_t)REPORT_MAX_BYTES) {
+        free(buf);
+        close(fd);
+        return CW_ERANGE;
+      }
+      uint8_t *p = realloc(buf, cap * 2);
+      if (p == NULL) {
+        free(buf);
+        close(fd);
+        return CW_ENOMEM;
+      }
+      buf = p;
+      cap *= 2;
+    }
+    ssize_t r = read(fd, buf + got, cap - 1 - got);
+    if (r < 0) {
+      if (errno == EINTR)
+        continue;
+      int rc = errno ? -errno : CW_EIO;
+      free(buf);
+      close(fd);
+      return rc;
+    }
+    if (r == 0)
+      break;
+    got += (size_t)r;
+  }
+  close(fd);
+  buf[got] = '\0';
+  *data = buf;
+  *len = got;
+  return 0;
+}
+
+void report_free(report_t *r) {
+  free(r->event_json);
+  for (size_t i = 0; i < r->nfiles; i++) {
+    free(r->files[i].name);
+    free(r->files[i].data);
+  }
+  free(r->files);
+  memset(r, 0, sizeof(*r));
+}
+
+static int cmp_file(const void *a, const void *b) {
+  const report_file_t *x = a, *y = b;
+  if (x->is_minidump != y->is_minidump)
+    return y->is_minidump - x->is_minidump;
+  return strcmp(x->name, y->name);
+}
+
+int report_load(const char *spool_dir, const char *id, report_t *r, char *err,
+                size_t errlen) {
+  memset(r, 0, sizeof(*r));
+  if (err && errlen)
+    err[0] = '\0';
+  snprintf(r->event_id, sizeof(r->event_id), "%s", id);
+  char dir[PATH_MAX], path[PATH_MAX];
+  if ((size_t)snprintf(dir, sizeof(dir), "%s/%s", spool_dir, id) >= sizeof(dir))
+    return CW_EINVAL;
+  DIR *d = opendir(dir);
+  if (d == NULL) {
+    int rc = errno ? -errno : CW_EIO;
+    if (err)
+      snprintf(err, errlen, "%s: cannot open: %s", dir, strerror(errno));
+    return rc;
+  }
+  int rc = 0, have_event = 0;
+  long long total = 0;
+  struct dirent *e;
+  while (rc == 0 && (e = readdir(d)) != NULL) {
+    if (e->d_name[0] == '.')
+      continue;
+    int w = snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+    if (w < 0 || (size_t)w >= sizeof(path)) {
+      if (err)
+        snprintf(err, errlen, "file name too long");
+      rc = CW_EFORMAT;
+      break;
+    }
+    uint8_t *data;
+    size_t len;
+    int frc = read_file(path, &data, &len);
+    if (frc == CW_EFORMAT || frc == CW_ERANGE) {
+      if (err)
+        snprintf(err, errlen, "%s: %s", e->d_name,
+                 frc == CW_ERANGE ? "larger than the report size limit"
+                                  : "not a regular file");
+      rc = CW_EFORMAT;
+      break;
+    }
+    if (frc != 0) {
+      if (err)
+        snprintf(err, errlen, "%s: cannot read: %s", e->d_name,
+                 cw_strerror(frc));
+      rc = frc == CW_EACCES ? CW_EFORMAT : frc;
+      break;
+    }
+    total += (long long)len;
+    if (total > REPORT_MAX_BYTES) {
+      free(data);
+      if (err)
+        snprintf(err, errlen, "report larger than %lld bytes",
+                 (long long)REPORT_MAX_BYTES);
+      rc = CW_EFORMAT;
+      break;
+    }
+    if (strcmp(e->d_name, SPOOL_EVENT_FILE) == 0) {
+      r->event_json = (char *)data;
+      r->event_len = len;
+      have_event = 1;
+      continue;
+    }
+    report_file_t *p = realloc(r->files, (r->nfiles + 1) * sizeof(*p));
+    char *name = strdup(e->d_name);
+    if (p == NULL || name == NULL) {
+      if (p != NULL)
+        r->files = p;
+      free(name);
+      free(data);
+      rc = CW_ENOMEM;
+      break;
+    }
+    r->files = p;
+    p[r->nfiles].name = name;
+    p[r->nfiles].data = data;
+    p[r->nfiles].len = len;
+    p[r->nfiles].is_minidump = strcmp(name, SPOOL_MINIDUMP_FILE) == 0;
+    r->nfiles++;
+  }
+  closedir(d);
+  if (rc != 0)
+    return rc;
+  if (!have_event) {
+    if (err)
+      snprintf(err, errlen, "missing %s", SPOOL_EVENT_FILE);
+    return CW_EFORMAT;
+  }
+  size_t off;
+  const char *what;
+  if (report_json_check(r->event_json, r->event_len, &off, &what) != 0) {
+    if (err)
+      snprintf(err, errlen, "%s: invalid JSON at offset %zu: %s",
+               SPOOL_EVENT_FILE, off, what);
+    return CW_EFORMAT;
+  }
+  size_t i = 0;
+  while (i < r->event_len && strchr(" \t\r\n", r->event_json[i]))
+    i++;
+  if (i >= r->event_len || r->event_json[i] != '{') {
+    if (err)
+      snprintf(err, errlen, "%s: not a JSON object (offset %zu)",
+               SPOOL_EVENT_FILE, i);
+    return CW_EFORMAT;
+  }
+  if (r->nfiles > 1)
+    qsort(r->files, r->nfiles, sizeof(*r->files), cmp_file);
+  return 0;
+}
+
+/* ---- Encodings ------------------------------------------------------ */
+
+void format_rfc3339(int64_t ms, char *out, size_t cap) {
+  time_t t = (time_t)(ms / 1000);
+  struct tm tm;
+  gmtime_r(&t, &tm);
+  char base[32];
+  strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);
+  snprintf(out, cap, "%s.%03dZ", base, (int)(ms % 1000));
+}
+
+static void item_header(cw_buf_t *out, const char *type, size_t len,
+                        const report_file_t *f) {
+  cw_json_t j;
+  cw_json_init(&j, out, 0);
+  cw_json_begin_object(&j);
+  cw_json_key(&j, "type");
+  cw_json_string(&j, type);
+  cw_json_key(&j, "length");
+  cw_json_uint(&j, len);
+  if (f != NULL) {
+    cw_json_key(&j, "filename");
+    cw_json_string(&j, f->name);
+    cw_json_key(&j, "attachment_type");
+    cw_json_string(&j, f->is_minidump ? "event.minidump" : "event.attachment");
+    cw_json_key(&j, "content_type");
+    cw_json_string(&j, f->is_minidump ? "application/x-dmp"
+                                      : "application/octet-stream");
+  }
+  cw_json_end_object(&j);
+  cw_buf_append(out, "\n", 1);
+}
+
+int envelope_encode(const report_t *r, const char *dsn, int64_t now_ms,
+                    cw_buf_t *out) {
+  char sent_at[40];
+  format_rfc3339(now_ms, sent_at, sizeof(sent_at));
+  cw_json_t j;
+  cw_json_init(&j, out, 0);
+  cw_json_begin_object(&j);
+  cw_json_key(&j, "event_id");
+  cw_json_string(&j, r->event_id);
+  if (dsn != NULL) {
+    cw_json_key(&j, "dsn");
+    cw_json_string(&j, dsn);
+  }
+  cw_json_key(&j, "sdk");
+  cw_json_begin_object(&j);
+  cw_json_key(&j, "name");
+  cw_json_string(&j, CW_SDK_NAME);
+  cw_json_key(&j, "version");
+  cw_json_string(&j, CW_VERSION_STRING);
+  cw_json_end_object(&j);
+  cw_json_key(&j, "sent_at");
+  cw_json_string(&j, sent_at);
+  cw_json_end_object(&j);
+  cw_buf_append(out, "\n", 1);
+
+  item_header(out, "event", r->event_len, NULL);
+  cw_buf_append(out, r->event_json, r->event_len);
+  cw_buf_append(out, "\n", 1);
+  for (size_t i = 0; i < r->nfiles; i++) {
+    item_header(out, "attachment", r->files[i].len, &r->files[i]);
+    cw_buf_append(out, r->files[i].data, r->files[i].len);
+    cw_buf_append(out, "\n", 1);
+  }
+  return out->oom ? CW_ENOMEM : 0;
+}
+
+/* Quotes a form-data name or filename: '"', CR and LF are percent-encoded
+ * as the HTML form encoding does. */
+static void append_quoted(cw_buf_t *out, const char *s) {
+  cw_buf_append(out, "\"", 1);
+  for (; *s; s++) {
+    if (*s == '"')
+      cw_buf_append_str(out, "%22");
+    else if (*s == '\r')
+      cw_buf_append_str(out, "%0D");
+    else if (*s == '\n')
+      cw_buf_append_str(out, "%0A");
+    else
+      cw_buf_append(out, s, 1);
+  }
+  cw_buf_append(out, "\"", 1);
+}
+
+static void part_begin(cw_buf_t *out, const char *boundary, const char *name,
+                       const char *filename, const char *ctype) {
+  cw_buf_printf(out, "--%s\r\nContent-Disposition: form-data; name=", boundary);
+  append_quoted(out, name);
+  if (filename != NULL) {
+    cw_buf_append_str(out, "; filename=");
+    append_quoted(out, filename);
+  }
+  cw_buf_append_str(out, "\r\n");
+  if (ctype != NULL)
+    cw_buf_printf(out, "Content-Type: %s\r\n", ctype);
+  cw_buf_append_str(out, "\r\n");
+}
+
+int multipart_encode(const report_t *r, const upload_field_t *fields,
+                     size_t nfields, const char *boundary, cw_buf_t *out) {
+  for (size_t i = 0; i < nfields; i++) {
+    part_begin(out, boundary, fields[i].name, NULL, NULL);
+    cw_buf_append_str(out, fields[i].value);
+    cw_buf_append_str(out, "\r\n");
+  }
+  part_begin(out, boundary, "sentry", NULL, "application/json");
+  cw_buf_append(out, r->event_json, r->event_len);
+  cw_buf_append_str(out, "\r\n");
+  for (size_t i = 0; i < r->nfiles; i++) {
+    const report_file_t *f = &r->files[i];
+    part_begin(out, boundary, f->is_minidump ? "upload_file_minidump" : f->name,
+               f->name, "application/octet-stream");
+    cw_buf_append(out, f->data, f->len);
+    cw_buf_append_str(out, "\r\n");
+  }
+  cw_buf_printf(out, "--%s--\r\n", boundary);
+  return out->oom ? CW_ENOMEM : 0;
+}
+
+static int contains(const void *hay, size_t n, const char *needle) {
+  return memmem(hay, n, needle, strlen(needle)) != NULL;
+}
+
+void multipart_boundary(const report_t *r, char *out, size_t cap) {
+  for (;;) {
+    unsigned char rnd[12];
+    if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd)) {
+      /* No entropy source: time and pid still give a fresh boundary, and
+       * the collision check below keeps it correct. */
+      struct timespec ts;
+      clock_gettime(CLOCK_REALTIME, &ts);
+      unsigned long long v =
+          (unsigned long long)ts.tv_nsec ^ ((unsigned long long)getpid() << 32);
+      for (size_t k = 0; k < sizeof(rnd); k++)
+        rnd[k] = (unsigned char)(v >> ((k % 8) * 8)) ^ (unsigned char)k;
+    }
+    int n = snprintf(out, cap, "------------------------crashwatch");
+    for (size_t k = 0; k < sizeof(rnd) && (size_t)n + 2 < cap; k++)
+      n += snprintf(out + n, cap - (size_t)n, "%02x", rnd[k]);
+    int clash = contains(r->event_json, r->event_len, out);
+    for (size_t i = 0; !clash && i < r->nfiles; i++)
+      clash = contains(r->files[i].data, r->files[i].len, out);
+    if (!clash)
+      return;
+  }
+}

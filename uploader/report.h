@@ -1,0 +1,94 @@
+/*
+ * report.h — one spooled report loaded for sending, and its encodings
+ * (normal context).
+ *
+ * A report is <spool>/<event_id>/ with event.json (required, a JSON object),
+ * minidump.dmp (optional) and other attachment files. Names starting with
+ * '.' are not part of the report. report_load() reads everything into
+ * memory and says precisely why a report is unusable, so the caller can
+ * quarantine it with that reason.
+ */
+#ifndef CW_UPLOADER_REPORT_H
+#define CW_UPLOADER_REPORT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+
+typedef struct {
+  char *name; /* file name inside the report */
+  uint8_t *data;
+  size_t len;
+  int is_minidump;
+} report_file_t;
+
+typedef struct {
+  char event_id[33];
+  char *event_json; /* NUL-terminated, event_len bytes */
+  size_t event_len;
+  report_file_t *files; /* attachments: minidump first, then by name */
+  size_t nfiles;
+} report_t;
+
+/* Reports larger than this are refused as corrupt rather than read. */
+#define REPORT_MAX_BYTES (512LL * 1024 * 1024)
+
+/*
+ * Loads <spool_dir>/<id>/. Returns 0; CW_EFORMAT if the report is unusable
+ * (reason in err: missing event.json, event.json not a JSON object at offset
+ * N, an unreadable file...); another CW_E* code for an I/O error that may be
+ * transient. Free with report_free (also after failure).
+ */
+int report_load(const char *spool_dir, const char *id, report_t *r, char *err,
+                size_t errlen);
+void report_free(report_t *r);
+
+/*
+ * Checks that s[0..n) is one JSON value (RFC 8259 syntax, nesting up to 128)
+ * with nothing but whitespace after it. Returns 0, or CW_EFORMAT with the
+ * offset of the problem in *err_off and a static description in *what.
+ */
+int report_json_check(const char *s, size_t n, size_t *err_off,
+                      const char **what);
+
+/* SDK identity used in envelopes and HTTP headers. */
+#define CW_SDK_NAME "crashwatch"
+
+/*
+ * Sentry envelope:
+ *   {"event_id":..,"dsn":..,"sdk":{"name":..,"version":..},"sent_at":..}\n
+ *   {"type":"event","length":N}\n<event.json>\n
+ *   {"type":"attachment","length":N,"filename":"minidump.dmp",
+ *    "attachment_type":"event.minidump",...}\n<bytes>\n
+ *   ... one attachment item per other file (attachment_type event.attachment)
+ * dsn may be NULL (omitted). now_ms gives sent_at. Appends to out; returns 0
+ * or CW_ENOMEM.
+ */
+int envelope_encode(const report_t *r, const char *dsn, int64_t now_ms,
+                    cw_buf_t *out);
+
+/* An annotation field of a multipart upload ("prod" = "myapp"). */
+typedef struct {
+  const char *name;
+  const char *value;
+} upload_field_t;
+
+/*
+ * Breakpad-style multipart/form-data body: the annotation fields, the event
+ * JSON in a "sentry" field, the minidump as file part "upload_file_minidump"
+ * and each other attachment as a file part named after its file. boundary
+ * must not occur in the data (use multipart_boundary). Returns 0 or
+ * CW_ENOMEM.
+ */
+int multipart_encode(const report_t *r, const upload_field_t *fields,
+                     size_t nfields, const char *boundary, cw_buf_t *out);
+
+/* A random boundary ("------------------------crashwatch" + 24 hex) that
+ * does not occur in any of r's data. cap >= 64. */
+void multipart_boundary(const report_t *r, char *out, size_t cap);
+
+/* RFC 3339 UTC with milliseconds: "2026-11-25T12:41:34.123Z". */
+void format_rfc3339(int64_t ms, char *out, size_t cap);
+
+#endif

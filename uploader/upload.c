@@ -1,0 +1,787 @@
+/* upload.c — the delivery loop: prune, lock, encode, send, classify; see
+ * upload.h for the semantics. */
+#include "upload.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/inotify.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "crashwatch.h"
+#include "dsn.h"
+#include "ratelimit.h"
+#include "spool.h"
+#include "transport.h"
+
+static int64_t now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void ulog(const cw_upload_config_t *cfg, int level, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void ulog(const cw_upload_config_t *cfg, int level, const char *fmt,
+                 ...) {
+  if (level > cfg->verbosity)
+    return;
+  FILE *f = cfg->log ? cfg->log : stderr;
+  char line[1024];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(line, sizeof(line), fmt, ap);
+  va_end(ap);
+  fprintf(f, "crashwatch upload: %s\n", line);
+  fflush(f);
+}
+
+void cw_upload_config_init(cw_upload_config_t *cfg) {
+  memset(cfg, 0, sizeof(*cfg));
+  cfg->format = CW_UPLOAD_ENVELOPE;
+  cfg->connect_timeout_ms = CW_UPLOAD_DEFAULT_CONNECT_TIMEOUT_MS;
+  cfg->timeout_ms = CW_UPLOAD_DEFAULT_TIMEOUT_MS;
+  cfg->retry_base_ms = CW_UPLOAD_DEFAULT_RETRY_BASE_MS;
+  cfg->retry_cap_ms = CW_UPLOAD_DEFAULT_RETRY_CAP_MS;
+  cfg->max_age_ms = CW_UPLOAD_DEFAULT_MAX_AGE_MS;
+  cfg->max_reports = CW_UPLOAD_DEFAULT_MAX_REPORTS;
+  cfg->max_bytes = CW_UPLOAD_DEFAULT_MAX_BYTES;
+  cfg->prune_age_ms = CW_UPLOAD_DEFAULT_PRUNE_AGE_MS;
+  cfg->failed_max = CW_UPLOAD_DEFAULT_FAILED_MAX;
+  cfg->poll_ms = CW_UPLOAD_DEFAULT_POLL_MS;
+  cfg->verbosity = CW_UPLOAD_NORMAL;
+}
+
+int cw_upload_config_add_field(cw_upload_config_t *cfg, const char *spec,
+                               char *err, size_t errlen) {
+  const char *eq = strchr(spec, '=');
+  if (eq == NULL || eq == spec) {
+    snprintf(err, errlen, "field \"%s\": expected NAME=VALUE", spec);
+    return CW_EINVAL;
+  }
+  size_t nlen = (size_t)(eq - spec);
+  if (cfg->nfields >= CW_UPLOAD_MAX_FIELDS) {
+    snprintf(err, errlen, "too many fields (at most %d)", CW_UPLOAD_MAX_FIELDS);
+    return CW_EINVAL;
+  }
+  char(*slot)[256] = cfg->field_store[cfg->nfields];
+  if (nlen >= sizeof(slot[0]) || strlen(eq + 1) >= sizeof(slot[1])) {
+    snprintf(err, errlen, "field \"%.40s...\": name or value longer than 255",
+             spec);
+    return CW_EINVAL;
+  }
+  for (size_t i = 0; i < nlen; i++)
+    if ((unsigned char)spec[i] <= 0x20 || spec[i] == '"' || spec[i] == 0x7f) {
+      snprintf(err, errlen,
+               "field \"%s\": invalid character at offset %zu of the name",
+               spec, i);
+      return CW_EINVAL;
+    }
+  memcpy(slot[0], spec, nlen);
+  slot[0][nlen] = '\0';
+  strcpy(slot[1], eq + 1);
+  if (strcmp(slot[0], "sentry") == 0 ||
+      strcmp(slot[0], "upload_file_minidump") == 0) {
+    snprintf(err, errlen, "field \"%s\" is reserved", slot[0]);
+    return CW_EINVAL;
+  }
+  cfg->fields[cfg->nfields].name = slot[0];
+  cfg->fields[cfg->nfields].value = slot[1];
+  cfg->nfields++;
+  return 0;
+}
+
+int cw_upload_config_check(const cw_upload_config_t *cfg, char *err,
+                           size_t errlen) {
+  if (cfg->spool_dir == NULL || cfg->spool_dir[0] == '\0') {
+    snprintf(err, errlen, "no spool directory (--spool or CRASHWATCH_SPOOL)");
+    return CW_EINVAL;
+  }
+  if (cfg->format == CW_UPLOAD_ENVELOPE) {
+    if (cfg->dsn == NULL || cfg->dsn[0] == '\0') {
+      snprintf(err, errlen,
+               "no target: give --dsn (or SENTRY_DSN), or --url with "
+               "--format minidump (or CRASHWATCH_UPLOAD_URL)");
+      return CW_EINVAL;
+    }
+    cw_dsn_t d;
+    int rc = cw_dsn_parse(cfg->dsn, &d, err, errlen);
+    if (rc != 0)
+      return rc;
+  }
+  if (cfg->url != NULL || cfg->format == CW_UPLOAD_MINIDUMP) {
+    cw_url_t u;
+    if (cfg->url == NULL) {
+      snprintf(err, errlen, "--format minidump needs --url");
+      return CW_EINVAL;
+    }
+    int rc = cw_url_parse(cfg->url, &u, err, errlen);
+    if (rc != 0)
+      return rc;
+  }
+  if (cfg->ca_bundle != NULL && access(cfg->ca_bundle, R_OK) != 0) {
+    snprintf(err, errlen, "CA bundle %s: %s", cfg->ca_bundle, strerror(errno));
+    return CW_EINVAL;
+  }
+  if (spool_ensure_dir(cfg->spool_dir, err, errlen) != 0)
+    return CW_ESPOOL;
+  return 0;
+}
+
+int64_t cw_upload_backoff_ms(int attempts, int64_t base_ms, int64_t cap_ms,
+                             double rnd) {
+  if (attempts < 1)
+    attempts = 1;
+  if (base_ms < 0)
+    base_ms = 0;
+  int64_t d = base_ms;
+  for (int i = 1; i < attempts && d < cap_ms; i++)
+    d = d > INT64_MAX / 2 ? INT64_MAX : d * 2;
+  if (d > cap_ms)
+    d = cap_ms;
+  if (rnd < 0)
+    rnd = 0;
+  if (rnd >= 1)
+    rnd = 0.999999;
+  return d / 2 + (int64_t)((double)(d - d / 2) * rnd);
+}
+
+int cw_upload_exit_code(const cw_upload_stats_t *st) {
+  if (st->io_errors > 0 && st->delivered == 0 && st->pending == 0)
+    return CW_UPLOAD_EXIT_SPOOL;
+  if (st->pending > 0)
+    return CW_UPLOAD_EXIT_PENDING;
+  if (st->failed > 0)
+    return CW_UPLOAD_EXIT_FAILED;
+  return CW_UPLOAD_EXIT_OK;
+}
+
+static double random_unit(void) {
+  uint32_t v;
+  if (getrandom(&v, sizeof(v), GRND_NONBLOCK) != (ssize_t)sizeof(v))
+    v = (uint32_t)now_ms() * 2654435761u;
+  return (double)v / 4294967296.0;
+}
+
+static void due(cw_upload_stats_t *st, int64_t when) {
+  if (when > 0 && (st->next_due_ms == 0 || when < st->next_due_ms))
+    st->next_due_ms = when;
+}
+
+/* ---- Pruning -------------------------------------------------------- */
+
+static int64_t mtime_ms(const char *path) {
+  struct stat st;
+  if (stat(path, &st) != 0)
+    return 0;
+  return (int64_t)st.st_mtim.tv_sec * 1000 + st.st_mtim.tv_nsec / 1000000;
+}
+
+/* Newest mtime of a directory and its entries (a writer touches files). */
+static int64_t newest_mtime_ms(const char *dir) {
+  int64_t newest = mtime_ms(dir);
+  char **names;
+  size_t n;
+  if (spool_list_prefix(dir, "", &names, &n) == 0) {
+    if (n > 0) {
+      char p[PATH_MAX];
+      snprintf(p, sizeof(p), "%s/%s", dir, names[n - 1]);
+      int64_t m = mtime_ms(p);
+      if (m > newest)
+        newest = m;
+    }
+    spool_list_free(names, n);
+  }
+  return newest;
+}
+
+static void prune_delete(const cw_upload_config_t *cfg, const char *id,
+                         const char *why, long long bytes, int64_t age_ms,
+                         cw_upload_stats_t *st) {
+  int fd;
+  if (spool_lock(cfg->spool_dir, id, &fd) != 0)
+    return; /* being uploaded right now, or gone */
+  int rc = spool_remove_report(cfg->spool_dir, id);
+  spool_retry_remove(cfg->spool_dir, id);
+  spool_unlock(fd);
+  if (rc != 0) {
+    ulog(cfg, CW_UPLOAD_QUIET, "cannot prune %s: %s", id, cw_strerror(rc));
+    st->io_errors++;
+    return;
+  }
+  st->pruned++;
+  ulog(cfg, CW_UPLOAD_QUIET, "pruned %s (%s; %lld bytes, %lld s old)", id, why,
+       bytes, (long long)(age_ms / 1000));
+}
+
+static void prune(const cw_upload_config_t *cfg, int64_t now,
+                  cw_upload_stats_t *st) {
+  char **ids;
+  size_t n;
+  if (spool_list(cfg->spool_dir, &ids, &n) != 0)
+    return;
+  long long *bytes = calloc(n ? n : 1, sizeof(long long));
+  int64_t *mt = calloc(n ? n : 1, sizeof(int64_t));
+  char *gone = calloc(n ? n : 1, 1);
+  if (bytes == NULL || mt == NULL || gone == NULL) {
+    free(bytes);
+    free(mt);
+    free(gone);
+    spool_list_free(ids, n);
+    return;
+  }
+  long long total = 0;
+  size_t live = n;
+  for (size_t i = 0; i < n; i++) {
+    char p[PATH_MAX];
+    snprintf(p, sizeof(p), "%s/%s", cfg->spool_dir, ids[i]);
+    mt[i] = mtime_ms(p);
+    bytes[i] = spool_report_bytes(cfg->spool_dir, ids[i]);
+    total += bytes[i];
+  }
+  for (size_t i = 0; i < n; i++) {
+    const char *why = NULL;
+    char whybuf[96];
+    if (cfg->prune_age_ms > 0 && now - mt[i] > cfg->prune_age_ms) {
+      snprintf(whybuf, sizeof(whybuf), "older than %lld s",
+               (long long)(cfg->prune_age_ms / 1000));
+      why = whybuf;
+    } else if (cfg->max_reports > 0 && (long)live > cfg->max_reports) {
+      snprintf(whybuf, sizeof(whybuf), "more than %ld reports",
+               cfg->max_reports);
+      why = whybuf;
+    } else if (cfg->max_bytes > 0 && total > cfg->max_bytes) {
+      snprintf(whybuf, sizeof(whybuf), "spool larger than %lld bytes",
+               cfg->max_bytes);
+      why = whybuf;
+    }
+    if (why == NULL)
+      continue;
+    int before = st->pruned;
+    prune_delete(cfg, ids[i], why, bytes[i], now - mt[i], st);
+    if (st->pruned > before) {
+      gone[i] = 1;
+      live--;
+      total -= bytes[i];
+    }
+  }
+  free(bytes);
+  free(mt);
+  free(gone);
+  spool_list_free(ids, n);
+
+  /* failed/: directories (each with a .reason file) by age and count. */
+  char fdir[PATH_MAX];
+  snprintf(fdir, sizeof(fdir), "%s/" SPOOL_FAILED_DIR, cfg->spool_dir);
+  char **names;
+  if (spool_list_prefix(fdir, "", &names, &n) != 0)
+    return;
+  size_t dirs = 0;
+  for (size_t i = 0; i < n; i++) {
+    size_t l = strlen(names[i]);
+    if (!(l > 7 && strcmp(names[i] + l - 7, ".reason") == 0))
+      dirs++;
+  }
+  for (size_t i = 0; i < n; i++) {
+    size_t l = strlen(names[i]);
+    if (l > 7 && strcmp(names[i] + l - 7, ".reason") == 0)
+      continue;
+    char p[PATH_MAX];
+    snprintf(p, sizeof(p), "%s/%s", fdir, names[i]);
+    int64_t age = now - mtime_ms(p);
+    const char *why = NULL;
+    if (cfg->prune_age_ms > 0 && age > cfg->prune_age_ms)
+      why = "failed report past the age limit";
+    else if (cfg->failed_max >= 0 && (long)dirs > cfg->failed_max)
+      why = "more failed reports than the limit";
+    if (why == NULL)
+      continue;
+    long long b = spool_report_bytes(fdir, names[i]);
+    if (spool_remove_report(fdir, names[i]) == 0) {
+      char rp[PATH_MAX + 8];
+      snprintf(rp, sizeof(rp), "%s.reason", p);
+      unlink(rp);
+      dirs--;
+      st->pruned++;
+      ulog(cfg, CW_UPLOAD_QUIET, "pruned failed/%s (%s; %lld bytes)", names[i],
+           why, b);
+    }
+  }
+  spool_list_free(names, n);
+}
+
+static void quarantine_stale_tmp(const cw_upload_config_t *cfg, int64_t now,
+                                 cw_upload_stats_t *st) {
+  char **names;
+  size_t n;
+  if (spool_list_prefix(cfg->spool_dir, SPOOL_TMP_PREFIX, &names, &n) != 0)
+    return;
+  for (size_t i = 0; i < n; i++) {
+    char p[PATH_MAX];
+    snprintf(p, sizeof(p), "%s/%s", cfg->spool_dir, names[i]);
+    int64_t age = now - newest_mtime_ms(p);
+    if (age <= (int64_t)SPOOL_STALE_TMP_SECONDS * 1000)
+      continue;
+    char reason[256];
+    snprintf(reason, sizeof(reason),
+             "incomplete report: its writer stopped %lld s ago without "
+             "committing it",
+             (long long)(age / 1000));
+    int rc = spool_quarantine(cfg->spool_dir, names[i], reason);
+    if (rc == 0) {
+      st->failed++;
+      ulog(cfg, CW_UPLOAD_QUIET, "moved %s to failed/: %s", names[i], reason);
+    } else {
+      st->io_errors++;
+      ulog(cfg, CW_UPLOAD_QUIET, "cannot move %s to failed/: %s", names[i],
+           cw_strerror(rc));
+    }
+  }
+  spool_list_free(names, n);
+}
+
+/* ---- One report ----------------------------------------------------- */
+
+typedef struct {
+  const cw_upload_config_t *cfg;
+  char url[2048];
+  char auth[512];
+  char dsn_public[1024];
+  ratelimits_t rl;
+  char rl_path[PATH_MAX];
+  int stop_pass; /* a retryable failure: leave the rest for later */
+  http_options_t http;
+} pass_t;
+
+static volatile int *g_stop;
+static int should_abort(void) { return g_stop != NULL && *g_stop; }
+
+static int save_limits(pass_t *p) {
+  int rc = ratelimit_save(&p->rl, p->rl_path);
+  if (rc != 0)
+    ulog(p->cfg, CW_UPLOAD_QUIET,
+         "cannot save rate limits to %s: %s (kept in memory for this run)",
+         p->rl_path, cw_strerror(rc));
+  return rc;
+}
+
+static void quarantine(pass_t *p, const char *id, const char *reason,
+                       cw_upload_stats_t *st) {
+  int rc = spool_quarantine(p->cfg->spool_dir, id, reason);
+  if (rc != 0) {
+    st->io_errors++;
+    st->pending++;
+    ulog(p->cfg, CW_UPLOAD_QUIET, "cannot move %s to failed/ (%s): %s", id,
+         reason, cw_strerror(rc));
+    return;
+  }
+  spool_retry_remove(p->cfg->spool_dir, id);
+  st->failed++;
+  ulog(p->cfg, CW_UPLOAD_QUIET, "moved %s to failed/: %s", id, reason);
+}
+
+static void retry_later(pass_t *p, const char *id, const char *what,
+                        cw_upload_stats_t *st) {
+  const cw_upload_config_t *cfg = p->cfg;
+  spool_retry_t rs;
+  spool_retry_load(cfg->spool_dir, id, &rs);
+  rs.attempts++;
+  int64_t now = now_ms();
+  char dir[PATH_MAX];
+  snprintf(dir, sizeof(dir), "%s/%s", cfg->spool_dir, id);
+  int64_t age = now - mtime_ms(dir);
+  p->stop_pass = 1;
+  if (cfg->max_age_ms > 0 && age > cfg->max_age_ms) {
+    char reason[512];
+    snprintf(reason, sizeof(reason),
+             "gave up after %d attempts over %lld s (max age %lld s); last "
+             "error: %s",
+             rs.attempts, (long long)(age / 1000),
+             (long long)(cfg->max_age_ms / 1000), what);
+    quarantine(p, id, reason, st);
+    return;
+  }
+  int64_t delay = cw_upload_backoff_ms(rs.attempts, cfg->retry_base_ms,
+                                       cfg->retry_cap_ms, random_unit());
+  rs.next_ms = now + delay;
+  snprintf(rs.last_error, sizeof(rs.last_error), "%s", what);
+  int rc = spool_retry_save(cfg->spool_dir, id, &rs);
+  if (rc != 0)
+    ulog(cfg, CW_UPLOAD_QUIET,
+         "cannot save retry state of %s: %s (report kept; it may be retried "
+         "sooner)",
+         id, cw_strerror(rc));
+  st->pending++;
+  due(st, rs.next_ms);
+  ulog(cfg, CW_UPLOAD_NORMAL, "%s: %s; attempt %d failed, next in %.1f s", id,
+       what, rs.attempts, (double)delay / 1000.0);
+}
+
+/* Is anything this report needs blocked by a rate limit? */
+static int64_t blocked(const pass_t *p, int has_attachments, int64_t now) {
+  int64_t a = ratelimit_blocked_until(&p->rl, RL_ERROR, now);
+  if (has_attachments) {
+    int64_t b = ratelimit_blocked_until(&p->rl, RL_ATTACHMENT, now);
+    if (b > a)
+      a = b;
+  }
+  return a;
+}
+
+static void send_one(pass_t *p, const char *id, cw_upload_stats_t *st) {
+  const cw_upload_config_t *cfg = p->cfg;
+  int64_t now = now_ms();
+  int64_t until = blocked(p, 0, now);
+  if (until) {
+    st->pending++;
+    due(st, until);
+    ulog(cfg, CW_UPLOAD_VERBOSE, "%s: rate limited for %.1f s more", id,
+         (double)(until - now) / 1000.0);
+    return;
+  }
+  spool_retry_t rs;
+  spool_retry_load(cfg->spool_dir, id, &rs);
+  if (rs.next_ms > now) {
+    st->pending++;
+    due(st, rs.next_ms);
+    ulog(cfg, CW_UPLOAD_VERBOSE, "%s: next attempt in %.1f s", id,
+         (double)(rs.next_ms - now) / 1000.0);
+    return;
+  }
+  report_t r;
+  char err[512];
+  int rc = report_load(cfg->spool_dir, id, &r, err, sizeof(err));
+  if (rc == CW_EFORMAT) {
+    char reason[600];
+    snprintf(reason, sizeof(reason), "corrupt report: %s", err);
+    report_free(&r);
+    quarantine(p, id, reason, st);
+    return;
+  }
+  if (rc != 0) {
+    report_free(&r);
+    st->io_errors++;
+    st->pending++;
+    ulog(cfg, CW_UPLOAD_QUIET, "%s: cannot read the report: %s", id,
+         err[0] ? err : cw_strerror(rc));
+    return;
+  }
+  until = blocked(p, r.nfiles > 0, now);
+  if (until) {
+    report_free(&r);
+    st->pending++;
+    due(st, until);
+    ulog(cfg, CW_UPLOAD_VERBOSE, "%s: attachments rate limited for %.1f s", id,
+         (double)(until - now) / 1000.0);
+    return;
+  }
+  cw_buf_t body = CW_BUF_INIT, gz = CW_BUF_INIT;
+  const char *headers[6];
+  size_t nh = 0;
+  char ctype[160], ua[64];
+  snprintf(ua, sizeof(ua), "User-Agent: " CW_SDK_NAME "/%s", CW_VERSION_STRING);
+  headers[nh++] = ua;
+  int use_gzip;
+  if (cfg->format == CW_UPLOAD_ENVELOPE) {
+    rc = envelope_encode(&r, p->dsn_public, now, &body);
+    headers[nh++] = "Content-Type: application/x-sentry-envelope";
+    headers[nh++] = p->auth;
+    use_gzip = 1;
+  } else {
+    char boundary[96];
+    multipart_boundary(&r, boundary, sizeof(boundary));
+    rc = multipart_encode(&r, cfg->fields, cfg->nfields, boundary, &body);
+    snprintf(ctype, sizeof(ctype),
+             "Content-Type: multipart/form-data; boundary=%s", boundary);
+    headers[nh++] = ctype;
+    use_gzip = cfg->gzip;
+  }
+  size_t raw_len = body.len;
+  int nfiles = (int)r.nfiles;
+  report_free(&r);
+  const cw_buf_t *send = &body;
+  if (rc == 0 && use_gzip) {
+    rc = gzip_compress(body.data, body.len, &gz);
+    headers[nh++] = "Content-Encoding: gzip";
+    send = &gz;
+  }
+  if (rc != 0) {
+    cw_buf_free(&body);
+    cw_buf_free(&gz);
+    st->pending++;
+    st->io_errors++;
+    ulog(cfg, CW_UPLOAD_QUIET, "%s: cannot encode: %s", id, cw_strerror(rc));
+    return;
+  }
+  ulog(cfg, CW_UPLOAD_VERBOSE,
+       "%s: sending %zu bytes (%zu before gzip, %d "
+       "attachment%s) to %s",
+       id, send->len, raw_len, nfiles, nfiles == 1 ? "" : "s", p->url);
+  http_result_t res;
+  rc = http_post(&p->http, p->url, headers, nh, send->data, send->len, &res);
+  size_t sent = send->len;
+  cw_buf_free(&body);
+  cw_buf_free(&gz);
+  if (rc != 0) {
+    st->pending++;
+    st->io_errors++;
+    ulog(cfg, CW_UPLOAD_QUIET, "%s: cannot send: %s", id, cw_strerror(rc));
+    p->stop_pass = 1;
+    return;
+  }
+  now = now_ms();
+  if (!res.transport_error &&
+      ratelimit_update(&p->rl, res.status, res.rate_limits, res.retry_after,
+                       now)) {
+    save_limits(p);
+    ulog(cfg, CW_UPLOAD_NORMAL, "rate limited by the server (HTTP %ld%s%s%s%s)",
+         res.status, res.rate_limits[0] ? ", X-Sentry-Rate-Limits: " : "",
+         res.rate_limits, res.retry_after[0] ? ", Retry-After: " : "",
+         res.retry_after);
+  }
+  char what[600];
+  if (res.transport_error) {
+    if (should_abort()) {
+      st->pending++;
+      p->stop_pass = 1;
+      ulog(cfg, CW_UPLOAD_VERBOSE, "%s: transfer interrupted", id);
+      return;
+    }
+    snprintf(what, sizeof(what), "%s%s", res.tls_error ? "TLS error: " : "",
+             res.error);
+    retry_later(p, id, what, st);
+    return;
+  }
+  long s = res.status;
+  if (s >= 200 && s < 300) {
+    int drc = spool_remove_report(cfg->spool_dir, id);
+    spool_retry_remove(cfg->spool_dir, id);
+    if (drc != 0) {
+      st->io_errors++;
+      ulog(cfg, CW_UPLOAD_QUIET,
+           "%s: delivered but cannot remove it from the spool: %s (it will "
+           "be sent again)",
+           id, cw_strerror(drc));
+    }
+    st->delivered++;
+    ulog(cfg, CW_UPLOAD_NORMAL, "delivered %s (HTTP %ld, %zu bytes)", id, s,
+         sent);
+    return;
+  }
+  if (s == 429) {
+    st->pending++;
+    due(st, blocked(p, nfiles > 0, now));
+    return;
+  }
+  snprintf(what, sizeof(what), "HTTP %ld%s%.300s", s, res.body[0] ? ": " : "",
+           res.body);
+  if (s >= 400 && s < 500 && s != 408) {
+    char reason[700];
+    snprintf(reason, sizeof(reason), "refused by %s: %s", p->url, what);
+    quarantine(p, id, reason, st);
+    return;
+  }
+  retry_later(p, id, what, st);
+}
+
+static int pass_setup(const cw_upload_config_t *cfg, pass_t *p) {
+  static int curl_ready;
+  memset(p, 0, sizeof(*p));
+  p->cfg = cfg;
+  if (!curl_ready) {
+    if (http_global_init() != 0)
+      return CW_ENOMEM;
+    curl_ready = 1;
+  }
+  char err[256];
+  if (cfg->format == CW_UPLOAD_ENVELOPE) {
+    cw_dsn_t d;
+    int rc = cw_dsn_parse(cfg->dsn, &d, err, sizeof(err));
+    if (rc != 0)
+      return rc;
+    char client[64];
+    snprintf(client, sizeof(client), CW_SDK_NAME "/%s", CW_VERSION_STRING);
+    char auth[400];
+    if (cw_dsn_auth_header(&d, client, auth, sizeof(auth)) != 0 ||
+        cw_dsn_format(&d, p->dsn_public, sizeof(p->dsn_public)) != 0)
+      return CW_EDSN;
+    snprintf(p->auth, sizeof(p->auth), "X-Sentry-Auth: %s", auth);
+    if (cfg->url != NULL)
+      snprintf(p->url, sizeof(p->url), "%s", cfg->url);
+    else if (cw_dsn_envelope_url(&d, p->url, sizeof(p->url)) != 0)
+      return CW_EDSN;
+  } else {
+    if (cfg->url == NULL || (size_t)snprintf(p->url, sizeof(p->url), "%s",
+                                             cfg->url) >= sizeof(p->url))
+      return CW_EURL;
+  }
+  snprintf(p->rl_path, sizeof(p->rl_path),
+           "%s/" SPOOL_STATE_DIR "/" SPOOL_RATELIMITS_FILE, cfg->spool_dir);
+  p->http.ca_bundle = cfg->ca_bundle;
+  p->http.connect_timeout_ms = cfg->connect_timeout_ms;
+  p->http.timeout_ms = cfg->timeout_ms;
+  p->http.verbose = cfg->curl_verbose;
+  p->http.should_abort = should_abort;
+  return 0;
+}
+
+int cw_upload_run_once(const cw_upload_config_t *cfg, cw_upload_stats_t *st) {
+  memset(st, 0, sizeof(*st));
+  char err[512];
+  if (spool_ensure_dir(cfg->spool_dir, err, sizeof(err)) != 0) {
+    ulog(cfg, CW_UPLOAD_QUIET, "%s", err);
+    st->io_errors++;
+    return CW_ESPOOL;
+  }
+  pass_t p;
+  int rc = pass_setup(cfg, &p);
+  if (rc != 0) {
+    ulog(cfg, CW_UPLOAD_QUIET, "bad configuration: %s", cw_strerror(rc));
+    return rc;
+  }
+  char sdir[PATH_MAX];
+  snprintf(sdir, sizeof(sdir), "%s/" SPOOL_STATE_DIR, cfg->spool_dir);
+  if (mkdir(sdir, 0700) != 0 && errno != EEXIST)
+    ulog(cfg, CW_UPLOAD_QUIET, "cannot create %s: %s (continuing)", sdir,
+         strerror(errno));
+  int64_t now = now_ms();
+  quarantine_stale_tmp(cfg, now, st);
+  prune(cfg, now, st);
+  ratelimit_load(&p.rl, p.rl_path);
+  char **ids;
+  size_t n;
+  rc = spool_list(cfg->spool_dir, &ids, &n);
+  if (rc != 0) {
+    ulog(cfg, CW_UPLOAD_QUIET, "cannot list %s: %s", cfg->spool_dir,
+         cw_strerror(rc));
+    st->io_errors++;
+    return CW_ESPOOL;
+  }
+  ulog(cfg, CW_UPLOAD_VERBOSE, "%zu report%s in %s", n, n == 1 ? "" : "s",
+       cfg->spool_dir);
+  for (size_t i = 0; i < n; i++) {
+    if (p.stop_pass || should_abort()) {
+      st->pending++;
+      continue;
+    }
+    int fd;
+    rc = spool_lock(cfg->spool_dir, ids[i], &fd);
+    if (rc == CW_ENOENT)
+      continue; /* delivered or quarantined by another uploader */
+    if (rc == CW_EBUSY) {
+      st->pending++;
+      ulog(cfg, CW_UPLOAD_VERBOSE, "%s: locked by another uploader", ids[i]);
+      continue;
+    }
+    if (rc != 0) {
+      st->pending++;
+      st->io_errors++;
+      ulog(cfg, CW_UPLOAD_QUIET, "%s: cannot lock: %s", ids[i],
+           cw_strerror(rc));
+      continue;
+    }
+    send_one(&p, ids[i], st);
+    spool_unlock(fd);
+  }
+  if (p.stop_pass && st->next_due_ms == 0)
+    due(st, now_ms() + cfg->retry_base_ms);
+  spool_list_free(ids, n);
+  return 0;
+}
+
+int cw_upload_watch(const cw_upload_config_t *cfg, volatile int *stop,
+                    cw_upload_stats_t *total) {
+  memset(total, 0, sizeof(*total));
+  g_stop = stop;
+  int in = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+  if (in >= 0 && inotify_add_watch(in, cfg->spool_dir,
+                                   IN_MOVED_TO | IN_CREATE | IN_ONLYDIR) < 0) {
+    close(in);
+    in = -1;
+  }
+  int rc = 0;
+  while (!*stop) {
+    cw_upload_stats_t st;
+    rc = cw_upload_run_once(cfg, &st);
+    if (rc != 0 && rc != CW_ESPOOL)
+      break;
+    total->delivered += st.delivered;
+    total->failed += st.failed;
+    total->pruned += st.pruned;
+    total->io_errors += st.io_errors;
+    total->pending = st.pending;
+    int64_t wait = cfg->poll_ms > 0 ? cfg->poll_ms : 1000;
+    if (st.next_due_ms > 0) {
+      int64_t d = st.next_due_ms - now_ms();
+      if (d < wait)
+        wait = d < 50 ? 50 : d;
+    }
+    ulog(cfg, CW_UPLOAD_VERBOSE, "sleeping up to %.1f s",
+         (double)wait / 1000.0);
+    int64_t end = now_ms() + wait;
+    while (!*stop) {
+      int64_t left = end - now_ms();
+      if (left <= 0)
+        break;
+      struct pollfd pfd = {in, POLLIN, 0};
+      int pr = poll(in >= 0 ? &pfd : NULL, in >= 0 ? 1 : 0,
+                    (int)(left > 200 ? 200 : left));
+      if (pr > 0) {
+        char buf[4096];
+        int woke = 0;
+        ssize_t len;
+        while ((len = read(in, buf, sizeof(buf))) > 0) {
+          for (char *q = buf; q < buf + len;) {
+            struct inotify_event *ev = (struct inotify_event *)q;
+            if (ev->len > 0 && spool_is_report_name(ev->name))
+              woke = 1;
+            q += sizeof(*ev) + ev->len;
+          }
+        }
+        if (woke)
+          break;
+      }
+    }
+  }
+  if (in >= 0)
+    close(in);
+  g_stop = NULL;
+  return rc == CW_ESPOOL ? 0 : rc;
+}
+
+int cw_upload_spawn_once(const cw_upload_config_t *cfg) {
+  pid_t pid = fork();
+  if (pid < 0)
+    return errno ? -errno : CW_EAGAIN;
+  if (pid == 0) {
+    /* Intermediate child: detach and hand the work to a grandchild, so the
+     * caller has nothing to reap but us, right now. */
+    setsid();
+    pid_t g = fork();
+    if (g != 0)
+      _exit(g < 0 ? 1 : 0);
+    int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+    if (devnull >= 0) {
+      dup2(devnull, 0);
+      dup2(devnull, 1);
+      if (devnull > 2)
+        close(devnull);
+    }
+    cw_upload_stats_t st;
+    int rc = cw_upload_run_once(cfg, &st);
+    _exit(rc != 0 ? 1 : cw_upload_exit_code(&st));
+  }
+  int status;
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+    ;
+  return 0;
+}
