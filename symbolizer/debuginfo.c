@@ -1,0 +1,260 @@
+/* debuginfo.c — locating separate debug information by build-id. */
+#include "debuginfo.h"
+
+#include <fcntl.h>
+#include <gelf.h>
+#include <libelf.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+#ifdef CW_HAVE_DEBUGINFOD
+#include <elfutils/debuginfod.h>
+#endif
+
+#include "crashwatch.h"
+#include "debug_id.h"
+#include "symsrc.h"
+
+#define SYSTEM_DEBUG_DIR "/usr/lib/debug"
+
+static void hex_short(const uint8_t *id, size_t n, char out[24]) {
+  char full[129];
+  size_t k = n > 64 ? 64 : n;
+  cw_hex_encode(id, k, full);
+  if (2 * k > 16) {
+    memcpy(out, full, 16);
+    strcpy(out + 16, "...");
+  } else {
+    strcpy(out, full);
+  }
+}
+
+int dbg_check_build_id(const char *path, const uint8_t *id, size_t n,
+                       cw_buf_t *warn) {
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return CW_ENOENT;
+  elf_version(EV_CURRENT);
+  Elf *elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+  if (elf == NULL || elf_kind(elf) != ELF_K_ELF) {
+    if (warn != NULL)
+      cw_buf_printf(warn, "%s: not an ELF file\n", path);
+    elf_end(elf);
+    close(fd);
+    return CW_EFORMAT;
+  }
+  uint8_t got[64];
+  int len = symsrc_elf_build_id(elf, got, sizeof(got));
+  elf_end(elf);
+  close(fd);
+  if (len > 0 && (size_t)len == n && memcmp(got, id, n) == 0)
+    return 0;
+  if (warn != NULL) {
+    char want[24], have[24];
+    hex_short(id, n, want);
+    if (len > 0) {
+      hex_short(got, (size_t)len, have);
+      cw_buf_printf(warn, "%s: build-id %s does not match module's %s\n", path,
+                    have, want);
+    } else {
+      cw_buf_printf(warn, "%s: has no build-id; module's is %s\n", path, want);
+    }
+  }
+  return CW_EBUILDID;
+}
+
+static char *build_id_path(const char *root, const uint8_t *id, size_t n,
+                           const char *suffix) {
+  if (n < 2 || n > 64)
+    return NULL;
+  char hex[129];
+  cw_hex_encode(id, n, hex);
+  char *p = NULL;
+  if (asprintf(&p, "%s/.build-id/%.2s/%s%s", root, hex, hex + 2, suffix) < 0)
+    return NULL;
+  return p;
+}
+
+static int try_candidate(char *path, const uint8_t *id, size_t n, char **found,
+                         cw_buf_t *warn) {
+  if (path == NULL)
+    return CW_ENOMEM;
+  if (access(path, R_OK) != 0) {
+    free(path);
+    return CW_ENOENT;
+  }
+  int rc = dbg_check_build_id(path, id, n, warn);
+  if (rc == 0) {
+    *found = path;
+    return 0;
+  }
+  free(path);
+  return rc;
+}
+
+static int search_roots(const dbg_search_t *s, const uint8_t *id, size_t n,
+                        const char *suffix, char **found, cw_buf_t *warn) {
+  for (size_t i = 0; i < s->ndirs; i++)
+    if (try_candidate(build_id_path(s->dirs[i], id, n, suffix), id, n, found,
+                      warn) == 0)
+      return 0;
+  if (s->system_dirs &&
+      try_candidate(build_id_path(SYSTEM_DEBUG_DIR, id, n, suffix), id, n,
+                    found, warn) == 0)
+    return 0;
+  return CW_ENOENT;
+}
+
+int dbg_find_by_build_id(const dbg_search_t *s, const uint8_t *id, size_t n,
+                         char **found, cw_buf_t *warn) {
+  return search_roots(s, id, n, ".debug", found, warn);
+}
+
+int dbg_find_binary(const dbg_search_t *s, const uint8_t *id, size_t n,
+                    char **found, cw_buf_t *warn) {
+  if (search_roots(s, id, n, "", found, warn) == 0)
+    return 0;
+  return search_roots(s, id, n, ".debug", found, warn);
+}
+
+int dbg_find_by_debuglink(const dbg_search_t *s, const char *module_path,
+                          const char *link, uint32_t crc, const uint8_t *id,
+                          size_t n, char **found, cw_buf_t *warn) {
+  if (strchr(link, '/') != NULL) {
+    if (warn != NULL)
+      cw_buf_printf(warn, "%s: .gnu_debuglink '%s' names a path, ignored\n",
+                    module_path, link);
+    return CW_ENOENT;
+  }
+  char *dir = strdup(module_path);
+  if (dir == NULL)
+    return CW_ENOMEM;
+  char *slash = strrchr(dir, '/');
+  if (slash != NULL)
+    *slash = '\0';
+  else
+    strcpy(dir, ".");
+  char *absdir = realpath(dir, NULL);
+  const char *d = absdir ? absdir : dir;
+  size_t ncand = 3 + s->ndirs;
+  char **cand = calloc(ncand, sizeof(char *));
+  if (cand == NULL) {
+    free(absdir);
+    free(dir);
+    return CW_ENOMEM;
+  }
+  size_t k = 0;
+  if (asprintf(&cand[k], "%s/%s", d, link) >= 0)
+    k++;
+  if (asprintf(&cand[k], "%s/.debug/%s", d, link) >= 0)
+    k++;
+  for (size_t i = 0; i < s->ndirs; i++)
+    if (asprintf(&cand[k], "%s/%s", s->dirs[i], link) >= 0)
+      k++;
+  if (s->system_dirs &&
+      asprintf(&cand[k], SYSTEM_DEBUG_DIR "%s/%s", d, link) >= 0)
+    k++;
+  int rc = CW_ENOENT;
+  char *self = realpath(module_path, NULL);
+  for (size_t i = 0; i < k; i++) {
+    if (rc == 0 || access(cand[i], R_OK) != 0)
+      continue;
+    char *real = realpath(cand[i], NULL);
+    int is_self = real && self && strcmp(real, self) == 0;
+    free(real);
+    if (is_self)
+      continue; /* the debuglink file name equals the module's own */
+    uint32_t got;
+    if (symsrc_file_crc32(cand[i], &got) != 0)
+      continue;
+    if (got != crc) {
+      if (warn != NULL)
+        cw_buf_printf(warn,
+                      "%s: CRC %08x does not match .gnu_debuglink's %08x\n",
+                      cand[i], got, crc);
+      continue;
+    }
+    if (n > 0 && dbg_check_build_id(cand[i], id, n, warn) != 0)
+      continue;
+    *found = cand[i];
+    cand[i] = NULL;
+    rc = 0;
+  }
+  for (size_t i = 0; i < k; i++)
+    free(cand[i]);
+  free(cand);
+  free(self);
+  free(absdir);
+  free(dir);
+  return rc;
+}
+
+int dbg_find_debuginfod(const dbg_search_t *s, const uint8_t *id, size_t n,
+                        char **found, cw_buf_t *warn) {
+#ifdef CW_HAVE_DEBUGINFOD
+  const char *urls = getenv("DEBUGINFOD_URLS");
+  if (!s->debuginfod || urls == NULL || *urls == '\0' || n == 0)
+    return CW_ENOENT;
+  debuginfod_client *c = debuginfod_begin();
+  if (c == NULL)
+    return CW_ENOENT;
+  char *path = NULL;
+  int fd = debuginfod_find_debuginfo(c, id, (int)n, &path);
+  debuginfod_end(c);
+  if (fd < 0) {
+    free(path);
+    return CW_ENOENT;
+  }
+  close(fd);
+  if (path == NULL)
+    return CW_ENOENT;
+  if (dbg_check_build_id(path, id, n, warn) != 0) {
+    free(path);
+    return CW_ENOENT;
+  }
+  *found = path;
+  return 0;
+#else
+  (void)s;
+  (void)id;
+  (void)n;
+  (void)found;
+  (void)warn;
+  return CW_ENOENT;
+#endif
+}
+
+int dbg_find_breakpad(const dbg_search_t *s, const char *name,
+                      const uint8_t *id, size_t n, char **found,
+                      cw_buf_t *warn) {
+  if (n == 0 || name == NULL || *name == '\0' || strchr(name, '/') != NULL)
+    return CW_ENOENT;
+  char bpid[34];
+  cw_breakpad_id_from_build_id(id, n, bpid);
+  for (size_t i = 0; i < s->ndirs; i++) {
+    char *p = NULL;
+    if (asprintf(&p, "%s/%s/%s/%s.sym", s->dirs[i], name, bpid, name) < 0)
+      return CW_ENOMEM;
+    FILE *f = fopen(p, "r");
+    if (f == NULL) {
+      free(p);
+      continue;
+    }
+    char line[512];
+    char os[32], arch[32], mid[64];
+    int ok = fgets(line, sizeof(line), f) != NULL &&
+             sscanf(line, "MODULE %31s %31s %63s", os, arch, mid) == 3;
+    fclose(f);
+    if (ok && strcasecmp(mid, bpid) == 0) {
+      *found = p;
+      return 0;
+    }
+    if (warn != NULL)
+      cw_buf_printf(warn, "%s: MODULE id %s does not match module's %s\n", p,
+                    ok ? mid : "(none)", bpid);
+    free(p);
+  }
+  return CW_ENOENT;
+}

@@ -1,0 +1,121 @@
+/*
+ * symbolizer.h — addresses to functions, files, lines and inline chains.
+ *
+ * A cw_symbolizer_t holds search settings (debug dirs, time budget) and a
+ * cache of modules. Opening a module finds its debug information by build-id
+ * (the file itself, DIR/.build-id/xx/rest.debug under each debug dir and
+ * /usr/lib/debug, .gnu_debuglink with its CRC checked, debuginfod when
+ * DEBUGINFOD_URLS is set, Breakpad stores DIR/NAME/ID/NAME.sym), falling
+ * back to the ELF symbol tables, and indexes it once; lookups are binary
+ * searches in that index. A file whose build-id differs from the module's
+ * is never used.
+ *
+ * Addresses are ELF virtual addresses of the module (what llvm-symbolizer and
+ * addr2line take: for a PIE or shared object, the offset from its load base;
+ * for a fixed-address executable, the runtime address).
+ * cw_sym_module_vaddr() converts an offset from the module's mapping base
+ * (as minidumps and /proc/PID/maps give) into one.
+ *
+ * Context: normal (malloc, files). Not thread-safe: one handle per thread.
+ * Ownership: modules and every string in a result belong to the symbolizer
+ * and live until cw_symbolizer_free().
+ */
+#ifndef CW_SYMBOLIZER_H
+#define CW_SYMBOLIZER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct cw_symbolizer cw_symbolizer_t;
+typedef struct cw_sym_module cw_sym_module_t;
+
+/* Flags of cw_symbolizer_new(). */
+#define CW_SYM_NO_SYSTEM_DIRS 0x1u /* do not search /usr/lib/debug */
+#define CW_SYM_NO_DEBUGINFOD 0x2u  /* never ask debuginfod */
+
+/* NULL on out-of-memory. */
+cw_symbolizer_t *cw_symbolizer_new(unsigned flags);
+/* Frees the handle, its modules and all strings it returned. NULL is ok. */
+void cw_symbolizer_free(cw_symbolizer_t *s);
+
+/* Adds a debug directory root, searched before /usr/lib/debug in the order
+ * added: DIR/.build-id/xx/rest.debug, DIR/<debuglink name>, and Breakpad's
+ * DIR/NAME/ID/NAME.sym. The string is copied. */
+int cw_symbolizer_add_debug_dir(cw_symbolizer_t *s, const char *dir);
+
+/* Time budget: after `deadline_ns` (CLOCK_MONOTONIC, see
+ * cw_symbolizer_now_ns()) opening a new module fails with CW_ETIMEDOUT
+ * instead of reading files; modules already open keep answering. 0 turns
+ * the budget off. */
+void cw_symbolizer_set_deadline(cw_symbolizer_t *s, uint64_t deadline_ns);
+uint64_t cw_symbolizer_now_ns(void);
+
+/* The message of the last failure ("PATH: what is wrong"); "" if none.
+ * Valid until the next call on s. */
+const char *cw_symbolizer_last_error(const cw_symbolizer_t *s);
+
+/*
+ * Opens (or returns the cached) module.
+ *   path:     the module file, or NULL to find it by build-id in the debug
+ *             dirs (DIR/.build-id/xx/rest, then rest.debug). A Breakpad
+ *             .sym file may be given as path too.
+ *   build_id: the module's GNU build-id as the crash saw it, or NULL/0 to
+ *             trust the file's own. When given, a file with another build-id
+ *             is refused (CW_EBUILDID, message names both ids).
+ * On success *out is valid until cw_symbolizer_free(). A module with no
+ * symbols at all still opens (lookups answer nothing) but returns
+ * CW_ENOSYMBOL with *out set, so the caller can report why.
+ * Errors: CW_ENOENT (no such file and none found by build-id), CW_EFORMAT
+ * (not ELF / corrupt), CW_EBUILDID, CW_ETIMEDOUT, CW_ENOMEM, CW_EINVAL.
+ */
+int cw_symbolizer_open(cw_symbolizer_t *s, const char *path,
+                       const uint8_t *build_id, size_t build_id_len,
+                       cw_sym_module_t **out);
+
+/* One frame of a lookup. Strings are borrowed (see above). */
+typedef struct {
+  const char *function; /* NULL when unknown (print "??") */
+  const char *file;     /* NULL when unknown */
+  uint32_t line;        /* 0 when unknown */
+  uint32_t column;      /* 0 when unknown */
+  uint32_t discriminator;
+  int inlined; /* 1: this function was inlined into the next frame */
+} cw_sym_frame_t;
+
+/* Flags of cw_sym_lookup(). */
+#define CW_SYM_RETURN_ADDRESS                                                  \
+  0x1u /* addr is a return address: look up                                    \
+          addr - 1, inside the call */
+
+/* Frames for one address, the innermost inlined function first and the
+ * real (out-of-line) function last. Returns how many were written (at most
+ * cap; a chain longer than cap keeps its innermost frames), 0 when nothing
+ * is known about addr, or a negative CW_E* code. */
+int cw_sym_lookup(cw_sym_module_t *m, uint64_t addr, unsigned flags,
+                  cw_sym_frame_t *frames, size_t cap);
+
+/* Module offset (runtime address - base of the module's first mapping) to
+ * ELF virtual address. */
+uint64_t cw_sym_module_vaddr(const cw_sym_module_t *m, uint64_t offset);
+
+/* Where the answers come from: "dwarf", "breakpad", "symtab" or "none". */
+const char *cw_sym_module_source(const cw_sym_module_t *m);
+/* The file the symbols were read from, or NULL. */
+const char *cw_sym_module_debug_file(const cw_sym_module_t *m);
+/* The module's path as opened (or found by build-id), or NULL. */
+const char *cw_sym_module_path(const cw_sym_module_t *m);
+/* Lines about files that were found but not used (build-id or CRC
+ * mismatch, corrupt), one per line; "" when none. */
+const char *cw_sym_module_warnings(const cw_sym_module_t *m);
+/* The module's build-id; returns its length (0 if unknown). */
+size_t cw_sym_module_build_id(const cw_sym_module_t *m, const uint8_t **id);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

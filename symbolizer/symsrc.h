@@ -1,0 +1,51 @@
+/*
+ * symsrc.h — the sources a module's symbol index is built from (private to
+ * symbolizer/): DWARF through libdw (dwarfidx.c), ELF symbol tables and ELF
+ * facts through libelf (elfsym.c). The Breakpad .sym parser has its own
+ * header, breakpad_sym.h.
+ *
+ * Each builder adds to an index that the caller owns and later finishes.
+ * On failure a builder returns a negative CW_E* code and writes a message
+ * naming the file and the problem into err (errlen bytes).
+ */
+#ifndef CW_SYMSRC_H
+#define CW_SYMSRC_H
+
+#include <gelf.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "symindex.h"
+
+/* Indexes functions, inlined instances and line tables of every unit.
+ * Rows and ranges below min_addr (discarded code that the linker left at
+ * address 0) are dropped. deadline_ns: CLOCK_MONOTONIC time after which the
+ * build gives up with CW_ETIMEDOUT (0: none). */
+int symsrc_dwarf(symidx_t *ix, Elf *elf, const char *path, uint64_t min_addr,
+                 uint64_t deadline_ns, char *err, size_t errlen);
+
+/* Adds the function symbols of .symtab (or of .dynsym when there is no
+ * .symtab). Returns the number added (0 is fine) or a negative code. */
+int symsrc_elf_symbols(symidx_t *ix, Elf *elf, const char *path, char *err,
+                       size_t errlen);
+
+/* Whether the file holds DWARF (a .debug_info section with contents). */
+int symsrc_elf_has_dwarf(Elf *elf);
+/* The lowest address of an executable section (0 if none). */
+uint64_t symsrc_elf_min_exec_addr(Elf *elf);
+/* The page-aligned p_vaddr of the first PT_LOAD: the address a module
+ * offset (runtime address - module base) counts from. */
+uint64_t symsrc_elf_load_vaddr(Elf *elf);
+/* The GNU build-id note; returns its length (0 if none) or a negative code.
+ * Copies at most cap bytes. */
+int symsrc_elf_build_id(Elf *elf, uint8_t *out, size_t cap);
+/* The .gnu_debuglink name and CRC; 0, or CW_ENOENT when there is none. */
+int symsrc_elf_debuglink(Elf *elf, char *name, size_t cap, uint32_t *crc);
+
+/* CRC-32 (the one .gnu_debuglink uses) of a whole file; 0 or a code. */
+int symsrc_file_crc32(const char *path, uint32_t *crc);
+uint32_t symsrc_crc32(uint32_t crc, const uint8_t *p, size_t n);
+
+uint64_t symsrc_now_ns(void);
+
+#endif
