@@ -160,12 +160,9 @@ def main():
         names, tid, threads = crashed_frames(event)
         print("crashing thread %s frames (innermost first): %s" %
               (tid, names))
-        check(names[:1] and names[0] in (chain[0], "raise", "abort",
-                                         "__pthread_kill_implementation",
-                                         "__pthread_kill_internal",
-                                         "pthread_kill", "gsignal", "kill")
-              and chain[0] in names[:6],
-              "innermost frames %s do not start at %s" % (names[:6], chain[0]))
+        # Frames above the expected ones may be libc's (abort, raise...).
+        check(chain[0] in names[:6],
+              "innermost frames %s do not reach %s" % (names[:6], chain[0]))
         check(is_subsequence(chain, names),
               "frames %s do not contain %s in order" % (names, chain))
         if opts.get("worker"):

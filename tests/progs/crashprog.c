@@ -79,7 +79,9 @@ NOINLINE int crash_here(int how) {
   } else if (strcmp(mode, "segv-kill") == 0) {
     kill(getpid(), SIGSEGV); /* sent, not a fault */
   } else if (strcmp(mode, "shlib") == 0) {
-    return crashlib_entry((volatile int *)(long)(how - how));
+    int r = crashlib_entry((volatile int *)(long)(how - how));
+    sink = r; /* no tail call: crash_here stays on the stack */
+    return r + 1;
   } else {
     volatile int *p = (volatile int *)(long)(how - how);
     *p = how; /* null dereference */

@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# run-demo.sh BUILD_DIR — `make demo`: crash the example daemon and show
+# what crashwatch left behind. No server needed: the report stays in the
+# spool ($CRASHWATCH_SPOOL, else ~/.local/state/crashwatch/reports).
+set -uo pipefail
+build=${1:-build}
+daemon="$build/examples/crashwatch-example-daemon"
+if [ ! -x "$daemon" ]; then
+  echo "run-demo: $daemon not found; build first (make build)" >&2
+  exit 1
+fi
+spool=${CRASHWATCH_SPOOL:-${XDG_STATE_HOME:-$HOME/.local/state}/crashwatch/reports}
+log=$(mktemp "${TMPDIR:-/tmp}/crashwatch-demo.XXXXXX")
+trap 'rm -f "$log"' EXIT
+
+echo "== Running $daemon (spool: $spool)"
+echo "   A worker thread will dereference NULL in parse_session()."
+echo
+# The pipe stays open until the watchdog exits, so when tee ends the
+# report is committed.
+CRASHWATCH_SPOOL=$spool "$daemon" 2>&1 | tee "$log"
+status=${PIPESTATUS[0]}
+echo
+if [ "$status" -gt 128 ]; then
+  echo "== The daemon died by signal $((status - 128)) ($(kill -l $((status - 128)) 2>/dev/null || echo ?)), as it would without crashwatch."
+else
+  echo "== The daemon exited with status $status (expected a crash)." >&2
+  exit 1
+fi
+
+report=$(sed -n 's/^crashwatch: report written to //p' "$log" | tail -n 1)
+[ -n "$report" ] || report=$(sed -n 's/^crashwatch: crash report .* written to //p' "$log" | tail -n 1)
+if [ -z "$report" ] || [ ! -d "$report" ]; then
+  echo "run-demo: no report found in the watchdog's output" >&2
+  exit 1
+fi
+echo "== Report: $report"
+ls -l "$report"
+echo
+echo "== Crashing thread's stack (from event.json):"
+python3 - "$report/event.json" <<'PY'
+import json, sys
+ev = json.load(open(sys.argv[1]))
+exc = (ev.get("exception") or {}).get("values") or [{}]
+e = exc[0]
+mech = ((e.get("mechanism") or {}).get("meta") or {}).get("signal") or {}
+print("   %s (signal %s) in thread %s" %
+      (e.get("type") or mech.get("name"), mech.get("number"),
+       e.get("thread_id")))
+frames = (e.get("stacktrace") or {}).get("frames") or []
+if not frames:
+    for t in (ev.get("threads") or {}).get("values") or []:
+        if t.get("crashed"):
+            frames = (t.get("stacktrace") or {}).get("frames") or []
+for i, f in enumerate(reversed(frames)):
+    print("   #%-2d %s  %s (%s)" % (i, f.get("instruction_addr", "?"),
+                                   f.get("function") or "??",
+                                   (f.get("package") or "?").rsplit("/", 1)[-1]))
+PY
+cli="$build/cli/crashwatch"
+if [ -x "$cli" ] && ! "$cli" dump "$report/minidump.dmp" 2>&1 | grep -q "not built yet"; then
+  echo
+  echo "== crashwatch dump $report/minidump.dmp (first lines):"
+  "$cli" dump "$report/minidump.dmp" 2>&1 | head -n 25
+fi
+echo
+echo "== Next: inspect with 'crashwatch dump', or set SENTRY_DSN to upload."
