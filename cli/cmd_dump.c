@@ -1,11 +1,411 @@
-/* cmd_dump.c — placeholder until the dump command lands. */
+/*
+ * cmd_dump.c — `crashwatch dump FILE.dmp [--json]`: what a minidump holds
+ * (streams, system, exception, threads with their key registers and stack
+ * ranges, modules with their build-ids), read with symbolizer/minidump.h.
+ *
+ * Exit status: 0 when the dump reads cleanly, 1 when it cannot be opened or
+ * any stream is damaged (what was readable is still printed, the errors go
+ * to stderr and into "errors" of the JSON), 2 for a usage error.
+ */
 #include <stdio.h>
+#include <string.h>
 
+#include "buf.h"
 #include "commands.h"
+#include "json.h"
+#include "minidump.h"
+
+static void usage(FILE *out) {
+  fprintf(out, "usage: crashwatch dump FILE.dmp [--json]\n"
+               "  Lists the streams, system info, exception, threads (tid, "
+               "name,\n  rip/rsp/rbp, captured stack) and modules (range, "
+               "build-id, debug id)\n  of a minidump. --json prints the same "
+               "as JSON.\n");
+}
+
+static const char *stream_label(uint32_t type, char *buf, size_t n) {
+  const char *name = cw_md_stream_name(type);
+  if (name != NULL)
+    return name;
+  snprintf(buf, n, "unknown");
+  return buf;
+}
+
+/* The crashing thread's index, or -1. */
+static long crash_index(const cw_md_t *md) {
+  const cw_md_exception_t *e = cw_md_exception(md);
+  return e ? cw_md_thread_index(md, e->tid) : -1;
+}
+
+/* Registers shown for a thread: the exception context for the crashing
+ * thread, like minidump_stackwalk. */
+static const md_context_amd64_t *thread_ctx(const cw_md_t *md, size_t i,
+                                            char *why, size_t n) {
+  return cw_md_thread_amd64(md, i, why, n);
+}
+
+/* A Linux text stream as one line: NULs (cmdline) become spaces, the
+ * trailing newline is dropped. */
+static void text_line(const cw_md_t *md, uint32_t type, cw_buf_t *out) {
+  size_t len = 0;
+  const uint8_t *p = cw_md_stream_data(md, type, &len);
+  for (size_t i = 0; p != NULL && i < len; i++) {
+    char c = (char)p[i];
+    if (c == '\0' || c == '\n')
+      c = ' ';
+    cw_buf_append(out, &c, 1);
+  }
+  while (out->len > 0 && out->data[out->len - 1] == ' ')
+    out->len--;
+  cw_buf_cstr(out);
+}
+
+static void print_text(const cw_md_t *md, const char *file) {
+  const md_header_t *h = cw_md_header(md);
+  printf("%s: minidump version 0x%08x, %zu streams, flags 0x%llx, "
+         "time %u\n\n",
+         file, h->version, cw_md_stream_count(md), (unsigned long long)h->flags,
+         h->time_date_stamp);
+
+  printf("Streams:\n  %-20s %-12s %10s %10s\n", "name", "type", "size",
+         "offset");
+  for (size_t i = 0; i < cw_md_stream_count(md); i++) {
+    const cw_md_stream_t *s = cw_md_stream(md, i);
+    char buf[16];
+    printf("  %-20s 0x%-10x %10u 0x%08x\n",
+           stream_label(s->type, buf, sizeof(buf)), s->type, s->size, s->rva);
+  }
+
+  const cw_md_system_t *si = cw_md_system_info(md);
+  if (si != NULL) {
+    printf("\nSystem:\n  OS: %s %u.%u.%u %s\n  CPU: %s %s%s%s, %u CPU%s\n",
+           cw_md_os_name(si->raw.platform_id), si->raw.major_version,
+           si->raw.minor_version, si->raw.build_number, si->csd_version,
+           cw_md_arch_name(si->raw.processor_architecture), si->cpu_info,
+           si->vendor[0] ? ", " : "", si->vendor, si->raw.number_of_processors,
+           si->raw.number_of_processors == 1 ? "" : "s");
+  }
+  const cw_md_misc_t *mi = cw_md_misc_info(md);
+  if (mi != NULL && (mi->flags1 & MD_MISCINFO_FLAGS1_PROCESS_ID))
+    printf("  Process: pid %u\n", mi->process_id);
+  cw_buf_t line = CW_BUF_INIT;
+  text_line(md, MD_LINUX_CMD_LINE, &line);
+  if (line.len > 0)
+    printf("  Command line: %s\n", (const char *)line.data);
+  cw_buf_free(&line);
+
+  const cw_md_exception_t *e = cw_md_exception(md);
+  if (e != NULL) {
+    const char *sig = cw_md_signal_name(e->code);
+    const char *code = cw_md_si_code_name(e->code, e->flags);
+    printf("\nException:\n  signal %s (%u), si_code %s (%d), address "
+           "0x%llx, thread %u",
+           sig ? sig : "?", e->code, code ? code : "?", (int)e->flags,
+           (unsigned long long)e->address, e->tid);
+    long ci = crash_index(md);
+    if (ci >= 0)
+      printf(" (index %ld)", ci);
+    printf("\n");
+  }
+
+  printf("\nThreads (%zu):\n", cw_md_thread_count(md));
+  long ci = crash_index(md);
+  for (size_t i = 0; i < cw_md_thread_count(md); i++) {
+    const cw_md_thread_t *t = cw_md_thread(md, i);
+    printf("  %2zu tid %-7u %-16s%s\n", i, t->tid, t->name ? t->name : "",
+           (long)i == ci ? " (crashed)" : "");
+    char why[128];
+    const md_context_amd64_t *c = thread_ctx(md, i, why, sizeof(why));
+    if (c != NULL)
+      printf("     rip 0x%016llx  rsp 0x%016llx  rbp 0x%016llx\n",
+             (unsigned long long)c->rip, (unsigned long long)c->rsp,
+             (unsigned long long)c->rbp);
+    else
+      printf("     (%s)\n", why);
+    if (t->stack_size > 0)
+      printf("     stack 0x%016llx-0x%016llx (%u bytes)\n",
+             (unsigned long long)t->stack_start,
+             (unsigned long long)(t->stack_start + t->stack_size),
+             t->stack_size);
+    else
+      printf("     stack not captured\n");
+  }
+
+  printf("\nModules (%zu):\n", cw_md_module_count(md));
+  for (size_t i = 0; i < cw_md_module_count(md); i++) {
+    const cw_md_module_t *m = cw_md_module(md, i);
+    printf("  0x%012llx-0x%012llx %s\n", (unsigned long long)m->base,
+           (unsigned long long)(m->base + m->size - (m->size ? 1 : 0)),
+           m->basename);
+    if (m->code_id[0])
+      printf("     build-id %s\n", m->code_id);
+    if (m->debug_id[0])
+      printf("     debug-id %s (breakpad %s)\n", m->debug_id, m->breakpad_id);
+    if (m->pdb_name != NULL)
+      printf("     pdb %s\n", m->pdb_name);
+    printf("     path %s\n", m->name);
+  }
+  printf("\nMemory ranges: %zu\n", cw_md_memory_count(md));
+}
+
+static void json_regs(cw_json_t *j, const md_context_amd64_t *c) {
+  static const char *const names[] = {"rax", "rbx", "rcx", "rdx", "rsi", "rdi",
+                                      "rbp", "rsp", "r8",  "r9",  "r10", "r11",
+                                      "r12", "r13", "r14", "r15", "rip"};
+  uint64_t v[] = {c->rax, c->rbx, c->rcx, c->rdx, c->rsi, c->rdi,
+                  c->rbp, c->rsp, c->r8,  c->r9,  c->r10, c->r11,
+                  c->r12, c->r13, c->r14, c->r15, c->rip};
+  cw_json_begin_object(j);
+  for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+    cw_json_key(j, names[i]);
+    cw_json_hex(j, v[i]);
+  }
+  cw_json_key(j, "eflags");
+  cw_json_hex(j, c->eflags);
+  cw_json_end_object(j);
+}
+
+static void print_json(const cw_md_t *md, const char *file) {
+  cw_buf_t out = CW_BUF_INIT;
+  cw_json_t j;
+  cw_json_init(&j, &out, 1);
+  cw_json_begin_object(&j);
+  cw_json_key(&j, "file");
+  cw_json_string(&j, file);
+  const md_header_t *h = cw_md_header(md);
+  cw_json_key(&j, "header");
+  cw_json_begin_object(&j);
+  cw_json_key(&j, "version");
+  cw_json_uint(&j, h->version);
+  cw_json_key(&j, "stream_count");
+  cw_json_uint(&j, h->stream_count);
+  cw_json_key(&j, "time_date_stamp");
+  cw_json_uint(&j, h->time_date_stamp);
+  cw_json_key(&j, "flags");
+  cw_json_hex(&j, h->flags);
+  cw_json_end_object(&j);
+
+  cw_json_key(&j, "streams");
+  cw_json_begin_array(&j);
+  for (size_t i = 0; i < cw_md_stream_count(md); i++) {
+    const cw_md_stream_t *s = cw_md_stream(md, i);
+    char buf[16];
+    cw_json_begin_object(&j);
+    cw_json_key(&j, "type");
+    cw_json_uint(&j, s->type);
+    cw_json_key(&j, "name");
+    cw_json_string(&j, stream_label(s->type, buf, sizeof(buf)));
+    cw_json_key(&j, "size");
+    cw_json_uint(&j, s->size);
+    cw_json_key(&j, "offset");
+    cw_json_uint(&j, s->rva);
+    cw_json_end_object(&j);
+  }
+  cw_json_end_array(&j);
+
+  const cw_md_system_t *si = cw_md_system_info(md);
+  if (si != NULL) {
+    cw_json_key(&j, "system_info");
+    cw_json_begin_object(&j);
+    cw_json_key(&j, "os");
+    cw_json_string(&j, cw_md_os_name(si->raw.platform_id));
+    cw_json_key(&j, "platform_id");
+    cw_json_uint(&j, si->raw.platform_id);
+    char ver[64];
+    snprintf(ver, sizeof(ver), "%u.%u.%u", si->raw.major_version,
+             si->raw.minor_version, si->raw.build_number);
+    cw_json_key(&j, "os_version");
+    cw_json_string(&j, ver);
+    cw_json_key(&j, "csd_version");
+    cw_json_string(&j, si->csd_version);
+    cw_json_key(&j, "cpu_arch");
+    cw_json_string(&j, cw_md_arch_name(si->raw.processor_architecture));
+    cw_json_key(&j, "cpu_info");
+    cw_json_string(&j, si->cpu_info);
+    cw_json_key(&j, "cpu_vendor");
+    cw_json_string(&j, si->vendor);
+    cw_json_key(&j, "cpu_count");
+    cw_json_uint(&j, si->raw.number_of_processors);
+    cw_json_end_object(&j);
+  }
+  const cw_md_misc_t *mi = cw_md_misc_info(md);
+  if (mi != NULL) {
+    cw_json_key(&j, "misc_info");
+    cw_json_begin_object(&j);
+    cw_json_key(&j, "flags1");
+    cw_json_hex(&j, mi->flags1);
+    if (mi->flags1 & MD_MISCINFO_FLAGS1_PROCESS_ID) {
+      cw_json_key(&j, "process_id");
+      cw_json_uint(&j, mi->process_id);
+    }
+    if (mi->flags1 & MD_MISCINFO_FLAGS1_PROCESS_TIMES) {
+      cw_json_key(&j, "process_create_time");
+      cw_json_uint(&j, mi->process_create_time);
+    }
+    cw_json_end_object(&j);
+  }
+  cw_buf_t line = CW_BUF_INIT;
+  text_line(md, MD_LINUX_CMD_LINE, &line);
+  if (line.len > 0) {
+    cw_json_key(&j, "command_line");
+    cw_json_string(&j, (const char *)line.data);
+  }
+  cw_buf_free(&line);
+
+  long ci = crash_index(md);
+  const cw_md_exception_t *e = cw_md_exception(md);
+  if (e != NULL) {
+    cw_json_key(&j, "exception");
+    cw_json_begin_object(&j);
+    const char *sig = cw_md_signal_name(e->code);
+    const char *code = cw_md_si_code_name(e->code, e->flags);
+    cw_json_key(&j, "signal");
+    cw_json_uint(&j, e->code);
+    cw_json_key(&j, "signal_name");
+    if (sig)
+      cw_json_string(&j, sig);
+    else
+      cw_json_null(&j);
+    cw_json_key(&j, "si_code");
+    cw_json_int(&j, (int32_t)e->flags);
+    cw_json_key(&j, "si_code_name");
+    if (code)
+      cw_json_string(&j, code);
+    else
+      cw_json_null(&j);
+    cw_json_key(&j, "address");
+    cw_json_hex(&j, e->address);
+    cw_json_key(&j, "thread_id");
+    cw_json_uint(&j, e->tid);
+    cw_json_key(&j, "thread_index");
+    cw_json_int(&j, ci);
+    cw_json_end_object(&j);
+  }
+
+  cw_json_key(&j, "threads");
+  cw_json_begin_array(&j);
+  for (size_t i = 0; i < cw_md_thread_count(md); i++) {
+    const cw_md_thread_t *t = cw_md_thread(md, i);
+    cw_json_begin_object(&j);
+    cw_json_key(&j, "tid");
+    cw_json_uint(&j, t->tid);
+    cw_json_key(&j, "name");
+    if (t->name)
+      cw_json_string(&j, t->name);
+    else
+      cw_json_null(&j);
+    cw_json_key(&j, "crashed");
+    cw_json_bool(&j, (long)i == ci);
+    char why[128];
+    const md_context_amd64_t *c = thread_ctx(md, i, why, sizeof(why));
+    cw_json_key(&j, "cpu");
+    cw_json_string(&j, cw_md_cpu_name(t->cpu));
+    cw_json_key(&j, "registers");
+    if (c != NULL)
+      json_regs(&j, c);
+    else
+      cw_json_null(&j);
+    if (c == NULL) {
+      cw_json_key(&j, "context_error");
+      cw_json_string(&j, why);
+    }
+    cw_json_key(&j, "stack_start");
+    cw_json_hex(&j, t->stack_start);
+    cw_json_key(&j, "stack_size");
+    cw_json_uint(&j, t->stack_size);
+    cw_json_end_object(&j);
+  }
+  cw_json_end_array(&j);
+
+  cw_json_key(&j, "modules");
+  cw_json_begin_array(&j);
+  for (size_t i = 0; i < cw_md_module_count(md); i++) {
+    const cw_md_module_t *m = cw_md_module(md, i);
+    cw_json_begin_object(&j);
+    cw_json_key(&j, "name");
+    cw_json_string(&j, m->name);
+    cw_json_key(&j, "base");
+    cw_json_hex(&j, m->base);
+    cw_json_key(&j, "size");
+    cw_json_uint(&j, m->size);
+    cw_json_key(&j, "end");
+    cw_json_hex(&j, m->base + m->size);
+    cw_json_key(&j, "code_id");
+    cw_json_string(&j, m->code_id);
+    cw_json_key(&j, "debug_id");
+    cw_json_string(&j, m->debug_id);
+    cw_json_key(&j, "breakpad_id");
+    cw_json_string(&j, m->breakpad_id);
+    if (m->pdb_name) {
+      cw_json_key(&j, "pdb_name");
+      cw_json_string(&j, m->pdb_name);
+    }
+    cw_json_end_object(&j);
+  }
+  cw_json_end_array(&j);
+
+  cw_json_key(&j, "memory_ranges");
+  cw_json_uint(&j, cw_md_memory_count(md));
+
+  cw_json_key(&j, "errors");
+  cw_json_begin_array(&j);
+  const char *errs = cw_md_errors(md);
+  while (*errs) {
+    const char *nl = strchr(errs, '\n');
+    size_t n = nl ? (size_t)(nl - errs) : strlen(errs);
+    cw_json_string_n(&j, errs, n);
+    errs += n + (nl != NULL);
+  }
+  cw_json_end_array(&j);
+  cw_json_end_object(&j);
+  const char *s = cw_buf_cstr(&out);
+  if (s != NULL)
+    printf("%s\n", s);
+  cw_buf_free(&out);
+}
 
 int cw_cmd_dump(int argc, char **argv) {
-  (void)argc;
-  (void)argv;
-  fprintf(stderr, "crashwatch dump: not built yet\n");
-  return 2;
+  const char *file = NULL;
+  int json = 0;
+  for (int i = 1; i < argc; i++) {
+    if (strcmp(argv[i], "--json") == 0) {
+      json = 1;
+    } else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+      usage(stdout);
+      return 0;
+    } else if (argv[i][0] == '-' && argv[i][1] != '\0') {
+      fprintf(stderr, "crashwatch dump: unknown option %s\n", argv[i]);
+      usage(stderr);
+      return 2;
+    } else if (file == NULL) {
+      file = argv[i];
+    } else {
+      fprintf(stderr, "crashwatch dump: one file at a time\n");
+      usage(stderr);
+      return 2;
+    }
+  }
+  if (file == NULL) {
+    usage(stderr);
+    return 2;
+  }
+  cw_md_t *md = NULL;
+  char err[512];
+  if (cw_md_open_file(file, &md, err, sizeof(err)) != 0) {
+    fprintf(stderr, "crashwatch dump: %s: %s\n", file, err);
+    return 1;
+  }
+  if (json)
+    print_json(md, file);
+  else
+    print_text(md, file);
+  int rc = 0;
+  if (cw_md_error_count(md) > 0) {
+    fprintf(stderr, "crashwatch dump: %s: damaged:\n%s", file,
+            cw_md_errors(md));
+    rc = 1;
+  }
+  fflush(stdout);
+  cw_md_close(md);
+  return rc;
 }

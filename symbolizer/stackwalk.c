@@ -1,0 +1,745 @@
+/*
+ * stackwalk.c — the amd64 minidump stackwalker (see stackwalk.h).
+ *
+ * The three caller-finding methods follow the rules of Breakpad's
+ * StackwalkerAMD64 so that, without module files, our frames agree with
+ * minidump_stackwalk's: frame-pointer recovery needs an 8-aligned rbp whose
+ * saved rbp and return address are on the thread's stack, a canonical return
+ * address >= 4096 and a saved rbp above the new stack pointer; scanning looks
+ * at 40 words above the stack pointer (160 for the context frame's caller)
+ * for a value inside a module; a frame whose stack pointer does not grow, or
+ * whose instruction pointer is below 4096, ends the walk. Frame pointer and
+ * scan results read only the thread's own stack memory; CFI expressions may
+ * dereference any memory in the dump.
+ */
+#include "stackwalk.h"
+
+#include <dwarf.h>
+#include <elfutils/libdw.h>
+#include <elfutils/libdwelf.h>
+#include <fcntl.h>
+#include <gelf.h>
+#include <libelf.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "crashwatch.h"
+
+#define SW_DEFAULT_MAX_FRAMES 1024
+#define SW_SCAN_WORDS 40
+#define SW_MAX_SCANNED 1024
+#define SW_EXPR_STACK 64
+#define SW_EXPR_STEPS 1000
+
+typedef struct {
+  int state; /* 0 not tried, 1 loaded, -1 unavailable */
+  char *path;
+  int fd;
+  Elf *elf;
+  Dwarf *dwarf;
+  Dwarf_CFI *eh_cfi;  /* from .eh_frame */
+  Dwarf_CFI *dbg_cfi; /* from .debug_frame */
+  uint64_t bias;      /* runtime address = ELF vaddr + bias */
+  const uint8_t *image;
+  size_t image_size;
+  GElf_Phdr *exec; /* executable PT_LOAD segments */
+  size_t nexec;
+} sw_module_t;
+
+struct cw_stackwalker {
+  const cw_md_t *md;
+  cw_sw_options_t opts;
+  sw_module_t *mods;
+  size_t nmods;
+  /* The thread being walked: its stack memory. */
+  uint64_t stack_lo;
+  const uint8_t *stack;
+  size_t stack_len;
+};
+
+const char *cw_sw_trust_name(cw_sw_trust_t t) {
+  switch (t) {
+  case CW_SW_TRUST_CONTEXT:
+    return "context";
+  case CW_SW_TRUST_CFI:
+    return "cfi";
+  case CW_SW_TRUST_FP:
+    return "fp";
+  case CW_SW_TRUST_SCAN:
+    return "scan";
+  default:
+    return "none";
+  }
+}
+
+const char *cw_sw_trust_description(cw_sw_trust_t t) {
+  switch (t) {
+  case CW_SW_TRUST_CONTEXT:
+    return "given as instruction pointer in context";
+  case CW_SW_TRUST_CFI:
+    return "call frame info";
+  case CW_SW_TRUST_FP:
+    return "previous frame's frame pointer";
+  case CW_SW_TRUST_SCAN:
+    return "stack scanning";
+  default:
+    return "unknown";
+  }
+}
+
+int cw_sw_new(const cw_md_t *md, const cw_sw_options_t *opts,
+              cw_stackwalker_t **out) {
+  *out = NULL;
+  cw_stackwalker_t *sw = calloc(1, sizeof(*sw));
+  if (sw == NULL)
+    return CW_ENOMEM;
+  sw->md = md;
+  if (opts != NULL)
+    sw->opts = *opts;
+  if (sw->opts.max_frames == 0)
+    sw->opts.max_frames = SW_DEFAULT_MAX_FRAMES;
+  sw->nmods = cw_md_module_count(md);
+  sw->mods = calloc(sw->nmods ? sw->nmods : 1, sizeof(*sw->mods));
+  if (sw->mods == NULL) {
+    free(sw);
+    return CW_ENOMEM;
+  }
+  for (size_t i = 0; i < sw->nmods; i++)
+    sw->mods[i].fd = -1;
+  elf_version(EV_CURRENT);
+  *out = sw;
+  return 0;
+}
+
+static void module_unload(sw_module_t *m) {
+  if (m->dwarf != NULL)
+    dwarf_end(m->dwarf); /* also frees dbg_cfi */
+  if (m->eh_cfi != NULL)
+    dwarf_cfi_end(m->eh_cfi);
+  if (m->elf != NULL)
+    elf_end(m->elf);
+  if (m->fd >= 0)
+    close(m->fd);
+  free(m->exec);
+  free(m->path);
+  memset(m, 0, sizeof(*m));
+  m->fd = -1;
+}
+
+void cw_sw_free(cw_stackwalker_t *sw) {
+  if (sw == NULL)
+    return;
+  for (size_t i = 0; i < sw->nmods; i++)
+    module_unload(&sw->mods[i]);
+  free(sw->mods);
+  free(sw);
+}
+
+/* Opens the module's ELF through the caller's callback, once. */
+static sw_module_t *module_get(cw_stackwalker_t *sw, long idx) {
+  if (idx < 0 || (size_t)idx >= sw->nmods)
+    return NULL;
+  sw_module_t *m = &sw->mods[idx];
+  if (m->state != 0)
+    return m->state > 0 ? m : NULL;
+  m->state = -1;
+  if (sw->opts.find_module_file == NULL)
+    return NULL;
+  const cw_md_module_t *info = cw_md_module(sw->md, (size_t)idx);
+  const char *path = sw->opts.find_module_file(sw->opts.ctx, info);
+  if (path == NULL)
+    return NULL;
+  m->fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (m->fd < 0)
+    goto fail;
+  m->elf = elf_begin(m->fd, ELF_C_READ_MMAP, NULL);
+  if (m->elf == NULL || elf_kind(m->elf) != ELF_K_ELF)
+    goto fail;
+  if (info->build_id_len > 0) {
+    const void *id = NULL;
+    ssize_t n = dwelf_elf_gnu_build_id(m->elf, &id);
+    if (n != (ssize_t)info->build_id_len ||
+        memcmp(id, info->build_id, (size_t)n) != 0)
+      goto fail; /* a file with another build-id is never used */
+  }
+  size_t nph = 0;
+  if (elf_getphdrnum(m->elf, &nph) != 0)
+    goto fail;
+  int have_first = 0;
+  uint64_t first_vaddr = 0;
+  m->exec = calloc(nph ? nph : 1, sizeof(GElf_Phdr));
+  if (m->exec == NULL)
+    goto fail;
+  for (size_t i = 0; i < nph; i++) {
+    GElf_Phdr ph;
+    if (gelf_getphdr(m->elf, (int)i, &ph) == NULL || ph.p_type != PT_LOAD)
+      continue;
+    if (!have_first) {
+      first_vaddr = ph.p_vaddr & ~(uint64_t)0xfff;
+      have_first = 1;
+    }
+    if (ph.p_flags & PF_X)
+      m->exec[m->nexec++] = ph;
+  }
+  if (!have_first)
+    goto fail;
+  m->bias = info->base - first_vaddr;
+  m->image = (const uint8_t *)elf_rawfile(m->elf, &m->image_size);
+  if (!sw->opts.no_cfi) {
+    m->eh_cfi = dwarf_getcfi_elf(m->elf);
+    m->dwarf = dwarf_begin_elf(m->elf, DWARF_C_READ, NULL);
+    if (m->dwarf != NULL)
+      m->dbg_cfi = dwarf_getcfi(m->dwarf);
+  }
+  m->path = strdup(path);
+  m->state = 1;
+  return m;
+fail:
+  module_unload(m);
+  m->state = -1;
+  return NULL;
+}
+
+const char *cw_sw_module_file(cw_stackwalker_t *sw, size_t i) {
+  sw_module_t *m = module_get(sw, (long)i);
+  return m && m->path ? m->path : "";
+}
+
+/* ---- memory ------------------------------------------------------------ */
+
+static int stack_read64(const cw_stackwalker_t *sw, uint64_t addr,
+                        uint64_t *v) {
+  if (addr < sw->stack_lo || addr - sw->stack_lo > sw->stack_len ||
+      sw->stack_len - (addr - sw->stack_lo) < 8)
+    return -1;
+  memcpy(v, sw->stack + (addr - sw->stack_lo), 8);
+  return 0;
+}
+
+static int any_read(const cw_stackwalker_t *sw, uint64_t addr, void *out,
+                    size_t n) {
+  if (n == 8 && stack_read64(sw, addr, out) == 0)
+    return 0;
+  return cw_md_read_memory(sw->md, addr, out, n);
+}
+
+/* ---- frames ------------------------------------------------------------ */
+
+#define BIT(r) (1u << (r))
+
+static void frame_fill(cw_stackwalker_t *sw, cw_sw_frame_t *f) {
+  f->ip = f->regs[CW_SW_RIP];
+  f->sp = f->regs[CW_SW_RSP];
+  f->module_index = cw_md_module_for_address(sw->md, f->ip);
+  f->module_offset = 0;
+  if (f->module_index >= 0)
+    f->module_offset =
+        f->ip - cw_md_module(sw->md, (size_t)f->module_index)->base;
+}
+
+static int is_canonical(uint64_t p) {
+  return p <= 0x7fffffffffffull || p >= 0xffff800000000000ull;
+}
+
+/* Breakpad's TerminateWalk: an instruction pointer in the first page, or a
+ * stack pointer that does not grow, ends the walk. */
+static int terminate(uint64_t caller_ip, uint64_t caller_sp, uint64_t callee_sp,
+                     int first) {
+  if (caller_ip < 4096)
+    return 1;
+  return first ? caller_sp < callee_sp : caller_sp <= callee_sp;
+}
+
+/* Evaluates a DWARF expression from libdw (CFI subset plus arithmetic). */
+static int eval_expr(cw_stackwalker_t *sw, const Dwarf_Op *ops, size_t nops,
+                     const cw_sw_frame_t *f, uint64_t cfa, int have_cfa,
+                     uint64_t *result, int *is_value) {
+  uint64_t st[SW_EXPR_STACK];
+  size_t sp = 0;
+  *is_value = 0;
+#define PUSH(v)                                                                \
+  do {                                                                         \
+    uint64_t pushed_ = (v);                                                    \
+    if (sp >= SW_EXPR_STACK)                                                   \
+      return -1;                                                               \
+    st[sp] = pushed_;                                                          \
+    sp++;                                                                      \
+  } while (0)
+#define NEED(n)                                                                \
+  do {                                                                         \
+    if (sp < (n))                                                              \
+      return -1;                                                               \
+  } while (0)
+  size_t steps = 0;
+  for (size_t i = 0; i < nops; i++) {
+    if (++steps > SW_EXPR_STEPS)
+      return -1;
+    const Dwarf_Op *op = &ops[i];
+    unsigned a = op->atom;
+    if (a >= DW_OP_lit0 && a <= DW_OP_lit31) {
+      PUSH(a - DW_OP_lit0);
+    } else if (a >= DW_OP_breg0 && a <= DW_OP_breg31) {
+      unsigned r = a - DW_OP_breg0;
+      if (r >= CW_SW_NREGS || !(f->valid & BIT(r)))
+        return -1;
+      PUSH(f->regs[r] + (uint64_t)(int64_t)op->number);
+    } else {
+      switch (a) {
+      case DW_OP_bregx:
+        if (op->number >= CW_SW_NREGS || !(f->valid & BIT(op->number)))
+          return -1;
+        PUSH(f->regs[op->number] + (uint64_t)(int64_t)op->number2);
+        break;
+      case DW_OP_call_frame_cfa:
+        if (!have_cfa)
+          return -1;
+        PUSH(cfa);
+        break;
+      case DW_OP_addr:
+      case DW_OP_const1u:
+      case DW_OP_const2u:
+      case DW_OP_const4u:
+      case DW_OP_const8u:
+      case DW_OP_constu:
+        PUSH(op->number);
+        break;
+      case DW_OP_const1s:
+      case DW_OP_const2s:
+      case DW_OP_const4s:
+      case DW_OP_const8s:
+      case DW_OP_consts:
+        PUSH((uint64_t)(int64_t)op->number);
+        break;
+      case DW_OP_dup:
+        NEED(1);
+        PUSH(st[sp - 1]);
+        break;
+      case DW_OP_drop:
+        NEED(1);
+        sp--;
+        break;
+      case DW_OP_over:
+        NEED(2);
+        PUSH(st[sp - 2]);
+        break;
+      case DW_OP_pick:
+        if (op->number >= sp)
+          return -1;
+        PUSH(st[sp - 1 - op->number]);
+        break;
+      case DW_OP_swap: {
+        NEED(2);
+        uint64_t t = st[sp - 1];
+        st[sp - 1] = st[sp - 2];
+        st[sp - 2] = t;
+        break;
+      }
+      case DW_OP_rot: {
+        NEED(3);
+        uint64_t t = st[sp - 1];
+        st[sp - 1] = st[sp - 2];
+        st[sp - 2] = st[sp - 3];
+        st[sp - 3] = t;
+        break;
+      }
+      case DW_OP_deref: {
+        NEED(1);
+        uint64_t v;
+        if (any_read(sw, st[sp - 1], &v, 8) != 0)
+          return -1;
+        st[sp - 1] = v;
+        break;
+      }
+      case DW_OP_plus_uconst:
+        NEED(1);
+        st[sp - 1] += op->number;
+        break;
+      case DW_OP_neg:
+        NEED(1);
+        st[sp - 1] = (uint64_t)(-(int64_t)st[sp - 1]);
+        break;
+      case DW_OP_not:
+        NEED(1);
+        st[sp - 1] = ~st[sp - 1];
+        break;
+      case DW_OP_abs:
+        NEED(1);
+        if ((int64_t)st[sp - 1] < 0)
+          st[sp - 1] = (uint64_t)(-(int64_t)st[sp - 1]);
+        break;
+      case DW_OP_plus:
+      case DW_OP_minus:
+      case DW_OP_mul:
+      case DW_OP_and:
+      case DW_OP_or:
+      case DW_OP_xor:
+      case DW_OP_shl:
+      case DW_OP_shr:
+      case DW_OP_shra:
+      case DW_OP_div:
+      case DW_OP_mod:
+      case DW_OP_eq:
+      case DW_OP_ne:
+      case DW_OP_lt:
+      case DW_OP_le:
+      case DW_OP_gt:
+      case DW_OP_ge: {
+        NEED(2);
+        uint64_t b = st[--sp], x = st[sp - 1], r = 0;
+        int64_t sx = (int64_t)x, sb = (int64_t)b;
+        switch (a) {
+        case DW_OP_plus:
+          r = x + b;
+          break;
+        case DW_OP_minus:
+          r = x - b;
+          break;
+        case DW_OP_mul:
+          r = x * b;
+          break;
+        case DW_OP_and:
+          r = x & b;
+          break;
+        case DW_OP_or:
+          r = x | b;
+          break;
+        case DW_OP_xor:
+          r = x ^ b;
+          break;
+        case DW_OP_shl:
+          r = b >= 64 ? 0 : x << b;
+          break;
+        case DW_OP_shr:
+          r = b >= 64 ? 0 : x >> b;
+          break;
+        case DW_OP_shra:
+          r = (uint64_t)(b >= 64 ? (sx < 0 ? -1 : 0) : sx >> b);
+          break;
+        case DW_OP_div:
+          if (b == 0 || (sx == INT64_MIN && sb == -1))
+            return -1;
+          r = (uint64_t)(sx / sb);
+          break;
+        case DW_OP_mod:
+          if (b == 0)
+            return -1;
+          r = x % b;
+          break;
+        case DW_OP_eq:
+          r = sx == sb;
+          break;
+        case DW_OP_ne:
+          r = sx != sb;
+          break;
+        case DW_OP_lt:
+          r = sx < sb;
+          break;
+        case DW_OP_le:
+          r = sx <= sb;
+          break;
+        case DW_OP_gt:
+          r = sx > sb;
+          break;
+        default:
+          r = sx >= sb;
+          break;
+        }
+        st[sp - 1] = r;
+        break;
+      }
+      case DW_OP_skip:
+      case DW_OP_bra: {
+        if (a == DW_OP_bra) {
+          NEED(1);
+          if (st[--sp] == 0)
+            break;
+        }
+        /* Operand: signed 2-byte offset from the end of this op (3 bytes). */
+        uint64_t target =
+            op->offset + 3 + (uint64_t)(int64_t)(int16_t)op->number;
+        size_t k = 0;
+        while (k < nops && ops[k].offset != target)
+          k++;
+        if (k == nops) {
+          if (target > ops[nops - 1].offset)
+            goto done; /* jump to the end */
+          return -1;
+        }
+        i = k - 1; /* the loop's i++ lands on k */
+        break;
+      }
+      case DW_OP_nop:
+        break;
+      case DW_OP_stack_value:
+        *is_value = 1;
+        goto done;
+      default:
+        return -1; /* registers as locations, TLS, pieces: not for CFI */
+      }
+    }
+  }
+done:
+  if (sp == 0)
+    return -1;
+  *result = st[sp - 1];
+  return 0;
+#undef PUSH
+#undef NEED
+}
+
+/* One CFI step from frame f. Returns 0 with *caller filled. */
+static int step_cfi(cw_stackwalker_t *sw, const cw_sw_frame_t *f, int first,
+                    int f_is_signal, cw_sw_frame_t *caller,
+                    int *caller_signal) {
+  sw_module_t *m = module_get(sw, f->module_index);
+  if (m == NULL || (m->eh_cfi == NULL && m->dbg_cfi == NULL))
+    return -1;
+  uint64_t pc = f->ip - ((first || f_is_signal) ? 0 : 1);
+  uint64_t rel = pc - m->bias;
+  Dwarf_Frame *fr = NULL;
+  if (m->eh_cfi == NULL || dwarf_cfi_addrframe(m->eh_cfi, rel, &fr) != 0) {
+    fr = NULL;
+    if (m->dbg_cfi == NULL || dwarf_cfi_addrframe(m->dbg_cfi, rel, &fr) != 0)
+      return -1;
+  }
+  int rc = -1;
+  Dwarf_Op *ops;
+  size_t nops;
+  uint64_t cfa;
+  int is_value;
+  if (dwarf_frame_cfa(fr, &ops, &nops) != 0 || nops == 0 ||
+      eval_expr(sw, ops, nops, f, 0, 0, &cfa, &is_value) != 0)
+    goto out;
+  bool signalp = false;
+  int ra = dwarf_frame_info(fr, NULL, NULL, &signalp);
+  if (ra < 0 || ra >= CW_SW_NREGS)
+    goto out;
+  memset(caller, 0, sizeof(*caller));
+  for (int r = 0; r < CW_SW_NREGS; r++) {
+    Dwarf_Op mem[3];
+    if (dwarf_frame_register(fr, r, mem, &ops, &nops) != 0)
+      continue;
+    if (nops == 0) {
+      if (ops == NULL && (f->valid & BIT(r))) { /* same value */
+        caller->regs[r] = f->regs[r];
+        caller->valid |= BIT(r);
+      }
+      continue; /* ops == mem: undefined */
+    }
+    uint64_t v;
+    if (eval_expr(sw, ops, nops, f, cfa, 1, &v, &is_value) != 0)
+      continue;
+    if (!is_value && any_read(sw, v, &v, 8) != 0)
+      continue;
+    caller->regs[r] = v;
+    caller->valid |= BIT(r);
+  }
+  /* The caller's rsp is the CFA (the x86-64 ABI's definition) unless the
+   * CFI says otherwise; its rip is the return address column. */
+  if (!(caller->valid & BIT(CW_SW_RSP))) {
+    caller->regs[CW_SW_RSP] = cfa;
+    caller->valid |= BIT(CW_SW_RSP);
+  }
+  if (ra != CW_SW_RIP) {
+    if (!(caller->valid & BIT(ra)))
+      goto out;
+    caller->regs[CW_SW_RIP] = caller->regs[ra];
+    caller->valid |= BIT(CW_SW_RIP);
+  }
+  if (!(caller->valid & BIT(CW_SW_RIP)))
+    goto out; /* return address undefined: the outermost frame */
+  caller->trust = CW_SW_TRUST_CFI;
+  *caller_signal = signalp;
+  rc = 0;
+out:
+  free(fr);
+  return rc;
+}
+
+static int step_fp(cw_stackwalker_t *sw, const cw_sw_frame_t *f,
+                   cw_sw_frame_t *caller) {
+  uint64_t bp = f->regs[CW_SW_RBP];
+  if (bp % 8 != 0)
+    return -1;
+  uint64_t ip, saved_bp, unused;
+  if (bp > UINT64_MAX - 16 || stack_read64(sw, bp + 8, &ip) != 0 ||
+      stack_read64(sw, bp, &saved_bp) != 0)
+    return -1;
+  uint64_t sp = bp + 16;
+  /* A return address below 4096 is accepted here and ends the walk in
+   * terminate(): a zero saved return address is how a frame-pointer chain
+   * says "outermost frame" (minidump_stackwalk agrees). */
+  if (!is_canonical(ip))
+    return -1;
+  if (sp <= bp || saved_bp < sp)
+    return -1;
+  if (stack_read64(sw, saved_bp, &unused) != 0)
+    return -1;
+  *caller = *f;
+  caller->regs[CW_SW_RIP] = ip;
+  caller->regs[CW_SW_RSP] = sp;
+  caller->regs[CW_SW_RBP] = saved_bp;
+  caller->valid = BIT(CW_SW_RIP) | BIT(CW_SW_RSP) | BIT(CW_SW_RBP);
+  caller->trust = CW_SW_TRUST_FP;
+  return 0;
+}
+
+/* With the module's code at hand, is ip just after a call instruction in an
+ * executable segment? Without it, any address in a module will do. */
+static int plausible_return(cw_stackwalker_t *sw, uint64_t ip) {
+  long idx = cw_md_module_for_address(sw->md, ip);
+  if (idx < 0)
+    return 0;
+  /* A module's first byte is its ELF header, never the end of a call: such
+   * values on a stack are pointers to the header (auxv's AT_BASE and
+   * AT_SYSINFO_EHDR above main's frame). */
+  if (ip == cw_md_module(sw->md, (size_t)idx)->base)
+    return 0;
+  sw_module_t *m = module_get(sw, idx);
+  if (m == NULL || m->image == NULL)
+    return 1;
+  uint64_t v = ip - m->bias;
+  for (size_t i = 0; i < m->nexec; i++) {
+    const GElf_Phdr *ph = &m->exec[i];
+    if (v < ph->p_vaddr + 7 || v - ph->p_vaddr > ph->p_filesz)
+      continue;
+    uint64_t off = ph->p_offset + (v - ph->p_vaddr);
+    if (off > m->image_size || off < 7)
+      return 0;
+    const uint8_t *c = m->image + off;
+    if (c[-5] == 0xe8) /* call rel32 */
+      return 1;
+    /* call r/m64: FF /2 with 0-5 bytes of ModRM/SIB/displacement. */
+    for (int k = 2; k <= 7; k++)
+      if (c[-k] == 0xff && ((c[-k + 1] >> 3) & 7) == 2)
+        return 1;
+    return 0;
+  }
+  return 0;
+}
+
+static int step_scan(cw_stackwalker_t *sw, const cw_sw_frame_t *f, int first,
+                     cw_sw_frame_t *caller) {
+  uint64_t start = f->regs[CW_SW_RSP];
+  unsigned words = first ? SW_SCAN_WORDS * 4 : SW_SCAN_WORDS;
+  for (unsigned i = 0; i <= words; i++) {
+    uint64_t at = start + (uint64_t)i * 8, ip;
+    if (at < start || stack_read64(sw, at, &ip) != 0)
+      break;
+    if (!plausible_return(sw, ip))
+      continue;
+    *caller = *f;
+    caller->regs[CW_SW_RIP] = ip;
+    caller->regs[CW_SW_RSP] = at + 8;
+    caller->valid = BIT(CW_SW_RIP) | BIT(CW_SW_RSP);
+    caller->trust = CW_SW_TRUST_SCAN;
+    /* Pass on a plausible rbp, as Breakpad does: the word below the return
+     * address if the callee's rbp points there, else an unchanged rbp. */
+    if (f->valid & BIT(CW_SW_RBP)) {
+      uint64_t bp = f->regs[CW_SW_RBP], saved;
+      if (at - 8 == bp) {
+        if (stack_read64(sw, bp, &saved) == 0 && saved > at) {
+          caller->regs[CW_SW_RBP] = saved;
+          caller->valid |= BIT(CW_SW_RBP);
+        }
+      } else if (bp >= at + 8) {
+        caller->valid |= BIT(CW_SW_RBP);
+      }
+    }
+    return 0;
+  }
+  return -1;
+}
+
+static void regs_from_context(const md_context_amd64_t *c, cw_sw_frame_t *f) {
+  uint64_t *r = f->regs;
+  r[CW_SW_RAX] = c->rax;
+  r[CW_SW_RDX] = c->rdx;
+  r[CW_SW_RCX] = c->rcx;
+  r[CW_SW_RBX] = c->rbx;
+  r[CW_SW_RSI] = c->rsi;
+  r[CW_SW_RDI] = c->rdi;
+  r[CW_SW_RBP] = c->rbp;
+  r[CW_SW_RSP] = c->rsp;
+  r[CW_SW_R8] = c->r8;
+  r[CW_SW_R9] = c->r9;
+  r[CW_SW_R10] = c->r10;
+  r[CW_SW_R11] = c->r11;
+  r[CW_SW_R12] = c->r12;
+  r[CW_SW_R13] = c->r13;
+  r[CW_SW_R14] = c->r14;
+  r[CW_SW_R15] = c->r15;
+  r[CW_SW_RIP] = c->rip;
+  f->valid = (1u << CW_SW_NREGS) - 1;
+}
+
+int cw_sw_walk_thread(cw_stackwalker_t *sw, size_t thread_index,
+                      cw_sw_frame_t **frames, size_t *count, char *err,
+                      size_t errlen) {
+  *frames = NULL;
+  *count = 0;
+  char why[160];
+  const cw_md_thread_t *t = cw_md_thread(sw->md, thread_index);
+  if (t == NULL) {
+    snprintf(err, errlen, "stackwalk: no thread %zu", thread_index);
+    return CW_EINVAL;
+  }
+  const md_context_amd64_t *ctx =
+      cw_md_thread_amd64(sw->md, thread_index, why, sizeof(why));
+  if (ctx == NULL) {
+    snprintf(err, errlen, "stackwalk: %s", why);
+    return strstr(why, "unsupported") ? CW_ENOTSUP : CW_EFORMAT;
+  }
+  size_t avail = 0;
+  sw->stack_lo = t->stack_start;
+  sw->stack =
+      t->stack_size ? cw_md_memory_at(sw->md, t->stack_start, &avail) : NULL;
+  sw->stack_len =
+      sw->stack ? (avail < t->stack_size ? avail : t->stack_size) : 0;
+
+  size_t cap = 64;
+  cw_sw_frame_t *out = malloc(cap * sizeof(*out));
+  if (out == NULL)
+    return CW_ENOMEM;
+  memset(&out[0], 0, sizeof(out[0]));
+  regs_from_context(ctx, &out[0]);
+  out[0].trust = CW_SW_TRUST_CONTEXT;
+  frame_fill(sw, &out[0]);
+  out[0].lookup_pc = out[0].ip;
+  size_t n = 1, scanned = 0;
+  int last_signal = 0;
+  while (n < sw->opts.max_frames) {
+    const cw_sw_frame_t *last = &out[n - 1];
+    cw_sw_frame_t caller;
+    int found = -1, caller_signal = 0;
+    if (!sw->opts.no_cfi)
+      found = step_cfi(sw, last, n == 1, last_signal, &caller, &caller_signal);
+    if (found != 0)
+      found = step_fp(sw, last, &caller);
+    if (found != 0 && !sw->opts.no_scan && scanned < SW_MAX_SCANNED) {
+      found = step_scan(sw, last, n == 1, &caller);
+      scanned += found == 0;
+    }
+    if (found != 0)
+      break;
+    if (terminate(caller.regs[CW_SW_RIP], caller.regs[CW_SW_RSP],
+                  last->regs[CW_SW_RSP], n == 1))
+      break;
+    if (n == cap) {
+      cw_sw_frame_t *grown = realloc(out, 2 * cap * sizeof(*out));
+      if (grown == NULL)
+        break; /* keep what we have */
+      out = grown;
+      cap *= 2;
+    }
+    frame_fill(sw, &caller);
+    caller.lookup_pc = caller_signal ? caller.ip : caller.ip - 1;
+    out[n++] = caller;
+    last_signal = caller_signal;
+  }
+  *frames = out;
+  *count = n;
+  return 0;
+}
