@@ -1,0 +1,261 @@
+/*
+ * capture.c — benchmark of crash capture (run by bench/capture.sh; prints
+ * figures, asserts nothing).
+ *
+ *   bench_capture [--runs R]
+ *
+ * For 1, 16 and 128 threads, R times each: a fresh child process calls
+ * cw_init(), starts the threads, tells us the CLOCK_MONOTONIC time just
+ * before it dereferences NULL, and we record when the report directory is
+ * renamed into the spool (inotify IN_MOVED_TO) and when waitpid() sees the
+ * child die. Also: cw_init() time, the watchdog's idle RSS, and the
+ * minidump size of a 6-thread process. Medians are printed.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/inotify.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "crashwatch.h"
+
+static uint64_t mono_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static int cmp_u64(const void *a, const void *b) {
+  uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+  return x < y ? -1 : x > y;
+}
+
+static double median_ms(uint64_t *v, int n) {
+  if (n == 0)
+    return -1;
+  qsort(v, (size_t)n, sizeof(*v), cmp_u64);
+  return (n % 2 ? (double)v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2.0) / 1e6;
+}
+
+/* ---- the crashing child ---- */
+
+static pthread_barrier_t barrier;
+
+static void *idle_thread(void *arg) {
+  (void)arg;
+  cw_thread_init();
+  pthread_barrier_wait(&barrier);
+  for (;;)
+    pause();
+  return NULL;
+}
+
+__attribute__((noinline)) static void crash_now(int fd) {
+  uint64_t t = mono_ns();
+  if (write(fd, &t, sizeof(t)) != (ssize_t)sizeof(t))
+    _exit(3);
+  *(volatile int *)(uintptr_t)(t & 0) = 1;
+}
+
+static int child_main(int nthreads, int fd) {
+  if (cw_init(NULL) != 0) {
+    fprintf(stderr, "bench child: cw_init: %s\n", cw_last_error());
+    return 3;
+  }
+  pthread_barrier_init(&barrier, NULL, (unsigned)nthreads);
+  for (int i = 1; i < nthreads; i++) {
+    pthread_t t;
+    pthread_create(&t, NULL, idle_thread, NULL);
+  }
+  pthread_barrier_wait(&barrier);
+  /* Let the watchdog finish starting (exec, dynamic loading): an idle
+   * daemon's watchdog is long settled when it crashes. */
+  struct timespec ts = {0, 50 * 1000000L};
+  nanosleep(&ts, NULL);
+  crash_now(fd);
+  return 1;
+}
+
+/* ---- the parent ---- */
+
+static char spool[PATH_MAX];
+
+static void rm_rf(const char *path) {
+  char cmd[PATH_MAX + 16];
+  snprintf(cmd, sizeof(cmd), "rm -rf '%s'", path);
+  if (system(cmd) != 0)
+    fprintf(stderr, "bench: could not remove %s\n", path);
+}
+
+/* One crash of a child with nthreads threads. Returns 0 and fills the
+ * fault->report and fault->exit times and the minidump size. */
+static int one_crash(const char *self, int nthreads, uint64_t *to_report,
+                     uint64_t *to_exit, long *dump_size) {
+  rm_rf(spool);
+  mkdir(spool, 0700);
+  int in = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+  if (in < 0 || inotify_add_watch(in, spool, IN_MOVED_TO) < 0)
+    return -1;
+  int p[2];
+  if (pipe2(p, O_CLOEXEC) != 0)
+    return -1;
+  pid_t pid = fork();
+  if (pid == 0) {
+    int devnull = open("/dev/null", O_WRONLY);
+    dup2(devnull, 2);
+    _exit(child_main(nthreads, p[1]));
+  }
+  (void)self;
+  close(p[1]);
+  uint64_t t_fault = 0;
+  ssize_t n = read(p[0], &t_fault, sizeof(t_fault));
+  close(p[0]);
+  int status;
+  waitpid(pid, &status, 0);
+  uint64_t t_exit = mono_ns();
+  uint64_t t_report = 0;
+  char report[NAME_MAX + 1] = "";
+  while (t_report == 0) {
+    struct pollfd pf = {.fd = in, .events = POLLIN};
+    if (poll(&pf, 1, 10000) <= 0)
+      break;
+    uint64_t now = mono_ns();
+    char buf[4096] __attribute__((aligned(8)));
+    ssize_t len = read(in, buf, sizeof(buf));
+    for (char *q = buf; len > 0 && q < buf + len;) {
+      struct inotify_event *ev = (struct inotify_event *)q;
+      if (ev->len > 0 && strncmp(ev->name, ".tmp-", 5) != 0) {
+        t_report = now;
+        snprintf(report, sizeof(report), "%s", ev->name);
+      }
+      q += sizeof(*ev) + ev->len;
+    }
+  }
+  close(in);
+  if (n != (ssize_t)sizeof(t_fault) || !WIFSIGNALED(status) || t_report == 0)
+    return -1;
+  /* The exit is seen by waitpid after it happens and the report rename
+   * may come first; both are measured from the same clock. */
+  *to_exit = t_exit - t_fault;
+  *to_report = t_report - t_fault;
+  char path[PATH_MAX + NAME_MAX + 32];
+  snprintf(path, sizeof(path), "%s/%s/minidump.dmp", spool, report);
+  struct stat st;
+  *dump_size = stat(path, &st) == 0 ? (long)st.st_size : -1;
+  return 0;
+}
+
+static long rss_kib(pid_t pid) {
+  char path[64], line[256];
+  snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+  FILE *f = fopen(path, "r");
+  if (f == NULL)
+    return -1;
+  long kib = -1;
+  while (fgets(line, sizeof(line), f))
+    if (sscanf(line, "VmRSS: %ld kB", &kib) == 1)
+      break;
+  fclose(f);
+  return kib;
+}
+
+static pid_t find_watchdog(void) {
+  char want[32];
+  snprintf(want, sizeof(want), "%d", (int)getpid());
+  DIR *d = opendir("/proc");
+  struct dirent *e;
+  pid_t found = 0;
+  while (d && (e = readdir(d)) != NULL && !found) {
+    int pid = atoi(e->d_name);
+    if (pid <= 0)
+      continue;
+    char path[64], buf[4096];
+    snprintf(path, sizeof(path), "/proc/%d/cmdline", pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+      continue;
+    ssize_t n = read(fd, buf, sizeof(buf) - 1);
+    close(fd);
+    if (n <= 0 || strcmp(buf, "crashwatch-watchdog") != 0)
+      continue;
+    buf[n] = '\0';
+    for (char *p = buf; p < buf + n; p += strlen(p) + 1)
+      if (strcmp(p, "--pid") == 0 && strcmp(p + strlen(p) + 1, want) == 0)
+        found = pid;
+  }
+  if (d)
+    closedir(d);
+  return found;
+}
+
+int main(int argc, char **argv) {
+  int runs = 9;
+  for (int i = 1; i < argc; i++)
+    if (strcmp(argv[i], "--runs") == 0 && i + 1 < argc)
+      runs = atoi(argv[++i]);
+  if (runs < 1 || runs > 1000)
+    runs = 9;
+  char tmpl[] = "/tmp/cw-bench-XXXXXX";
+  const char *base = mkdtemp(tmpl);
+  if (base == NULL)
+    return 1;
+  snprintf(spool, sizeof(spool), "%s/spool", base);
+  setenv("CRASHWATCH_SPOOL", spool, 1);
+  mkdir(spool, 0700);
+
+  /* cw_init() time and the watchdog's idle RSS. */
+  uint64_t *init = calloc((size_t)runs, sizeof(uint64_t));
+  long rss = -1;
+  for (int i = 0; i < runs; i++) {
+    uint64_t t0 = mono_ns();
+    int rc = cw_init(NULL);
+    init[i] = mono_ns() - t0;
+    if (rc != 0) {
+      fprintf(stderr, "bench: cw_init: %s\n", cw_last_error());
+      return 1;
+    }
+    if (i == 0) {
+      struct timespec ts = {0, 200 * 1000000L};
+      nanosleep(&ts, NULL); /* let it finish starting up, then go idle */
+      pid_t wd = find_watchdog();
+      rss = wd > 0 ? rss_kib(wd) : -1;
+    }
+    cw_shutdown();
+  }
+  printf("cw_init                      median %.3f ms over %d runs\n",
+         median_ms(init, runs), runs);
+  printf("watchdog idle RSS            %ld KiB\n", rss);
+
+  static const int counts[] = {1, 6, 16, 128};
+  for (size_t c = 0; c < sizeof(counts) / sizeof(counts[0]); c++) {
+    uint64_t *rep = calloc((size_t)runs, sizeof(uint64_t));
+    uint64_t *ex = calloc((size_t)runs, sizeof(uint64_t));
+    long size = -1;
+    int ok = 0;
+    for (int i = 0; i < runs; i++) {
+      long sz;
+      if (one_crash(argv[0], counts[c], &rep[ok], &ex[ok], &sz) == 0) {
+        ok++;
+        size = sz;
+      }
+    }
+    printf("%3d threads: fault->report durable median %.2f ms, "
+           "fault->exit median %.2f ms, minidump %ld bytes (%d/%d runs)\n",
+           counts[c], median_ms(rep, ok), median_ms(ex, ok), size, ok, runs);
+    free(rep);
+    free(ex);
+  }
+  rm_rf(base);
+  return 0;
+}
