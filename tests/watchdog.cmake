@@ -23,3 +23,20 @@ target_compile_definitions(test_capture PRIVATE
   WD_TARGET="$<TARGET_FILE:watchdog_target>"
   WD_TARGET_NOFP="$<TARGET_FILE:watchdog_target_nofp>")
 add_dependencies(test_capture watchdog_target watchdog_target_nofp)
+
+# One crash through wd_handle_crash(), then the dump is read by lldb: the
+# threads, the crashing thread, the module UUIDs (= build-ids) and the
+# crashing thread's backtrace must come out right; the dump's size for a
+# 6-thread process is printed and held to the 64 KiB budget.
+add_executable(watchdog_capture_one progs/watchdog_capture_one.c)
+target_link_libraries(watchdog_capture_one PRIVATE cw_capture cw_spool cw_common)
+find_program(CW_LLDB lldb)
+if(CW_LLDB)
+  foreach(variant watchdog_target watchdog_target_nofp)
+    cw_add_script_test(watchdog_lldb_${variant}
+      COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_SOURCE_DIR}/progs/watchdog_lldb_check.py
+              $<TARGET_FILE:watchdog_capture_one> $<TARGET_FILE:${variant}>
+              ${CW_LLDB}
+      TIMEOUT 120)
+  endforeach()
+endif()

@@ -216,9 +216,11 @@ static int seize_all(pid_t pid, seized_t **out, size_t *nout) {
         t[n].seized = 1;
         if (ptrace(PTRACE_INTERRUPT, (pid_t)tid, 0, 0) != 0)
           t[n].gone = errno == ESRCH;
-      } else {
-        t[n].gone = 1; /* exited meanwhile, or not ours to trace */
+      } else if (errno == ESRCH) {
+        t[n].gone = 1; /* exited meanwhile */
       }
+      /* Otherwise (EPERM: already traced by a debugger) the thread stays
+       * in the report, named but without registers. */
       n++;
       added++;
     }
