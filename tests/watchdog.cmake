@@ -14,8 +14,10 @@ endforeach()
 target_compile_options(watchdog_target PRIVATE -fno-omit-frame-pointer)
 target_compile_options(watchdog_target_nofp PRIVATE -fomit-frame-pointer)
 
+# Read back with the format structs, and round-tripped through the
+# symbolizer's reader.
 cw_add_unit_test(test_minidump_writer SOURCES unit/test_minidump_writer.c
-  LIBS cw_capture cw_common TIMEOUT 30)
+  LIBS cw_capture cw_symbolizer cw_common cw_errors TIMEOUT 30)
 
 cw_add_unit_test(test_capture SOURCES unit/test_capture.c
   LIBS cw_capture cw_spool cw_common TIMEOUT 60)

@@ -20,6 +20,8 @@
 #include <sys/ucontext.h>
 #include <unistd.h>
 
+#include "crashwatch.h"
+#include "minidump.h"
 #include "minidump_format.h"
 #include "wd_capture.h"
 
@@ -390,11 +392,85 @@ static void test_regs_from_crash_context_glibc_order(void **state) {
   assert_true(back.has_fp);
 }
 
+/* The same bytes through the symbolizer's reader (symbolizer/minidump.h):
+ * no stream errors, and every fact comes back. */
+static void test_minidump_writer_round_trip_through_reader(void **state) {
+  (void)state;
+  wd_capture_t cap;
+  build_capture(&cap);
+  cw_buf_t b = CW_BUF_INIT;
+  assert_int_equal(wd_minidump_build(&cap, &b), 0);
+  uint32_t sig = MD_HEADER_SIGNATURE;
+  memcpy(b.data, &sig, 4);
+  cw_md_t *md;
+  char err[256] = "";
+  assert_int_equal(cw_md_open_buffer(b.data, b.len, &md, err, sizeof(err)), 0);
+  assert_int_equal(cw_md_error_count(md), 0);
+
+  assert_int_equal(cw_md_thread_count(md), 2);
+  for (size_t i = 0; i < 2; i++) {
+    const cw_md_thread_t *t = cw_md_thread(md, i);
+    const wd_thread_t *th = &cap.threads[i];
+    assert_int_equal(t->tid, th->tid);
+    assert_string_equal(t->name, th->name);
+    assert_true(t->has_amd64);
+    assert_int_equal(t->amd64.rip, th->regs.gp.rip);
+    const wd_region_t *r = &cap.regions[th->stack_region];
+    assert_int_equal(t->stack_start, r->start);
+    assert_int_equal(t->stack_size, r->len);
+    uint8_t word[8];
+    assert_int_equal(cw_md_read_memory(md, th->regs.gp.rsp, word, 8), 0);
+    assert_memory_equal(word, r->data + WD_RED_ZONE, 8);
+  }
+  assert_int_equal(cw_md_module_count(md), 1);
+  const cw_md_module_t *mod = cw_md_module(md, 0);
+  assert_string_equal(mod->name, kPath);
+  assert_string_equal(mod->basename, "app-\xf0\x9f\x98\x80");
+  assert_int_equal(mod->cv_signature, MD_CVINFOELF_SIGNATURE);
+  assert_int_equal(mod->build_id_len, sizeof(kBuildId));
+  assert_string_equal(mod->code_id, "f1c3bcc0279865fe3058404b2831d9e64135386c");
+  assert_int_equal(
+      strncmp(mod->debug_id, "c0bcc3f1-9827-fe65-3058-404b2831d9e6", 36), 0);
+  assert_int_equal(cw_md_module_for_address(md, 0x555500001234ull), 0);
+
+  const cw_md_exception_t *ex = cw_md_exception(md);
+  assert_non_null(ex);
+  assert_int_equal(ex->tid, 4322);
+  assert_int_equal(ex->code, SIGSEGV);
+  assert_int_equal(ex->flags, 2);
+  assert_int_equal(ex->address, 0xdeadbeef);
+  assert_true(ex->has_amd64);
+  assert_int_equal(ex->amd64.rip, cap.threads[1].regs.gp.rip);
+
+  const cw_md_system_t *si = cw_md_system_info(md);
+  assert_non_null(si);
+  assert_string_equal(si->vendor, "GenuineIntel");
+  assert_string_equal(si->csd_version, "Linux 6.1.0-13-amd64 #1 SMP x86_64");
+  const cw_md_misc_t *mi = cw_md_misc_info(md);
+  assert_non_null(mi);
+  assert_int_equal(mi->process_id, 4321);
+  const cw_md_dso_debug_t *dd = cw_md_dso_debug(md);
+  assert_non_null(dd);
+  assert_int_equal(dd->count, 2);
+  assert_string_equal(dd->maps[1].name, "/lib/libc.so.6");
+  assert_int_equal(dd->dynamic, 0x4000);
+  size_t len;
+  const uint8_t *maps = cw_md_stream_data(md, MD_LINUX_MAPS, &len);
+  assert_non_null(maps);
+  assert_int_equal(len, strlen(kMaps));
+  assert_memory_equal(maps, kMaps, len);
+
+  cw_md_close(md);
+  cw_buf_free(&b);
+  wd_capture_free(&cap);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_minidump_writer_streams_read_back),
       cmocka_unit_test(test_minidump_writer_signature_written_last),
       cmocka_unit_test(test_regs_from_crash_context_glibc_order),
+      cmocka_unit_test(test_minidump_writer_round_trip_through_reader),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
