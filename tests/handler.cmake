@@ -5,6 +5,14 @@
 cw_add_unit_test(test_handler SOURCES unit/test_handler.c
   LIBS crashwatch_static Threads::Threads TIMEOUT 60)
 
+if(TARGET crashwatch-watchdog)
+  cw_add_unit_test(test_handler_watchdog SOURCES unit/test_handler_watchdog.c
+    LIBS cw_common_headers cw_errors TIMEOUT 60)
+  target_compile_definitions(test_handler_watchdog PRIVATE
+    CW_WATCHDOG_EXE="$<TARGET_FILE:crashwatch-watchdog>")
+  add_dependencies(test_handler_watchdog crashwatch-watchdog)
+endif()
+
 cw_add_script_test(handler_signal_safe
   COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/check-signal-safe.sh
           $<TARGET_OBJECTS:cw_handler_sigctx>

@@ -181,11 +181,13 @@ int main(int argc, char **argv) {
     int rc = wd_handle_crash(&cfg, &u.rec, release_ack, &ack, report,
                              sizeof(report));
     send_ack(&ack, rc); /* in case capture returned without releasing */
-    if (rc == 0)
+    /* With the summary on, the capture's summary already ends with the
+     * report's path; otherwise say where it is in one line. */
+    if (rc == 0 && !(cfg.print_summary && cfg.summary_fd >= 0))
       log_line("crashwatch: crash report (signal %d in thread %d) written to "
                "%s",
                (int)u.rec.signo, (int)u.rec.tid, report);
-    else
+    else if (rc != 0)
       log_line("crashwatch: capturing the crash of pid %d failed: %s (%s)",
                (int)u.rec.pid, cw_strerror(rc), cw_err_name(rc));
   }
