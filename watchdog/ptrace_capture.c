@@ -371,9 +371,10 @@ static void capture_stack(wd_capture_t *cap, wd_thread_t *th, pid_t pid,
                           uint64_t env_start, int force_procmem) {
   uint64_t sp = wd_regs_sp(&th->regs);
   const mapping_t *m = mapping_at(maps, nmaps, sp);
-  if (m == NULL) {
-    /* SP just below its stack (an overflow into the guard page): take the
-     * mapping right above. */
+  if (m == NULL || m->perms[0] != 'r') {
+    /* SP just below its stack, in the guard page or the gap (a stack
+     * overflow): take the nearest readable mapping above. */
+    m = NULL;
     for (size_t i = 0; i < nmaps; i++)
       if (maps[i].start > sp && maps[i].start - sp <= 64 * 1024 &&
           maps[i].perms[0] == 'r') {
