@@ -132,6 +132,7 @@ static void print_frames(run_t *r, const char *input, uint64_t addr, int ok) {
   if (n > 0 && !r->inlines) {
     /* The real function, at the line the address itself is on. */
     fr[0].function = fr[n - 1].function;
+    fr[0].symbol = fr[n - 1].symbol;
     fr[0].inlined = 0;
     n = 1;
   }
@@ -156,6 +157,10 @@ static void print_frames(run_t *r, const char *input, uint64_t addr, int ok) {
         cw_json_string(j, fr[i].function);
       else
         cw_json_null(j);
+      if (fr[i].symbol) {
+        cw_json_key(j, "symbol");
+        cw_json_string(j, fr[i].symbol);
+      }
       cw_json_key(j, "file");
       if (fr[i].file)
         cw_json_string(j, fr[i].file);
@@ -195,15 +200,20 @@ static void print_frames(run_t *r, const char *input, uint64_t addr, int ok) {
     const char *file = fr[i].file ? fr[i].file : "??";
     if (r->style == STYLE_GNU) {
       if (fr[i].file == NULL)
-        printf("%s\n??:0\n", fn);
+        printf("%s\n??:%s\n", fn, fr[i].function ? "?" : "0");
       else if (fr[i].line == 0)
         printf("%s\n%s:?\n", fn, file);
-      else if (fr[i].discriminator)
+      else if (fr[0].discriminator)
+        /* addr2line repeats the address's own discriminator on every frame
+         * of the inline chain. */
         printf("%s\n%s:%u (discriminator %u)\n", fn, file, fr[i].line,
-               fr[i].discriminator);
+               fr[0].discriminator);
       else
         printf("%s\n%s:%u\n", fn, file, fr[i].line);
     } else {
+      /* llvm-symbolizer names the real function by its ELF symbol. */
+      if (fr[i].symbol != NULL)
+        fn = fr[i].symbol;
       printf("%s\n%s:%u:%u\n", fn, file, fr[i].line, fr[i].column);
     }
   }

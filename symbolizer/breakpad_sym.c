@@ -203,7 +203,7 @@ static int rec_func(parser_t *ps, tok_t *t) {
   if (close_run(ps) != 0)
     return oom(ps);
   const char *in = symidx_intern(ps->ix, name, n);
-  int32_t id = in ? symidx_add_scope(ps->ix, in, -1, NULL, 0, 0) : -1;
+  int32_t id = in ? symidx_add_scope(ps->ix, in, -1, NULL, 0, 0, 0) : -1;
   if (id < 0)
     return oom(ps);
   uint64_t lo = addr + ps->bias;
@@ -233,7 +233,7 @@ static int rec_inline(parser_t *ps, tok_t *t) {
   int32_t parent = level == 0 ? ps->func : ps->inl[level - 1];
   int32_t id =
       symidx_add_scope(ps->ix, ps->origins[origin], parent, call_file,
-                       line > UINT32_MAX ? UINT32_MAX : (uint32_t)line, 0);
+                       line > UINT32_MAX ? UINT32_MAX : (uint32_t)line, 0, 0);
   if (id < 0)
     return oom(ps);
   ps->inl[level] = id;

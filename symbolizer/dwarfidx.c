@@ -18,9 +18,8 @@ typedef struct {
   uint64_t min_addr;
   uint64_t deadline_ns;
   unsigned long dies;
-  Dwarf_Files *files;
+  const char **files; /* this unit's file table, interned */
   size_t nfiles;
-  int32_t *file_ids; /* this unit's file index -> interned path, lazily */
   int rc;
   char *err;
   size_t errlen;
@@ -42,10 +41,7 @@ static const char *die_name(walk_t *w, Dwarf_Die *die) {
 static const char *unit_file(walk_t *w, Dwarf_Word idx) {
   if (w->files == NULL || idx >= w->nfiles)
     return NULL;
-  const char *s = dwarf_filesrc(w->files, idx, NULL, NULL);
-  if (s == NULL)
-    return NULL;
-  return symidx_intern(w->ix, s, strlen(s));
+  return w->files[idx];
 }
 
 static uint32_t attr_u32(Dwarf_Die *die, int name) {
@@ -85,7 +81,7 @@ static void walk(walk_t *w, Dwarf_Die *parent, int32_t scope, uint32_t depth,
           continue;
         if (id < 0) {
           const char *call_file = NULL;
-          uint32_t call_line = 0, call_col = 0;
+          uint32_t call_line = 0, call_col = 0, call_discr = 0;
           if (inl) {
             Dwarf_Attribute a;
             Dwarf_Word fi;
@@ -94,9 +90,10 @@ static void walk(walk_t *w, Dwarf_Die *parent, int32_t scope, uint32_t depth,
               call_file = unit_file(w, fi);
             call_line = attr_u32(&child, DW_AT_call_line);
             call_col = attr_u32(&child, DW_AT_call_column);
+            call_discr = attr_u32(&child, 0x2136 /* DW_AT_GNU_discriminator */);
           }
           id = symidx_add_scope(w->ix, die_name(w, &child), inl ? scope : -1,
-                                call_file, call_line, call_col);
+                                call_file, call_line, call_col, call_discr);
           if (id < 0) {
             w->rc = CW_ENOMEM;
             return;
@@ -176,54 +173,111 @@ static int index_lines(walk_t *w, Dwarf_Die *cudie) {
   return 0;
 }
 
+typedef struct {
+  const char **names;
+  size_t n;
+} unit_files_t;
+
+/* Interns a unit's file table (for DW_AT_call_file). */
+static int unit_files(walk_t *w, Dwarf_Die *cudie, unit_files_t *uf) {
+  Dwarf_Files *files;
+  size_t n;
+  uf->names = NULL;
+  uf->n = 0;
+  if (dwarf_getsrcfiles(cudie, &files, &n) != 0 || n == 0)
+    return 0;
+  uf->names = calloc(n, sizeof(char *));
+  if (uf->names == NULL)
+    return CW_ENOMEM;
+  uf->n = n;
+  for (size_t i = 0; i < n; i++) {
+    const char *s = dwarf_filesrc(files, i, NULL, NULL);
+    if (s != NULL &&
+        (uf->names[i] = symidx_intern(w->ix, s, strlen(s))) == NULL)
+      return CW_ENOMEM;
+  }
+  return 0;
+}
+
+static int next_code_unit(Dwarf *dw, Dwarf_CU **cu, Dwarf_Die *cudie, int *r) {
+  Dwarf_Die subdie;
+  Dwarf_Half version;
+  uint8_t unit_type;
+  while ((*r = dwarf_get_units(dw, *cu, cu, &version, &unit_type, cudie,
+                               &subdie)) == 0)
+    if (unit_type == DW_UT_compile || unit_type == DW_UT_partial)
+      return 1; /* type units hold no code; split units are not read */
+  return 0;
+}
+
+/*
+ * Two passes, each with its own libdw handle: line tables first, then the
+ * DIE trees. libdw keeps every decoded line table until dwarf_end(), and
+ * those tables are several times the size of our rows; ending the first
+ * handle before the DIE walk keeps the peak memory to one of the two.
+ */
 int symsrc_dwarf(symidx_t *ix, Elf *elf, const char *path, uint64_t min_addr,
                  uint64_t deadline_ns, char *err, size_t errlen) {
-  Dwarf *dw = dwarf_begin_elf(elf, DWARF_C_READ, NULL);
-  if (dw == NULL) {
-    snprintf(err, errlen, "%s: cannot read DWARF: %s", path, dwarf_errmsg(-1));
-    return CW_EFORMAT;
-  }
   walk_t w = {.ix = ix,
               .path = path,
               .min_addr = min_addr ? min_addr : 1,
               .deadline_ns = deadline_ns,
               .err = err,
               .errlen = errlen};
-  Dwarf_CU *cu = NULL;
-  Dwarf_Die cudie, subdie;
-  Dwarf_Half version;
-  uint8_t unit_type;
-  int units = 0, r;
-  while ((r = dwarf_get_units(dw, cu, &cu, &version, &unit_type, &cudie,
-                              &subdie)) == 0) {
-    if (unit_type != DW_UT_compile && unit_type != DW_UT_partial)
-      continue; /* type units hold no code; split units are not read */
-    units++;
-    if (deadline_ns != 0 && symsrc_now_ns() > deadline_ns) {
-      snprintf(err, errlen, "%s: time budget ran out indexing DWARF", path);
-      w.rc = CW_ETIMEDOUT;
+  unit_files_t *uf = NULL;
+  size_t nuf = 0, cap = 0;
+  int units = 0, r = 0;
+  for (int pass = 0; pass < 2 && w.rc == 0; pass++) {
+    Dwarf *dw = dwarf_begin_elf(elf, DWARF_C_READ, NULL);
+    if (dw == NULL) {
+      snprintf(err, errlen, "%s: cannot read DWARF: %s", path,
+               dwarf_errmsg(-1));
+      w.rc = CW_EFORMAT;
       break;
     }
-    w.rc = index_lines(&w, &cudie);
-    if (w.rc != 0)
-      break;
-    w.files = NULL;
-    w.nfiles = 0;
-    if (dwarf_getsrcfiles(&cudie, &w.files, &w.nfiles) != 0) {
-      w.files = NULL;
-      w.nfiles = 0;
+    Dwarf_CU *cu = NULL;
+    Dwarf_Die cudie;
+    size_t k = 0;
+    units = 0;
+    while (w.rc == 0 && next_code_unit(dw, &cu, &cudie, &r)) {
+      units++;
+      if (deadline_ns != 0 && symsrc_now_ns() > deadline_ns) {
+        snprintf(err, errlen, "%s: time budget ran out indexing DWARF", path);
+        w.rc = CW_ETIMEDOUT;
+        break;
+      }
+      if (pass == 0) {
+        if (nuf == cap) {
+          cap = cap ? cap * 2 : 64;
+          unit_files_t *nu = realloc(uf, cap * sizeof(*uf));
+          if (nu == NULL) {
+            w.rc = CW_ENOMEM;
+            break;
+          }
+          uf = nu;
+        }
+        w.rc = unit_files(&w, &cudie, &uf[nuf]);
+        nuf++;
+        if (w.rc == 0)
+          w.rc = index_lines(&w, &cudie);
+      } else {
+        w.files = k < nuf ? uf[k].names : NULL;
+        w.nfiles = k < nuf ? uf[k].n : 0;
+        k++;
+        walk(&w, &cudie, -1, 0, 0);
+      }
     }
-    walk(&w, &cudie, -1, 0, 0);
-    if (w.rc != 0)
-      break;
-  }
-  if (w.rc == 0 && r < 0) {
-    snprintf(err, errlen, "%s: corrupt DWARF unit after %d good ones: %s", path,
-             units, dwarf_errmsg(-1));
-    w.rc = CW_EFORMAT;
+    dwarf_end(dw);
+    if (w.rc == 0 && r < 0) {
+      snprintf(err, errlen, "%s: corrupt DWARF unit after %d good ones: %s",
+               path, units, dwarf_errmsg(-1));
+      w.rc = CW_EFORMAT;
+    }
   }
   if (w.rc == CW_ENOMEM)
     snprintf(err, errlen, "%s: out of memory indexing DWARF", path);
-  dwarf_end(dw);
+  for (size_t i = 0; i < nuf; i++)
+    free(uf[i].names);
+  free(uf);
   return w.rc;
 }

@@ -480,11 +480,14 @@ int cw_sym_lookup(cw_sym_module_t *m, uint64_t addr, unsigned flags,
     addr--;
   symidx_frame_t tmp[MAX_CHAIN];
   size_t n = symidx_lookup(m->ix, addr, tmp, MAX_CHAIN);
-  if (n > cap)
+  if (n > cap) {
+    tmp[cap - 1].symbol = tmp[n - 1].symbol;
     n = cap;
+  }
   for (size_t i = 0; i < n; i++) {
     frames[i].function = tmp[i].function;
     frames[i].file = tmp[i].file;
+    frames[i].symbol = tmp[i].symbol;
     frames[i].line = tmp[i].line;
     frames[i].column = tmp[i].column;
     frames[i].discriminator = tmp[i].discriminator;

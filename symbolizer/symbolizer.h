@@ -80,8 +80,12 @@ int cw_symbolizer_open(cw_symbolizer_t *s, const char *path,
 typedef struct {
   const char *function; /* NULL when unknown (print "??") */
   const char *file;     /* NULL when unknown */
-  uint32_t line;        /* 0 when unknown */
-  uint32_t column;      /* 0 when unknown */
+  /* On the outermost frame: the ELF symbol covering the address (may differ
+   * from function: "foo.isra.0", "foo.cold"), which llvm-symbolizer prints;
+   * NULL elsewhere or when there is no symbol table. */
+  const char *symbol;
+  uint32_t line;   /* 0 when unknown */
+  uint32_t column; /* 0 when unknown */
   uint32_t discriminator;
   int inlined; /* 1: this function was inlined into the next frame */
 } cw_sym_frame_t;

@@ -170,7 +170,7 @@ const char *symidx_file_name(const symidx_t *ix, int32_t id) {
 
 int32_t symidx_add_scope(symidx_t *ix, const char *name, int32_t parent,
                          const char *call_file, uint32_t call_line,
-                         uint32_t call_col) {
+                         uint32_t call_col, uint32_t call_discr) {
   if (grow((void **)&ix->scopes, &ix->scopes_cap, ix->nscopes,
            sizeof(symidx_scope_t)))
     return -1;
@@ -182,6 +182,7 @@ int32_t symidx_add_scope(symidx_t *ix, const char *name, int32_t parent,
   s->call_file = call_file;
   s->call_line = call_line;
   s->call_col = call_col;
+  s->call_discr = call_discr;
   return (int32_t)ix->nscopes++;
 }
 
@@ -421,19 +422,16 @@ size_t symidx_lookup(const symidx_t *ix, uint64_t addr, symidx_frame_t *out,
     f->column = row->col;
     f->discriminator = row->discr;
   }
+  const symidx_sym_t *sym = find_sym(ix, addr);
   if (seg == NULL) {
-    const symidx_sym_t *s = find_sym(ix, addr);
-    if (s != NULL)
-      f->function = s->name;
+    if (sym != NULL)
+      f->function = f->symbol = sym->name;
     return (f->function || f->file) ? 1 : 0;
   }
   const symidx_scope_t *sc = &ix->scopes[seg->scope];
   f->function = sc->name;
-  if (f->function == NULL) {
-    const symidx_sym_t *s = find_sym(ix, addr);
-    if (s != NULL)
-      f->function = s->name;
-  }
+  if (f->function == NULL && sym != NULL)
+    f->function = sym->name;
   size_t n = 1;
   /* Bounded walk: a malformed index (cycle) must not loop forever. */
   for (size_t guard = 0; sc->parent >= 0 && n < cap && guard < 256; guard++) {
@@ -444,8 +442,11 @@ size_t symidx_lookup(const symidx_t *ix, uint64_t addr, symidx_frame_t *out,
     g->file = sc->call_file;
     g->line = sc->call_line;
     g->column = sc->call_col;
+    g->discriminator = sc->call_discr;
     sc = p;
   }
+  if (sym != NULL)
+    out[n - 1].symbol = sym->name;
   return n;
 }
 

@@ -31,6 +31,7 @@ typedef struct {
   int32_t parent;        /* enclosing scope, -1 for an outermost function */
   uint32_t call_line;
   uint32_t call_col;
+  uint32_t call_discr;
 } symidx_scope_t;
 
 typedef struct {
@@ -57,6 +58,7 @@ typedef struct {
 typedef struct {
   const char *function; /* NULL: unknown */
   const char *file;     /* NULL: unknown */
+  const char *symbol;   /* outermost frame: the ELF symbol there, or NULL */
   uint32_t line, column, discriminator;
 } symidx_frame_t;
 
@@ -76,7 +78,7 @@ const char *symidx_file_name(const symidx_t *ix, int32_t id);
  * interned (or NULL). */
 int32_t symidx_add_scope(symidx_t *ix, const char *name, int32_t parent,
                          const char *call_file, uint32_t call_line,
-                         uint32_t call_col);
+                         uint32_t call_col, uint32_t call_discr);
 /* A range [lo, hi) of scope, nested depth levels deep (0 = function). */
 int symidx_add_range(symidx_t *ix, uint64_t lo, uint64_t hi, int32_t scope,
                      uint32_t depth);
