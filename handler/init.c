@@ -111,7 +111,7 @@ static int thread_alt_stack(void) {
     return cw__fail(CW_EAGAIN, "cw_thread_init: no thread-specific key");
   if (pthread_getspecific(alt_key) != NULL)
     return 0;
-  alt_stack_t *s;
+  alt_stack_t *s = NULL;
   int rc = alt_stack_install(&s);
   if (rc != 0)
     return cw__fail(rc, "alternate signal stack: %s", cw_strerror(rc));
