@@ -147,6 +147,16 @@ static void uninstall_handlers(int n) {
 }
 
 static int init_locked(cw_options_t *o) {
+  if (cw__crash.installed && cw__crash.pid != getpid()) {
+    /* A forked child initializing for itself: the parent's handlers and
+     * watchdog are not its own. */
+    uninstall_handlers(CW__NSIGNALS);
+    int fd = cw__crash.sock_fd;
+    cw__crash.sock_fd = -1;
+    if (fd >= 0)
+      close(fd);
+    cw__crash.installed = 0;
+  }
   if (cw__crash.installed)
     return cw__fail(CW_EALREADY, "cw_init: already initialized");
   if (o->env_err != 0)

@@ -6,7 +6,7 @@
  *
  *   crashprog MODE     null abort fpe ill bus trap segv-kill stack-main
  *                      stack-thread shlib threads50 two-threads prev-handler
- *                      no-watchdog fork-child
+ *                      no-watchdog stopped-watchdog fork-child
  *
  * Environment: CRASHWATCH_SPOOL etc. as for any app; CW_MARKER is the file
  * the previously installed handler writes (prev-handler).
@@ -151,8 +151,9 @@ static void prev_handler(int signo) {
   }
 }
 
-/* The watchdog is the process whose command line says --pid <our pid>. */
-static void kill_watchdog(void) {
+/* The watchdog is the process whose command line says --pid <our pid>.
+ * SIGKILL: wait until it is dead. SIGSTOP: leave it stopped and say so. */
+static void signal_watchdog(int sig) {
   char want[32];
   snprintf(want, sizeof(want), "%d", (int)getpid());
   DIR *d = opendir("/proc");
@@ -182,8 +183,12 @@ static void kill_watchdog(void) {
         has_pid = 1;
     if (!is_wd || !has_pid)
       continue;
-    kill(pid, SIGKILL);
+    kill(pid, sig);
     found = 1;
+    if (sig == SIGSTOP) {
+      printf("watchdog stopped %d\n", pid);
+      break;
+    }
     /* Wait until it is gone or a zombie: its socket is closed by then. */
     for (;;) {
       char st[256];
@@ -207,8 +212,8 @@ static void kill_watchdog(void) {
     fprintf(stderr, "crashprog: no watchdog found\n");
     exit(4);
   }
-  printf("watchdog killed\n");
-  fflush(stdout);
+  if (sig == SIGKILL)
+    printf("watchdog killed\n");
 }
 
 int main(int argc, char **argv) {
@@ -255,7 +260,11 @@ int main(int argc, char **argv) {
       pause();
   }
   if (strcmp(mode, "no-watchdog") == 0) {
-    kill_watchdog();
+    signal_watchdog(SIGKILL);
+    mode = "null";
+  }
+  if (strcmp(mode, "stopped-watchdog") == 0) {
+    signal_watchdog(SIGSTOP);
     mode = "null";
   }
   if (strcmp(mode, "fork-child") == 0) {

@@ -312,8 +312,8 @@ static void test_thread_init_alt_stack(void **state) {
   assert_true(ss.ss_size >= 64 * 1024);
 }
 
-/* A forked child of an initialized process exits normally, and the
- * watchdog still serves the parent. */
+/* A forked child of an initialized process exits normally, may initialize
+ * crashwatch for itself, and the watchdog still serves the parent. */
 static void test_fork_child_exits(void **state) {
   (void)state;
   assert_int_equal(cw_init(NULL), 0);
@@ -326,6 +326,13 @@ static void test_fork_child_exits(void **state) {
   assert_int_equal(waitpid(c, &status, 0), c);
   assert_true(WIFEXITED(status));
   assert_int_equal(WEXITSTATUS(status), 7);
+  c = fork();
+  assert_true(c >= 0);
+  if (c == 0)
+    _exit(cw_init(NULL) == 0 && find_watchdog() > 0 ? 0 : 1);
+  assert_int_equal(waitpid(c, &status, 0), c);
+  assert_true(WIFEXITED(status));
+  assert_int_equal(WEXITSTATUS(status), 0);
   assert_int_equal(find_watchdog(), wd);
   cw_shutdown();
 }

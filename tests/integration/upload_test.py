@@ -1,0 +1,658 @@
+#!/usr/bin/env python3
+"""Integration tests of `crashwatch upload` against the loopback collector.
+
+Usage: upload_test.py SCENARIO   (see SCENARIOS at the bottom)
+
+Each scenario builds a spool the way the watchdog does (files in .tmp-<id>,
+renamed into place), starts tests/collector/collector.py on an ephemeral
+port, runs the real crashwatch binary, and checks what the collector parsed
+(envelope items, multipart parts, exact attachment bytes) and what is left in
+the spool. No assertion depends on timing: waits poll for a condition with a
+generous deadline.
+"""
+import hashlib
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+SRC = os.environ.get("CW_SOURCE_DIR", os.path.join(os.path.dirname(__file__), "../.."))
+BIN = os.environ.get("CW_BINARY_DIR", "build")
+CRASHWATCH = os.path.join(BIN, "cli", "crashwatch")
+COLLECTOR = os.path.join(SRC, "tests", "collector", "collector.py")
+TMP_ROOT = os.environ.get("CW_TEST_TMP", tempfile.gettempdir())
+
+
+def fail(msg):
+    raise AssertionError(msg)
+
+
+def check(cond, msg):
+    if not cond:
+        fail(msg)
+
+
+def wait_for(pred, what, deadline=30.0):
+    end = time.time() + deadline
+    while time.time() < end:
+        v = pred()
+        if v:
+            return v
+        time.sleep(0.05)
+    fail("timed out waiting for " + what)
+
+
+def new_id():
+    return os.urandom(16).hex()
+
+
+def make_report(spool, eid=None, minidump=None, files=None, event=None,
+                mtime=None):
+    """Writes a report like the watchdog: .tmp-<id>, then rename."""
+    eid = eid or new_id()
+    tmp = os.path.join(spool, ".tmp-" + eid)
+    os.makedirs(tmp, mode=0o700)
+    ev = event if event is not None else json.dumps(
+        {"event_id": eid, "level": "fatal", "platform": "native",
+         "exception": {"values": [{"type": "SIGSEGV", "mechanism":
+                                   {"type": "signalhandler"}}]}})
+    if ev is not False:
+        with open(os.path.join(tmp, "event.json"), "wb") as f:
+            f.write(ev.encode() if isinstance(ev, str) else ev)
+    if minidump is not None:
+        with open(os.path.join(tmp, "minidump.dmp"), "wb") as f:
+            f.write(minidump)
+    for name, data in (files or {}).items():
+        with open(os.path.join(tmp, name), "wb") as f:
+            f.write(data)
+    final = os.path.join(spool, eid)
+    os.rename(tmp, final)
+    if mtime is not None:
+        os.utime(final, (mtime, mtime))
+    return eid
+
+
+def reports_in(spool):
+    if not os.path.isdir(spool):
+        return []
+    return sorted(n for n in os.listdir(spool)
+                  if len(n) == 32 and all(c in "0123456789abcdef" for c in n))
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    p = s.getsockname()[1]
+    s.close()
+    return p
+
+
+class Collector:
+    def __init__(self, work, mode="200", port=0, tls=None):
+        self.work = work
+        self.log = os.path.join(work, "collector-%d.jsonl" % id(self))
+        self.save = os.path.join(work, "saved")
+        pf = os.path.join(work, "port-%d" % id(self))
+        args = [sys.executable, COLLECTOR, "--log", self.log, "--port-file", pf,
+                "--mode", mode, "--save-dir", self.save, "--port", str(port)]
+        if tls:
+            args += ["--tls", tls[0], tls[1]]
+        open(self.log, "w").close()
+        self.proc = subprocess.Popen(args)
+        self.port = int(wait_for(lambda: os.path.exists(pf) and open(pf).read(),
+                                 "collector to listen", 10))
+        self.tls = tls
+
+    def control(self, **cmd):
+        import urllib.request
+        import ssl
+        scheme = "https" if self.tls else "http"
+        ctx = None
+        if self.tls:
+            ctx = ssl.create_default_context(cafile=self.tls[0])
+        req = urllib.request.Request("%s://127.0.0.1:%d/__control" % (scheme, self.port),
+                                     data=json.dumps(cmd).encode(), method="POST")
+        urllib.request.urlopen(req, timeout=10, context=ctx).read()
+
+    def records(self):
+        with open(self.log) as f:
+            return [json.loads(l) for l in f if l.strip()]
+
+    def stop(self):
+        self.proc.kill()
+        self.proc.wait()
+
+
+def upload(*args, env=None, check_rc=None, timeout=60):
+    e = dict(os.environ)
+    for k in ("SENTRY_DSN", "CRASHWATCH_UPLOAD_URL", "CRASHWATCH_SPOOL",
+              "http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY",
+              "all_proxy", "ALL_PROXY"):
+        e.pop(k, None)
+    e.update(env or {})
+    p = subprocess.run([CRASHWATCH, "upload"] + list(args), env=e,
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                       timeout=timeout)
+    out = p.stdout.decode() + p.stderr.decode()
+    sys.stdout.write("$ crashwatch upload %s\n%s[rc=%d]\n" % (" ".join(args), out, p.returncode))
+    if check_rc is not None and p.returncode != check_rc:
+        fail("exit status %d, expected %d" % (p.returncode, check_rc))
+    return p.returncode, out
+
+
+def ids_sent(col):
+    out = []
+    for r in col.records():
+        if "envelope" in r:
+            out.append(r["envelope"]["header"]["event_id"])
+        elif "multipart" in r:
+            out.append(json.loads(r["multipart"]["fields"]["sentry"])["event_id"])
+    return out
+
+
+def sha(b):
+    return hashlib.sha256(b).hexdigest()
+
+
+# ---- scenarios ----------------------------------------------------------
+
+def t_envelope(work):
+    spool = os.path.join(work, "spool")
+    os.makedirs(spool)
+    dump = os.urandom(300000) + b"\0" * 200000 + b"\n\n{\"x\":1}\n"
+    a = make_report(spool, minidump=dump, files={"app.log": b"line1\nline2\n"})
+    b = make_report(spool)
+    c = make_report(spool, minidump=b"MDMP" + os.urandom(1000))
+    col = Collector(work)
+    dsn = "http://pubkey123@127.0.0.1:%d/prefix/42" % col.port
+    # The DSN and spool come from the environment here.
+    upload("--once", env={"SENTRY_DSN": dsn, "CRASHWATCH_SPOOL": spool},
+           check_rc=0)
+    col.stop()
+    check(reports_in(spool) == [], "spool not empty: %r" % reports_in(spool))
+    recs = col.records()
+    check(len(recs) == 3, "expected 3 requests, got %d" % len(recs))
+    by_id = {}
+    for r in recs:
+        check("parse_error" not in r, "collector: %s" % r.get("parse_error"))
+        check(r["path"] == "/prefix/api/42/envelope/", "path " + r["path"])
+        h = r["headers"]
+        check(h["content-type"] == "application/x-sentry-envelope", h["content-type"])
+        check(h["content-encoding"] == "gzip", "not gzip")
+        check(h["user-agent"] == "crashwatch/0.1.0", h["user-agent"])
+        check(h["x-sentry-auth"] == "Sentry sentry_version=7, sentry_client="
+              "crashwatch/0.1.0, sentry_key=pubkey123", h["x-sentry-auth"])
+        env = r["envelope"]
+        eh = env["header"]
+        check(eh["dsn"] == dsn, "dsn " + eh.get("dsn", ""))
+        check(eh["sdk"] == {"name": "crashwatch", "version": "0.1.0"}, str(eh["sdk"]))
+        check(len(eh["sent_at"]) == 24 and eh["sent_at"].endswith("Z"), eh["sent_at"])
+        items = env["items"]
+        check(items[0]["header"]["type"] == "event", "first item not event")
+        check(items[0]["json"]["event_id"] == eh["event_id"], "event_id mismatch")
+        for it in items:
+            check("length" in it["header"], "item without length")
+            check(it["header"]["length"] == it["length"], "length mismatch")
+        by_id[eh["event_id"]] = items
+    check(sorted(by_id) == sorted([a, b, c]), "wrong event ids")
+    ia = by_id[a]
+    check([i["header"]["type"] for i in ia] == ["event", "attachment", "attachment"],
+          str([i["header"] for i in ia]))
+    check(ia[1]["header"]["attachment_type"] == "event.minidump", str(ia[1]["header"]))
+    check(ia[1]["header"]["filename"] == "minidump.dmp", "filename")
+    check(ia[1]["sha256"] == sha(dump), "minidump bytes differ")
+    with open(os.path.join(col.save, a, "minidump.dmp"), "rb") as f:
+        check(f.read() == dump, "saved minidump differs")
+    check(ia[2]["header"]["attachment_type"] == "event.attachment", "attachment type")
+    check(ia[2]["header"]["filename"] == "app.log", "attachment name")
+    check(ia[2]["sha256"] == sha(b"line1\nline2\n"), "attachment bytes differ")
+    check(len(by_id[b]) == 1, "report without files must have one item")
+
+
+def t_multipart(work):
+    spool = os.path.join(work, "spool")
+    os.makedirs(spool)
+    dump = b"MDMP" + os.urandom(70000)
+    ev = json.dumps({"event_id": "x", "release": "r1"})
+    a = make_report(spool, minidump=dump, event=ev, files={"extra.txt": b"hi"})
+    col = Collector(work)
+    url = "http://127.0.0.1:%d/submit?token=abc" % col.port
+    upload("--spool", spool, "--url", url, "--format", "minidump",
+           "--field", "prod=myapp", "--field", "ver=1.2.3", "--field",
+           "guid=00000000-0000-0000-0000-000000000001", check_rc=0)
+    b = make_report(spool, minidump=dump)
+    upload("--spool", spool, "--url", url, "--format", "minidump", "--gzip",
+           check_rc=0)
+    col.stop()
+    recs = col.records()
+    check(len(recs) == 2, "expected 2 requests")
+    r = recs[0]
+    check("parse_error" not in r, r.get("parse_error", ""))
+    check(r["path"] == "/submit?token=abc", r["path"])
+    check("content-encoding" not in r["headers"], "first upload must not be gzip")
+    mp = r["multipart"]
+    check(mp["fields"]["prod"] == "myapp" and mp["fields"]["ver"] == "1.2.3" and
+          mp["fields"]["guid"].endswith("0001"), str(mp["fields"]))
+    check(mp["fields"]["sentry"] == ev, "sentry field differs from event.json")
+    f = mp["files"]["upload_file_minidump"]
+    check(f["sha256"] == sha(dump) and f["filename"] == "minidump.dmp",
+          "minidump bytes differ")
+    check(mp["files"]["extra.txt"]["sha256"] == sha(b"hi"), "extra file")
+    r = recs[1]
+    check(r["headers"].get("content-encoding") == "gzip", "second must be gzip")
+    check(r["multipart"]["files"]["upload_file_minidump"]["sha256"] == sha(dump),
+          "gzip minidump bytes differ")
+    check(reports_in(spool) == [], "spool not empty")
+
+
+def t_config(work):
+    spool = os.path.join(work, "spool")
+    cases = [
+        (["--dsn", "https://example.com/1"], "missing public key"),
+        (["--dsn", "https://k@example.com/abc"], "is not a number"),
+        (["--dsn", "ftp://k@example.com/1"], "not http or https"),
+        (["--url", "example.com/submit", "--format", "minidump"], "upload URL: missing \"://\""),
+        (["--url", "http://h:99999/x"], "out of range"),
+        ([], "no target"),
+        (["--dsn", "http://k@h/1", "--format", "zip"], "not envelope or minidump"),
+        (["--dsn", "http://k@h/1", "--timeout", "soon"], "not a number of seconds"),
+        (["--dsn", "http://k@h/1", "--field", "a=b"], "needs --format minidump"),
+        (["--url", "http://h/x", "--field", "novalue"], "expected NAME=VALUE"),
+        (["--dsn", "http://k@h/1", "--bogus"], "unknown or incomplete option"),
+        (["--dsn", "http://k@h/1", "--ca-bundle", "/nonexistent/ca.pem"], "CA bundle"),
+    ]
+    for args, hint in cases:
+        rc, out = upload("--spool", spool, *args)
+        check(rc == 2, "%r: exit %d, expected 2" % (args, rc))
+        check(hint in out, "%r: message lacks %r" % (args, hint))
+    rc, out = upload("--dsn", "http://k@h/1", env={"SENTRY_DSN": "garbage",
+                                                 "CRASHWATCH_SPOOL": spool})
+    check(rc == 0, "flag must override a bad SENTRY_DSN")
+    rc, out = upload(env={"SENTRY_DSN": "garbage", "CRASHWATCH_SPOOL": spool})
+    check(rc == 2 and "DSN:" in out, "bad SENTRY_DSN must be refused")
+    rc, out = upload("--help")
+    check(rc == 0 and "exit status" in out and "4  some reports" in out, "help")
+    # A spool that is a file is unusable: exit 1.
+    open(os.path.join(work, "file"), "w").close()
+    rc, out = upload("--spool", os.path.join(work, "file"), "--dsn", "http://k@h/1")
+    check(rc == 1, "unusable spool must exit 1, got %d" % rc)
+
+
+def t_permanent(work):
+    spool = os.path.join(work, "spool")
+    os.makedirs(spool)
+    a = make_report(spool, minidump=b"MDMP1")
+    b = make_report(spool, minidump=b"MDMP2")
+    c = make_report(spool)
+    col = Collector(work)
+    col.control(script=["413", "400"], then="200")
+    dsn = "http://k@127.0.0.1:%d/1" % col.port
+    rc, out = upload("--spool", spool, "--dsn", dsn)
+    check(rc == 3, "exit %d, expected 3 (failed)" % rc)
+    sent = ids_sent(col)
+    check(len(sent) == 3, "3 requests expected")
+    failed = os.path.join(spool, "failed")
+    reasons = {}
+    for n in os.listdir(failed):
+        if n.endswith(".reason"):
+            reasons[n[:-7]] = open(os.path.join(failed, n)).read()
+    check(sorted(reasons) == sorted(sent[:2]), "failed/ holds %r" % sorted(reasons))
+    check("HTTP 413" in reasons[sent[0]] and "collector says 413" in reasons[sent[0]],
+          reasons[sent[0]])
+    check("HTTP 400" in reasons[sent[1]], reasons[sent[1]])
+    for i in sent[:2]:
+        check(os.path.exists(os.path.join(failed, i, "event.json")), "failed report kept")
+    check(reports_in(spool) == [], "spool not empty")
+    # Never retried.
+    rc, out = upload("--spool", spool, "--dsn", dsn, check_rc=0)
+    check(len(col.records()) == 3, "failed reports were retried")
+    col.stop()
+
+
+def t_retry(work):
+    spool = os.path.join(work, "spool")
+    os.makedirs(spool)
+    a = make_report(spool, minidump=b"MDMP" * 10)
+    col = Collector(work)
+    col.control(script=["500", "reset", "hang"], then="200")
+    dsn = "http://k@127.0.0.1:%d/1" % col.port
+    common = ["--spool", spool, "--dsn", dsn, "--retry-base", "0", "--timeout", "2"]
+    for expect in ("HTTP 500", "", "imeout"):
+        rc, out = upload(*common)
+        check(rc == 4, "exit %d, expected 4 (pending)" % rc)
+        check(expect in out, "log lacks %r" % expect)
+        check(reports_in(spool) == [a], "report must stay")
+    st = open(os.path.join(spool, ".state", a + ".retry")).read()
+    check("attempts 3" in st, "retry state: " + st)
+    # With a real backoff the next run does not send at all.
+    rc, out = upload("--spool", spool, "--dsn", dsn, "--retry-base", "3600")
+    st = open(os.path.join(spool, ".state", a + ".retry")).read()
+    check("attempts 4" in st, "retry state: " + st)
+    n = len(col.records())
+    rc, out = upload("--spool", spool, "--dsn", dsn, "-v")
+    check(rc == 4 and "next attempt in" in out, "backoff not honoured")
+    check(len(col.records()) == n, "sent during backoff")
+    os.unlink(os.path.join(spool, ".state", a + ".retry"))
+    upload("--spool", spool, "--dsn", dsn, check_rc=0)
+    check(reports_in(spool) == [], "not delivered")
+    check(not os.path.exists(os.path.join(spool, ".state", a + ".retry")),
+          "retry state left behind")
+    col.stop()
+
+
+def t_down_then_up(work):
+    spool = os.path.join(work, "spool")
+    os.makedirs(spool)
+    ids = [make_report(spool, minidump=os.urandom(5000)) for _ in range(5)]
+    port = free_port()
+    dsn = "http://k@127.0.0.1:%d/1" % port
+    up = subprocess.Popen([CRASHWATCH, "upload", "--watch", "--spool", spool,
+                           "--dsn", dsn, "--retry-base", "0.2", "--retry-cap",
+                           "0.5", "--poll", "1", "-v"],
+                          stderr=subprocess.PIPE)
+    try:
+        # Wait until the uploader has failed at least once against nothing.
+        wait_for(lambda: os.path.isdir(os.path.join(spool, ".state")) and
+                 any(n.endswith(".retry") for n in os.listdir(os.path.join(spool, ".state"))),
+                 "a failed attempt")
+        col = Collector(work, port=port)
+        # A report arriving while watching is picked up too.
+        ids.append(make_report(spool))
+        wait_for(lambda: reports_in(spool) == [], "spool to drain")
+        up.send_signal(signal.SIGTERM)
+        rc = up.wait(timeout=20)
+        check(rc in (0, 4), "watch exit %d" % rc)
+    finally:
+        if up.poll() is None:
+            up.kill()
+        sys.stdout.write(up.stderr.read().decode())
+    sent = ids_sent(col)
+    col.stop()
+    check(sorted(sent) == sorted(ids), "each report exactly once: sent %r" % sent)
+
+
+def t_kill9(work):
+    spool = os.path.join(work, "spool")
+    os.makedirs(spool)
+    dump = os.urandom(200000)
+    a = make_report(spool, minidump=dump)
+    col = Collector(work, mode="hang")
+    dsn = "http://k@127.0.0.1:%d/1" % col.port
+    up = subprocess.Popen([CRASHWATCH, "upload", "--once", "--spool", spool,
+                           "--dsn", dsn, "--timeout", "120"])
+    wait_for(lambda: len(col.records()) == 1, "request to arrive")
+    up.send_signal(signal.SIGKILL)
+    up.wait()
+    check(reports_in(spool) == [a], "report lost after kill -9")
+    col.control(mode="200")
+    upload("--spool", spool, "--dsn", dsn, check_rc=0)
+    recs = col.records()
+    check(len(recs) == 2 and ids_sent(col) == [a, a], "expected a resend")
+    check(recs[1]["envelope"]["items"][1]["sha256"] == sha(dump), "bytes differ")
+    check(reports_in(spool) == [], "spool not empty")
+    col.stop()
+
+
+def rl_state(spool):
+    p = os.path.join(spool, ".state", "ratelimits")
+    out = {}
+    if os.path.exists(p):
+        for line in open(p):
+            k, v = line.split()
+            out[k] = int(v) / 1000.0
+    return out
+
+
+def t_ratelimit(work):
+    spool = os.path.join(work, "spool")
+    os.makedirs(spool)
+    ids = [make_report(spool, minidump=b"MDMP") for _ in range(3)]
+    col = Collector(work)
+    dsn = "http://k@127.0.0.1:%d/1" % col.port
+    # (a) X-Sentry-Rate-Limits with an empty category list: everything, 2 s.
+    col.control(script=["429-rl:2::organization:quota_exceeded"], then="200")
+    rc, out = upload("--spool", spool, "--dsn", dsn)
+    check(rc == 4, "exit %d after 429" % rc)
+    check(len(col.records()) == 1, "sent after a 429 in the same run")
+    t429 = col.records()[0]["time"]
+    until = rl_state(spool).get("all")
+    check(until is not None and 1.5 < until - t429 < 3.5, "saved limit %r" % rl_state(spool))
+    # A new process (a restart) honours the saved limit.
+    rc, out = upload("--spool", spool, "--dsn", dsn, "-v")
+    if time.time() < until:
+        check(rc == 4 and "rate limited" in out, "restart did not honour the limit")
+    wait_for(lambda: time.time() > until + 0.05, "limit to expire", 10)
+    upload("--spool", spool, "--dsn", dsn, check_rc=0)
+    recs = col.records()
+    check(sorted(ids_sent(col)[1:]) == sorted(ids), "all delivered after the limit")
+    for r in recs[1:]:
+        check(r["time"] >= until, "request at %.3f before the limit %.3f" % (r["time"], until))
+
+    # (b) 429 with no headers: 60 s for everything.
+    shutil.rmtree(os.path.join(spool, ".state"))
+    make_report(spool)
+    col.control(script=["429"], then="200")
+    upload("--spool", spool, "--dsn", dsn, check_rc=4)
+    t = col.records()[-1]["time"]
+    st = rl_state(spool)
+    check(58 < st["all"] - t < 62, "bare 429 must mean 60 s: %r" % st)
+
+    # (c) Retry-After: 2 (seconds) only.
+    shutil.rmtree(os.path.join(spool, ".state"))
+    col.control(script=["429-retry-after:2"], then="200")
+    upload("--spool", spool, "--dsn", dsn, check_rc=4)
+    t = col.records()[-1]["time"]
+    st = rl_state(spool)
+    check(1 < st["all"] - t < 3.5, "Retry-After: 2 gave %r" % st)
+    shutil.rmtree(os.path.join(spool, ".state"))
+    upload("--spool", spool, "--dsn", dsn, check_rc=0)
+
+    # (d) Per category on a 200: attachments blocked, plain events still go;
+    # unknown categories are ignored; the longest limit wins.
+    with_dump = make_report(spool, minidump=b"MDMP")
+    plain = make_report(spool)
+    first = make_report(spool, mtime=time.time() - 100)
+    n0 = len(col.records())
+    col.control(script=["200-rl:1:attachment:key, 30:attachment;foo:key, 30:foo:org"],
+                then="200")
+    rc, out = upload("--spool", spool, "--dsn", dsn)
+    check(rc == 4, "attachment-limited report must stay pending")
+    sent = ids_sent(col)[n0:]
+    check(sent == [first, plain], "sent %r" % sent)
+    check(reports_in(spool) == [with_dump], "wrong report kept")
+    st = rl_state(spool)
+    check("attachment" in st and "all" not in st and "error" not in st, str(st))
+    check(st["attachment"] - col.records()[-1]["time"] > 25, "longest limit must win")
+    col.stop()
+
+
+def t_corrupt(work):
+    spool = os.path.join(work, "spool")
+    os.makedirs(spool)
+    good = [make_report(spool, minidump=b"MDMP"), make_report(spool)]
+    no_event = make_report(spool, event=False, minidump=b"MDMP")
+    bad_json = make_report(spool, event='{"event_id": "x", "level": fatal}')
+    not_obj = make_report(spool, event='[1,2]')
+    link = make_report(spool)
+    os.symlink("/etc/passwd", os.path.join(spool, link, "passwd"))
+    col = Collector(work)
+    dsn = "http://k@127.0.0.1:%d/1" % col.port
+    rc, out = upload("--spool", spool, "--dsn", dsn)
+    check(rc == 3, "exit %d, expected 3" % rc)
+    check(sorted(ids_sent(col)) == sorted(good), "good reports must be delivered")
+    failed = os.path.join(spool, "failed")
+
+    def reason(i):
+        return open(os.path.join(failed, i + ".reason")).read()
+    check("missing event.json" in reason(no_event), reason(no_event))
+    check("invalid JSON at offset 29" in reason(bad_json), reason(bad_json))
+    check("not a JSON object" in reason(not_obj), reason(not_obj))
+    check("passwd: not a regular file" in reason(link), reason(link))
+    check(reports_in(spool) == [], "spool not empty")
+    col.stop()
+
+
+def t_tls(work):
+    spool = os.path.join(work, "spool")
+    os.makedirs(spool)
+    cert = os.path.join(work, "cert.pem")
+    key = os.path.join(work, "key.pem")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes",
+                    "-keyout", key, "-out", cert, "-days", "1", "-subj",
+                    "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
+                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    a = make_report(spool, minidump=b"MDMP" + os.urandom(100))
+    col = Collector(work, tls=(cert, key))
+    dsn = "https://k@127.0.0.1:%d/1" % col.port
+    rc, out = upload("--spool", spool, "--dsn", dsn)
+    check(rc == 4, "self-signed certificate must be refused (exit %d)" % rc)
+    check("TLS error" in out or "certificate" in out.lower(), "no TLS message")
+    check(col.records() == [], "data sent over an unverified connection")
+    check(reports_in(spool) == [a], "report must stay")
+    os.unlink(os.path.join(spool, ".state", a + ".retry"))
+    upload("--spool", spool, "--dsn", dsn, "--ca-bundle", cert, check_rc=0)
+    check(ids_sent(col) == [a], "not delivered over TLS with --ca-bundle")
+    col.stop()
+
+
+def t_two_uploaders(work):
+    spool = os.path.join(work, "spool")
+    os.makedirs(spool)
+    ids = [make_report(spool, minidump=os.urandom(1000)) for _ in range(6)]
+    col = Collector(work, mode="slow:0.3")
+    dsn = "http://k@127.0.0.1:%d/1" % col.port
+    procs = [subprocess.Popen([CRASHWATCH, "upload", "--spool", spool, "--dsn",
+                               dsn, "-v"]) for _ in range(3)]
+    for p in procs:
+        p.wait(timeout=60)
+    # Whatever one skipped because another held it, a last pass picks up.
+    upload("--spool", spool, "--dsn", dsn, check_rc=0)
+    sent = ids_sent(col)
+    col.stop()
+    check(sorted(sent) == sorted(ids), "each report exactly once, got %r" % sent)
+
+
+def t_diskfull(work):
+    spool = os.path.join(work, "spool")
+    os.makedirs(spool)
+    how = "tmpfs"
+    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=512k,mode=0700",
+                        "tmpfs", spool], stderr=subprocess.PIPE)
+    if r.returncode != 0:
+        # No mount permission: make the state directory unusable instead,
+        # which hits the same code path (state writes fail).
+        how = "state path blocked"
+    print("disk-full simulation:", how)
+    try:
+        ids = [make_report(spool, minidump=os.urandom(20000)) for _ in range(3)]
+        if how == "tmpfs":
+            fd = os.open(os.path.join(spool, "filler"), os.O_WRONLY | os.O_CREAT)
+            try:
+                while True:
+                    os.write(fd, b"\0" * 4096)
+            except OSError:
+                pass
+            os.close(fd)
+        else:
+            open(os.path.join(spool, ".state"), "w").close()
+        col = Collector(work)
+        dsn = "http://k@127.0.0.1:%d/1" % col.port
+        col.control(script=["500", "429-rl:1::org"], then="200")
+        rc, out = upload("--spool", spool, "--dsn", dsn)
+        check(rc == 4, "exit %d after 500" % rc)
+        check("cannot save retry state" in out, "state write failure not reported")
+        rc, out = upload("--spool", spool, "--dsn", dsn)
+        check(rc == 4 and "cannot save rate limits" in out, "ratelimit save failure")
+        check(sorted(reports_in(spool)) == sorted(ids), "a report was lost")
+        time.sleep(1.1)  # let the in-memory-only 1 s limit pass
+        upload("--spool", spool, "--dsn", dsn, check_rc=0)
+        sent = ids_sent(col)
+        check(sorted(set(sent)) == sorted(ids), "not all delivered: %r" % sent)
+        check(reports_in(spool) == [], "spool not empty")
+        col.stop()
+    finally:
+        if how == "tmpfs":
+            subprocess.run(["umount", spool])
+
+
+def t_prune(work):
+    spool = os.path.join(work, "spool")
+    os.makedirs(spool)
+    now = time.time()
+    old = make_report(spool, mtime=now - 40 * 86400)
+    ids = [make_report(spool, minidump=os.urandom(10000), mtime=now - 100 + i)
+           for i in range(5)]
+    stale = os.path.join(spool, ".tmp-" + new_id())
+    os.makedirs(stale)
+    open(os.path.join(stale, "minidump.dmp"), "w").close()
+    os.utime(os.path.join(stale, "minidump.dmp"), (now - 7200, now - 7200))
+    os.utime(stale, (now - 7200, now - 7200))
+    fresh = os.path.join(spool, ".tmp-" + new_id())
+    os.makedirs(fresh)
+    dsn = "http://k@127.0.0.1:%d/1" % free_port()  # nobody listens
+    rc, out = upload("--spool", spool, "--dsn", dsn, "--max-reports", "3",
+                     "--connect-timeout", "2")
+    check(rc == 4, "exit %d" % rc)
+    check("pruned %s (older than 2592000 s" % old in out, "age pruning not logged")
+    for i in ids[:2]:
+        check("pruned %s (more than 3 reports" % i in out, "count pruning of " + i)
+    check(reports_in(spool) == sorted(ids[2:]), "kept %r" % reports_in(spool))
+    check(os.path.isdir(fresh), "a fresh .tmp- directory was touched")
+    check(not os.path.exists(stale), "stale .tmp- not moved")
+    r = open(os.path.join(spool, "failed", os.path.basename(stale)[5:] + ".reason")).read()
+    check("incomplete report" in r, r)
+    # Size limit: 2 reports of 10 kB fit in 25 kB, the oldest goes.
+    rc, out = upload("--spool", spool, "--dsn", dsn, "--max-bytes", "25000",
+                     "--retry-base", "0", "--connect-timeout", "2")
+    check("pruned %s (spool larger than 25000 bytes" % ids[2] in out, "size pruning")
+    check(reports_in(spool) == sorted(ids[3:]), "kept %r" % reports_in(spool))
+    # failed/ is pruned by count too.
+    rc, out = upload("--spool", spool, "--dsn", dsn, "--failed-max", "0",
+                     "--retry-base", "0", "--connect-timeout", "2")
+    check("pruned failed/" in out, "failed/ not pruned")
+    check([n for n in os.listdir(os.path.join(spool, "failed"))] == [], "failed/ not empty")
+
+
+def t_max_age(work):
+    spool = os.path.join(work, "spool")
+    os.makedirs(spool)
+    a = make_report(spool, mtime=time.time() - 10 * 86400)
+    col = Collector(work, mode="500")
+    dsn = "http://k@127.0.0.1:%d/1" % col.port
+    rc, out = upload("--spool", spool, "--dsn", dsn)
+    check(rc == 3, "exit %d" % rc)
+    r = open(os.path.join(spool, "failed", a + ".reason")).read()
+    check("gave up after 1 attempts" in r and "HTTP 500" in r, r)
+    col.stop()
+
+
+SCENARIOS = {
+    "envelope": t_envelope, "multipart": t_multipart, "config": t_config,
+    "permanent": t_permanent, "retry": t_retry, "down_then_up": t_down_then_up,
+    "kill9": t_kill9, "ratelimit": t_ratelimit, "corrupt": t_corrupt,
+    "tls": t_tls, "two_uploaders": t_two_uploaders, "diskfull": t_diskfull,
+    "prune": t_prune, "max_age": t_max_age,
+}
+
+
+def main():
+    name = sys.argv[1]
+    work = tempfile.mkdtemp(prefix="upload-%s-" % name, dir=TMP_ROOT)
+    try:
+        SCENARIOS[name](work)
+    except AssertionError as e:
+        print("FAIL %s: %s" % (name, e))
+        print("work dir kept: " + work)
+        return 1
+    shutil.rmtree(work, ignore_errors=True)
+    print("PASS " + name)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
