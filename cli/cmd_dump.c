@@ -8,19 +8,23 @@
  * to stderr and into "errors" of the JSON), 2 for a usage error.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "buf.h"
 #include "commands.h"
 #include "json.h"
 #include "minidump.h"
+#include "stackwalk.h"
 
 static void usage(FILE *out) {
-  fprintf(out, "usage: crashwatch dump FILE.dmp [--json]\n"
+  fprintf(out, "usage: crashwatch dump FILE.dmp [--json] [--stack]\n"
                "  Lists the streams, system info, exception, threads (tid, "
                "name,\n  rip/rsp/rbp, captured stack) and modules (range, "
                "build-id, debug id)\n  of a minidump. --json prints the same "
-               "as JSON.\n");
+               "as JSON.\n  --stack also unwinds each thread from the dump's "
+               "memory (frame\n  pointers and stack scanning, no module "
+               "files) and lists the frames.\n");
 }
 
 static const char *stream_label(uint32_t type, char *buf, size_t n) {
@@ -60,7 +64,47 @@ static void text_line(const cw_md_t *md, uint32_t type, cw_buf_t *out) {
   cw_buf_cstr(out);
 }
 
-static void print_text(const cw_md_t *md, const char *file) {
+/* Unwinds thread i (no module files: frame pointers and scanning). */
+static cw_sw_frame_t *walk(const cw_md_t *md, size_t i, size_t *n, char *err,
+                           size_t errlen) {
+  cw_stackwalker_t *sw = NULL;
+  cw_sw_frame_t *f = NULL;
+  *n = 0;
+  if (cw_sw_new(md, NULL, &sw) != 0) {
+    snprintf(err, errlen, "out of memory");
+    return NULL;
+  }
+  if (cw_sw_walk_thread(sw, i, &f, n, err, errlen) != 0)
+    f = NULL;
+  cw_sw_free(sw);
+  return f;
+}
+
+static void print_frames(const cw_md_t *md, size_t i) {
+  char err[256];
+  size_t n;
+  cw_sw_frame_t *f = walk(md, i, &n, err, sizeof(err));
+  if (f == NULL) {
+    printf("     (no stack: %s)\n", err);
+    return;
+  }
+  for (size_t k = 0; k < n; k++) {
+    const cw_md_module_t *m = f[k].module_index >= 0
+                                  ? cw_md_module(md, (size_t)f[k].module_index)
+                                  : NULL;
+    if (m != NULL)
+      printf("     #%-3zu 0x%016llx %s + 0x%llx (%s)\n", k,
+             (unsigned long long)f[k].ip, m->basename,
+             (unsigned long long)f[k].module_offset,
+             cw_sw_trust_name(f[k].trust));
+    else
+      printf("     #%-3zu 0x%016llx (%s)\n", k, (unsigned long long)f[k].ip,
+             cw_sw_trust_name(f[k].trust));
+  }
+  free(f);
+}
+
+static void print_text(const cw_md_t *md, const char *file, int stack) {
   const md_header_t *h = cw_md_header(md);
   printf("%s: minidump version 0x%08x, %zu streams, flags 0x%llx, "
          "time %u\n\n",
@@ -129,6 +173,8 @@ static void print_text(const cw_md_t *md, const char *file) {
              t->stack_size);
     else
       printf("     stack not captured\n");
+    if (stack)
+      print_frames(md, i);
   }
 
   printf("\nModules (%zu):\n", cw_md_module_count(md));
@@ -165,7 +211,39 @@ static void json_regs(cw_json_t *j, const md_context_amd64_t *c) {
   cw_json_end_object(j);
 }
 
-static void print_json(const cw_md_t *md, const char *file) {
+static void json_frames(cw_json_t *j, const cw_md_t *md, size_t i) {
+  char err[256];
+  size_t n;
+  cw_sw_frame_t *f = walk(md, i, &n, err, sizeof(err));
+  cw_json_key(j, "frames");
+  cw_json_begin_array(j);
+  for (size_t k = 0; f != NULL && k < n; k++) {
+    cw_json_begin_object(j);
+    cw_json_key(j, "ip");
+    cw_json_hex(j, f[k].ip);
+    cw_json_key(j, "sp");
+    cw_json_hex(j, f[k].sp);
+    cw_json_key(j, "trust");
+    cw_json_string(j, cw_sw_trust_name(f[k].trust));
+    cw_json_key(j, "module_index");
+    cw_json_int(j, f[k].module_index);
+    if (f[k].module_index >= 0) {
+      cw_json_key(j, "module");
+      cw_json_string(j, cw_md_module(md, (size_t)f[k].module_index)->basename);
+      cw_json_key(j, "module_offset");
+      cw_json_hex(j, f[k].module_offset);
+    }
+    cw_json_end_object(j);
+  }
+  cw_json_end_array(j);
+  if (f == NULL) {
+    cw_json_key(j, "frames_error");
+    cw_json_string(j, err);
+  }
+  free(f);
+}
+
+static void print_json(const cw_md_t *md, const char *file, int stack) {
   cw_buf_t out = CW_BUF_INIT;
   cw_json_t j;
   cw_json_init(&j, &out, 1);
@@ -313,6 +391,8 @@ static void print_json(const cw_md_t *md, const char *file) {
     cw_json_hex(&j, t->stack_start);
     cw_json_key(&j, "stack_size");
     cw_json_uint(&j, t->stack_size);
+    if (stack)
+      json_frames(&j, md, i);
     cw_json_end_object(&j);
   }
   cw_json_end_array(&j);
@@ -366,10 +446,12 @@ static void print_json(const cw_md_t *md, const char *file) {
 
 int cw_cmd_dump(int argc, char **argv) {
   const char *file = NULL;
-  int json = 0;
+  int json = 0, stack = 0;
   for (int i = 1; i < argc; i++) {
     if (strcmp(argv[i], "--json") == 0) {
       json = 1;
+    } else if (strcmp(argv[i], "--stack") == 0) {
+      stack = 1;
     } else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
       usage(stdout);
       return 0;
@@ -396,9 +478,9 @@ int cw_cmd_dump(int argc, char **argv) {
     return 1;
   }
   if (json)
-    print_json(md, file);
+    print_json(md, file, stack);
   else
-    print_text(md, file);
+    print_text(md, file, stack);
   int rc = 0;
   if (cw_md_error_count(md) > 0) {
     fprintf(stderr, "crashwatch dump: %s: damaged:\n%s", file,

@@ -229,10 +229,13 @@ static int any_read(const cw_stackwalker_t *sw, uint64_t addr, void *out,
 
 #define BIT(r) (1u << (r))
 
-static void frame_fill(cw_stackwalker_t *sw, cw_sw_frame_t *f) {
+/* Fills ip, sp and the module from the registers; the module is the one
+ * holding lookup_pc (ip - 1 for a return address). */
+static void frame_fill(cw_stackwalker_t *sw, cw_sw_frame_t *f, int exact) {
   f->ip = f->regs[CW_SW_RIP];
   f->sp = f->regs[CW_SW_RSP];
-  f->module_index = cw_md_module_for_address(sw->md, f->ip);
+  f->lookup_pc = exact ? f->ip : f->ip - 1;
+  f->module_index = cw_md_module_for_address(sw->md, f->lookup_pc);
   f->module_offset = 0;
   if (f->module_index >= 0)
     f->module_offset =
@@ -589,13 +592,14 @@ static int step_fp(cw_stackwalker_t *sw, const cw_sw_frame_t *f,
 /* With the module's code at hand, is ip just after a call instruction in an
  * executable segment? Without it, any address in a module will do. */
 static int plausible_return(cw_stackwalker_t *sw, uint64_t ip) {
-  long idx = cw_md_module_for_address(sw->md, ip);
-  if (idx < 0)
+  /* A return address follows its call instruction, so ip - 1 must be in the
+   * module: this rejects a module's first byte (pointers to the ELF header,
+   * like auxv's AT_BASE above main's frame) and accepts a call that ends
+   * the module's last page. minidump_stackwalk behaves the same. */
+  if (ip == 0)
     return 0;
-  /* A module's first byte is its ELF header, never the end of a call: such
-   * values on a stack are pointers to the header (auxv's AT_BASE and
-   * AT_SYSINFO_EHDR above main's frame). */
-  if (ip == cw_md_module(sw->md, (size_t)idx)->base)
+  long idx = cw_md_module_for_address(sw->md, ip - 1);
+  if (idx < 0)
     return 0;
   sw_module_t *m = module_get(sw, idx);
   if (m == NULL || m->image == NULL)
@@ -706,8 +710,7 @@ int cw_sw_walk_thread(cw_stackwalker_t *sw, size_t thread_index,
   memset(&out[0], 0, sizeof(out[0]));
   regs_from_context(ctx, &out[0]);
   out[0].trust = CW_SW_TRUST_CONTEXT;
-  frame_fill(sw, &out[0]);
-  out[0].lookup_pc = out[0].ip;
+  frame_fill(sw, &out[0], 1);
   size_t n = 1, scanned = 0;
   int last_signal = 0;
   while (n < sw->opts.max_frames) {
@@ -734,8 +737,7 @@ int cw_sw_walk_thread(cw_stackwalker_t *sw, size_t thread_index,
       out = grown;
       cap *= 2;
     }
-    frame_fill(sw, &caller);
-    caller.lookup_pc = caller_signal ? caller.ip : caller.ip - 1;
+    frame_fill(sw, &caller, caller_signal);
     out[n++] = caller;
     last_signal = caller_signal;
   }
