@@ -156,15 +156,17 @@ static int one_crash(const char *self, int nthreads, uint64_t *to_report,
   return 0;
 }
 
-static long rss_kib(pid_t pid) {
-  char path[64], line[256];
-  snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+/* One "Key: N kB" figure from a /proc file of pid, or -1. */
+static long proc_kib(pid_t pid, const char *file, const char *key) {
+  char path[64], line[256], fmt[64];
+  snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, file);
+  snprintf(fmt, sizeof(fmt), "%s: %%ld kB", key);
   FILE *f = fopen(path, "r");
   if (f == NULL)
     return -1;
   long kib = -1;
   while (fgets(line, sizeof(line), f))
-    if (sscanf(line, "VmRSS: %ld kB", &kib) == 1)
+    if (sscanf(line, fmt, &kib) == 1)
       break;
   fclose(f);
   return kib;
@@ -216,7 +218,7 @@ int main(int argc, char **argv) {
 
   /* cw_init() time and the watchdog's idle RSS. */
   uint64_t *init = calloc((size_t)runs, sizeof(uint64_t));
-  long rss = -1;
+  long rss = -1, anon = -1, pss = -1;
   for (int i = 0; i < runs; i++) {
     uint64_t t0 = mono_ns();
     int rc = cw_init(NULL);
@@ -229,13 +231,19 @@ int main(int argc, char **argv) {
       struct timespec ts = {0, 200 * 1000000L};
       nanosleep(&ts, NULL); /* let it finish starting up, then go idle */
       pid_t wd = find_watchdog();
-      rss = wd > 0 ? rss_kib(wd) : -1;
+      if (wd > 0) {
+        rss = proc_kib(wd, "status", "VmRSS");
+        anon = proc_kib(wd, "status", "RssAnon");
+        pss = proc_kib(wd, "smaps_rollup", "Pss");
+      }
     }
     cw_shutdown();
   }
   printf("cw_init                      median %.3f ms over %d runs\n",
          median_ms(init, runs), runs);
-  printf("watchdog idle RSS            %ld KiB\n", rss);
+  printf("watchdog idle RSS            %ld KiB (anonymous %ld KiB, PSS %ld "
+         "KiB; the rest is shared library pages)\n",
+         rss, anon, pss);
 
   static const int counts[] = {1, 6, 16, 128};
   for (size_t c = 0; c < sizeof(counts) / sizeof(counts[0]); c++) {
