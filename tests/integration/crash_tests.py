@@ -18,6 +18,7 @@ import os
 import re
 import shutil
 import signal
+import struct
 import subprocess
 import sys
 import tempfile
@@ -51,7 +52,29 @@ CASES = {
     "stopped-watchdog": (signal.SIGSEGV, None,
                          {"reports": None, "ack_timeout": "300"}),
     "fork-child": (signal.SIGSEGV, MAIN_CHAIN, {"fork": True}),
+    # CRASHWATCH_INCLUDE_ENVIRON=1 reaches the watchdog: the dump then has
+    # the environ stream (every other case checks that it does not).
+    "environ": (signal.SIGSEGV, MAIN_CHAIN, {"environ": True}),
 }
+
+MD_LINUX_ENVIRON = 0x47670007
+RELEASE, ENVIRONMENT = "crashprog@1.0.0", "integration"
+
+
+def minidump_streams(path):
+    """Stream types of a minidump, from its header and directory."""
+    with open(path, "rb") as f:
+        data = f.read()
+    if len(data) < 32 or data[:4] != b"MDMP":
+        return None
+    count, rva = struct.unpack_from("<II", data, 8)
+    types = []
+    for i in range(count):
+        off = rva + 12 * i
+        if off + 12 > len(data):
+            return None
+        types.append(struct.unpack_from("<I", data, off)[0])
+    return types
 
 failures = []
 
@@ -109,6 +132,9 @@ def main():
     env.update({
         "CRASHWATCH_SPOOL": spool,
         "CW_MARKER": marker,
+        "SENTRY_RELEASE": RELEASE,
+        "SENTRY_ENVIRONMENT": ENVIRONMENT,
+        "CRASHWATCH_INCLUDE_ENVIRON": "1" if opts.get("environ") else "0",
         # Sanitizer builds: crashwatch, not ASan, handles the crash signals.
         "ASAN_OPTIONS": "handle_segv=0:handle_sigbus=0:handle_sigfpe=0:"
                         "handle_sigill=0:handle_abort=0:detect_leaks=0:"
@@ -177,6 +203,19 @@ def main():
                 event = json.load(f)
         except (OSError, ValueError) as e:
             check(False, "event.json: %s" % e)
+        check(event.get("release") == RELEASE,
+              "event release %r, want %r" % (event.get("release"), RELEASE))
+        check(event.get("environment") == ENVIRONMENT,
+              "event environment %r, want %r" %
+              (event.get("environment"), ENVIRONMENT))
+        if os.path.exists(dmp):
+            streams = minidump_streams(dmp)
+            check(streams is not None, "minidump header/directory unreadable")
+            has_env = MD_LINUX_ENVIRON in (streams or [])
+            check(has_env == bool(opts.get("environ")),
+                  "environ stream %s, want %s" %
+                  ("present" if has_env else "absent",
+                   "present" if opts.get("environ") else "absent"))
         names, tid, threads = crashed_frames(event)
         print("crashing thread %s frames (innermost first): %s" %
               (tid, names))
