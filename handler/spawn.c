@@ -76,6 +76,16 @@ static int make_memfd(void) {
   return fd;
 }
 
+/* Moves fd to a number >= 3 (close-on-exec), so a daemon that closed its
+ * stdio does not get the crash socket dup2'd over in the watchdog. */
+static int above_stdio(int fd) {
+  if (fd < 0 || fd > 2)
+    return fd;
+  int moved = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+  close(fd);
+  return moved;
+}
+
 /* Reads exactly len bytes unless EOF comes first; returns bytes read. */
 static size_t read_full(int fd, void *buf, size_t len) {
   size_t got = 0;
@@ -135,11 +145,17 @@ int cw__spawn_watchdog(const struct cw_options *o, const char *spool_abs,
     rc = cw__fail(CW_EWATCHDOG, "watchdog: socketpair: %s", strerror(errno));
     goto out;
   }
+  sv[0] = above_stdio(sv[0]);
+  sv[1] = above_stdio(sv[1]);
+  if (sv[0] < 0 || sv[1] < 0) {
+    rc = cw__fail(CW_EWATCHDOG, "watchdog: fcntl: %s", strerror(errno));
+    goto out;
+  }
   if (pipe2(pfd, O_CLOEXEC) != 0) {
     rc = cw__fail(CW_EWATCHDOG, "watchdog: pipe: %s", strerror(errno));
     goto out;
   }
-  devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+  devnull = above_stdio(open("/dev/null", O_RDWR | O_CLOEXEC));
 
   wd_args_t a = {.argc = 0};
   snprintf(a.fd_str, sizeof(a.fd_str), "%d", sv[1]);
@@ -151,8 +167,9 @@ int cw__spawn_watchdog(const struct cw_options *o, const char *spool_abs,
   add_arg(&a, a.pid_str);
   add_arg(&a, "--spool");
   add_arg(&a, spool_abs);
+  /* The summary goes to the app's stderr, if it has one. */
   add_arg(&a, "--summary-fd");
-  add_arg(&a, "2");
+  add_arg(&a, fcntl(STDERR_FILENO, F_GETFD) >= 0 ? "2" : "-1");
   if (o->include_environ)
     add_arg(&a, "--include-environ");
   if (!o->print_summary)

@@ -334,7 +334,24 @@ static void test_fork_child_exits(void **state) {
   assert_true(WIFEXITED(status));
   assert_int_equal(WEXITSTATUS(status), 0);
   assert_int_equal(find_watchdog(), wd);
+
+  /* A child that outlives the parent's cw_shutdown() does not keep the
+   * watchdog alive: it closed its copy of the crash socket at fork. */
+  int p[2];
+  assert_int_equal(pipe(p), 0);
+  c = fork();
+  assert_true(c >= 0);
+  if (c == 0) {
+    char b;
+    close(p[1]);
+    ssize_t n = read(p[0], &b, 1);
+    _exit(n == 0 ? 0 : 1);
+  }
+  close(p[0]);
   cw_shutdown();
+  wait_gone(wd); /* hangs (CTest timeout) if the child held the socket */
+  close(p[1]);
+  assert_int_equal(waitpid(c, &status, 0), c);
 }
 
 int main(void) {
