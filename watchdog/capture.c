@@ -19,6 +19,10 @@
 #include "spool.h"
 #include "wd_capture.h"
 
+/* Stack kept above the outermost frame's SP: its caller's argument area
+ * and saved registers, for stackwalkers that look a little further. */
+#define WD_STACK_SLACK 512
+
 static void new_event_id(char out[33]) {
   uint8_t r[16];
   if (getrandom(r, sizeof(r), GRND_NONBLOCK) != (ssize_t)sizeof(r)) {
@@ -107,6 +111,7 @@ int wd_handle_crash(const wd_config_t *cfg, const cw_crash_record_t *rec,
 
   wd_capture_finish(&c);
   wd_unwind_all(&c);
+  wd_trim_stacks(&c, WD_STACK_SLACK);
   char event_id[33];
   new_event_id(event_id);
   char path[4096];

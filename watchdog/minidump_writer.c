@@ -357,13 +357,13 @@ int wd_minidump_write(const wd_capture_t *cap, int fd) {
   int rc = wd_minidump_build(cap, &b);
   if (rc == 0)
     rc = write_all(fd, b.data, b.len, 0);
-  if (rc == 0 && fsync(fd) != 0)
+  if (rc == 0 && fdatasync(fd) != 0)
     rc = -errno;
   if (rc == 0) {
     uint32_t sig = MD_HEADER_SIGNATURE;
     rc = write_all(fd, (const uint8_t *)&sig, 4, 0);
   }
-  if (rc == 0 && fsync(fd) != 0)
+  if (rc == 0 && fdatasync(fd) != 0)
     rc = -errno;
   cw_buf_free(&b);
   return rc;

@@ -516,10 +516,6 @@ static void capture_modules(wd_capture_t *cap, pid_t pid, const mapping_t *maps,
 
 /* ---- DSO debug (r_debug / link_map) ---- */
 
-static int read_u64(pid_t pid, uint64_t addr, uint64_t *v, int fpm) {
-  return wd_mem_read(pid, addr, v, 8, fpm) == 8 ? 0 : -1;
-}
-
 static void capture_dso_debug(wd_capture_t *cap, pid_t pid, const uint8_t *auxv,
                               size_t auxv_len, int fpm) {
   uint64_t phdr = 0, phnum = 0;
@@ -551,14 +547,17 @@ static void capture_dso_debug(wd_capture_t *cap, pid_t pid, const uint8_t *auxv,
     return; /* static executable: no dynamic linker, no r_debug */
   wd_dso_debug_t *d = &cap->dso_debug;
   d->dynamic = dyn;
+  /* The dynamic section in one read (bounded), then DT_DEBUG in it. */
   uint64_t r_debug = 0;
-  for (uint64_t off = 0; off + 16 <= dyn_size && off < 64 * 1024; off += 16) {
-    uint64_t tag, val;
-    if (read_u64(pid, dyn + off, &tag, fpm) ||
-        read_u64(pid, dyn + off + 8, &val, fpm) || tag == DT_NULL)
+  uint64_t dynbuf[2 * 256];
+  if (dyn_size > sizeof(dynbuf))
+    dyn_size = sizeof(dynbuf);
+  ssize_t got_dyn = wd_mem_read(pid, dyn, dynbuf, (size_t)dyn_size, fpm);
+  for (ssize_t i = 0; got_dyn > 0 && (i + 1) * 16 <= got_dyn; i++) {
+    if (dynbuf[2 * i] == DT_NULL)
       break;
-    if (tag == DT_DEBUG)
-      r_debug = val;
+    if (dynbuf[2 * i] == DT_DEBUG)
+      r_debug = dynbuf[2 * i + 1];
   }
   if (r_debug == 0)
     return;
@@ -581,9 +580,14 @@ static void capture_dso_debug(wd_capture_t *cap, pid_t pid, const uint8_t *auxv,
     if (nd == NULL)
       break;
     d->dsos = nd;
+    /* Names are short: read 256 bytes first, the rest only if needed. */
     char name[PATH_MAX];
-    ssize_t got =
-        l[1] ? wd_mem_read(pid, l[1], name, sizeof(name) - 1, fpm) : 0;
+    ssize_t got = l[1] ? wd_mem_read(pid, l[1], name, 256, fpm) : 0;
+    if (got == 256 && memchr(name, 0, 256) == NULL) {
+      ssize_t more =
+          wd_mem_read(pid, l[1] + 256, name + 256, sizeof(name) - 257, fpm);
+      got = more > 0 ? 256 + more : 256;
+    }
     name[got > 0 ? got : 0] = '\0';
     nd[d->ndsos++] = (wd_dso_t){l[0], l[2], strdup(name)};
     lm = l[3];

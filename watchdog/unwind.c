@@ -215,8 +215,10 @@ static void unwind_thread(unw_addr_space_t as, const wd_capture_t *cap,
       if (r <= 0)
         break;
     }
-    if (r == 0)
-      return; /* CFI says this is the end of the stack */
+    if (r == 0) {
+      th->unwind_complete = 1; /* CFI says this is the end of the stack */
+      return;
+    }
     uint64_t next[3];
     if (fallback_step(cap, th->nframes == 1, ip, sp, fp, next) != 0)
       return;
@@ -243,6 +245,22 @@ void wd_unwind_all(wd_capture_t *cap) {
       unwind_thread(as, cap, th);
   }
   unw_destroy_addr_space(as);
+}
+
+void wd_trim_stacks(wd_capture_t *cap, size_t slack) {
+  for (size_t i = 0; i < cap->nthreads; i++) {
+    wd_thread_t *th = &cap->threads[i];
+    if (!th->unwind_complete || th->nframes == 0 || th->stack_region < 0)
+      continue;
+    wd_region_t *r = &cap->regions[th->stack_region];
+    uint64_t top = th->frames[th->nframes - 1].sp;
+    if (top < r->start || top - r->start > r->len)
+      continue;
+    uint64_t keep = top - r->start + slack;
+    keep = (keep + 15) & ~(uint64_t)15;
+    if (keep < r->len)
+      r->len = (size_t)keep;
+  }
 }
 
 const char *wd_symbolize(const wd_capture_t *cap, uint64_t addr,

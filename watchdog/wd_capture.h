@@ -45,6 +45,7 @@ typedef struct {
   int stack_region; /* index into wd_capture_t.regions, or -1 */
   wd_frame_t *frames;
   size_t nframes;
+  int unwind_complete; /* CFI marked the outermost frame: nothing lost */
 } wd_thread_t;
 
 /* A copied range of the process's memory. */
@@ -195,6 +196,12 @@ const wd_module_t *wd_capture_module_at(const wd_capture_t *cap, uint64_t addr);
 /* Unwinds every thread from the captured registers and memory and the
  * module files (never the live process). Frames go to thread->frames. */
 void wd_unwind_all(wd_capture_t *cap);
+
+/* Cuts each completely unwound thread's stack copy a little (slack bytes)
+ * above its outermost frame: what lies beyond (the thread descriptor and
+ * TLS, or argv/envp/auxv on the main thread) serves no stackwalker and
+ * would double a small daemon's minidump. */
+void wd_trim_stacks(wd_capture_t *cap, size_t slack);
 
 /* ---- minidump_writer.c ---- */
 

@@ -97,24 +97,37 @@ static int sym_cmp(const void *a, const void *b) {
   return 0;
 }
 
+/* Appends the function symbols of one symbol table. Reads the Elf64_Sym
+ * array straight from the mapped file when it is native (little-endian,
+ * 64-bit): libelf's per-symbol conversion costs more than the rest of the
+ * report for libc's thousands of symbols. */
 static void load_symbols(wd_elf_t *e, Elf *elf, Elf64_Word want) {
   Elf_Scn *scn = NULL;
   while ((scn = elf_nextscn(elf, scn)) != NULL) {
     GElf_Shdr sh;
     if (gelf_getshdr(scn, &sh) == NULL || sh.sh_type != want ||
-        sh.sh_entsize == 0)
+        sh.sh_entsize != sizeof(Elf64_Sym))
       continue;
-    Elf_Data *d = elf_getdata(scn, NULL);
-    if (d == NULL)
+    size_t count = sh.sh_size / sizeof(Elf64_Sym);
+    const Elf64_Sym *raw = NULL;
+    Elf_Data *d = NULL;
+    if (e->image != NULL && sh.sh_offset <= e->image_size &&
+        sh.sh_size <= e->image_size - sh.sh_offset &&
+        (sh.sh_offset % _Alignof(Elf64_Sym)) == 0 &&
+        elf_getident(elf, NULL)[EI_DATA] == ELFDATA2LSB) {
+      raw = (const Elf64_Sym *)(const void *)(e->image + sh.sh_offset);
+    } else if ((d = elf_getdata(scn, NULL)) == NULL) {
       continue;
-    size_t count = sh.sh_size / sh.sh_entsize;
+    }
     wd_elf_sym_t *syms = realloc(e->syms, (e->nsyms + count) * sizeof(*syms));
     if (syms == NULL)
       return;
     e->syms = syms;
     for (size_t i = 0; i < count; i++) {
       GElf_Sym s;
-      if (gelf_getsym(d, (int)i, &s) == NULL)
+      if (raw != NULL)
+        s = raw[i];
+      else if (gelf_getsym(d, (int)i, &s) == NULL)
         break;
       int type = GELF_ST_TYPE(s.st_info);
       if ((type != STT_FUNC && type != STT_GNU_IFUNC) || s.st_value == 0 ||
@@ -126,6 +139,19 @@ static void load_symbols(wd_elf_t *e, Elf *elf, Elf64_Word want) {
       e->syms[e->nsyms++] = (wd_elf_sym_t){s.st_value, s.st_size, name};
     }
   }
+}
+
+/* Symbols are loaded on the first lookup: most modules of a process never
+ * appear in a stack. */
+static void ensure_symbols(wd_elf_t *e) {
+  if (e->syms_loaded)
+    return;
+  e->syms_loaded = 1;
+  load_symbols(e, e->elf, SHT_SYMTAB);
+  if (e->nsyms == 0)
+    load_symbols(e, e->elf, SHT_DYNSYM);
+  if (e->nsyms > 0)
+    qsort(e->syms, e->nsyms, sizeof(*e->syms), sym_cmp);
 }
 
 wd_elf_t *wd_elf_open(int fd) {
@@ -146,6 +172,14 @@ wd_elf_t *wd_elf_open(int fd) {
   }
   e->elf = elf;
   e->fd = fd;
+  /* libelf mapped the file: unwinding reads .eh_frame words from it by the
+   * thousand, which must not cost a system call each. */
+  size_t image_size = 0;
+  char *image = elf_rawfile(elf, &image_size);
+  if (image != NULL) {
+    e->image = (const uint8_t *)image;
+    e->image_size = image_size;
+  }
   size_t phnum;
   if (elf_getphdrnum(elf, &phnum) == 0 && phnum > 0) {
     e->segs = calloc(phnum, sizeof(*e->segs));
@@ -163,11 +197,6 @@ wd_elf_t *wd_elf_open(int fd) {
     }
   }
   e->build_id_len = build_id_from_elf(elf, e->build_id, sizeof(e->build_id));
-  load_symbols(e, elf, SHT_SYMTAB);
-  if (e->nsyms == 0)
-    load_symbols(e, elf, SHT_DYNSYM);
-  if (e->nsyms > 0)
-    qsort(e->syms, e->nsyms, sizeof(*e->syms), sym_cmp);
   return e;
 }
 
@@ -204,14 +233,22 @@ int wd_elf_read_vaddr(const wd_elf_t *e, uint64_t vaddr, void *buf,
     const wd_elf_seg_t *s = &e->segs[i];
     if (vaddr >= s->vaddr && vaddr - s->vaddr < s->filesz &&
         len <= s->filesz - (vaddr - s->vaddr)) {
-      ssize_t n = pread(e->fd, buf, len, (off_t)(s->offset + vaddr - s->vaddr));
+      uint64_t off = s->offset + (vaddr - s->vaddr);
+      if (e->image != NULL) {
+        if (off > e->image_size || len > e->image_size - off)
+          return -1;
+        memcpy(buf, e->image + off, len);
+        return 0;
+      }
+      ssize_t n = pread(e->fd, buf, len, (off_t)off);
       return n == (ssize_t)len ? 0 : -1;
     }
   }
   return -1;
 }
 
-const wd_elf_sym_t *wd_elf_symbol(const wd_elf_t *e, uint64_t vaddr) {
+const wd_elf_sym_t *wd_elf_symbol(wd_elf_t *e, uint64_t vaddr) {
+  ensure_symbols(e);
   size_t lo = 0, hi = e->nsyms;
   while (lo < hi) {
     size_t mid = lo + (hi - lo) / 2;

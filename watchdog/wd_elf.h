@@ -26,18 +26,21 @@ typedef struct {
 struct wd_elf {
   void *elf; /* Elf * */
   int fd;
+  const uint8_t *image; /* the whole file, mapped by libelf; or NULL */
+  size_t image_size;
   wd_elf_seg_t *segs;
   size_t nsegs;
   uint64_t eh_frame_hdr_vaddr; /* 0 if none */
   uint64_t eh_frame_hdr_size;
-  wd_elf_sym_t *syms;
+  wd_elf_sym_t *syms; /* sorted by address, loaded on first lookup */
   size_t nsyms;
+  int syms_loaded;
   uint8_t build_id[64];
   size_t build_id_len;
 };
 
 /* Opens the ELF on fd (borrowed). Returns NULL if it is not a readable ELF
- * file. Symbols are loaded too. */
+ * file. */
 wd_elf_t *wd_elf_open(int fd);
 void wd_elf_close(wd_elf_t *e);
 
@@ -57,7 +60,7 @@ uint64_t wd_elf_load_bias(const wd_elf_t *e, const wd_module_t *m);
 int wd_elf_read_vaddr(const wd_elf_t *e, uint64_t vaddr, void *buf, size_t len);
 
 /* The function symbol containing link-time vaddr, or NULL. */
-const wd_elf_sym_t *wd_elf_symbol(const wd_elf_t *e, uint64_t vaddr);
+const wd_elf_sym_t *wd_elf_symbol(wd_elf_t *e, uint64_t vaddr);
 
 /* The module's ELF, opened on first use; NULL if unavailable. */
 wd_elf_t *wd_module_elf(wd_module_t *m);

@@ -238,6 +238,38 @@ static void check_unwind(const wd_capture_t *cap) {
   for (size_t i = 0; i < cap->nthreads; i++)
     if (i != cap->crashed_index)
       expect_frames(cap, &cap->threads[i], work, 3);
+  /* Every thread was unwound to its outermost frame (_start, clone3). */
+  for (size_t i = 0; i < cap->nthreads; i++)
+    assert_true(cap->threads[i].unwind_complete);
+}
+
+static void test_trim_stacks_keeps_every_frame(void **state) {
+  (void)state;
+  child_t c;
+  wd_capture_t cap;
+  capture_child(WD_TARGET, 0, &c, &cap);
+  size_t before[NWORKERS + 1];
+  for (size_t i = 0; i < cap.nthreads; i++)
+    before[i] = cap.regions[cap.threads[i].stack_region].len;
+  wd_trim_stacks(&cap, 512);
+  size_t total_before = 0, total_after = 0;
+  for (size_t i = 0; i < cap.nthreads; i++) {
+    const wd_thread_t *th = &cap.threads[i];
+    const wd_region_t *r = &cap.regions[th->stack_region];
+    uint64_t top = th->frames[th->nframes - 1].sp;
+    assert_true(r->start + r->len >= top + 512);
+    assert_true(r->start + r->len <= top + 512 + 16);
+    assert_true(r->len <= before[i]);
+    total_before += before[i];
+    total_after += r->len;
+  }
+  assert_true(total_after < total_before);
+  /* Unwinding the trimmed capture gives the same frames. */
+  size_t n0 = cap.threads[cap.crashed_index].nframes;
+  wd_unwind_all(&cap);
+  assert_int_equal(cap.threads[cap.crashed_index].nframes, n0);
+  check_unwind(&cap);
+  wd_capture_free(&cap);
 }
 
 static void test_capture_child_threads_modules_stacks(void **state) {
@@ -450,6 +482,7 @@ int main(void) {
       cmocka_unit_test(test_memread_procmem_matches_process_vm_readv),
       cmocka_unit_test(test_unwind_named_frames_with_frame_pointers),
       cmocka_unit_test(test_unwind_named_frames_without_frame_pointers),
+      cmocka_unit_test(test_trim_stacks_keeps_every_frame),
       cmocka_unit_test(test_handle_crash_writes_one_report),
       cmocka_unit_test(test_handle_crash_of_vanished_process_still_releases),
   };
