@@ -4,7 +4,10 @@
  * tested alone: the SIGSEGV handler fills a cw_crash_record_t from its
  * ucontext, writes it to fd RECORD_FD, and waits for one byte on fd ACK_FD.
  *
- *   watchdog_target RECORD_FD ACK_FD NTHREADS
+ *   watchdog_target RECORD_FD ACK_FD NTHREADS [churn]
+ *
+ * With "churn", one more thread creates short-lived threads without pause,
+ * so threads appear and vanish while the watchdog seizes them.
  *
  * Worker threads ("wd-worker-N") block in wd_worker_outer -> wd_worker_middle
  * -> wd_worker_leaf; the main thread crashes in wd_crash_outer ->
@@ -50,6 +53,19 @@ static void *worker(void *arg) {
   snprintf(name, sizeof(name), "wd-worker-%d", (int)(intptr_t)arg);
   pthread_setname_np(pthread_self(), name);
   wd_worker_outer();
+  return NULL;
+}
+
+static void *short_lived(void *arg) { return arg; }
+
+static void *churner(void *arg) {
+  (void)arg;
+  pthread_barrier_wait(&ready);
+  for (;;) {
+    pthread_t t;
+    if (pthread_create(&t, NULL, short_lived, NULL) == 0)
+      pthread_detach(t);
+  }
   return NULL;
 }
 
@@ -108,7 +124,12 @@ int main(int argc, char **argv) {
   sa.sa_sigaction = on_segv;
   sa.sa_flags = SA_SIGINFO;
   sigaction(SIGSEGV, &sa, NULL);
-  pthread_barrier_init(&ready, NULL, (unsigned)n + 1);
+  int churn = argc > 4 && strcmp(argv[4], "churn") == 0;
+  pthread_barrier_init(&ready, NULL, (unsigned)(n + 1 + churn));
+  if (churn) {
+    pthread_t t;
+    pthread_create(&t, NULL, churner, NULL);
+  }
   for (int i = 0; i < n; i++) {
     pthread_t t;
     pthread_create(&t, NULL, worker, (void *)(intptr_t)i);

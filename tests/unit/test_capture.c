@@ -41,7 +41,8 @@ typedef struct {
   cw_crash_record_t rec;
 } child_t;
 
-static void spawn(const char *prog, int nthreads, child_t *c) {
+static void spawn_args(const char *prog, int nthreads, const char *extra,
+                       child_t *c) {
   memset(c, 0, sizeof(*c));
   int recp[2], ackp[2];
   assert_int_equal(pipe2(recp, O_CLOEXEC), 0);
@@ -55,7 +56,7 @@ static void spawn(const char *prog, int nthreads, child_t *c) {
     snprintf(a, sizeof(a), "%d", recp[1]);
     snprintf(b, sizeof(b), "%d", ackp[0]);
     snprintf(n, sizeof(n), "%d", nthreads);
-    execl(prog, prog, a, b, n, (char *)NULL);
+    execl(prog, prog, a, b, n, extra, (char *)NULL);
     _exit(127);
   }
   close(recp[1]);
@@ -74,6 +75,10 @@ static void spawn(const char *prog, int nthreads, child_t *c) {
   }
   assert_int_equal(c->rec.magic, CW_CRASH_RECORD_MAGIC);
   assert_int_equal(c->rec.pid, pid);
+}
+
+static void spawn(const char *prog, int nthreads, child_t *c) {
+  spawn_args(prog, nthreads, NULL, c);
 }
 
 static void release_child(void *ctx, int status) {
@@ -291,6 +296,35 @@ static void test_capture_procmem_fallback_same_result(void **state) {
   wd_capture_free(&cap);
 }
 
+/* Threads appear and vanish while the capture seizes them: the capture
+ * still finds the crashing thread and every worker, and stops all of them
+ * (a thread still being created is caught by the re-listing). */
+static void test_capture_with_thread_churn(void **state) {
+  (void)state;
+  for (int round = 0; round < 3; round++) {
+    child_t c;
+    spawn_args(WD_TARGET, NWORKERS, "churn", &c);
+    wd_capture_t cap;
+    assert_int_equal(wd_capture_process(&c.rec, NULL, &cap), 0);
+    int st = finish_child(&c);
+    assert_true(WIFSIGNALED(st));
+    assert_int_equal(WTERMSIG(st), SIGSEGV);
+    assert_true(cap.nthreads >= NWORKERS + 2);
+    assert_int_equal(cap.threads[cap.crashed_index].tid, c.rec.tid);
+    int workers = 0;
+    for (size_t i = 0; i < cap.nthreads; i++)
+      workers += strncmp(cap.threads[i].name, "wd-worker-", 10) == 0 &&
+                 cap.threads[i].regs_ok;
+    assert_int_equal(workers, NWORKERS);
+    wd_capture_finish(&cap);
+    wd_unwind_all(&cap);
+    static const char *const crash[] = {"wd_crash_leaf", "wd_crash_middle"};
+    assert_int_equal(
+        expect_frames(&cap, &cap.threads[cap.crashed_index], crash, 2), 0);
+    wd_capture_free(&cap);
+  }
+}
+
 static void test_memread_procmem_matches_process_vm_readv(void **state) {
   (void)state;
   child_t c;
@@ -480,6 +514,7 @@ int main(void) {
       cmocka_unit_test(test_capture_child_threads_modules_stacks),
       cmocka_unit_test(test_capture_procmem_fallback_same_result),
       cmocka_unit_test(test_memread_procmem_matches_process_vm_readv),
+      cmocka_unit_test(test_capture_with_thread_churn),
       cmocka_unit_test(test_unwind_named_frames_with_frame_pointers),
       cmocka_unit_test(test_unwind_named_frames_without_frame_pointers),
       cmocka_unit_test(test_trim_stacks_keeps_every_frame),
