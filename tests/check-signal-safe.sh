@@ -3,7 +3,23 @@
 # libcrashwatch (handler/crash.c and friends) references a function that is
 # not async-signal-safe. The allowlist is POSIX's async-signal-safe list
 # (the subset we may use) plus compiler/sanitizer runtime entry points.
+#
+# check-signal-safe.sh --expect-reject OBJECT... — the self-test: succeeds
+# only if the check refuses the objects for calling malloc and printf.
 set -eu
+if [ "${1:-}" = "--expect-reject" ]; then
+  shift
+  rc=0
+  out=$(sh "$0" "$@" 2>&1) || rc=$?
+  echo "$out"
+  if [ $rc -eq 1 ] && echo "$out" | grep -q "calls malloc" &&
+     echo "$out" | grep -q "calls printf"; then
+    echo "self-test: the check refused the unsafe object, as it must"
+    exit 0
+  fi
+  echo "self-test: the check did not refuse the unsafe object (status $rc)" >&2
+  exit 1
+fi
 [ $# -gt 0 ] || { echo "usage: $0 OBJECT..." >&2; exit 2; }
 NM=${NM:-nm}
 

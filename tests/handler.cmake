@@ -17,6 +17,13 @@ cw_add_script_test(handler_signal_safe
   COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/check-signal-safe.sh
           $<TARGET_OBJECTS:cw_handler_sigctx>
   TIMEOUT 30)
+# The checker must be able to fail: it has to refuse an object that calls
+# printf and malloc.
+add_library(cw_test_sigunsafe OBJECT progs/sigunsafe.c)
+cw_add_script_test(handler_signal_safe_rejects
+  COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/check-signal-safe.sh --expect-reject
+          $<TARGET_OBJECTS:cw_test_sigunsafe>
+  TIMEOUT 30)
 cw_add_script_test(handler_libc_only
   COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/check-handler-deps.sh
           $<TARGET_FILE:crashwatch>
