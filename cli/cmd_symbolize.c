@@ -421,8 +421,7 @@ int cw_cmd_symbolize(int argc, char **argv) {
       fprintf(stderr, "crashwatch symbolize: %.*s\n", len, w);
       w += len + (nl != NULL);
     }
-    if (strcmp(cw_sym_module_source(r.mod), "dwarf") != 0)
-      file_problem = 1;
+    file_problem = 1;
   }
 
   if (r.style == STYLE_JSON) {

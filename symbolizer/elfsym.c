@@ -193,9 +193,21 @@ static int add_symtab(symidx_t *ix, Elf *elf, Elf_Scn *scn, GElf_Shdr *sh) {
     const char *name = elf_strptr(elf, sh->sh_link, sym.st_name);
     if (name == NULL || *name == '\0')
       continue;
+    uint64_t size = sym.st_size;
+    if (size == 0) {
+      /* Unsized (assembly) functions reach at most to the end of their
+       * section, not to every address above them. */
+      GElf_Shdr sec;
+      Elf_Scn *sc = elf_getscn(elf, sym.st_shndx);
+      if (sc == NULL || gelf_getshdr(sc, &sec) == NULL ||
+          sym.st_value < sec.sh_addr ||
+          sym.st_value >= sec.sh_addr + sec.sh_size)
+        continue;
+      size = sec.sh_addr + sec.sh_size - sym.st_value;
+    }
     const char *in = symidx_intern(ix, name, strlen(name));
     if (in == NULL ||
-        symidx_add_sym(ix, sym.st_value, sym.st_size, in,
+        symidx_add_sym(ix, sym.st_value, size, in,
                        GELF_ST_BIND(sym.st_info) != STB_GLOBAL) != 0)
       return CW_ENOMEM;
     added++;

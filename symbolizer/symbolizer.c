@@ -170,19 +170,26 @@ static int elf_file_open(const char *path, elf_file_t *f, char *err,
     elf_file_close(f);
     return rc;
   }
-  /* Section headers past the end: libelf reads them lazily and would only
-   * fail later; say what is wrong now. */
+  /* Headers past the end: libelf reads them lazily (or quietly sees no
+   * sections) and would only fail later; say what is wrong now. */
   off_t size = lseek(f->fd, 0, SEEK_END);
-  if (shnum > 0 &&
-      (uint64_t)size < eh.e_shoff + (uint64_t)shnum * eh.e_shentsize) {
+  uint64_t sh_end =
+      eh.e_shoff + (uint64_t)(shnum ? shnum : eh.e_shnum) * eh.e_shentsize;
+  uint64_t ph_end = eh.e_phoff + (uint64_t)eh.e_phnum * eh.e_phentsize;
+  const char *what = NULL;
+  uint64_t end = 0;
+  if (eh.e_shoff != 0 && sh_end > (uint64_t)size) {
+    what = "section headers";
+    end = sh_end;
+  } else if (eh.e_phoff != 0 && ph_end > (uint64_t)size) {
+    what = "program headers";
+    end = ph_end;
+  }
+  if (what != NULL) {
     elf_file_close(f);
-    return set_err(
-        err, errlen, CW_ETRUNC,
-        "%s: truncated ELF: section headers end at %llu, file "
-        "has %lld bytes",
-        path,
-        (unsigned long long)(eh.e_shoff + (uint64_t)shnum * eh.e_shentsize),
-        (long long)size);
+    return set_err(err, errlen, CW_ETRUNC,
+                   "%s: truncated ELF: %s end at %llu, file has %lld bytes",
+                   path, what, (unsigned long long)end, (long long)size);
   }
   /* Likewise sections whose contents lie past the end of the file. */
   Elf_Scn *scn = NULL;
@@ -196,6 +203,9 @@ static int elf_file_open(const char *path, elf_file_t *f, char *err,
       const char *nm = NULL;
       if (elf_getshdrstrndx(f->elf, &shstrndx) == 0)
         nm = elf_strptr(f->elf, shstrndx, sh.sh_name);
+      for (const char *c = nm; c != NULL && *c != '\0'; c++)
+        if (*c < 0x20 || *c > 0x7e)
+          nm = NULL; /* a corrupt name is not printed */
       int rc = set_err(err, errlen, CW_ETRUNC,
                        "%s: truncated ELF: section %s ends at %llu, file "
                        "has %lld bytes",

@@ -1,0 +1,430 @@
+#!/usr/bin/env python3
+"""Integration tests of `crashwatch symbolize --exe` on real binaries.
+
+The test program (tests/progs/sym_main.c, sym_util.c, sym_inline.h) is built
+here in several variants. Its SYM_MARK(tag) labels (cw_mark_<tag>_<n>, found
+with nm) sit on the line carrying the comment "MARK:<tag>"; "CALL:<name>"
+comments mark call sites. Every marker must symbolize to the expected
+function, file, line and inline chain.
+
+usage: symbolize_test.py SUBTEST   (variants | buildid | debuglink |
+                                    breakpad | formats | badinput)
+"""
+import json
+import os
+import random
+import re
+import shutil
+import subprocess
+import sys
+
+SRC = os.environ.get("CW_SOURCE_DIR", os.path.join(os.path.dirname(__file__), "..", ".."))
+BIN = os.environ.get("CW_BINARY_DIR", "build")
+TMP = os.environ.get("CW_TEST_TMP", "/tmp")
+CC = os.environ.get("CC", "cc")
+PROGS = os.path.join(SRC, "tests", "progs")
+CW = os.path.join(BIN, "cli", "crashwatch")
+SOURCES = ["sym_main.c", "sym_util.c"]
+
+failures = []
+
+
+def check(cond, what):
+    if not cond:
+        failures.append(what)
+        print("FAIL:", what)
+    return cond
+
+
+def run(args, stdin=None, expect_rc=None):
+    p = subprocess.run(args, input=stdin, capture_output=True, text=True, errors="replace",
+                       timeout=60)
+    if expect_rc is not None:
+        check(p.returncode == expect_rc,
+              "%s exited %d, expected %d; stderr: %s" % (" ".join(args), p.returncode,
+                                                          expect_rc, p.stderr.strip()))
+    return p
+
+
+def workdir(name):
+    d = os.path.join(TMP, "symbolize", name)
+    shutil.rmtree(d, ignore_errors=True)
+    os.makedirs(d)
+    return d
+
+
+def build(out, flags):
+    cmd = [CC, "-g", "-I", PROGS] + flags + [os.path.join(PROGS, s) for s in SOURCES] + ["-o", out]
+    subprocess.run(cmd, check=True)
+    return out
+
+
+def source_marks():
+    """tag -> (file basename, line) for MARK: and CALL: comments."""
+    marks = {}
+    for f in ["sym_main.c", "sym_util.c", "sym_inline.h"]:
+        with open(os.path.join(PROGS, f)) as fh:
+            for i, line in enumerate(fh, 1):
+                for kind, tag in re.findall(r"(MARK|CALL):(\w+)", line):
+                    marks[kind + ":" + tag] = (f, i)
+    return marks
+
+
+M = source_marks()
+
+
+def fr(func, tag):
+    f, line = M[tag]
+    return (func, f, line)
+
+
+# The inline chains a marker may legitimately sit in, innermost first.
+EXPECTED = {
+    "leaf": [
+        [fr("sym_leaf", "MARK:leaf"), fr("sym_mid", "CALL:mid_leaf"),
+         fr("sym_util_work", "CALL:util_mid")],
+        [fr("sym_leaf", "MARK:leaf"), fr("sym_util_leafonly", "CALL:util_leaf")],
+        [fr("sym_leaf", "MARK:leaf"), fr("sym_local", "CALL:local_leaf")],
+    ],
+    "mid": [[fr("sym_mid", "MARK:mid"), fr("sym_util_work", "CALL:util_mid")]],
+    "util": [[fr("sym_util_work", "MARK:util")]],
+    "local": [[fr("sym_local", "MARK:local")]],
+    "main": [[fr("main", "MARK:main")]],
+}
+
+
+def markers(binary):
+    out = subprocess.run(["nm", binary], capture_output=True, text=True, check=True).stdout
+    res = []
+    for line in out.splitlines():
+        m = re.match(r"([0-9a-f]+) \w cw_mark_(\w+)_(\d+)$", line)
+        if m:
+            res.append((int(m.group(1), 16), m.group(2)))
+    return res
+
+
+def parse_llvm(text):
+    """llvm-symbolizer output -> list of frame lists [(func, file, line, col)]."""
+    res = []
+    for block in text.split("\n\n"):
+        lines = [l for l in block.split("\n") if l != ""]
+        if not lines:
+            continue
+        frames = []
+        for i in range(0, len(lines) - 1, 2):
+            loc = lines[i + 1].rsplit(":", 2)
+            frames.append((lines[i], loc[0], int(loc[1]), int(loc[2])))
+        res.append(frames)
+    return res
+
+
+def norm(frames):
+    return [(f, os.path.basename(file), line) for f, file, line, _ in frames]
+
+
+def check_markers(binary, label, extra=()):
+    marks = markers(binary)
+    check(len(marks) >= 6, "%s: only %d markers found" % (label, len(marks)))
+    addrs = ["0x%x" % a for a, _ in marks]
+    p = run([CW, "symbolize", "--exe", binary] + list(extra) + addrs, expect_rc=0)
+    got = parse_llvm(p.stdout)
+    if not check(len(got) == len(marks), "%s: %d answers for %d addresses" % (label, len(got), len(marks))):
+        return
+    for (addr, tag), frames in zip(marks, got):
+        n = norm(frames)
+        check(n in EXPECTED[tag], "%s: 0x%x (%s) gave %s, expected one of %s" %
+              (label, addr, tag, n, EXPECTED[tag]))
+
+
+def check_return_address(binary, label):
+    out = subprocess.run([binary], capture_output=True, text=True).stdout
+    off = re.search(r"ret ([0-9a-f]+)", out).group(1)
+    p = run([CW, "symbolize", "--exe", binary, "--module-offset", "--return-address", off],
+            expect_rc=0)
+    got = norm(parse_llvm(p.stdout)[0])
+    check(got[-1] == fr("main", "CALL:main_work"),
+          "%s: return address %s gave %s, expected main at the call" % (label, off, got))
+
+
+def t_variants():
+    d = workdir("variants")
+    for opt in ["-O0", "-O2"]:
+        for dw in ["-gdwarf-4", "-gdwarf-5"]:
+            for fp in ["-fno-omit-frame-pointer", "-fomit-frame-pointer"]:
+                label = "%s %s %s" % (opt, dw, fp)
+                exe = build(os.path.join(d, "p%s%s%s" % (opt, dw[-1], fp[4])), [opt, dw, fp])
+                check_markers(exe, label)
+                check_return_address(exe, label)
+    # A fixed-address executable: ELF addresses are runtime addresses and
+    # --module-offset counts from 0x400000.
+    exe = build(os.path.join(d, "nopie"), ["-O2", "-fno-pie", "-no-pie"])
+    check_markers(exe, "-no-pie")
+    check_return_address(exe, "-no-pie")
+
+
+def build_id(path):
+    out = subprocess.run(["readelf", "-n", path], capture_output=True, text=True).stdout
+    return re.search(r"Build ID: ([0-9a-f]+)", out).group(1)
+
+
+def t_buildid():
+    d = workdir("buildid")
+    exe = build(os.path.join(d, "prog"), ["-O2", "-gdwarf-5"])
+    bid = build_id(exe)
+    dbgdir = os.path.join(d, "debug")
+    os.makedirs(os.path.join(dbgdir, ".build-id", bid[:2]))
+    dbg = os.path.join(dbgdir, ".build-id", bid[:2], bid[2:] + ".debug")
+    subprocess.run(["objcopy", "--only-keep-debug", exe, dbg], check=True)
+    stripped = os.path.join(d, "prog.stripped")
+    subprocess.run(["objcopy", "--strip-debug", exe, stripped], check=True)
+    # Without the debug dir only symbols are left: no lines, exit 0 still
+    # (functions resolve) but no file:line.
+    p = run([CW, "symbolize", "--exe", stripped, "--json"] + ["0x%x" % a for a, _ in markers(exe)])
+    doc = json.loads(p.stdout)
+    check(doc["source"] == "symtab", "stripped binary alone: source %s" % doc["source"])
+    check_markers(stripped, "split by build-id", ["--debug-dir", dbgdir])
+    p = run([CW, "symbolize", "--exe", stripped, "--debug-dir", dbgdir, "--json", "0x1"])
+    doc = json.loads(p.stdout)
+    check(doc["debug_file"] == dbg, "debug file used: %s, expected %s" % (doc["debug_file"], dbg))
+
+    # --build-id alone finds the binary in DIR/.build-id/xx/rest.
+    bindir = os.path.join(d, "bins")
+    os.makedirs(os.path.join(bindir, ".build-id", bid[:2]))
+    shutil.copy(stripped, os.path.join(bindir, ".build-id", bid[:2], bid[2:]))
+    marks = markers(exe)
+    p = run([CW, "symbolize", "--build-id", bid, "--debug-dir", bindir, "--debug-dir", dbgdir]
+            + ["0x%x" % a for a, _ in marks], expect_rc=0)
+    for (addr, tag), frames in zip(marks, parse_llvm(p.stdout)):
+        check(norm(frames) in EXPECTED[tag], "--build-id: 0x%x gave %s" % (addr, norm(frames)))
+
+    # A debug file of another build at the right path is refused, by name.
+    other = build(os.path.join(d, "other"), ["-O0", "-gdwarf-5", "-DOTHER=1"])
+    obid = build_id(other)
+    check(obid != bid, "two builds share a build-id")
+    subprocess.run(["objcopy", "--only-keep-debug", other, dbg], check=True)
+    p = run([CW, "symbolize", "--exe", stripped, "--debug-dir", dbgdir, "0x%x" % marks[0][0]],
+            expect_rc=1)
+    check("does not match" in p.stderr and dbg in p.stderr and bid[:16] in p.stderr,
+          "mismatch message names file and ids: %r" % p.stderr)
+    check("/sym_" not in p.stdout, "mismatched debug file must not give lines: %r" % p.stdout)
+
+    # --build-id given for a file with another build-id: refused.
+    p = run([CW, "symbolize", "--exe", other, "--build-id", bid, "0x1000"], expect_rc=1)
+    check("does not match module's" in p.stderr and obid in p.stderr,
+          "--build-id mismatch message: %r" % p.stderr)
+    # A build-id nobody has: clear error.
+    p = run([CW, "symbolize", "--build-id", "00" * 20, "--debug-dir", bindir, "0x1000"],
+            expect_rc=1)
+    check("no file with build-id" in p.stderr, "unknown build-id message: %r" % p.stderr)
+
+
+def t_debuglink():
+    d = workdir("debuglink")
+    exe = build(os.path.join(d, "prog"), ["-O2", "-gdwarf-4"])
+    dbg = os.path.join(d, "prog.dbg")
+    subprocess.run(["objcopy", "--only-keep-debug", exe, dbg], check=True)
+    stripped = os.path.join(d, "prog.stripped")
+    subprocess.run(["objcopy", "--strip-debug", "--add-gnu-debuglink=" + dbg, exe, stripped],
+                   check=True)
+    check_markers(stripped, "split by debuglink")
+    # In a .debug/ folder next to the binary works too.
+    os.makedirs(os.path.join(d, ".debug"))
+    os.rename(dbg, os.path.join(d, ".debug", "prog.dbg"))
+    check_markers(stripped, "debuglink in .debug/")
+    # A changed debug file fails the CRC check and is not used.
+    with open(os.path.join(d, ".debug", "prog.dbg"), "r+b") as f:
+        f.seek(0, 2)
+        f.write(b"\0")
+    marks = markers(exe)
+    p = run([CW, "symbolize", "--exe", stripped, "0x%x" % marks[0][0]], expect_rc=1)
+    check("CRC" in p.stderr and "prog.dbg" in p.stderr, "CRC mismatch message: %r" % p.stderr)
+
+
+def t_breakpad():
+    """A Breakpad symbol store as the only source of lines and inlines."""
+    d = workdir("breakpad")
+    exe = build(os.path.join(d, "prog"), ["-O2", "-gdwarf-5"])
+    stripped = os.path.join(d, "prog.stripped")
+    subprocess.run(["objcopy", "--strip-debug", exe, stripped], check=True)
+    bid = bytes.fromhex(build_id(exe))
+    g = bid[:16].ljust(16, b"\0")
+    bpid = (g[3::-1] + g[5:3:-1] + g[7:5:-1] + g[8:]).hex().upper() + "0"
+    nm = subprocess.run(["nm", "-S", "--defined-only", exe], capture_output=True, text=True).stdout
+    funcs = {}
+    for line in nm.splitlines():
+        parts = line.split()
+        if len(parts) == 4 and parts[2] in "tT":
+            funcs[parts[3]] = (int(parts[0], 16), int(parts[1], 16))
+    a, s = funcs["sym_util_leafonly"]
+    w, ws = funcs["sym_util_work"]
+    sym = ["MODULE Linux x86_64 %s prog.stripped" % bpid,
+           "INFO CODE_ID %s" % bid.hex().upper(),
+           "FILE 0 /src/sym_util.c", "FILE 1 /src/sym_inline.h",
+           "INLINE_ORIGIN 0 sym_leaf",
+           "FUNC %x %x 0 sym_util_leafonly" % (a, s),
+           "INLINE 0 16 0 0 %x %x" % (a, s),
+           "%x %x 17 1" % (a, s),
+           "FUNC %x %x 0 sym_util_work" % (w, ws),
+           "%x %x 10 0" % (w, ws),
+           "PUBLIC %x 0 main" % funcs["main"][0]]
+    store = os.path.join(d, "symbols", "prog.stripped", bpid)
+    os.makedirs(store)
+    with open(os.path.join(store, "prog.stripped.sym"), "w") as f:
+        f.write("\n".join(sym) + "\n")
+    p = run([CW, "symbolize", "--exe", stripped, "--debug-dir", os.path.join(d, "symbols"),
+             "--json", "0x%x" % a, "0x%x" % (w + 1), "0x%x" % funcs["main"][0]], expect_rc=0)
+    doc = json.loads(p.stdout)
+    check(doc["source"] == "breakpad", "source %s, expected breakpad" % doc["source"])
+    f0 = doc["addresses"][0]["frames"]
+    check([(x["function"], x["file"], x["line"]) for x in f0] ==
+          [("sym_leaf", "/src/sym_inline.h", 17), ("sym_util_leafonly", "/src/sym_util.c", 16)],
+          "breakpad inline chain: %s" % f0)
+    f1 = doc["addresses"][1]["frames"]
+    check([(x["function"], x["line"]) for x in f1] == [("sym_util_work", 10)], "FUNC line: %s" % f1)
+    check(doc["addresses"][2]["frames"][0]["function"] == "main", "PUBLIC: %s" % doc["addresses"][2])
+    # The .sym file itself can be given as --exe (addresses from the module base).
+    p = run([CW, "symbolize", "--exe", os.path.join(store, "prog.stripped.sym"), "0x%x" % a],
+            expect_rc=0)
+    check(p.stdout.startswith("sym_leaf\n/src/sym_inline.h:17:0\n"), ".sym as --exe: %r" % p.stdout)
+    # A store entry whose MODULE id is another module's is refused.
+    with open(os.path.join(store, "prog.stripped.sym"), "w") as f:
+        f.write("\n".join(["MODULE Linux x86_64 %s prog.stripped" % ("0" * 33)] + sym[1:]) + "\n")
+    p = run([CW, "symbolize", "--exe", stripped, "--debug-dir", os.path.join(d, "symbols"),
+             "0x%x" % a])
+    check("does not match" in p.stderr, "breakpad id mismatch message: %r" % p.stderr)
+    check(p.returncode == 1, "breakpad id mismatch: exit %d" % p.returncode)
+
+
+def t_formats():
+    d = workdir("formats")
+    exe = build(os.path.join(d, "prog"), ["-O2", "-gdwarf-5"])
+    marks = markers(exe)
+    addrs = ["0x%x" % a for a, _ in marks]
+    # GNU style is addr2line -f -i, byte for byte.
+    ours = run([CW, "symbolize", "--output-style=GNU", "-e", exe] + addrs, expect_rc=0).stdout
+    a2l = run(["addr2line", "-f", "-i", "-e", exe] + addrs).stdout
+    check(ours == a2l, "GNU style differs from addr2line:\n%s\n---\n%s" % (ours, a2l))
+    if shutil.which("llvm-symbolizer"):
+        # llvm-symbolizer names the outermost frame by the nearest ELF symbol,
+        # untyped labels included: drop the marker labels for this check.
+        plain = os.path.join(d, "prog.nomarks")
+        subprocess.run(["objcopy", "--wildcard", "--strip-symbol=cw_mark_*", exe, plain],
+                       check=True)
+        llvm = run(["llvm-symbolizer", "--obj=" + plain] + addrs).stdout
+        ours = run([CW, "symbolize", "--exe", plain] + addrs, expect_rc=0).stdout
+        check(ours == llvm, "LLVM style differs from llvm-symbolizer:\n%s\n---\n%s" % (ours, llvm))
+    # stdin, one per line, same answers as arguments.
+    args_out = run([CW, "symbolize", "--exe", exe] + addrs).stdout
+    stdin_out = run([CW, "symbolize", "--exe", exe], stdin="\n".join(addrs) + "\n").stdout
+    check(args_out == stdin_out, "stdin and argument answers differ")
+    # Interactive use: one answer per line written, before EOF.
+    p = subprocess.Popen([CW, "symbolize", "--exe", exe], stdin=subprocess.PIPE,
+                         stdout=subprocess.PIPE, text=True)
+    p.stdin.write(addrs[0] + "\n")
+    p.stdin.flush()
+    first = p.stdout.readline()
+    check(first.strip() != "", "no answer before EOF on an open stdin")
+    p.stdin.close()
+    p.wait(timeout=30)
+    # JSON.
+    doc = json.loads(run([CW, "symbolize", "--exe", exe, "--json"] + addrs, expect_rc=0).stdout)
+    check(len(doc["addresses"]) == len(addrs), "JSON answers %d" % len(doc["addresses"]))
+    check(doc["source"] == "dwarf" and len(doc["build_id"]) == 40, "JSON module info: %s" %
+          {k: doc[k] for k in doc if k != "addresses"})
+    for (addr, tag), entry in zip(marks, doc["addresses"]):
+        fr_ = entry["frames"]
+        got = [(x["function"], os.path.basename(x["file"]), x["line"]) for x in fr_]
+        check(got in EXPECTED[tag], "JSON 0x%x: %s" % (addr, got))
+        check(all(x["inlined"] for x in fr_[:-1]) and not fr_[-1]["inlined"], "inlined flags")
+    # Unknown address: ?? and exit 1; garbage: exit 1; usage: exit 2.
+    p = run([CW, "symbolize", "--exe", exe, "0xffffffffff00"], expect_rc=1)
+    check(p.stdout == "??\n??:0:0\n\n", "unknown address output %r" % p.stdout)
+    p = run([CW, "symbolize", "--exe", exe, "--output-style=GNU", "0xffffffffff00"], expect_rc=1)
+    check(p.stdout == "??\n??:0\n", "unknown address GNU output %r" % p.stdout)
+    run([CW, "symbolize", "--exe", exe, "zzz"], expect_rc=1)
+    run([CW, "symbolize", "--exe"], expect_rc=2)
+    run([CW, "symbolize", "--exe", exe, "--output-style=XML", "0x1"], expect_rc=2)
+    run([CW, "symbolize"], expect_rc=2)
+    run([CW, "symbolize", "--help"], expect_rc=0)
+    # --no-inlines: one frame, the real function.
+    mid = [a for a, t in marks if t == "mid"][0]
+    p = run([CW, "symbolize", "--exe", exe, "--no-inlines", "0x%x" % mid], expect_rc=0)
+    frames = norm(parse_llvm(p.stdout)[0])
+    check(len(frames) == 1 and frames[0][0] == "sym_util_work", "--no-inlines: %s" % frames)
+
+
+def t_badinput():
+    d = workdir("badinput")
+    exe = build(os.path.join(d, "prog"), ["-O2", "-gdwarf-5"])
+    data = open(exe, "rb").read()
+    # Missing file.
+    p = run([CW, "symbolize", "--exe", os.path.join(d, "nope"), "0x1000"], expect_rc=1)
+    check("nope" in p.stderr and "No such file" in p.stderr, "missing file: %r" % p.stderr)
+    # Not ELF.
+    junk = os.path.join(d, "junk")
+    with open(junk, "wb") as f:
+        f.write(b"hello, not an elf\n" * 10)
+    p = run([CW, "symbolize", "--exe", junk, "0x1000"], expect_rc=1)
+    check("junk: not an ELF file" in p.stderr, "not ELF: %r" % p.stderr)
+    # Truncated at many points: a clear message, never a crash.
+    rnd = random.Random(4)
+    cuts = [4, 16, 63, 64, 200, len(data) // 3, len(data) // 2, len(data) - 1] + \
+        [rnd.randrange(len(data)) for _ in range(10)]
+    for cut in cuts:
+        t = os.path.join(d, "trunc")
+        with open(t, "wb") as f:
+            f.write(data[:cut])
+        p = run([CW, "symbolize", "--exe", t, "0x1139"])
+        check(p.returncode in (0, 1), "truncated at %d: exit %d (%s)" % (cut, p.returncode, p.stderr))
+        check(p.returncode == 1 and
+              re.search(r"trunc: (truncated ELF|not an ELF file|corrupt)", p.stderr),
+              "truncated at %d: no error naming the file: %r" % (cut, p.stderr))
+    # Corrupted DWARF: random bytes over .debug_info / .debug_line / abbrev.
+    out = subprocess.run(["readelf", "-SW", exe], capture_output=True, text=True).stdout
+    secs = {}
+    for line in out.splitlines():
+        m = re.search(r"\] (\.debug_\w+)\s+\w+\s+[0-9a-f]+ ([0-9a-f]+) ([0-9a-f]+)", line)
+        if m:
+            secs[m.group(1)] = (int(m.group(2), 16), int(m.group(3), 16))
+    marks = ["0x%x" % a for a, _ in markers(exe)]
+    for name in [".debug_info", ".debug_line", ".debug_abbrev", ".debug_rnglists",
+                 ".debug_str", ".debug_line_str"]:
+        if name not in secs:
+            continue
+        off, size = secs[name]
+        for trial in range(6):
+            b = bytearray(data)
+            for _ in range(1 + trial * 4):
+                pos = off + rnd.randrange(size)
+                b[pos] = rnd.randrange(256)
+            if trial == 5:  # a whole header smashed
+                b[off:off + min(size, 32)] = bytes(rnd.randrange(256) for _ in range(min(size, 32)))
+            c = os.path.join(d, "damaged")
+            with open(c, "wb") as f:
+                f.write(b)
+            p = run([CW, "symbolize", "--exe", c] + marks)
+            check(p.returncode in (0, 1), "corrupt %s trial %d: exit %d, stderr %s" %
+                  (name, trial, p.returncode, p.stderr[-500:]))
+            if p.returncode == 1 and p.stderr:
+                check("damaged" in p.stderr, "corrupt %s: message names the file: %r" %
+                      (name, p.stderr))
+    # Corrupt .sym: message with file and line number.
+    bad = os.path.join(d, "bad.sym")
+    with open(bad, "w") as f:
+        f.write("MODULE Linux x86_64 ABCD bad\nFILE 0 a.c\nFUNC zz 10 0 f\n")
+    p = run([CW, "symbolize", "--exe", bad, "0x1"], expect_rc=1)
+    check("bad.sym:3: FUNC record: bad address" in p.stderr, ".sym error: %r" % p.stderr)
+
+
+TESTS = {"variants": t_variants, "buildid": t_buildid, "debuglink": t_debuglink,
+         "breakpad": t_breakpad, "formats": t_formats, "badinput": t_badinput}
+
+if __name__ == "__main__":
+    if len(sys.argv) != 2 or sys.argv[1] not in TESTS:
+        print(__doc__)
+        sys.exit(2)
+    TESTS[sys.argv[1]]()
+    if failures:
+        print("%d check(s) failed" % len(failures))
+        sys.exit(1)
+    print("ok")

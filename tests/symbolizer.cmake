@@ -1,0 +1,23 @@
+# Tests of the symbolizer's address half (symbolizer/symbolizer.h,
+# breakpad_sym.h, symindex.h) and of `crashwatch symbolize --exe`.
+cw_add_unit_test(test_symbolizer SOURCES unit/test_symbolizer.c
+  LIBS cw_symbolizer cw_common crashwatch_static TIMEOUT 60)
+# The unit test symbolizes its own functions: keep its debug info whatever
+# the build type.
+target_compile_options(test_symbolizer PRIVATE -g)
+
+# Integration: test programs (tests/progs/sym_*) built at -O0/-O2, DWARF 4/5,
+# with and without frame pointers, split by build-id and debuglink, Breakpad
+# stores, output formats, bad input.
+foreach(s variants buildid debuglink breakpad formats badinput)
+  cw_add_script_test(symbolize_${s}
+    COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_SOURCE_DIR}/integration/symbolize_test.py ${s}
+    TIMEOUT 180 LABELS symbolizer ENV "CC=${CMAKE_C_COMPILER}")
+endforeach()
+
+# Agreement with llvm-symbolizer and addr2line on 3000 random addresses of
+# this repository's own code built at -O2 -g (>= 99.5% asserted).
+cw_add_script_test(symbolize_compare
+  COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_SOURCE_DIR}/integration/symbolize_compare.py 3000
+  TIMEOUT 180 LABELS symbolizer ENV "CC=${CMAKE_C_COMPILER}")
+set_tests_properties(symbolize_compare PROPERTIES SKIP_RETURN_CODE 77)
