@@ -2,10 +2,11 @@
 # captures, and capture + unwinding of real crashing child processes.
 
 # The crashing child plays the in-process handler itself (see the source),
-# built twice: with frame pointers and with -fomit-frame-pointer, so the
-# CFI path and the fallback both get exercised. It is kept free of the
-# sanitizers: it is the crashed process, not code under test.
-foreach(variant watchdog_target watchdog_target_nofp)
+# built three ways: with frame pointers, with -fomit-frame-pointer (CFI
+# only), and with frame pointers but no unwind tables at all (the
+# frame-pointer fallback). It is kept free of the sanitizers: it is the
+# crashed process, not code under test.
+foreach(variant watchdog_target watchdog_target_nofp watchdog_target_nocfi)
   add_executable(${variant} progs/watchdog_target.c)
   target_link_libraries(${variant} PRIVATE cw_common_headers Threads::Threads)
   target_compile_options(${variant} PRIVATE -O2 -g -fno-sanitize=all)
@@ -13,6 +14,8 @@ foreach(variant watchdog_target watchdog_target_nofp)
 endforeach()
 target_compile_options(watchdog_target PRIVATE -fno-omit-frame-pointer)
 target_compile_options(watchdog_target_nofp PRIVATE -fomit-frame-pointer)
+target_compile_options(watchdog_target_nocfi PRIVATE -fno-omit-frame-pointer
+  -mno-omit-leaf-frame-pointer -fno-asynchronous-unwind-tables -fno-unwind-tables)
 
 # Read back with the format structs, and round-tripped through the
 # symbolizer's reader.
@@ -23,8 +26,10 @@ cw_add_unit_test(test_capture SOURCES unit/test_capture.c
   LIBS cw_capture cw_spool cw_common TIMEOUT 60)
 target_compile_definitions(test_capture PRIVATE
   WD_TARGET="$<TARGET_FILE:watchdog_target>"
-  WD_TARGET_NOFP="$<TARGET_FILE:watchdog_target_nofp>")
-add_dependencies(test_capture watchdog_target watchdog_target_nofp)
+  WD_TARGET_NOFP="$<TARGET_FILE:watchdog_target_nofp>"
+  WD_TARGET_NOCFI="$<TARGET_FILE:watchdog_target_nocfi>")
+add_dependencies(test_capture watchdog_target watchdog_target_nofp
+  watchdog_target_nocfi)
 
 # One crash through wd_handle_crash(), then the dump is read by lldb: the
 # threads, the crashing thread, the module UUIDs (= build-ids) and the

@@ -10,9 +10,11 @@
  * PT_GNU_EH_FRAME and hands the binary-search table to libunwind's
  * dwarf_search_unwind_table, as perf does for its post-mortem unwinding.
  *
- * When CFI is missing or fails, one frame-pointer step (or, at frame 0 with
- * a PC outside any module, a "return address at SP" step for calls through
- * bad pointers) is taken and libunwind is re-seeded from there.
+ * When CFI is missing or fails, one frame-pointer step is taken and
+ * libunwind is re-seeded from there. Frame 0 without CFI gets a "return
+ * address at SP" step first when the word at SP is verifiably its return
+ * address (a frameless leaf), or when the PC is outside every module (a
+ * call through a bad pointer).
  */
 #include <libunwind.h>
 #include <stdlib.h>
@@ -157,19 +159,52 @@ static int push(wd_thread_t *th, size_t *cap, uint64_t ip, uint64_t sp,
   return 0;
 }
 
-/* One step without CFI from (ip, sp, fp): the caller's ip, sp and fp. */
-static int fallback_step(const wd_capture_t *cap, int first, uint64_t ip,
-                         uint64_t sp, uint64_t fp, uint64_t out[3]) {
-  if (first && module_at(cap, ip) == NULL) {
-    /* A call through a bad pointer: the return address is still at SP. */
-    uint64_t ret;
-    if (read_word(cap, sp, &ret) == 0 && module_at(cap, ret) != NULL) {
-      out[0] = ret;
-      out[1] = sp + 8;
-      out[2] = fp;
-      return 0;
-    }
+static int read_bytes(const wd_capture_t *cap, uint64_t addr, void *out,
+                      size_t n) {
+  const uint8_t *p = wd_capture_memory(cap, addr, n);
+  if (p != NULL) {
+    memcpy(out, p, n);
+    return 0;
   }
+  wd_module_t *m = module_at(cap, addr);
+  if (m == NULL || m->elf == NULL)
+    return -1;
+  return wd_elf_read_vaddr(m->elf, addr - wd_elf_load_bias(m->elf, m), out, n);
+}
+
+/* Frame 0 without CFI, in a function that may not have pushed a frame yet
+ * (a leaf, or shrink-wrapped code): the return address is at SP if the
+ * word there points just after a direct call to this very function. A PC
+ * outside every module (a call through a bad pointer) takes the word at SP
+ * if it points into a module. */
+static int leaf_step(const wd_capture_t *cap, uint64_t ip, uint64_t sp,
+                     uint64_t fp, uint64_t out[3]) {
+  uint64_t ret;
+  if (read_word(cap, sp, &ret) != 0 || module_at(cap, ret) == NULL)
+    return -1;
+  const wd_module_t *m = module_at(cap, ip);
+  if (m != NULL) {
+    uint8_t call[5];
+    if (m->elf == NULL || read_bytes(cap, ret - 5, call, 5) != 0 ||
+        call[0] != 0xe8)
+      return -1;
+    int32_t rel;
+    memcpy(&rel, call + 1, 4);
+    uint64_t target = ret + (uint64_t)(int64_t)rel;
+    uint64_t bias = wd_elf_load_bias(m->elf, m);
+    const wd_elf_sym_t *sym = wd_elf_symbol(m->elf, ip - bias);
+    if (sym == NULL || target != sym->addr + bias)
+      return -1;
+  }
+  out[0] = ret;
+  out[1] = sp + 8;
+  out[2] = fp;
+  return 0;
+}
+
+/* One frame-pointer step from (sp, fp): the caller's ip, sp and fp. */
+static int fp_step(const wd_capture_t *cap, uint64_t sp, uint64_t fp,
+                   uint64_t out[3]) {
   uint64_t saved_fp, ret;
   if (fp <= sp || fp - sp > (64u << 20) || (fp & 7) != 0 ||
       read_word(cap, fp, &saved_fp) != 0 || read_word(cap, fp + 8, &ret) != 0)
@@ -182,6 +217,16 @@ static int fallback_step(const wd_capture_t *cap, int first, uint64_t ip,
   return 0;
 }
 
+/* Whether the module has an FDE for ip. (unw_get_proc_info() cannot say:
+ * it invents a one-byte range when there is none.) */
+static int has_cfi(unw_addr_space_t as, uw_arg_t *arg, uint64_t ip) {
+  if (module_at(arg->cap, ip) == NULL)
+    return 0;
+  unw_proc_info_t pi;
+  memset(&pi, 0, sizeof(pi));
+  return uw_find_proc_info(as, ip, &pi, 0, arg) == 0;
+}
+
 static void unwind_thread(unw_addr_space_t as, const wd_capture_t *cap,
                           wd_thread_t *th) {
   uw_arg_t arg = {cap, th->regs};
@@ -192,8 +237,8 @@ static void unwind_thread(unw_addr_space_t as, const wd_capture_t *cap,
     if (unw_init_remote(&c, as, &arg) != 0)
       break;
     /* Walk with CFI as far as it goes from these registers. */
-    uint64_t ip = 0, sp = 0, fp = 0;
-    int r = 1;
+    uint64_t ip = 0, sp = 0, fp = 0, next[3];
+    int r = 1, leaf = 0;
     while (th->nframes < MAX_FRAMES) {
       unw_word_t w;
       unw_get_reg(&c, UNW_REG_IP, &w);
@@ -210,18 +255,26 @@ static void unwind_thread(unw_addr_space_t as, const wd_capture_t *cap,
       }
       if (push(th, &fcap, ip, sp, trust) != 0)
         return;
+      /* libunwind's own guess for a frame 0 without CFI follows the frame
+       * pointer, which skips the caller of a frameless leaf. */
+      if (th->nframes == 1 && !has_cfi(as, &arg, ip) &&
+          leaf_step(cap, ip, sp, fp, next) == 0) {
+        leaf = 1;
+        break;
+      }
       trust = WD_TRUST_CFI;
       r = unw_step(&c);
       if (r <= 0)
         break;
     }
-    if (r == 0) {
-      th->unwind_complete = 1; /* CFI says this is the end of the stack */
-      return;
+    if (!leaf) {
+      if (r == 0) {
+        th->unwind_complete = 1; /* CFI says this is the end of the stack */
+        return;
+      }
+      if (fp_step(cap, sp, fp, next) != 0)
+        return;
     }
-    uint64_t next[3];
-    if (fallback_step(cap, th->nframes == 1, ip, sp, fp, next) != 0)
-      return;
     arg.regs.gp.rip = next[0];
     arg.regs.gp.rsp = next[1];
     arg.regs.gp.rbp = next[2];

@@ -4,10 +4,12 @@
  * tested alone: the SIGSEGV handler fills a cw_crash_record_t from its
  * ucontext, writes it to fd RECORD_FD, and waits for one byte on fd ACK_FD.
  *
- *   watchdog_target RECORD_FD ACK_FD NTHREADS [churn]
+ *   watchdog_target RECORD_FD ACK_FD NTHREADS [churn|callnull]
  *
  * With "churn", one more thread creates short-lived threads without pause,
- * so threads appear and vanish while the watchdog seizes them.
+ * so threads appear and vanish while the watchdog seizes them. With
+ * "callnull", wd_crash_leaf calls through a null function pointer instead
+ * (the PC at the fault is 0, outside every module).
  *
  * Worker threads ("wd-worker-N") block in wd_worker_outer -> wd_worker_middle
  * -> wd_worker_leaf; the main thread crashes in wd_crash_outer ->
@@ -30,6 +32,8 @@ static cw_crash_record_t rec;
 static pthread_barrier_t ready;
 static volatile int *volatile null_ptr;
 static volatile int sink;
+static int call_null;
+static void (*volatile null_fn)(void);
 
 #define NOINLINE __attribute__((noinline))
 /* Keeps the calls below from becoming tail calls, so each frame stays. */
@@ -70,7 +74,10 @@ static void *churner(void *arg) {
 }
 
 NOINLINE void wd_crash_leaf(void) {
-  *null_ptr = 42;
+  if (call_null)
+    null_fn();
+  else
+    *null_ptr = 42;
   KEEP();
 }
 NOINLINE void wd_crash_middle(void) {
@@ -125,6 +132,7 @@ int main(int argc, char **argv) {
   sa.sa_flags = SA_SIGINFO;
   sigaction(SIGSEGV, &sa, NULL);
   int churn = argc > 4 && strcmp(argv[4], "churn") == 0;
+  call_null = argc > 4 && strcmp(argv[4], "callnull") == 0;
   pthread_barrier_init(&ready, NULL, (unsigned)(n + 1 + churn));
   if (churn) {
     pthread_t t;

@@ -148,6 +148,18 @@ static const wd_module_t *find_module(const wd_capture_t *cap,
   return NULL;
 }
 
+/* Captures a crashed child (already spawned), releases it, finishes and
+ * unwinds. */
+static void capture_spawned(child_t *c, const wd_capture_opts_t *o,
+                            wd_capture_t *cap) {
+  assert_int_equal(wd_capture_process(&c->rec, o, cap), 0);
+  int st = finish_child(c);
+  assert_true(WIFSIGNALED(st));
+  assert_int_equal(WTERMSIG(st), SIGSEGV);
+  wd_capture_finish(cap);
+  wd_unwind_all(cap);
+}
+
 /* Captures a crashed child, releases it, finishes and unwinds. */
 static void capture_child(const char *prog, int force_procmem, child_t *c,
                           wd_capture_t *cap) {
@@ -378,6 +390,122 @@ static const void *stream(const uint8_t *d, size_t n, uint32_t type,
   return NULL;
 }
 
+static void test_unwind_frame_pointer_fallback_without_cfi(void **state) {
+  (void)state;
+  child_t c;
+  wd_capture_t cap;
+  capture_child(WD_TARGET_NOCFI, 0, &c, &cap);
+  check_threads_modules_stacks(WD_TARGET_NOCFI, &cap, &c);
+  static const char *const crash[] = {"wd_crash_leaf", "wd_crash_middle",
+                                      "wd_crash_outer", "main"};
+  static const char *const work[] = {"wd_worker_leaf", "wd_worker_middle",
+                                     "wd_worker_outer"};
+  assert_int_equal(
+      expect_frames(&cap, &cap.threads[cap.crashed_index], crash, 4), 0);
+  for (size_t i = 0; i < cap.nthreads; i++)
+    if (i != cap.crashed_index)
+      expect_frames(&cap, &cap.threads[i], work, 3);
+  wd_capture_free(&cap);
+}
+
+/* A call through a null function pointer: the PC is 0, outside every
+ * module, and the caller is found from the return address at SP. */
+static void test_unwind_call_through_null_pointer(void **state) {
+  (void)state;
+  child_t c;
+  spawn_args(WD_TARGET, 1, "callnull", &c);
+  assert_int_equal(c.rec.context.gregs[16], 0); /* REG_RIP */
+  wd_capture_t cap;
+  capture_spawned(&c, NULL, &cap);
+  const wd_thread_t *th = &cap.threads[cap.crashed_index];
+  assert_true(th->nframes > 4);
+  assert_int_equal(th->frames[0].ip, 0);
+  static const char *const crash[] = {"wd_crash_leaf", "wd_crash_middle",
+                                      "wd_crash_outer", "main"};
+  assert_int_equal(expect_frames(&cap, th, crash, 4), 1);
+  wd_capture_free(&cap);
+}
+
+static int regions_contain(const wd_capture_t *cap, const char *needle) {
+  for (size_t i = 0; i < cap->nregions; i++)
+    if (memmem(cap->regions[i].data, cap->regions[i].len, needle,
+               strlen(needle)) != NULL)
+      return 1;
+  return 0;
+}
+
+static const wd_blob_t *find_blob(const wd_capture_t *cap, uint32_t type) {
+  for (size_t i = 0; i < cap->nblobs; i++)
+    if (cap->blobs[i].stream_type == type)
+      return &cap->blobs[i];
+  return NULL;
+}
+
+/* The environment stays out of the capture (environ stream and the top of
+ * the main thread's stack) unless the user opts in. */
+static void test_capture_environ_only_on_opt_in(void **state) {
+  (void)state;
+  const char *marker = "s3cr3t-marker-4711";
+  setenv("CW_WD_TEST_SECRET", marker, 1);
+  for (int opt_in = 0; opt_in < 2; opt_in++) {
+    child_t c;
+    spawn(WD_TARGET, 1, &c);
+    wd_capture_opts_t o;
+    wd_capture_opts_default(&o);
+    o.include_environ = opt_in;
+    o.crash_stack_cap = 1 << 20; /* the whole main stack, if allowed */
+    wd_capture_t cap;
+    capture_spawned(&c, &o, &cap);
+    const wd_blob_t *env = find_blob(&cap, MD_LINUX_ENVIRON);
+    if (opt_in) {
+      assert_non_null(env);
+      assert_non_null(memmem(env->data, env->len, marker, strlen(marker)));
+    } else {
+      assert_null(env);
+      assert_false(regions_contain(&cap, marker));
+    }
+    wd_capture_free(&cap);
+  }
+  unsetenv("CW_WD_TEST_SECRET");
+}
+
+/* The executable was deleted after it started: the module keeps its path
+ * (without " (deleted)"), its build-id and its symbols, read through
+ * /proc/PID/map_files. */
+static void test_capture_deleted_executable(void **state) {
+  (void)state;
+  char copy[PATH_MAX];
+  const char *tmp = getenv("CW_TEST_TMP");
+  snprintf(copy, sizeof(copy), "%s/wd-deleted-XXXXXX", tmp ? tmp : "/tmp");
+  int fd = mkstemp(copy);
+  assert_true(fd >= 0);
+  size_t len;
+  uint8_t *exe = slurp(WD_TARGET, &len);
+  assert_int_equal(write(fd, exe, len), (ssize_t)len);
+  free(exe);
+  fchmod(fd, 0755);
+  close(fd);
+  child_t c;
+  spawn(copy, 1, &c);
+  assert_int_equal(unlink(copy), 0);
+  wd_capture_t cap;
+  capture_spawned(&c, NULL, &cap);
+  const wd_module_t *m = NULL;
+  for (size_t i = 0; i < cap.nmodules; i++)
+    if (strcmp(cap.modules[i].path, copy) == 0)
+      m = &cap.modules[i];
+  assert_non_null(m);
+  char want[256], got[2 * 64 + 1];
+  readelf_build_id(WD_TARGET, want, sizeof(want));
+  cw_hex_encode(m->build_id, m->build_id_len, got);
+  assert_string_equal(got, want);
+  static const char *const crash[] = {"wd_crash_leaf", "wd_crash_middle",
+                                      "wd_crash_outer", "main"};
+  assert_int_equal(
+      expect_frames(&cap, &cap.threads[cap.crashed_index], crash, 4), 0);
+  wd_capture_free(&cap);
+}
+
 static void test_handle_crash_writes_one_report(void **state) {
   (void)state;
   char spool[PATH_MAX];
@@ -518,6 +646,10 @@ int main(void) {
       cmocka_unit_test(test_unwind_named_frames_with_frame_pointers),
       cmocka_unit_test(test_unwind_named_frames_without_frame_pointers),
       cmocka_unit_test(test_trim_stacks_keeps_every_frame),
+      cmocka_unit_test(test_unwind_frame_pointer_fallback_without_cfi),
+      cmocka_unit_test(test_unwind_call_through_null_pointer),
+      cmocka_unit_test(test_capture_environ_only_on_opt_in),
+      cmocka_unit_test(test_capture_deleted_executable),
       cmocka_unit_test(test_handle_crash_writes_one_report),
       cmocka_unit_test(test_handle_crash_of_vanished_process_still_releases),
   };
