@@ -298,6 +298,8 @@ static int emit_seg(symidx_seg_t *segs, size_t *n, uint64_t lo, uint64_t hi,
  * a range that pokes out of its enclosing one is clipped to it. */
 static int flatten(symidx_t *ix) {
   size_t n = ix->nranges;
+  if (n == 0)
+    return 0;
   qsort(ix->ranges, n, sizeof(range_t), cmp_range);
   /* Each range opens at most one segment and closes at most one more. */
   ix->segs = malloc((2 * n + 1) * sizeof(symidx_seg_t));
