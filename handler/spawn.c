@@ -100,10 +100,53 @@ static size_t read_full(int fd, void *buf, size_t len) {
   return got;
 }
 
+#define DSN_ENV "CRASHWATCH_WATCHDOG_DSN"
+
+/* The watchdog's environment: the app's, with the DSN added as
+ * CRASHWATCH_WATCHDOG_DSN (an environment is private to the user, a
+ * command line is not). Returns a malloc'd array whose last extra string is
+ * malloc'd too (free with free_env), or NULL on out-of-memory. */
+static char **make_env(const char *dsn) {
+  size_t n = 0;
+  for (char **e = environ; e && *e; e++)
+    n++;
+  char **env = calloc(n + 2, sizeof(char *));
+  if (env == NULL)
+    return NULL;
+  size_t k = 0;
+  for (char **e = environ; e && *e; e++)
+    if (strncmp(*e, DSN_ENV "=", sizeof(DSN_ENV)) != 0)
+      env[k++] = *e;
+  if (dsn != NULL) {
+    size_t len = sizeof(DSN_ENV "=") + strlen(dsn);
+    char *v = malloc(len);
+    if (v == NULL) {
+      free(env);
+      return NULL;
+    }
+    snprintf(v, len, "%s=%s", DSN_ENV, dsn);
+    env[k++] = v;
+  }
+  env[k] = NULL;
+  return env;
+}
+
+static void free_env(char **env, const char *dsn) {
+  if (env == NULL)
+    return;
+  if (dsn != NULL) {
+    size_t k = 0;
+    while (env[k] != NULL)
+      k++;
+    free(env[k - 1]);
+  }
+  free(env);
+}
+
 /* The grandchild: becomes the watchdog. Async-signal-safe calls only. */
 static void __attribute__((noreturn))
 exec_watchdog(const char *path, int exe_fd, int wd_sock, int devnull,
-              int err_pipe, char **argv) {
+              int err_pipe, char **argv, char **envp) {
   sigset_t all;
   sigemptyset(&all);
   sigprocmask(SIG_SETMASK, &all, NULL);
@@ -123,9 +166,9 @@ exec_watchdog(const char *path, int exe_fd, int wd_sock, int devnull,
     /* stays in the app's directory; harmless */
   }
   if (path != NULL)
-    execve(path, argv, environ);
+    execve(path, argv, envp);
   else
-    syscall(SYS_execveat, exe_fd, "", argv, environ, AT_EMPTY_PATH);
+    syscall(SYS_execveat, exe_fd, "", argv, envp, AT_EMPTY_PATH);
   int e = errno;
   ssize_t w = write(err_pipe, &e, sizeof(e));
   (void)w;
@@ -135,6 +178,7 @@ exec_watchdog(const char *path, int exe_fd, int wd_sock, int devnull,
 int cw__spawn_watchdog(const struct cw_options *o, const char *spool_abs,
                        int *sock_out, pid_t *pid_out) {
   int exe_fd = -1, sv[2] = {-1, -1}, pfd[2] = {-1, -1}, devnull = -1;
+  char **envp = NULL;
   int rc = 0;
   if (o->watchdog_path == NULL) {
     exe_fd = make_memfd();
@@ -182,9 +226,10 @@ int cw__spawn_watchdog(const struct cw_options *o, const char *spool_abs,
     add_arg(&a, "--environment");
     add_arg(&a, o->environment);
   }
-  if (o->dsn != NULL) {
-    add_arg(&a, "--dsn");
-    add_arg(&a, o->dsn);
+  envp = make_env(o->dsn);
+  if (envp == NULL) {
+    rc = cw__fail(CW_ENOMEM, "watchdog: out of memory");
+    goto out;
   }
 
   pid_t mid = fork();
@@ -198,7 +243,8 @@ int cw__spawn_watchdog(const struct cw_options *o, const char *spool_abs,
     setsid();
     pid_t wd = fork();
     if (wd == 0)
-      exec_watchdog(o->watchdog_path, exe_fd, sv[1], devnull, pfd[1], a.argv);
+      exec_watchdog(o->watchdog_path, exe_fd, sv[1], devnull, pfd[1], a.argv,
+                    envp);
     int msg = wd > 0 ? (int)wd : -errno;
     ssize_t w = write(pfd[1], &msg, sizeof(msg));
     (void)w;
@@ -240,6 +286,7 @@ int cw__spawn_watchdog(const struct cw_options *o, const char *spool_abs,
   sv[0] = -1;
   *pid_out = wd_pid;
 out:
+  free_env(envp, o->dsn);
   if (exe_fd >= 0)
     close(exe_fd);
   if (devnull >= 0)

@@ -14,6 +14,8 @@
  * Usage: crashwatch-watchdog --fd N --pid PID --spool DIR [--summary-fd FD]
  *        [--include-environ] [--no-summary] [--release R]
  *        [--environment E] [--dsn DSN]
+ * The library passes the DSN as $CRASHWATCH_WATCHDOG_DSN rather than
+ * --dsn, so it does not show in ps.
  */
 #include <errno.h>
 #include <limits.h>
@@ -22,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -144,6 +147,13 @@ int main(int argc, char **argv) {
     usage();
     return 2;
   }
+  if (cfg.dsn == NULL) {
+    const char *d = getenv("CRASHWATCH_WATCHDOG_DSN");
+    if (d != NULL && *d)
+      cfg.dsn = d;
+  }
+  /* "memfd:crashwatc..." otherwise; this is what ps and top show. */
+  prctl(PR_SET_NAME, "crashwatch-wd", 0, 0, 0);
   cfg.summary_fd = (int)summary_fd;
   if (summary_fd >= 0)
     log_fd = (int)summary_fd;

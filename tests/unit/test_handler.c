@@ -152,6 +152,26 @@ static void wait_gone(pid_t pid) {
   }
 }
 
+/* True if /proc/pid/<file> (NUL-separated strings) holds a string that
+ * contains needle. The watchdog may still be exec'ing: retry until its
+ * command line is the watchdog's. */
+static int proc_file_has(pid_t pid, const char *file, const char *needle) {
+  char path[64], buf[65536];
+  snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, file);
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return 0;
+  ssize_t n = read(fd, buf, sizeof(buf) - 1);
+  close(fd);
+  if (n <= 0)
+    return 0;
+  buf[n] = '\0';
+  for (char *p = buf; p < buf + n; p += strlen(p) + 1)
+    if (strstr(p, needle) != NULL)
+      return 1;
+  return 0;
+}
+
 static void test_options_setters_validate(void **state) {
   (void)state;
   cw_options_t *o = cw_options_new();
@@ -282,8 +302,18 @@ static void test_init_with_options(void **state) {
   assert_int_equal(cw_options_set_spool_dir(o, spool), 0);
   assert_int_equal(cw_options_set_release(o, "test@1"), 0);
   assert_int_equal(cw_options_set_ack_timeout_ms(o, 1000), 0);
+  const char *dsn = "https://pubkey123@o1.example.com/42";
+  assert_int_equal(cw_options_set_dsn(o, dsn), 0);
   assert_int_equal(cw_init(o), 0);
-  assert_true(find_watchdog() > 0);
+  pid_t wd = find_watchdog();
+  assert_true(wd > 0);
+  /* The DSN travels in the watchdog's environment, not its command line
+   * (which any user can read). */
+  char want[128];
+  snprintf(want, sizeof(want), "CRASHWATCH_WATCHDOG_DSN=%s", dsn);
+  assert_true(proc_file_has(wd, "environ", want));
+  assert_false(proc_file_has(wd, "cmdline", "pubkey123"));
+  assert_true(proc_file_has(wd, "cmdline", "test@1"));
   struct stat st;
   assert_int_equal(stat(spool, &st), 0);
   cw_shutdown();
