@@ -8,8 +8,9 @@
  *
  * With "churn", one more thread creates short-lived threads without pause,
  * so threads appear and vanish while the watchdog seizes them. With
- * "callnull", wd_crash_leaf calls through a null function pointer instead
- * (the PC at the fault is 0, outside every module).
+ * "callnull", wd_crash_middle calls wd_callnull_leaf instead, which calls
+ * through a null function pointer (the PC at the fault is 0, outside every
+ * module).
  *
  * Worker threads ("wd-worker-N") block in wd_worker_outer -> wd_worker_middle
  * -> wd_worker_leaf; the main thread crashes in wd_crash_outer ->
@@ -74,14 +75,19 @@ static void *churner(void *arg) {
 }
 
 NOINLINE void wd_crash_leaf(void) {
-  if (call_null)
-    null_fn();
-  else
-    *null_ptr = 42;
+  *null_ptr = 42;
+  KEEP();
+}
+/* Kept apart from wd_crash_leaf so that one stays a frameless leaf. */
+NOINLINE void wd_callnull_leaf(void) {
+  null_fn();
   KEEP();
 }
 NOINLINE void wd_crash_middle(void) {
-  wd_crash_leaf();
+  if (call_null)
+    wd_callnull_leaf();
+  else
+    wd_crash_leaf();
   sink++;
 }
 NOINLINE void wd_crash_outer(void) {

@@ -420,7 +420,7 @@ static void test_unwind_call_through_null_pointer(void **state) {
   const wd_thread_t *th = &cap.threads[cap.crashed_index];
   assert_true(th->nframes > 4);
   assert_int_equal(th->frames[0].ip, 0);
-  static const char *const crash[] = {"wd_crash_leaf", "wd_crash_middle",
+  static const char *const crash[] = {"wd_callnull_leaf", "wd_crash_middle",
                                       "wd_crash_outer", "main"};
   assert_int_equal(expect_frames(&cap, th, crash, 4), 1);
   wd_capture_free(&cap);
