@@ -18,13 +18,15 @@
 #include "stackwalk.h"
 
 static void usage(FILE *out) {
-  fprintf(out, "usage: crashwatch dump FILE.dmp [--json] [--stack]\n"
+  fprintf(out, "usage: crashwatch dump FILE.dmp [--json] [--stack] [--cfi]\n"
                "  Lists the streams, system info, exception, threads (tid, "
                "name,\n  rip/rsp/rbp, captured stack) and modules (range, "
                "build-id, debug id)\n  of a minidump. --json prints the same "
                "as JSON.\n  --stack also unwinds each thread from the dump's "
                "memory (frame\n  pointers and stack scanning, no module "
-               "files) and lists the frames.\n");
+               "files) and lists the frames.\n  --cfi (implies --stack) "
+               "also uses CFI from the module files at\n  the paths the dump "
+               "recorded, when their build-ids match.\n");
 }
 
 static const char *stream_label(uint32_t type, char *buf, size_t n) {
@@ -64,13 +66,25 @@ static void text_line(const cw_md_t *md, uint32_t type, cw_buf_t *out) {
   cw_buf_cstr(out);
 }
 
-/* Unwinds thread i (no module files: frame pointers and scanning). */
+/* --cfi: the module files at the paths the dump recorded (the walker uses
+ * one only when its build-id matches). */
+static int use_local_modules;
+
+static const char *local_module(void *ctx, const cw_md_module_t *m) {
+  (void)ctx;
+  return m->name[0] == '/' ? m->name : NULL;
+}
+
+/* Unwinds thread i: frame pointers and scanning, plus CFI with --cfi. */
 static cw_sw_frame_t *walk(const cw_md_t *md, size_t i, size_t *n, char *err,
                            size_t errlen) {
   cw_stackwalker_t *sw = NULL;
   cw_sw_frame_t *f = NULL;
+  cw_sw_options_t o = {0};
+  if (use_local_modules)
+    o.find_module_file = local_module;
   *n = 0;
-  if (cw_sw_new(md, NULL, &sw) != 0) {
+  if (cw_sw_new(md, &o, &sw) != 0) {
     snprintf(err, errlen, "out of memory");
     return NULL;
   }
@@ -452,6 +466,9 @@ int cw_cmd_dump(int argc, char **argv) {
       json = 1;
     } else if (strcmp(argv[i], "--stack") == 0) {
       stack = 1;
+    } else if (strcmp(argv[i], "--cfi") == 0) {
+      stack = 1;
+      use_local_modules = 1;
     } else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
       usage(stdout);
       return 0;

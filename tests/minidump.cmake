@@ -12,7 +12,7 @@ set_property(TEST test_minidump_reader APPEND PROPERTY
 # exported so dladdr() can name the frames.
 cw_add_unit_test(test_stackwalk SOURCES unit/test_stackwalk.c
   LIBS cw_symbolizer cw_common PkgConfig::LIBDW PkgConfig::LIBELF ${CMAKE_DL_LIBS}
-  TIMEOUT 60)
+  TIMEOUT 60 LABELS ptrace)
 set_target_properties(test_stackwalk PROPERTIES ENABLE_EXPORTS ON)
 
 # `crashwatch dump --json --stack` against minidump_stackwalk -m on every
@@ -22,3 +22,13 @@ cw_add_script_test(dump_fixtures
           ${CMAKE_CURRENT_SOURCE_DIR}/integration/fixtures_compare.py
           $<TARGET_FILE:crashwatch_cli> ${CW_MINIDUMP_FIXTURES} ${CW_TEST_TMP}
   TIMEOUT 120)
+
+# crashwatch's own minidumps (the watchdog's capture library, targets built
+# with and without frame pointers) walked from the dump alone, with CFI from
+# the module files and without.
+cw_add_script_test(dump_own_minidumps
+  COMMAND ${Python3_EXECUTABLE}
+          ${CMAKE_CURRENT_SOURCE_DIR}/integration/fixtures_own_dumps.py
+          $<TARGET_FILE:crashwatch_cli> $<TARGET_FILE:watchdog_capture_one>
+          $<TARGET_FILE:watchdog_target> $<TARGET_FILE:watchdog_target_nofp>
+  TIMEOUT 120 LABELS ptrace)
