@@ -185,6 +185,15 @@ void cw__on_crash_signal(int signo, siginfo_t *si, void *ucontext) {
   pid_t tid = (pid_t)syscall(SYS_gettid);
   int idx = sig_index(signo);
 
+  /* The app ignored this signal before cw_init() and someone sent it (a
+   * fault the kernel raises cannot be ignored): keep ignoring it. */
+  if (idx >= 0 && si != NULL && si->si_code <= 0 &&
+      !(cw__crash.old[idx].sa_flags & SA_SIGINFO) &&
+      cw__crash.old[idx].sa_handler == SIG_IGN) {
+    errno = saved_errno;
+    return;
+  }
+
   /* A forked child of the initialized process: not ours to report (the
    * watchdog watches the parent), and it must not wait for an ack. */
   if ((pid_t)syscall(SYS_getpid) != cw__crash.pid) {

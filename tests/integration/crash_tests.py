@@ -55,6 +55,10 @@ CASES = {
     # CRASHWATCH_INCLUDE_ENVIRON=1 reaches the watchdog: the dump then has
     # the environ stream (every other case checks that it does not).
     "environ": (signal.SIGSEGV, MAIN_CHAIN, {"environ": True}),
+    # SIGSEGV was SIG_IGN before cw_init(): a kill -SEGV is still ignored,
+    # the later real fault is reported.
+    "ignored-kill": (signal.SIGSEGV, MAIN_CHAIN,
+                     {"stdout": "still alive after kill -SEGV"}),
 }
 
 MD_LINUX_ENVIRON = 0x47670007
@@ -176,6 +180,8 @@ def main():
         text = open(marker).read() if os.path.exists(marker) else ""
         check(text.strip() == "signal %d" % signo,
               "previously installed handler did not run (marker %r)" % text)
+    if "stdout" in opts:
+        check(opts["stdout"] in out, "stdout lacks %r" % opts["stdout"])
     if opts.get("fork"):
         check(re.search(r"child \d+ status signal %d" % signo, out),
               "forked child did not die by signal %d" % signo)

@@ -6,7 +6,7 @@
  *
  *   crashprog MODE     null abort fpe ill bus trap segv-kill stack-main
  *                      stack-thread shlib threads50 two-threads prev-handler
- *                      no-watchdog stopped-watchdog fork-child
+ *                      no-watchdog stopped-watchdog fork-child ignored-kill
  *
  * Environment: CRASHWATCH_SPOOL etc. as for any app; CW_MARKER is the file
  * the previously installed handler writes (prev-handler).
@@ -231,6 +231,8 @@ int main(int argc, char **argv) {
     sigemptyset(&sa.sa_mask);
     sigaction(SIGSEGV, &sa, NULL);
   }
+  if (strcmp(mode, "ignored-kill") == 0)
+    signal(SIGSEGV, SIG_IGN);
   int rc = cw_init(NULL);
   if (rc != 0) {
     fprintf(stderr, "crashprog: cw_init: %s (%s)\n", cw_last_error(),
@@ -258,6 +260,13 @@ int main(int argc, char **argv) {
       pthread_create(&t, NULL, crashing_worker, (void *)(long)i);
     for (;;)
       pause();
+  }
+  if (strcmp(mode, "ignored-kill") == 0) {
+    /* A sent SIGSEGV stays ignored as before cw_init(); a real fault is
+     * still reported. */
+    kill(getpid(), SIGSEGV);
+    printf("still alive after kill -SEGV\n");
+    mode = "null";
   }
   if (strcmp(mode, "no-watchdog") == 0) {
     signal_watchdog(SIGKILL);
