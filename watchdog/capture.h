@@ -32,9 +32,18 @@ typedef void (*wd_release_fn)(void *ctx, int status);
  * (magic, version, size). On success the committed report directory is
  * written to report_path (cap bytes). Returns 0 or a negative CW_E* code;
  * release has been called in every case.
+ *
+ * Release status: 0 once everything was copied out, CW_ECAPTURE when the
+ * process could not be captured (gone, or ptrace refused); a report made
+ * from the record alone (the crashing thread's registers, no memory) is
+ * still written then, and CW_ECAPTURE returned.
+ *
+ * CRASHWATCH_FORCE_PROCMEM=1 in the watchdog's environment makes it read
+ * memory through /proc/PID/mem only (the fallback used when
+ * process_vm_readv is denied), for testing that path.
  */
 int wd_handle_crash(const wd_config_t *cfg, const cw_crash_record_t *rec,
-                    wd_release_fn release, void *release_ctx,
-                    char *report_path, size_t cap);
+                    wd_release_fn release, void *release_ctx, char *report_path,
+                    size_t cap);
 
 #endif

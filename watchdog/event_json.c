@@ -358,6 +358,18 @@ int wd_event_json(const wd_capture_t *cap, const char *event_id,
   cw_json_end_array(&j);
   cw_json_end_object(&j);
 
+  /* What the capture itself saw: how long the app was held, and what
+   * could not be read. */
+  cw_json_key(&j, "extra");
+  cw_json_begin_object(&j);
+  cw_json_key(&j, "crashwatch.capture_pause_us");
+  cw_json_uint(&j, cap->pause_ns / 1000);
+  if (cap->notes[0]) {
+    cw_json_key(&j, "crashwatch.capture_notes");
+    cw_json_string(&j, cap->notes);
+  }
+  cw_json_end_object(&j);
+
   /* contexts */
   const wd_sysinfo_t *s = &cap->sys;
   cw_json_key(&j, "contexts");

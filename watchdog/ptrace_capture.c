@@ -64,13 +64,13 @@ static uint64_t now_ns(void) {
   return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-static void note(wd_capture_t *cap, const char *fmt, const char *what) {
+/* Appends to the capture's notes what could not be read. */
+static void note(wd_capture_t *cap, const char *what) {
   size_t used = strlen(cap->notes);
   if (used + 2 >= sizeof(cap->notes))
     return;
   snprintf(cap->notes + used, sizeof(cap->notes) - used, "%s%s",
            used ? "; " : "", what);
-  (void)fmt;
 }
 
 /* Reads a whole (small) file; returns a malloc'd buffer (NUL-terminated,
@@ -357,7 +357,7 @@ static void read_proc_blob(wd_capture_t *cap, pid_t pid, const char *name,
   size_t len;
   uint8_t *data = slurp(path, MAX_PROC_FILE, &len);
   if (data == NULL) {
-    note(cap, "%s", name);
+    note(cap, name);
     return;
   }
   wd_capture_add_blob(cap, type, data, len);
@@ -615,6 +615,7 @@ int wd_capture_process(const cw_crash_record_t *rec,
   cap->crashed_tid = rec->tid;
   cap->time_realtime_ns = rec->time_realtime_ns;
 
+  uint64_t t0 = now_ns();
   seized_t *st = NULL;
   size_t nst = 0;
   int rc = seize_all(pid, &st, &nst);
@@ -690,7 +691,7 @@ int wd_capture_process(const cw_crash_record_t *rec,
     wd_capture_add_blob(cap, MD_LINUX_MAPS, maps_text, maps_len);
     nmaps = parse_maps((char *)maps_text, &maps);
   } else {
-    note(cap, "%s", "maps");
+    note(cap, "maps");
   }
 
   unsigned long long env_start = 0, start_ticks = 0;
@@ -756,6 +757,7 @@ int wd_capture_process(const cw_crash_record_t *rec,
 
   detach_all(st, nst);
   free(st);
+  cap->pause_ns = now_ns() - t0;
 
   /* Process start: boot time plus the start in clock ticks. */
   size_t pst_len;

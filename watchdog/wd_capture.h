@@ -136,8 +136,9 @@ typedef struct {
   wd_dso_debug_t dso_debug;
   wd_sysinfo_t sys;
 
-  char *exe_path;  /* /proc/PID/exe target, or NULL */
-  char notes[256]; /* what could not be captured, for the report */
+  char *exe_path;    /* /proc/PID/exe target, or NULL */
+  uint64_t pause_ns; /* how long the process was held stopped */
+  char notes[256];   /* what could not be captured, for the report */
 } wd_capture_t;
 
 typedef struct {

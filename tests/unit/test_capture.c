@@ -211,6 +211,13 @@ static void check_threads_modules_stacks(const char *prog, wd_capture_t *cap,
     libc |= strstr(cap->modules[i].path, "libc.so") != NULL &&
             cap->modules[i].build_id_len == 20;
   assert_true(libc);
+  /* The vDSO has no file: its build-id is read from memory. */
+  int vdso = 0;
+  for (size_t i = 0; i < cap->nmodules; i++)
+    vdso |= strcmp(cap->modules[i].path, "linux-vdso.so.1") == 0 &&
+            cap->modules[i].fd < 0 && cap->modules[i].build_id_len > 0;
+  assert_true(vdso);
+  assert_true(cap->pause_ns > 0);
   /* The crashing instruction's bytes are in the capture. */
   assert_non_null(wd_capture_memory(
       cap, wd_regs_pc(&cap->threads[cap->crashed_index].regs), 16));
@@ -583,6 +590,7 @@ static void test_handle_crash_writes_one_report(void **state) {
   assert_non_null(strstr(ev, "\"release\":\"app@1.2.3\""));
   assert_non_null(strstr(ev, "\"environment\":\"test\""));
   assert_non_null(strstr(ev, "\"code_name\":\"SEGV_MAPERR\""));
+  assert_non_null(strstr(ev, "\"crashwatch.capture_pause_us\":"));
   /* Oldest first: main before wd_crash_outer before wd_crash_leaf. */
   char *pm = strstr(ev, "\"function\":\"main\"");
   char *po = strstr(ev, "\"function\":\"wd_crash_outer\"");
