@@ -57,7 +57,7 @@ foreach(v O0 O2)
 endforeach()
 
 if(TARGET crashwatch-watchdog AND CW_HAVE_EMBEDDED_WATCHDOG)
-  set(_cw_crash_cases null abort fpe ill bus trap segv-kill stack-main
+  set(_cw_crash_cases null abort fpe ill bus trap sys segv-kill stack-main
       stack-thread shlib threads50 two-threads prev-handler no-watchdog
       stopped-watchdog fork-child environ ignored-kill)
   set(_cw_crash_cases_O0 null abort fpe stack-thread shlib two-threads)

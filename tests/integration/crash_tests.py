@@ -34,6 +34,7 @@ CASES = {
     "ill": (signal.SIGILL, MAIN_CHAIN, {}),
     "bus": (signal.SIGBUS, MAIN_CHAIN, {}),
     "trap": (signal.SIGTRAP, MAIN_CHAIN, {}),
+    "sys": (signal.SIGSYS, MAIN_CHAIN, {}),  # seccomp SECCOMP_RET_TRAP
     "segv-kill": (signal.SIGSEGV, MAIN_CHAIN, {}),
     "stack-main": (signal.SIGSEGV, ["overflow_recurse", "overflow_recurse"],
                    {}),

@@ -7,6 +7,7 @@
  *   crashprog MODE     null abort fpe ill bus trap segv-kill stack-main
  *                      stack-thread shlib threads50 two-threads prev-handler
  *                      no-watchdog stopped-watchdog fork-child ignored-kill
+ *                      sys
  *
  * Environment: CRASHWATCH_SPOOL etc. as for any app; CW_MARKER is the file
  * the previously installed handler writes (prev-handler).
@@ -19,7 +20,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <stddef.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -61,6 +66,20 @@ static volatile char *truncated_mapping(void) {
   return p + pg;
 }
 
+/* SIGSYS: a seccomp filter that traps uname(2). */
+static void trap_uname(void) {
+  struct sock_filter f[] = {
+      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_uname, 0, 1),
+      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_TRAP),
+      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+  };
+  struct sock_fprog prog = {.len = sizeof(f) / sizeof(f[0]), .filter = f};
+  if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 ||
+      prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) != 0)
+    die("seccomp");
+}
+
 NOINLINE int crash_here(int how) {
   if (strcmp(mode, "abort") == 0) {
     abort();
@@ -76,6 +95,10 @@ NOINLINE int crash_here(int how) {
   } else if (strcmp(mode, "bus") == 0) {
     volatile char *p = truncated_mapping();
     *p = 1;
+  } else if (strcmp(mode, "sys") == 0) {
+    trap_uname();
+    char buf[512];
+    syscall(SYS_uname, buf);
   } else if (strcmp(mode, "segv-kill") == 0) {
     kill(getpid(), SIGSEGV); /* sent, not a fault */
   } else if (strcmp(mode, "shlib") == 0) {
