@@ -1,7 +1,8 @@
 #!/bin/sh
 # check-handler-deps.sh LIBCRASHWATCH.so — the app-side library must link
 # libc and pthread only: no libcurl, libdw, libelf or libunwind, neither as
-# a DT_NEEDED entry nor as an undefined symbol.
+# a DT_NEEDED entry nor as an undefined symbol; it exports only cw_*; and
+# it is bound at load time.
 set -eu
 lib=$1
 status=0
@@ -19,6 +20,12 @@ if [ -n "$bad" ]; then
   echo "$bad" >&2
   status=1
 fi
+# The crash path must not go through the lazy-binding resolver (it takes
+# locks): the library is linked with -z now.
+if ! readelf -d "$lib" | grep -Eq 'BIND_NOW|FLAGS_1.*NOW'; then
+  echo "$lib: not linked with -z now (lazy binding on the crash path)" >&2
+  status=1
+fi
 exports=$(nm -D --defined-only "$lib" | awk '$2 ~ /[TDBR]/ {print $3}' |
           grep -v '^cw_' | grep -v '^_' || true)
 if [ -n "$exports" ]; then
@@ -26,5 +33,5 @@ if [ -n "$exports" ]; then
   echo "$exports" >&2
   status=1
 fi
-[ $status -eq 0 ] && echo "$lib: libc/pthread only; exports only cw_*"
+[ $status -eq 0 ] && echo "$lib: libc/pthread only; exports only cw_*; bind now"
 exit $status
