@@ -40,6 +40,12 @@ struct cw_md {
   size_t nmodules;
   cw_md_range_t *mem;
   size_t nmem, capmem;
+  /* Lookup indexes (ranges and modules may overlap): mem sorted by start,
+   * mem_maxend[i] the largest end among mem[0..i]; mod_order the module
+   * indexes sorted by base, mod_maxend likewise. */
+  uint64_t *mem_maxend;
+  size_t *mod_order;
+  uint64_t *mod_maxend;
   int has_exc, has_sys, has_misc, has_dso, has_cp;
   cw_md_exception_t exc;
   cw_md_system_t sys;
@@ -273,9 +279,6 @@ static int md_read_context(cw_md_t *md, const md_location_t *loc,
 
 static int md_add_range(cw_md_t *md, uint64_t start, uint64_t size,
                         uint64_t rva) {
-  for (size_t i = 0; i < md->nmem; i++)
-    if (md->mem[i].start == start && md->mem[i].size == size)
-      return 0;
   if (md->nmem == md->capmem) {
     size_t cap = md->capmem ? md->capmem * 2 : 32;
     cw_md_range_t *n = realloc(md->mem, cap * sizeof(*n));
@@ -728,7 +731,60 @@ static void parse_crashpad_info(cw_md_t *md, const cw_md_stream_t *s) {
 
 static int cmp_range(const void *a, const void *b) {
   const cw_md_range_t *x = a, *y = b;
-  return x->start < y->start ? -1 : x->start > y->start;
+  if (x->start != y->start)
+    return x->start < y->start ? -1 : 1;
+  return x->size < y->size ? -1 : x->size > y->size;
+}
+
+static int cmp_module(const void *a, const void *b, void *ctx) {
+  const cw_md_module_t *mods = ctx;
+  size_t x = *(const size_t *)a, y = *(const size_t *)b;
+  if (mods[x].base != mods[y].base)
+    return mods[x].base < mods[y].base ? -1 : 1;
+  return x < y ? -1 : x > y;
+}
+
+static void md_sort_modules(cw_md_t *md) {
+  if (md->nmodules > 1)
+    qsort_r(md->mod_order, md->nmodules, sizeof(size_t), cmp_module,
+            md->modules);
+}
+
+static uint64_t end_of(uint64_t start, uint64_t size) {
+  return size > UINT64_MAX - start ? UINT64_MAX : start + size;
+}
+
+/* Sorts and dedups the memory ranges (a stack is usually listed twice: in
+ * the thread and in the memory list) and builds the lookup indexes. */
+static int md_index(cw_md_t *md) {
+  if (md->nmem > 1)
+    qsort(md->mem, md->nmem, sizeof(*md->mem), cmp_range);
+  size_t k = 0;
+  for (size_t i = 0; i < md->nmem; i++)
+    if (k == 0 || md->mem[i].start != md->mem[k - 1].start ||
+        md->mem[i].size != md->mem[k - 1].size)
+      md->mem[k++] = md->mem[i];
+  md->nmem = k;
+  md->mem_maxend = md_calloc(md, md->nmem, sizeof(uint64_t));
+  md->mod_order = md_calloc(md, md->nmodules, sizeof(size_t));
+  md->mod_maxend = md_calloc(md, md->nmodules, sizeof(uint64_t));
+  if (!md->mem_maxend || !md->mod_order || !md->mod_maxend)
+    return CW_ENOMEM;
+  for (size_t i = 0; i < md->nmem; i++) {
+    uint64_t e = end_of(md->mem[i].start, md->mem[i].size);
+    md->mem_maxend[i] =
+        i && md->mem_maxend[i - 1] > e ? md->mem_maxend[i - 1] : e;
+  }
+  for (size_t i = 0; i < md->nmodules; i++)
+    md->mod_order[i] = i;
+  md_sort_modules(md);
+  for (size_t i = 0; i < md->nmodules; i++) {
+    const cw_md_module_t *m = &md->modules[md->mod_order[i]];
+    uint64_t e = end_of(m->base, m->size);
+    md->mod_maxend[i] =
+        i && md->mod_maxend[i - 1] > e ? md->mod_maxend[i - 1] : e;
+  }
+  return 0;
 }
 
 /* ---- open / close ------------------------------------------------------ */
@@ -842,8 +898,8 @@ static int md_parse(cw_md_t *md, char *err, size_t errlen) {
       break;
     }
   }
-  if (md->nmem > 1)
-    qsort(md->mem, md->nmem, sizeof(*md->mem), cmp_range);
+  if (md_index(md) != 0)
+    return md_fail(err, errlen, CW_ENOMEM, "out of memory");
   return 0;
 }
 
@@ -1033,12 +1089,28 @@ const cw_md_module_t *cw_md_module(const cw_md_t *md, size_t i) {
 }
 
 long cw_md_module_for_address(const cw_md_t *md, uint64_t addr) {
-  for (size_t i = 0; i < md->nmodules; i++) {
-    const cw_md_module_t *m = &md->modules[i];
-    if (addr >= m->base && addr - m->base < m->size)
-      return (long)i;
+  /* The containing module with the highest base (the most specific when
+   * modules overlap); among equal bases the first in the list. */
+  size_t lo = 0, hi = md->nmodules;
+  while (lo < hi) {
+    size_t mid = lo + (hi - lo) / 2;
+    if (md->modules[md->mod_order[mid]].base <= addr)
+      lo = mid + 1;
+    else
+      hi = mid;
   }
-  return -1;
+  long found = -1;
+  uint64_t found_base = 0;
+  for (size_t i = lo; i-- > 0 && md->mod_maxend[i] > addr;) {
+    const cw_md_module_t *m = &md->modules[md->mod_order[i]];
+    if (found >= 0 && m->base != found_base)
+      break;
+    if (addr - m->base < m->size) {
+      found = (long)md->mod_order[i];
+      found_base = m->base;
+    }
+  }
+  return found;
 }
 
 size_t cw_md_memory_count(const cw_md_t *md) { return md->nmem; }
@@ -1061,7 +1133,7 @@ const uint8_t *cw_md_memory_at(const cw_md_t *md, uint64_t addr,
   }
   const uint8_t *best = NULL;
   size_t best_avail = 0;
-  for (size_t i = lo; i-- > 0;) {
+  for (size_t i = lo; i-- > 0 && md->mem_maxend[i] > addr;) {
     const cw_md_range_t *r = &md->mem[i];
     if (addr - r->start < r->size) {
       size_t a = (size_t)(r->size - (addr - r->start));

@@ -208,6 +208,154 @@ static void test_reader_every_truncation(void **state) {
   free(data);
 }
 
+/* ---- a small synthetic dump: header, directory, then streams ---------- */
+
+typedef struct {
+  uint8_t b[8192];
+  size_t len;
+  md_directory_t dir[16];
+  uint32_t n;
+} synth_t;
+
+static uint32_t put(synth_t *s, const void *p, size_t n) {
+  assert_true(s->len + n <= sizeof(s->b));
+  uint32_t at = (uint32_t)s->len;
+  memcpy(s->b + s->len, p, n);
+  s->len += n;
+  return at;
+}
+
+static uint32_t put_u32(synth_t *s, uint32_t v) { return put(s, &v, 4); }
+
+static uint32_t put_utf16(synth_t *s, const uint16_t *u, uint32_t units) {
+  uint32_t at = put_u32(s, units * 2);
+  put(s, u, units * 2);
+  uint16_t z = 0;
+  put(s, &z, 2);
+  return at;
+}
+
+static void stream(synth_t *s, uint32_t type, uint32_t rva, uint32_t size) {
+  s->dir[s->n++] = (md_directory_t){type, {size, rva}};
+}
+
+static void synth_begin(synth_t *s) {
+  memset(s, 0, sizeof(*s));
+  s->len = sizeof(md_header_t) + 16 * sizeof(md_directory_t);
+}
+
+static cw_md_t *synth_open(synth_t *s) {
+  md_header_t h = {MD_HEADER_SIGNATURE,
+                   MD_HEADER_VERSION,
+                   s->n,
+                   sizeof(md_header_t),
+                   0,
+                   0,
+                   0};
+  memcpy(s->b, &h, sizeof(h));
+  memcpy(s->b + sizeof(h), s->dir, s->n * sizeof(md_directory_t));
+  cw_md_t *md = NULL;
+  char err[256];
+  assert_int_equal(cw_md_open_buffer(s->b, s->len, &md, err, sizeof(err)), 0);
+  return md;
+}
+
+/* Contexts of other CPUs are recognised and reported, never misread. */
+static void test_reader_other_cpus(void **state) {
+  (void)state;
+  static const struct {
+    uint32_t flags, size;
+    cw_md_cpu_t cpu;
+    const char *name;
+  } cases[] = {
+      {0x0001003f, 716, CW_MD_CPU_X86, "x86"},
+      {0x40000002, 368, CW_MD_CPU_ARM, "arm"},
+      {0x00400002, 912, CW_MD_CPU_ARM64, "arm64"},
+  };
+  for (size_t c = 0; c < 3; c++) {
+    synth_t s;
+    synth_begin(&s);
+    uint8_t ctx[1232] = {0};
+    memcpy(ctx, &cases[c].flags, 4);
+    uint32_t crva = put(&s, ctx, cases[c].size);
+    md_thread_t t = {0};
+    t.thread_id = 42;
+    t.thread_context = (md_location_t){cases[c].size, crva};
+    uint32_t rva = put_u32(&s, 1);
+    put(&s, &t, sizeof(t));
+    stream(&s, MD_THREAD_LIST_STREAM, rva, 4 + sizeof(t));
+    cw_md_t *md = synth_open(&s);
+    assert_int_equal(cw_md_error_count(md), 0);
+    assert_int_equal(cw_md_thread(md, 0)->cpu, cases[c].cpu);
+    assert_false(cw_md_thread(md, 0)->has_amd64);
+    char err[256];
+    assert_null(cw_md_thread_amd64(md, 0, err, sizeof(err)));
+    char want[64];
+    snprintf(want, sizeof(want), "unsupported CPU %s", cases[c].name);
+    assert_non_null(strstr(err, want));
+    cw_md_close(md);
+  }
+}
+
+/* Thread names (UTF-16 with a surrogate pair and a lone surrogate), a
+ * padded thread-list count and a Memory64List. */
+static void test_reader_names_and_memory64(void **state) {
+  (void)state;
+  synth_t s;
+  synth_begin(&s);
+  uint8_t ctx[1232] = {0};
+  uint32_t flags = MD_CONTEXT_AMD64_FULL;
+  memcpy(ctx + offsetof(md_context_amd64_t, context_flags), &flags, 4);
+  uint32_t crva = put(&s, ctx, sizeof(ctx));
+  md_thread_t t = {0};
+  t.thread_id = 7;
+  t.thread_context = (md_location_t){sizeof(ctx), crva};
+  uint32_t rva = put_u32(&s, 1);
+  put_u32(&s, 0); /* padding some writers add after the count */
+  put(&s, &t, sizeof(t));
+  stream(&s, MD_THREAD_LIST_STREAM, rva, 8 + sizeof(t));
+
+  /* "w\u00e9\U0001F600" then a lone high surrogate. */
+  static const uint16_t name[] = {'w', 0xe9, 0xd83d, 0xde00, 0xd800};
+  uint32_t nrva = put_utf16(&s, name, 5);
+  md_thread_name_t tn = {7, nrva};
+  rva = put_u32(&s, 1);
+  put(&s, &tn, sizeof(tn));
+  stream(&s, MD_THREAD_NAME_LIST_STREAM, rva, 4 + sizeof(tn));
+
+  uint8_t data[48];
+  for (int i = 0; i < 48; i++)
+    data[i] = (uint8_t)i;
+  uint32_t drva = put(&s, data, 48);
+  uint64_t hdr[2] = {2, drva};
+  uint64_t ranges[4] = {0x1000, 16, 0x2000, 32};
+  rva = put(&s, hdr, sizeof(hdr));
+  put(&s, ranges, sizeof(ranges));
+  stream(&s, MD_MEMORY_64_LIST_STREAM, rva, sizeof(hdr) + sizeof(ranges));
+
+  cw_md_t *md = synth_open(&s);
+  assert_string_equal(cw_md_errors(md), "");
+  assert_int_equal(cw_md_thread_count(md), 1);
+  assert_string_equal(cw_md_thread(md, 0)->name,
+                      "w\xc3\xa9\xf0\x9f\x98\x80\xef\xbf\xbd");
+  assert_true(cw_md_thread(md, 0)->has_amd64);
+  assert_int_equal(cw_md_memory_count(md), 2);
+  uint8_t got[4];
+  assert_int_equal(cw_md_read_memory(md, 0x2004, got, 4), 0);
+  assert_int_equal(got[0], 20); /* second range starts at data[16] */
+  assert_int_equal(cw_md_read_memory(md, 0x100e, got, 4), CW_ENOENT);
+  cw_md_close(md);
+
+  /* The same Memory64List claiming more ranges than the stream holds. */
+  hdr[0] = 1000000;
+  memcpy(s.b + rva, hdr, sizeof(hdr));
+  md = synth_open(&s);
+  assert_non_null(strstr(cw_md_errors(md), "memory64 list stream at offset"));
+  assert_non_null(strstr(cw_md_errors(md), "count 1000000"));
+  assert_int_equal(cw_md_memory_count(md), 0);
+  cw_md_close(md);
+}
+
 int main(void) {
   const char *src = getenv("CW_SOURCE_DIR");
   const char *fx = getenv("CW_FIXTURES");
@@ -222,6 +370,8 @@ int main(void) {
       cmocka_unit_test(test_reader_damaged_streams),
       cmocka_unit_test(test_reader_bad_header),
       cmocka_unit_test(test_reader_every_truncation),
+      cmocka_unit_test(test_reader_other_cpus),
+      cmocka_unit_test(test_reader_names_and_memory64),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
