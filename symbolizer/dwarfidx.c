@@ -1,6 +1,6 @@
-/* dwarfidx.c — builds a symbol index from DWARF with libdw, in one pass over
- * every unit: line tables, subprograms and their inlined instances. libdw is
- * only used to decode; all lookups are answered from the index. */
+/* dwarfidx.c — builds a symbol index from DWARF in one pass over every unit:
+ * line tables (lineprog.c), subprograms and their inlined instances (libdw).
+ * libdw is only used to decode; all lookups are answered from the index. */
 #include <dwarf.h>
 #include <elfutils/libdw.h>
 #include <stdio.h>
@@ -173,30 +173,54 @@ static int index_lines(walk_t *w, Dwarf_Die *cudie) {
   return 0;
 }
 
-typedef struct {
-  const char **names;
-  size_t n;
-} unit_files_t;
-
-/* Interns a unit's file table (for DW_AT_call_file). */
-static int unit_files(walk_t *w, Dwarf_Die *cudie, unit_files_t *uf) {
+/* Interns a unit's file table with libdw (for DW_AT_call_file), when our
+ * own decoder could not read the unit's line program. */
+static int unit_files_libdw(walk_t *w, Dwarf_Die *cudie, const char ***out,
+                            size_t *nout) {
   Dwarf_Files *files;
   size_t n;
-  uf->names = NULL;
-  uf->n = 0;
+  *out = NULL;
+  *nout = 0;
   if (dwarf_getsrcfiles(cudie, &files, &n) != 0 || n == 0)
     return 0;
-  uf->names = calloc(n, sizeof(char *));
-  if (uf->names == NULL)
+  const char **names = calloc(n, sizeof(char *));
+  if (names == NULL)
     return CW_ENOMEM;
-  uf->n = n;
   for (size_t i = 0; i < n; i++) {
     const char *s = dwarf_filesrc(files, i, NULL, NULL);
-    if (s != NULL &&
-        (uf->names[i] = symidx_intern(w->ix, s, strlen(s))) == NULL)
+    if (s != NULL && (names[i] = symidx_intern(w->ix, s, strlen(s))) == NULL) {
+      free(names);
       return CW_ENOMEM;
+    }
   }
+  *out = names;
+  *nout = n;
   return 0;
+}
+
+static void section_data(Elf *elf, const char *name, const uint8_t **d,
+                         size_t *n) {
+  *d = NULL;
+  *n = 0;
+  size_t shstrndx;
+  if (elf_getshdrstrndx(elf, &shstrndx) != 0)
+    return;
+  Elf_Scn *scn = NULL;
+  while ((scn = elf_nextscn(elf, scn)) != NULL) {
+    GElf_Shdr sh;
+    if (gelf_getshdr(scn, &sh) == NULL || sh.sh_type == SHT_NOBITS)
+      continue;
+    const char *nm = elf_strptr(elf, shstrndx, sh.sh_name);
+    if (nm == NULL || strcmp(nm, name) != 0)
+      continue;
+    /* dwarf_begin_elf() has already decompressed SHF_COMPRESSED ones. */
+    Elf_Data *data = elf_getdata(scn, NULL);
+    if (data != NULL && data->d_buf != NULL) {
+      *d = data->d_buf;
+      *n = data->d_size;
+    }
+    return;
+  }
 }
 
 static int next_code_unit(Dwarf *dw, Dwarf_CU **cu, Dwarf_Die *cudie, int *r) {
@@ -210,11 +234,18 @@ static int next_code_unit(Dwarf *dw, Dwarf_CU **cu, Dwarf_Die *cudie, int *r) {
   return 0;
 }
 
+static const char *attr_string(Dwarf_Die *die, int name) {
+  Dwarf_Attribute a;
+  if (dwarf_attr(die, name, &a) == NULL)
+    return NULL;
+  return dwarf_formstring(&a);
+}
+
 /*
- * Two passes, each with its own libdw handle: line tables first, then the
- * DIE trees. libdw keeps every decoded line table until dwarf_end(), and
- * those tables are several times the size of our rows; ending the first
- * handle before the DIE walk keeps the peak memory to one of the two.
+ * One pass over the units: each unit's line program (decoded by
+ * lineprog.c; libdw's decoder only as a fallback, as it keeps every table
+ * until dwarf_end()), then its DIE tree. Damage in one unit is reported
+ * (CW_EFORMAT, first problem in err) after indexing all the others.
  */
 int symsrc_dwarf(symidx_t *ix, Elf *elf, const char *path, uint64_t min_addr,
                  uint64_t deadline_ns, char *err, size_t errlen) {
@@ -224,60 +255,71 @@ int symsrc_dwarf(symidx_t *ix, Elf *elf, const char *path, uint64_t min_addr,
               .deadline_ns = deadline_ns,
               .err = err,
               .errlen = errlen};
-  unit_files_t *uf = NULL;
-  size_t nuf = 0, cap = 0;
-  int units = 0, r = 0;
-  for (int pass = 0; pass < 2 && w.rc == 0; pass++) {
-    Dwarf *dw = dwarf_begin_elf(elf, DWARF_C_READ, NULL);
-    if (dw == NULL) {
-      snprintf(err, errlen, "%s: cannot read DWARF: %s", path,
-               dwarf_errmsg(-1));
-      w.rc = CW_EFORMAT;
+  Dwarf *dw = dwarf_begin_elf(elf, DWARF_C_READ, NULL);
+  if (dw == NULL) {
+    snprintf(err, errlen, "%s: cannot read DWARF: %s", path, dwarf_errmsg(-1));
+    return CW_EFORMAT;
+  }
+  symsrc_sections_t sec;
+  section_data(elf, ".debug_line", &sec.line, &sec.line_len);
+  section_data(elf, ".debug_line_str", &sec.line_str, &sec.line_str_len);
+  section_data(elf, ".debug_str", &sec.str, &sec.str_len);
+  Dwarf_CU *cu = NULL;
+  Dwarf_Die cudie;
+  int units = 0, r = 0, damaged = 0;
+  char why[256];
+  while (w.rc == 0 && next_code_unit(dw, &cu, &cudie, &r)) {
+    units++;
+    if (deadline_ns != 0 && symsrc_now_ns() > deadline_ns) {
+      snprintf(err, errlen, "%s: time budget ran out indexing DWARF", path);
+      w.rc = CW_ETIMEDOUT;
       break;
     }
-    Dwarf_CU *cu = NULL;
-    Dwarf_Die cudie;
-    size_t k = 0;
-    units = 0;
-    while (w.rc == 0 && next_code_unit(dw, &cu, &cudie, &r)) {
-      units++;
-      if (deadline_ns != 0 && symsrc_now_ns() > deadline_ns) {
-        snprintf(err, errlen, "%s: time budget ran out indexing DWARF", path);
-        w.rc = CW_ETIMEDOUT;
+    const char **files = NULL;
+    size_t nfiles = 0;
+    Dwarf_Attribute a;
+    Dwarf_Word stmt;
+    if (dwarf_attr(&cudie, DW_AT_stmt_list, &a) != NULL &&
+        dwarf_formudata(&a, &stmt) == 0) {
+      size_t before = symidx_nrows(ix);
+      int lrc = symsrc_line_program(
+          ix, &sec, stmt, attr_string(&cudie, DW_AT_comp_dir), w.min_addr,
+          &files, &nfiles, why, sizeof(why));
+      if (lrc == CW_ENOMEM) {
+        w.rc = lrc;
         break;
       }
-      if (pass == 0) {
-        if (nuf == cap) {
-          cap = cap ? cap * 2 : 64;
-          unit_files_t *nu = realloc(uf, cap * sizeof(*uf));
-          if (nu == NULL) {
-            w.rc = CW_ENOMEM;
-            break;
-          }
-          uf = nu;
+      if (lrc != 0 && symidx_nrows(ix) == before) {
+        /* A header this decoder cannot read: let libdw try. */
+        free(files);
+        files = NULL;
+        lrc = index_lines(&w, &cudie);
+        if (lrc == 0)
+          lrc = unit_files_libdw(&w, &cudie, &files, &nfiles);
+        if (lrc == CW_ENOMEM) {
+          w.rc = lrc;
+          break;
         }
-        w.rc = unit_files(&w, &cudie, &uf[nuf]);
-        nuf++;
-        if (w.rc == 0)
-          w.rc = index_lines(&w, &cudie);
-      } else {
-        w.files = k < nuf ? uf[k].names : NULL;
-        w.nfiles = k < nuf ? uf[k].n : 0;
-        k++;
-        walk(&w, &cudie, -1, 0, 0);
+      } else if (lrc != 0 && !damaged) {
+        damaged = 1;
+        snprintf(err, errlen, "%s: corrupt DWARF line table: %s", path, why);
       }
     }
-    dwarf_end(dw);
-    if (w.rc == 0 && r < 0) {
-      snprintf(err, errlen, "%s: corrupt DWARF unit after %d good ones: %s",
-               path, units, dwarf_errmsg(-1));
-      w.rc = CW_EFORMAT;
-    }
+    w.files = files;
+    w.nfiles = nfiles;
+    walk(&w, &cudie, -1, 0, 0);
+    free(files);
+    w.files = NULL;
   }
+  dwarf_end(dw);
+  if (w.rc == 0 && r < 0) {
+    snprintf(err, errlen, "%s: corrupt DWARF unit after %d good ones: %s", path,
+             units, dwarf_errmsg(-1));
+    w.rc = CW_EFORMAT;
+  }
+  if (w.rc == 0 && damaged)
+    w.rc = CW_EFORMAT;
   if (w.rc == CW_ENOMEM)
     snprintf(err, errlen, "%s: out of memory indexing DWARF", path);
-  for (size_t i = 0; i < nuf; i++)
-    free(uf[i].names);
-  free(uf);
   return w.rc;
 }

@@ -24,6 +24,22 @@
 int symsrc_dwarf(symidx_t *ix, Elf *elf, const char *path, uint64_t min_addr,
                  uint64_t deadline_ns, char *err, size_t errlen);
 
+/* The raw DWARF string and line sections a line program reads. */
+typedef struct {
+  const uint8_t *line, *line_str, *str;
+  size_t line_len, line_str_len, str_len;
+} symsrc_sections_t;
+
+/* Decodes the line program at offset off of .debug_line (lineprog.c) into
+ * rows of ix, dropping sequences below min_addr. *files receives the unit's
+ * file table as interned paths, indexed like DW_AT_call_file (malloc'd
+ * array, caller frees; entries may be NULL). Returns 0, CW_ENOMEM, or
+ * CW_EFORMAT with why set (rows decoded before the damage are kept). */
+int symsrc_line_program(symidx_t *ix, const symsrc_sections_t *sec,
+                        uint64_t off, const char *comp_dir, uint64_t min_addr,
+                        const char ***files, size_t *nfiles, char *why,
+                        size_t whylen);
+
 /* Adds the function symbols of .symtab (or of .dynsym when there is no
  * .symtab). Returns the number added (0 is fine) or a negative code. */
 int symsrc_elf_symbols(symidx_t *ix, Elf *elf, const char *path, char *err,
