@@ -86,6 +86,14 @@ static int above_stdio(int fd) {
   return moved;
 }
 
+/* fork() without glibc's fork machinery: no pthread_atfork handlers (the
+ * app's could take locks or be slow), no malloc lock juggling. The child
+ * only makes raw, async-signal-safe calls until it execs or exits. */
+static pid_t raw_fork(void) {
+  return (pid_t)syscall(SYS_clone, (unsigned long)SIGCHLD, NULL, NULL, NULL,
+                        NULL);
+}
+
 /* Reads exactly len bytes unless EOF comes first; returns bytes read. */
 static size_t read_full(int fd, void *buf, size_t len) {
   size_t got = 0;
@@ -232,7 +240,7 @@ int cw__spawn_watchdog(const struct cw_options *o, const char *spool_abs,
     goto out;
   }
 
-  pid_t mid = fork();
+  pid_t mid = raw_fork();
   if (mid < 0) {
     rc = cw__fail(CW_EWATCHDOG, "watchdog: fork: %s", strerror(errno));
     goto out;
@@ -241,7 +249,7 @@ int cw__spawn_watchdog(const struct cw_options *o, const char *spool_abs,
     /* The intermediate child: start the watchdog, report its pid, leave. */
     close(pfd[0]);
     setsid();
-    pid_t wd = fork();
+    pid_t wd = raw_fork();
     if (wd == 0)
       exec_watchdog(o->watchdog_path, exe_fd, sv[1], devnull, pfd[1], a.argv,
                     envp);
