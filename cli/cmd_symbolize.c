@@ -14,12 +14,14 @@
  * 2 for a usage error.
  */
 #include <errno.h>
+#include <dirent.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "buf.h"
@@ -27,6 +29,8 @@
 #include "crashwatch.h"
 #include "debug_id.h"
 #include "json.h"
+#include "minidump.h"
+#include "stackwalk.h"
 #include "symbolizer.h"
 
 enum { STYLE_LLVM, STYLE_GNU, STYLE_JSON };
@@ -47,9 +51,17 @@ typedef struct {
 static void usage(FILE *out) {
   fprintf(
       out,
-      "usage: crashwatch symbolize --exe BIN [options] [ADDR...]\n"
+      "usage: crashwatch symbolize DUMP|REPORT_DIR [--debug-dir DIR]... "
+      "[--json]\n"
+      "       crashwatch symbolize --exe BIN [options] [ADDR...]\n"
       "       crashwatch symbolize --build-id ID --debug-dir DIR [options] "
       "[ADDR...]\n"
+      "\n"
+      "With a minidump (ours, Crashpad's or Breakpad's, or a report "
+      "directory):\nwalks every thread from the dump's own registers and "
+      "memory (CFI of the\nmodules found by build-id, frame pointers, stack "
+      "scanning), crashing\nthread first, and symbolizes each frame, like "
+      "minidump_stackwalk.\n"
       "\n"
       "Prints function, file:line:column and the chain of inlined functions\n"
       "(innermost first) for each address; addresses are hex (0x optional),\n"
@@ -284,6 +296,337 @@ static int run_stdin(run_t *r) {
   return 0;
 }
 
+/* ---- minidumps ------------------------------------------------------ */
+
+typedef struct {
+  cw_symbolizer_t *s;
+  const cw_md_t *md;
+  cw_sym_module_t **mods; /* per module index, opened lazily */
+  int *tried;
+  size_t nmods;
+  int warned;
+} dump_ctx_t;
+
+/* The symbolizer's module for minidump module i (NULL when nothing found);
+ * problems are printed once per module. */
+static cw_sym_module_t *dump_module(dump_ctx_t *c, size_t i) {
+  if (i >= c->nmods)
+    return NULL;
+  if (c->tried[i])
+    return c->mods[i];
+  c->tried[i] = 1;
+  const cw_md_module_t *m = cw_md_module(c->md, i);
+  cw_sym_module_t *mod = NULL;
+  int rc = cw_symbolizer_open(c->s, m->name && *m->name ? m->name : NULL,
+                              m->build_id_len ? m->build_id : NULL,
+                              m->build_id_len, &mod);
+  if (rc != 0 && rc != CW_ENOSYMBOL)
+    mod = NULL;
+  c->mods[i] = mod;
+  return mod;
+}
+
+static const char *dump_find_module(void *ctx, const cw_md_module_t *m) {
+  dump_ctx_t *c = ctx;
+  for (size_t i = 0; i < c->nmods; i++) {
+    if (cw_md_module(c->md, i) != m)
+      continue;
+    cw_sym_module_t *mod = dump_module(c, i);
+    if (mod == NULL || strcmp(cw_sym_module_source(mod), "breakpad") == 0)
+      return NULL;
+    return cw_sym_module_path(mod); /* an ELF with the dump's build-id */
+  }
+  return NULL;
+}
+
+/* A report directory holds minidump.dmp (or some other *.dmp). */
+static int dump_path(const char *arg, char *out, size_t cap) {
+  struct stat st;
+  if (stat(arg, &st) != 0 || !S_ISDIR(st.st_mode)) {
+    snprintf(out, cap, "%s", arg);
+    return 0;
+  }
+  snprintf(out, cap, "%s/minidump.dmp", arg);
+  if (access(out, R_OK) == 0)
+    return 0;
+  DIR *d = opendir(arg);
+  struct dirent *e;
+  int found = -1;
+  while (d != NULL && (e = readdir(d)) != NULL) {
+    size_t n = strlen(e->d_name);
+    if (n > 4 && strcmp(e->d_name + n - 4, ".dmp") == 0) {
+      snprintf(out, cap, "%s/%s", arg, e->d_name);
+      found = 0;
+      break;
+    }
+  }
+  if (d != NULL)
+    closedir(d);
+  return found;
+}
+
+static void dump_frame_json(cw_json_t *j, dump_ctx_t *c, const cw_sw_frame_t *f,
+                            size_t index) {
+  const cw_md_module_t *m = f->module_index >= 0
+                                ? cw_md_module(c->md, (size_t)f->module_index)
+                                : NULL;
+  cw_sym_module_t *mod =
+      f->module_index >= 0 ? dump_module(c, (size_t)f->module_index) : NULL;
+  cw_sym_frame_t fr[64];
+  int n = 0;
+  if (mod != NULL && m != NULL)
+    n = cw_sym_lookup(mod, cw_sym_module_vaddr(mod, f->lookup_pc - m->base), 0,
+                      fr, 64);
+  for (int k = 0; k < (n > 0 ? n : 1); k++) {
+    cw_json_begin_object(j);
+    cw_json_key(j, "index");
+    cw_json_uint(j, index + (size_t)k);
+    cw_json_key(j, "ip");
+    cw_json_hex(j, f->ip);
+    cw_json_key(j, "trust");
+    cw_json_string(j, k + 1 < n ? "inline" : cw_sw_trust_name(f->trust));
+    cw_json_key(j, "module");
+    if (m != NULL) {
+      cw_json_string(j, m->basename ? m->basename : m->name);
+      cw_json_key(j, "module_offset");
+      cw_json_hex(j, f->ip - m->base);
+    } else {
+      cw_json_null(j);
+    }
+    if (n > 0) {
+      const char *fn = fr[k].symbol && k == n - 1 ? fr[k].function : NULL;
+      cw_json_key(j, "function");
+      if (fr[k].function || fn)
+        cw_json_string(j, fr[k].function ? fr[k].function : fn);
+      else
+        cw_json_null(j);
+      cw_json_key(j, "file");
+      if (fr[k].file)
+        cw_json_string(j, fr[k].file);
+      else
+        cw_json_null(j);
+      cw_json_key(j, "line");
+      cw_json_uint(j, fr[k].line);
+      cw_json_key(j, "inlined");
+      cw_json_bool(j, fr[k].inlined);
+    }
+    cw_json_end_object(j);
+  }
+}
+
+/* Prints one walked frame (and its inlined callees first) as
+ * minidump_stackwalk does; returns how many numbered frames it printed. */
+static size_t dump_frame_text(dump_ctx_t *c, const cw_sw_frame_t *f,
+                              size_t index, int regs) {
+  const cw_md_module_t *m = f->module_index >= 0
+                                ? cw_md_module(c->md, (size_t)f->module_index)
+                                : NULL;
+  cw_sym_module_t *mod =
+      f->module_index >= 0 ? dump_module(c, (size_t)f->module_index) : NULL;
+  cw_sym_frame_t fr[64];
+  int n = 0;
+  if (mod != NULL && m != NULL)
+    n = cw_sym_lookup(mod, cw_sym_module_vaddr(mod, f->lookup_pc - m->base), 0,
+                      fr, 64);
+  const char *mname = m ? (m->basename ? m->basename : m->name) : NULL;
+  for (int k = 0; k < (n > 0 ? n : 1); k++) {
+    printf("%2zu  ", index + (size_t)k);
+    if (m == NULL)
+      printf("0x%llx\n", (unsigned long long)f->ip);
+    else if (n == 0 || fr[k].function == NULL)
+      printf("%s + 0x%llx\n", mname, (unsigned long long)(f->ip - m->base));
+    else if (fr[k].file != NULL && fr[k].line != 0)
+      printf("%s!%s [%s : %u]\n", mname, fr[k].function, fr[k].file,
+             fr[k].line);
+    else
+      printf("%s!%s\n", mname, fr[k].function);
+    if (k + 1 < n) {
+      printf("    Found by: inline record\n");
+      continue;
+    }
+    if (regs) {
+      static const char *names[CW_SW_NREGS] = {
+          "rax", "rdx", "rcx", "rbx", "rsi", "rdi", "rbp", "rsp", "r8",
+          "r9",  "r10", "r11", "r12", "r13", "r14", "r15", "rip"};
+      int col = 0;
+      for (int r = 0; r < CW_SW_NREGS; r++) {
+        if (!(f->valid & (1u << r)))
+          continue;
+        printf("%s%3s = 0x%016llx", col == 0 ? "    " : "   ", names[r],
+               (unsigned long long)f->regs[r]);
+        if (++col == 2) {
+          printf("\n");
+          col = 0;
+        }
+      }
+      if (col != 0)
+        printf("\n");
+    }
+    printf("    Found by: %s\n", cw_sw_trust_description(f->trust));
+  }
+  return (size_t)(n > 0 ? n : 1);
+}
+
+static int symbolize_dump(cw_symbolizer_t *s, const char *arg, int json) {
+  char path[4096];
+  if (dump_path(arg, path, sizeof(path)) != 0) {
+    fprintf(stderr, "crashwatch symbolize: %s: no minidump in this directory\n",
+            arg);
+    return 1;
+  }
+  cw_md_t *md = NULL;
+  char err[512];
+  if (cw_md_open_file(path, &md, err, sizeof(err)) != 0) {
+    fprintf(stderr, "crashwatch symbolize: %s\n", err);
+    return 1;
+  }
+  int rc = cw_md_error_count(md) > 0 ? 1 : 0;
+  if (rc)
+    fprintf(stderr, "crashwatch symbolize: %s: %s", path, cw_md_errors(md));
+  dump_ctx_t c = {.s = s, .md = md, .nmods = cw_md_module_count(md)};
+  c.mods = calloc(c.nmods + 1, sizeof(*c.mods));
+  c.tried = calloc(c.nmods + 1, sizeof(*c.tried));
+  cw_sw_options_t opts = {.find_module_file = dump_find_module, .ctx = &c};
+  cw_stackwalker_t *sw = NULL;
+  if (c.mods == NULL || c.tried == NULL || cw_sw_new(md, &opts, &sw) != 0) {
+    fprintf(stderr, "crashwatch symbolize: %s: cannot start the stack walk\n",
+            path);
+    free(c.mods);
+    free(c.tried);
+    cw_md_close(md);
+    return 1;
+  }
+  const cw_md_exception_t *e = cw_md_exception(md);
+  long crashed = e ? cw_md_thread_index(md, e->tid) : -1;
+  size_t nthreads = cw_md_thread_count(md);
+  cw_buf_t jb = CW_BUF_INIT;
+  cw_json_t j;
+  if (json) {
+    cw_json_init(&j, &jb, 0);
+    cw_json_begin_object(&j);
+    cw_json_key(&j, "minidump");
+    cw_json_string(&j, path);
+    if (e != NULL) {
+      const char *sig = cw_md_signal_name(e->code);
+      const char *code = cw_md_si_code_name(e->code, e->flags);
+      char reason[128];
+      snprintf(reason, sizeof(reason), "%s / %s", sig ? sig : "?",
+               code ? code : "?");
+      cw_json_key(&j, "crash");
+      cw_json_begin_object(&j);
+      cw_json_key(&j, "reason");
+      cw_json_string(&j, reason);
+      cw_json_key(&j, "address");
+      cw_json_hex(&j, e->address);
+      cw_json_key(&j, "tid");
+      cw_json_uint(&j, e->tid);
+      cw_json_end_object(&j);
+    }
+    cw_json_key(&j, "threads");
+    cw_json_begin_array(&j);
+  } else if (e != NULL) {
+    const char *sig = cw_md_signal_name(e->code);
+    const char *code = cw_md_si_code_name(e->code, e->flags);
+    printf("Crash reason:  %s / %s\nCrash address: 0x%llx\n\n", sig ? sig : "?",
+           code ? code : "?", (unsigned long long)e->address);
+  }
+  /* The crashing thread first, then the others in dump order. */
+  for (long pass = -1; pass < (long)nthreads; pass++) {
+    size_t ti;
+    if (pass < 0) {
+      if (crashed < 0)
+        continue;
+      ti = (size_t)crashed;
+    } else {
+      if (pass == crashed)
+        continue;
+      ti = (size_t)pass;
+    }
+    cw_sw_frame_t *frames = NULL;
+    size_t count = 0;
+    char why[256] = "";
+    int wrc = cw_sw_walk_thread(sw, ti, &frames, &count, why, sizeof(why));
+    const cw_md_thread_t *t = cw_md_thread(md, ti);
+    if (json) {
+      cw_json_begin_object(&j);
+      cw_json_key(&j, "index");
+      cw_json_uint(&j, ti);
+      cw_json_key(&j, "tid");
+      cw_json_uint(&j, t->tid);
+      cw_json_key(&j, "crashed");
+      cw_json_bool(&j, (long)ti == crashed);
+      if (wrc != 0) {
+        cw_json_key(&j, "error");
+        cw_json_string(&j, why);
+      }
+      cw_json_key(&j, "frames");
+      cw_json_begin_array(&j);
+      size_t idx = 0;
+      for (size_t k = 0; k < count; k++) {
+        dump_frame_json(&j, &c, &frames[k], idx);
+        idx++;
+      }
+      cw_json_end_array(&j);
+      cw_json_end_object(&j);
+    } else {
+      printf("Thread %zu%s\n", ti, (long)ti == crashed ? " (crashed)" : "");
+      if (wrc != 0)
+        printf("    (%s)\n", why);
+      size_t idx = 0;
+      for (size_t k = 0; k < count; k++)
+        idx += dump_frame_text(&c, &frames[k], idx, k == 0);
+      printf("\n");
+    }
+    free(frames);
+  }
+  if (json) {
+    cw_json_end_array(&j);
+    cw_json_key(&j, "modules");
+    cw_json_begin_array(&j);
+    for (size_t i = 0; i < c.nmods; i++) {
+      const cw_md_module_t *m = cw_md_module(md, i);
+      cw_sym_module_t *mod = c.mods[i];
+      cw_json_begin_object(&j);
+      cw_json_key(&j, "name");
+      cw_json_string(&j, m->name ? m->name : "");
+      cw_json_key(&j, "base");
+      cw_json_hex(&j, m->base);
+      cw_json_key(&j, "size");
+      cw_json_uint(&j, m->size);
+      cw_json_key(&j, "code_id");
+      cw_json_string(&j, m->code_id);
+      cw_json_key(&j, "debug_id");
+      cw_json_string(&j, m->debug_id);
+      cw_json_key(&j, "symbols");
+      cw_json_string(&j, mod ? cw_sym_module_source(mod) : "none");
+      cw_json_end_object(&j);
+    }
+    cw_json_end_array(&j);
+    cw_json_end_object(&j);
+    const char *o = cw_buf_cstr(&jb);
+    if (o != NULL)
+      printf("%s\n", o);
+    cw_buf_free(&jb);
+  } else {
+    printf("Loaded modules:\n");
+    for (size_t i = 0; i < c.nmods; i++) {
+      const cw_md_module_t *m = cw_md_module(md, i);
+      cw_sym_module_t *mod = c.mods[i];
+      printf(
+          "0x%012llx - 0x%012llx  %s  %s%s\n", (unsigned long long)m->base,
+          (unsigned long long)(m->base + m->size - 1),
+          m->basename ? m->basename : (m->name ? m->name : "?"), m->breakpad_id,
+          mod && strcmp(cw_sym_module_source(mod), "none") != 0 ? "  (symbols)"
+                                                                : "");
+    }
+  }
+  cw_sw_free(sw);
+  free(c.mods);
+  free(c.tried);
+  cw_md_close(md);
+  return rc;
+}
+
 int cw_cmd_symbolize(int argc, char **argv) {
   enum {
     O_BUILD_ID = 1000,
@@ -320,7 +663,7 @@ int cw_cmd_symbolize(int argc, char **argv) {
   int c, rc = 0;
   optind = 1;
   opterr = 0;
-  while ((c = getopt_long(argc, argv, "+e:fiCh", opts, NULL)) != -1) {
+  while ((c = getopt_long(argc, argv, "e:fiCh", opts, NULL)) != -1) {
     switch (c) {
     case 'e':
       exe = optarg;
@@ -393,12 +736,12 @@ int cw_cmd_symbolize(int argc, char **argv) {
     }
   }
   if (rc == 0 && exe == NULL && build_id_hex == NULL) {
-    if (optind < argc)
-      fprintf(stderr,
-              "crashwatch symbolize: symbolizing a minidump is not built "
-              "yet; use --exe BIN or --build-id ID with addresses\n");
-    else
-      usage(stderr);
+    if (optind + 1 == argc) {
+      rc = symbolize_dump(s, argv[optind], r.style == STYLE_JSON);
+      cw_symbolizer_free(s);
+      return rc;
+    }
+    usage(stderr);
     rc = 2;
   }
   if (rc != 0) {

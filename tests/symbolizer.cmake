@@ -21,3 +21,10 @@ cw_add_script_test(symbolize_compare
   COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_SOURCE_DIR}/integration/symbolize_compare.py 3000
   TIMEOUT 180 LABELS symbolizer ENV "CC=${CMAKE_C_COMPILER}")
 set_tests_properties(symbolize_compare PROPERTIES SKIP_RETURN_CODE 77)
+
+# Minidump mode on the third-party fixtures in ../shared (exit 77: absent).
+cw_add_script_test(symbolize_dump
+  COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_SOURCE_DIR}/integration/symbolize_test.py dump
+  TIMEOUT 120 LABELS symbolizer
+  ENV "CW_FIXTURES=${PROJECT_SOURCE_DIR}/../shared/fixtures/minidumps")
+set_tests_properties(symbolize_dump PROPERTIES SKIP_RETURN_CODE 77)

@@ -8,8 +8,9 @@ comments mark call sites. Every marker must symbolize to the expected
 function, file, line and inline chain.
 
 usage: symbolize_test.py SUBTEST   (variants | buildid | debuglink |
-                                    breakpad | formats | badinput)
+                                    breakpad | formats | badinput | dump)
 """
+import glob
 import json
 import os
 import random
@@ -416,7 +417,60 @@ def t_badinput():
     check("bad.sym:3: FUNC record: bad address" in p.stderr, ".sym error: %r" % p.stderr)
 
 
-TESTS = {"variants": t_variants, "buildid": t_buildid, "debuglink": t_debuglink,
+def t_dump():
+    """Minidump mode on the third-party fixtures (Breakpad's Linux dumps with
+    minidump_stackwalk's output beside them, a Crashpad dump)."""
+    fx = os.environ.get("CW_FIXTURES", os.path.join(SRC, "..", "shared", "fixtures", "minidumps"))
+    bp = os.path.join(fx, "breakpad")
+    if not os.path.isdir(bp):
+        print("skip: no fixtures at %s" % fx)
+        sys.exit(77)
+    syms = os.path.join(bp, "symbols")
+    # linux_inline: its .sym has INLINE records; the symbolized frames must be
+    # minidump_stackwalk's (function, file, line), inline chain included.
+    expected = []
+    with open(os.path.join(bp, "expected", "linux_inline.stackwalk-m.txt")) as f:
+        for line in f:
+            p = line.rstrip("\n").split("|")
+            if len(p) == 7 and p[0] == "0" and p[3]:
+                expected.append((int(p[1]), p[2], p[3], p[4], int(p[5])))
+    check(len(expected) >= 4, "fixture has %d symbolized frames" % len(expected))
+    p = run([CW, "symbolize", os.path.join(bp, "linux_inline.dmp"), "--debug-dir", syms,
+             "--json"], expect_rc=0)
+    doc = json.loads(p.stdout)
+    check(doc["crash"]["reason"] == "SIGILL / ILL_ILLOPN", "crash reason %s" % doc["crash"])
+    t0 = doc["threads"][0]
+    check(t0["crashed"], "crashing thread first")
+    got = [(fr_["index"], fr_["module"], fr_.get("function"), fr_.get("file"), fr_.get("line"))
+           for fr_ in t0["frames"][:len(expected)]]
+    check(got == expected, "linux_inline frames %s, expected %s" % (got, expected))
+    text = run([CW, "symbolize", os.path.join(bp, "linux_inline.dmp"), "--debug-dir", syms],
+               expect_rc=0).stdout
+    check(" 0  linux_inline!func() [linux_inline.cpp : 27]\n" in text and
+          "Found by: inline record" in text and
+          " 3  linux_inline!main [a.cpp : 42]\n" in text,
+          "human output like minidump_stackwalk:\n%s" % text[:800])
+    # A report directory works as the dump's path.
+    d = workdir("dump")
+    shutil.copy(os.path.join(bp, "linux_inline.dmp"), os.path.join(d, "minidump.dmp"))
+    p = run([CW, "symbolize", d, "--debug-dir", syms], expect_rc=0)
+    check(p.stdout == text, "report directory gives the same output")
+    # Every fixture walks without crashing; each has a crashing thread.
+    dumps = sorted(glob.glob(os.path.join(bp, "*.dmp")) +
+                   glob.glob(os.path.join(fx, "crashpad", "*.dmp")))
+    for dmp in dumps:
+        p = run([CW, "symbolize", dmp, "--json"])
+        check(p.returncode in (0, 1), "%s: exit %d" % (dmp, p.returncode))
+        if p.returncode == 0:
+            doc = json.loads(p.stdout)
+            check(len(doc["threads"]) >= 1 and doc["threads"][0]["frames"],
+                  "%s: no frames" % dmp)
+    # Not a minidump: a clear error.
+    p = run([CW, "symbolize", os.path.join(PROGS, "sym_main.c")], expect_rc=1)
+    check("not MDMP" in p.stderr or "minidump" in p.stderr, "not a minidump: %r" % p.stderr)
+
+
+TESTS = {"dump": t_dump, "variants": t_variants, "buildid": t_buildid, "debuglink": t_debuglink,
          "breakpad": t_breakpad, "formats": t_formats, "badinput": t_badinput}
 
 if __name__ == "__main__":
