@@ -119,6 +119,13 @@ static void load_symbols(wd_elf_t *e, Elf *elf, Elf64_Word want) {
     } else if ((d = elf_getdata(scn, NULL)) == NULL) {
       continue;
     }
+    if (d != NULL && count > d->d_size / sizeof(Elf64_Sym))
+      count = d->d_size / sizeof(Elf64_Sym);
+    /* A table claiming more symbols than a file can hold is malformed:
+     * bound the allocation (count is already bounded by the file size for
+     * the raw case) and keep realloc away from 0. */
+    if (count == 0 || count > (SIZE_MAX / sizeof(wd_elf_sym_t)) - e->nsyms)
+      continue;
     wd_elf_sym_t *syms = realloc(e->syms, (e->nsyms + count) * sizeof(*syms));
     if (syms == NULL)
       return;
