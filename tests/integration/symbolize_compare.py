@@ -111,15 +111,16 @@ def main():
         addrs.append(a + rnd.randrange(s))
     text = "".join("0x%x\n" % a for a in addrs)
 
+    env = {k: v for k, v in os.environ.items() if k != "DEBUGINFOD_URLS"}
     ours = subprocess.run([CW, "symbolize", "--exe", so], input=text, capture_output=True,
-                          text=True, timeout=120)
+                          text=True, timeout=120, env=env)
     llvm = subprocess.run(["llvm-symbolizer", "--obj=" + so], input=text, capture_output=True,
                           text=True, timeout=120)
     # addr2line prints nothing between addresses: put an address it cannot
     # resolve (0) between them as a separator.
     sep_text = "".join("0x%x\n0x0\n" % a for a in addrs)
     ours_g = subprocess.run([CW, "symbolize", "--output-style=GNU", "--exe", so], input=sep_text,
-                            capture_output=True, text=True, timeout=120)
+                            capture_output=True, text=True, timeout=120, env=env)
     a2l = subprocess.run(["addr2line", "-f", "-i", "-e", so], input=sep_text,
                          capture_output=True, text=True, timeout=120)
 

@@ -8,7 +8,8 @@ comments mark call sites. Every marker must symbolize to the expected
 function, file, line and inline chain.
 
 usage: symbolize_test.py SUBTEST   (variants | buildid | debuglink |
-                                    breakpad | formats | badinput | dump)
+                                    breakpad | formats | badinput | dump |
+                                    debuginfod)
 """
 import glob
 import json
@@ -28,6 +29,8 @@ CW = os.path.join(BIN, "cli", "crashwatch")
 SOURCES = ["sym_main.c", "sym_util.c"]
 
 failures = []
+# No test but t_debuginfod may ask a debuginfod server (the user's may be set).
+ENV = {k: v for k, v in os.environ.items() if k != "DEBUGINFOD_URLS"}
 
 
 def check(cond, what):
@@ -39,7 +42,7 @@ def check(cond, what):
 
 def run(args, stdin=None, expect_rc=None):
     p = subprocess.run(args, input=stdin, capture_output=True, text=True, errors="replace",
-                       timeout=60)
+                       timeout=60, env=ENV)
     if expect_rc is not None:
         check(p.returncode == expect_rc,
               "%s exited %d, expected %d; stderr: %s" % (" ".join(args), p.returncode,
@@ -319,7 +322,7 @@ def t_formats():
     stdin_out = run([CW, "symbolize", "--exe", exe], stdin="\n".join(addrs) + "\n").stdout
     check(args_out == stdin_out, "stdin and argument answers differ")
     # Interactive use: one answer per line written, before EOF.
-    p = subprocess.Popen([CW, "symbolize", "--exe", exe], stdin=subprocess.PIPE,
+    p = subprocess.Popen([CW, "symbolize", "--exe", exe], stdin=subprocess.PIPE, env=ENV,
                          stdout=subprocess.PIPE, text=True)
     p.stdin.write(addrs[0] + "\n")
     p.stdin.flush()
@@ -470,7 +473,67 @@ def t_dump():
     check("not MDMP" in p.stderr or "minidump" in p.stderr, "not a minidump: %r" % p.stderr)
 
 
-TESTS = {"dump": t_dump, "variants": t_variants, "buildid": t_buildid, "debuglink": t_debuglink,
+def t_debuginfod():
+    """debuginfod (libdebuginfod) against a server on loopback: the debug
+    file is fetched by build-id when DEBUGINFOD_URLS is set."""
+    import http.server
+    import threading
+    d = workdir("debuginfod")
+    exe = build(os.path.join(d, "prog"), ["-O2", "-gdwarf-5"])
+    bid = build_id(exe)
+    dbg = os.path.join(d, "prog.debug")
+    subprocess.run(["objcopy", "--only-keep-debug", exe, dbg], check=True)
+    stripped = os.path.join(d, "prog.stripped")
+    subprocess.run(["objcopy", "--strip-debug", exe, stripped], check=True)
+    requests = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            requests.append(self.path)
+            if self.path == "/buildid/%s/debuginfo" % bid:
+                data = open(dbg, "rb").read()
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+            else:
+                self.send_error(404)
+
+        def log_message(self, *a):
+            pass
+
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    try:
+        env = dict(ENV, DEBUGINFOD_URLS="http://127.0.0.1:%d" % srv.server_address[1],
+                   DEBUGINFOD_CACHE_PATH=os.path.join(d, "cache"), DEBUGINFOD_TIMEOUT="20",
+                   DEBUGINFOD_PROGRESS="0")
+        marks = markers(exe)
+        p = subprocess.run([CW, "symbolize", "--exe", stripped, "--json"] +
+                           ["0x%x" % a for a, _ in marks], capture_output=True, text=True,
+                           env=env, timeout=60)
+        check(p.returncode == 0, "debuginfod: exit %d, %s" % (p.returncode, p.stderr))
+        doc = json.loads(p.stdout)
+        check(doc["source"] == "dwarf" and doc["debug_file"].startswith(os.path.join(d, "cache")),
+              "debuginfod: source %s from %s" % (doc["source"], doc["debug_file"]))
+        for (addr, tag), entry in zip(marks, doc["addresses"]):
+            got = [(x["function"], os.path.basename(x["file"] or ""), x["line"])
+                   for x in entry["frames"]]
+            check(got in EXPECTED[tag], "debuginfod 0x%x: %s" % (addr, got))
+        check("/buildid/%s/debuginfo" % bid in requests, "requests: %s" % requests)
+        # Without DEBUGINFOD_URLS nothing is asked.
+        n = len(requests)
+        env.pop("DEBUGINFOD_URLS")
+        env["DEBUGINFOD_CACHE_PATH"] = os.path.join(d, "cache2")
+        p = subprocess.run([CW, "symbolize", "--exe", stripped, "--json", "0x1"],
+                           capture_output=True, text=True, env=env, timeout=60)
+        check(json.loads(p.stdout)["source"] == "symtab" and len(requests) == n,
+              "no DEBUGINFOD_URLS: still asked the server")
+    finally:
+        srv.shutdown()
+
+
+TESTS = {"dump": t_dump, "debuginfod": t_debuginfod, "variants": t_variants, "buildid": t_buildid, "debuglink": t_debuglink,
          "breakpad": t_breakpad, "formats": t_formats, "badinput": t_badinput}
 
 if __name__ == "__main__":
