@@ -3,8 +3,12 @@
 # libc and pthread only: no libcurl, libdw, libelf or libunwind, neither as
 # a DT_NEEDED entry nor as an undefined symbol; it exports only cw_*; and
 # it is bound at load time.
+#
+# With a second argument LIBCRASHWATCH.a: the static library's global
+# symbols are the cw_* API too (its internals are localized).
 set -eu
 lib=$1
+static=${2:-}
 status=0
 needed=$(readelf -d "$lib" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p')
 for n in $needed; do
@@ -33,5 +37,14 @@ if [ -n "$exports" ]; then
   echo "$exports" >&2
   status=1
 fi
-[ $status -eq 0 ] && echo "$lib: libc/pthread only; exports only cw_*; bind now"
+if [ -n "$static" ]; then
+  leaked=$(nm --defined-only "$static" 2>/dev/null |
+           awk 'NF == 3 && $2 ~ /^[TDBRVW]$/ {print $3}' | grep -v '^cw_' || true)
+  if [ -n "$leaked" ]; then
+    echo "$static: global symbols outside the cw_ API:" >&2
+    echo "$leaked" >&2
+    status=1
+  fi
+fi
+[ $status -eq 0 ] && echo "$lib: libc/pthread only; exports only cw_*; bind now${static:+; $static: only cw_* global}"
 exit $status

@@ -26,7 +26,7 @@ cw_add_script_test(handler_signal_safe_rejects
   TIMEOUT 30)
 cw_add_script_test(handler_libc_only
   COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/check-handler-deps.sh
-          $<TARGET_FILE:crashwatch>
+          $<TARGET_FILE:crashwatch> $<TARGET_FILE:crashwatch_static>
   TIMEOUT 30)
 
 # The crash programs. crashprog_O0 links the static library, crashprog_O2
