@@ -43,6 +43,8 @@ def check(cond, what):
 def run(args, stdin=None, expect_rc=None):
     p = subprocess.run(args, input=stdin, capture_output=True, text=True, errors="replace",
                        timeout=60, env=ENV)
+    check("Sanitizer" not in p.stderr and "runtime error:" not in p.stderr,
+          "%s: sanitizer report: %s" % (" ".join(args), p.stderr[-2000:]))
     if expect_rc is not None:
         check(p.returncode == expect_rc,
               "%s exited %d, expected %d; stderr: %s" % (" ".join(args), p.returncode,
