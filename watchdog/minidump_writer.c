@@ -321,7 +321,11 @@ int wd_minidump_build(const wd_capture_t *cap, cw_buf_t *b) {
       dbg.brk = d->brk;
       dbg.ldbase = d->ldbase;
       dbg.dynamic = d->dynamic;
-      dir_add(&dir, MD_LINUX_DSO_DEBUG, put(b, &dbg, sizeof(dbg)), sizeof(dbg));
+      /* Breakpad follows MDRawDebug with the _DYNAMIC array. */
+      md_rva_t rva = put(b, &dbg, sizeof(dbg));
+      if (d->dynamic_len > 0)
+        cw_buf_append(b, d->dynamic_data, d->dynamic_len);
+      dir_add(&dir, MD_LINUX_DSO_DEBUG, rva, sizeof(dbg) + d->dynamic_len);
       free(lm);
     }
   }

@@ -176,6 +176,7 @@ void wd_capture_free(wd_capture_t *cap) {
   for (size_t i = 0; i < cap->dso_debug.ndsos; i++)
     free(cap->dso_debug.dsos[i].name);
   free(cap->dso_debug.dsos);
+  free(cap->dso_debug.dynamic_data);
   free(cap->exe_path);
   memset(cap, 0, sizeof(*cap));
 }
@@ -561,6 +562,11 @@ static void capture_dso_debug(wd_capture_t *cap, pid_t pid, const uint8_t *auxv,
   }
   if (r_debug == 0)
     return;
+  d->dynamic_data = malloc((size_t)got_dyn);
+  if (d->dynamic_data != NULL) {
+    memcpy(d->dynamic_data, dynbuf, (size_t)got_dyn);
+    d->dynamic_len = (size_t)got_dyn;
+  }
   /* struct r_debug: int r_version; link_map *r_map; ElfW(Addr) r_brk;
    * int r_state; ElfW(Addr) r_ldbase. */
   uint64_t rd[5];

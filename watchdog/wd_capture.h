@@ -90,6 +90,8 @@ typedef struct {
   uint64_t dynamic; /* the main executable's _DYNAMIC */
   wd_dso_t *dsos;
   size_t ndsos;
+  uint8_t *dynamic_data; /* the _DYNAMIC array, as Breakpad appends it */
+  size_t dynamic_len;
 } wd_dso_debug_t;
 
 /* Facts about the machine, gathered by the watchdog (same host). */

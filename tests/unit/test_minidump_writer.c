@@ -91,6 +91,11 @@ static void build_capture(wd_capture_t *cap) {
   cap->dso_debug.dsos = calloc(2, sizeof(wd_dso_t));
   cap->dso_debug.dsos[0] = (wd_dso_t){0, 0x5000, strdup("")};
   cap->dso_debug.dsos[1] = (wd_dso_t){0x7f00, 0x6000, strdup("/lib/libc.so.6")};
+  static const uint64_t dyn[4] = {21 /* DT_DEBUG */, 0x9000, 0 /* DT_NULL */,
+                                  0};
+  cap->dso_debug.dynamic_data = malloc(sizeof(dyn));
+  memcpy(cap->dso_debug.dynamic_data, dyn, sizeof(dyn));
+  cap->dso_debug.dynamic_len = sizeof(dyn);
   cap->sys.ncpus = 2;
   memcpy(cap->sys.cpu_vendor, "GenuineIntel", 12);
   cap->sys.cpu_version = 0x906ea;
@@ -307,7 +312,10 @@ static void test_minidump_writer_streams_read_back(void **state) {
   const md_debug64_t *dbg =
       (const md_debug64_t *)find(&m, MD_LINUX_DSO_DEBUG, &size);
   assert_non_null(dbg);
-  assert_int_equal(size, sizeof(*dbg));
+  assert_int_equal(size, sizeof(*dbg) + 32); /* + the _DYNAMIC array */
+  uint64_t dyn_tag;
+  memcpy(&dyn_tag, (const uint8_t *)dbg + sizeof(*dbg), 8);
+  assert_int_equal(dyn_tag, 21);
   assert_int_equal(dbg->dso_count, 2);
   assert_int_equal(dbg->dynamic, 0x4000);
   md_link_map64_t lm[2];
