@@ -229,6 +229,13 @@ int wd_event_json(const wd_capture_t *cap, const char *event_id,
   cw_json_string(&j, "native");
   cw_json_key(&j, "level");
   cw_json_string(&j, "fatal");
+  cw_json_key(&j, "sdk");
+  cw_json_begin_object(&j);
+  cw_json_key(&j, "name");
+  cw_json_string(&j, "crashwatch");
+  cw_json_key(&j, "version");
+  cw_json_string(&j, CW_VERSION_STRING);
+  cw_json_end_object(&j);
   if (cap->sys.nodename[0]) {
     cw_json_key(&j, "server_name");
     cw_json_string(&j, cap->sys.nodename);
@@ -391,20 +398,18 @@ int wd_event_json(const wd_capture_t *cap, const char *event_id,
     cw_json_key(&j, "build");
     cw_json_string(&j, s->version);
   }
+  /* Sentry's flat distribution fields, from /etc/os-release. */
   if (s->os_id[0] || s->os_name[0]) {
-    cw_json_key(&j, "distribution");
-    cw_json_begin_object(&j);
-    cw_json_key(&j, "name");
+    cw_json_key(&j, "distribution_name");
     cw_json_string(&j, s->os_id[0] ? s->os_id : s->os_name);
-    if (s->os_version[0]) {
-      cw_json_key(&j, "version");
-      cw_json_string(&j, s->os_version);
-    }
-    if (s->os_pretty[0]) {
-      cw_json_key(&j, "pretty_name");
-      cw_json_string(&j, s->os_pretty);
-    }
-    cw_json_end_object(&j);
+  }
+  if (s->os_version[0]) {
+    cw_json_key(&j, "distribution_version");
+    cw_json_string(&j, s->os_version);
+  }
+  if (s->os_pretty[0]) {
+    cw_json_key(&j, "distribution_pretty_name");
+    cw_json_string(&j, s->os_pretty);
   }
   cw_json_end_object(&j);
   cw_json_key(&j, "device");

@@ -591,6 +591,10 @@ static void test_handle_crash_writes_one_report(void **state) {
   assert_non_null(strstr(ev, "\"environment\":\"test\""));
   assert_non_null(strstr(ev, "\"code_name\":\"SEGV_MAPERR\""));
   assert_non_null(strstr(ev, "\"crashwatch.capture_pause_us\":"));
+  assert_non_null(strstr(ev, "\"os\":{\"type\":\"os\",\"name\":\"Linux\""));
+  if (access("/etc/os-release", R_OK) == 0)
+    assert_non_null(strstr(ev, "\"distribution_name\":"));
+  assert_non_null(strstr(ev, "\"debug_id\":"));
   /* Oldest first: main before wd_crash_outer before wd_crash_leaf. */
   char *pm = strstr(ev, "\"function\":\"main\"");
   char *po = strstr(ev, "\"function\":\"wd_crash_outer\"");
