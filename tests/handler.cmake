@@ -77,3 +77,14 @@ if(TARGET crashwatch-watchdog AND CW_HAVE_EMBEDDED_WATCHDOG)
     endforeach()
   endforeach()
 endif()
+
+# The installed tree works for users: pkg-config, the static archive and
+# find_package(crashwatch), each binary crashing into a report. nosan: the
+# installed libraries are ASan-instrumented in a sanitizer build, and a
+# consumer built without -fsanitize cannot link them.
+if(CW_HAVE_EMBEDDED_WATCHDOG)
+  cw_add_script_test(handler_install_consumers
+    COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/integration/install_consumers.sh
+            ${CMAKE_BINARY_DIR} ${CMAKE_COMMAND} ${CMAKE_C_COMPILER}
+    TIMEOUT 120 LABELS nosan ptrace)
+endif()
