@@ -48,6 +48,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   for (size_t i = 0; c && i < c->module_count; i++)
     for (size_t k = 0; k < c->modules[i].list_count; k++)
       sink += strlen(c->modules[i].list[k]);
+  size_t nauxv;
+  const cw_md_auxv_t *auxv = cw_md_auxv(md, &nauxv);
+  for (size_t i = 0; i < nauxv; i++)
+    sink += auxv[i].type;
   const cw_md_system_t *s = cw_md_system_info(md);
   if (s)
     sink += strlen(s->csd_version);

@@ -52,6 +52,8 @@ struct cw_md {
   cw_md_misc_t misc;
   cw_md_dso_debug_t dso;
   cw_md_crashpad_t cp;
+  cw_md_auxv_t *auxv;
+  size_t nauxv;
   cw_buf_t errors;
   size_t nerrors;
   /* Every string and array handed out, freed by cw_md_close(). */
@@ -894,6 +896,16 @@ static int md_parse(cw_md_t *md, char *err, size_t errlen) {
       if (!md->has_cp)
         parse_crashpad_info(md, s);
       break;
+    case MD_LINUX_AUXV:
+      if (md->auxv == NULL) {
+        md->nauxv = s->size / sizeof(cw_md_auxv_t);
+        md->auxv = md_calloc(md, md->nauxv, sizeof(cw_md_auxv_t));
+        if (md->auxv != NULL)
+          memcpy(md->auxv, md->data + s->rva, md->nauxv * sizeof(cw_md_auxv_t));
+        else
+          md->nauxv = 0;
+      }
+      break;
     default:
       break;
     }
@@ -1162,6 +1174,11 @@ int cw_md_read_memory(const cw_md_t *md, uint64_t addr, void *out, size_t n) {
     addr += k;
   }
   return 0;
+}
+
+const cw_md_auxv_t *cw_md_auxv(const cw_md_t *md, size_t *count) {
+  *count = md->nauxv;
+  return md->nauxv ? md->auxv : NULL;
 }
 
 const cw_md_exception_t *cw_md_exception(const cw_md_t *md) {

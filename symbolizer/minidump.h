@@ -192,6 +192,15 @@ int cw_md_read_memory(const cw_md_t *md, uint64_t addr, void *out, size_t n);
  * NULL. */
 const uint8_t *cw_md_memory_at(const cw_md_t *md, uint64_t addr, size_t *avail);
 
+typedef struct {
+  uint64_t type; /* AT_* */
+  uint64_t value;
+} cw_md_auxv_t;
+
+/* The LinuxAuxv stream as (type, value) pairs of a 64-bit process; NULL
+ * with *count 0 when absent. A trailing partial pair is ignored. */
+const cw_md_auxv_t *cw_md_auxv(const cw_md_t *md, size_t *count);
+
 const cw_md_exception_t *cw_md_exception(const cw_md_t *md);    /* or NULL */
 const cw_md_system_t *cw_md_system_info(const cw_md_t *md);     /* or NULL */
 const cw_md_misc_t *cw_md_misc_info(const cw_md_t *md);         /* or NULL */

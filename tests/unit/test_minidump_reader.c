@@ -88,6 +88,14 @@ static void test_reader_breakpad_fixture(void **state) {
   const uint8_t *cmd = cw_md_stream_data(md, MD_LINUX_CMD_LINE, &len);
   assert_non_null(cmd);
   assert_memory_equal(cmd, "./driver", 8);
+  size_t nauxv;
+  const cw_md_auxv_t *auxv = cw_md_auxv(md, &nauxv);
+  assert_int_equal(nauxv, 304 / 16);
+  int saw_pagesz = 0;
+  for (size_t i = 0; i < nauxv; i++)
+    if (auxv[i].type == 6 /* AT_PAGESZ */)
+      saw_pagesz = auxv[i].value == 4096;
+  assert_true(saw_pagesz);
   const cw_md_dso_debug_t *dso = cw_md_dso_debug(md);
   assert_non_null(dso);
   assert_true(dso->count > 0);

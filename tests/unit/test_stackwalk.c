@@ -340,6 +340,55 @@ static void test_stackwalk_no_module_files(void **state) {
   walk_and_check(0, CW_SW_TRUST_SCAN);
 }
 
+/* Scanning with the module code at hand (CFI off): every scanned return
+ * address follows a call instruction. The child is a fork of this process,
+ * so its code is at the same addresses here. */
+static int after_call(uint64_t ip) {
+  const uint8_t *c = (const uint8_t *)(uintptr_t)ip;
+  if (c[-5] == 0xe8)
+    return 1;
+  for (int k = 2; k <= 7; k++)
+    if (c[-k] == 0xff && ((c[-k + 1] >> 3) & 7) == 2)
+      return 1;
+  return 0;
+}
+
+static void test_stackwalk_scan_checks_calls(void **state) {
+  (void)state;
+  cw_md_t *md;
+  char err[256];
+  assert_int_equal(
+      cw_md_open_buffer(dump.data, dump.len, &md, err, sizeof(err)), 0);
+  size_t scanned[2] = {0, 0};
+  for (int files = 0; files < 2; files++) {
+    cw_sw_options_t o = {.no_cfi = 1};
+    if (files)
+      o.find_module_file = module_path;
+    cw_stackwalker_t *sw;
+    assert_int_equal(cw_sw_new(md, &o, &sw), 0);
+    cw_sw_frame_t *f;
+    size_t n;
+    assert_int_equal(cw_sw_walk_thread(sw, 0, &f, &n, err, sizeof(err)), 0);
+    for (size_t i = 1; i < n; i++) {
+      if (f[i].trust != CW_SW_TRUST_SCAN)
+        continue;
+      scanned[files]++;
+      if (files) {
+        Dl_info info;
+        /* Only code mapped in this process can be checked here. */
+        if (dladdr((void *)(uintptr_t)f[i].ip, &info) != 0)
+          assert_true(after_call(f[i].ip));
+      }
+    }
+    free(f);
+    cw_sw_free(sw);
+  }
+  printf("  scanned frames: %zu without module code, %zu with\n", scanned[0],
+         scanned[1]);
+  assert_true(scanned[1] < scanned[0]);
+  cw_md_close(md);
+}
+
 /* A module file whose build-id differs is never used for CFI. */
 static const char *wrong_file(void *ctx, const cw_md_module_t *m) {
   (void)ctx;
@@ -419,6 +468,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_stackwalk_cfi_real_stack),
       cmocka_unit_test(test_stackwalk_no_module_files),
+      cmocka_unit_test(test_stackwalk_scan_checks_calls),
       cmocka_unit_test(test_stackwalk_rejects_other_build_id),
       cmocka_unit_test(test_stackwalk_fixture_matches_breakpad),
   };
