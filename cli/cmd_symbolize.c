@@ -233,15 +233,14 @@ static void print_frames(run_t *r, const char *input, uint64_t addr, int ok) {
     putchar('\n');
 }
 
-static void progress(run_t *r, uint64_t start_ns, int done) {
-  if (done) {
-    fputs("\r\033[K", stderr);
-    return;
-  }
+/* On a terminal, a progress line once a long input has taken a second;
+ * returns 1 when it printed one. */
+static int progress(run_t *r, uint64_t start_ns) {
   if (r->count % 4096 != 0 || cw_symbolizer_now_ns() - start_ns < 1000000000ull)
-    return;
+    return 0;
   fprintf(stderr, "\rsymbolize: %zu addresses, %zu unresolved", r->count,
           r->unresolved);
+  return 1;
 }
 
 /* Reads stdin line by line; flushes stdout whenever the next read would
@@ -278,10 +277,8 @@ static int run_stdin(run_t *r) {
         uint64_t a;
         int ok = parse_addr(p, &a) == 0;
         print_frames(r, p, a, ok);
-        if (tty) {
-          progress(r, start, 0);
+        if (tty && progress(r, start))
           shown = 1;
-        }
         if (eof_flush)
           break;
       } else if (llen + 1 < sizeof(line)) {
@@ -291,8 +288,8 @@ static int run_stdin(run_t *r) {
     if (got == 0)
       break;
   }
-  if (tty && shown && r->count >= 4096)
-    progress(r, start, 1);
+  if (shown)
+    fputs("\r\033[K", stderr); /* erase the progress line */
   return 0;
 }
 
