@@ -276,9 +276,15 @@ int cw__spawn_watchdog(const struct cw_options *o, const char *spool_abs,
     goto out;
   }
   if (got_err == sizeof(int)) {
-    rc = cw__fail(CW_EWATCHDOG, "watchdog: cannot execute %s: %s",
-                  o->watchdog_path ? o->watchdog_path : "the embedded watchdog",
-                  strerror(exec_errno));
+    if (o->watchdog_path != NULL)
+      rc = cw__fail(CW_EWATCHDOG, "watchdog: cannot execute %s: %s",
+                    o->watchdog_path, strerror(exec_errno));
+    else /* e.g. vm.memfd_noexec=2, or an LSM refusing memfd execution */
+      rc = cw__fail(CW_EWATCHDOG,
+                    "watchdog: cannot execute the embedded watchdog from a "
+                    "memfd: %s; set CRASHWATCH_WATCHDOG to an installed "
+                    "crashwatch-watchdog",
+                    strerror(exec_errno));
     goto out;
   }
   /* Yama (ptrace_scope 1) lets only ancestors ptrace us unless we name the
