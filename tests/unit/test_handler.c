@@ -220,6 +220,16 @@ static void test_init_bad_env_installs_nothing(void **state) {
   unsetenv("SENTRY_DSN");
   setenv("CRASHWATCH_WATCHDOG", "/nonexistent/crashwatch-watchdog", 1);
   expect_init_fails(CW_EWATCHDOG, "/nonexistent/crashwatch-watchdog");
+  /* Executable but not a program: exec fails in the grandchild and
+   * cw_init() hears about it through the close-on-exec pipe. */
+  char fake[PATH_MAX + 32];
+  snprintf(fake, sizeof(fake), "%s/not-a-watchdog", tmpdir);
+  int fd = open(fake, O_WRONLY | O_CREAT | O_TRUNC, 0755);
+  assert_true(fd >= 0);
+  assert_int_equal(write(fd, "\x01\x02garbage", 9), 9);
+  close(fd);
+  setenv("CRASHWATCH_WATCHDOG", fake, 1);
+  expect_init_fails(CW_EWATCHDOG, "cannot execute");
 }
 
 static void test_init_bad_spool_installs_nothing(void **state) {
