@@ -236,8 +236,13 @@ static void print_frames(run_t *r, const char *input, uint64_t addr, int ok) {
 /* On a terminal, a progress line once a long input has taken a second;
  * returns 1 when it printed one. */
 static int progress(run_t *r, uint64_t start_ns) {
-  if (r->count % 4096 != 0 || cw_symbolizer_now_ns() - start_ns < 1000000000ull)
+  static uint64_t last;
+  if (r->count % 4096 != 0)
     return 0;
+  uint64_t now = cw_symbolizer_now_ns();
+  if (now - start_ns < 1000000000ull || now - last < 250000000ull)
+    return 0;
+  last = now;
   fprintf(stderr, "\rsymbolize: %zu addresses, %zu unresolved", r->count,
           r->unresolved);
   return 1;
