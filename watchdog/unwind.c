@@ -32,24 +32,38 @@ extern int UNW_OBJ(dwarf_search_unwind_table)(unw_addr_space_t as,
 
 typedef struct {
   const wd_capture_t *cap;
-  wd_regs_t regs; /* the registers libunwind starts from */
+  wd_regs_t regs;          /* the registers libunwind starts from */
+  const wd_region_t *hint; /* the thread's stack copy, or NULL */
 } uw_arg_t;
 
 static wd_module_t *module_at(const wd_capture_t *cap, uint64_t addr) {
   return (wd_module_t *)wd_capture_module_at(cap, addr);
 }
 
-static int read_word(const wd_capture_t *cap, uint64_t addr, uint64_t *v) {
-  const uint8_t *p = wd_capture_memory(cap, addr, 8);
-  if (p != NULL) {
-    memcpy(v, p, 8);
+/* Reads a word for the unwinder. Module ranges go to the file first:
+ * libunwind reads .eh_frame_hdr and .eh_frame words by the thousand, they
+ * are read-only, and no stack lies inside a module. Stack words come from
+ * the thread's own stack copy (hint) when they can, else from any copy. */
+static int read_word_hint(const wd_capture_t *cap, const wd_region_t *hint,
+                          uint64_t addr, uint64_t *v) {
+  wd_module_t *m = module_at(cap, addr);
+  if (m != NULL && m->elf != NULL &&
+      wd_elf_read_vaddr(m->elf, addr - wd_elf_load_bias(m->elf, m), v, 8) == 0)
+    return 0;
+  if (hint != NULL && addr >= hint->start && addr - hint->start <= hint->len &&
+      hint->len - (addr - hint->start) >= 8) {
+    memcpy(v, hint->data + (addr - hint->start), 8);
     return 0;
   }
-  wd_module_t *m = module_at(cap, addr);
-  if (m == NULL || m->elf == NULL)
+  const uint8_t *p = wd_capture_memory(cap, addr, 8);
+  if (p == NULL)
     return -1;
-  uint64_t bias = wd_elf_load_bias(m->elf, m);
-  return wd_elf_read_vaddr(m->elf, addr - bias, v, 8);
+  memcpy(v, p, 8);
+  return 0;
+}
+
+static int read_word(const wd_capture_t *cap, uint64_t addr, uint64_t *v) {
+  return read_word_hint(cap, NULL, addr, v);
 }
 
 static int uw_find_proc_info(unw_addr_space_t as, unw_word_t ip,
@@ -102,7 +116,7 @@ static int uw_access_mem(unw_addr_space_t as, unw_word_t addr, unw_word_t *valp,
   if (write)
     return -UNW_EREADONLYREG;
   uint64_t v;
-  if (read_word(arg->cap, addr, &v) != 0)
+  if (read_word_hint(arg->cap, arg->hint, addr, &v) != 0)
     return -UNW_EINVAL;
   *valp = v;
   return 0;
@@ -229,7 +243,9 @@ static int has_cfi(unw_addr_space_t as, uw_arg_t *arg, uint64_t ip) {
 
 static void unwind_thread(unw_addr_space_t as, const wd_capture_t *cap,
                           wd_thread_t *th) {
-  uw_arg_t arg = {cap, th->regs};
+  uw_arg_t arg = {cap, th->regs,
+                  th->stack_region >= 0 ? &cap->regions[th->stack_region]
+                                        : NULL};
   size_t fcap = 0;
   int trust = WD_TRUST_CONTEXT;
   while (th->nframes < MAX_FRAMES) {
