@@ -106,7 +106,7 @@ int wd_handle_crash(const wd_config_t *cfg, const cw_crash_record_t *rec,
   wd_capture_t c;
   int capture_rc = wd_capture_process(rec, &opts, &c);
   release(release_ctx, capture_rc == 0 ? 0 : CW_ECAPTURE);
-  if (capture_rc != 0)
+  if (capture_rc != 0 && c.nthreads == 0)
     capture_from_record(rec, &c);
 
   wd_capture_finish(&c);

@@ -637,9 +637,12 @@ int wd_capture_process(const cw_crash_record_t *rec,
     return CW_ENOMEM;
   }
   int have_crashed = 0;
+  size_t unstopped = 0, seized = 0;
   for (size_t i = 0; i < nst; i++) {
     if (st[i].gone)
       continue;
+    seized += st[i].seized;
+    unstopped += !st[i].stopped;
     wd_thread_t *th = &cap->threads[cap->nthreads];
     memset(th, 0, sizeof(*th));
     th->tid = st[i].tid;
@@ -764,6 +767,12 @@ int wd_capture_process(const cw_crash_record_t *rec,
   detach_all(st, nst);
   free(st);
   cap->pause_ns = now_ns() - t0;
+  if (unstopped > 0) {
+    char what[64];
+    snprintf(what, sizeof(what), "%zu thread(s) not stopped: no registers",
+             unstopped);
+    note(cap, what);
+  }
 
   /* Process start: boot time plus the start in clock ticks. */
   size_t pst_len;
@@ -778,5 +787,11 @@ int wd_capture_process(const cw_crash_record_t *rec,
   free(pst);
   free(maps);
   free(maps_text);
+  /* Not one thread could be seized (ptrace refused: another tracer, or
+   * no PR_SET_PTRACER): what was read is kept, but it is a failure. */
+  if (seized == 0) {
+    note(cap, "ptrace refused");
+    return CW_EPERM;
+  }
   return 0;
 }

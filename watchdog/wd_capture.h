@@ -167,7 +167,10 @@ ssize_t wd_mem_read(pid_t pid, uint64_t addr, void *buf, size_t len,
 
 /* Seizes and stops every thread of rec->pid, copies out what the report
  * needs, and detaches. rec->context supplies the crashing thread's
- * registers. On failure the capture may be partly filled; free it anyway. */
+ * registers. Threads that cannot be seized (already traced) stay in the
+ * capture without registers; if none could be, the function returns
+ * CW_EPERM with what it could read. On any failure the capture may be
+ * partly filled (nthreads may be 0); free it anyway. */
 int wd_capture_process(const cw_crash_record_t *rec,
                        const wd_capture_opts_t *opts, wd_capture_t *cap);
 

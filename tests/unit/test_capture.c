@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ptrace.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -513,6 +514,37 @@ static void test_capture_deleted_executable(void **state) {
   wd_capture_free(&cap);
 }
 
+/* A thread already traced by someone else (here: this test) cannot be
+ * seized: it stays in the capture, the crashing thread's registers come
+ * from the record and its stack is still read. */
+static void test_capture_thread_already_traced(void **state) {
+  (void)state;
+  child_t c;
+  spawn(WD_TARGET, NWORKERS, &c);
+  assert_int_equal(ptrace(PTRACE_SEIZE, c.rec.tid, 0, 0), 0);
+  wd_capture_t cap;
+  assert_int_equal(wd_capture_process(&c.rec, NULL, &cap), 0);
+  /* Detaching needs a ptrace-stop. */
+  assert_int_equal(ptrace(PTRACE_INTERRUPT, c.rec.tid, 0, 0), 0);
+  int ws;
+  assert_int_equal(waitpid(c.rec.tid, &ws, __WALL), c.rec.tid);
+  assert_int_equal(ptrace(PTRACE_DETACH, c.rec.tid, 0, 0), 0);
+  int st = finish_child(&c);
+  assert_true(WIFSIGNALED(st));
+  assert_int_equal(cap.nthreads, NWORKERS + 1);
+  const wd_thread_t *th = &cap.threads[cap.crashed_index];
+  assert_int_equal(th->tid, c.rec.tid);
+  assert_true(th->regs_ok);
+  assert_int_equal(wd_regs_pc(&th->regs), c.rec.context.gregs[16]);
+  assert_true(th->stack_region >= 0);
+  wd_capture_finish(&cap);
+  wd_unwind_all(&cap);
+  static const char *const crash[] = {"wd_crash_leaf", "wd_crash_middle",
+                                      "wd_crash_outer", "main"};
+  assert_int_equal(expect_frames(&cap, th, crash, 4), 0);
+  wd_capture_free(&cap);
+}
+
 static void test_handle_crash_writes_one_report(void **state) {
   (void)state;
   char spool[PATH_MAX];
@@ -662,6 +694,7 @@ int main(void) {
       cmocka_unit_test(test_unwind_call_through_null_pointer),
       cmocka_unit_test(test_capture_environ_only_on_opt_in),
       cmocka_unit_test(test_capture_deleted_executable),
+      cmocka_unit_test(test_capture_thread_already_traced),
       cmocka_unit_test(test_handle_crash_writes_one_report),
       cmocka_unit_test(test_handle_crash_of_vanished_process_still_releases),
   };
