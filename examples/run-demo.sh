@@ -17,9 +17,15 @@ echo "== Running $daemon (spool: $spool)"
 echo "   A worker thread will dereference NULL in parse_session()."
 echo
 # The pipe stays open until the watchdog exits, so when tee ends the
-# report is committed.
-CRASHWATCH_SPOOL=$spool "$daemon" 2>&1 | tee "$log"
-status=${PIPESTATUS[0]}
+# report is committed. The subshell's own stderr is dropped: that is only
+# bash announcing "Segmentation fault", which the lines below explain.
+statusf=$(mktemp "${TMPDIR:-/tmp}/crashwatch-demo-status.XXXXXX")
+trap 'rm -f "$log" "$statusf"' EXIT
+(
+  CRASHWATCH_SPOOL=$spool "$daemon" 2>&1
+  echo $? >"$statusf"
+) 2>/dev/null | tee "$log"
+status=$(cat "$statusf")
 echo
 if [ "$status" -gt 128 ]; then
   echo "== The daemon died by signal $((status - 128)) ($(kill -l $((status - 128)) 2>/dev/null || echo ?)), as it would without crashwatch."
