@@ -28,3 +28,14 @@ cw_add_script_test(symbolize_dump
   TIMEOUT 120 LABELS symbolizer
   ENV "CW_FIXTURES=${PROJECT_SOURCE_DIR}/../shared/fixtures/minidumps")
 set_tests_properties(symbolize_dump PROPERTIES SKIP_RETURN_CODE 77)
+
+# End to end: a real crash (crashprog_O0, from tests/handler.cmake) captured
+# by crashwatch, then `crashwatch symbolize REPORT_DIR` against the live
+# unwind in event.json.
+if(TARGET crashprog_O0)
+  cw_add_script_test(symbolize_report
+    COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_SOURCE_DIR}/integration/symbolize_test.py report
+    TIMEOUT 120 LABELS symbolizer ptrace
+    ENV "CW_CRASHPROG=$<TARGET_FILE:crashprog_O0>")
+  set_tests_properties(symbolize_report PROPERTIES SKIP_RETURN_CODE 77)
+endif()

@@ -9,7 +9,7 @@ function, file, line and inline chain.
 
 usage: symbolize_test.py SUBTEST   (variants | buildid | debuglink |
                                     breakpad | formats | badinput | dump |
-                                    debuginfod)
+                                    debuginfod | report)
 """
 import glob
 import json
@@ -535,7 +535,68 @@ def t_debuginfod():
         srv.shutdown()
 
 
-TESTS = {"dump": t_dump, "debuginfod": t_debuginfod, "variants": t_variants, "buildid": t_buildid, "debuglink": t_debuglink,
+def t_report():
+    """End to end: a real crash captured by crashwatch (tests/progs/crashprog
+    via CW_CRASHPROG), then `crashwatch symbolize REPORT_DIR` walks the dump
+    and names the same functions, innermost first, as the watchdog's live
+    unwind in event.json, with file:line from DWARF when the program has it."""
+    prog = os.environ.get("CW_CRASHPROG")
+    if not prog or not os.path.exists(prog):
+        print("skip: CW_CRASHPROG not built")
+        sys.exit(77)
+    d = workdir("report")
+    spool = os.path.join(d, "spool")
+    env = dict(ENV, CRASHWATCH_SPOOL=spool, CRASHWATCH_PRINT_SUMMARY="0",
+               ASAN_OPTIONS="handle_segv=0:handle_sigbus=0:handle_sigfpe=0:handle_sigill=0:"
+                            "handle_abort=0:detect_leaks=0:allow_user_segv_handler=1")
+    p = subprocess.Popen([prog, "null"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         env=env, cwd=d)
+    p.communicate(timeout=90)
+    check(p.returncode == -11, "crashprog exit %d" % p.returncode)
+    reports = [os.path.join(spool, x) for x in os.listdir(spool)] if os.path.isdir(spool) else []
+    reports = [r for r in reports if os.path.exists(os.path.join(r, "event.json"))]
+    if not check(len(reports) == 1, "reports: %s" % reports):
+        return
+    rep = reports[0]
+    with open(os.path.join(rep, "event.json")) as f:
+        event = json.load(f)
+    live = []
+    for v in (event.get("exception") or {}).get("values") or []:
+        live = [re.split(r"[.(+ ]", fr_.get("function") or "", maxsplit=1)[0]
+                for fr_ in (v.get("stacktrace") or {}).get("frames") or []]
+        live.reverse()
+    p = run([CW, "symbolize", rep, "--json"])
+    check(p.returncode in (0, 1), "symbolize report: exit %d %s" % (p.returncode, p.stderr))
+    doc = json.loads(p.stdout)
+    t0 = doc["threads"][0]
+    check(t0["crashed"], "crashing thread first")
+    ours = [re.split(r"[.(+ ]", fr_.get("function") or "", maxsplit=1)[0]
+            for fr_ in t0["frames"]]
+    chain = ["crash_here", "level2", "level1", "main"]
+
+    def subseq(want, names):
+        it = iter(names)
+        return all(any(n == w for n in it) for w in want)
+
+    check(subseq(chain, ours), "walked frames %s lack %s" % (ours, chain))
+    check(subseq(chain, live), "live frames %s lack %s" % (live, chain))
+    # The symbolized part of the walk is the live unwind's.
+    ours_chain = [n for n in ours if n in chain]
+    live_chain = [n for n in live if n in chain]
+    check(ours_chain == live_chain, "walk %s vs live %s" % (ours_chain, live_chain))
+    has_dwarf = ".debug_info" in subprocess.run(["readelf", "-S", prog], capture_output=True,
+                                                text=True).stdout
+    if has_dwarf:
+        for fr_ in t0["frames"]:
+            if fr_.get("function") in chain:
+                check((fr_.get("file") or "").endswith("crashprog.c") and fr_.get("line", 0) > 0,
+                      "frame without file:line: %s" % fr_)
+    text = run([CW, "symbolize", rep]).stdout
+    check("Thread " in text and "crashprog" in text and "!crash_here" in text,
+          "human output:\n%s" % text[:1000])
+
+
+TESTS = {"dump": t_dump, "report": t_report, "debuginfod": t_debuginfod, "variants": t_variants, "buildid": t_buildid, "debuglink": t_debuglink,
          "breakpad": t_breakpad, "formats": t_formats, "badinput": t_badinput}
 
 if __name__ == "__main__":
