@@ -6,7 +6,11 @@
  */
 #include "wd_elf.h"
 
+#include "debug_id.h"
+
+#include <fcntl.h>
 #include <gelf.h>
+#include <stdio.h>
 #include <libelf.h>
 #include <stdlib.h>
 #include <string.h>
@@ -91,17 +95,37 @@ static int sym_cmp(const void *a, const void *b) {
   const wd_elf_sym_t *x = a, *y = b;
   if (x->addr != y->addr)
     return x->addr < y->addr ? -1 : 1;
-  /* Prefer the sized symbol, then the longer one, for equal addresses. */
+  /* Of aliases: the sized one, then the global one, then the one that had
+   * no version ("__libc_start_main" over "__libc_start_main_impl" and
+   * "__libc_start_main@GLIBC_2.2.5"). */
   if (x->size != y->size)
     return x->size > y->size ? -1 : 1;
-  return 0;
+  if (x->local != y->local)
+    return x->local - y->local; /* the exported name of a function */
+  if (x->versioned != y->versioned)
+    return x->versioned - y->versioned;
+  return strcmp(x->name, y->name);
+}
+
+/* A copy of name[0..n) owned by e (for names cut at their version). */
+static const char *keep_name(wd_elf_t *e, const char *name, size_t n) {
+  char **nn = realloc(e->names, (e->nnames + 1) * sizeof(*nn));
+  if (nn == NULL)
+    return NULL;
+  e->names = nn;
+  char *copy = strndup(name, n);
+  if (copy == NULL)
+    return NULL;
+  nn[e->nnames++] = copy;
+  return copy;
 }
 
 /* Appends the function symbols of one symbol table. Reads the Elf64_Sym
  * array straight from the mapped file when it is native (little-endian,
  * 64-bit): libelf's per-symbol conversion costs more than the rest of the
  * report for libc's thousands of symbols. */
-static void load_symbols(wd_elf_t *e, Elf *elf, Elf64_Word want) {
+static void load_symbols(wd_elf_t *e, Elf *elf, const uint8_t *image,
+                         size_t image_size, Elf64_Word want) {
   Elf_Scn *scn = NULL;
   while ((scn = elf_nextscn(elf, scn)) != NULL) {
     GElf_Shdr sh;
@@ -111,11 +135,11 @@ static void load_symbols(wd_elf_t *e, Elf *elf, Elf64_Word want) {
     size_t count = sh.sh_size / sizeof(Elf64_Sym);
     const Elf64_Sym *raw = NULL;
     Elf_Data *d = NULL;
-    if (e->image != NULL && sh.sh_offset <= e->image_size &&
-        sh.sh_size <= e->image_size - sh.sh_offset &&
+    if (image != NULL && sh.sh_offset <= image_size &&
+        sh.sh_size <= image_size - sh.sh_offset &&
         (sh.sh_offset % _Alignof(Elf64_Sym)) == 0 &&
         elf_getident(elf, NULL)[EI_DATA] == ELFDATA2LSB) {
-      raw = (const Elf64_Sym *)(const void *)(e->image + sh.sh_offset);
+      raw = (const Elf64_Sym *)(const void *)(image + sh.sh_offset);
     } else if ((d = elf_getdata(scn, NULL)) == NULL) {
       continue;
     }
@@ -143,20 +167,69 @@ static void load_symbols(wd_elf_t *e, Elf *elf, Elf64_Word want) {
       const char *name = elf_strptr(elf, sh.sh_link, s.st_name);
       if (name == NULL || name[0] == '\0')
         continue;
-      e->syms[e->nsyms++] = (wd_elf_sym_t){s.st_value, s.st_size, name};
+      /* "memcpy@GLIBC_2.14" is shown as "memcpy". */
+      int versioned = strchr(name, '@') != NULL;
+      if (versioned) {
+        name = keep_name(e, name, strcspn(name, "@"));
+        if (name == NULL)
+          continue;
+      }
+      int local = GELF_ST_BIND(s.st_info) == STB_LOCAL;
+      e->syms[e->nsyms++] = (wd_elf_sym_t){s.st_value, s.st_size, name,
+                                           (uint8_t)local, (uint8_t)versioned};
     }
   }
 }
 
 /* Symbols are loaded on the first lookup: most modules of a process never
  * appear in a stack. */
+/* The separate debug file of a stripped module, found the way gdb and
+ * the distributions lay them out: /usr/lib/debug/.build-id/ab/cdef.debug.
+ * Accepted only if its build-id matches. */
+static void open_debug_file(wd_elf_t *e) {
+  if (e->build_id_len < 2)
+    return;
+  char hex[2 * sizeof(e->build_id) + 1];
+  cw_hex_encode(e->build_id, e->build_id_len, hex);
+  char path[sizeof(hex) + 64];
+  snprintf(path, sizeof(path), "/usr/lib/debug/.build-id/%.2s/%s.debug", hex,
+           hex + 2);
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return;
+  Elf *elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+  uint8_t id[64];
+  if (elf == NULL || elf_kind(elf) != ELF_K_ELF ||
+      gelf_getclass(elf) != ELFCLASS64 ||
+      build_id_from_elf(elf, id, sizeof(id)) != e->build_id_len ||
+      memcmp(id, e->build_id, e->build_id_len) != 0) {
+    if (elf != NULL)
+      elf_end(elf);
+    close(fd);
+    return;
+  }
+  e->debug_elf = elf;
+  e->debug_fd = fd;
+}
+
+/* Symbols are loaded on the first lookup: most modules of a process never
+ * appear in a stack. .symtab, else the debug file's .symtab, else .dynsym
+ * (exported functions only). */
 static void ensure_symbols(wd_elf_t *e) {
   if (e->syms_loaded)
     return;
   e->syms_loaded = 1;
-  load_symbols(e, e->elf, SHT_SYMTAB);
+  load_symbols(e, e->elf, e->image, e->image_size, SHT_SYMTAB);
+  if (e->nsyms == 0) {
+    open_debug_file(e);
+    if (e->debug_elf != NULL) {
+      size_t n = 0;
+      const uint8_t *img = (const uint8_t *)elf_rawfile(e->debug_elf, &n);
+      load_symbols(e, e->debug_elf, img, img ? n : 0, SHT_SYMTAB);
+    }
+  }
   if (e->nsyms == 0)
-    load_symbols(e, e->elf, SHT_DYNSYM);
+    load_symbols(e, e->elf, e->image, e->image_size, SHT_DYNSYM);
   if (e->nsyms > 0)
     qsort(e->syms, e->nsyms, sizeof(*e->syms), sym_cmp);
 }
@@ -179,6 +252,7 @@ wd_elf_t *wd_elf_open(int fd) {
   }
   e->elf = elf;
   e->fd = fd;
+  e->debug_fd = -1;
   /* libelf mapped the file: unwinding reads .eh_frame words from it by the
    * thousand, which must not cost a system call each. */
   size_t image_size = 0;
@@ -211,8 +285,15 @@ void wd_elf_close(wd_elf_t *e) {
   if (e == NULL)
     return;
   elf_end(e->elf);
+  if (e->debug_elf != NULL)
+    elf_end(e->debug_elf);
+  if (e->debug_fd >= 0)
+    close(e->debug_fd);
   free(e->segs);
   free(e->syms);
+  for (size_t i = 0; i < e->nnames; i++)
+    free(e->names[i]);
+  free(e->names);
   free(e);
 }
 
@@ -264,13 +345,20 @@ const wd_elf_sym_t *wd_elf_symbol(wd_elf_t *e, uint64_t vaddr) {
     else
       hi = mid;
   }
-  /* lo is the first symbol above vaddr; look back for one that covers it. */
-  for (size_t i = lo; i > 0 && lo - i < 8; i--) {
-    const wd_elf_sym_t *s = &e->syms[i - 1];
-    if (s->size > 0 && vaddr < s->addr + s->size)
-      return s;
-    if (s->size == 0 && i == lo)
-      return s; /* unsized: assume it runs to the next symbol */
+  /* syms[0..lo) start at or below vaddr. Walk back a few address groups
+   * for the nearest symbol covering vaddr, taking the first (preferred)
+   * alias of each group. */
+  size_t i = lo;
+  for (int groups = 0; i > 0 && groups < 4; groups++) {
+    size_t first = i - 1;
+    while (first > 0 && e->syms[first - 1].addr == e->syms[i - 1].addr)
+      first--;
+    for (size_t k = first; k < i; k++) {
+      const wd_elf_sym_t *s = &e->syms[k];
+      if (s->size > 0 ? vaddr - s->addr < s->size : groups == 0)
+        return s; /* unsized: assume it runs to the next symbol */
+    }
+    i = first;
   }
   return NULL;
 }

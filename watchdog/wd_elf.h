@@ -20,13 +20,17 @@ typedef struct {
 
 typedef struct {
   uint64_t addr, size;
-  const char *name; /* points into the ELF's string table */
+  const char *name; /* the string table's, or a copy cut before '@' */
+  uint8_t local;    /* STB_LOCAL */
+  uint8_t versioned;
 } wd_elf_sym_t;
 
 struct wd_elf {
   void *elf; /* Elf * */
   int fd;
   const uint8_t *image; /* the whole file, mapped by libelf; or NULL */
+  void *debug_elf;      /* Elf * of the separate debug file, or NULL */
+  int debug_fd;         /* its fd, or -1 */
   size_t image_size;
   wd_elf_seg_t *segs;
   size_t nsegs;
@@ -35,6 +39,8 @@ struct wd_elf {
   wd_elf_sym_t *syms; /* sorted by address, loaded on first lookup */
   size_t nsyms;
   int syms_loaded;
+  char **names; /* copies owned here (versioned names, cut) */
+  size_t nnames;
   uint8_t build_id[64];
   size_t build_id_len;
 };
