@@ -15,6 +15,7 @@
  */
 #include <errno.h>
 #include <dirent.h>
+#include <dlfcn.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -42,6 +43,7 @@ typedef struct {
   int return_address;
   int inlines;
   int print_address;
+  int demangle; /* -1: the style's default (LLVM yes, GNU no) */
   size_t unresolved;
   size_t count;
   cw_json_t json;
@@ -93,7 +95,9 @@ static void usage(FILE *out) {
       "  --json                 one JSON document with every address\n"
       "  --no-inlines           only the outermost function per address\n"
       "  --print-address        print each address before its frames\n"
-      "  -f, -i, -C             accepted for addr2line compatibility\n"
+      "  -C, --demangle         demangle C++ names (default but for GNU)\n"
+      "  --no-demangle          print names as in the symbol tables\n"
+      "  -f, -i                 accepted for addr2line compatibility\n"
       "\n"
       "Exit status: 0 all resolved, 1 some unresolved or a debug file "
       "missing,\nmismatched or corrupt, 2 usage error.\n");
@@ -126,6 +130,52 @@ static int parse_addr(const char *s, uint64_t *out) {
     return -1;
   *out = v;
   return 0;
+}
+
+typedef char *(*cxa_demangle_fn)(const char *, char *, size_t *, int *);
+
+/* libstdc++'s demangler, loaded when first needed (NULL if unavailable: the
+ * names then stay mangled). */
+static cxa_demangle_fn demangler(void) {
+  static int tried;
+  static cxa_demangle_fn fn;
+  if (!tried) {
+    tried = 1;
+    void *h = dlopen("libstdc++.so.6", RTLD_LAZY | RTLD_LOCAL);
+    if (h != NULL)
+      *(void **)&fn = dlsym(h, "__cxa_demangle");
+  }
+  return fn;
+}
+
+/* "_ZNK2ns3BoxIiE3getEi.isra.0" -> "ns::Box<int>::get(int) const (.isra.0)",
+ * as llvm-symbolizer writes clones. Returns name itself when it is not a
+ * mangled C++ name. */
+static const char *demangle(const char *name, char *buf, size_t cap) {
+  if (name == NULL || strncmp(name, "_Z", 2) != 0)
+    return name;
+  cxa_demangle_fn fn = demangler();
+  if (fn == NULL)
+    return name;
+  char base[1024];
+  const char *dot = strchr(name, '.');
+  size_t n = dot ? (size_t)(dot - name) : strlen(name);
+  if (n >= sizeof(base))
+    return name;
+  memcpy(base, name, n);
+  base[n] = '\0';
+  int status = 0;
+  char *d = fn(base, NULL, NULL, &status);
+  if (d == NULL || status != 0) {
+    free(d);
+    return name;
+  }
+  if (dot != NULL)
+    snprintf(buf, cap, "%s (%s)", d, dot);
+  else
+    snprintf(buf, cap, "%s", d);
+  free(d);
+  return buf;
 }
 
 static void print_frames(run_t *r, const char *input, uint64_t addr, int ok) {
@@ -162,11 +212,14 @@ static void print_frames(run_t *r, const char *input, uint64_t addr, int ok) {
     }
     cw_json_key(j, "frames");
     cw_json_begin_array(j);
+    char jbuf[1024];
     for (int i = 0; i < n; i++) {
       cw_json_begin_object(j);
       cw_json_key(j, "function");
       if (fr[i].function)
-        cw_json_string(j, fr[i].function);
+        cw_json_string(j, r->demangle
+                              ? demangle(fr[i].function, jbuf, sizeof(jbuf))
+                              : fr[i].function);
       else
         cw_json_null(j);
       if (fr[i].symbol) {
@@ -207,9 +260,15 @@ static void print_frames(run_t *r, const char *input, uint64_t addr, int ok) {
       fputs("??\n??:0:0\n\n", stdout);
     return;
   }
+  char dbuf[1024];
   for (int i = 0; i < n; i++) {
     const char *fn = fr[i].function ? fr[i].function : "??";
     const char *file = fr[i].file ? fr[i].file : "??";
+    /* llvm-symbolizer names the real function by its ELF symbol. */
+    if (r->style == STYLE_LLVM && fr[i].symbol != NULL)
+      fn = fr[i].symbol;
+    if (r->demangle)
+      fn = demangle(fn, dbuf, sizeof(dbuf));
     if (r->style == STYLE_GNU) {
       if (fr[i].file == NULL)
         printf("%s\n??:%s\n", fn, fr[i].function ? "?" : "0");
@@ -223,9 +282,6 @@ static void print_frames(run_t *r, const char *input, uint64_t addr, int ok) {
       else
         printf("%s\n%s:%u\n", fn, file, fr[i].line);
     } else {
-      /* llvm-symbolizer names the real function by its ELF symbol. */
-      if (fr[i].symbol != NULL)
-        fn = fr[i].symbol;
       printf("%s\n%s:%u:%u\n", fn, file, fr[i].line, fr[i].column);
     }
   }
@@ -396,10 +452,10 @@ static void dump_frame_json(cw_json_t *j, dump_ctx_t *c, const cw_sw_frame_t *f,
       cw_json_null(j);
     }
     if (n > 0) {
-      const char *fn = fr[k].symbol && k == n - 1 ? fr[k].function : NULL;
+      char dbuf[1024];
       cw_json_key(j, "function");
-      if (fr[k].function || fn)
-        cw_json_string(j, fr[k].function ? fr[k].function : fn);
+      if (fr[k].function)
+        cw_json_string(j, demangle(fr[k].function, dbuf, sizeof(dbuf)));
       else
         cw_json_null(j);
       cw_json_key(j, "file");
@@ -431,6 +487,7 @@ static size_t dump_frame_text(dump_ctx_t *c, const cw_sw_frame_t *f,
     n = cw_sym_lookup(mod, cw_sym_module_vaddr(mod, f->lookup_pc - m->base), 0,
                       fr, 64);
   const char *mname = m ? (m->basename ? m->basename : m->name) : NULL;
+  char dbuf[1024];
   for (int k = 0; k < (n > 0 ? n : 1); k++) {
     printf("%2zu  ", index + (size_t)k);
     if (m == NULL)
@@ -438,10 +495,11 @@ static size_t dump_frame_text(dump_ctx_t *c, const cw_sw_frame_t *f,
     else if (n == 0 || fr[k].function == NULL)
       printf("%s + 0x%llx\n", mname, (unsigned long long)(f->ip - m->base));
     else if (fr[k].file != NULL && fr[k].line != 0)
-      printf("%s!%s [%s : %u]\n", mname, fr[k].function, fr[k].file,
+      printf("%s!%s [%s : %u]\n", mname,
+             demangle(fr[k].function, dbuf, sizeof(dbuf)), fr[k].file,
              fr[k].line);
     else
-      printf("%s!%s\n", mname, fr[k].function);
+      printf("%s!%s\n", mname, demangle(fr[k].function, dbuf, sizeof(dbuf)));
     if (k + 1 < n) {
       printf("    Found by: inline record\n");
       continue;
@@ -639,6 +697,8 @@ int cw_cmd_symbolize(int argc, char **argv) {
     O_JSON,
     O_NO_INLINES,
     O_PRINT_ADDRESS,
+    O_DEMANGLE,
+    O_NO_DEMANGLE,
     O_HELP,
   };
   static const struct option opts[] = {
@@ -652,11 +712,13 @@ int cw_cmd_symbolize(int argc, char **argv) {
       {"json", no_argument, NULL, O_JSON},
       {"no-inlines", no_argument, NULL, O_NO_INLINES},
       {"print-address", no_argument, NULL, O_PRINT_ADDRESS},
+      {"demangle", no_argument, NULL, O_DEMANGLE},
+      {"no-demangle", no_argument, NULL, O_NO_DEMANGLE},
       {"help", no_argument, NULL, O_HELP},
       {NULL, 0, NULL, 0},
   };
   const char *exe = NULL, *build_id_hex = NULL;
-  run_t r = {.style = STYLE_LLVM, .inlines = 1};
+  run_t r = {.style = STYLE_LLVM, .inlines = 1, .demangle = -1};
   cw_symbolizer_t *s = cw_symbolizer_new(0);
   if (s == NULL) {
     fprintf(stderr, "crashwatch symbolize: out of memory\n");
@@ -709,9 +771,15 @@ int cw_cmd_symbolize(int argc, char **argv) {
     case O_PRINT_ADDRESS:
       r.print_address = 1;
       break;
+    case 'C':
+    case O_DEMANGLE:
+      r.demangle = 1;
+      break;
+    case O_NO_DEMANGLE:
+      r.demangle = 0;
+      break;
     case 'f':
     case 'i':
-    case 'C':
       break;
     case 'h':
     case O_HELP:
@@ -727,6 +795,8 @@ int cw_cmd_symbolize(int argc, char **argv) {
       break;
     }
   }
+  if (r.demangle < 0)
+    r.demangle = r.style != STYLE_GNU; /* as llvm-symbolizer / addr2line */
   uint8_t id[64];
   int idlen = 0;
   if (rc == 0 && build_id_hex != NULL) {

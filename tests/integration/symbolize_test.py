@@ -319,6 +319,28 @@ def t_formats():
         llvm = run(["llvm-symbolizer", "--obj=" + plain] + addrs).stdout
         ours = run([CW, "symbolize", "--exe", plain] + addrs, expect_rc=0).stdout
         check(ours == llvm, "LLVM style differs from llvm-symbolizer:\n%s\n---\n%s" % (ours, llvm))
+    # C++: names demangled as llvm-symbolizer does (clones as "(.isra.0)");
+    # --no-demangle keeps the symbol table's.
+    cxx = shutil.which(os.environ.get("CXX", "c++"))
+    if cxx and shutil.which("llvm-symbolizer"):
+        prog = os.path.join(d, "cxx")
+        subprocess.run([cxx, "-O2", "-g", os.path.join(PROGS, "sym_cxx.cpp"), "-o", prog],
+                       check=True)
+        nm = subprocess.run(["nm", "-S", "--defined-only", prog], capture_output=True,
+                            text=True).stdout
+        cx = []
+        for line in nm.splitlines():
+            parts = line.split()
+            if len(parts) == 4 and parts[2] in "tT":
+                a0, sz = int(parts[0], 16), int(parts[1], 16)
+                cx += ["0x%x" % (a0 + k) for k in range(0, sz, 3)]
+        ours = run([CW, "symbolize", "--exe", prog] + cx).stdout
+        llvm = run(["llvm-symbolizer", "--obj=" + prog] + cx).stdout
+        check(ours == llvm, "C++ differs from llvm-symbolizer:\n%s\n---\n%s" % (ours, llvm))
+        check("ns::Box<int>::get(int) const" in ours and "compute(int, double)" in ours,
+              "C++ names not demangled: %s" % ours[:400])
+        raw = run([CW, "symbolize", "--no-demangle", "--exe", prog] + cx).stdout
+        check("_Z7computeid" in raw, "--no-demangle: %s" % raw[:400])
     # stdin, one per line, same answers as arguments.
     args_out = run([CW, "symbolize", "--exe", exe] + addrs).stdout
     stdin_out = run([CW, "symbolize", "--exe", exe], stdin="\n".join(addrs) + "\n").stdout
