@@ -329,6 +329,33 @@ static void test_init_with_options(void **state) {
   cw_shutdown();
 }
 
+/* Settings from the environment reach the watchdog. */
+static void test_init_env_settings_reach_watchdog(void **state) {
+  (void)state;
+  setenv("CRASHWATCH_PRINT_SUMMARY", "off", 1);
+  setenv("CRASHWATCH_INCLUDE_ENVIRON", "yes", 1);
+  setenv("CRASHWATCH_ACK_TIMEOUT_MS", "2500", 1);
+  setenv("SENTRY_RELEASE", "envtest@2.0", 1);
+  setenv("SENTRY_ENVIRONMENT", "staging", 1);
+  assert_int_equal(cw_init(NULL), 0);
+  pid_t wd = find_watchdog();
+  assert_true(wd > 0);
+  assert_true(proc_file_has(wd, "cmdline", "--no-summary"));
+  assert_true(proc_file_has(wd, "cmdline", "--include-environ"));
+  assert_true(proc_file_has(wd, "cmdline", "envtest@2.0"));
+  assert_true(proc_file_has(wd, "cmdline", "staging"));
+  cw_shutdown();
+  wait_gone(wd);
+  /* And the defaults: summary on, environ off. */
+  unsetenv("CRASHWATCH_PRINT_SUMMARY");
+  unsetenv("CRASHWATCH_INCLUDE_ENVIRON");
+  assert_int_equal(cw_init(NULL), 0);
+  wd = find_watchdog();
+  assert_true(wd > 0);
+  assert_false(proc_file_has(wd, "cmdline", "--no-summary"));
+  assert_false(proc_file_has(wd, "cmdline", "--include-environ"));
+}
+
 static void *thread_alt(void *arg) {
   stack_t *out = arg;
   if (cw_thread_init() != 0)
@@ -407,6 +434,8 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_init_installs_and_shutdown_restores,
                                       setup, teardown),
       cmocka_unit_test_setup_teardown(test_init_with_options, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_init_env_settings_reach_watchdog,
+                                      setup, teardown),
       cmocka_unit_test_setup_teardown(test_thread_init_alt_stack, setup,
                                       teardown),
       cmocka_unit_test_setup_teardown(test_fork_child_exits, setup, teardown),
