@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "crashwatch.h"
+#include "md_symcfi.h"
 
 #define SW_DEFAULT_MAX_FRAMES 1024
 #define SW_SCAN_WORDS 40
@@ -46,6 +47,8 @@ typedef struct {
   size_t image_size;
   GElf_Phdr *exec; /* executable PT_LOAD segments */
   size_t nexec;
+  int sym_state; /* Breakpad .sym: 0 not tried, 1 loaded, -1 unavailable */
+  md_symcfi_t *sym;
 } sw_module_t;
 
 struct cw_stackwalker {
@@ -113,6 +116,11 @@ int cw_sw_new(const cw_md_t *md, const cw_sw_options_t *opts,
   return 0;
 }
 
+static void module_unload_sym(sw_module_t *m) {
+  md_symcfi_close(m->sym);
+  m->sym = NULL;
+}
+
 static void module_unload(sw_module_t *m) {
   if (m->dwarf != NULL)
     dwarf_end(m->dwarf); /* also frees dbg_cfi */
@@ -124,15 +132,21 @@ static void module_unload(sw_module_t *m) {
     close(m->fd);
   free(m->exec);
   free(m->path);
+  md_symcfi_t *sym = m->sym;
+  int sym_state = m->sym_state;
   memset(m, 0, sizeof(*m));
   m->fd = -1;
+  m->sym = sym; /* the .sym is independent of the ELF */
+  m->sym_state = sym_state;
 }
 
 void cw_sw_free(cw_stackwalker_t *sw) {
   if (sw == NULL)
     return;
-  for (size_t i = 0; i < sw->nmods; i++)
+  for (size_t i = 0; i < sw->nmods; i++) {
+    module_unload_sym(&sw->mods[i]);
     module_unload(&sw->mods[i]);
+  }
   free(sw->mods);
   free(sw);
 }
@@ -561,6 +575,38 @@ out:
   return rc;
 }
 
+static int sym_read(void *ctx, uint64_t addr, uint64_t *out) {
+  return any_read(ctx, addr, out, 8);
+}
+
+/* One step with the STACK CFI of the module's Breakpad .sym file. */
+static int step_symcfi(cw_stackwalker_t *sw, const cw_sw_frame_t *f, int first,
+                       cw_sw_frame_t *caller) {
+  if (sw->opts.find_module_sym == NULL || f->module_index < 0 ||
+      (size_t)f->module_index >= sw->nmods)
+    return -1;
+  sw_module_t *m = &sw->mods[f->module_index];
+  const cw_md_module_t *info = cw_md_module(sw->md, (size_t)f->module_index);
+  if (m->sym_state == 0) {
+    m->sym_state = -1;
+    const char *path = sw->opts.find_module_sym(sw->opts.ctx, info);
+    char err[256];
+    if (path != NULL &&
+        md_symcfi_open(path, info->breakpad_id[0] ? info->breakpad_id : NULL,
+                       &m->sym, err, sizeof(err)) == 0)
+      m->sym_state = 1;
+  }
+  if (m->sym_state != 1)
+    return -1;
+  uint64_t pc = f->ip - (first ? 0 : 1) - info->base;
+  memset(caller, 0, sizeof(*caller));
+  if (md_symcfi_unwind(m->sym, pc, f->regs, f->valid, sym_read, sw,
+                       caller->regs, &caller->valid) != 0)
+    return -1;
+  caller->trust = CW_SW_TRUST_CFI;
+  return 0;
+}
+
 static int step_fp(cw_stackwalker_t *sw, const cw_sw_frame_t *f,
                    cw_sw_frame_t *caller) {
   uint64_t bp = f->regs[CW_SW_RBP];
@@ -719,6 +765,8 @@ int cw_sw_walk_thread(cw_stackwalker_t *sw, size_t thread_index,
     int found = -1, caller_signal = 0;
     if (!sw->opts.no_cfi)
       found = step_cfi(sw, last, n == 1, last_signal, &caller, &caller_signal);
+    if (found != 0 && !sw->opts.no_cfi)
+      found = step_symcfi(sw, last, n == 1, &caller);
     if (found != 0)
       found = step_fp(sw, last, &caller);
     if (found != 0 && !sw->opts.no_scan && scanned < SW_MAX_SCANNED) {

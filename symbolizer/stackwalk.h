@@ -7,7 +7,8 @@
  *   1. CFI: .eh_frame / .debug_frame of the module's ELF, when the caller's
  *      find_module_file callback returns a file for that module (its
  *      build-id is checked again here), evaluated with libdw against the
- *      dump's memory and the frame's registers;
+ *      dump's memory and the frame's registers; else the STACK CFI records
+ *      of a Breakpad .sym file from find_module_sym;
  *   2. the frame-pointer chain (rbp), checked against the thread's stack;
  *   3. stack scanning: the first word above the stack pointer that points
  *      into a module (when the module's ELF is available, it must also point
@@ -75,6 +76,10 @@ typedef const char *(*cw_sw_find_module_fn)(void *ctx, const cw_md_module_t *m);
 
 typedef struct {
   cw_sw_find_module_fn find_module_file; /* may be NULL */
+  /* Path of a Breakpad .sym file for module m, or NULL (may be NULL). Its
+   * STACK CFI records are used when the ELF's CFI does not cover a frame;
+   * a file whose MODULE id is not m's breakpad_id is not used. */
+  cw_sw_find_module_fn find_module_sym;
   void *ctx;
   unsigned max_frames; /* 0: 1024 */
   int no_scan;         /* 1: never scan the stack */

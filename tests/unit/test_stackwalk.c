@@ -32,6 +32,7 @@
 #include <cmocka.h>
 
 #include "buf.h"
+#include "debug_id.h"
 #include "minidump.h"
 #include "stackwalk.h"
 
@@ -416,6 +417,85 @@ static void test_stackwalk_rejects_other_build_id(void **state) {
   cw_md_close(md);
 }
 
+/* Breakpad .sym STACK CFI: a synthetic module with records for two
+ * functions, the second reached through a delta record's rules. */
+static char sym_path[512];
+
+static const char *sym_file(void *ctx, const cw_md_module_t *m) {
+  (void)ctx;
+  (void)m;
+  return sym_path;
+}
+
+static void test_stackwalk_breakpad_stack_cfi(void **state) {
+  (void)state;
+  const uint64_t base = 0x10000000, S = 0x7000;
+  mod_t mod = {base, base + 0x10000, "/nonexistent/libfake.so", {0}, 16};
+  for (int i = 0; i < 16; i++)
+    mod.build_id[i] = (uint8_t)(0x11 * (i + 1));
+  uint64_t stack[8] = {
+      0x1234, base + 0x2005, 0x5550, base + 0x3001, 0xdeadbeef, 0, 0, 0};
+  struct user_regs_struct regs;
+  memset(&regs, 0, sizeof(regs));
+  regs.rip = base + 0x1010;
+  regs.rsp = S;
+  regs.rbx = 0x99;
+  cw_buf_t b = CW_BUF_INIT;
+  write_dump(&b, &regs, 1, S, (const uint8_t *)stack, sizeof(stack), &mod, 1);
+
+  char id[34];
+  cw_breakpad_id_from_build_id(mod.build_id, 16, id);
+  const char *tmp = getenv("CW_TEST_TMP");
+  snprintf(sym_path, sizeof(sym_path), "%s/stackwalk-%d.sym",
+           tmp ? tmp : "/tmp", (int)getpid());
+  for (int variant = 0; variant < 2; variant++) {
+    FILE *f = fopen(sym_path, "w");
+    assert_non_null(f);
+    fprintf(f,
+            "MODULE Linux x86_64 %s libfake.so\n"
+            "FUNC 1000 100 0 one\n"
+            "STACK CFI INIT 1000 100 .cfa: $rsp 8 + .ra: .cfa -8 + ^\n"
+            "STACK CFI 1001 .cfa: $rsp 16 +\n"
+            "STACK CFI 1008 $rbx: .cfa -16 + ^\n"
+            "STACK CFI 1020 .cfa: $rsp 99 +\n"
+            "STACK CFI INIT 2000 10 .cfa: $rsp 16 + .ra: .cfa -8 + ^ "
+            "$rbp: .cfa -16 + ^\n",
+            variant == 0 ? id : "00000000000000000000000000000000");
+    fclose(f);
+    cw_md_t *md;
+    char err[256];
+    assert_int_equal(cw_md_open_buffer(b.data, b.len, &md, err, sizeof(err)),
+                     0);
+    cw_sw_options_t o = {.find_module_sym = sym_file, .no_scan = 1};
+    cw_stackwalker_t *sw;
+    assert_int_equal(cw_sw_new(md, &o, &sw), 0);
+    cw_sw_frame_t *fr;
+    size_t n;
+    assert_int_equal(cw_sw_walk_thread(sw, 0, &fr, &n, err, sizeof(err)), 0);
+    if (variant == 1) {
+      /* Another module's .sym is never used. */
+      assert_int_equal(n, 1);
+    } else {
+      assert_int_equal(n, 3);
+      assert_int_equal(fr[1].trust, CW_SW_TRUST_CFI);
+      assert_int_equal(fr[1].ip, base + 0x2005);
+      assert_int_equal(fr[1].sp, S + 16);
+      assert_true(fr[1].valid & (1u << CW_SW_RBX));
+      assert_int_equal(fr[1].regs[CW_SW_RBX], 0x1234);
+      assert_int_equal(fr[2].trust, CW_SW_TRUST_CFI);
+      assert_int_equal(fr[2].ip, base + 0x3001);
+      assert_int_equal(fr[2].sp, S + 32);
+      assert_int_equal(fr[2].regs[CW_SW_RBP], 0x5550);
+      assert_int_equal(fr[2].regs[CW_SW_RBX], 0x1234); /* callee-saved */
+    }
+    free(fr);
+    cw_sw_free(sw);
+    cw_md_close(md);
+  }
+  unlink(sym_path);
+  cw_buf_free(&b);
+}
+
 /* Fixture: the crashing thread of a Breakpad dump, as minidump_stackwalk
  * walked it (context, frame pointer, then scanning). */
 static void test_stackwalk_fixture_matches_breakpad(void **state) {
@@ -470,6 +550,7 @@ int main(void) {
       cmocka_unit_test(test_stackwalk_no_module_files),
       cmocka_unit_test(test_stackwalk_scan_checks_calls),
       cmocka_unit_test(test_stackwalk_rejects_other_build_id),
+      cmocka_unit_test(test_stackwalk_breakpad_stack_cfi),
       cmocka_unit_test(test_stackwalk_fixture_matches_breakpad),
   };
   return cmocka_run_group_tests(tests, capture_child, free_dump);
