@@ -392,7 +392,14 @@ static const char *dump_find_module(void *ctx, const cw_md_module_t *m) {
     cw_sym_module_t *mod = dump_module(c, i);
     if (mod == NULL || strcmp(cw_sym_module_source(mod), "breakpad") == 0)
       return NULL;
-    return cw_sym_module_path(mod); /* an ELF with the dump's build-id */
+    /* An ELF with the dump's build-id: the module, else its debug file
+     * (which keeps .debug_frame). */
+    const char *p = cw_sym_module_path(mod);
+    if (p != NULL && access(p, R_OK) == 0)
+      return p;
+    if (strcmp(cw_sym_module_source(mod), "dwarf") == 0)
+      return cw_sym_module_debug_file(mod);
+    return NULL;
   }
   return NULL;
 }

@@ -284,6 +284,8 @@ static int module_load(cw_symbolizer_t *s, cw_sym_module_t *m, const char *path,
     path = bin_found;
   }
   m->path = strdup(path);
+  /* Breakpad stores are keyed by the module's own file name. */
+  char *bp_name = strdup(base_name(path));
 
   if (is_sym_file(path)) {
     rc = load_breakpad(m, path, 0, id, n, err, errlen);
@@ -291,10 +293,19 @@ static int module_load(cw_symbolizer_t *s, cw_sym_module_t *m, const char *path,
   }
   rc = elf_file_open(path, &pe, err, errlen);
   if (rc == CW_ENOENT && n > 0) {
-    /* The module is not on this machine: its debug file may be. */
+    /* The module is not on this machine (a dump from elsewhere): a copy may
+     * be in the debug dirs by build-id, or at least its debug file. */
     cw_buf_printf(&m->warn, "%s\n", err);
     err[0] = '\0';
     rc = 0;
+    if (bin_found == NULL &&
+        dbg_find_binary(&search, id, n, &bin_found, &m->warn) == 0 &&
+        elf_file_open(bin_found, &pe, err, errlen) == 0) {
+      free(m->path);
+      m->path = strdup(bin_found);
+      path = bin_found;
+    }
+    err[0] = '\0';
   } else if (rc != 0) {
     goto out;
   }
@@ -383,8 +394,8 @@ static int module_load(cw_symbolizer_t *s, cw_sym_module_t *m, const char *path,
   }
 
   /* No DWARF: a Breakpad symbol file, then the ELF symbol tables. */
-  if (n > 0 && dbg_find_breakpad(&search, base_name(path), id, n, &bp_found,
-                                 &m->warn) == 0) {
+  if (n > 0 && dbg_find_breakpad(&search, bp_name ? bp_name : "", id, n,
+                                 &bp_found, &m->warn) == 0) {
     rc = load_breakpad(m, bp_found, m->load_vaddr, id, n, err, errlen);
     if (rc == 0 || rc == CW_ENOMEM)
       goto out;
@@ -421,6 +432,7 @@ out:
   free(bin_found);
   free(found);
   free(bp_found);
+  free(bp_name);
   return rc;
 }
 

@@ -203,6 +203,20 @@ def t_buildid():
     for (addr, tag), frames in zip(marks, parse_llvm(p.stdout)):
         check(norm(frames) in EXPECTED[tag], "--build-id: 0x%x gave %s" % (addr, norm(frames)))
 
+    # A module path that does not exist here (a dump from another machine):
+    # the copy in the debug dirs is found by build-id, the miss is reported.
+    p = run([CW, "symbolize", "--exe", "/nonexistent/prog", "--build-id", bid, "--debug-dir",
+             bindir, "--debug-dir", dbgdir, "--json"] + ["0x%x" % a for a, _ in marks],
+            expect_rc=1)
+    doc = json.loads(p.stdout)
+    check(doc["source"] == "dwarf" and doc["module"].startswith(bindir),
+          "missing module path: %s" % {k: doc[k] for k in doc if k != "addresses"})
+    check("/nonexistent/prog: No such file" in p.stderr, "missing path message: %r" % p.stderr)
+    for (addr, tag), entry in zip(marks, doc["addresses"]):
+        got = [(x["function"], os.path.basename(x["file"] or ""), x["line"])
+               for x in entry["frames"]]
+        check(got in EXPECTED[tag], "missing module path 0x%x: %s" % (addr, got))
+
     # A debug file of another build at the right path is refused, by name.
     other = build(os.path.join(d, "other"), ["-O0", "-gdwarf-5", "-DOTHER=1"])
     obid = build_id(other)
