@@ -10,6 +10,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "buf.h"
 #include "commands.h"
@@ -18,7 +21,8 @@
 #include "stackwalk.h"
 
 static void usage(FILE *out) {
-  fprintf(out, "usage: crashwatch dump FILE.dmp [--json] [--stack] [--cfi]\n"
+  fprintf(out, "usage: crashwatch dump FILE.dmp|REPORT_DIR [--json] [--stack] "
+               "[--cfi]\n                       [--symbols DIR]\n"
                "  Lists the streams, system info, exception, threads (tid, "
                "name,\n  rip/rsp/rbp, captured stack) and modules (range, "
                "build-id, debug id)\n  of a minidump. --json prints the same "
@@ -26,7 +30,10 @@ static void usage(FILE *out) {
                "memory (frame\n  pointers and stack scanning, no module "
                "files) and lists the frames.\n  --cfi (implies --stack) "
                "also uses CFI from the module files at\n  the paths the dump "
-               "recorded, when their build-ids match.\n");
+               "recorded, when their build-ids match.\n  --symbols DIR "
+               "(implies --stack) also uses the STACK CFI records of a\n  "
+               "Breakpad symbol store (DIR/NAME/ID/NAME.sym).\n  A report "
+               "directory stands for its minidump.dmp.\n");
 }
 
 static const char *stream_label(uint32_t type, char *buf, size_t n) {
@@ -75,6 +82,25 @@ static const char *local_module(void *ctx, const cw_md_module_t *m) {
   return m->name[0] == '/' ? m->name : NULL;
 }
 
+/* --symbols DIR: a Breakpad symbol store (NAME/ID/NAME.sym) whose STACK CFI
+ * records the walker may use. */
+static const char *symbols_dir;
+static char sym_path[4096];
+
+static const char *store_sym(void *ctx, const cw_md_module_t *m) {
+  (void)ctx;
+  const char *name = m->pdb_name ? m->pdb_name : m->basename;
+  if (name[0] == '\0' || m->breakpad_id[0] == '\0')
+    return NULL;
+  /* Breakpad names the .sym after the module without a ".pdb" suffix. */
+  size_t n = strlen(name);
+  if (n > 4 && strcasecmp(name + n - 4, ".pdb") == 0)
+    n -= 4;
+  snprintf(sym_path, sizeof(sym_path), "%s/%s/%s/%.*s.sym", symbols_dir, name,
+           m->breakpad_id, (int)n, name);
+  return access(sym_path, R_OK) == 0 ? sym_path : NULL;
+}
+
 /* Unwinds thread i: frame pointers and scanning, plus CFI with --cfi. */
 static cw_sw_frame_t *walk(const cw_md_t *md, size_t i, size_t *n, char *err,
                            size_t errlen) {
@@ -83,6 +109,8 @@ static cw_sw_frame_t *walk(const cw_md_t *md, size_t i, size_t *n, char *err,
   cw_sw_options_t o = {0};
   if (use_local_modules)
     o.find_module_file = local_module;
+  if (symbols_dir != NULL)
+    o.find_module_sym = store_sym;
   *n = 0;
   if (cw_sw_new(md, &o, &sw) != 0) {
     snprintf(err, errlen, "out of memory");
@@ -469,6 +497,13 @@ int cw_cmd_dump(int argc, char **argv) {
     } else if (strcmp(argv[i], "--cfi") == 0) {
       stack = 1;
       use_local_modules = 1;
+    } else if (strcmp(argv[i], "--symbols") == 0) {
+      if (i + 1 >= argc) {
+        fprintf(stderr, "crashwatch dump: --symbols needs a directory\n");
+        return 2;
+      }
+      stack = 1;
+      symbols_dir = argv[++i];
     } else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
       usage(stdout);
       return 0;
@@ -487,6 +522,13 @@ int cw_cmd_dump(int argc, char **argv) {
   if (file == NULL) {
     usage(stderr);
     return 2;
+  }
+  /* A report directory (<spool>/<event_id>/) stands for its minidump. */
+  char dir_dump[4096];
+  struct stat st;
+  if (stat(file, &st) == 0 && S_ISDIR(st.st_mode)) {
+    snprintf(dir_dump, sizeof(dir_dump), "%s/minidump.dmp", file);
+    file = dir_dump;
   }
   cw_md_t *md = NULL;
   char err[512];
