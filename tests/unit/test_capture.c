@@ -649,8 +649,44 @@ static void test_handle_crash_writes_one_report(void **state) {
   assert_non_null(strstr(sum, "#0 0x"));
   assert_non_null(strstr(sum, "wd_crash_leaf (watchdog_target+0x"));
   assert_non_null(strstr(sum, report));
+  assert_null(strstr(sum, "@GLIBC")); /* version suffixes are cut */
   close(sumfd);
   unlink(sumpath);
+}
+
+/* CRASHWATCH_FORCE_PROCMEM=1 sends every read through /proc/PID/mem; the
+ * report still carries every thread's stack. */
+static void test_handle_crash_forced_procmem_env(void **state) {
+  (void)state;
+  char spool[PATH_MAX];
+  make_spool(spool, sizeof(spool));
+  setenv("CRASHWATCH_FORCE_PROCMEM", "1", 1);
+  child_t c;
+  spawn(WD_TARGET, NWORKERS, &c);
+  wd_config_t cfg = {.spool_dir = spool, .summary_fd = -1};
+  char report[PATH_MAX];
+  int rc =
+      wd_handle_crash(&cfg, &c.rec, release_child, &c, report, sizeof(report));
+  unsetenv("CRASHWATCH_FORCE_PROCMEM");
+  assert_int_equal(rc, 0);
+  int st = finish_child(&c);
+  assert_true(WIFSIGNALED(st));
+  char path[PATH_MAX + 40];
+  snprintf(path, sizeof(path), "%s/minidump.dmp", report);
+  size_t len;
+  uint8_t *md = slurp(path, &len);
+  uint32_t size;
+  const uint8_t *tl = stream(md, len, MD_THREAD_LIST_STREAM, &size);
+  assert_non_null(tl);
+  uint32_t count;
+  memcpy(&count, tl, 4);
+  assert_int_equal(count, NWORKERS + 1);
+  for (uint32_t i = 0; i < count; i++) {
+    md_thread_t t;
+    memcpy(&t, tl + 4 + i * sizeof(t), sizeof(t));
+    assert_true(t.stack.memory.data_size > 0);
+  }
+  free(md);
 }
 
 static void test_handle_crash_of_vanished_process_still_releases(void **state) {
@@ -696,6 +732,7 @@ int main(void) {
       cmocka_unit_test(test_capture_deleted_executable),
       cmocka_unit_test(test_capture_thread_already_traced),
       cmocka_unit_test(test_handle_crash_writes_one_report),
+      cmocka_unit_test(test_handle_crash_forced_procmem_env),
       cmocka_unit_test(test_handle_crash_of_vanished_process_still_releases),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
