@@ -62,7 +62,9 @@ const char *cw_symbolizer_last_error(const cw_symbolizer_t *s);
  * Opens (or returns the cached) module.
  *   path:     the module file, or NULL to find it by build-id in the debug
  *             dirs (DIR/.build-id/xx/rest, then rest.debug). A Breakpad
- *             .sym file may be given as path too.
+ *             .sym file may be given as path too. With a build-id, a path
+ *             that does not exist here (a dump from another machine) is
+ *             noted in the warnings and the module is looked up by build-id.
  *   build_id: the module's GNU build-id as the crash saw it, or NULL/0 to
  *             trust the file's own. When given, a file with another build-id
  *             is refused (CW_EBUILDID, message names both ids).
@@ -70,7 +72,11 @@ const char *cw_symbolizer_last_error(const cw_symbolizer_t *s);
  * symbols at all still opens (lookups answer nothing) but returns
  * CW_ENOSYMBOL with *out set, so the caller can report why.
  * Errors: CW_ENOENT (no such file and none found by build-id), CW_EFORMAT
- * (not ELF / corrupt), CW_EBUILDID, CW_ETIMEDOUT, CW_ENOMEM, CW_EINVAL.
+ * (not ELF / corrupt .sym), CW_ETRUNC (truncated ELF), CW_EBUILDID,
+ * CW_ETIMEDOUT, CW_ENOMEM, CW_EINVAL. Results, failures included, are
+ * cached per (path, build-id): asking again costs nothing (a CW_ETIMEDOUT
+ * is not cached). Damaged DWARF does not fail the open: what could be read
+ * is indexed and cw_sym_module_warnings() says what was wrong.
  */
 int cw_symbolizer_open(cw_symbolizer_t *s, const char *path,
                        const uint8_t *build_id, size_t build_id_len,
