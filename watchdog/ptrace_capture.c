@@ -34,6 +34,7 @@
 #define IP_REGION 256u
 #define MAX_DSOS 4096
 #define MAX_PROC_FILE (256u * 1024)
+#define VDSO_MAX (64u * 1024)
 
 void wd_capture_opts_default(wd_capture_opts_t *o) {
   memset(o, 0, sizeof(*o));
@@ -168,6 +169,7 @@ void wd_capture_free(wd_capture_t *cap) {
     wd_elf_close(cap->modules[i].elf);
     if (cap->modules[i].fd >= 0)
       close(cap->modules[i].fd);
+    free(cap->modules[i].image);
     free(cap->modules[i].path);
   }
   free(cap->modules);
@@ -506,6 +508,19 @@ static void capture_modules(wd_capture_t *cap, pid_t pid, const mapping_t *maps,
     } else if (strcmp(first->path, "[vdso]") == 0) {
       if (add_module(cap, first, first, "linux-vdso.so.1") == 0) {
         wd_module_t *mod = &cap->modules[cap->nmodules - 1];
+        /* The vDSO has no file: keep its image (two pages) so a thread
+         * caught inside it can be unwound and named. */
+        size_t len = (size_t)(first->end - first->start);
+        if (len <= VDSO_MAX && (mod->image = malloc(len)) != NULL) {
+          ssize_t got =
+              wd_mem_read(pid, first->start, mod->image, len, force_procmem);
+          if (got == (ssize_t)len) {
+            mod->image_size = len;
+          } else {
+            free(mod->image);
+            mod->image = NULL;
+          }
+        }
         mod->build_id_len = note_build_id_from_memory(
             pid, mod->base, maps, nmaps, force_procmem, mod->build_id,
             sizeof(mod->build_id));

@@ -61,8 +61,10 @@ typedef struct {
   uint64_t base; /* lowest mapping of the file */
   uint64_t size; /* up to the end of its last mapping */
   uint64_t offset_at_base;
-  char *path; /* as /proc/PID/maps names it, " (deleted)" stripped */
-  int fd;     /* the file, opened while the process lived; -1 if not */
+  char *path;        /* as /proc/PID/maps names it, " (deleted)" stripped */
+  int fd;            /* the file, opened while the process lived; -1 if not */
+  uint8_t *image;    /* a file-less module's bytes (the vDSO), or NULL */
+  size_t image_size; /* (kept out of the minidump; used to unwind) */
   uint8_t build_id[64];
   size_t build_id_len; /* 0 if none was found */
   wd_elf_t *elf;       /* loaded on demand by wd_module_elf() */

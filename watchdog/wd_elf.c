@@ -234,11 +234,24 @@ static void ensure_symbols(wd_elf_t *e) {
     qsort(e->syms, e->nsyms, sizeof(*e->syms), sym_cmp);
 }
 
+static wd_elf_t *elf_open(int fd, Elf *elf);
+
 wd_elf_t *wd_elf_open(int fd) {
   if (fd < 0)
     return NULL;
   elf_init_once();
-  Elf *elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+  return elf_open(fd, elf_begin(fd, ELF_C_READ_MMAP, NULL));
+}
+
+wd_elf_t *wd_elf_open_memory(const uint8_t *image, size_t size) {
+  if (image == NULL || size == 0)
+    return NULL;
+  elf_init_once();
+  /* elf_memory does not write to the image when only reading. */
+  return elf_open(-1, elf_memory((char *)(uintptr_t)image, size));
+}
+
+static wd_elf_t *elf_open(int fd, Elf *elf) {
   if (elf == NULL)
     return NULL;
   if (elf_kind(elf) != ELF_K_ELF || gelf_getclass(elf) != ELFCLASS64) {
@@ -328,6 +341,8 @@ int wd_elf_read_vaddr(const wd_elf_t *e, uint64_t vaddr, void *buf,
         memcpy(buf, e->image + off, len);
         return 0;
       }
+      if (e->fd < 0)
+        return -1;
       ssize_t n = pread(e->fd, buf, len, (off_t)off);
       return n == (ssize_t)len ? 0 : -1;
     }
@@ -366,5 +381,7 @@ const wd_elf_sym_t *wd_elf_symbol(wd_elf_t *e, uint64_t vaddr) {
 wd_elf_t *wd_module_elf(wd_module_t *m) {
   if (m->elf == NULL && m->fd >= 0)
     m->elf = wd_elf_open(m->fd);
+  else if (m->elf == NULL && m->image != NULL)
+    m->elf = wd_elf_open_memory(m->image, m->image_size);
   return m->elf;
 }

@@ -48,6 +48,9 @@ struct wd_elf {
 /* Opens the ELF on fd (borrowed). Returns NULL if it is not a readable ELF
  * file. */
 wd_elf_t *wd_elf_open(int fd);
+/* Opens an ELF image held in memory (borrowed: it must outlive the
+ * wd_elf_t), such as the vDSO copied out of the process. */
+wd_elf_t *wd_elf_open_memory(const uint8_t *image, size_t size);
 void wd_elf_close(wd_elf_t *e);
 
 /* The GNU build-id note of the ELF file on fd: its length (0 if none, or
@@ -68,7 +71,8 @@ int wd_elf_read_vaddr(const wd_elf_t *e, uint64_t vaddr, void *buf, size_t len);
 /* The function symbol containing link-time vaddr, or NULL. */
 const wd_elf_sym_t *wd_elf_symbol(wd_elf_t *e, uint64_t vaddr);
 
-/* The module's ELF, opened on first use; NULL if unavailable. */
+/* The module's ELF (its file, or its copied image), opened on first use;
+ * NULL if unavailable. */
 wd_elf_t *wd_module_elf(wd_module_t *m);
 
 #endif

@@ -4,13 +4,15 @@
  * tested alone: the SIGSEGV handler fills a cw_crash_record_t from its
  * ucontext, writes it to fd RECORD_FD, and waits for one byte on fd ACK_FD.
  *
- *   watchdog_target RECORD_FD ACK_FD NTHREADS [churn|callnull]
+ *   watchdog_target RECORD_FD ACK_FD NTHREADS [churn|callnull|vdso]
  *
  * With "churn", one more thread creates short-lived threads without pause,
  * so threads appear and vanish while the watchdog seizes them. With
  * "callnull", wd_crash_middle calls wd_callnull_leaf instead, which calls
  * through a null function pointer (the PC at the fault is 0, outside every
- * module).
+ * module). With "vdso", one more thread ("wd-spinner") calls
+ * clock_gettime() without pause from wd_spin_outer -> wd_spin_leaf, so it
+ * is often caught inside the vDSO.
  *
  * Worker threads ("wd-worker-N") block in wd_worker_outer -> wd_worker_middle
  * -> wd_worker_leaf; the main thread crashes in wd_crash_outer ->
@@ -71,6 +73,25 @@ static void *churner(void *arg) {
     if (pthread_create(&t, NULL, short_lived, NULL) == 0)
       pthread_detach(t);
   }
+  return NULL;
+}
+
+NOINLINE void wd_spin_leaf(void) {
+  pthread_barrier_wait(&ready);
+  for (;;) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    sink += (int)ts.tv_nsec;
+  }
+}
+NOINLINE void wd_spin_outer(void) {
+  wd_spin_leaf();
+  KEEP();
+}
+static void *spinner(void *arg) {
+  (void)arg;
+  pthread_setname_np(pthread_self(), "wd-spinner");
+  wd_spin_outer();
   return NULL;
 }
 
@@ -139,10 +160,15 @@ int main(int argc, char **argv) {
   sigaction(SIGSEGV, &sa, NULL);
   int churn = argc > 4 && strcmp(argv[4], "churn") == 0;
   call_null = argc > 4 && strcmp(argv[4], "callnull") == 0;
-  pthread_barrier_init(&ready, NULL, (unsigned)(n + 1 + churn));
+  int spin = argc > 4 && strcmp(argv[4], "vdso") == 0;
+  pthread_barrier_init(&ready, NULL, (unsigned)(n + 1 + churn + spin));
   if (churn) {
     pthread_t t;
     pthread_create(&t, NULL, churner, NULL);
+  }
+  if (spin) {
+    pthread_t t;
+    pthread_create(&t, NULL, spinner, NULL);
   }
   for (int i = 0; i < n; i++) {
     pthread_t t;

@@ -345,6 +345,47 @@ static void test_capture_with_thread_churn(void **state) {
   }
 }
 
+/* A thread caught inside the vDSO (it has no file) is unwound through the
+ * vDSO image copied out of the process, and the vDSO's functions are
+ * named. Whether frame 0 is in the vDSO this time is chance; the frames
+ * must come out right either way. */
+static void test_unwind_through_vdso(void **state) {
+  (void)state;
+  int in_vdso = 0;
+  for (int round = 0; round < 8; round++) {
+    child_t c;
+    spawn_args(WD_TARGET, 1, "vdso", &c);
+    wd_capture_t cap;
+    capture_spawned(&c, NULL, &cap);
+    const wd_module_t *vdso = NULL;
+    for (size_t i = 0; i < cap.nmodules; i++)
+      if (strcmp(cap.modules[i].path, "linux-vdso.so.1") == 0)
+        vdso = &cap.modules[i];
+    assert_non_null(vdso);
+    assert_non_null(vdso->image);
+    assert_non_null(vdso->elf);
+    assert_true(vdso->elf->eh_frame_hdr_vaddr != 0);
+    const wd_thread_t *spin = NULL;
+    for (size_t i = 0; i < cap.nthreads; i++)
+      if (strcmp(cap.threads[i].name, "wd-spinner") == 0)
+        spin = &cap.threads[i];
+    assert_non_null(spin);
+    assert_true(spin->nframes > 0);
+    const wd_module_t *m0 = wd_capture_module_at(&cap, spin->frames[0].ip);
+    if (m0 == vdso) {
+      in_vdso++;
+      const char *fn = wd_symbolize(&cap, spin->frames[0].ip, NULL, NULL);
+      assert_non_null(fn);
+      assert_non_null(strstr(fn, "clock_gettime"));
+    }
+    static const char *const names[] = {"wd_spin_leaf", "wd_spin_outer"};
+    expect_frames(&cap, spin, names, 2);
+    assert_true(spin->unwind_complete);
+    wd_capture_free(&cap);
+  }
+  fprintf(stderr, "vdso: frame 0 in the vDSO in %d of 8 rounds\n", in_vdso);
+}
+
 static void test_memread_procmem_matches_process_vm_readv(void **state) {
   (void)state;
   child_t c;
@@ -723,6 +764,7 @@ int main(void) {
       cmocka_unit_test(test_capture_procmem_fallback_same_result),
       cmocka_unit_test(test_memread_procmem_matches_process_vm_readv),
       cmocka_unit_test(test_capture_with_thread_churn),
+      cmocka_unit_test(test_unwind_through_vdso),
       cmocka_unit_test(test_unwind_named_frames_with_frame_pointers),
       cmocka_unit_test(test_unwind_named_frames_without_frame_pointers),
       cmocka_unit_test(test_trim_stacks_keeps_every_frame),
