@@ -100,6 +100,16 @@ static int finish_child(child_t *c) {
   return st;
 }
 
+static int count_fds(void) {
+  DIR *d = opendir("/proc/self/fd");
+  assert_non_null(d);
+  int n = 0;
+  while (readdir(d) != NULL)
+    n++;
+  closedir(d);
+  return n;
+}
+
 static void make_spool(char *out, size_t cap) {
   const char *tmp = getenv("CW_TEST_TMP");
   snprintf(out, cap, "%s/capture-XXXXXX", tmp ? tmp : "/tmp");
@@ -597,6 +607,7 @@ static void test_handle_crash_writes_one_report(void **state) {
 
   child_t c;
   spawn(WD_TARGET, NWORKERS, &c);
+  int fds_before = count_fds();
   wd_config_t cfg = {.spool_dir = spool,
                      .print_summary = 1,
                      .summary_fd = sumfd,
@@ -608,6 +619,7 @@ static void test_handle_crash_writes_one_report(void **state) {
       0);
   assert_int_equal(c.releases, 1);
   assert_int_equal(c.status, 0);
+  assert_int_equal(count_fds(), fds_before); /* no descriptor leaked */
   int st = finish_child(&c);
   assert_true(WIFSIGNALED(st));
   assert_int_equal(WTERMSIG(st), SIGSEGV);
