@@ -387,8 +387,11 @@ static int module_load(cw_symbolizer_t *s, cw_sym_module_t *m, const char *path,
         rc = added;
         goto out;
       }
-      m->debug_file = strdup(dwarf_path);
-      m->source = "dwarf";
+      m->debug_file = strdup(symidx_has_lines(m->ix) ? dwarf_path : path);
+      /* DWARF too damaged to give anything leaves the symbol tables. */
+      m->source = symidx_has_lines(m->ix) ? "dwarf"
+                  : added > 0             ? "symtab"
+                                          : "none";
       goto out;
     }
   }

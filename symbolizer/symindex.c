@@ -456,5 +456,5 @@ size_t symidx_nscopes(const symidx_t *ix) { return ix->nscopes; }
 size_t symidx_nrows(const symidx_t *ix) { return ix->nrows; }
 size_t symidx_nsyms(const symidx_t *ix) { return ix->nsyms; }
 int symidx_has_lines(const symidx_t *ix) {
-  return ix->nrows > 0 || ix->nsegs > 0;
+  return ix->nrows > 0 || ix->nsegs > 0 || ix->nranges > 0;
 }
