@@ -125,7 +125,17 @@ void wd_capture_finish(wd_capture_t *cap) {
     }
   }
   wd_sysinfo_read(&cap->sys);
+  /* Process start: boot time plus the start in clock ticks. */
   size_t len;
+  char *pst = read_text("/proc/stat", 1u << 20, &len);
+  if (pst != NULL && cap->start_ticks > 0) {
+    char *bt = strstr(pst, "\nbtime ");
+    long hz = sysconf(_SC_CLK_TCK);
+    if (bt != NULL && hz > 0)
+      cap->process_start_time = strtoull(bt + 7, NULL, 10) +
+                                cap->start_ticks / (unsigned long long)hz;
+  }
+  free(pst);
   /* /proc/cpuinfo repeats one block per CPU; a big machine's would dwarf
    * the dump, so it is cut at a line boundary. */
   char *ci = read_text("/proc/cpuinfo", CPUINFO_CAP, &len);

@@ -789,17 +789,7 @@ int wd_capture_process(const cw_crash_record_t *rec,
     note(cap, what);
   }
 
-  /* Process start: boot time plus the start in clock ticks. */
-  size_t pst_len;
-  uint8_t *pst = slurp("/proc/stat", 1u << 20, &pst_len);
-  if (pst != NULL && start_ticks > 0) {
-    char *bt = strstr((char *)pst, "\nbtime ");
-    long hz = sysconf(_SC_CLK_TCK);
-    if (bt != NULL && hz > 0)
-      cap->process_start_time =
-          strtoull(bt + 7, NULL, 10) + start_ticks / (unsigned long long)hz;
-  }
-  free(pst);
+  cap->start_ticks = start_ticks;
   free(maps);
   free(maps_text);
   /* Not one thread could be seized (ptrace refused: another tracer, or

@@ -123,6 +123,7 @@ typedef struct {
   pid_t crashed_tid;
   uint64_t time_realtime_ns;
   uint64_t process_start_time; /* seconds since the epoch, 0 if unknown */
+  uint64_t start_ticks; /* /proc/PID/stat starttime (clock ticks after boot) */
 
   wd_thread_t *threads;
   size_t nthreads;
