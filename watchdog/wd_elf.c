@@ -104,6 +104,15 @@ static int sym_cmp(const void *a, const void *b) {
     return x->local - y->local; /* the exported name of a function */
   if (x->versioned != y->versioned)
     return x->versioned - y->versioned;
+  /* glibc's internal aliases ("__GI___clone3" for "__clone3") last, then
+   * the shorter name. */
+  int xg = strncmp(x->name, "__GI_", 5) == 0;
+  int yg = strncmp(y->name, "__GI_", 5) == 0;
+  if (xg != yg)
+    return xg - yg;
+  size_t xl = strlen(x->name), yl = strlen(y->name);
+  if (xl != yl)
+    return xl < yl ? -1 : 1;
   return strcmp(x->name, y->name);
 }
 
