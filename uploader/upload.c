@@ -121,7 +121,9 @@ int cw_upload_config_check(const cw_upload_config_t *cfg, char *err,
   if (cfg->url != NULL || cfg->format == CW_UPLOAD_MINIDUMP) {
     cw_url_t u;
     if (cfg->url == NULL) {
-      snprintf(err, errlen, "--format minidump needs --url");
+      snprintf(err, errlen,
+               "no target: --format minidump needs --url (or "
+               "CRASHWATCH_UPLOAD_URL)");
       return CW_EINVAL;
     }
     int rc = cw_url_parse(cfg->url, &u, err, errlen);

@@ -292,6 +292,14 @@ def main():
         with open(tmp, "w") as f:
             f.write(str(srv.server_address[1]))
         os.rename(tmp, ARGS.port_file)
+    # Exit with the test that started us, even if it was killed.
+    parent = os.getppid()
+
+    def watch_parent():
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(0)
+    threading.Thread(target=watch_parent, daemon=True).start()
     try:
         srv.serve_forever()
     except KeyboardInterrupt:

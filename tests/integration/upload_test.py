@@ -92,6 +92,9 @@ def free_port():
     return p
 
 
+COLLECTORS = []
+
+
 class Collector:
     def __init__(self, work, mode="200", port=0, tls=None):
         self.work = work
@@ -103,7 +106,12 @@ class Collector:
         if tls:
             args += ["--tls", tls[0], tls[1]]
         open(self.log, "w").close()
-        self.proc = subprocess.Popen(args)
+        # Its output goes to a file: an inherited pipe would keep CTest
+        # waiting if the collector outlived the test.
+        self.out = open(os.path.join(work, "collector-%d.out" % id(self)), "wb")
+        self.proc = subprocess.Popen(args, stdout=self.out, stderr=self.out,
+                                     stdin=subprocess.DEVNULL)
+        COLLECTORS.append(self)
         self.port = int(wait_for(lambda: os.path.exists(pf) and open(pf).read(),
                                  "collector to listen", 10))
         self.tls = tls
@@ -124,8 +132,10 @@ class Collector:
             return [json.loads(l) for l in f if l.strip()]
 
     def stop(self):
-        self.proc.kill()
-        self.proc.wait()
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        self.out.close()
 
 
 def upload(*args, env=None, check_rc=None, timeout=60):
@@ -319,7 +329,7 @@ def t_retry(work):
     os.makedirs(spool)
     a = make_report(spool, minidump=b"MDMP" * 10)
     col = Collector(work)
-    col.control(script=["500", "reset", "hang"], then="200")
+    col.control(script=["500", "reset", "hang", "500"], then="200")
     dsn = "http://k@127.0.0.1:%d/1" % col.port
     common = ["--spool", spool, "--dsn", dsn, "--retry-base", "0", "--timeout", "2"]
     for expect in ("HTTP 500", "", "imeout"):
@@ -490,7 +500,7 @@ def t_corrupt(work):
     def reason(i):
         return open(os.path.join(failed, i + ".reason")).read()
     check("missing event.json" in reason(no_event), reason(no_event))
-    check("invalid JSON at offset 29" in reason(bad_json), reason(bad_json))
+    check("invalid JSON at offset 27: unexpected character" in reason(bad_json), reason(bad_json))
     check("not a JSON object" in reason(not_obj), reason(not_obj))
     check("passwd: not a regular file" in reason(link), reason(link))
     check(reports_in(spool) == [], "spool not empty")
@@ -649,6 +659,9 @@ def main():
         print("FAIL %s: %s" % (name, e))
         print("work dir kept: " + work)
         return 1
+    finally:
+        for c in COLLECTORS:
+            c.stop()
     shutil.rmtree(work, ignore_errors=True)
     print("PASS " + name)
     return 0
