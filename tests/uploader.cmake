@@ -1,7 +1,11 @@
 # Tests of the uploader: DSN parsing (common/dsn.c, shared with the handler),
 # rate limits, envelope/multipart encoding, spool, and the loopback
 # collector-driven integration tests.
-cw_add_unit_test(test_dsn SOURCES unit/test_dsn.c LIBS cw_common crashwatch_static)
+cw_add_unit_test(test_dsn SOURCES unit/test_dsn.c LIBS cw_common cw_errors)
+cw_add_unit_test(test_ratelimit SOURCES unit/test_ratelimit.c
+  LIBS cw_uploader cw_errors)
+cw_add_unit_test(test_uploader SOURCES unit/test_uploader.c
+  LIBS cw_uploader cw_errors PkgConfig::ZLIB)
 
 # Integration: the real `crashwatch upload` against the loopback collector.
 foreach(s envelope multipart config permanent retry down_then_up kill9
