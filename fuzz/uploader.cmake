@@ -1,0 +1,6 @@
+# Uploader parsers of outside input: the DSN / upload URL (from users and
+# the environment) and the rate-limit headers (from servers).
+cw_add_fuzzer(fuzz_dsn SOURCE ${CMAKE_CURRENT_SOURCE_DIR}/fuzz_dsn.c
+  LIBS cw_common cw_errors)
+cw_add_fuzzer(fuzz_ratelimit SOURCE ${CMAKE_CURRENT_SOURCE_DIR}/fuzz_ratelimit.c
+  LIBS cw_uploader cw_errors)
