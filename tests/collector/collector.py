@@ -19,7 +19,8 @@ the log file, then answered according to the current mode:
 The mode is set with --mode, and changed at run time by POST /__control with
 a JSON body {"mode": M} or {"script": [M1, M2, ...], "then": M} (the script is
 consumed one request at a time). With --tls CERT KEY it serves HTTPS.
---port-file receives the port once the server listens. Attachment payloads
+--port-file receives the port once the server listens; --no-fsync skips the
+per-request fsync of the log (benchmarks). Attachment payloads
 are saved under --save-dir/<event_id>/<filename> so the tests can compare the
 exact bytes.
 """
@@ -149,7 +150,8 @@ def log_request(rec):
         with open(ARGS.log, "a") as f:
             f.write(line + "\n")
             f.flush()
-            os.fsync(f.fileno())
+            if not ARGS.no_fsync:
+                os.fsync(f.fileno())
 
 
 def save_payloads(event_id, named):
@@ -280,6 +282,8 @@ def main():
     ap.add_argument("--save-dir")
     ap.add_argument("--tls", nargs=2, metavar=("CERT", "KEY"))
     ap.add_argument("--verbose", action="store_true")
+    ap.add_argument("--no-fsync", action="store_true",
+                    help="do not fsync the log per request (benchmarks)")
     ARGS = ap.parse_args()
     STATE["mode"] = ARGS.mode
     srv = Server(("127.0.0.1", ARGS.port), Handler)
