@@ -641,7 +641,34 @@ def t_max_age(work):
     col.stop()
 
 
+def t_spawn(work):
+    helper = os.environ["CW_UPLOAD_SPAWN"]
+    spool = os.path.join(work, "spool")
+    os.makedirs(spool)
+    dump = os.urandom(4096)
+    a = make_report(spool, minidump=dump)
+    col = Collector(work, mode="hang")
+    dsn = "http://k@127.0.0.1:%d/1" % col.port
+    # The caller returns although the server never answers: the upload runs
+    # in a detached grandchild (the helper's upload timeout is 1 s).
+    p = subprocess.run([helper, spool, dsn], timeout=20, stdout=subprocess.PIPE)
+    check(p.returncode == 0 and b"spawned: 0" in p.stdout, "spawn failed")
+    wait_for(lambda: len(col.records()) == 1, "the background upload")
+    check(reports_in(spool) == [a], "report must stay while the server hangs")
+    # The hung attempt times out and records a retry; then a new spawn
+    # delivers.
+    wait_for(lambda: os.path.exists(os.path.join(spool, ".state", a + ".retry")),
+             "the hung attempt to time out")
+    col.control(mode="200")
+    p = subprocess.run([helper, spool, dsn], timeout=20, stdout=subprocess.PIPE)
+    check(p.returncode == 0, "second spawn failed")
+    wait_for(lambda: reports_in(spool) == [], "background delivery")
+    recs = col.records()
+    check(recs[-1]["envelope"]["items"][1]["sha256"] == sha(dump), "bytes differ")
+
+
 SCENARIOS = {
+    "spawn": t_spawn,
     "envelope": t_envelope, "multipart": t_multipart, "config": t_config,
     "permanent": t_permanent, "retry": t_retry, "down_then_up": t_down_then_up,
     "kill9": t_kill9, "ratelimit": t_ratelimit, "corrupt": t_corrupt,

@@ -1,0 +1,28 @@
+/* upload_spawn.c — calls cw_upload_spawn_once() the way the watchdog does
+ * and returns at once; the upload_spawn test checks that the upload happens
+ * in the background and that this caller never waits for the network.
+ * usage: upload_spawn SPOOL DSN */
+#include <stdio.h>
+
+#include "upload.h"
+
+int main(int argc, char **argv) {
+  if (argc != 3) {
+    fprintf(stderr, "usage: upload_spawn SPOOL DSN\n");
+    return 2;
+  }
+  cw_upload_config_t cfg;
+  cw_upload_config_init(&cfg);
+  cfg.spool_dir = argv[1];
+  cfg.dsn = argv[2];
+  cfg.timeout_ms = 1000;
+  cfg.retry_base_ms = 0;
+  char err[256];
+  if (cw_upload_config_check(&cfg, err, sizeof(err)) != 0) {
+    fprintf(stderr, "upload_spawn: %s\n", err);
+    return 2;
+  }
+  int rc = cw_upload_spawn_once(&cfg);
+  printf("spawned: %d\n", rc);
+  return rc == 0 ? 0 : 1;
+}
