@@ -2,14 +2,18 @@
  * capture.c — wd_handle_crash(): the order of a crash's handling in the
  * watchdog (normal context, watchdog process). Copy out, release the app,
  * then do the slow work — unwinding, serialising, fsyncing — while the app
- * is already dying.
+ * is already dying; the report is committed before the slowest and least
+ * essential step, symbolization from debug info, which then rewrites
+ * event.json under the report's spool lock.
  */
 #include "capture.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
@@ -17,6 +21,7 @@
 #include "crashwatch.h"
 #include "debug_id.h"
 #include "spool.h"
+#include "symbolizer.h"
 #include "wd_capture.h"
 
 /* Stack kept above the outermost frame's SP: its caller's argument area
@@ -68,8 +73,33 @@ static void capture_from_record(const cw_crash_record_t *rec, wd_capture_t *c) {
   snprintf(c->notes, sizeof(c->notes), "process could not be captured");
 }
 
+static void trace(const wd_config_t *cfg, const char *step) {
+  if (cfg->trace != NULL)
+    cfg->trace(cfg->trace_ctx, step);
+}
+
+/* Locks the report directory the way the uploader does (spool_lock: flock
+ * on the directory), on its temporary name: the lock follows the inode
+ * through the commit's rename, so from the moment the report becomes
+ * visible until event.json has been replaced no uploader can take it.
+ * Returns the directory's fd (the lock), or -1. */
+static int lock_dir(const char *path) {
+  int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0)
+    return -1;
+  if (flock(fd, LOCK_EX) != 0) {
+    close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+/* Writes the minidump and event.json and commits the report; *lock_fd is
+ * the report directory, locked (or -1 if it could not be locked). */
 static int write_report(const wd_config_t *cfg, const wd_capture_t *c,
-                        const char *event_id, char *report_path, size_t cap) {
+                        const char *event_id, char *report_path, size_t cap,
+                        int *lock_fd) {
+  *lock_fd = -1;
   spool_report_t *r;
   int rc = spool_report_begin(cfg->spool_dir, event_id, &r);
   if (rc != 0)
@@ -92,7 +122,71 @@ static int write_report(const wd_config_t *cfg, const wd_capture_t *c,
     spool_report_abort(r);
     return rc;
   }
-  return spool_report_commit(r, report_path, cap);
+  *lock_fd = lock_dir(spool_report_tmp_path(r));
+  rc = spool_report_commit(r, report_path, cap);
+  if (rc != 0 && *lock_fd >= 0) {
+    close(*lock_fd);
+    *lock_fd = -1;
+  }
+  return rc;
+}
+
+/* Replaces event.json in the locked report directory dir_fd: a dot-file
+ * (which readers skip, so one left by a crash here is never sent),
+ * fsync'd, renamed over event.json, and the directory fsync'd. A reader
+ * sees the old file or the new one, never a mix. */
+static int replace_event(int dir_fd, const cw_buf_t *ev) {
+  static const char tmp[] = ".event.json.tmp";
+  int fd = openat(dir_fd, tmp,
+                  O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd < 0)
+    return errno ? -errno : CW_EIO;
+  int rc = 0;
+  const uint8_t *p = ev->data;
+  size_t n = ev->len;
+  while (n > 0) {
+    ssize_t w = write(fd, p, n);
+    if (w < 0) {
+      if (errno == EINTR)
+        continue;
+      rc = errno ? -errno : CW_EIO;
+      break;
+    }
+    p += w;
+    n -= (size_t)w;
+  }
+  if (rc == 0 && fsync(fd) != 0)
+    rc = errno ? -errno : CW_EIO;
+  if (close(fd) != 0 && rc == 0)
+    rc = CW_EIO;
+  if (rc == 0 && renameat(dir_fd, tmp, dir_fd, SPOOL_EVENT_FILE) != 0)
+    rc = errno ? -errno : CW_EIO;
+  if (rc == 0 && fsync(dir_fd) != 0)
+    rc = errno ? -errno : CW_EIO;
+  if (rc != 0)
+    unlinkat(dir_fd, tmp, 0);
+  return rc;
+}
+
+/* After the commit: symbolizes within the budget and, if that named any
+ * frame or says why not, replaces event.json. Failures here cost only the
+ * source lines: the committed report stays as it is. */
+static void symbolize_report(const wd_config_t *cfg, wd_capture_t *c,
+                             const char *event_id, int dir_fd) {
+  if (c->symbolize_state == WD_SYMBOLIZE_DISABLED)
+    return; /* the committed report says so already */
+  trace(cfg, "symbolize-start");
+  uint64_t deadline =
+      cw_symbolizer_now_ns() + c->symbolize_budget_ms * 1000000ull;
+  wd_symbolize_all(c, deadline);
+  trace(cfg, "symbolize-done");
+  if (dir_fd < 0)
+    return;
+  cw_buf_t ev = CW_BUF_INIT;
+  if (wd_event_json(c, event_id, cfg->release, cfg->environment, &ev) == 0 &&
+      replace_event(dir_fd, &ev) == 0)
+    trace(cfg, "event-replaced");
+  cw_buf_free(&ev);
 }
 
 int wd_handle_crash(const wd_config_t *cfg, const cw_crash_record_t *rec,
@@ -106,6 +200,7 @@ int wd_handle_crash(const wd_config_t *cfg, const cw_crash_record_t *rec,
   wd_capture_t c;
   int capture_rc = wd_capture_process(rec, &opts, &c);
   release(release_ctx, capture_rc == 0 ? 0 : CW_ECAPTURE);
+  trace(cfg, "released");
   if (capture_rc != 0 && c.nthreads == 0)
     capture_from_record(rec, &c);
 
@@ -115,9 +210,21 @@ int wd_handle_crash(const wd_config_t *cfg, const cw_crash_record_t *rec,
   char event_id[33];
   new_event_id(event_id);
   char path[4096];
-  int rc = write_report(cfg, &c, event_id, path, sizeof(path));
-  if (rc == 0 && report_path != NULL && cap > 0)
-    snprintf(report_path, cap, "%s", path);
+  int lock_fd;
+  c.symbolize_budget_ms = (uint64_t)wd_symbolize_budget_ms();
+  if (c.symbolize_budget_ms == 0)
+    c.symbolize_state = WD_SYMBOLIZE_DISABLED;
+  /* Durability first: the report is committed with the symbol tables'
+   * names before any debug information is read. */
+  int rc = write_report(cfg, &c, event_id, path, sizeof(path), &lock_fd);
+  if (rc == 0) {
+    trace(cfg, "committed");
+    if (report_path != NULL && cap > 0)
+      snprintf(report_path, cap, "%s", path);
+    symbolize_report(cfg, &c, event_id, lock_fd);
+  }
+  if (lock_fd >= 0)
+    close(lock_fd); /* unlocks: the uploader may take the report */
   if (cfg->print_summary && cfg->summary_fd >= 0)
     wd_summary_write(&c, cfg->summary_fd, rc == 0 ? path : NULL);
   wd_capture_free(&c);

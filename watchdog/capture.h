@@ -17,6 +17,11 @@ typedef struct {
   const char *release;     /* Sentry release, or NULL */
   const char *environment; /* Sentry environment, or NULL */
   const char *dsn;         /* upload target, or NULL (report stays local) */
+  /* Progress of wd_handle_crash(), one step name per call ("released",
+   * "committed", "symbolize-start", "symbolize-done", "event-replaced"),
+   * for debug logs and tests; NULL for none. */
+  void (*trace)(void *ctx, const char *step);
+  void *trace_ctx;
 } wd_config_t;
 
 /* Called exactly once per crash, as soon as everything needed from the
@@ -28,7 +33,12 @@ typedef void (*wd_release_fn)(void *ctx, int status);
  * Handles one crash: seizes and stops every thread of rec->pid, copies out
  * registers, stacks, modules and /proc files, detaches and calls release,
  * then unwinds every thread, writes minidump.dmp and event.json and commits
- * the report into cfg->spool_dir. rec has been validated by the caller
+ * the report into cfg->spool_dir. Only then, with the report durable, it
+ * symbolizes every frame from the modules' debug info within a time budget
+ * (wd_symbolize_all) and replaces event.json atomically with the
+ * symbolized frames, holding the report's spool lock (spool_lock's flock,
+ * taken before the commit) so no uploader reads or sends the report in
+ * between; the summary is printed last. rec has been validated by the caller
  * (magic, version, size). On success the committed report directory is
  * written to report_path (cap bytes). Returns 0 or a negative CW_E* code;
  * release has been called in every case.
@@ -37,6 +47,10 @@ typedef void (*wd_release_fn)(void *ctx, int status);
  * process could not be captured (gone, or ptrace refused); a report made
  * from the record alone (the crashing thread's registers, no memory) is
  * still written then, and CW_ECAPTURE returned.
+ *
+ * CRASHWATCH_SYMBOLIZE_BUDGET_MS in the watchdog's environment sets the
+ * symbolization budget (default 2000 ms; 0 disables symbolization: the
+ * report keeps the symbol-table names it was committed with).
  *
  * CRASHWATCH_FORCE_PROCMEM=1 in the watchdog's environment makes it read
  * memory through /proc/PID/mem only (the fallback used when

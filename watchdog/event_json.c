@@ -135,35 +135,98 @@ static uint64_t lookup_addr(const wd_frame_t *f, size_t index) {
   return index > 0 && f->ip > 0 ? f->ip - 1 : f->ip;
 }
 
+static const char *trust_name(int trust) {
+  return trust == WD_TRUST_CONTEXT ? "context"
+         : trust == WD_TRUST_CFI   ? "cfi"
+                                   : "fp";
+}
+
+static const char *base_name(const char *p) {
+  const char *s = strrchr(p, '/');
+  return s ? s + 1 : p;
+}
+
+/* One Sentry frame. src is NULL for a frame named by the symbol table
+ * only; otherwise the source frame, and inlined says whether it was
+ * inlined into the frame listed before it. */
+static void frame_json(cw_json_t *j, const wd_frame_t *f, const wd_module_t *m,
+                       const char *symtab_name, const wd_src_t *src,
+                       int inlined) {
+  cw_json_begin_object(j);
+  cw_json_key(j, "instruction_addr");
+  cw_json_hex(j, f->ip);
+  if (m != NULL) {
+    cw_json_key(j, "package");
+    cw_json_string(j, m->path);
+    cw_json_key(j, "image_addr");
+    cw_json_hex(j, m->base);
+  }
+  const char *fn = src ? src->function : symtab_name;
+  if (fn == NULL && src != NULL && !inlined)
+    fn = symtab_name;
+  if (fn != NULL) {
+    cw_json_key(j, "function");
+    cw_json_string(j, fn);
+  }
+  /* The out-of-line function's ELF symbol, as Sentry's symbolicator
+   * reports it next to the source-level name. */
+  if (src != NULL && !inlined && symtab_name != NULL) {
+    cw_json_key(j, "symbol");
+    cw_json_string(j, symtab_name);
+  }
+  /* Sentry's filename is the short name, abs_path the full one; a path
+   * the compiler recorded relative (libc's "./csu/...") has no abs_path. */
+  if (src != NULL && src->file != NULL) {
+    int abs = src->file[0] == '/';
+    cw_json_key(j, "filename");
+    cw_json_string(j, abs ? base_name(src->file) : src->file);
+    if (abs) {
+      cw_json_key(j, "abs_path");
+      cw_json_string(j, src->file);
+    }
+  }
+  if (src != NULL && src->line > 0) {
+    cw_json_key(j, "lineno");
+    cw_json_uint(j, src->line);
+    if (src->column > 0) {
+      cw_json_key(j, "colno");
+      cw_json_uint(j, src->column);
+    }
+  }
+  cw_json_key(j, "in_app");
+  cw_json_bool(j, m != NULL && !is_system_path(m->path));
+  cw_json_key(j, "trust");
+  cw_json_string(j, trust_name(f->trust));
+  if (inlined) {
+    /* Inlined frames repeat the instruction address of the frame they
+     * were inlined into, as Sentry's processed native events have them;
+     * the flag says so outright. */
+    cw_json_key(j, "data");
+    cw_json_begin_object(j);
+    cw_json_key(j, "inlined");
+    cw_json_bool(j, 1);
+    cw_json_end_object(j);
+  }
+  cw_json_end_object(j);
+}
+
 static void frames_json(cw_json_t *j, const wd_capture_t *cap,
                         const wd_thread_t *th) {
   cw_json_key(j, "frames");
   cw_json_begin_array(j);
+  /* Oldest first; a frame's inlined functions follow it, outermost to
+   * innermost, so the innermost one sits closest to the crash. */
   for (size_t k = th->nframes; k-- > 0;) {
     const wd_frame_t *f = &th->frames[k];
     const wd_module_t *m;
     uint64_t off;
     const char *fn = wd_symbolize(cap, lookup_addr(f, k), &m, &off);
-    cw_json_begin_object(j);
-    cw_json_key(j, "instruction_addr");
-    cw_json_hex(j, f->ip);
-    if (m != NULL) {
-      cw_json_key(j, "package");
-      cw_json_string(j, m->path);
-      cw_json_key(j, "image_addr");
-      cw_json_hex(j, m->base);
+    if (f->nsrc == 0 || f->src + (size_t)f->nsrc > cap->nsrcs) {
+      frame_json(j, f, m, fn, NULL, 0);
+      continue;
     }
-    if (fn != NULL) {
-      cw_json_key(j, "function");
-      cw_json_string(j, fn);
-    }
-    cw_json_key(j, "in_app");
-    cw_json_bool(j, m != NULL && !is_system_path(m->path));
-    cw_json_key(j, "trust");
-    cw_json_string(j, f->trust == WD_TRUST_CONTEXT ? "context"
-                      : f->trust == WD_TRUST_CFI   ? "cfi"
-                                                   : "fp");
-    cw_json_end_object(j);
+    for (size_t s = f->nsrc; s-- > 0;)
+      frame_json(j, f, m, fn, &cap->srcs[f->src + s], s + 1 < f->nsrc);
   }
   cw_json_end_array(j);
 }
@@ -375,6 +438,26 @@ int wd_event_json(const wd_capture_t *cap, const char *event_id,
     cw_json_key(&j, "crashwatch.capture_notes");
     cw_json_string(&j, cap->notes);
   }
+  /* Symbolization after the release (absent from the report committed
+   * before it ran). */
+  if (cap->symbolize_state != WD_SYMBOLIZE_NOT_RUN) {
+    static const char *const states[] = {"not run", "done", "timed out",
+                                         "disabled"};
+    cw_json_key(&j, "crashwatch.symbolize");
+    cw_json_string(&j, states[cap->symbolize_state & 3]);
+    cw_json_key(&j, "crashwatch.symbolize_budget_ms");
+    cw_json_uint(&j, cap->symbolize_budget_ms);
+    cw_json_key(&j, "crashwatch.symbolize_timed_out");
+    cw_json_bool(&j, cap->symbolize_state == WD_SYMBOLIZE_TIMED_OUT);
+    if (cap->symbolize_state != WD_SYMBOLIZE_DISABLED) {
+      cw_json_key(&j, "crashwatch.symbolize_us");
+      cw_json_uint(&j, cap->symbolize_ns / 1000);
+      cw_json_key(&j, "crashwatch.symbolized_frames");
+      cw_json_uint(&j, cap->symbolized_frames);
+      cw_json_key(&j, "crashwatch.unwound_frames");
+      cw_json_uint(&j, cap->unwound_frames);
+    }
+  }
   cw_json_end_object(&j);
 
   /* contexts */
@@ -451,11 +534,37 @@ void wd_summary_write(const wd_capture_t *cap, int fd, const char *report) {
       const char *fn = wd_symbolize(cap, lookup_addr(f, k), &m, &off);
       if (m != NULL)
         off = f->ip - m->base;
-      const char *mod = m ? strrchr(m->path, '/') : NULL;
-      mod = mod ? mod + 1 : (m ? m->path : "?");
-      cw_buf_printf(&b, "  #%zu 0x%016llx %s (%s+0x%llx)\n", k,
-                    (unsigned long long)f->ip, fn ? fn : "??", mod,
-                    (unsigned long long)off);
+      char where[320];
+      if (m != NULL)
+        snprintf(where, sizeof(where), "[%s+0x%llx]", base_name(m->path),
+                 (unsigned long long)off);
+      else
+        snprintf(where, sizeof(where), "[?]");
+      int has_src = f->nsrc > 0 && f->src + (size_t)f->nsrc <= cap->nsrcs;
+      if (!has_src) {
+        cw_buf_printf(&b, "  #%zu 0x%016llx %s %s\n", k,
+                      (unsigned long long)f->ip, fn ? fn : "??", where);
+        continue;
+      }
+      /* Innermost first, like the frames: inlined functions, then the
+       * function they were inlined into, all at the same address. */
+      for (size_t s = 0; s < f->nsrc; s++) {
+        const wd_src_t *src = &cap->srcs[f->src + s];
+        int inlined = s + 1 < f->nsrc;
+        const char *name = src->function;
+        if (name == NULL && !inlined)
+          name = fn;
+        cw_buf_printf(&b, "  #%zu 0x%016llx %s", k, (unsigned long long)f->ip,
+                      name ? name : "??");
+        if (src->file != NULL && src->line > 0 && src->column > 0)
+          cw_buf_printf(&b, " (%s:%u:%u)", src->file, (unsigned)src->line,
+                        (unsigned)src->column);
+        else if (src->file != NULL && src->line > 0)
+          cw_buf_printf(&b, " (%s:%u)", src->file, (unsigned)src->line);
+        else if (src->file != NULL)
+          cw_buf_printf(&b, " (%s)", src->file);
+        cw_buf_printf(&b, " %s%s\n", where, inlined ? " (inlined)" : "");
+      }
     }
   }
   if (report != NULL)

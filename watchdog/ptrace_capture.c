@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "crashwatch.h"
+#include "symbolizer.h"
 #include "wd_capture.h"
 #include "wd_elf.h"
 
@@ -180,6 +181,8 @@ void wd_capture_free(wd_capture_t *cap) {
   free(cap->dso_debug.dsos);
   free(cap->dso_debug.dynamic_data);
   free(cap->exe_path);
+  free(cap->srcs);
+  cw_symbolizer_free(cap->symbolizer);
   memset(cap, 0, sizeof(*cap));
 }
 

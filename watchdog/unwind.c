@@ -169,7 +169,7 @@ static int push(wd_thread_t *th, size_t *cap, uint64_t ip, uint64_t sp,
     th->frames = f;
     *cap = ncap;
   }
-  th->frames[th->nframes++] = (wd_frame_t){ip, sp, trust};
+  th->frames[th->nframes++] = (wd_frame_t){.ip = ip, .sp = sp, .trust = trust};
   return 0;
 }
 

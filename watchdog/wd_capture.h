@@ -35,7 +35,30 @@ typedef struct {
   uint64_t ip; /* return address (or the PC for frame 0) */
   uint64_t sp;
   int trust;
+  /* Source frames from the debug info (wd_symbolize_all): nsrc entries of
+   * wd_capture_t.srcs from index src, the innermost inlined function first
+   * and the real (out-of-line) function last. nsrc 0: not symbolized, the
+   * ELF symbol tables name the frame (wd_symbolize). */
+  uint32_t src;
+  uint32_t nsrc;
 } wd_frame_t;
+
+/* One source-level frame. The strings belong to the capture's symbolizer
+ * (wd_capture_t.symbolizer) and live until wd_capture_free(). */
+typedef struct {
+  const char *function; /* NULL when the debug info does not name it */
+  const char *file;     /* NULL when unknown */
+  uint32_t line;        /* 0 when unknown */
+  uint32_t column;      /* 0 when unknown */
+} wd_src_t;
+
+/* What wd_symbolize_all() did (wd_capture_t.symbolize_state). */
+enum {
+  WD_SYMBOLIZE_NOT_RUN = 0,   /* not (yet) run: symbol-table names only */
+  WD_SYMBOLIZE_DONE = 1,      /* every module needed was read in time */
+  WD_SYMBOLIZE_TIMED_OUT = 2, /* the budget ran out before some module */
+  WD_SYMBOLIZE_DISABLED = 3,  /* budget 0: not attempted */
+};
 
 typedef struct {
   pid_t tid;
@@ -141,6 +164,16 @@ typedef struct {
   wd_dso_debug_t dso_debug;
   wd_sysinfo_t sys;
 
+  /* Symbolization (symbolize.c), after the release. */
+  wd_src_t *srcs; /* the frames' source frames (wd_frame_t.src) */
+  size_t nsrcs;
+  void *symbolizer;    /* cw_symbolizer_t owning the strings of srcs, or NULL */
+  int symbolize_state; /* WD_SYMBOLIZE_* */
+  uint64_t symbolize_ns; /* how long it took */
+  uint64_t symbolize_budget_ms;
+  size_t symbolized_frames; /* frames with a function or line from DWARF */
+  size_t unwound_frames;    /* all frames of all threads */
+
   char *exe_path;    /* /proc/PID/exe target, or NULL */
   uint64_t pause_ns; /* how long the process was held stopped */
   char notes[256];   /* what could not be captured, for the report */
@@ -211,6 +244,37 @@ void wd_unwind_all(wd_capture_t *cap);
  * TLS, or argv/envp/auxv on the main thread) serves no stackwalker and
  * would double a small daemon's minidump. */
 void wd_trim_stacks(wd_capture_t *cap, size_t slack);
+
+/* ---- symbolize.c ---- */
+
+/* The budget when CRASHWATCH_SYMBOLIZE_BUDGET_MS is not set. */
+#define WD_SYMBOLIZE_BUDGET_MS_DEFAULT 2000
+
+/* The symbolization budget in milliseconds: CRASHWATCH_SYMBOLIZE_BUDGET_MS
+ * (0 disables symbolization), else WD_SYMBOLIZE_BUDGET_MS_DEFAULT. A value
+ * that is not a number up to 600000 is ignored (the default applies). */
+long wd_symbolize_budget_ms(void);
+
+/*
+ * Names every unwound frame of every thread (the crashing thread first)
+ * from its module's debug information — function, file, line, column and
+ * the inlined functions — through symbolizer/ (the module file itself, a
+ * separate debug file found by build-id or .gnu_debuglink, a Breakpad
+ * store; never debuginfod). Runs after the release, on the capture only.
+ *
+ * Module files: the file the capture kept open (wd_module_t.fd, opened
+ * through /proc/PID/map_files while the process lived) — by its path when
+ * that path still names the same file, else as /proc/self/fd/N — and the
+ * captured build-id is passed so a file that was replaced is refused.
+ *
+ * deadline_ns (CLOCK_MONOTONIC, cw_symbolizer_now_ns(); 0 = none): past
+ * it no further module is read; modules already indexed keep answering,
+ * and frames of the others keep their symbol-table names. Fills
+ * wd_frame_t.src/nsrc, cap->srcs, cap->symbolizer and the symbolize_*
+ * fields (state DONE or TIMED_OUT). Returns the number of frames named
+ * from debug info.
+ */
+size_t wd_symbolize_all(wd_capture_t *cap, uint64_t deadline_ns);
 
 /* ---- minidump_writer.c ---- */
 

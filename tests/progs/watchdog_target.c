@@ -4,7 +4,7 @@
  * tested alone: the SIGSEGV handler fills a cw_crash_record_t from its
  * ucontext, writes it to fd RECORD_FD, and waits for one byte on fd ACK_FD.
  *
- *   watchdog_target RECORD_FD ACK_FD NTHREADS [churn|callnull|vdso]
+ *   watchdog_target RECORD_FD ACK_FD NTHREADS [churn|callnull|vdso|inline]
  *
  * With "churn", one more thread creates short-lived threads without pause,
  * so threads appear and vanish while the watchdog seizes them. With
@@ -12,7 +12,8 @@
  * through a null function pointer (the PC at the fault is 0, outside every
  * module). With "vdso", one more thread ("wd-spinner") calls
  * clock_gettime() without pause from wd_spin_outer -> wd_spin_leaf, so it
- * is often caught inside the vDSO.
+ * is often caught inside the vDSO. With "inline", wd_crash_middle calls
+ * wd_inline_host, which faults inside the inlined wd_inlined_store.
  *
  * Worker threads ("wd-worker-N") block in wd_worker_outer -> wd_worker_middle
  * -> wd_worker_leaf; the main thread crashes in wd_crash_outer ->
@@ -36,6 +37,7 @@ static pthread_barrier_t ready;
 static volatile int *volatile null_ptr;
 static volatile int sink;
 static int call_null;
+static int inline_crash;
 static void (*volatile null_fn)(void);
 
 #define NOINLINE __attribute__((noinline))
@@ -95,8 +97,18 @@ static void *spinner(void *arg) {
   return NULL;
 }
 
+/* The tests find these lines by their marker comments. */
 NOINLINE void wd_crash_leaf(void) {
-  *null_ptr = 42;
+  *null_ptr = 42; /* WD-CRASH-SITE */
+  KEEP();
+}
+/* With "inline": the fault happens in a function inlined into
+ * wd_inline_host, which the debug info must show as its own frame. */
+static inline __attribute__((always_inline)) void wd_inlined_store(int v) {
+  *null_ptr = v; /* WD-INLINE-SITE */
+}
+NOINLINE void wd_inline_host(void) {
+  wd_inlined_store(sink + 7); /* WD-INLINE-CALL */
   KEEP();
 }
 /* Kept apart from wd_crash_leaf so that one stays a frameless leaf. */
@@ -107,6 +119,8 @@ NOINLINE void wd_callnull_leaf(void) {
 NOINLINE void wd_crash_middle(void) {
   if (call_null)
     wd_callnull_leaf();
+  else if (inline_crash)
+    wd_inline_host();
   else
     wd_crash_leaf();
   sink++;
@@ -160,6 +174,7 @@ int main(int argc, char **argv) {
   sigaction(SIGSEGV, &sa, NULL);
   int churn = argc > 4 && strcmp(argv[4], "churn") == 0;
   call_null = argc > 4 && strcmp(argv[4], "callnull") == 0;
+  inline_crash = argc > 4 && strcmp(argv[4], "inline") == 0;
   int spin = argc > 4 && strcmp(argv[4], "vdso") == 0;
   pthread_barrier_init(&ready, NULL, (unsigned)(n + 1 + churn + spin));
   if (churn) {

@@ -700,7 +700,8 @@ static void test_handle_crash_writes_one_report(void **state) {
   sum[sn] = 0;
   assert_non_null(strstr(sum, "SIGSEGV"));
   assert_non_null(strstr(sum, "#0 0x"));
-  assert_non_null(strstr(sum, "wd_crash_leaf (watchdog_target+0x"));
+  assert_non_null(strstr(sum, "wd_crash_leaf ("));
+  assert_non_null(strstr(sum, "[watchdog_target+0x"));
   assert_non_null(strstr(sum, report));
   assert_null(strstr(sum, "@GLIBC")); /* version suffixes are cut */
   close(sumfd);
@@ -770,6 +771,309 @@ static void test_handle_crash_of_vanished_process_still_releases(void **state) {
   spool_list_free(ids, n);
 }
 
+/* ---- symbolization after the release ---- */
+
+/* The line of WD_TARGET_SRC holding marker (1-based). */
+static unsigned marker_line(const char *marker) {
+  FILE *f = fopen(WD_TARGET_SRC, "r");
+  assert_non_null(f);
+  char line[1024];
+  unsigned n = 0, found = 0;
+  while (fgets(line, sizeof(line), f) != NULL) {
+    n++;
+    if (strstr(line, marker) != NULL && found == 0)
+      found = n;
+  }
+  fclose(f);
+  assert_true(found > 0);
+  return found;
+}
+
+/* A copy of the JSON object of the first frame after `from` whose
+ * "function" is fn, or NULL. */
+static char *frame_object(const char *from, const char *fn) {
+  char needle[256];
+  snprintf(needle, sizeof(needle), "\"function\":\"%s\"", fn);
+  const char *hit = strstr(from, needle);
+  if (hit == NULL)
+    return NULL;
+  const char *start = hit;
+  while (start > from && *start != '{')
+    start--;
+  int depth = 0;
+  const char *end = start;
+  for (; *end; end++) {
+    if (*end == '{')
+      depth++;
+    else if (*end == '}' && --depth == 0)
+      break;
+  }
+  size_t len = (size_t)(end - start) + 1;
+  char *obj = malloc(len + 1);
+  assert_non_null(obj);
+  memcpy(obj, start, len);
+  obj[len] = 0;
+  return obj;
+}
+
+static void expect_line(const char *obj, unsigned line) {
+  char want[64];
+  snprintf(want, sizeof(want), "\"lineno\":%u,", line);
+  if (strstr(obj, want) == NULL)
+    fprintf(stderr, "want %s in %s\n", want, obj);
+  assert_non_null(strstr(obj, want));
+  assert_non_null(strstr(obj, "\"filename\":\"watchdog_target.c\""));
+  assert_non_null(strstr(obj, "\"abs_path\":\"/"));
+  assert_non_null(strstr(obj, "\"colno\":"));
+}
+
+typedef struct {
+  child_t child;
+  char log[512];
+} traced_t;
+
+static void traced_append(traced_t *t, const char *what) {
+  size_t n = strlen(t->log);
+  snprintf(t->log + n, sizeof(t->log) - n, "%s;", what);
+}
+
+/* The ack reaches the child (release_child writes it) before anything
+ * else, symbolization included. */
+static void release_traced(void *ctx, int status) {
+  traced_t *t = ctx;
+  release_child(&t->child, status);
+  traced_append(t, "ack");
+}
+
+static void trace_step(void *ctx, const char *step) {
+  traced_append(ctx, step);
+}
+
+/* Runs one crash of WD_TARGET (mode: NULL or a watchdog_target mode)
+ * through wd_handle_crash with the given budget (NULL: the default);
+ * returns event.json and the summary (malloc'd) and the trace. */
+static void handle_traced(const char *mode, const char *budget, traced_t *t,
+                          char **event, char **summary) {
+  char spool[PATH_MAX];
+  make_spool(spool, sizeof(spool));
+  char sumpath[PATH_MAX + 16];
+  snprintf(sumpath, sizeof(sumpath), "%s.summary", spool);
+  int sumfd = open(sumpath, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  assert_true(sumfd >= 0);
+  memset(t, 0, sizeof(*t));
+  spawn_args(WD_TARGET, NWORKERS, mode, &t->child);
+  if (budget != NULL)
+    setenv("CRASHWATCH_SYMBOLIZE_BUDGET_MS", budget, 1);
+  int fds_before = count_fds();
+  wd_config_t cfg = {.spool_dir = spool,
+                     .print_summary = 1,
+                     .summary_fd = sumfd,
+                     .trace = trace_step,
+                     .trace_ctx = t};
+  char report[PATH_MAX];
+  int rc = wd_handle_crash(&cfg, &t->child.rec, release_traced, t, report,
+                           sizeof(report));
+  unsetenv("CRASHWATCH_SYMBOLIZE_BUDGET_MS");
+  assert_int_equal(rc, 0);
+  assert_int_equal(count_fds(), fds_before); /* no descriptor leaked */
+  int st = finish_child(&t->child);
+  assert_true(WIFSIGNALED(st));
+  assert_int_equal(WTERMSIG(st), SIGSEGV);
+  /* One report, and no temporary file left in it. */
+  char **ids;
+  size_t n;
+  assert_int_equal(spool_list(spool, &ids, &n), 0);
+  assert_int_equal(n, 1);
+  spool_list_free(ids, n);
+  char path[PATH_MAX + 40];
+  snprintf(path, sizeof(path), "%s/.event.json.tmp", report);
+  assert_int_not_equal(access(path, F_OK), 0);
+  snprintf(path, sizeof(path), "%s/event.json", report);
+  struct stat sb;
+  assert_int_equal(stat(path, &sb), 0);
+  assert_int_equal(sb.st_mode & 0777, 0600);
+  size_t len;
+  *event = (char *)slurp(path, &len);
+  *summary = malloc(16384);
+  assert_non_null(*summary);
+  ssize_t sn = pread(sumfd, *summary, 16383, 0);
+  assert_true(sn > 0);
+  (*summary)[sn] = 0;
+  close(sumfd);
+  unlink(sumpath);
+}
+
+/* A -g build: the crashing frame has the function, file, line and column
+ * of the faulting statement, callers the lines of their calls; the
+ * summary prints them; event.json was replaced after the commit. */
+static void test_symbolize_crash_site_file_line(void **state) {
+  (void)state;
+  traced_t t;
+  char *ev, *sum;
+  handle_traced(NULL, NULL, &t, &ev, &sum);
+  /* The ack went out first; the report was durable before the debug info
+   * was read; then event.json was replaced. */
+  assert_string_equal(t.log, "ack;released;committed;symbolize-start;"
+                             "symbolize-done;event-replaced;");
+  char *leaf = frame_object(ev, "wd_crash_leaf");
+  assert_non_null(leaf);
+  expect_line(leaf, marker_line("WD-CRASH-SITE"));
+  assert_null(strstr(leaf, "\"inlined\""));
+  free(leaf);
+  /* Workers are symbolized too (after the crashing thread). */
+  char *wk = frame_object(ev, "wd_worker_middle");
+  assert_non_null(wk);
+  assert_non_null(strstr(wk, "\"lineno\":"));
+  free(wk);
+  assert_non_null(strstr(ev, "\"crashwatch.symbolize\":\"done\""));
+  assert_non_null(strstr(ev, "\"crashwatch.symbolize_timed_out\":false"));
+  assert_non_null(strstr(ev, "\"crashwatch.symbolize_us\":"));
+  assert_non_null(strstr(ev, "\"crashwatch.symbolize_budget_ms\":2000"));
+  char want[PATH_MAX + 64];
+  snprintf(want, sizeof(want), "wd_crash_leaf (%s:%u:", WD_TARGET_SRC,
+           marker_line("WD-CRASH-SITE"));
+  char real[PATH_MAX];
+  assert_non_null(realpath(WD_TARGET_SRC, real));
+  snprintf(want, sizeof(want), "wd_crash_leaf (%s:%u:", real,
+           marker_line("WD-CRASH-SITE"));
+  if (strstr(sum, want) == NULL)
+    fprintf(stderr, "want '%s' in summary:\n%s", want, sum);
+  assert_non_null(strstr(sum, want));
+  assert_non_null(strstr(sum, "  #0 0x"));
+  free(ev);
+  free(sum);
+}
+
+/* The fault inside an inlined function: the inlined function is a frame
+ * of its own at the same instruction address, right after (closer to the
+ * crash than) the function it was inlined into. */
+static void test_symbolize_inlined_frame(void **state) {
+  (void)state;
+  traced_t t;
+  char *ev, *sum;
+  handle_traced("inline", NULL, &t, &ev, &sum);
+  char *host = frame_object(ev, "wd_inline_host");
+  char *inl = frame_object(ev, "wd_inlined_store");
+  assert_non_null(host);
+  assert_non_null(inl);
+  expect_line(host, marker_line("WD-INLINE-CALL"));
+  expect_line(inl, marker_line("WD-INLINE-SITE"));
+  assert_non_null(strstr(inl, "\"data\":{\"inlined\":true}"));
+  assert_null(strstr(host, "\"inlined\""));
+  /* Same instruction_addr. */
+  const char *a = strstr(host, "\"instruction_addr\":\"");
+  const char *b = strstr(inl, "\"instruction_addr\":\"");
+  assert_non_null(a);
+  assert_non_null(b);
+  assert_int_equal(strcspn(a + 20, "\""), strcspn(b + 20, "\""));
+  assert_memory_equal(a, b, 20 + strcspn(a + 20, "\""));
+  /* Oldest first: ... middle, host, inlined (the last frame of the
+   * exception's stack). */
+  const char *pm = strstr(ev, "\"function\":\"wd_crash_middle\"");
+  const char *ph = strstr(ev, "\"function\":\"wd_inline_host\"");
+  const char *pi = strstr(ev, "\"function\":\"wd_inlined_store\"");
+  const char *pt = strstr(ev, "\"threads\":");
+  assert_true(pm < ph && ph < pi && pi < pt);
+  assert_null(strstr(pi + 1, "\"function\":\"wd_crash_leaf\""));
+  /* The summary: innermost first, the inlined one marked, same #0. */
+  const char *si = strstr(sum, "  #0 0x");
+  assert_non_null(si);
+  assert_non_null(strstr(si, "wd_inlined_store ("));
+  const char *sh = strstr(sum, "wd_inline_host (");
+  assert_non_null(sh);
+  const char *si2 = strstr(sum, "wd_inlined_store (");
+  assert_true(si2 < sh);
+  assert_true(strstr(si2, "(inlined)") < sh);
+  free(host);
+  free(inl);
+  free(ev);
+  free(sum);
+}
+
+/* Budget 0 turns symbolization off: the committed report keeps the
+ * symbol-table names and says so; nothing is read or replaced. A 1 ms
+ * budget still yields a complete report (whatever it reached). */
+static void test_symbolize_budget(void **state) {
+  (void)state;
+  traced_t t;
+  char *ev, *sum;
+  handle_traced(NULL, "0", &t, &ev, &sum);
+  assert_string_equal(t.log, "ack;released;committed;");
+  assert_non_null(strstr(ev, "\"function\":\"wd_crash_leaf\""));
+  assert_non_null(strstr(ev, "\"function\":\"main\""));
+  assert_null(strstr(ev, "\"lineno\""));
+  assert_non_null(strstr(ev, "\"crashwatch.symbolize\":\"disabled\""));
+  assert_non_null(strstr(sum, "wd_crash_leaf [watchdog_target+0x"));
+  free(ev);
+  free(sum);
+
+  handle_traced(NULL, "1", &t, &ev, &sum);
+  assert_non_null(strstr(t.log, "ack;released;committed;symbolize-start;"));
+  assert_non_null(strstr(ev, "\"function\":\"wd_crash_leaf\""));
+  assert_non_null(strstr(ev, "\"function\":\"wd_crash_outer\""));
+  assert_non_null(strstr(ev, "\"function\":\"main\""));
+  assert_non_null(strstr(ev, "\"crashwatch.symbolize_budget_ms\":1,"));
+  assert_non_null(strstr(ev, "\"crashwatch.symbolize_timed_out\":"));
+  assert_non_null(strstr(ev, "\"debug_id\":"));
+  assert_non_null(strstr(sum, "wd_crash_leaf "));
+  free(ev);
+  free(sum);
+}
+
+/* A deadline already past: no module is read, every frame keeps its
+ * symbol-table name, the event says the budget ran out. The next run
+ * without a deadline reads what the first could not. */
+static void test_symbolize_past_deadline_keeps_symtab_names(void **state) {
+  (void)state;
+  child_t c;
+  wd_capture_t cap;
+  capture_child(WD_TARGET, 0, &c, &cap);
+  assert_int_equal(wd_symbolize_all(&cap, 1), 0);
+  assert_int_equal(cap.symbolize_state, WD_SYMBOLIZE_TIMED_OUT);
+  for (size_t i = 0; i < cap.nthreads; i++)
+    for (size_t k = 0; k < cap.threads[i].nframes; k++)
+      assert_int_equal(cap.threads[i].frames[k].nsrc, 0);
+  cw_buf_t ev = CW_BUF_INIT;
+  assert_int_equal(
+      wd_event_json(&cap, "0123456789abcdef0123456789abcdef", NULL, NULL, &ev),
+      0);
+  const char *text = cw_buf_cstr(&ev);
+  assert_non_null(strstr(text, "\"function\":\"wd_crash_leaf\""));
+  assert_null(strstr(text, "\"lineno\""));
+  assert_non_null(strstr(text, "\"crashwatch.symbolize_timed_out\":true"));
+  cw_buf_free(&ev);
+  check_unwind(&cap);
+
+  assert_true(wd_symbolize_all(&cap, 0) > 0);
+  assert_int_equal(cap.symbolize_state, WD_SYMBOLIZE_DONE);
+  const wd_thread_t *th = &cap.threads[cap.crashed_index];
+  assert_true(th->frames[0].nsrc >= 1);
+  const wd_src_t *src = &cap.srcs[th->frames[0].src + th->frames[0].nsrc - 1];
+  assert_string_equal(src->function, "wd_crash_leaf");
+  assert_int_equal(src->line, marker_line("WD-CRASH-SITE"));
+  wd_capture_free(&cap);
+}
+
+/* The build-id the crash saw is passed along: a module file whose
+ * build-id differs (a binary replaced since) is refused, and its frames
+ * keep their symbol-table names. */
+static void test_symbolize_refuses_other_build_id(void **state) {
+  (void)state;
+  child_t c;
+  wd_capture_t cap;
+  capture_child(WD_TARGET, 0, &c, &cap);
+  wd_module_t *m = (wd_module_t *)find_module(&cap, WD_TARGET);
+  assert_non_null(m);
+  assert_true(m->build_id_len > 0);
+  m->build_id[0] ^= 0xff;
+  wd_symbolize_all(&cap, 0);
+  const wd_thread_t *th = &cap.threads[cap.crashed_index];
+  assert_int_equal(th->frames[0].nsrc, 0);
+  assert_string_equal(wd_symbolize(&cap, th->frames[0].ip, NULL, NULL),
+                      "wd_crash_leaf");
+  wd_capture_free(&cap);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_capture_child_threads_modules_stacks),
@@ -788,6 +1092,11 @@ int main(void) {
       cmocka_unit_test(test_handle_crash_writes_one_report),
       cmocka_unit_test(test_handle_crash_forced_procmem_env),
       cmocka_unit_test(test_handle_crash_of_vanished_process_still_releases),
+      cmocka_unit_test(test_symbolize_crash_site_file_line),
+      cmocka_unit_test(test_symbolize_inlined_frame),
+      cmocka_unit_test(test_symbolize_budget),
+      cmocka_unit_test(test_symbolize_past_deadline_keeps_symtab_names),
+      cmocka_unit_test(test_symbolize_refuses_other_build_id),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
