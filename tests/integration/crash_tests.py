@@ -115,6 +115,47 @@ def crashed_frames(event):
     return names, tid, threads
 
 
+def has_debug_line(path):
+    """True if the ELF file at path has a .debug_line section."""
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except OSError:
+        return False
+    if data[:4] != b"\x7fELF" or data[4] != 2:
+        return False
+    shoff, = struct.unpack_from("<Q", data, 0x28)
+    shentsize, shnum, shstrndx = struct.unpack_from("<HHH", data, 0x3a)
+    if shoff == 0 or shstrndx >= shnum:
+        return False
+    def sh(i):
+        return struct.unpack_from("<IIQQQQ", data, shoff + i * shentsize)
+    stroff = sh(shstrndx)[4]
+    for i in range(shnum):
+        name_off = sh(i)[0]
+        end = data.index(b"\0", stroff + name_off)
+        if data[stroff + name_off:end] == b".debug_line":
+            return True
+    return False
+
+
+def marker_line(path, marker):
+    """1-based number of the first line of path containing marker."""
+    with open(path) as f:
+        for n, line in enumerate(f, 1):
+            if marker in line:
+                return n
+    return None
+
+
+def crashed_frame_objects(event):
+    """The crashing thread's frame objects, innermost first."""
+    exc = (event.get("exception") or {}).get("values") or []
+    frames = ((exc[0].get("stacktrace") or {}).get("frames")
+              if exc else None) or []
+    return list(reversed(frames))
+
+
 def is_subsequence(want, names):
     it = iter(names)
     return all(any(n == w for n in it) for w in want)
@@ -241,6 +282,34 @@ def main():
             check(len(threads) >= opts["min_threads"],
                   "event lists %d threads, want >= %d" %
                   (len(threads), opts["min_threads"]))
+        # The watchdog symbolized the frames after the release: the event
+        # says how it went, and a program with line tables gets file and
+        # line for its frames (the null case: the marked statement).
+        extra = event.get("extra") or {}
+        if want_reports == 1:
+            check("crashwatch.symbolize" in extra,
+                  "extra lacks crashwatch.symbolize: %s" % sorted(extra))
+        if chain and chain[0] == "crash_here" and has_debug_line(args.prog):
+            src = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                               "..", "progs", "crashprog.c")
+            here = [f for f in crashed_frame_objects(event)
+                    if base_name(f.get("function")) == "crash_here"]
+            check(here, "no crash_here frame")
+            if here:
+                f = here[0]
+                print("crash_here frame: %s:%s:%s" % (f.get("filename"),
+                      f.get("lineno"), f.get("colno")))
+                check(f.get("filename") == "crashprog.c" and
+                      (f.get("abs_path") or "").endswith("/crashprog.c"),
+                      "crash_here frame file %r / %r, want crashprog.c" %
+                      (f.get("filename"), f.get("abs_path")))
+                if args.case == "null":
+                    want = marker_line(src, "/* null dereference */")
+                    check(want is not None and f.get("lineno") == want,
+                          "crash_here line %s, want %s (the null "
+                          "dereference)" % (f.get("lineno"), want))
+        elif chain and chain[0] == "crash_here":
+            print("SKIP sub-check: %s has no line tables" % args.prog)
         mech = ((event.get("exception") or {}).get("values") or [{}])[0]
         sig = ((mech.get("mechanism") or {}).get("meta") or {}).get("signal")
         if sig is not None:
