@@ -69,19 +69,31 @@ static int on_progress(void *ud, curl_off_t dt, curl_off_t dn, curl_off_t ut,
   return opt->should_abort != NULL && opt->should_abort();
 }
 
-int http_post(const http_options_t *opt, const char *url,
-              const char *const *headers, size_t nheaders, const void *body,
-              size_t len, http_result_t *res) {
+void http_close(http_options_t *opt) {
+  if (opt->handle != NULL)
+    curl_easy_cleanup(opt->handle);
+  opt->handle = NULL;
+}
+
+int http_post(http_options_t *opt, const char *url, const char *const *headers,
+              size_t nheaders, const void *body, size_t len,
+              http_result_t *res) {
   memset(res, 0, sizeof(*res));
-  CURL *c = curl_easy_init();
-  if (c == NULL)
-    return CW_ENOMEM;
+  CURL *c = opt->handle;
+  if (c == NULL) {
+    c = curl_easy_init();
+    if (c == NULL)
+      return CW_ENOMEM;
+    opt->handle = c;
+  } else {
+    /* Forget the last request's options; the connection cache stays. */
+    curl_easy_reset(c);
+  }
   struct curl_slist *hl = NULL;
   for (size_t i = 0; i < nheaders; i++) {
     struct curl_slist *t = curl_slist_append(hl, headers[i]);
     if (t == NULL) {
       curl_slist_free_all(hl);
-      curl_easy_cleanup(c);
       return CW_ENOMEM;
     }
     hl = t;
@@ -128,8 +140,9 @@ int http_post(const http_options_t *opt, const char *url,
     snprintf(res->error, sizeof(res->error), "%s%s%s", curl_easy_strerror(cc),
              errbuf[0] ? ": " : "", errbuf);
   }
+  curl_easy_setopt(c, CURLOPT_ERRORBUFFER, NULL);
+  curl_easy_setopt(c, CURLOPT_HTTPHEADER, NULL);
   curl_slist_free_all(hl);
-  curl_easy_cleanup(c);
   return 0;
 }
 

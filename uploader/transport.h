@@ -19,6 +19,10 @@ typedef struct {
   int verbose;             /* libcurl's own trace on stderr */
   /* Polled during the transfer; returning nonzero aborts it. */
   int (*should_abort)(void);
+  /* The libcurl handle kept between requests so consecutive POSTs reuse
+   * one keep-alive connection. NULL at first; http_post fills it;
+   * http_close frees it. */
+  void *handle;
 } http_options_t;
 
 typedef struct {
@@ -38,9 +42,12 @@ int http_global_init(void);
 /* POSTs body to url with the given extra header lines ("Name: value").
  * Returns 0 when a response (any status) arrived or the transfer failed in a
  * way recorded in res; CW_ENOMEM / CW_EINVAL for local problems. */
-int http_post(const http_options_t *opt, const char *url,
-              const char *const *headers, size_t nheaders, const void *body,
-              size_t len, http_result_t *res);
+int http_post(http_options_t *opt, const char *url, const char *const *headers,
+              size_t nheaders, const void *body, size_t len,
+              http_result_t *res);
+
+/* Frees opt->handle (and closes its connection). */
+void http_close(http_options_t *opt);
 
 /* gzip-compresses data into out (appends). Returns 0 or CW_ENOMEM. */
 int gzip_compress(const void *data, size_t len, cw_buf_t *out);

@@ -696,6 +696,7 @@ int cw_upload_run_once(const cw_upload_config_t *cfg, cw_upload_stats_t *st) {
   }
   if (p.stop_pass && st->next_due_ms == 0)
     due(st, now_ms() + cfg->retry_base_ms);
+  http_close(&p.http);
   spool_list_free(ids, n);
   return 0;
 }

@@ -167,6 +167,12 @@ def save_payloads(event_id, named):
 class Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
+    def setup(self):
+        super().setup()
+        # Headers and body go out as separate writes; without NODELAY a
+        # keep-alive client waits for the delayed ACK (40 ms) on each one.
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
     def log_message(self, fmt, *args):
         if ARGS.verbose:
             sys.stderr.write("collector: " + fmt % args + "\n")
