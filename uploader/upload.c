@@ -772,11 +772,20 @@ int cw_upload_spawn_once(const cw_upload_config_t *cfg) {
     pid_t g = fork();
     if (g != 0)
       _exit(g < 0 ? 1 : 0);
+    /* Keep nothing of the caller's but stderr and the log: a long upload
+     * must not hold the watchdog's pipes (or sockets) open. */
+    int keep = cfg->log != NULL ? fileno(cfg->log) : -1;
+    if (keep > 2) {
+      close_range(3, (unsigned)keep - 1, 0);
+      close_range((unsigned)keep + 1, ~0U, 0);
+    } else {
+      close_range(3, ~0U, 0);
+    }
     int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
     if (devnull >= 0) {
       dup2(devnull, 0);
       dup2(devnull, 1);
-      if (devnull > 2)
+      if (devnull > 2 && devnull != keep)
         close(devnull);
     }
     cw_upload_stats_t st;

@@ -112,7 +112,8 @@ int cw_upload_watch(const cw_upload_config_t *cfg, volatile int *stop,
 
 /*
  * For the watchdog: starts one upload pass in a detached process (double
- * fork + setsid; stdin/stdout on /dev/null, log to cfg->log or stderr) and
+ * fork + setsid; stdin/stdout on /dev/null, every other descriptor but
+ * stderr and cfg->log closed, log to cfg->log or stderr) and
  * returns at once, so the crashed app's exit is not delayed. The grandchild
  * is reparented to init (or the nearest subreaper) and reaped there; the
  * intermediate child is reaped here. Returns 0 or a CW_E* code from fork.

@@ -667,8 +667,25 @@ def t_spawn(work):
     check(recs[-1]["envelope"]["items"][1]["sha256"] == sha(dump), "bytes differ")
 
 
+def t_proxy(work):
+    # The collector acts as the HTTP proxy named by http_proxy: libcurl sends
+    # it the absolute URL of a host that does not resolve.
+    spool = os.path.join(work, "spool")
+    os.makedirs(spool)
+    a = make_report(spool, minidump=b"MDMP")
+    col = Collector(work)
+    upload("--spool", spool, "--dsn", "http://k@sentry.invalid/7",
+           env={"http_proxy": "http://127.0.0.1:%d" % col.port}, check_rc=0)
+    recs = col.records()
+    check(len(recs) == 1 and recs[0]["path"] ==
+          "http://sentry.invalid/api/7/envelope/", "proxy not used: %r" %
+          [r["path"] for r in recs])
+    check(ids_sent(col) == [a], "wrong report")
+
+
 SCENARIOS = {
     "spawn": t_spawn,
+    "proxy": t_proxy,
     "envelope": t_envelope, "multipart": t_multipart, "config": t_config,
     "permanent": t_permanent, "retry": t_retry, "down_then_up": t_down_then_up,
     "kill9": t_kill9, "ratelimit": t_ratelimit, "corrupt": t_corrupt,
