@@ -68,6 +68,8 @@ void spool_list_free(char **ids, size_t n);
  *  - <spool>/failed/<name>/ is a report the uploader gave up on, with the
  *    reason in <spool>/failed/<name>.reason. Never retried; pruned by age and
  *    count like the outbox.
+ *  - <spool>/.trash-<name>/ is a report being deleted (delivered or
+ *    pruned); any uploader may finish deleting it.
  *  - <spool>/.state/ holds the uploader's state: <event_id>.retry (attempts,
  *    next attempt) and ratelimits. Losing it (disk full) costs only extra
  *    attempts, never a report: reports leave the spool only after a 2xx.
@@ -76,6 +78,7 @@ void spool_list_free(char **ids, size_t n);
 #define SPOOL_STATE_DIR ".state"
 #define SPOOL_RATELIMITS_FILE "ratelimits"
 #define SPOOL_STALE_TMP_SECONDS 3600
+#define SPOOL_TRASH_PREFIX ".trash-"
 
 /* Writes data to path through path.tmp-<pid>, fsync and rename, so readers
  * see the old or the new content, never a mix. */
@@ -87,8 +90,11 @@ int spool_write_atomic(const char *path, const void *data, size_t len);
 int spool_lock(const char *spool_dir, const char *id, int *fd_out);
 void spool_unlock(int fd);
 
-/* Deletes a report directory and its files (the caller holds the lock). */
+/* Deletes a report directory and its files (the caller holds the lock).
+ * The directory is first renamed to <spool>/.trash-<name>, so it vanishes
+ * atomically; spool_empty_trash finishes deletions a crash interrupted. */
 int spool_remove_report(const char *spool_dir, const char *name);
+void spool_empty_trash(const char *spool_dir);
 
 /* Moves <spool>/<name> to <spool>/failed/<name> (a numeric suffix if that
  * exists) and writes the reason next to it. */

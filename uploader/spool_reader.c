@@ -81,7 +81,39 @@ void spool_unlock(int fd) {
     close(fd);
 }
 
+static int remove_tree(const char *spool_dir, const char *name);
+
 int spool_remove_report(const char *spool_dir, const char *name) {
+  /* Renamed out of sight first, so the report disappears at once and whole:
+   * a failure half-way through deleting leaves a .trash- directory for
+   * spool_empty_trash, never a report with missing files. */
+  char src[PATH_MAX], trash[PATH_MAX], tname[NAME_MAX + 1];
+  if (strchr(name, '/') == NULL &&
+      (size_t)snprintf(tname, sizeof(tname), SPOOL_TRASH_PREFIX "%s", name) <
+          sizeof(tname) &&
+      (size_t)snprintf(src, sizeof(src), "%s/%s", spool_dir, name) <
+          sizeof(src) &&
+      (size_t)snprintf(trash, sizeof(trash), "%s/%s", spool_dir, tname) <
+          sizeof(trash)) {
+    if (rename(src, trash) == 0)
+      return remove_tree(spool_dir, tname);
+    if (errno == ENOENT)
+      return 0;
+  }
+  return remove_tree(spool_dir, name);
+}
+
+void spool_empty_trash(const char *spool_dir) {
+  char **names;
+  size_t n;
+  if (spool_list_prefix(spool_dir, SPOOL_TRASH_PREFIX, &names, &n) != 0)
+    return;
+  for (size_t i = 0; i < n; i++)
+    remove_tree(spool_dir, names[i]);
+  spool_list_free(names, n);
+}
+
+static int remove_tree(const char *spool_dir, const char *name) {
   char dir[PATH_MAX];
   if ((size_t)snprintf(dir, sizeof(dir), "%s/%s", spool_dir, name) >=
       sizeof(dir))
@@ -103,7 +135,7 @@ int spool_remove_report(const char *spool_dir, const char *name) {
       if (errno == EISDIR) {
         char sub[PATH_MAX];
         snprintf(sub, sizeof(sub), "%s/%s", name, e->d_name);
-        spool_remove_report(spool_dir, sub);
+        remove_tree(spool_dir, sub);
       } else if (rc == 0) {
         rc = neg_errno();
       }

@@ -656,6 +656,7 @@ int cw_upload_run_once(const cw_upload_config_t *cfg, cw_upload_stats_t *st) {
     ulog(cfg, CW_UPLOAD_QUIET, "cannot create %s: %s (continuing)", sdir,
          strerror(errno));
   int64_t now = now_ms();
+  spool_empty_trash(cfg->spool_dir);
   quarantine_stale_tmp(cfg, now, st);
   prune(cfg, now, st);
   ratelimit_load(&p.rl, p.rl_path);

@@ -289,6 +289,29 @@ static void test_report_load_rejects_corrupt(void **state) {
   report_free(&r);
 }
 
+static void test_remove_is_atomic_and_trash_is_emptied(void **state) {
+  (void)state;
+  write_report(ID, "{}");
+  assert_int_equal(spool_remove_report(spool_dir, ID), 0);
+  char p[700];
+  struct stat st;
+  snprintf(p, sizeof(p), "%s/" ID, spool_dir);
+  assert_int_not_equal(stat(p, &st), 0);
+  snprintf(p, sizeof(p), "%s/" SPOOL_TRASH_PREFIX ID, spool_dir);
+  assert_int_not_equal(stat(p, &st), 0);
+  /* A deletion a crash interrupted: the next pass finishes it. */
+  assert_int_equal(mkdir(p, 0700), 0);
+  char f[800];
+  snprintf(f, sizeof(f), "%s/minidump.dmp", p);
+  FILE *fp = fopen(f, "w");
+  assert_non_null(fp);
+  fclose(fp);
+  spool_empty_trash(spool_dir);
+  assert_int_not_equal(stat(p, &st), 0);
+  /* Removing what is already gone is not an error. */
+  assert_int_equal(spool_remove_report(spool_dir, ID), 0);
+}
+
 static void test_retry_state_roundtrip(void **state) {
   (void)state;
   spool_retry_t st = {3, 1234567890123LL, "HTTP 500\nsecond line"}, back;
@@ -354,6 +377,9 @@ int main(void) {
                                       teardown_spool),
       cmocka_unit_test_setup_teardown(test_report_load_rejects_corrupt,
                                       setup_spool, teardown_spool),
+      cmocka_unit_test_setup_teardown(
+          test_remove_is_atomic_and_trash_is_emptied, setup_spool,
+          teardown_spool),
       cmocka_unit_test_setup_teardown(test_retry_state_roundtrip, setup_spool,
                                       teardown_spool),
       cmocka_unit_test_setup_teardown(test_config_fields_and_check, setup_spool,
