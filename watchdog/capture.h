@@ -38,7 +38,12 @@ typedef void (*wd_release_fn)(void *ctx, int status);
  * (wd_symbolize_all) and replaces event.json atomically with the
  * symbolized frames, holding the report's spool lock (spool_lock's flock,
  * taken before the commit) so no uploader reads or sends the report in
- * between; the summary is printed last. rec has been validated by the caller
+ * between; the summary is printed last. The lock is released before this
+ * returns: start a one-shot uploader (cw_upload_spawn_once) after it, not
+ * from inside (it would find the report locked and leave it). A running
+ * `crashwatch upload --watch` finds it locked and takes it on its next
+ * pass (poll interval). If the watchdog dies while symbolizing, the
+ * committed report stays as it was, with symbol-table names. rec has been validated by the caller
  * (magic, version, size). On success the committed report directory is
  * written to report_path (cap bytes). Returns 0 or a negative CW_E* code;
  * release has been called in every case.

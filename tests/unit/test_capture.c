@@ -829,6 +829,7 @@ static void expect_line(const char *obj, unsigned line) {
 
 typedef struct {
   child_t child;
+  const char *spool;
   char log[512];
 } traced_t;
 
@@ -845,8 +846,24 @@ static void release_traced(void *ctx, int status) {
   traced_append(t, "ack");
 }
 
+/* Also notes, once symbolization is done, whether an uploader could take
+ * the committed report ("busy": it is locked until event.json has been
+ * replaced). */
 static void trace_step(void *ctx, const char *step) {
-  traced_append(ctx, step);
+  traced_t *t = ctx;
+  traced_append(t, step);
+  if (strcmp(step, "symbolize-done") != 0)
+    return;
+  char **ids;
+  size_t n;
+  assert_int_equal(spool_list(t->spool, &ids, &n), 0);
+  assert_int_equal(n, 1);
+  int fd;
+  int rc = spool_lock(t->spool, ids[0], &fd);
+  spool_list_free(ids, n);
+  if (rc == 0)
+    spool_unlock(fd);
+  traced_append(t, rc == CW_EBUSY ? "busy" : rc == 0 ? "free" : "error");
 }
 
 /* Runs one crash of WD_TARGET (mode: NULL or a watchdog_target mode)
@@ -861,6 +878,7 @@ static void handle_traced(const char *mode, const char *budget, traced_t *t,
   int sumfd = open(sumpath, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   assert_true(sumfd >= 0);
   memset(t, 0, sizeof(*t));
+  t->spool = spool;
   spawn_args(WD_TARGET, NWORKERS, mode, &t->child);
   if (budget != NULL)
     setenv("CRASHWATCH_SYMBOLIZE_BUDGET_MS", budget, 1);
@@ -888,6 +906,10 @@ static void handle_traced(const char *mode, const char *budget, traced_t *t,
   char path[PATH_MAX + 40];
   snprintf(path, sizeof(path), "%s/.event.json.tmp", report);
   assert_int_not_equal(access(path, F_OK), 0);
+  /* Unlocked on return: an uploader can take it now. */
+  int lfd;
+  assert_int_equal(spool_lock(spool, strrchr(report, '/') + 1, &lfd), 0);
+  spool_unlock(lfd);
   snprintf(path, sizeof(path), "%s/event.json", report);
   struct stat sb;
   assert_int_equal(stat(path, &sb), 0);
@@ -912,9 +934,10 @@ static void test_symbolize_crash_site_file_line(void **state) {
   char *ev, *sum;
   handle_traced(NULL, NULL, &t, &ev, &sum);
   /* The ack went out first; the report was durable before the debug info
-   * was read; then event.json was replaced. */
+   * was read, and locked against uploaders until event.json was
+   * replaced. */
   assert_string_equal(t.log, "ack;released;committed;symbolize-start;"
-                             "symbolize-done;event-replaced;");
+                             "symbolize-done;busy;event-replaced;");
   char *leaf = frame_object(ev, "wd_crash_leaf");
   assert_non_null(leaf);
   expect_line(leaf, marker_line("WD-CRASH-SITE"));
