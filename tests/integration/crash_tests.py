@@ -299,15 +299,22 @@ def main():
                 f = here[0]
                 print("crash_here frame: %s:%s:%s" % (f.get("filename"),
                       f.get("lineno"), f.get("colno")))
-                check(f.get("filename") == "crashprog.c" and
-                      (f.get("abs_path") or "").endswith("/crashprog.c"),
-                      "crash_here frame file %r / %r, want crashprog.c" %
-                      (f.get("filename"), f.get("abs_path")))
-                if args.case == "null":
-                    want = marker_line(src, "/* null dereference */")
-                    check(want is not None and f.get("lineno") == want,
-                          "crash_here line %s, want %s (the null "
-                          "dereference)" % (f.get("lineno"), want))
+                if (extra.get("crashwatch.symbolize") == "timed out" and
+                        "lineno" not in f):
+                    # Only a loaded machine's watchdog runs out of its 2 s
+                    # before the executable (the first module it reads).
+                    print("SKIP sub-check: symbolization ran out of time "
+                          "before %s" % args.prog)
+                else:
+                    check(f.get("filename") == "crashprog.c" and
+                          (f.get("abs_path") or "").endswith("/crashprog.c"),
+                          "crash_here frame file %r / %r, want crashprog.c" %
+                          (f.get("filename"), f.get("abs_path")))
+                    if args.case == "null":
+                        want = marker_line(src, "/* null dereference */")
+                        check(want is not None and f.get("lineno") == want,
+                              "crash_here line %s, want %s (the null "
+                              "dereference)" % (f.get("lineno"), want))
         elif chain and chain[0] == "crash_here":
             print("SKIP sub-check: %s has no line tables" % args.prog)
         mech = ((event.get("exception") or {}).get("values") or [{}])[0]

@@ -932,7 +932,8 @@ static void test_symbolize_crash_site_file_line(void **state) {
   (void)state;
   traced_t t;
   char *ev, *sum;
-  handle_traced(NULL, NULL, &t, &ev, &sum);
+  /* A budget no loaded test machine exhausts (the default is 2 s). */
+  handle_traced(NULL, "60000", &t, &ev, &sum);
   /* The ack went out first; the report was durable before the debug info
    * was read, and locked against uploaders until event.json was
    * replaced. */
@@ -951,7 +952,7 @@ static void test_symbolize_crash_site_file_line(void **state) {
   assert_non_null(strstr(ev, "\"crashwatch.symbolize\":\"done\""));
   assert_non_null(strstr(ev, "\"crashwatch.symbolize_timed_out\":false"));
   assert_non_null(strstr(ev, "\"crashwatch.symbolize_us\":"));
-  assert_non_null(strstr(ev, "\"crashwatch.symbolize_budget_ms\":2000"));
+  assert_non_null(strstr(ev, "\"crashwatch.symbolize_budget_ms\":60000"));
   char want[PATH_MAX + 64];
   snprintf(want, sizeof(want), "wd_crash_leaf (%s:%u:", WD_TARGET_SRC,
            marker_line("WD-CRASH-SITE"));
@@ -974,7 +975,7 @@ static void test_symbolize_inlined_frame(void **state) {
   (void)state;
   traced_t t;
   char *ev, *sum;
-  handle_traced("inline", NULL, &t, &ev, &sum);
+  handle_traced("inline", "60000", &t, &ev, &sum);
   char *host = frame_object(ev, "wd_inline_host");
   char *inl = frame_object(ev, "wd_inlined_store");
   assert_non_null(host);
@@ -1018,6 +1019,19 @@ static void test_symbolize_inlined_frame(void **state) {
  * budget still yields a complete report (whatever it reached). */
 static void test_symbolize_budget(void **state) {
   (void)state;
+  unsetenv("CRASHWATCH_SYMBOLIZE_BUDGET_MS");
+  assert_int_equal(wd_symbolize_budget_ms(), WD_SYMBOLIZE_BUDGET_MS_DEFAULT);
+  assert_int_equal(WD_SYMBOLIZE_BUDGET_MS_DEFAULT, 2000);
+  setenv("CRASHWATCH_SYMBOLIZE_BUDGET_MS", "soon", 1);
+  assert_int_equal(wd_symbolize_budget_ms(), 2000);
+  setenv("CRASHWATCH_SYMBOLIZE_BUDGET_MS", "-5", 1);
+  assert_int_equal(wd_symbolize_budget_ms(), 2000);
+  setenv("CRASHWATCH_SYMBOLIZE_BUDGET_MS", "0", 1);
+  assert_int_equal(wd_symbolize_budget_ms(), 0);
+  setenv("CRASHWATCH_SYMBOLIZE_BUDGET_MS", "250", 1);
+  assert_int_equal(wd_symbolize_budget_ms(), 250);
+  unsetenv("CRASHWATCH_SYMBOLIZE_BUDGET_MS");
+
   traced_t t;
   char *ev, *sum;
   handle_traced(NULL, "0", &t, &ev, &sum);
