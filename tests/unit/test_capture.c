@@ -1111,6 +1111,42 @@ static void test_symbolize_refuses_other_build_id(void **state) {
   wd_capture_free(&cap);
 }
 
+/* The executable was replaced on disk between the crash and the
+ * symbolization (an upgrade): the file the capture kept open is read, not
+ * the new one at the path, and the crash site's line is still right. */
+static void test_symbolize_replaced_executable(void **state) {
+  (void)state;
+  const char *tmp = getenv("CW_TEST_TMP");
+  char copy[PATH_MAX], other[PATH_MAX];
+  snprintf(copy, sizeof(copy), "%s/wd-replaced-XXXXXX", tmp ? tmp : "/tmp");
+  snprintf(other, sizeof(other), "%s/wd-other-XXXXXX", tmp ? tmp : "/tmp");
+  const char *src[2] = {WD_TARGET, WD_TARGET_NOFP};
+  char *dst[2] = {copy, other};
+  for (int i = 0; i < 2; i++) {
+    int fd = mkstemp(dst[i]);
+    assert_true(fd >= 0);
+    size_t len;
+    uint8_t *exe = slurp(src[i], &len);
+    assert_int_equal(write(fd, exe, len), (ssize_t)len);
+    free(exe);
+    fchmod(fd, 0755);
+    close(fd);
+  }
+  child_t c;
+  spawn(copy, 1, &c);
+  wd_capture_t cap;
+  capture_spawned(&c, NULL, &cap);
+  assert_int_equal(rename(other, copy), 0);
+  assert_true(wd_symbolize_all(&cap, 0) > 0);
+  const wd_thread_t *th = &cap.threads[cap.crashed_index];
+  assert_true(th->frames[0].nsrc >= 1);
+  const wd_src_t *s0 = &cap.srcs[th->frames[0].src + th->frames[0].nsrc - 1];
+  assert_string_equal(s0->function, "wd_crash_leaf");
+  assert_int_equal(s0->line, marker_line("WD-CRASH-SITE"));
+  wd_capture_free(&cap);
+  unlink(copy);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_capture_child_threads_modules_stacks),
@@ -1134,6 +1170,7 @@ int main(void) {
       cmocka_unit_test(test_symbolize_budget),
       cmocka_unit_test(test_symbolize_past_deadline_keeps_symtab_names),
       cmocka_unit_test(test_symbolize_refuses_other_build_id),
+      cmocka_unit_test(test_symbolize_replaced_executable),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
