@@ -17,8 +17,10 @@ endforeach()
 
 # The watchdog's entry point: cw_upload_spawn_once() from a tiny caller.
 add_executable(upload_spawn integration/upload_spawn.c)
-target_link_libraries(upload_spawn PRIVATE cw_uploader cw_errors)
-cw_add_script_test(upload_spawn
-  COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_SOURCE_DIR}/integration/upload_test.py spawn
-  TIMEOUT 90 LABELS uploader
-  ENV "CW_UPLOAD_SPAWN=$<TARGET_FILE:upload_spawn>")
+target_link_libraries(upload_spawn PRIVATE cw_uploader cw_upload_spawn cw_errors)
+foreach(s spawn spawn_exec)
+  cw_add_script_test(upload_${s}
+    COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_SOURCE_DIR}/integration/upload_test.py ${s}
+    TIMEOUT 90 LABELS uploader
+    ENV "CW_UPLOAD_SPAWN=$<TARGET_FILE:upload_spawn>")
+endforeach()

@@ -1,15 +1,23 @@
-/* upload_spawn.c — calls cw_upload_spawn_once() the way the watchdog does
- * and returns at once; the upload_spawn test checks that the upload happens
- * in the background and that this caller never waits for the network.
- * usage: upload_spawn SPOOL DSN */
+/* upload_spawn.c — calls cw_upload_spawn_once() (or, with a third
+ * argument, cw_upload_spawn_exec() of that crashwatch executable) the way the
+ * watchdog does and returns at once; the upload_spawn tests check that the
+ * upload happens in the background and that this caller never waits for the
+ * network.
+ * usage: upload_spawn SPOOL DSN [CRASHWATCH_EXE] */
 #include <stdio.h>
 
 #include "upload.h"
+#include "upload_spawn.h"
 
 int main(int argc, char **argv) {
-  if (argc != 3) {
-    fprintf(stderr, "usage: upload_spawn SPOOL DSN\n");
+  if (argc != 3 && argc != 4) {
+    fprintf(stderr, "usage: upload_spawn SPOOL DSN [CRASHWATCH_EXE]\n");
     return 2;
+  }
+  if (argc == 4) {
+    int rc = cw_upload_spawn_exec(argv[3], argv[1], argv[2], NULL);
+    printf("spawned: %d\n", rc);
+    return rc == 0 ? 0 : 1;
   }
   cw_upload_config_t cfg;
   cw_upload_config_init(&cfg);

@@ -683,8 +683,33 @@ def t_proxy(work):
     check(ids_sent(col) == [a], "wrong report")
 
 
+def t_spawn_exec(work):
+    # cw_upload_spawn_exec: the libc-only path that runs the crashwatch CLI.
+    helper = os.environ["CW_UPLOAD_SPAWN"]
+    spool = os.path.join(work, "spool")
+    os.makedirs(spool)
+    dump = os.urandom(4096)
+    a = make_report(spool, minidump=dump)
+    # The collector records the request, then waits 1 s before answering:
+    # the uploader is alive (and visible to ps) while we look.
+    col = Collector(work, mode="slow:1")
+    dsn = "http://k@127.0.0.1:%d/1" % col.port
+    p = subprocess.run([helper, spool, dsn, CRASHWATCH], timeout=20,
+                       stdout=subprocess.PIPE)
+    check(p.returncode == 0 and b"spawned: 0" in p.stdout, "spawn failed")
+    rec = wait_for(lambda: col.records(), "the background upload")
+    check(rec[0]["envelope"]["header"]["event_id"] == a, "wrong report")
+    ps = subprocess.run(["ps", "-eo", "args"], stdout=subprocess.PIPE).stdout
+    check(b"upload --once --quiet --spool " + spool.encode() in ps,
+          "the detached uploader is not running")
+    check(dsn.encode() not in ps, "DSN visible in ps")
+    wait_for(lambda: reports_in(spool) == [], "background delivery")
+    check(rec[0]["envelope"]["items"][1]["sha256"] == sha(dump), "bytes differ")
+
+
 SCENARIOS = {
     "spawn": t_spawn,
+    "spawn_exec": t_spawn_exec,
     "proxy": t_proxy,
     "envelope": t_envelope, "multipart": t_multipart, "config": t_config,
     "permanent": t_permanent, "retry": t_retry, "down_then_up": t_down_then_up,
