@@ -9,7 +9,8 @@ cw_add_unit_test(test_uploader SOURCES unit/test_uploader.c
 
 # Integration: the real `crashwatch upload` against the loopback collector.
 foreach(s envelope multipart config permanent retry down_then_up kill9
-          ratelimit corrupt tls two_uploaders diskfull prune max_age proxy)
+          ratelimit corrupt tls two_uploaders diskfull prune max_age proxy
+          one_bad_report)
   cw_add_script_test(upload_${s}
     COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_SOURCE_DIR}/integration/upload_test.py ${s}
     TIMEOUT 90 LABELS uploader)

@@ -360,7 +360,8 @@ typedef struct {
   char dsn_public[1024];
   ratelimits_t rl;
   char rl_path[PATH_MAX];
-  int stop_pass; /* a retryable failure: leave the rest for later */
+  int stop_pass;    /* the server is unreachable: leave the rest for later */
+  int fails_in_row; /* retryable failures since the last success */
   http_options_t http;
 } pass_t;
 
@@ -391,8 +392,19 @@ static void quarantine(pass_t *p, const char *id, const char *reason,
   ulog(p->cfg, CW_UPLOAD_QUIET, "moved %s to failed/: %s", id, reason);
 }
 
+/*
+ * A retryable failure. server_down: the server could not be reached at all
+ * (refused, DNS, TLS), which is true for every report, so the pass stops
+ * here. Otherwise (5xx, 408, timeout) the failure may belong to this report
+ * alone (a payload that crashes the server, a dump too big for the link),
+ * so the pass goes on to the next report, and stops only after
+ * MAX_FAILS_IN_ROW such failures in a row. This keeps one bad report from
+ * blocking the others without hammering a server that is down.
+ */
+#define MAX_FAILS_IN_ROW 3
+
 static void retry_later(pass_t *p, const char *id, const char *what,
-                        cw_upload_stats_t *st) {
+                        int server_down, cw_upload_stats_t *st) {
   const cw_upload_config_t *cfg = p->cfg;
   spool_retry_t rs;
   spool_retry_load(cfg->spool_dir, id, &rs);
@@ -401,7 +413,8 @@ static void retry_later(pass_t *p, const char *id, const char *what,
   char dir[PATH_MAX];
   snprintf(dir, sizeof(dir), "%s/%s", cfg->spool_dir, id);
   int64_t age = now - mtime_ms(dir);
-  p->stop_pass = 1;
+  if (server_down || ++p->fails_in_row >= MAX_FAILS_IN_ROW)
+    p->stop_pass = 1;
   if (cfg->max_age_ms > 0 && age > cfg->max_age_ms) {
     char reason[512];
     snprintf(reason, sizeof(reason),
@@ -560,10 +573,12 @@ static void send_one(pass_t *p, const char *id, cw_upload_stats_t *st) {
     }
     snprintf(what, sizeof(what), "%s%s", res.tls_error ? "TLS error: " : "",
              res.error);
-    retry_later(p, id, what, st);
+    retry_later(p, id, what, !res.timed_out, st);
     return;
   }
   long s = res.status;
+  if (s < 500 && s != 408)
+    p->fails_in_row = 0; /* the server works */
   if (s >= 200 && s < 300) {
     int drc = spool_remove_report(cfg->spool_dir, id);
     spool_retry_remove(cfg->spool_dir, id);
@@ -592,7 +607,7 @@ static void send_one(pass_t *p, const char *id, cw_upload_stats_t *st) {
     quarantine(p, id, reason, st);
     return;
   }
-  retry_later(p, id, what, st);
+  retry_later(p, id, what, 0, st);
 }
 
 static int pass_setup(const cw_upload_config_t *cfg, pass_t *p) {

@@ -10,10 +10,12 @@
  *    blocked is sent until it expires.
  *  - 408, 3xx, 5xx, connection/TLS errors, timeouts: retried with
  *    exponential backoff (retry_base_ms * 2^(attempts-1), capped at
- *    retry_cap_ms, with jitter: a random delay in [d/2, d]). A run stops at
- *    the first such failure, so a down server costs one attempt per run.
- *    A report that fails this way when older than max_age_ms goes to
- *    failed/.
+ *    retry_cap_ms, with jitter: a random delay in [d/2, d]). A pass stops
+ *    at the first connection failure (refused, DNS, TLS), so a down server
+ *    costs one attempt per pass; after a 5xx, 408 or timeout it goes on
+ *    with the next report (one bad report must not block the rest) and
+ *    stops after 3 such failures in a row. A report that fails this way
+ *    when older than max_age_ms goes to failed/.
  *  - Unreadable or malformed reports (no event.json, invalid JSON, a file
  *    that is not a regular file) are quarantined to failed/ with the reason.
  * Pruning (before each pass): reports beyond max_reports, beyond max_bytes

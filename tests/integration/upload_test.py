@@ -572,10 +572,11 @@ def t_diskfull(work):
             open(os.path.join(spool, ".state"), "w").close()
         col = Collector(work)
         dsn = "http://k@127.0.0.1:%d/1" % col.port
-        col.control(script=["500", "429-rl:1::org"], then="200")
+        col.control(script=["500"] * 3, then="200")
         rc, out = upload("--spool", spool, "--dsn", dsn)
         check(rc == 4, "exit %d after 500" % rc)
         check("cannot save retry state" in out, "state write failure not reported")
+        col.control(script=["429-rl:1::org"], then="200")
         rc, out = upload("--spool", spool, "--dsn", dsn)
         check(rc == 4 and "cannot save rate limits" in out, "ratelimit save failure")
         check(sorted(reports_in(spool)) == sorted(ids), "a report was lost")
@@ -707,7 +708,37 @@ def t_spawn_exec(work):
     check(rec[0]["envelope"]["items"][1]["sha256"] == sha(dump), "bytes differ")
 
 
+def t_one_bad_report(work):
+    # A 5xx for one report does not hold back the others; three in a row end
+    # the pass; a refused connection ends it at once.
+    spool = os.path.join(work, "spool")
+    os.makedirs(spool)
+    now = time.time()
+    bad = make_report(spool, mtime=now - 50)
+    good = [make_report(spool, mtime=now - 40 + i) for i in range(2)]
+    col = Collector(work)
+    dsn = "http://k@127.0.0.1:%d/1" % col.port
+    col.control(script=["500"], then="200")
+    rc, out = upload("--spool", spool, "--dsn", dsn)
+    check(rc == 4, "exit %d" % rc)
+    check(ids_sent(col) == [bad] + good, "sent %r" % ids_sent(col))
+    check(reports_in(spool) == [bad], "only the bad report must remain")
+    more = [make_report(spool, mtime=now - 30 + i) for i in range(5)]
+    os.unlink(os.path.join(spool, ".state", bad + ".retry"))
+    col.control(mode="500")
+    n = len(col.records())
+    rc, out = upload("--spool", spool, "--dsn", dsn)
+    check(len(col.records()) - n == 3, "a pass must stop after 3 failures in a row")
+    col.stop()
+    for f in os.listdir(os.path.join(spool, ".state")):
+        os.unlink(os.path.join(spool, ".state", f))
+    dsn = "http://k@127.0.0.1:%d/1" % free_port()
+    rc, out = upload("--spool", spool, "--dsn", dsn, "-v")
+    check(out.count("attempt 1 failed") == 1, "connection refused must stop the pass")
+
+
 SCENARIOS = {
+    "one_bad_report": t_one_bad_report,
     "spawn": t_spawn,
     "spawn_exec": t_spawn_exec,
     "proxy": t_proxy,
