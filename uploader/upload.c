@@ -696,7 +696,10 @@ int cw_upload_run_once(const cw_upload_config_t *cfg, cw_upload_stats_t *st) {
     if (rc == CW_ENOENT)
       continue; /* delivered or quarantined by another uploader */
     if (rc == CW_EBUSY) {
+      /* Another uploader, or the watchdog still finishing the report: look
+       * again soon (its release makes no event in the spool directory). */
       st->pending++;
+      due(st, now_ms() + 1000);
       ulog(cfg, CW_UPLOAD_VERBOSE, "%s: locked by another uploader", ids[i]);
       continue;
     }
