@@ -5,11 +5,12 @@
  * The layers are separate so each can be tested alone:
  *   wd_capture_process()  reads a live, crashed process (ptrace, /proc);
  *   wd_unwind_all()       unwinds every thread from the captured data only;
+ *   wd_symbolize_all()    names the frames from the modules' debug info;
  *   wd_minidump_write()   serialises a capture into a minidump;
  *   wd_event_json()       serialises it into a Sentry event;
  *   wd_summary_write()    prints the crashing thread's stack.
  * The capture owns every buffer it points to; wd_capture_free() releases
- * them and closes the module files.
+ * them, the symbolizer and its strings, and closes the module files.
  *
  * Private to watchdog/ (and its tests); other folders call capture.h.
  */
@@ -287,10 +288,23 @@ int wd_minidump_write(const wd_capture_t *cap, int fd);
 
 /* ---- event_json.c ---- */
 
-/* Sentry event JSON for the capture; event_id is 32 lowercase hex digits. */
+/* Sentry event JSON for the capture; event_id is 32 lowercase hex digits.
+ * Frames symbolized from debug info carry function, filename, abs_path,
+ * lineno and colno, and "symbol" (the ELF symbol); each inlined function is
+ * a frame of its own with the same instruction_addr and
+ * "data":{"inlined":true}, listed after the function it was inlined into
+ * (oldest first, so the innermost sits closest to the crash). extra holds
+ * crashwatch.symbolize ("done", "timed out", "disabled"),
+ * crashwatch.symbolize_us, _budget_ms, _timed_out and symbolized_frames /
+ * unwound_frames once symbolization ran. */
 int wd_event_json(const wd_capture_t *cap, const char *event_id,
                   const char *release, const char *environment, cw_buf_t *out);
-/* Human summary: signal, address, the crashing thread's frames, report. */
+/* Human summary: signal, address, the crashing thread's frames, report.
+ * One line per frame, innermost first:
+ *   #N 0xADDR function (file:line:column) [module+0xoffset]
+ * with a frame's inlined functions on lines of their own before it (same
+ * #N and address, marked "(inlined)"); frames not symbolized from debug
+ * info show the symbol-table name and no source position. */
 void wd_summary_write(const wd_capture_t *cap, int fd, const char *report);
 
 /* Symbol lookup: function name containing addr (NULL if unknown) and the
