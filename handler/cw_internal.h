@@ -70,5 +70,9 @@ int cw__spawn_watchdog(const struct cw_options *o, const char *spool_abs,
  * an empty range when the library was built without one. */
 extern const unsigned char cw__watchdog_blob_start[];
 extern const unsigned char cw__watchdog_blob_end[];
+/* Its idle stage (wd_idle.c), started first; it exec()s the watchdog above
+ * when the first crash record is pending. Empty like the above. */
+extern const unsigned char cw__wd_idle_blob_start[];
+extern const unsigned char cw__wd_idle_blob_end[];
 
 #endif

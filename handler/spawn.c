@@ -1,18 +1,27 @@
 /*
  * spawn.c — starts the watchdog process at cw_init(). Normal context, but
- * the code between fork() and exec runs in a child of a possibly
- * multi-threaded process, so it calls only async-signal-safe functions and
- * uses only memory prepared before the fork.
+ * the code between clone() and exec runs in children that share the app's
+ * memory, so it makes raw system calls only and uses only memory prepared
+ * before the clone.
  *
- * The watchdog runs from a memfd holding the executable embedded in the
- * library (or from CRASHWATCH_WATCHDOG / the option). A double fork makes it
- * a grandchild that the intermediate child orphans, so the app never sees
- * it in waitpid(-1) or SIGCHLD; setsid() keeps terminal signals aimed at the
- * app's process group (Ctrl-C) from killing it mid-capture.
+ * With the embedded watchdog, what starts is its idle stage (wd_idle.c, a
+ * few KiB, no libc) from one memfd, handed the full watchdog in a second
+ * memfd (--image-fd); it exec()s that when the first crash record is
+ * pending. CRASHWATCH_WATCHDOG / the option path is exec()d directly.
+ *
+ * Two vfork-style hops (CLONE_VM|CLONE_VFORK, each on its own small stack)
+ * make the watchdog a grandchild that the intermediate child orphans, so
+ * the app never sees it in waitpid(-1) or SIGCHLD, without copying the
+ * app's page tables twice as fork() would; setsid() keeps terminal signals
+ * aimed at the app's process group (Ctrl-C) from killing it mid-capture.
+ * The app is suspended until the watchdog has exec()d or failed to, and an
+ * exec failure's errno comes back through the shared memory.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,19 +56,20 @@ static void add_arg(wd_args_t *a, const char *s) {
   a->argv[a->argc] = NULL;
 }
 
-/* Writes the embedded watchdog into a sealed-off memfd. Returns the fd or a
- * negative CW_E* code (message set). */
-static int make_memfd(void) {
-  size_t len = (size_t)(cw__watchdog_blob_end - cw__watchdog_blob_start);
+/* Writes bytes [start, end) of the library into a memfd. Returns the fd or
+ * a negative CW_E* code (message set). */
+static int make_memfd(const char *name, const unsigned char *start,
+                      const unsigned char *end) {
+  size_t len = (size_t)(end - start);
   if (len == 0)
     return cw__fail(CW_EWATCHDOG,
                     "this libcrashwatch was built without an embedded "
                     "watchdog; set CRASHWATCH_WATCHDOG to its path");
-  int fd = memfd_create("crashwatch-watchdog", MFD_CLOEXEC);
+  int fd = memfd_create(name, MFD_CLOEXEC);
   if (fd < 0)
     return cw__fail(CW_EWATCHDOG, "watchdog: memfd_create: %s",
                     strerror(errno));
-  const unsigned char *p = cw__watchdog_blob_start;
+  const unsigned char *p = start;
   while (len > 0) {
     ssize_t n = write(fd, p, len);
     if (n < 0 && errno == EINTR)
@@ -84,28 +94,6 @@ static int above_stdio(int fd) {
   int moved = fcntl(fd, F_DUPFD_CLOEXEC, 3);
   close(fd);
   return moved;
-}
-
-/* fork() without glibc's fork machinery: no pthread_atfork handlers (the
- * app's could take locks or be slow), no malloc lock juggling. The child
- * only makes raw, async-signal-safe calls until it execs or exits. */
-static pid_t raw_fork(void) {
-  return (pid_t)syscall(SYS_clone, (unsigned long)SIGCHLD, NULL, NULL, NULL,
-                        NULL);
-}
-
-/* Reads exactly len bytes unless EOF comes first; returns bytes read. */
-static size_t read_full(int fd, void *buf, size_t len) {
-  size_t got = 0;
-  while (got < len) {
-    ssize_t n = read(fd, (char *)buf + got, len - got);
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n <= 0)
-      break;
-    got += (size_t)n;
-  }
-  return got;
 }
 
 #define DSN_ENV "CRASHWATCH_WATCHDOG_DSN"
@@ -151,47 +139,132 @@ static void free_env(char **env, const char *dsn) {
   free(env);
 }
 
-/* The grandchild: becomes the watchdog. Async-signal-safe calls only. */
-static void __attribute__((noreturn))
-exec_watchdog(const char *path, int exe_fd, int wd_sock, int devnull,
-              int err_pipe, char **argv, char **envp) {
-  sigset_t all;
-  sigemptyset(&all);
-  sigprocmask(SIG_SETMASK, &all, NULL);
-  struct sigaction dfl;
-  memset(&dfl, 0, sizeof(dfl));
-  dfl.sa_handler = SIG_DFL;
-  for (int s = 1; s < NSIG; s++)
-    sigaction(s, &dfl, NULL); /* invalid numbers just fail */
-  if (devnull >= 0) {
-    dup2(devnull, STDIN_FILENO);
-    dup2(devnull, STDOUT_FILENO);
+/* What the two children need, prepared before the first clone; they share
+ * it with the (suspended) app. */
+typedef struct {
+  const char *path; /* exec this path, or else exe_fd */
+  int exe_fd, wd_sock, image_fd, devnull;
+  char **argv, **envp;
+  char *stack2_top;         /* the grandchild's stack */
+  volatile int wd_pid;      /* set by the intermediate child */
+  volatile int clone_errno; /* the intermediate's clone failed */
+  volatile int exec_errno;  /* set by the grandchild when exec fails */
+} spawn_ctx_t;
+
+#define CHILD_STACK (64u * 1024u)
+
+/* Both children run in the app's memory: no libc wrappers that could be
+ * intercepted (sanitizers) or touch errno-dependent state, no ASan stack
+ * instrumentation. syscall() is a plain trampoline. */
+#define CHILD_FN __attribute__((no_sanitize_address, noinline))
+
+struct k_sigaction { /* the kernel's struct for rt_sigaction */
+  void *handler;
+  unsigned long flags;
+  void *restorer;
+  unsigned long mask;
+};
+
+/* The grandchild: becomes the watchdog. Signals are blocked on entry. */
+static CHILD_FN int grandchild_main(void *arg) {
+  spawn_ctx_t *c = arg;
+  struct k_sigaction dfl = {.handler = SIG_DFL};
+  for (int s = 1; s < 65; s++) /* invalid numbers just fail */
+    syscall(SYS_rt_sigaction, s, &dfl, NULL, sizeof(dfl.mask));
+  if (c->devnull >= 0) {
+    syscall(SYS_dup2, c->devnull, STDIN_FILENO);
+    syscall(SYS_dup2, c->devnull, STDOUT_FILENO);
   }
-  /* Nothing of the app's but stderr and the crash socket goes along. */
+  /* Nothing of the app's but stderr, the crash socket and the watchdog's
+   * image goes along. */
   syscall(SYS_close_range, 3u, ~0u, CLOSE_RANGE_CLOEXEC);
-  fcntl(wd_sock, F_SETFD, 0);
-  if (chdir("/") != 0) {
-    /* stays in the app's directory; harmless */
-  }
-  if (path != NULL)
-    execve(path, argv, envp);
+  syscall(SYS_fcntl, c->wd_sock, F_SETFD, 0);
+  if (c->image_fd >= 0)
+    syscall(SYS_fcntl, c->image_fd, F_SETFD, 0);
+  long r = syscall(SYS_chdir, "/");
+  (void)r; /* else it stays in the app's directory; harmless */
+  unsigned long none = 0;
+  syscall(SYS_rt_sigprocmask, SIG_SETMASK, &none, NULL, sizeof(none));
+  if (c->path != NULL)
+    syscall(SYS_execve, c->path, c->argv, c->envp);
   else
-    syscall(SYS_execveat, exe_fd, "", argv, envp, AT_EMPTY_PATH);
+    syscall(SYS_execveat, c->exe_fd, "", c->argv, c->envp, AT_EMPTY_PATH);
+  c->exec_errno = errno > 0 ? errno : EINVAL;
+  syscall(SYS_exit, 127);
+  return 127;
+}
+
+/* The intermediate child: a new session, the watchdog as its child, and
+ * gone, which orphans the watchdog. */
+static CHILD_FN int intermediate_main(void *arg) {
+  spawn_ctx_t *c = arg;
+  syscall(SYS_setsid);
+  int pid = clone(grandchild_main, c->stack2_top,
+                  CLONE_VM | CLONE_VFORK | SIGCHLD, c);
+  if (pid > 0)
+    c->wd_pid = pid;
+  else
+    c->clone_errno = errno > 0 ? errno : EAGAIN;
+  syscall(SYS_exit, 0);
+  return 0;
+}
+
+/* Runs the two hops. Returns 0 (ctx filled in) or a negative errno. */
+static int run_hops(spawn_ctx_t *ctx) {
+  char *stacks = mmap(NULL, 2 * CHILD_STACK, PROT_READ | PROT_WRITE,
+                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+  if (stacks == MAP_FAILED)
+    return -errno;
+  ctx->stack2_top = stacks + 2 * CHILD_STACK;
+  /* No handler of the app's may run in a child sharing its memory. */
+  sigset_t all, old;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &old);
+  int mid = clone(intermediate_main, stacks + CHILD_STACK,
+                  CLONE_VM | CLONE_VFORK | SIGCHLD, ctx);
   int e = errno;
-  ssize_t w = write(err_pipe, &e, sizeof(e));
-  (void)w;
-  _exit(127);
+  pthread_sigmask(SIG_SETMASK, &old, NULL);
+  if (mid > 0) {
+    /* The app's own SIGCHLD handler may reap it first (ECHILD): fine. */
+    while (waitpid(mid, NULL, 0) < 0 && errno == EINTR) {
+    }
+  }
+  munmap(stacks, 2 * CHILD_STACK);
+  return mid > 0 ? 0 : -e;
 }
 
 int cw__spawn_watchdog(const struct cw_options *o, const char *spool_abs,
                        int *sock_out, pid_t *pid_out) {
-  int exe_fd = -1, sv[2] = {-1, -1}, pfd[2] = {-1, -1}, devnull = -1;
+  int exe_fd = -1, image_fd = -1, sv[2] = {-1, -1}, devnull = -1;
   char **envp = NULL;
   int rc = 0;
   if (o->watchdog_path == NULL) {
-    exe_fd = make_memfd();
-    if (exe_fd < 0)
-      return exe_fd;
+    /* The idle stage if this library has one, else the watchdog itself. */
+    image_fd = make_memfd("crashwatch-watchdog", cw__watchdog_blob_start,
+                          cw__watchdog_blob_end);
+    if (image_fd < 0)
+      return image_fd;
+    if ((size_t)(cw__wd_idle_blob_end - cw__wd_idle_blob_start) > 0) {
+      exe_fd = make_memfd("crashwatch-wd-idle", cw__wd_idle_blob_start,
+                          cw__wd_idle_blob_end);
+      if (exe_fd < 0) {
+        rc = exe_fd;
+        exe_fd = -1;
+        goto out;
+      }
+    } else {
+      exe_fd = image_fd;
+      image_fd = -1;
+    }
+    /* dup2(devnull) onto 0 and 1 in the child must not hit them. */
+    int staged = image_fd >= 0;
+    exe_fd = above_stdio(exe_fd);
+    if (staged)
+      image_fd = above_stdio(image_fd);
+    if (exe_fd < 0 || (staged && image_fd < 0)) {
+      rc = cw__fail(CW_EWATCHDOG, "watchdog: fcntl: %s", strerror(errno));
+      goto out;
+    }
   }
   if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) {
     rc = cw__fail(CW_EWATCHDOG, "watchdog: socketpair: %s", strerror(errno));
@@ -203,15 +276,13 @@ int cw__spawn_watchdog(const struct cw_options *o, const char *spool_abs,
     rc = cw__fail(CW_EWATCHDOG, "watchdog: fcntl: %s", strerror(errno));
     goto out;
   }
-  if (pipe2(pfd, O_CLOEXEC) != 0) {
-    rc = cw__fail(CW_EWATCHDOG, "watchdog: pipe: %s", strerror(errno));
-    goto out;
-  }
   devnull = above_stdio(open("/dev/null", O_RDWR | O_CLOEXEC));
 
   wd_args_t a = {.argc = 0};
+  char image_str[16];
   snprintf(a.fd_str, sizeof(a.fd_str), "%d", sv[1]);
   snprintf(a.pid_str, sizeof(a.pid_str), "%d", (int)getpid());
+  snprintf(image_str, sizeof(image_str), "%d", image_fd);
   add_arg(&a, "crashwatch-watchdog");
   add_arg(&a, "--fd");
   add_arg(&a, a.fd_str);
@@ -222,6 +293,10 @@ int cw__spawn_watchdog(const struct cw_options *o, const char *spool_abs,
   /* The summary goes to the app's stderr, if it has one. */
   add_arg(&a, "--summary-fd");
   add_arg(&a, fcntl(STDERR_FILENO, F_GETFD) >= 0 ? "2" : "-1");
+  if (image_fd >= 0) {
+    add_arg(&a, "--image-fd");
+    add_arg(&a, image_str);
+  }
   if (o->include_environ)
     add_arg(&a, "--include-environ");
   if (!o->print_summary)
@@ -240,53 +315,34 @@ int cw__spawn_watchdog(const struct cw_options *o, const char *spool_abs,
     goto out;
   }
 
-  pid_t mid = raw_fork();
-  if (mid < 0) {
-    rc = cw__fail(CW_EWATCHDOG, "watchdog: fork: %s", strerror(errno));
+  spawn_ctx_t ctx = {.path = o->watchdog_path,
+                     .exe_fd = exe_fd,
+                     .wd_sock = sv[1],
+                     .image_fd = image_fd,
+                     .devnull = devnull,
+                     .argv = a.argv,
+                     .envp = envp};
+  int hop = run_hops(&ctx);
+  if (hop != 0 || ctx.clone_errno != 0 || ctx.wd_pid <= 0) {
+    rc = cw__fail(CW_EWATCHDOG, "watchdog: clone: %s",
+                  strerror(hop != 0          ? -hop
+                           : ctx.clone_errno ? ctx.clone_errno
+                                             : EAGAIN));
     goto out;
   }
-  if (mid == 0) {
-    /* The intermediate child: start the watchdog, report its pid, leave. */
-    close(pfd[0]);
-    setsid();
-    pid_t wd = raw_fork();
-    if (wd == 0)
-      exec_watchdog(o->watchdog_path, exe_fd, sv[1], devnull, pfd[1], a.argv,
-                    envp);
-    int msg = wd > 0 ? (int)wd : -errno;
-    ssize_t w = write(pfd[1], &msg, sizeof(msg));
-    (void)w;
-    _exit(0);
-  }
-  close(pfd[1]);
-  pfd[1] = -1;
-  int wd_pid = 0, exec_errno = 0;
-  size_t got = read_full(pfd[0], &wd_pid, sizeof(wd_pid));
-  /* EOF comes once the intermediate child has exited and the watchdog has
-   * exec'd (the pipe is close-on-exec); an int before it is exec's errno. */
-  size_t got_err =
-      got == sizeof(wd_pid) ? read_full(pfd[0], &exec_errno, sizeof(int)) : 0;
-  while (waitpid(mid, NULL, 0) < 0 && errno == EINTR) {
-    /* The app's own SIGCHLD handler may reap it first (ECHILD): fine. */
-  }
-  if (got != sizeof(wd_pid) || wd_pid <= 0) {
-    rc = cw__fail(CW_EWATCHDOG, "watchdog: fork: %s",
-                  got == sizeof(wd_pid) ? strerror(-wd_pid)
-                                        : "intermediate child failed");
-    goto out;
-  }
-  if (got_err == sizeof(int)) {
+  if (ctx.exec_errno != 0) {
     if (o->watchdog_path != NULL)
       rc = cw__fail(CW_EWATCHDOG, "watchdog: cannot execute %s: %s",
-                    o->watchdog_path, strerror(exec_errno));
+                    o->watchdog_path, strerror(ctx.exec_errno));
     else /* e.g. vm.memfd_noexec=2, or an LSM refusing memfd execution */
       rc = cw__fail(CW_EWATCHDOG,
                     "watchdog: cannot execute the embedded watchdog from a "
                     "memfd: %s; set CRASHWATCH_WATCHDOG to an installed "
                     "crashwatch-watchdog",
-                    strerror(exec_errno));
+                    strerror(ctx.exec_errno));
     goto out;
   }
+  int wd_pid = ctx.wd_pid;
   /* Yama (ptrace_scope 1) lets only ancestors ptrace us unless we name the
    * watchdog; without Yama the call fails with EINVAL, which is fine. */
   if (prctl(PR_SET_PTRACER, (unsigned long)wd_pid, 0, 0, 0) != 0 &&
@@ -303,13 +359,12 @@ out:
   free_env(envp, o->dsn);
   if (exe_fd >= 0)
     close(exe_fd);
+  if (image_fd >= 0)
+    close(image_fd);
   if (devnull >= 0)
     close(devnull);
-  for (int i = 0; i < 2; i++) {
+  for (int i = 0; i < 2; i++)
     if (sv[i] >= 0)
       close(sv[i]);
-    if (pfd[i] >= 0)
-      close(pfd[i]);
-  }
   return rc;
 }

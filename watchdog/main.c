@@ -15,7 +15,10 @@
  *        [--include-environ] [--no-summary] [--release R]
  *        [--environment E] [--dsn DSN]
  * The library passes the DSN as $CRASHWATCH_WATCHDOG_DSN rather than
- * --dsn, so it does not show in ps.
+ * --dsn, so it does not show in ps. The embedded watchdog is exec()d by its
+ * idle stage (handler/wd_idle.c) when the first crash record is pending,
+ * with the same command line plus `--image-fd N` (this executable's fd,
+ * close-on-exec by then; accepted and ignored here).
  */
 #include <errno.h>
 #include <limits.h>
@@ -31,6 +34,57 @@
 #include "capture.h"
 #include "crash_record.h"
 #include "crashwatch.h"
+
+/*
+ * libdebuginfod, on first use only. The symbolizer calls these three
+ * functions when DEBUGINFOD_URLS is set; linked directly, libdebuginfod
+ * brings libcurl, gnutls, krb5, ldap... (~30 libraries, 4-7 ms of dynamic
+ * loading) into every watchdog start, i.e. into the crash path, since the
+ * embedded watchdog is exec()d when a crash arrives. Defined here, they
+ * satisfy the symbolizer's references, and the executable's --as-needed
+ * link then leaves libdebuginfod out of its DT_NEEDED.
+ */
+#if __has_include(<elfutils/debuginfod.h>)
+#include <dlfcn.h>
+#include <elfutils/debuginfod.h>
+
+static struct {
+  int tried;
+  debuginfod_client *(*begin)(void);
+  int (*find)(debuginfod_client *, const unsigned char *, int, char **);
+  void (*end)(debuginfod_client *);
+} dfd;
+
+static int dfd_load(void) {
+  if (!dfd.tried) {
+    dfd.tried = 1;
+    void *h = dlopen("libdebuginfod.so.1", RTLD_NOW | RTLD_LOCAL);
+    if (h != NULL) {
+      *(void **)&dfd.begin = dlsym(h, "debuginfod_begin");
+      *(void **)&dfd.find = dlsym(h, "debuginfod_find_debuginfo");
+      *(void **)&dfd.end = dlsym(h, "debuginfod_end");
+      if (!dfd.begin || !dfd.find || !dfd.end)
+        dfd.begin = NULL;
+    }
+  }
+  return dfd.begin != NULL;
+}
+
+debuginfod_client *debuginfod_begin(void) {
+  return dfd_load() ? dfd.begin() : NULL;
+}
+
+int debuginfod_find_debuginfo(debuginfod_client *c,
+                              const unsigned char *build_id, int len,
+                              char **path) {
+  return dfd_load() ? dfd.find(c, build_id, len, path) : -ENOSYS;
+}
+
+void debuginfod_end(debuginfod_client *c) {
+  if (c != NULL && dfd_load())
+    dfd.end(c);
+}
+#endif
 
 typedef struct {
   int fd;
@@ -110,7 +164,7 @@ static const char *validate(const cw_crash_record_t *rec, ssize_t n,
 }
 
 int main(int argc, char **argv) {
-  long fd = -1, pid = -1, summary_fd = -1;
+  long fd = -1, pid = -1, summary_fd = -1, image_fd = -1;
   wd_config_t cfg = {.summary_fd = -1, .print_summary = 1};
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
@@ -122,6 +176,8 @@ int main(int argc, char **argv) {
       takes = parse_int(v, 1, INT_MAX, &pid) == 0 ? 2 : -1;
     else if (strcmp(a, "--summary-fd") == 0 && v)
       takes = parse_int(v, -1, INT_MAX, &summary_fd) == 0 ? 2 : -1;
+    else if (strcmp(a, "--image-fd") == 0 && v)
+      takes = parse_int(v, 0, INT_MAX, &image_fd) == 0 ? 2 : -1;
     else if (strcmp(a, "--spool") == 0 && v)
       cfg.spool_dir = v, takes = 2;
     else if (strcmp(a, "--release") == 0 && v)
