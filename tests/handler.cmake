@@ -13,6 +13,16 @@ if(TARGET crashwatch-watchdog)
   add_dependencies(test_handler_watchdog crashwatch-watchdog)
 endif()
 
+# The watchdog's idle stage (handler/wd_idle.c), the real executable.
+if(TARGET crashwatch-watchdog AND CW_HAVE_EMBEDDED_WATCHDOG)
+  cw_add_unit_test(test_wd_idle SOURCES unit/test_wd_idle.c
+    LIBS cw_common_headers cw_errors TIMEOUT 60)
+  target_compile_definitions(test_wd_idle PRIVATE
+    CW_WATCHDOG_EXE="$<TARGET_FILE:crashwatch-watchdog>"
+    CW_WD_IDLE_EXE="${CW_WD_IDLE_EXE}")
+  add_dependencies(test_wd_idle crashwatch-watchdog cw_watchdog_blob)
+endif()
+
 cw_add_script_test(handler_signal_safe
   COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/check-signal-safe.sh
           $<TARGET_OBJECTS:cw_handler_sigctx>
