@@ -42,11 +42,12 @@ typedef void (*wd_release_fn)(void *ctx, int status);
  * returns: start a one-shot uploader (cw_upload_spawn_once) after it, not
  * from inside (it would find the report locked and leave it). A running
  * `crashwatch upload --watch` finds it locked and takes it on its next
- * pass (poll interval). If the watchdog dies while symbolizing, the
- * committed report stays as it was, with symbol-table names. rec has been validated by the caller
- * (magic, version, size). On success the committed report directory is
- * written to report_path (cap bytes). Returns 0 or a negative CW_E* code;
- * release has been called in every case.
+ * pass (after 1 s). If the watchdog dies while symbolizing, the
+ * committed report stays as it was, with symbol-table names.
+ *
+ * rec has been validated by the caller (magic, version, size). On success the
+ * committed report directory is written to report_path (cap bytes). Returns 0
+ * or a negative CW_E* code; release has been called in every case.
  *
  * Release status: 0 once everything was copied out, CW_ECAPTURE when the
  * process could not be captured (gone, or ptrace refused); a report made
