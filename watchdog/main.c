@@ -36,13 +36,15 @@
 #include "crashwatch.h"
 
 /*
- * libdebuginfod, on first use only. The symbolizer calls these three
- * functions when DEBUGINFOD_URLS is set; linked directly, libdebuginfod
+ * libdebuginfod, on first use only. The symbolizer library references
+ * these three functions (the watchdog itself passes CW_SYM_NO_DEBUGINFOD,
+ * so today they are never called here); linked directly, libdebuginfod
  * brings libcurl, gnutls, krb5, ldap... (~30 libraries, 4-7 ms of dynamic
- * loading) into every watchdog start, i.e. into the crash path, since the
- * embedded watchdog is exec()d when a crash arrives. Defined here, they
- * satisfy the symbolizer's references, and the executable's --as-needed
- * link then leaves libdebuginfod out of its DT_NEEDED.
+ * loading and ~6 MiB of resident pages) into every watchdog start, i.e.
+ * into the crash path, since the embedded watchdog is exec()d when a crash
+ * arrives. Defined here, they satisfy the symbolizer's references, and the
+ * executable's --as-needed link leaves libdebuginfod out of its
+ * DT_NEEDED; should the watchdog ever ask debuginfod, it is dlopen()ed.
  */
 #if __has_include(<elfutils/debuginfod.h>)
 #include <dlfcn.h>
