@@ -14,8 +14,10 @@
  * the app never sees it in waitpid(-1) or SIGCHLD, without copying the
  * app's page tables twice as fork() would; setsid() keeps terminal signals
  * aimed at the app's process group (Ctrl-C) from killing it mid-capture.
- * The app is suspended until the watchdog has exec()d or failed to, and an
- * exec failure's errno comes back through the shared memory.
+ * The app is suspended until the watchdog has exec()d or failed to; the
+ * watchdog's pid and an exec failure's errno come back on a close-on-exec
+ * pipe (not through the shared memory: valgrind runs such a clone as a
+ * fork).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -96,6 +98,20 @@ static int above_stdio(int fd) {
   return moved;
 }
 
+/* Reads exactly len bytes unless EOF comes first; returns bytes read. */
+static size_t read_full(int fd, void *buf, size_t len) {
+  size_t got = 0;
+  while (got < len) {
+    ssize_t n = read(fd, (char *)buf + got, len - got);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0)
+      break;
+    got += (size_t)n;
+  }
+  return got;
+}
+
 #define DSN_ENV "CRASHWATCH_WATCHDOG_DSN"
 
 /* The watchdog's environment: the app's, with the DSN added as
@@ -145,13 +161,16 @@ typedef struct {
   const char *path; /* exec this path, or else exe_fd */
   int exe_fd, wd_sock, image_fd, devnull;
   char **argv, **envp;
-  char *stack2_top;         /* the grandchild's stack */
-  volatile int wd_pid;      /* set by the intermediate child */
-  volatile int clone_errno; /* the intermediate's clone failed */
-  volatile int exec_errno;  /* set by the grandchild when exec fails */
+  int report;       /* write end of the close-on-exec pipe to the app */
+  char *stack2_top; /* the grandchild's stack */
 } spawn_ctx_t;
 
 #define CHILD_STACK (64u * 1024u)
+
+/* The children's reports: {tag, value}, one atomic pipe write each. Where
+ * clone is emulated by a fork (valgrind) they can arrive in either order. */
+#define REPORT_PID 1        /* the watchdog's pid, or -errno of clone */
+#define REPORT_EXEC_ERRNO 2 /* the watchdog's exec failed with errno */
 
 /* Both children run in the app's memory: no libc wrappers that could be
  * intercepted (sanitizers) or touch errno-dependent state, no ASan stack
@@ -189,7 +208,8 @@ static CHILD_FN int grandchild_main(void *arg) {
     syscall(SYS_execve, c->path, c->argv, c->envp);
   else
     syscall(SYS_execveat, c->exe_fd, "", c->argv, c->envp, AT_EMPTY_PATH);
-  c->exec_errno = errno > 0 ? errno : EINVAL;
+  int msg[2] = {REPORT_EXEC_ERRNO, errno > 0 ? errno : EINVAL};
+  syscall(SYS_write, c->report, msg, sizeof(msg));
   syscall(SYS_exit, 127);
   return 127;
 }
@@ -201,15 +221,14 @@ static CHILD_FN int intermediate_main(void *arg) {
   syscall(SYS_setsid);
   int pid = clone(grandchild_main, c->stack2_top,
                   CLONE_VM | CLONE_VFORK | SIGCHLD, c);
-  if (pid > 0)
-    c->wd_pid = pid;
-  else
-    c->clone_errno = errno > 0 ? errno : EAGAIN;
+  int msg[2] = {REPORT_PID, pid > 0 ? pid : -(errno > 0 ? errno : EAGAIN)};
+  syscall(SYS_write, c->report, msg, sizeof(msg));
   syscall(SYS_exit, 0);
   return 0;
 }
 
-/* Runs the two hops. Returns 0 (ctx filled in) or a negative errno. */
+/* Runs the two hops. Returns 0 (the children report on ctx->report) or a
+ * negative errno. */
 static int run_hops(spawn_ctx_t *ctx) {
   char *stacks = mmap(NULL, 2 * CHILD_STACK, PROT_READ | PROT_WRITE,
                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
@@ -235,7 +254,8 @@ static int run_hops(spawn_ctx_t *ctx) {
 
 int cw__spawn_watchdog(const struct cw_options *o, const char *spool_abs,
                        int *sock_out, pid_t *pid_out) {
-  int exe_fd = -1, image_fd = -1, sv[2] = {-1, -1}, devnull = -1;
+  int exe_fd = -1, image_fd = -1, sv[2] = {-1, -1}, pfd[2] = {-1, -1};
+  int devnull = -1;
   char **envp = NULL;
   int rc = 0;
   if (o->watchdog_path == NULL) {
@@ -273,6 +293,15 @@ int cw__spawn_watchdog(const struct cw_options *o, const char *spool_abs,
   sv[0] = above_stdio(sv[0]);
   sv[1] = above_stdio(sv[1]);
   if (sv[0] < 0 || sv[1] < 0) {
+    rc = cw__fail(CW_EWATCHDOG, "watchdog: fcntl: %s", strerror(errno));
+    goto out;
+  }
+  if (pipe2(pfd, O_CLOEXEC) != 0) {
+    rc = cw__fail(CW_EWATCHDOG, "watchdog: pipe: %s", strerror(errno));
+    goto out;
+  }
+  pfd[1] = above_stdio(pfd[1]); /* the child's dup2 onto 0 and 1 */
+  if (pfd[1] < 0) {
     rc = cw__fail(CW_EWATCHDOG, "watchdog: fcntl: %s", strerror(errno));
     goto out;
   }
@@ -321,28 +350,42 @@ int cw__spawn_watchdog(const struct cw_options *o, const char *spool_abs,
                      .image_fd = image_fd,
                      .devnull = devnull,
                      .argv = a.argv,
-                     .envp = envp};
+                     .envp = envp,
+                     .report = pfd[1]};
   int hop = run_hops(&ctx);
-  if (hop != 0 || ctx.clone_errno != 0 || ctx.wd_pid <= 0) {
-    rc = cw__fail(CW_EWATCHDOG, "watchdog: clone: %s",
-                  strerror(hop != 0          ? -hop
-                           : ctx.clone_errno ? ctx.clone_errno
-                                             : EAGAIN));
+  close(pfd[1]);
+  pfd[1] = -1;
+  if (hop != 0) {
+    rc = cw__fail(CW_EWATCHDOG, "watchdog: clone: %s", strerror(-hop));
     goto out;
   }
-  if (ctx.exec_errno != 0) {
+  /* Read the reports until EOF, which comes once both children are gone or
+   * exec'd (the pipe is close-on-exec). Under CLONE_VFORK all that has
+   * happened already; where clone is emulated by a fork this waits. */
+  int wd_pid = 0, exec_errno = 0, have_pid = 0, msg[2];
+  while (read_full(pfd[0], msg, sizeof(msg)) == sizeof(msg)) {
+    if (msg[0] == REPORT_PID)
+      wd_pid = msg[1], have_pid = 1;
+    else if (msg[0] == REPORT_EXEC_ERRNO)
+      exec_errno = msg[1];
+  }
+  if (!have_pid || wd_pid <= 0) {
+    rc = cw__fail(CW_EWATCHDOG, "watchdog: clone: %s",
+                  have_pid ? strerror(-wd_pid) : "intermediate child failed");
+    goto out;
+  }
+  if (exec_errno != 0) {
     if (o->watchdog_path != NULL)
       rc = cw__fail(CW_EWATCHDOG, "watchdog: cannot execute %s: %s",
-                    o->watchdog_path, strerror(ctx.exec_errno));
+                    o->watchdog_path, strerror(exec_errno));
     else /* e.g. vm.memfd_noexec=2, or an LSM refusing memfd execution */
       rc = cw__fail(CW_EWATCHDOG,
                     "watchdog: cannot execute the embedded watchdog from a "
                     "memfd: %s; set CRASHWATCH_WATCHDOG to an installed "
                     "crashwatch-watchdog",
-                    strerror(ctx.exec_errno));
+                    strerror(exec_errno));
     goto out;
   }
-  int wd_pid = ctx.wd_pid;
   /* Yama (ptrace_scope 1) lets only ancestors ptrace us unless we name the
    * watchdog; without Yama the call fails with EINVAL, which is fine. */
   if (prctl(PR_SET_PTRACER, (unsigned long)wd_pid, 0, 0, 0) != 0 &&
@@ -363,8 +406,11 @@ out:
     close(image_fd);
   if (devnull >= 0)
     close(devnull);
-  for (int i = 0; i < 2; i++)
+  for (int i = 0; i < 2; i++) {
     if (sv[i] >= 0)
       close(sv[i]);
+    if (pfd[i] >= 0)
+      close(pfd[i]);
+  }
   return rc;
 }
