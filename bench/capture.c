@@ -2,7 +2,7 @@
  * capture.c — benchmark of crash capture (run by bench/capture.sh; prints
  * figures, asserts nothing).
  *
- *   bench_capture [--runs R]
+ *   bench_capture [--runs R] [--threads N]
  *
  * For 1, 16 and 128 threads, R times each: a fresh child process calls
  * cw_init(), starts the threads, tells us the CLOCK_MONOTONIC time just
@@ -202,10 +202,13 @@ static pid_t find_watchdog(void) {
 }
 
 int main(int argc, char **argv) {
-  int runs = 9;
-  for (int i = 1; i < argc; i++)
+  int runs = 9, only_threads = 0;
+  for (int i = 1; i < argc; i++) {
     if (strcmp(argv[i], "--runs") == 0 && i + 1 < argc)
       runs = atoi(argv[++i]);
+    else if (strcmp(argv[i], "--threads") == 0 && i + 1 < argc)
+      only_threads = atoi(argv[++i]); /* just this thread count */
+  }
   if (runs < 1 || runs > 1000)
     runs = 9;
   char tmpl[] = "/tmp/cw-bench-XXXXXX";
@@ -249,6 +252,8 @@ int main(int argc, char **argv) {
 
   static const int counts[] = {1, 6, 16, 128};
   for (size_t c = 0; c < sizeof(counts) / sizeof(counts[0]); c++) {
+    if (only_threads > 0 && counts[c] != only_threads)
+      continue;
     uint64_t *rep = calloc((size_t)runs, sizeof(uint64_t));
     uint64_t *ex = calloc((size_t)runs, sizeof(uint64_t));
     long size = -1;

@@ -1,5 +1,7 @@
 #!/bin/sh
-# capture.sh BUILD_DIR — crash capture figures (medians; no assertions).
+# capture.sh BUILD_DIR [bench_capture options, e.g. --threads 6] — crash
+# capture figures (medians; no assertions).
 set -eu
 build=${1:-build}
-exec "$build/bench/bench_capture" --runs "${CW_BENCH_RUNS:-9}"
+[ $# -gt 0 ] && shift
+exec "$build/bench/bench_capture" --runs "${CW_BENCH_RUNS:-9}" "$@"
