@@ -52,6 +52,9 @@ if(CW_SANITIZE)
 endif()
 foreach(v O0 O2)
   add_executable(crashprog_${v} progs/crashprog.c)
+  # Line tables in every build type, so the crash tests check the
+  # watchdog's file:line symbolization everywhere.
+  target_compile_options(crashprog_${v} PRIVATE -g)
   if(v STREQUAL "O0")
     target_compile_options(crashprog_${v} PRIVATE -O0 -fno-omit-frame-pointer)
     target_link_libraries(crashprog_${v} PRIVATE crashwatch_static)

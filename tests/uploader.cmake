@@ -25,3 +25,14 @@ foreach(s spawn spawn_exec)
     TIMEOUT 90 LABELS uploader
     ENV "CW_UPLOAD_SPAWN=$<TARGET_FILE:upload_spawn>")
 endforeach()
+
+# The watchdog starts the upload itself after a real crash (SENTRY_DSN or
+# CRASHWATCH_UPLOAD_URL), and keeps the report when it cannot.
+if(TARGET crashprog_O2)
+  foreach(s crash_dsn crash_url crash_no_uploader)
+    cw_add_script_test(upload_${s}
+      COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_SOURCE_DIR}/integration/upload_test.py ${s}
+      TIMEOUT 90 LABELS "uploader;crash;ptrace"
+      ENV "CW_CRASHPROG=$<TARGET_FILE:crashprog_O2>")
+  endforeach()
+endif()

@@ -4,20 +4,61 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "crashwatch.h"
 
+/* Finds name as execvp would (a name with a slash is taken as it is), then
+ * falls back to the crashwatch installed beside this build
+ * (CW_INSTALLED_CLI). */
+static int resolve_exe(const char *name, char *out, size_t cap) {
+  if (strchr(name, '/') != NULL) {
+    if (access(name, X_OK) != 0 ||
+        (size_t)snprintf(out, cap, "%s", name) >= cap)
+      return -1;
+    return 0;
+  }
+  const char *path = getenv("PATH");
+  if (path == NULL)
+    path = "/usr/local/bin:/usr/bin:/bin";
+  while (*path != '\0') {
+    size_t len = strcspn(path, ":");
+    if ((size_t)snprintf(out, cap, "%.*s/%s", (int)len, len ? path : ".",
+                         name) < cap &&
+        access(out, X_OK) == 0)
+      return 0;
+    path += len;
+    if (*path == ':')
+      path++;
+  }
+#ifdef CW_INSTALLED_CLI
+  if (strcmp(name, "crashwatch") == 0 && access(CW_INSTALLED_CLI, X_OK) == 0 &&
+      (size_t)snprintf(out, cap, "%s", CW_INSTALLED_CLI) < cap)
+    return 0;
+#endif
+  return -1;
+}
+
 int cw_upload_spawn_exec(const char *exe, const char *spool_dir,
                          const char *dsn, const char *url) {
   if (spool_dir == NULL || (dsn == NULL && url == NULL))
     return CW_EINVAL;
+  char found[PATH_MAX];
   if (exe == NULL) {
     const char *e = getenv("CRASHWATCH_CLI");
     exe = (e != NULL && e[0] != '\0') ? e : "crashwatch";
   }
+  /* Resolve the executable here, in the caller, so "no uploader installed"
+   * is an error the caller can log (the report stays in the spool) rather
+   * than a silent exit 127 in a detached grandchild. */
+  if (resolve_exe(exe, found, sizeof(found)) != 0)
+    return CW_ENOENT;
+  exe = found;
   pid_t pid = fork();
   if (pid < 0)
     return errno ? -errno : CW_EAGAIN;
@@ -55,7 +96,7 @@ int cw_upload_spawn_exec(const char *exe, const char *spool_dir,
       argv[n++] = "envelope";
     }
     argv[n] = NULL;
-    execvp(exe, (char *const *)argv);
+    execv(exe, (char *const *)argv);
     _exit(127);
   }
   int status;

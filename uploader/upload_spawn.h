@@ -18,7 +18,9 @@
 
 /*
  * exe: path of the crashwatch executable; NULL means $CRASHWATCH_CLI, else
- * "crashwatch" looked up in PATH. spool_dir required. Exactly one of dsn
+ * "crashwatch" looked up in PATH, else the one installed by this build
+ * (${bindir}/crashwatch). CW_ENOENT when none is found: nothing is
+ * started and the reports stay in the spool. spool_dir required. Exactly one of dsn
  * (Sentry envelopes) and url (Breakpad-style multipart) should be set; with
  * both, the DSN's envelopes go to url. Returns 0 once the detached child
  * exists (not when the upload is done), or a CW_E* code from fork.

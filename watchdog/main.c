@@ -33,6 +33,7 @@
 
 #include "capture.h"
 #include "crash_record.h"
+#include "upload_spawn.h"
 #include "crashwatch.h"
 
 /*
@@ -165,6 +166,24 @@ static const char *validate(const cw_crash_record_t *rec, ssize_t n,
   return NULL;
 }
 
+/* With a DSN or an upload URL, hands the spool to a detached
+ * `crashwatch upload --once` now that the report is committed and unlocked
+ * (wd_handle_crash has returned). Without an uploader the report simply
+ * stays in the spool for a later `crashwatch upload`; nothing is lost. */
+static void start_upload(const wd_config_t *cfg) {
+  const char *url = getenv("CRASHWATCH_UPLOAD_URL");
+  if (url != NULL && url[0] == '\0')
+    url = NULL;
+  if (cfg->dsn == NULL && url == NULL)
+    return;
+  int rc = cw_upload_spawn_exec(NULL, cfg->spool_dir, cfg->dsn, url);
+  if (rc != 0)
+    log_line("crashwatch: could not start the uploader (%s; set "
+             "CRASHWATCH_CLI to the crashwatch command); the report stays in "
+             "%s for `crashwatch upload`",
+             cw_strerror(rc), cfg->spool_dir);
+}
+
 int main(int argc, char **argv) {
   long fd = -1, pid = -1, summary_fd = -1, image_fd = -1;
   wd_config_t cfg = {.summary_fd = -1, .print_summary = 1};
@@ -258,5 +277,7 @@ int main(int argc, char **argv) {
     else if (rc != 0)
       log_line("crashwatch: capturing the crash of pid %d failed: %s (%s)",
                (int)u.rec.pid, cw_strerror(rc), cw_err_name(rc));
+    if (report[0] != '\0')
+      start_upload(&cfg);
   }
 }

@@ -737,7 +737,85 @@ def t_one_bad_report(work):
     check(out.count("attempt 1 failed") == 1, "connection refused must stop the pass")
 
 
+def run_crashprog(work, spool, extra_env):
+    """Crashes the real crash test program (null dereference) with
+    crashwatch, the way a daemon would, and returns (status, stderr). The
+    watchdog holds the stderr pipe until it exits, so on return the report
+    is committed and the uploader (if any) has been started."""
+    prog = os.environ["CW_CRASHPROG"]
+    env = dict(os.environ)
+    for k in ("SENTRY_DSN", "CRASHWATCH_UPLOAD_URL", "CRASHWATCH_CLI"):
+        env.pop(k, None)
+    env.update({
+        "CRASHWATCH_SPOOL": spool,
+        "CW_MARKER": os.path.join(work, "marker"),
+        "ASAN_OPTIONS": "handle_segv=0:handle_sigbus=0:handle_sigfpe=0:"
+                        "handle_sigill=0:handle_abort=0:detect_leaks=0:"
+                        "allow_user_segv_handler=1",
+    })
+    env.update(extra_env)
+    p = subprocess.run([prog, "null"], stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, env=env, cwd=work, timeout=60)
+    check(p.returncode == -signal.SIGSEGV,
+          "crash program ended with %d, want SIGSEGV" % p.returncode)
+    return p.stderr.decode(errors="replace")
+
+
+def t_crash_dsn(work):
+    # End to end: a crash with SENTRY_DSN set is delivered by the watchdog's
+    # detached `crashwatch upload --once`, and then leaves the spool.
+    spool = os.path.join(work, "spool")
+    col = Collector(work)
+    dsn = "http://pubkey@127.0.0.1:%d/42" % col.port
+    run_crashprog(work, spool, {"SENTRY_DSN": dsn,
+                                "CRASHWATCH_CLI": CRASHWATCH})
+    recs = wait_for(lambda: col.records(), "the crash report to arrive")
+    check(len(recs) == 1, "want exactly one request, got %d" % len(recs))
+    r = recs[0]
+    check(r["path"] == "/api/42/envelope/", "path %r" % r["path"])
+    items = r["envelope"]["items"]
+    check(items[0]["header"]["type"] == "event", "first item %r" %
+          items[0]["header"])
+    dumps = [i for i in items
+             if i["header"].get("attachment_type") == "event.minidump"]
+    check(len(dumps) == 1, "want one event.minidump attachment")
+    eid = r["envelope"]["header"]["event_id"]
+    saved = os.path.join(col.save, eid,
+                         dumps[0]["header"].get("filename", "x"))
+    data = open(saved, "rb").read()
+    check(data[:4] == b"MDMP", "the attachment is not a minidump")
+    check(sha(data) == dumps[0]["sha256"], "attachment bytes differ")
+    wait_for(lambda: reports_in(spool) == [], "the report to leave the spool")
+
+
+def t_crash_url(work):
+    # The same with a Breakpad-style collector URL instead of a DSN.
+    spool = os.path.join(work, "spool")
+    col = Collector(work)
+    url = "http://127.0.0.1:%d/submit" % col.port
+    run_crashprog(work, spool, {"CRASHWATCH_UPLOAD_URL": url,
+                                "CRASHWATCH_CLI": CRASHWATCH})
+    recs = wait_for(lambda: col.records(), "the crash report to arrive")
+    check(len(recs) == 1 and recs[0]["path"] == "/submit",
+          "requests %r" % [x["path"] for x in recs])
+    wait_for(lambda: reports_in(spool) == [], "the report to leave the spool")
+
+
+def t_crash_no_uploader(work):
+    # No crashwatch command to upload with: the report stays, and stderr
+    # says so and how to send it later.
+    spool = os.path.join(work, "spool")
+    err = run_crashprog(work, spool, {
+        "SENTRY_DSN": "http://k@127.0.0.1:9/1",
+        "CRASHWATCH_CLI": os.path.join(work, "no-such-crashwatch")})
+    check("could not start the uploader" in err, "stderr: " + err)
+    check(len(reports_in(spool)) == 1, "the report must stay in the spool")
+
+
 SCENARIOS = {
+    "crash_dsn": t_crash_dsn,
+    "crash_url": t_crash_url,
+    "crash_no_uploader": t_crash_no_uploader,
     "one_bad_report": t_one_bad_report,
     "spawn": t_spawn,
     "spawn_exec": t_spawn_exec,
