@@ -191,7 +191,7 @@ void spool_report_abort(spool_report_t *r) {
 }
 
 typedef struct {
-  char *id;
+  char *name;
   struct timespec mtime;
 } entry_t;
 
@@ -201,26 +201,35 @@ static int cmp_entry(const void *a, const void *b) {
     return x->mtime.tv_sec < y->mtime.tv_sec ? -1 : 1;
   if (x->mtime.tv_nsec != y->mtime.tv_nsec)
     return x->mtime.tv_nsec < y->mtime.tv_nsec ? -1 : 1;
-  return strcmp(x->id, y->id);
+  return strcmp(x->name, y->name);
 }
 
-int spool_list(const char *spool_dir, char ***ids, size_t *n) {
-  *ids = NULL;
-  *n = 0;
-  DIR *d = opendir(spool_dir);
-  if (d == NULL)
-    return neg_errno();
+/* Which entries a listing keeps: committed report directories (symlinks
+ * followed, as stat does), or any entry whose name starts with prefix. */
+typedef struct {
+  const char *prefix; /* NULL: report directories */
+} list_filter_t;
+
+static int keep_entry(DIR *d, const char *name, const list_filter_t *f,
+                      struct stat *st) {
+  if (f->prefix == NULL)
+    return spool_is_report_name(name) && fstatat(dirfd(d), name, st, 0) == 0 &&
+           S_ISDIR(st->st_mode);
+  return strcmp(name, ".") != 0 && strcmp(name, "..") != 0 &&
+         strncmp(name, f->prefix, strlen(f->prefix)) == 0 &&
+         fstatat(dirfd(d), name, st, AT_SYMLINK_NOFOLLOW) == 0;
+}
+
+/* The entries of dir that f keeps, oldest first (mtime, then name). */
+static int list_sorted(DIR *d, const list_filter_t *f, char ***names,
+                       size_t *n) {
   entry_t *v = NULL;
   size_t len = 0, cap = 0;
   int rc = 0;
   struct dirent *e;
   while ((e = readdir(d)) != NULL) {
-    if (!spool_is_report_name(e->d_name))
-      continue;
-    char path[PATH_MAX];
     struct stat st;
-    snprintf(path, sizeof(path), "%s/%s", spool_dir, e->d_name);
-    if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode))
+    if (!keep_entry(d, e->d_name, f, &st))
       continue;
     if (len == cap) {
       cap = cap ? cap * 2 : 16;
@@ -231,8 +240,8 @@ int spool_list(const char *spool_dir, char ***ids, size_t *n) {
       }
       v = p;
     }
-    v[len].id = strdup(e->d_name);
-    if (v[len].id == NULL) {
+    v[len].name = strdup(e->d_name);
+    if (v[len].name == NULL) {
       rc = CW_ENOMEM;
       break;
     }
@@ -242,24 +251,45 @@ int spool_list(const char *spool_dir, char ***ids, size_t *n) {
   closedir(d);
   if (rc == 0 && len > 0) {
     qsort(v, len, sizeof(*v), cmp_entry);
-    *ids = malloc(len * sizeof(char *));
-    if (*ids == NULL)
+    *names = malloc(len * sizeof(char *));
+    if (*names == NULL)
       rc = CW_ENOMEM;
   }
   for (size_t i = 0; i < len; i++) {
     if (rc == 0)
-      (*ids)[i] = v[i].id;
+      (*names)[i] = v[i].name;
     else
-      free(v[i].id);
+      free(v[i].name);
   }
   free(v);
   if (rc == 0)
     *n = len;
   else {
-    free(*ids);
-    *ids = NULL;
+    free(*names);
+    *names = NULL;
   }
   return rc;
+}
+
+int spool_list(const char *spool_dir, char ***ids, size_t *n) {
+  *ids = NULL;
+  *n = 0;
+  DIR *d = opendir(spool_dir);
+  if (d == NULL)
+    return neg_errno();
+  list_filter_t f = {NULL};
+  return list_sorted(d, &f, ids, n);
+}
+
+int spool_list_prefix(const char *dir, const char *prefix, char ***names,
+                      size_t *n) {
+  *names = NULL;
+  *n = 0;
+  DIR *d = opendir(dir);
+  if (d == NULL)
+    return errno == ENOENT ? 0 : neg_errno();
+  list_filter_t f = {prefix};
+  return list_sorted(d, &f, names, n);
 }
 
 void spool_list_free(char **ids, size_t n) {
