@@ -430,18 +430,29 @@ static int dump_path(const char *arg, char *out, size_t cap) {
   return found;
 }
 
-static void dump_frame_json(cw_json_t *j, dump_ctx_t *c, const cw_sw_frame_t *f,
-                            size_t index) {
+/* The dump's module of a walked frame (or NULL) and the frame's symbols,
+ * innermost inlined function first; returns how many (0: unknown). */
+static int dump_frame_lookup(dump_ctx_t *c, const cw_sw_frame_t *f,
+                             const cw_md_module_t **m_out, cw_sym_frame_t *fr,
+                             size_t cap) {
   const cw_md_module_t *m = f->module_index >= 0
                                 ? cw_md_module(c->md, (size_t)f->module_index)
                                 : NULL;
   cw_sym_module_t *mod =
       f->module_index >= 0 ? dump_module(c, (size_t)f->module_index) : NULL;
+  *m_out = m;
+  if (mod == NULL || m == NULL)
+    return 0;
+  int n = cw_sym_lookup(mod, cw_sym_module_vaddr(mod, f->lookup_pc - m->base),
+                        0, fr, cap);
+  return n > 0 ? n : 0;
+}
+
+static void dump_frame_json(cw_json_t *j, dump_ctx_t *c, const cw_sw_frame_t *f,
+                            size_t index) {
+  const cw_md_module_t *m;
   cw_sym_frame_t fr[64];
-  int n = 0;
-  if (mod != NULL && m != NULL)
-    n = cw_sym_lookup(mod, cw_sym_module_vaddr(mod, f->lookup_pc - m->base), 0,
-                      fr, 64);
+  int n = dump_frame_lookup(c, f, &m, fr, 64);
   for (int k = 0; k < (n > 0 ? n : 1); k++) {
     cw_json_begin_object(j);
     cw_json_key(j, "index");
@@ -483,16 +494,9 @@ static void dump_frame_json(cw_json_t *j, dump_ctx_t *c, const cw_sw_frame_t *f,
  * minidump_stackwalk does; returns how many numbered frames it printed. */
 static size_t dump_frame_text(dump_ctx_t *c, const cw_sw_frame_t *f,
                               size_t index, int regs) {
-  const cw_md_module_t *m = f->module_index >= 0
-                                ? cw_md_module(c->md, (size_t)f->module_index)
-                                : NULL;
-  cw_sym_module_t *mod =
-      f->module_index >= 0 ? dump_module(c, (size_t)f->module_index) : NULL;
+  const cw_md_module_t *m;
   cw_sym_frame_t fr[64];
-  int n = 0;
-  if (mod != NULL && m != NULL)
-    n = cw_sym_lookup(mod, cw_sym_module_vaddr(mod, f->lookup_pc - m->base), 0,
-                      fr, 64);
+  int n = dump_frame_lookup(c, f, &m, fr, 64);
   const char *mname = m ? (m->basename ? m->basename : m->name) : NULL;
   char dbuf[1024];
   for (int k = 0; k < (n > 0 ? n : 1); k++) {
