@@ -1,17 +1,16 @@
 /* debuginfo.c — locating separate debug information by build-id. */
 #include "debuginfo.h"
 
+#include <dlfcn.h>
 #include <fcntl.h>
 #include <gelf.h>
 #include <libelf.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <unistd.h>
-#ifdef CW_HAVE_DEBUGINFOD
-#include <elfutils/debuginfod.h>
-#endif
 
 #include "crashwatch.h"
 #include "debug_id.h"
@@ -191,20 +190,80 @@ int dbg_find_by_debuglink(const dbg_search_t *s, const char *module_path,
   return rc;
 }
 
+/*
+ * libdebuginfod is loaded with dlopen() on first use, as libdw itself does:
+ * linked directly it brings libcurl, gnutls, krb5, ldap... (~30 libraries)
+ * into every program that links the symbolizer, whether or not it ever asks
+ * a server. The three functions used are declared here (their ABI is that
+ * of the soname below), so no elfutils/debuginfod.h is needed to build.
+ */
+#define DEBUGINFOD_SONAME "libdebuginfod.so.1"
+
+typedef struct debuginfod_client debuginfod_client;
+
+static struct {
+  debuginfod_client *(*begin)(void);
+  int (*find_debuginfo)(debuginfod_client *, const unsigned char *, int,
+                        char **);
+  void (*end)(debuginfod_client *);
+  char error[256]; /* why it is unavailable, when begin is NULL */
+} dfd;
+static pthread_once_t dfd_once = PTHREAD_ONCE_INIT;
+
+static void dfd_load(void) {
+  /* Never closed: libcurl does not support being unloaded. */
+  void *h = dlopen(DEBUGINFOD_SONAME, RTLD_NOW | RTLD_LOCAL);
+  if (h == NULL) {
+    const char *e = dlerror();
+    snprintf(dfd.error, sizeof(dfd.error), "%s",
+             e != NULL ? e : "cannot load " DEBUGINFOD_SONAME);
+    return;
+  }
+  /* POSIX allows converting dlsym's void * to a function pointer. */
+  *(void **)&dfd.begin = dlsym(h, "debuginfod_begin");
+  *(void **)&dfd.find_debuginfo = dlsym(h, "debuginfod_find_debuginfo");
+  *(void **)&dfd.end = dlsym(h, "debuginfod_end");
+  if (dfd.begin == NULL || dfd.find_debuginfo == NULL || dfd.end == NULL) {
+    dfd.begin = NULL;
+    snprintf(dfd.error, sizeof(dfd.error),
+             "%s lacks debuginfod_begin, debuginfod_find_debuginfo or "
+             "debuginfod_end",
+             DEBUGINFOD_SONAME);
+  }
+}
+
 int dbg_find_debuginfod(const dbg_search_t *s, const uint8_t *id, size_t n,
                         char **found, cw_buf_t *warn) {
-#ifdef CW_HAVE_DEBUGINFOD
   const char *urls = getenv("DEBUGINFOD_URLS");
   if (!s->debuginfod || urls == NULL || *urls == '\0' || n == 0)
     return CW_ENOENT;
-  debuginfod_client *c = debuginfod_begin();
-  if (c == NULL)
+  char hex[24];
+  hex_short(id, n, hex);
+  pthread_once(&dfd_once, dfd_load);
+  if (dfd.begin == NULL) {
+    if (warn != NULL)
+      cw_buf_printf(warn,
+                    "debuginfod: DEBUGINFOD_URLS is set but lookups are "
+                    "unavailable (%s); build-id %s not asked\n",
+                    dfd.error, hex);
     return CW_ENOENT;
+  }
+  debuginfod_client *c = dfd.begin();
+  if (c == NULL) {
+    if (warn != NULL)
+      cw_buf_printf(warn,
+                    "debuginfod: debuginfod_begin failed; build-id %s "
+                    "not asked\n",
+                    hex);
+    return CW_ENOENT;
+  }
   char *path = NULL;
-  int fd = debuginfod_find_debuginfo(c, id, (int)n, &path);
-  debuginfod_end(c);
+  int fd = dfd.find_debuginfo(c, id, (int)n, &path);
+  dfd.end(c);
   if (fd < 0) {
     free(path);
+    if (warn != NULL)
+      cw_buf_printf(warn, "debuginfod: build-id %s: %s\n", hex, strerror(-fd));
     return CW_ENOENT;
   }
   close(fd);
@@ -216,14 +275,6 @@ int dbg_find_debuginfod(const dbg_search_t *s, const uint8_t *id, size_t n,
   }
   *found = path;
   return 0;
-#else
-  (void)s;
-  (void)id;
-  (void)n;
-  (void)found;
-  (void)warn;
-  return CW_ENOENT;
-#endif
 }
 
 int dbg_find_breakpad(const dbg_search_t *s, const char *name,

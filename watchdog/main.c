@@ -36,59 +36,6 @@
 #include "upload_spawn.h"
 #include "crashwatch.h"
 
-/*
- * libdebuginfod, on first use only. The symbolizer library references
- * these three functions (the watchdog itself passes CW_SYM_NO_DEBUGINFOD,
- * so today they are never called here); linked directly, libdebuginfod
- * brings libcurl, gnutls, krb5, ldap... (~30 libraries, 4-7 ms of dynamic
- * loading and ~6 MiB of resident pages) into every watchdog start, i.e.
- * into the crash path, since the embedded watchdog is exec()d when a crash
- * arrives. Defined here, they satisfy the symbolizer's references, and the
- * executable's --as-needed link leaves libdebuginfod out of its
- * DT_NEEDED; should the watchdog ever ask debuginfod, it is dlopen()ed.
- */
-#if __has_include(<elfutils/debuginfod.h>)
-#include <dlfcn.h>
-#include <elfutils/debuginfod.h>
-
-static struct {
-  int tried;
-  debuginfod_client *(*begin)(void);
-  int (*find)(debuginfod_client *, const unsigned char *, int, char **);
-  void (*end)(debuginfod_client *);
-} dfd;
-
-static int dfd_load(void) {
-  if (!dfd.tried) {
-    dfd.tried = 1;
-    void *h = dlopen("libdebuginfod.so.1", RTLD_NOW | RTLD_LOCAL);
-    if (h != NULL) {
-      *(void **)&dfd.begin = dlsym(h, "debuginfod_begin");
-      *(void **)&dfd.find = dlsym(h, "debuginfod_find_debuginfo");
-      *(void **)&dfd.end = dlsym(h, "debuginfod_end");
-      if (!dfd.begin || !dfd.find || !dfd.end)
-        dfd.begin = NULL;
-    }
-  }
-  return dfd.begin != NULL;
-}
-
-debuginfod_client *debuginfod_begin(void) {
-  return dfd_load() ? dfd.begin() : NULL;
-}
-
-int debuginfod_find_debuginfo(debuginfod_client *c,
-                              const unsigned char *build_id, int len,
-                              char **path) {
-  return dfd_load() ? dfd.find(c, build_id, len, path) : -ENOSYS;
-}
-
-void debuginfod_end(debuginfod_client *c) {
-  if (c != NULL && dfd_load())
-    dfd.end(c);
-}
-#endif
-
 typedef struct {
   int fd;
   int sent;
