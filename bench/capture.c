@@ -107,17 +107,19 @@ static int one_crash(const char *self, int nthreads, uint64_t *to_report,
   int in = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
   if (in < 0 || inotify_add_watch(in, spool, IN_MOVED_TO) < 0)
     return -1;
-  int p[2];
-  if (pipe2(p, O_CLOEXEC) != 0)
+  int p[2], e[2];
+  if (pipe2(p, O_CLOEXEC) != 0 || pipe2(e, O_CLOEXEC) != 0)
     return -1;
   pid_t pid = fork();
   if (pid == 0) {
-    int devnull = open("/dev/null", O_WRONLY);
-    dup2(devnull, 2);
+    /* The child's stderr is a pipe the watchdog inherits (its summary
+     * fd): EOF on it means the watchdog of this crash has exited. */
+    dup2(e[1], 2);
     _exit(child_main(nthreads, p[1]));
   }
   (void)self;
   close(p[1]);
+  close(e[1]);
   uint64_t t_fault = 0;
   ssize_t n = read(p[0], &t_fault, sizeof(t_fault));
   close(p[0]);
@@ -143,6 +145,17 @@ static int one_crash(const char *self, int nthreads, uint64_t *to_report,
     }
   }
   close(in);
+  /* Let this crash's watchdog finish (symbolization runs after the report
+   * is durable) before the next run: otherwise a back-to-back loop measures
+   * one crash competing with the previous one's leftover work for the two
+   * cores, which is not what a daemon's crash meets. */
+  for (;;) {
+    struct pollfd pf = {.fd = e[0], .events = POLLIN};
+    char sink[4096];
+    if (poll(&pf, 1, 10000) <= 0 || read(e[0], sink, sizeof(sink)) <= 0)
+      break;
+  }
+  close(e[0]);
   if (n != (ssize_t)sizeof(t_fault) || !WIFSIGNALED(status) || t_report == 0)
     return -1;
   /* The exit is seen by waitpid after it happens and the report rename
