@@ -111,3 +111,16 @@ if(CW_HAVE_EMBEDDED_WATCHDOG)
     TIMEOUT 60 LABELS ptrace
     ENV "ASAN_OPTIONS=handle_segv=0:handle_sigbus=0:handle_sigfpe=0:handle_sigill=0:handle_abort=0:detect_leaks=0")
 endif()
+
+# How the handler encodes a crash record, checked with a stand-in watchdog
+# that saves what it receives.
+add_executable(record_watchdog progs/record_watchdog.c)
+target_link_libraries(record_watchdog PRIVATE cw_common_headers)
+cw_add_unit_test(test_crash_record SOURCES unit/test_crash_record.c
+  LIBS crashwatch cw_common_headers TIMEOUT 60)
+target_compile_definitions(test_crash_record PRIVATE
+  CW_RECORD_WATCHDOG="$<TARGET_FILE:record_watchdog>")
+if(CW_SANITIZE)
+  # The fault under test is deliberate; UBSan must not report it first.
+  target_compile_options(test_crash_record PRIVATE -fno-sanitize=undefined)
+endif()

@@ -36,3 +36,6 @@ if(TARGET crashprog_O2)
       ENV "CW_CRASHPROG=$<TARGET_FILE:crashprog_O2>")
   endforeach()
 endif()
+
+# The spool's writer side: atomic commit, nothing half-written listed.
+cw_add_unit_test(test_spool SOURCES unit/test_spool.c LIBS cw_spool cw_errors)
