@@ -129,11 +129,16 @@ static void sort_symbols(wd_elf_sym_t *syms, size_t n) {
     qsort(syms, n, sizeof(*syms), sym_cmp);
     return;
   }
+  /* The eight bytes' histograms in one pass. */
+  size_t hist[8][256]; /* 16 KiB of stack */
+  memset(hist, 0, sizeof(hist));
+  for (size_t i = 0; i < n; i++)
+    for (unsigned b = 0; b < 8; b++)
+      hist[b][(syms[i].addr >> (8 * b)) & 0xff]++;
   wd_elf_sym_t *src = syms, *dst = tmp;
-  for (unsigned shift = 0; shift < 64; shift += 8) {
-    size_t count[256] = {0};
-    for (size_t i = 0; i < n; i++)
-      count[(src[i].addr >> shift) & 0xff]++;
+  for (unsigned b = 0; b < 8; b++) {
+    unsigned shift = 8 * b;
+    size_t *count = hist[b];
     if (count[(src[0].addr >> shift) & 0xff] == n)
       continue; /* every symbol has this byte: the order stands */
     size_t pos = 0;
@@ -220,6 +225,22 @@ static void load_symbols(wd_elf_t *e, Elf *elf, const uint8_t *image,
     if (syms == NULL)
       return;
     e->syms = syms;
+    /* Names straight from the mapped string table too, when it ends with
+     * a NUL (then every offset inside it starts a terminated string):
+     * elf_strptr's locking and checks per symbol are a good part of the
+     * load. */
+    const char *strs = NULL;
+    size_t strs_len = 0;
+    Elf_Scn *str_scn = raw != NULL ? elf_getscn(elf, sh.sh_link) : NULL;
+    GElf_Shdr ssh;
+    if (str_scn != NULL && gelf_getshdr(str_scn, &ssh) != NULL &&
+        ssh.sh_type == SHT_STRTAB && (ssh.sh_flags & SHF_COMPRESSED) == 0 &&
+        ssh.sh_size > 0 && ssh.sh_offset <= image_size &&
+        ssh.sh_size <= image_size - ssh.sh_offset &&
+        image[ssh.sh_offset + ssh.sh_size - 1] == '\0') {
+      strs = (const char *)image + ssh.sh_offset;
+      strs_len = ssh.sh_size;
+    }
     for (size_t i = 0; i < count; i++) {
       GElf_Sym s;
       if (raw != NULL)
@@ -230,7 +251,9 @@ static void load_symbols(wd_elf_t *e, Elf *elf, const uint8_t *image,
       if ((type != STT_FUNC && type != STT_GNU_IFUNC) || s.st_value == 0 ||
           s.st_shndx == SHN_UNDEF)
         continue;
-      const char *name = elf_strptr(elf, sh.sh_link, s.st_name);
+      const char *name = strs == NULL ? elf_strptr(elf, sh.sh_link, s.st_name)
+                         : s.st_name < strs_len ? strs + s.st_name
+                                                : NULL;
       if (name == NULL || name[0] == '\0')
         continue;
       /* "memcpy@GLIBC_2.14" is shown as "memcpy". */
