@@ -10,7 +10,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -95,30 +94,6 @@ static int lock_dir(const char *path) {
   return fd;
 }
 
-/* event.json of the first commit, made on a thread of its own while the
- * minidump is written and synced: naming the frames from the ELF symbol
- * tables (wd_event_json through wd_symbolize) is CPU work of its own, and
- * the minidump's writing is mostly waiting for the disk. Only this thread
- * touches the modules' symbol tables; both read the capture. */
-typedef struct {
-  const wd_config_t *cfg;
-  const wd_capture_t *c;
-  const char *event_id;
-  spool_report_t *r;
-  int rc;
-} event_job_t;
-
-static void *event_job_run(void *arg) {
-  event_job_t *j = arg;
-  cw_buf_t ev = CW_BUF_INIT;
-  j->rc = wd_event_json(j->c, j->event_id, j->cfg->release, j->cfg->environment,
-                        &ev);
-  if (j->rc == 0)
-    j->rc = spool_report_write_file(j->r, SPOOL_EVENT_FILE, ev.data, ev.len);
-  cw_buf_free(&ev);
-  return NULL;
-}
-
 /* Writes the minidump and event.json and commits the report; *lock_fd is
  * the report directory, locked (or -1 if it could not be locked). */
 static int write_report(const wd_config_t *cfg, const wd_capture_t *c,
@@ -129,9 +104,6 @@ static int write_report(const wd_config_t *cfg, const wd_capture_t *c,
   int rc = spool_report_begin(cfg->spool_dir, event_id, &r);
   if (rc != 0)
     return rc;
-  event_job_t job = {cfg, c, event_id, r, 0};
-  pthread_t th;
-  int threaded = pthread_create(&th, NULL, event_job_run, &job) == 0;
   int fd;
   rc = spool_report_open_file(r, SPOOL_MINIDUMP_FILE, &fd);
   if (rc == 0) {
@@ -139,12 +111,13 @@ static int write_report(const wd_config_t *cfg, const wd_capture_t *c,
     if (close(fd) != 0 && rc == 0)
       rc = CW_EIO;
   }
-  if (threaded)
-    pthread_join(th, NULL);
-  else if (rc == 0)
-    event_job_run(&job);
-  if (rc == 0)
-    rc = job.rc;
+  if (rc == 0) {
+    cw_buf_t ev = CW_BUF_INIT;
+    rc = wd_event_json(c, event_id, cfg->release, cfg->environment, &ev);
+    if (rc == 0)
+      rc = spool_report_write_file(r, SPOOL_EVENT_FILE, ev.data, ev.len);
+    cw_buf_free(&ev);
+  }
   if (rc != 0) {
     spool_report_abort(r);
     return rc;
