@@ -59,9 +59,12 @@ if not frames:
         if t.get("crashed"):
             frames = (t.get("stacktrace") or {}).get("frames") or []
 for i, f in enumerate(reversed(frames)):
-    print("   #%-2d %s  %s (%s)" % (i, f.get("instruction_addr", "?"),
-                                   f.get("function") or "??",
-                                   (f.get("package") or "?").rsplit("/", 1)[-1]))
+    where = ""
+    if f.get("filename"):
+        where = " at %s:%s" % (f["filename"], f.get("lineno", "?"))
+    print("   #%-2d %s  %s%s (%s)" % (i, f.get("instruction_addr", "?"),
+                                     f.get("function") or "??", where,
+                                     (f.get("package") or "?").rsplit("/", 1)[-1]))
 PY
 cli="$build/cli/crashwatch"
 if [ -x "$cli" ] && ! "$cli" dump "$report/minidump.dmp" 2>&1 | grep -q "not built yet"; then
