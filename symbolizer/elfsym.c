@@ -71,6 +71,23 @@ uint64_t symsrc_elf_load_vaddr(Elf *elf) {
   return 0;
 }
 
+/* The GNU build-id note among the notes of d, copied to out (at most cap
+ * bytes); returns its length, or 0 when d has none. */
+static int note_build_id(Elf_Data *d, uint8_t *out, size_t cap) {
+  size_t off = 0, name_off, desc_off;
+  GElf_Nhdr nh;
+  while (off < d->d_size &&
+         (off = gelf_getnote(d, off, &nh, &name_off, &desc_off)) > 0) {
+    if (nh.n_type == NT_GNU_BUILD_ID && nh.n_namesz == 4 &&
+        memcmp((char *)d->d_buf + name_off, "GNU", 4) == 0) {
+      size_t n = nh.n_descsz < cap ? nh.n_descsz : cap;
+      memcpy(out, (char *)d->d_buf + desc_off, n);
+      return (int)n;
+    }
+  }
+  return 0;
+}
+
 int symsrc_elf_build_id(Elf *elf, uint8_t *out, size_t cap) {
   Elf_Scn *scn = NULL;
   while ((scn = elf_nextscn(elf, scn)) != NULL) {
@@ -80,17 +97,9 @@ int symsrc_elf_build_id(Elf *elf, uint8_t *out, size_t cap) {
     Elf_Data *d = elf_getdata(scn, NULL);
     if (d == NULL)
       continue;
-    size_t off = 0, name_off, desc_off;
-    GElf_Nhdr nh;
-    while (off < d->d_size &&
-           (off = gelf_getnote(d, off, &nh, &name_off, &desc_off)) > 0) {
-      if (nh.n_type == NT_GNU_BUILD_ID && nh.n_namesz == 4 &&
-          memcmp((char *)d->d_buf + name_off, "GNU", 4) == 0) {
-        size_t n = nh.n_descsz < cap ? nh.n_descsz : cap;
-        memcpy(out, (char *)d->d_buf + desc_off, n);
-        return (int)n;
-      }
-    }
+    int n = note_build_id(d, out, cap);
+    if (n > 0)
+      return n;
   }
   /* Stripped of section headers: look through the program headers. */
   size_t np;
@@ -104,17 +113,9 @@ int symsrc_elf_build_id(Elf *elf, uint8_t *out, size_t cap) {
         elf_getdata_rawchunk(elf, ph.p_offset, ph.p_filesz, ELF_T_NHDR);
     if (d == NULL)
       continue;
-    size_t off = 0, name_off, desc_off;
-    GElf_Nhdr nh;
-    while (off < d->d_size &&
-           (off = gelf_getnote(d, off, &nh, &name_off, &desc_off)) > 0) {
-      if (nh.n_type == NT_GNU_BUILD_ID && nh.n_namesz == 4 &&
-          memcmp((char *)d->d_buf + name_off, "GNU", 4) == 0) {
-        size_t n = nh.n_descsz < cap ? nh.n_descsz : cap;
-        memcpy(out, (char *)d->d_buf + desc_off, n);
-        return (int)n;
-      }
-    }
+    int n = note_build_id(d, out, cap);
+    if (n > 0)
+      return n;
   }
   return 0;
 }
