@@ -343,6 +343,7 @@ const char *wd_symbolize(const wd_capture_t *cap, uint64_t addr,
     *off_out = addr - m->base;
   if (m->elf == NULL)
     return NULL;
+  wd_elf_name_frames(cap, m); /* all of m's frames in one pass, once */
   const wd_elf_sym_t *s =
       wd_elf_symbol(m->elf, addr - wd_elf_load_bias(m->elf, m));
   return s ? s->name : NULL;

@@ -191,12 +191,25 @@ static const char *keep_name(wd_elf_t *e, const char *name, size_t n) {
   return copy;
 }
 
-/* Appends the function symbols of one symbol table. Reads the Elf64_Sym
- * array straight from the mapped file when it is native (little-endian,
- * 64-bit): libelf's per-symbol conversion costs more than the rest of the
- * report for libc's thousands of symbols. */
-static void load_symbols(wd_elf_t *e, Elf *elf, const uint8_t *image,
-                         size_t image_size, Elf64_Word want) {
+/* One function symbol as a table holds it: name uncut (it may carry
+ * "@VERSION"). */
+typedef struct {
+  uint64_t addr, size;
+  const char *name;
+  uint8_t local;
+} raw_sym_t;
+
+/* Called per function symbol; returns nonzero to stop the scan. */
+typedef int (*sym_fn_t)(void *ctx, const raw_sym_t *s);
+
+/* Passes the function symbols of one kind of symbol table to fn; returns
+ * how many. Reads the Elf64_Sym array straight from the mapped file when
+ * it is native (little-endian, 64-bit): libelf's per-symbol conversion
+ * costs more than the rest of the report for libc's thousands of symbols.
+ */
+static size_t scan_symbols(Elf *elf, const uint8_t *image, size_t image_size,
+                           Elf64_Word want, sym_fn_t fn, void *ctx) {
+  size_t yielded = 0;
   Elf_Scn *scn = NULL;
   while ((scn = elf_nextscn(elf, scn)) != NULL) {
     GElf_Shdr sh;
@@ -216,15 +229,10 @@ static void load_symbols(wd_elf_t *e, Elf *elf, const uint8_t *image,
     }
     if (d != NULL && count > d->d_size / sizeof(Elf64_Sym))
       count = d->d_size / sizeof(Elf64_Sym);
-    /* A table claiming more symbols than a file can hold is malformed:
-     * bound the allocation (count is already bounded by the file size for
-     * the raw case) and keep realloc away from 0. */
-    if (count == 0 || count > (SIZE_MAX / sizeof(wd_elf_sym_t)) - e->nsyms)
+    /* A table claiming more symbols than a file can hold is malformed
+     * (count is already bounded by the file size for the raw case). */
+    if (count == 0 || count > SIZE_MAX / sizeof(wd_elf_sym_t))
       continue;
-    wd_elf_sym_t *syms = realloc(e->syms, (e->nsyms + count) * sizeof(*syms));
-    if (syms == NULL)
-      return;
-    e->syms = syms;
     /* Names straight from the mapped string table too, when it ends with
      * a NUL (then every offset inside it starts a terminated string):
      * elf_strptr's locking and checks per symbol are a good part of the
@@ -256,18 +264,46 @@ static void load_symbols(wd_elf_t *e, Elf *elf, const uint8_t *image,
                                                 : NULL;
       if (name == NULL || name[0] == '\0')
         continue;
-      /* "memcpy@GLIBC_2.14" is shown as "memcpy". */
-      int versioned = strchr(name, '@') != NULL;
-      if (versioned) {
-        name = keep_name(e, name, strcspn(name, "@"));
-        if (name == NULL)
-          continue;
-      }
-      int local = GELF_ST_BIND(s.st_info) == STB_LOCAL;
-      e->syms[e->nsyms++] = (wd_elf_sym_t){s.st_value, s.st_size, name,
-                                           (uint8_t)local, (uint8_t)versioned};
+      raw_sym_t r = {s.st_value, s.st_size, name,
+                     (uint8_t)(GELF_ST_BIND(s.st_info) == STB_LOCAL)};
+      yielded++;
+      if (fn(ctx, &r) != 0)
+        return yielded;
     }
   }
+  return yielded;
+}
+
+/* Appends a symbol to e->syms (grown by doubling). */
+static int append_symbol(void *ctx, const raw_sym_t *r) {
+  wd_elf_t *e = ctx;
+  if (e->nsyms == e->syms_cap) {
+    size_t ncap = e->syms_cap ? e->syms_cap * 2 : 1024;
+    if (ncap > SIZE_MAX / sizeof(wd_elf_sym_t))
+      return 1;
+    wd_elf_sym_t *syms = realloc(e->syms, ncap * sizeof(*syms));
+    if (syms == NULL)
+      return 1;
+    e->syms = syms;
+    e->syms_cap = ncap;
+  }
+  const char *name = r->name;
+  /* "memcpy@GLIBC_2.14" is shown as "memcpy". */
+  int versioned = strchr(name, '@') != NULL;
+  if (versioned) {
+    name = keep_name(e, name, strcspn(name, "@"));
+    if (name == NULL)
+      return 0;
+  }
+  e->syms[e->nsyms++] =
+      (wd_elf_sym_t){r->addr, r->size, name, r->local, (uint8_t)versioned};
+  return 0;
+}
+
+/* Appends the function symbols of one kind of symbol table. */
+static void load_symbols(wd_elf_t *e, Elf *elf, const uint8_t *image,
+                         size_t image_size, Elf64_Word want) {
+  scan_symbols(elf, image, image_size, want, append_symbol, e);
 }
 
 /* Symbols are loaded on the first lookup: most modules of a process never
@@ -310,7 +346,8 @@ static void ensure_symbols(wd_elf_t *e) {
   e->syms_loaded = 1;
   load_symbols(e, e->elf, e->image, e->image_size, SHT_SYMTAB);
   if (e->nsyms == 0) {
-    open_debug_file(e);
+    if (e->debug_elf == NULL)
+      open_debug_file(e);
     if (e->debug_elf != NULL) {
       size_t n = 0;
       const uint8_t *img = (const uint8_t *)elf_rawfile(e->debug_elf, &n);
@@ -320,6 +357,248 @@ static void ensure_symbols(wd_elf_t *e) {
   if (e->nsyms == 0)
     load_symbols(e, e->elf, e->image, e->image_size, SHT_DYNSYM);
   sort_symbols(e->syms, e->nsyms);
+}
+
+/* ---- Naming the frames' addresses without the whole table ----
+ *
+ * On the crash path, before the report is committed, only a few dozen
+ * addresses need a name, while loading and sorting libc's symbols took
+ * ~0.5 ms. One pass over the table finds, for every such address at once,
+ * exactly what wd_elf_symbol() would answer from the sorted table: among
+ * the NAME_GROUPS highest symbol addresses at or below it (the groups that
+ * lookup walks back over), the highest one holding a sized symbol that
+ * covers it (or, for the nearest group only, an unsized symbol), and of
+ * that group's qualifying aliases the first in sym_cmp's order. */
+
+#define NAME_GROUPS 4
+#define NAME_MAX_ADDRS 64 /* more: the sorted table is cheaper */
+
+/* A symbol as sym_cmp sees it: its name cut at '@'. */
+typedef struct {
+  uint64_t addr, size;
+  const char *name; /* uncut */
+  size_t len;       /* of the cut name */
+  uint8_t local, versioned, set;
+} cand_t;
+
+typedef struct {
+  uint64_t gaddr;
+  cand_t cov; /* the first sized alias here covering the address */
+  cand_t any; /* the first covering or unsized alias here */
+} group_t;
+
+typedef struct {
+  uint64_t vaddr;
+  uint64_t floor; /* the lowest group's address once all are taken */
+  group_t g[NAME_GROUPS];
+  int ng;
+} want_t;
+
+typedef struct {
+  want_t *w; /* sorted by vaddr, distinct */
+  size_t n;
+} batch_t;
+
+typedef struct {
+  uint64_t vaddr;
+  int found;
+  wd_elf_sym_t sym;
+} named_t;
+
+typedef struct {
+  named_t *v; /* sorted by vaddr */
+  size_t n;
+} named_set_t;
+
+/* sym_cmp's order among aliases at one address, on cut names. */
+static int cand_cmp(const cand_t *x, const cand_t *y) {
+  if (x->size != y->size)
+    return x->size > y->size ? -1 : 1;
+  if (x->local != y->local)
+    return x->local - y->local;
+  if (x->versioned != y->versioned)
+    return x->versioned - y->versioned;
+  int xg = x->len >= 5 && memcmp(x->name, "__GI_", 5) == 0;
+  int yg = y->len >= 5 && memcmp(y->name, "__GI_", 5) == 0;
+  if (xg != yg)
+    return xg - yg;
+  if (x->len != y->len)
+    return x->len < y->len ? -1 : 1;
+  return memcmp(x->name, y->name, x->len);
+}
+
+static int batch_symbol(void *ctx, const raw_sym_t *r) {
+  batch_t *b = ctx;
+  size_t lo = 0, hi = b->n;
+  while (lo < hi) {
+    size_t mid = lo + (hi - lo) / 2;
+    if (b->w[mid].vaddr < r->addr)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  cand_t c;
+  int made = 0;
+  for (size_t i = lo; i < b->n; i++) {
+    want_t *w = &b->w[i];
+    if (r->addr < w->floor)
+      continue; /* below the groups the lookup would walk */
+    group_t *g = NULL;
+    int lowest = 0;
+    for (int k = 0; k < w->ng; k++) {
+      if (w->g[k].gaddr == r->addr) {
+        g = &w->g[k];
+        break;
+      }
+      if (w->g[k].gaddr < w->g[lowest].gaddr)
+        lowest = k;
+    }
+    if (g == NULL) {
+      if (w->ng < NAME_GROUPS)
+        g = &w->g[w->ng++];
+      else if (r->addr > w->g[lowest].gaddr)
+        g = &w->g[lowest];
+      else
+        continue;
+      memset(g, 0, sizeof(*g));
+      g->gaddr = r->addr;
+      if (w->ng == NAME_GROUPS) {
+        w->floor = w->g[0].gaddr;
+        for (int k = 1; k < NAME_GROUPS; k++)
+          if (w->g[k].gaddr < w->floor)
+            w->floor = w->g[k].gaddr;
+      }
+    }
+    int covers = r->size > 0 && w->vaddr - r->addr < r->size;
+    if (r->size > 0 && !covers)
+      continue;
+    if (!made) {
+      size_t len = strcspn(r->name, "@");
+      c = (cand_t){r->addr, r->size,  r->name,
+                   len,     r->local, (uint8_t)(r->name[len] == '@'),
+                   1};
+      made = 1;
+    }
+    if (covers && (!g->cov.set || cand_cmp(&c, &g->cov) < 0))
+      g->cov = c;
+    if (!g->any.set || cand_cmp(&c, &g->any) < 0)
+      g->any = c;
+  }
+  return 0;
+}
+
+static int u64_cmp(const void *a, const void *b) {
+  uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+  return x < y ? -1 : x > y;
+}
+
+/* Names the distinct sorted link-time addresses a[0..n) into e->named. */
+static void name_addrs(wd_elf_t *e, const uint64_t *a, size_t n) {
+  batch_t b = {calloc(n, sizeof(want_t)), n};
+  named_set_t *set = calloc(1, sizeof(*set));
+  named_t *v = calloc(n, sizeof(*v));
+  if (b.w == NULL || set == NULL || v == NULL) {
+    free(b.w);
+    free(set);
+    free(v);
+    return;
+  }
+  for (size_t i = 0; i < n; i++)
+    b.w[i].vaddr = a[i];
+  /* The tables ensure_symbols() would load, in its order. */
+  size_t found = scan_symbols(e->elf, e->image, e->image_size, SHT_SYMTAB,
+                              batch_symbol, &b);
+  if (found == 0) {
+    if (e->debug_elf == NULL)
+      open_debug_file(e);
+    if (e->debug_elf != NULL) {
+      size_t sz = 0;
+      const uint8_t *img = (const uint8_t *)elf_rawfile(e->debug_elf, &sz);
+      found = scan_symbols(e->debug_elf, img, img ? sz : 0, SHT_SYMTAB,
+                           batch_symbol, &b);
+    }
+  }
+  if (found == 0)
+    scan_symbols(e->elf, e->image, e->image_size, SHT_DYNSYM, batch_symbol, &b);
+  size_t nv = 0;
+  for (size_t i = 0; i < n; i++) {
+    want_t *w = &b.w[i];
+    /* Nearest group first. */
+    for (int x = 1; x < w->ng; x++)
+      for (int y = x; y > 0 && w->g[y - 1].gaddr < w->g[y].gaddr; y--) {
+        group_t t = w->g[y];
+        w->g[y] = w->g[y - 1];
+        w->g[y - 1] = t;
+      }
+    const cand_t *win = NULL;
+    for (int k = 0; k < w->ng && win == NULL; k++) {
+      const cand_t *c = k == 0 ? &w->g[k].any : &w->g[k].cov;
+      if (c->set)
+        win = c;
+    }
+    named_t *out = &v[nv];
+    out->vaddr = w->vaddr;
+    out->found = win != NULL;
+    if (win != NULL) {
+      const char *name = win->name;
+      if (win->versioned && (name = keep_name(e, name, win->len)) == NULL)
+        continue; /* not kept: this address takes the full table */
+      out->sym = (wd_elf_sym_t){win->addr, win->size, name, win->local,
+                                win->versioned};
+    }
+    nv++;
+  }
+  free(b.w);
+  set->v = v;
+  set->n = nv;
+  e->named = set;
+}
+
+void wd_elf_name_frames(const wd_capture_t *cap, const wd_module_t *m) {
+  wd_elf_t *e = m->elf;
+  if (e == NULL || e->frames_named || e->syms_loaded)
+    return;
+  e->frames_named = 1;
+  uint64_t a[NAME_MAX_ADDRS];
+  size_t n = 0;
+  uint64_t bias = wd_elf_load_bias(e, m);
+  for (size_t t = 0; t < cap->nthreads; t++) {
+    const wd_thread_t *th = &cap->threads[t];
+    for (size_t k = 0; k < th->nframes; k++) {
+      uint64_t ip = th->frames[k].ip;
+      /* As wd_symbolize() is asked: inside the call for return
+       * addresses. */
+      uint64_t addr = k > 0 && ip > 0 ? ip - 1 : ip;
+      if (wd_capture_module_at(cap, addr) != m)
+        continue;
+      uint64_t vaddr = addr - bias;
+      size_t j = 0;
+      while (j < n && a[j] != vaddr)
+        j++;
+      if (j < n)
+        continue;
+      if (n == NAME_MAX_ADDRS)
+        return; /* a deep stack: the sorted table it is */
+      a[n++] = vaddr;
+    }
+  }
+  if (n == 0)
+    return;
+  qsort(a, n, sizeof(a[0]), u64_cmp);
+  name_addrs(e, a, n);
+}
+
+static const named_t *named_lookup(const wd_elf_t *e, uint64_t vaddr) {
+  const named_set_t *set = e->named;
+  size_t lo = 0, hi = set->n;
+  while (lo < hi) {
+    size_t mid = lo + (hi - lo) / 2;
+    if (set->v[mid].vaddr < vaddr)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  return lo < set->n && set->v[lo].vaddr == vaddr ? &set->v[lo] : NULL;
 }
 
 static wd_elf_t *elf_open(int fd, Elf *elf);
@@ -392,6 +671,10 @@ void wd_elf_close(wd_elf_t *e) {
     close(e->debug_fd);
   free(e->segs);
   free(e->syms);
+  if (e->named != NULL) {
+    free(((named_set_t *)e->named)->v);
+    free(e->named);
+  }
   for (size_t i = 0; i < e->nnames; i++)
     free(e->names[i]);
   free(e->names);
@@ -439,6 +722,11 @@ int wd_elf_read_vaddr(const wd_elf_t *e, uint64_t vaddr, void *buf,
 }
 
 const wd_elf_sym_t *wd_elf_symbol(wd_elf_t *e, uint64_t vaddr) {
+  if (!e->syms_loaded && e->named != NULL) {
+    const named_t *hit = named_lookup(e, vaddr);
+    if (hit != NULL)
+      return hit->found ? &hit->sym : NULL;
+  }
   ensure_symbols(e);
   size_t lo = 0, hi = e->nsyms;
   while (lo < hi) {

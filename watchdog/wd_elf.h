@@ -37,10 +37,12 @@ struct wd_elf {
   uint64_t eh_frame_hdr_vaddr; /* 0 if none */
   uint64_t eh_frame_hdr_size;
   wd_elf_sym_t *syms; /* sorted by address, loaded on first lookup */
-  size_t nsyms;
+  size_t nsyms, syms_cap;
   int syms_loaded;
   char **names; /* copies owned here (versioned names, cut) */
   size_t nnames;
+  void *named;      /* wd_elf_name_frames()'s answers, before any load */
+  int frames_named; /* wd_elf_name_frames() ran */
   uint8_t build_id[64];
   size_t build_id_len;
 };
@@ -70,6 +72,13 @@ int wd_elf_read_vaddr(const wd_elf_t *e, uint64_t vaddr, void *buf, size_t len);
 
 /* The function symbol containing link-time vaddr, or NULL. */
 const wd_elf_sym_t *wd_elf_symbol(wd_elf_t *e, uint64_t vaddr);
+
+/* Names, in one pass over m's symbol table, every frame address of cap
+ * that lies in m (the address wd_symbolize() is given: ip, or ip - 1 for
+ * a return address), so that wd_elf_symbol() answers those without
+ * loading and sorting the whole table; the same answers as the full table
+ * gives. Any other address still loads the table. Once per module. */
+void wd_elf_name_frames(const wd_capture_t *cap, const wd_module_t *m);
 
 /* The module's ELF (its file, or its copied image), opened on first use;
  * NULL if unavailable. */

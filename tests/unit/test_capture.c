@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include <dirent.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -596,6 +597,125 @@ static void test_capture_thread_already_traced(void **state) {
   wd_capture_free(&cap);
 }
 
+/* Names addrs[0..n) through wd_symbolize() as the frames of one thread
+ * of a capture holding only path's module (one pass over the table for
+ * them all, wd_elf_name_frames), and checks every name, address and size
+ * against the whole sorted table of a separately opened wd_elf_t. */
+static size_t check_frame_names(const char *path, wd_elf_t *full,
+                                const uint64_t *addrs, size_t n) {
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  assert_true(fd >= 0);
+  wd_module_t mod;
+  memset(&mod, 0, sizeof(mod));
+  mod.elf = wd_elf_open(fd);
+  assert_non_null(mod.elf);
+  uint64_t lo = UINT64_MAX, hi = 0;
+  for (size_t i = 0; i < mod.elf->nsegs; i++) {
+    const wd_elf_seg_t *sg = &mod.elf->segs[i];
+    if (sg->vaddr < lo)
+      lo = sg->vaddr;
+    if (sg->vaddr + sg->memsz > hi)
+      hi = sg->vaddr + sg->memsz;
+  }
+  lo &= ~(uint64_t)0xfff;
+  mod.base = 0x7f1200000000ull; /* load bias 0x7f1200000000 - lo */
+  mod.size = hi - lo + 0x1000;
+  mod.fd = fd;
+  wd_frame_t frames[64];
+  assert_true(n <= 64);
+  memset(frames, 0, sizeof(frames));
+  uint64_t bias = mod.base - lo;
+  for (size_t k = 0; k < n; k++) /* return addresses: looked up at ip-1 */
+    frames[k].ip = addrs[k] + bias + (k > 0);
+  wd_thread_t th;
+  memset(&th, 0, sizeof(th));
+  th.frames = frames;
+  th.nframes = n;
+  wd_capture_t cap;
+  memset(&cap, 0, sizeof(cap));
+  cap.modules = &mod;
+  cap.nmodules = 1;
+  cap.threads = &th;
+  cap.nthreads = 1;
+  size_t named = 0;
+  for (size_t k = 0; k < n; k++) {
+    if (addrs[k] < lo || addrs[k] - lo >= mod.size)
+      continue;
+    const char *fn = wd_symbolize(&cap, addrs[k] + bias, NULL, NULL);
+    const wd_elf_sym_t *want = wd_elf_symbol(full, addrs[k]);
+    const wd_elf_sym_t *got = wd_elf_symbol(mod.elf, addrs[k]);
+    if (want == NULL) {
+      assert_null(fn);
+      assert_null(got);
+      continue;
+    }
+    assert_non_null(fn);
+    assert_non_null(got);
+    if (strcmp(fn, want->name) != 0 || got->addr != want->addr ||
+        got->size != want->size)
+      fail_msg("%s %#llx: frames named %s (%#llx+%llu), the table %s "
+               "(%#llx+%llu)",
+               path, (unsigned long long)addrs[k], fn,
+               (unsigned long long)got->addr, (unsigned long long)got->size,
+               want->name, (unsigned long long)want->addr,
+               (unsigned long long)want->size);
+    named++;
+  }
+  /* All answered from the one pass: the table was never loaded. */
+  assert_int_equal(mod.elf->syms_loaded, 0);
+  wd_elf_close(mod.elf);
+  close(fd);
+  return named;
+}
+
+/* Frame addresses are named in one pass over the module's symbol table;
+ * the names are the sorted table's, alias choice included: checked on
+ * every symbol's edges and every 64th byte of libc (symbols from its
+ * /usr/lib/debug file when installed, else .dynsym), this test and the
+ * target (.symtab). */
+static void test_frame_names_match_symbol_table(void **state) {
+  (void)state;
+  Dl_info info;
+  assert_true(dladdr((void *)&printf, &info) != 0);
+  const char *paths[] = {info.dli_fname, "/proc/self/exe", WD_TARGET};
+  for (size_t p = 0; p < sizeof(paths) / sizeof(paths[0]); p++) {
+    int fd = open(paths[p], O_RDONLY | O_CLOEXEC);
+    assert_true(fd >= 0);
+    wd_elf_t *full = wd_elf_open(fd);
+    assert_non_null(full);
+    assert_null(wd_elf_symbol(full, 0)); /* loads the whole table */
+    assert_true(full->nsyms > 0);
+    size_t cap = 4 * full->nsyms + 4096, n = 0;
+    uint64_t *a = malloc(cap * sizeof(*a));
+    assert_non_null(a);
+    for (size_t i = 0; i < full->nsyms; i++) {
+      const wd_elf_sym_t *sy = &full->syms[i];
+      uint64_t edge[4] = {sy->addr - 1, sy->addr, sy->addr + sy->size - 1,
+                          sy->addr + sy->size};
+      for (int k = 0; k < 4 && n < cap; k++)
+        a[n++] = edge[k];
+    }
+    for (size_t i = 0; i < full->nsegs; i++)
+      for (uint64_t v = full->segs[i].vaddr;
+           v < full->segs[i].vaddr + full->segs[i].memsz && n < cap; v += 64)
+        a[n++] = v;
+    /* Batches of up to 64 spread over the whole module, each in a fresh
+     * capture; the duplicates are skipped there. */
+    size_t batches = (n + 63) / 64, named = 0;
+    for (size_t b = 0; b < batches; b++) {
+      uint64_t chunk[64];
+      size_t k = 0;
+      for (size_t i = b; i < n && k < 64; i += batches)
+        chunk[k++] = a[i];
+      named += check_frame_names(paths[p], full, chunk, k);
+    }
+    assert_true(named > full->nsyms); /* most addresses have a name */
+    free(a);
+    wd_elf_close(full);
+    close(fd);
+  }
+}
+
 static void test_handle_crash_writes_one_report(void **state) {
   (void)state;
   char spool[PATH_MAX];
@@ -1166,6 +1286,7 @@ int main(void) {
       cmocka_unit_test(test_handle_crash_forced_procmem_env),
       cmocka_unit_test(test_handle_crash_of_vanished_process_still_releases),
       cmocka_unit_test(test_symbolize_crash_site_file_line),
+      cmocka_unit_test(test_frame_names_match_symbol_table),
       cmocka_unit_test(test_symbolize_inlined_frame),
       cmocka_unit_test(test_symbolize_budget),
       cmocka_unit_test(test_symbolize_past_deadline_keeps_symtab_names),
