@@ -18,6 +18,7 @@
 #include "commands.h"
 #include "json.h"
 #include "minidump.h"
+#include "signals.h"
 #include "stackwalk.h"
 
 static void usage(FILE *out) {
@@ -182,8 +183,8 @@ static void print_text(const cw_md_t *md, const char *file, int stack) {
 
   const cw_md_exception_t *e = cw_md_exception(md);
   if (e != NULL) {
-    const char *sig = cw_md_signal_name(e->code);
-    const char *code = cw_md_si_code_name(e->code, e->flags);
+    const char *sig = cw_signal_name((int)e->code);
+    const char *code = cw_si_code_name((int)e->code, (int)e->flags);
     printf("\nException:\n  signal %s (%u), si_code %s (%d), address "
            "0x%llx, thread %u",
            sig ? sig : "?", e->code, code ? code : "?", (int)e->flags,
@@ -377,8 +378,8 @@ static void print_json(const cw_md_t *md, const char *file, int stack) {
   if (e != NULL) {
     cw_json_key(&j, "exception");
     cw_json_begin_object(&j);
-    const char *sig = cw_md_signal_name(e->code);
-    const char *code = cw_md_si_code_name(e->code, e->flags);
+    const char *sig = cw_signal_name((int)e->code);
+    const char *code = cw_si_code_name((int)e->code, (int)e->flags);
     cw_json_key(&j, "signal");
     cw_json_uint(&j, e->code);
     cw_json_key(&j, "signal_name");

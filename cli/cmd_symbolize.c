@@ -31,6 +31,7 @@
 #include "debug_id.h"
 #include "json.h"
 #include "minidump.h"
+#include "signals.h"
 #include "stackwalk.h"
 #include "symbolizer.h"
 
@@ -578,8 +579,8 @@ static int symbolize_dump(cw_symbolizer_t *s, const char *arg, int json) {
     cw_json_key(&j, "minidump");
     cw_json_string(&j, path);
     if (e != NULL) {
-      const char *sig = cw_md_signal_name(e->code);
-      const char *code = cw_md_si_code_name(e->code, e->flags);
+      const char *sig = cw_signal_name((int)e->code);
+      const char *code = cw_si_code_name((int)e->code, (int)e->flags);
       char reason[128];
       snprintf(reason, sizeof(reason), "%s / %s", sig ? sig : "?",
                code ? code : "?");
@@ -596,8 +597,8 @@ static int symbolize_dump(cw_symbolizer_t *s, const char *arg, int json) {
     cw_json_key(&j, "threads");
     cw_json_begin_array(&j);
   } else if (e != NULL) {
-    const char *sig = cw_md_signal_name(e->code);
-    const char *code = cw_md_si_code_name(e->code, e->flags);
+    const char *sig = cw_signal_name((int)e->code);
+    const char *code = cw_si_code_name((int)e->code, (int)e->flags);
     printf("Crash reason:  %s / %s\nCrash address: 0x%llx\n\n", sig ? sig : "?",
            code ? code : "?", (unsigned long long)e->address);
   }

@@ -1224,67 +1224,6 @@ const md_context_amd64_t *cw_md_thread_amd64(const cw_md_t *md, size_t i,
 
 /* ---- names ------------------------------------------------------------- */
 
-const char *cw_md_signal_name(uint32_t signo) {
-  static const char *const names[] = {
-      NULL,      "SIGHUP",  "SIGINT",    "SIGQUIT", "SIGILL",    "SIGTRAP",
-      "SIGABRT", "SIGBUS",  "SIGFPE",    "SIGKILL", "SIGUSR1",   "SIGSEGV",
-      "SIGUSR2", "SIGPIPE", "SIGALRM",   "SIGTERM", "SIGSTKFLT", "SIGCHLD",
-      "SIGCONT", "SIGSTOP", "SIGTSTP",   "SIGTTIN", "SIGTTOU",   "SIGURG",
-      "SIGXCPU", "SIGXFSZ", "SIGVTALRM", "SIGPROF", "SIGWINCH",  "SIGIO",
-      "SIGPWR",  "SIGSYS"};
-  return signo < sizeof(names) / sizeof(names[0]) ? names[signo] : NULL;
-}
-
-const char *cw_md_si_code_name(uint32_t signo, uint32_t code) {
-  int c = (int)code;
-  switch (c) {
-  case 0:
-    return "SI_USER";
-  case 0x80:
-    return "SI_KERNEL";
-  case -1:
-    return "SI_QUEUE";
-  case -6:
-    return "SI_TKILL";
-  default:
-    break;
-  }
-  static const char *const segv[] = {
-      NULL,           "SEGV_MAPERR", "SEGV_ACCERR",  "SEGV_BNDERR",
-      "SEGV_PKUERR",  "SEGV_ACCADI", "SEGV_ADIDERR", "SEGV_ADIPERR",
-      "SEGV_MTEAERR", "SEGV_MTESERR"};
-  static const char *const bus[] = {
-      NULL,         "BUS_ADRALN",    "BUS_ADRERR",
-      "BUS_OBJERR", "BUS_MCEERR_AR", "BUS_MCEERR_AO"};
-  static const char *const ill[] = {
-      NULL,         "ILL_ILLOPC", "ILL_ILLOPN", "ILL_ILLADR", "ILL_ILLTRP",
-      "ILL_PRVOPC", "ILL_PRVREG", "ILL_COPROC", "ILL_BADSTK", "ILL_BADIADDR"};
-  static const char *const fpe[] = {NULL,         "FPE_INTDIV",  "FPE_INTOVF",
-                                    "FPE_FLTDIV", "FPE_FLTOVF",  "FPE_FLTUND",
-                                    "FPE_FLTRES", "FPE_FLTINV",  "FPE_FLTSUB",
-                                    "FPE_FLTUNK", "FPE_CONDTRAP"};
-  static const char *const trap[] = {NULL,          "TRAP_BRKPT",  "TRAP_TRACE",
-                                     "TRAP_BRANCH", "TRAP_HWBKPT", "TRAP_UNK"};
-#define PICK(tab) return code < sizeof(tab) / sizeof(tab[0]) ? tab[code] : NULL
-  switch (signo) {
-  case 11:
-    PICK(segv);
-  case 7:
-    PICK(bus);
-  case 4:
-    PICK(ill);
-  case 8:
-    PICK(fpe);
-  case 5:
-    PICK(trap);
-  case 31:
-    return code == 1 ? "SYS_SECCOMP" : NULL;
-  default:
-    return NULL;
-  }
-#undef PICK
-}
-
 const char *cw_md_cpu_name(cw_md_cpu_t cpu) {
   switch (cpu) {
   case CW_MD_CPU_AMD64:

@@ -215,8 +215,6 @@ const md_context_amd64_t *cw_md_thread_amd64(const cw_md_t *md, size_t i,
 
 /* Names for display: "SIGSEGV" (NULL if unknown), "SEGV_MAPERR" (NULL),
  * "amd64", "Linux". */
-const char *cw_md_signal_name(uint32_t signo);
-const char *cw_md_si_code_name(uint32_t signo, uint32_t code);
 const char *cw_md_cpu_name(cw_md_cpu_t cpu);
 const char *cw_md_arch_name(uint16_t processor_architecture);
 const char *cw_md_os_name(uint32_t platform_id);

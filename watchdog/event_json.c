@@ -14,33 +14,12 @@
 #include "crashwatch.h"
 #include "debug_id.h"
 #include "json.h"
+#include "signals.h"
 #include "wd_capture.h"
 
 const char *wd_signal_name(int signo) {
-  switch (signo) {
-  case SIGSEGV:
-    return "SIGSEGV";
-  case SIGBUS:
-    return "SIGBUS";
-  case SIGILL:
-    return "SIGILL";
-  case SIGFPE:
-    return "SIGFPE";
-  case SIGABRT:
-    return "SIGABRT";
-  case SIGTRAP:
-    return "SIGTRAP";
-  case SIGSYS:
-    return "SIGSYS";
-  case SIGKILL:
-    return "SIGKILL";
-  case SIGTERM:
-    return "SIGTERM";
-  case SIGQUIT:
-    return "SIGQUIT";
-  default:
-    return "SIGNAL";
-  }
+  const char *name = cw_signal_name(signo);
+  return name != NULL ? name : "SIGNAL";
 }
 
 const char *wd_signal_description(int signo) {
@@ -65,59 +44,8 @@ const char *wd_signal_description(int signo) {
 }
 
 const char *wd_si_code_name(int signo, int code) {
-  switch (code) {
-  case SI_USER:
-    return "SI_USER";
-  case SI_KERNEL:
-    return "SI_KERNEL";
-  case SI_QUEUE:
-    return "SI_QUEUE";
-  case SI_TIMER:
-    return "SI_TIMER";
-  case SI_MESGQ:
-    return "SI_MESGQ";
-  case SI_ASYNCIO:
-    return "SI_ASYNCIO";
-  case SI_SIGIO:
-    return "SI_SIGIO";
-  case SI_TKILL:
-    return "SI_TKILL";
-  }
-  static const char *const segv[] = {NULL, "SEGV_MAPERR", "SEGV_ACCERR",
-                                     "SEGV_BNDERR", "SEGV_PKUERR"};
-  static const char *const bus[] = {
-      NULL,         "BUS_ADRALN",    "BUS_ADRERR",
-      "BUS_OBJERR", "BUS_MCEERR_AR", "BUS_MCEERR_AO"};
-  static const char *const ill[] = {NULL,         "ILL_ILLOPC", "ILL_ILLOPN",
-                                    "ILL_ILLADR", "ILL_ILLTRP", "ILL_PRVOPC",
-                                    "ILL_PRVREG", "ILL_COPROC", "ILL_BADSTK"};
-  static const char *const fpe[] = {NULL,         "FPE_INTDIV", "FPE_INTOVF",
-                                    "FPE_FLTDIV", "FPE_FLTOVF", "FPE_FLTUND",
-                                    "FPE_FLTRES", "FPE_FLTINV", "FPE_FLTSUB"};
-  static const char *const trap[] = {NULL, "TRAP_BRKPT", "TRAP_TRACE",
-                                     "TRAP_BRANCH", "TRAP_HWBKPT"};
-#define PICK(tab)                                                              \
-  if (code > 0 && (size_t)code < sizeof(tab) / sizeof(tab[0]))                 \
-    return tab[code];                                                          \
-  break;
-  switch (signo) {
-  case SIGSEGV:
-    PICK(segv)
-  case SIGBUS:
-    PICK(bus)
-  case SIGILL:
-    PICK(ill)
-  case SIGFPE:
-    PICK(fpe)
-  case SIGTRAP:
-    PICK(trap)
-  case SIGSYS:
-    if (code == 1)
-      return "SYS_SECCOMP";
-    break;
-  }
-#undef PICK
-  return "UNKNOWN";
+  const char *name = cw_si_code_name(signo, code);
+  return name != NULL ? name : "UNKNOWN";
 }
 
 static int is_system_path(const char *p) {

@@ -12,6 +12,7 @@
 
 #include "crashwatch.h"
 #include "minidump.h"
+#include "signals.h"
 
 static char fixtures[4096];
 
@@ -54,7 +55,7 @@ static void test_reader_breakpad_fixture(void **state) {
   const cw_md_exception_t *e = cw_md_exception(md);
   assert_non_null(e);
   assert_int_equal(e->code, 11);
-  assert_string_equal(cw_md_signal_name(e->code), "SIGSEGV");
+  assert_string_equal(cw_signal_name((int)e->code), "SIGSEGV");
   assert_int_equal(e->address, 0);
   assert_int_equal(cw_md_thread_index(md, e->tid), 0);
 
@@ -112,7 +113,8 @@ static void test_reader_crashpad_fixture(void **state) {
   assert_int_equal(cw_md_thread_count(md), 2);
   const cw_md_exception_t *e = cw_md_exception(md);
   assert_int_equal(e->flags, 1);
-  assert_string_equal(cw_md_si_code_name(e->code, e->flags), "SEGV_MAPERR");
+  assert_string_equal(cw_si_code_name((int)e->code, (int)e->flags),
+                      "SEGV_MAPERR");
   assert_int_equal(e->address, 1);
   const cw_md_module_t *m = cw_md_module(md, 0);
   assert_string_equal(m->basename, "sentry_example");
