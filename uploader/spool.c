@@ -126,12 +126,8 @@ int spool_report_open_file(spool_report_t *r, const char *name, int *fd_out) {
   return 0;
 }
 
-int spool_report_write_file(spool_report_t *r, const char *name,
-                            const void *data, size_t len) {
-  int fd;
-  int rc = spool_report_open_file(r, name, &fd);
-  if (rc != 0)
-    return rc;
+int spool_write_fd(int fd, const void *data, size_t len) {
+  int rc = 0;
   const char *p = data;
   while (len > 0) {
     ssize_t n = write(fd, p, len);
@@ -139,17 +135,25 @@ int spool_report_write_file(spool_report_t *r, const char *name,
       if (errno == EINTR)
         continue;
       rc = neg_errno();
-      close(fd);
-      return rc;
+      break;
     }
     p += n;
     len -= (size_t)n;
   }
-  if (fsync(fd) != 0)
+  if (rc == 0 && fsync(fd) != 0)
     rc = neg_errno();
   if (close(fd) != 0 && rc == 0)
     rc = neg_errno();
   return rc;
+}
+
+int spool_report_write_file(spool_report_t *r, const char *name,
+                            const void *data, size_t len) {
+  int fd;
+  int rc = spool_report_open_file(r, name, &fd);
+  if (rc != 0)
+    return rc;
+  return spool_write_fd(fd, data, len);
 }
 
 static void remove_tree(const char *dir) {

@@ -31,6 +31,11 @@ typedef struct spool_report spool_report_t;
 /* Starts <spool>/.tmp-<event_id>/. event_id is 32 lowercase hex digits. */
 int spool_report_begin(const char *spool_dir, const char *event_id,
                        spool_report_t **out);
+/* Writes all len bytes of data to fd, fsyncs it and closes it (always, even
+ * on failure). Returns 0 or a negative CW_E* code. The one write loop of
+ * the spool's writers (report files, state files, event.json rewrites). */
+int spool_write_fd(int fd, const void *data, size_t len);
+
 /* Writes one whole file (0600) into the report and fsyncs it. name is a plain
  * file name, no slashes. */
 int spool_report_write_file(spool_report_t *r, const char *name,

@@ -25,23 +25,7 @@ int spool_write_atomic(const char *path, const void *data, size_t len) {
   int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (fd < 0)
     return neg_errno();
-  int rc = 0;
-  const char *p = data;
-  while (len > 0) {
-    ssize_t n = write(fd, p, len);
-    if (n < 0) {
-      if (errno == EINTR)
-        continue;
-      rc = neg_errno();
-      break;
-    }
-    p += n;
-    len -= (size_t)n;
-  }
-  if (rc == 0 && fsync(fd) != 0)
-    rc = neg_errno();
-  if (close(fd) != 0 && rc == 0)
-    rc = neg_errno();
+  int rc = spool_write_fd(fd, data, len);
   if (rc == 0 && rename(tmp, path) != 0)
     rc = neg_errno();
   if (rc != 0)

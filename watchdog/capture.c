@@ -141,24 +141,7 @@ static int replace_event(int dir_fd, const cw_buf_t *ev) {
                   O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
   if (fd < 0)
     return errno ? -errno : CW_EIO;
-  int rc = 0;
-  const uint8_t *p = ev->data;
-  size_t n = ev->len;
-  while (n > 0) {
-    ssize_t w = write(fd, p, n);
-    if (w < 0) {
-      if (errno == EINTR)
-        continue;
-      rc = errno ? -errno : CW_EIO;
-      break;
-    }
-    p += w;
-    n -= (size_t)w;
-  }
-  if (rc == 0 && fsync(fd) != 0)
-    rc = errno ? -errno : CW_EIO;
-  if (close(fd) != 0 && rc == 0)
-    rc = CW_EIO;
+  int rc = spool_write_fd(fd, ev->data, ev->len);
   if (rc == 0 && renameat(dir_fd, tmp, dir_fd, SPOOL_EVENT_FILE) != 0)
     rc = errno ? -errno : CW_EIO;
   if (rc == 0 && fsync(dir_fd) != 0)
