@@ -21,6 +21,7 @@
 #include "ratelimit.h"
 #include "spool.h"
 #include "transport.h"
+#include "upload_spawn.h"
 
 static int64_t now_ms(void) {
   struct timespec ts;
@@ -781,38 +782,10 @@ int cw_upload_watch(const cw_upload_config_t *cfg, volatile int *stop,
 }
 
 int cw_upload_spawn_once(const cw_upload_config_t *cfg) {
-  pid_t pid = fork();
-  if (pid < 0)
-    return errno ? -errno : CW_EAGAIN;
-  if (pid == 0) {
-    /* Intermediate child: detach and hand the work to a grandchild, so the
-     * caller has nothing to reap but us, right now. */
-    setsid();
-    pid_t g = fork();
-    if (g != 0)
-      _exit(g < 0 ? 1 : 0);
-    /* Keep nothing of the caller's but stderr and the log: a long upload
-     * must not hold the watchdog's pipes (or sockets) open. */
-    int keep = cfg->log != NULL ? fileno(cfg->log) : -1;
-    if (keep > 2) {
-      close_range(3, (unsigned)keep - 1, 0);
-      close_range((unsigned)keep + 1, ~0U, 0);
-    } else {
-      close_range(3, ~0U, 0);
-    }
-    int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
-    if (devnull >= 0) {
-      dup2(devnull, 0);
-      dup2(devnull, 1);
-      if (devnull > 2 && devnull != keep)
-        close(devnull);
-    }
-    cw_upload_stats_t st;
-    int rc = cw_upload_run_once(cfg, &st);
-    _exit(rc != 0 ? 1 : cw_upload_exit_code(&st));
-  }
-  int status;
-  while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-    ;
-  return 0;
+  int rc = cw_upload_detach(cfg->log != NULL ? fileno(cfg->log) : -1);
+  if (rc != 0)
+    return rc < 0 ? rc : 0;
+  cw_upload_stats_t st;
+  rc = cw_upload_run_once(cfg, &st);
+  _exit(rc != 0 ? 1 : cw_upload_exit_code(&st));
 }

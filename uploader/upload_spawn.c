@@ -13,6 +13,40 @@
 
 #include "crashwatch.h"
 
+int cw_upload_detach(int keep_fd) {
+  pid_t pid = fork();
+  if (pid < 0)
+    return errno ? -errno : CW_EAGAIN;
+  if (pid == 0) {
+    /* Intermediate child: a new session, then hand the work to a grandchild
+     * (re-parented to init) and exit, so the caller reaps only us, now. */
+    setsid();
+    pid_t g = fork();
+    if (g != 0)
+      _exit(g < 0 ? 1 : 0);
+    /* Keep nothing of the caller's but stderr and keep_fd: a long upload
+     * must not hold the watchdog's pipes (or sockets) open. */
+    if (keep_fd > 2) {
+      close_range(3, (unsigned)keep_fd - 1, 0);
+      close_range((unsigned)keep_fd + 1, ~0U, 0);
+    } else {
+      close_range(3, ~0U, 0);
+    }
+    int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+    if (devnull >= 0) {
+      dup2(devnull, 0);
+      dup2(devnull, 1);
+      if (devnull > 2)
+        close(devnull);
+    }
+    return 0;
+  }
+  int status;
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+    ;
+  return 1;
+}
+
 /* Finds name as execvp would (a name with a slash is taken as it is), then
  * falls back to the crashwatch installed beside this build
  * (CW_INSTALLED_CLI). */
@@ -59,48 +93,31 @@ int cw_upload_spawn_exec(const char *exe, const char *spool_dir,
   if (resolve_exe(exe, found, sizeof(found)) != 0)
     return CW_ENOENT;
   exe = found;
-  pid_t pid = fork();
-  if (pid < 0)
-    return errno ? -errno : CW_EAGAIN;
-  if (pid == 0) {
-    setsid();
-    pid_t g = fork();
-    if (g != 0)
-      _exit(g < 0 ? 1 : 0);
-    close_range(3, ~0U, 0);
-    int devnull = open("/dev/null", O_RDWR);
-    if (devnull >= 0) {
-      dup2(devnull, 0);
-      dup2(devnull, 1);
-      if (devnull > 2)
-        close(devnull);
-    }
-    unsetenv("SENTRY_DSN");
-    unsetenv("CRASHWATCH_UPLOAD_URL");
-    if (dsn != NULL)
-      setenv("SENTRY_DSN", dsn, 1);
-    else
-      setenv("CRASHWATCH_UPLOAD_URL", url, 1);
-    const char *argv[12];
-    int n = 0;
-    argv[n++] = exe;
-    argv[n++] = "upload";
-    argv[n++] = "--once";
-    argv[n++] = "--quiet";
-    argv[n++] = "--spool";
-    argv[n++] = spool_dir;
-    if (dsn != NULL && url != NULL) {
-      argv[n++] = "--url";
-      argv[n++] = url;
-      argv[n++] = "--format";
-      argv[n++] = "envelope";
-    }
-    argv[n] = NULL;
-    execv(exe, (char *const *)argv);
-    _exit(127);
+  int rc = cw_upload_detach(-1);
+  if (rc != 0)
+    return rc < 0 ? rc : 0;
+  /* The detached grandchild. */
+  unsetenv("SENTRY_DSN");
+  unsetenv("CRASHWATCH_UPLOAD_URL");
+  if (dsn != NULL)
+    setenv("SENTRY_DSN", dsn, 1);
+  else
+    setenv("CRASHWATCH_UPLOAD_URL", url, 1);
+  const char *argv[12];
+  int n = 0;
+  argv[n++] = exe;
+  argv[n++] = "upload";
+  argv[n++] = "--once";
+  argv[n++] = "--quiet";
+  argv[n++] = "--spool";
+  argv[n++] = spool_dir;
+  if (dsn != NULL && url != NULL) {
+    argv[n++] = "--url";
+    argv[n++] = url;
+    argv[n++] = "--format";
+    argv[n++] = "envelope";
   }
-  int status;
-  while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-    ;
-  return 0;
+  argv[n] = NULL;
+  execv(exe, (char *const *)argv);
+  _exit(127);
 }

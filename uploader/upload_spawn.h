@@ -28,4 +28,13 @@
 int cw_upload_spawn_exec(const char *exe, const char *spool_dir,
                          const char *dsn, const char *url);
 
+/*
+ * Detaches the work that follows into a grandchild: returns 0 in that
+ * grandchild (new session, re-parented to init, stdin/stdout on /dev/null,
+ * every descriptor above 2 closed but keep_fd, -1 for none), which must end
+ * with _exit(); returns 1 in the caller once the short-lived intermediate
+ * child is reaped; a negative CW_E* code if fork failed.
+ */
+int cw_upload_detach(int keep_fd);
+
 #endif
