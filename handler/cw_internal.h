@@ -47,6 +47,7 @@ struct cw_options {
   unsigned ack_timeout_ms;
   int include_environ;
   int print_summary;
+  int release_early; /* ack after capture, not after commit */
   char *dsn;
   char *release;
   char *environment;

@@ -141,6 +141,14 @@ static void read_env(cw_options_t *o) {
     else
       o->print_summary = b;
   }
+  if ((v = env_nonempty("CRASHWATCH_RELEASE_EARLY")) != NULL) {
+    int b = parse_bool(v);
+    if (b < 0)
+      env_fail(o, CW_EINVAL, "CRASHWATCH_RELEASE_EARLY=%s: expected 0 or 1",
+               v);
+    else
+      o->release_early = b;
+  }
   if ((v = env_nonempty("SENTRY_DSN")) != NULL) {
     char msg[200];
     if (cw__dsn_check(v, msg, sizeof(msg)) != 0)
@@ -241,3 +249,10 @@ CW_EXTERN int cw_options_set_environment(cw_options_t *o,
   CHECK_OPTS(o, "cw_options_set_environment");
   return replace_string(&o->environment, environment);
 }
+
+CW_EXTERN int cw_options_set_release_early(cw_options_t *o, int on) {
+  CHECK_OPTS(o, "cw_options_set_release_early");
+  o->release_early = on != 0;
+  return 0;
+}
+

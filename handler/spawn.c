@@ -30,6 +30,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -59,7 +60,14 @@ static void add_arg(wd_args_t *a, const char *s) {
 }
 
 /* Writes bytes [start, end) of the library into a memfd. Returns the fd or
- * a negative CW_E* code (message set). */
+ * a negative CW_E* code (message set).
+ *
+ * RLIMIT_FSIZE applies to a memfd like to any file, and a write past it
+ * raises SIGXFSZ, which kills the app. So the limit is checked first: a
+ * hard limit below the image fails cw_init with CW_EWATCHDOG; a soft one
+ * is raised to the hard limit for the write and put back (process-wide
+ * for those few hundred microseconds: a write elsewhere in the app past
+ * its soft limit in that window succeeds instead of failing). */
 static int make_memfd(const char *name, const unsigned char *start,
                       const unsigned char *end) {
   size_t len = (size_t)(end - start);
@@ -67,25 +75,48 @@ static int make_memfd(const char *name, const unsigned char *start,
     return cw__fail(CW_EWATCHDOG,
                     "this libcrashwatch was built without an embedded "
                     "watchdog; set CRASHWATCH_WATCHDOG to its path");
+  struct rlimit fsz, raised;
+  int restore = 0;
+  if (getrlimit(RLIMIT_FSIZE, &fsz) == 0 && fsz.rlim_cur != RLIM_INFINITY &&
+      fsz.rlim_cur < len) {
+    if (fsz.rlim_max != RLIM_INFINITY && fsz.rlim_max < len)
+      return cw__fail(CW_EWATCHDOG,
+                      "watchdog: RLIMIT_FSIZE (hard limit %llu bytes) is "
+                      "below the embedded watchdog's %zu bytes; raise it or "
+                      "set CRASHWATCH_WATCHDOG to an installed "
+                      "crashwatch-watchdog",
+                      (unsigned long long)fsz.rlim_max, len);
+    raised = fsz;
+    raised.rlim_cur = fsz.rlim_max;
+    if (setrlimit(RLIMIT_FSIZE, &raised) != 0)
+      return cw__fail(CW_EWATCHDOG, "watchdog: raising RLIMIT_FSIZE: %s",
+                      strerror(errno));
+    restore = 1;
+  }
   int fd = memfd_create(name, MFD_CLOEXEC);
+  int rc = fd;
   if (fd < 0)
-    return cw__fail(CW_EWATCHDOG, "watchdog: memfd_create: %s",
-                    strerror(errno));
+    rc = cw__fail(CW_EWATCHDOG, "watchdog: memfd_create: %s",
+                  strerror(errno));
   const unsigned char *p = start;
-  while (len > 0) {
+  while (fd >= 0 && len > 0) {
     ssize_t n = write(fd, p, len);
     if (n < 0 && errno == EINTR)
       continue;
     if (n <= 0) {
-      int e = errno;
+      int e = n < 0 ? errno : EIO;
       close(fd);
-      return cw__fail(CW_EWATCHDOG, "watchdog: writing the memfd: %s",
-                      strerror(e));
+      fd = -1;
+      rc = cw__fail(CW_EWATCHDOG, "watchdog: writing the memfd: %s",
+                    strerror(e));
+      break;
     }
     p += n;
     len -= (size_t)n;
   }
-  return fd;
+  if (restore)
+    setrlimit(RLIMIT_FSIZE, &fsz);
+  return rc;
 }
 
 /* Moves fd to a number >= 3 (close-on-exec), so a daemon that closed its
@@ -330,6 +361,8 @@ int cw__spawn_watchdog(const struct cw_options *o, const char *spool_abs,
     add_arg(&a, "--include-environ");
   if (!o->print_summary)
     add_arg(&a, "--no-summary");
+  if (o->release_early)
+    add_arg(&a, "--release-early");
   if (o->release != NULL) {
     add_arg(&a, "--release");
     add_arg(&a, o->release);

@@ -32,6 +32,10 @@
 #define K_EINTR 4
 #define K_EAGAIN 11
 #define K_PR_SET_NAME 15
+#define K_SIGHUP 1
+#define K_SIGINT 2
+#define K_SIGTERM 15
+#define K_SIG_BLOCK 0
 #define K_CW_EWATCHDOG (-4010) /* crashwatch.h's CW_EWATCHDOG */
 
 static long sys6(long n, long a, long b, long c, long d, long e, long f) {
@@ -112,12 +116,23 @@ __attribute__((used, noreturn)) static void idle_main(long *sp) {
     sys_exit(2);
   SYS3(__NR_prctl, K_PR_SET_NAME, "crashwatch-wd", 0);
 
+  /* SIGTERM, SIGINT, SIGHUP (a service or container being stopped): with
+   * no crash pending they end this stage (default action) while it waits
+   * in ppoll; otherwise they stay blocked, and pending across the exec,
+   * so the full watchdog finishes the report before they take effect. */
+  unsigned long stop_sigs = (1ul << (K_SIGHUP - 1)) | (1ul << (K_SIGINT - 1)) |
+                            (1ul << (K_SIGTERM - 1));
+  unsigned long waiting;
+  sys6(__NR_rt_sigprocmask, K_SIG_BLOCK, (long)&stop_sigs, (long)&waiting, 8,
+       0, 0);
+  waiting &= ~stop_sigs;
+
   for (;;) {
     struct {
       int fd;
       short events, revents;
     } p = {sock, K_POLLIN, 0};
-    long r = SYS3(__NR_poll, &p, 1, -1);
+    long r = sys6(__NR_ppoll, (long)&p, 1, 0, (long)&waiting, 8, 0);
     if (r == -K_EINTR)
       continue;
     if (r < 0)

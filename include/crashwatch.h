@@ -129,6 +129,14 @@ CW_EXTERN int cw_options_set_release(cw_options_t *opts, const char *release);
 CW_EXTERN int cw_options_set_environment(cw_options_t *opts,
                                          const char *environment);
 
+/* Durable before dead. Off (the default): the crashing process dies only
+ * after its report is committed to the spool, so a report survives the
+ * process's death even when that kills the watchdog (PID 1 of a container,
+ * systemd's KillMode=mixed). On ($CRASHWATCH_RELEASE_EARLY=1): it dies as
+ * soon as the watchdog has copied it out, a few milliseconds sooner, and
+ * the report is lost if the watchdog dies with it. See docs/capture.md. */
+CW_EXTERN int cw_options_set_release_early(cw_options_t *opts, int on);
+
 /* ---- Lifecycle ------------------------------------------------------ */
 
 /*

@@ -1,10 +1,11 @@
 /*
  * capture.c — wd_handle_crash(): the order of a crash's handling in the
- * watchdog (normal context, watchdog process). Copy out, release the app,
- * then do the slow work — unwinding, serialising, fsyncing — while the app
- * is already dying; the report is committed before the slowest and least
- * essential step, symbolization from debug info, which then rewrites
- * event.json under the report's spool lock.
+ * watchdog (normal context, watchdog process). Copy out, detach, unwind,
+ * serialise and fsync; release the app once the report is committed
+ * (durable before dead; with release_early, as soon as everything is
+ * copied out, so the app dies while the report is written); the slowest
+ * and least essential step, symbolization from debug info, comes after
+ * the commit and rewrites event.json under the report's spool lock.
  */
 #include "capture.h"
 
@@ -182,8 +183,17 @@ int wd_handle_crash(const wd_config_t *cfg, const cw_crash_record_t *rec,
 
   wd_capture_t c;
   int capture_rc = wd_capture_process(rec, &opts, &c);
-  release(release_ctx, capture_rc == 0 ? 0 : CW_ECAPTURE);
-  trace(cfg, "released");
+  /* When the app is the init of its PID namespace (its getpid() is 1, and
+   * the watchdog shares that namespace), its death SIGKILLs the watchdog:
+   * it is held until the report is complete, symbolization included. */
+  enum { AT_CAPTURE, AT_COMMIT, AT_END } release_at =
+      cfg->release_early ? AT_CAPTURE : rec->pid == 1 ? AT_END : AT_COMMIT;
+  int released = 0;
+  if (release_at == AT_CAPTURE) {
+    release(release_ctx, capture_rc == 0 ? 0 : CW_ECAPTURE);
+    trace(cfg, "released");
+    released = 1;
+  }
   if (capture_rc != 0 && c.nthreads == 0)
     capture_from_record(rec, &c);
 
@@ -204,7 +214,19 @@ int wd_handle_crash(const wd_config_t *cfg, const cw_crash_record_t *rec,
     trace(cfg, "committed");
     if (report_path != NULL && cap > 0)
       snprintf(report_path, cap, "%s", path);
+  }
+  /* Durable before dead: the app dies once its report is committed. */
+  int status = rc != 0 ? rc : capture_rc == 0 ? 0 : CW_ECAPTURE;
+  if (!released && (release_at == AT_COMMIT || rc != 0)) {
+    release(release_ctx, status);
+    trace(cfg, "released");
+    released = 1;
+  }
+  if (rc == 0)
     symbolize_report(cfg, &c, event_id, lock_fd);
+  if (!released) {
+    release(release_ctx, status);
+    trace(cfg, "released");
   }
   if (lock_fd >= 0)
     close(lock_fd); /* unlocks: the uploader may take the report */

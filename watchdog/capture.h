@@ -17,6 +17,12 @@ typedef struct {
   const char *release;     /* Sentry release, or NULL */
   const char *environment; /* Sentry environment, or NULL */
   const char *dsn;         /* upload target, or NULL (report stays local) */
+  /* 0 (default): release the app once its report is committed (durable
+   * before dead; when the app is PID 1 of its namespace, after
+   * symbolization too, since its death kills the watchdog). 1: as soon as
+   * everything has been copied out of it (faster exit; the report is lost
+   * if the watchdog dies with the app). */
+  int release_early;
   /* Progress of wd_handle_crash(), one step name per call ("released",
    * "committed", "symbolize-start", "symbolize-done", "event-replaced"),
    * for debug logs and tests; NULL for none. */
@@ -31,9 +37,11 @@ typedef void (*wd_release_fn)(void *ctx, int status);
 
 /*
  * Handles one crash: seizes and stops every thread of rec->pid, copies out
- * registers, stacks, modules and /proc files, detaches and calls release,
- * then unwinds every thread, writes minidump.dmp and event.json and commits
- * the report into cfg->spool_dir. Only then, with the report durable, it
+ * registers, stacks, modules and /proc files, detaches (calling release
+ * here with cfg->release_early), then unwinds every thread, writes
+ * minidump.dmp and event.json and commits the report into cfg->spool_dir,
+ * and calls release (by default; for an app that is PID 1 of its namespace
+ * after symbolizing). Only then, with the report durable, it
  * symbolizes every frame from the modules' debug info within a time budget
  * (wd_symbolize_all) and replaces event.json atomically with the
  * symbolized frames, holding the report's spool lock (spool_lock's flock,
@@ -49,10 +57,12 @@ typedef void (*wd_release_fn)(void *ctx, int status);
  * committed report directory is written to report_path (cap bytes). Returns 0
  * or a negative CW_E* code; release has been called in every case.
  *
- * Release status: 0 once everything was copied out, CW_ECAPTURE when the
- * process could not be captured (gone, or ptrace refused); a report made
- * from the record alone (the crashing thread's registers, no memory) is
- * still written then, and CW_ECAPTURE returned.
+ * Release status: 0 once everything was copied out (and, unless
+ * release_early, committed), a negative CW_E* code when the report could
+ * not be committed, CW_ECAPTURE when the process could not be captured
+ * (gone, or ptrace refused); a report made from the record alone (the
+ * crashing thread's registers, no memory) is still written then, and
+ * CW_ECAPTURE returned.
  *
  * CRASHWATCH_SYMBOLIZE_BUDGET_MS in the watchdog's environment sets the
  * symbolization budget (default 2000 ms; 0 disables symbolization: the

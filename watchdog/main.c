@@ -12,8 +12,8 @@
  * (the app exited or called cw_shutdown()).
  *
  * Usage: crashwatch-watchdog --fd N --pid PID --spool DIR [--summary-fd FD]
- *        [--include-environ] [--no-summary] [--release R]
- *        [--environment E] [--dsn DSN]
+ *        [--include-environ] [--no-summary] [--release-early]
+ *        [--release R] [--environment E] [--dsn DSN]
  * The library passes the DSN as $CRASHWATCH_WATCHDOG_DSN rather than
  * --dsn, so it does not show in ps. The embedded watchdog is exec()d by its
  * idle stage (handler/wd_idle.c) when the first crash record is pending,
@@ -27,7 +27,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -88,6 +90,7 @@ static int parse_int(const char *s, long lo, long hi, long *out) {
 static void usage(void) {
   fprintf(stderr, "usage: crashwatch-watchdog --fd N --pid PID --spool DIR "
                   "[--summary-fd FD] [--include-environ] [--no-summary] "
+                  "[--release-early] "
                   "[--release R] [--environment E] [--dsn DSN]\n"
                   "Started by libcrashwatch; not meant to be run by hand.\n");
 }
@@ -131,6 +134,19 @@ static void start_upload(const wd_config_t *cfg) {
              cw_strerror(rc), cfg->spool_dir);
 }
 
+/* The app's RLIMIT_FSIZE is inherited, but it was set for the app's own
+ * files, not for a report: raise the soft limit as far as the hard one
+ * goes, and take a write past what is left as an error (EFBIG) instead of
+ * a SIGXFSZ that would kill the watchdog mid-report. */
+static void own_file_size_limit(void) {
+  struct rlimit rl;
+  signal(SIGXFSZ, SIG_IGN);
+  if (getrlimit(RLIMIT_FSIZE, &rl) == 0 && rl.rlim_cur != rl.rlim_max) {
+    rl.rlim_cur = rl.rlim_max;
+    setrlimit(RLIMIT_FSIZE, &rl);
+  }
+}
+
 int main(int argc, char **argv) {
   long fd = -1, pid = -1, summary_fd = -1, image_fd = -1;
   wd_config_t cfg = {.summary_fd = -1, .print_summary = 1};
@@ -158,6 +174,8 @@ int main(int argc, char **argv) {
       cfg.include_environ = 1;
     else if (strcmp(a, "--no-summary") == 0)
       cfg.print_summary = 0;
+    else if (strcmp(a, "--release-early") == 0)
+      cfg.release_early = 1;
     else
       takes = -1;
     if (takes < 0) {
@@ -182,6 +200,22 @@ int main(int argc, char **argv) {
   if (summary_fd >= 0)
     log_fd = (int)summary_fd;
   signal(SIGPIPE, SIG_IGN);
+  own_file_size_limit();
+  /* SIGTERM, SIGINT and SIGHUP (a service or container being stopped) are
+   * blocked except while waiting for a crash record: one that comes in
+   * while a report is being written waits until the report is finished,
+   * then ends the watchdog (default action). The idle stage blocked them
+   * already, so one sent between its exec and here is kept pending too. */
+  sigset_t stop_sigs;
+  sigemptyset(&stop_sigs);
+  sigaddset(&stop_sigs, SIGTERM);
+  sigaddset(&stop_sigs, SIGINT);
+  sigaddset(&stop_sigs, SIGHUP);
+  sigset_t waiting; /* the mask while idle: stop signals let through */
+  sigprocmask(SIG_BLOCK, &stop_sigs, &waiting);
+  sigdelset(&waiting, SIGTERM);
+  sigdelset(&waiting, SIGINT);
+  sigdelset(&waiting, SIGHUP);
 
   for (;;) {
     /* One byte more than a record, so an oversized datagram is caught. */
@@ -191,7 +225,14 @@ int main(int argc, char **argv) {
     } u;
     struct iovec iov = {.iov_base = u.bytes, .iov_len = sizeof(u.bytes)};
     struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
-    ssize_t n = recvmsg((int)fd, &mh, 0);
+    struct pollfd pfd = {.fd = (int)fd, .events = POLLIN};
+    if (ppoll(&pfd, 1, NULL, &waiting) < 0 && errno != EINTR) {
+      log_line("crashwatch-watchdog: poll: %s", strerror(errno));
+      return 1;
+    }
+    ssize_t n = recvmsg((int)fd, &mh, MSG_DONTWAIT);
+    if (n < 0 && (errno == EINTR || errno == EAGAIN))
+      continue;
     if (n < 0 && errno == EINTR)
       continue;
     if (n == 0)
@@ -224,7 +265,11 @@ int main(int argc, char **argv) {
     else if (rc != 0)
       log_line("crashwatch: capturing the crash of pid %d failed: %s (%s)",
                (int)u.rec.pid, cw_strerror(rc), cw_err_name(rc));
+    /* A stop signal that came during the capture ends the watchdog here,
+     * with the report finished. */
+    sigprocmask(SIG_UNBLOCK, &stop_sigs, NULL);
     if (report[0] != '\0')
       start_upload(&cfg);
+    sigprocmask(SIG_BLOCK, &stop_sigs, NULL);
   }
 }

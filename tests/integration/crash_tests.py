@@ -24,6 +24,8 @@ import sys
 import tempfile
 
 MAIN_CHAIN = ["crash_here", "level2", "level1", "main"]
+UNSHARE = ["unshare", "--pid", "--fork", "--mount-proc"]
+SKIP = 77
 WORKER_CHAIN = ["crash_here", "level2", "level1", "crashing_worker"]
 
 # case: (signal, expected innermost-first frame names, options)
@@ -60,6 +62,25 @@ CASES = {
     # the later real fault is reported.
     "ignored-kill": (signal.SIGSEGV, MAIN_CHAIN,
                      {"stdout": "still alive after kill -SEGV"}),
+    # A soft RLIMIT_FSIZE of 100 KiB, below the watchdog image and a
+    # minidump: cw_init works (no SIGXFSZ) and the report is written.
+    "fsize": (signal.SIGSEGV, MAIN_CHAIN, {}),
+    # The crashing program is PID 1 of a new PID namespace (a container's
+    # main process): its death SIGKILLs the watchdog, so it dies only once
+    # the report is complete (symbolized: extra has crashwatch.symbolize).
+    "pidns": (signal.SIGSEGV, MAIN_CHAIN,
+              {"mode": "null", "wrap": UNSHARE, "root": True}),
+    # The same with CRASHWATCH_RELEASE_EARLY=1: the app dies as soon as it
+    # is copied out, the namespace goes with it, and the report is lost.
+    # This is the documented price of the option.
+    "pidns-early": (signal.SIGSEGV, None,
+                    {"mode": "null", "wrap": UNSHARE, "root": True,
+                     "env": {"CRASHWATCH_RELEASE_EARLY": "1"},
+                     "reports": 0}),
+    # SIGTERM to the watchdog as soon as it starts capturing (its idle
+    # stage has exec'd the full watchdog): it finishes the report first.
+    "term-watchdog": (signal.SIGSEGV, MAIN_CHAIN,
+                      {"mode": "wait-go", "term_watchdog": True}),
 }
 
 MD_LINUX_ENVIRON = 0x47670007
@@ -161,6 +182,80 @@ def is_subsequence(want, names):
     return all(any(n == w for n in it) for w in want)
 
 
+def find_watchdog(app_pid):
+    """The pid of the watchdog whose command line says --pid app_pid."""
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open("/proc/%s/cmdline" % d, "rb") as f:
+                argv = f.read().split(b"\0")
+        except OSError:
+            continue
+        if (argv and b"crashwatch-watchdog" in argv[0] and b"--pid" in argv
+                and argv.index(b"--pid") + 1 < len(argv)
+                and argv[argv.index(b"--pid") + 1] == str(app_pid).encode()):
+            return int(d)
+    return None
+
+
+def wait_exited(pid, timeout=10.0):
+    """True once pid is gone or a zombie (within timeout seconds)."""
+    import time
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        try:
+            with open("/proc/%d/stat" % pid) as f:
+                st = f.read().rsplit(")", 1)[1].split()[0]
+        except (OSError, IndexError):
+            return True
+        if st in ("Z", "X"):
+            return True
+        time.sleep(0.01)
+    return False
+
+
+def term_watchdog_during_capture(p):
+    """Lets crashprog (mode wait-go) crash, and sends SIGTERM to its
+    watchdog the moment the idle stage has exec'd the full watchdog (a
+    crash record is pending: the capture is starting). Returns (out, err)
+    as bytes."""
+    import threading
+    first = p.stdout.readline()
+    m = re.search(rb"pid (\d+)", first)
+    wd = find_watchdog(int(m.group(1))) if m else None
+    check(wd is not None, "no watchdog found for %r" % first)
+    state = {"sent": False}
+
+    def spin():
+        exe = "/proc/%d/exe" % wd
+        while True:
+            try:
+                target = os.readlink(exe)
+            except OSError:
+                return  # gone before we saw it capturing
+            if "crashwatch-watchdog" in target:
+                os.kill(wd, signal.SIGTERM)
+                state["sent"] = True
+                return
+
+    t = threading.Thread(target=spin)
+    if wd is not None:
+        t.start()
+    p.stdin.write(b"go\n")
+    p.stdin.close()
+    rest, err = p.stdout.read(), p.stderr.read()
+    p.wait(timeout=90)
+    if wd is not None:
+        t.join(timeout=30)
+        if state["sent"]:
+            print("SIGTERM sent to watchdog %d while it was capturing" % wd)
+        else:
+            print("note: the watchdog finished before SIGTERM could be sent")
+        check(wait_exited(wd), "the watchdog is still running")
+    return first + rest, err
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--prog", required=True)
@@ -186,6 +281,13 @@ def main():
                         "handle_sigill=0:handle_abort=0:detect_leaks=0:"
                         "allow_user_segv_handler=1",
     })
+    env.update(opts.get("env", {}))
+    if opts.get("root") and os.geteuid() != 0:
+        print("SKIP: %s needs root (unshare --pid)" % args.case)
+        return SKIP
+    if opts.get("wrap") and not shutil.which(opts["wrap"][0]):
+        print("SKIP: %s not found" % opts["wrap"][0])
+        return SKIP
     if "ack_timeout" in opts:
         env["CRASHWATCH_ACK_TIMEOUT_MS"] = opts["ack_timeout"]
     elif opts.get("reports") == 0:
@@ -195,9 +297,14 @@ def main():
 
     # communicate() returns at EOF on stderr, which the watchdog holds until
     # it exits: by then the report is committed (or capture failed).
-    p = subprocess.Popen([args.prog, args.case], stdout=subprocess.PIPE,
-                         stderr=subprocess.PIPE, env=env, cwd=work)
-    if args.case == "stopped-watchdog":
+    argv = opts.get("wrap", []) + [args.prog, opts.get("mode", args.case)]
+    p = subprocess.Popen(argv, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, env=env, cwd=work,
+                         stdin=subprocess.PIPE if opts.get("term_watchdog")
+                         else subprocess.DEVNULL)
+    if opts.get("term_watchdog"):
+        out, err = term_watchdog_during_capture(p)
+    elif args.case == "stopped-watchdog":
         # The stopped watchdog holds our stderr pipe: once the app is dead,
         # let the watchdog go (it finds the app gone and exits on EOF).
         p.wait(timeout=90)

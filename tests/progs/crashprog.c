@@ -7,7 +7,7 @@
  *   crashprog MODE     null abort fpe ill bus trap segv-kill stack-main
  *                      stack-thread shlib threads50 two-threads prev-handler
  *                      no-watchdog stopped-watchdog fork-child ignored-kill
- *                      sys
+ *                      sys fsize wait-go
  *
  * Environment: CRASHWATCH_SPOOL etc. as for any app; CW_MARKER is the file
  * the previously installed handler writes (prev-handler).
@@ -25,6 +25,7 @@
 #include <stddef.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -256,6 +257,17 @@ int main(int argc, char **argv) {
   }
   if (strcmp(mode, "ignored-kill") == 0)
     signal(SIGSEGV, SIG_IGN);
+  if (strcmp(mode, "fsize") == 0) {
+    /* A soft file-size limit far below the watchdog's ~500 KiB image and
+     * below a minidump: cw_init and the watchdog must both cope. */
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_FSIZE, &rl) != 0)
+      die("getrlimit");
+    rl.rlim_cur = 100 * 1024;
+    if (setrlimit(RLIMIT_FSIZE, &rl) != 0)
+      die("setrlimit");
+    mode = "null";
+  }
   int rc = cw_init(NULL);
   if (rc != 0) {
     fprintf(stderr, "crashprog: cw_init: %s (%s)\n", cw_last_error(),
@@ -293,6 +305,13 @@ int main(int argc, char **argv) {
   }
   if (strcmp(mode, "no-watchdog") == 0) {
     signal_watchdog(SIGKILL);
+    mode = "null";
+  }
+  if (strcmp(mode, "wait-go") == 0) {
+    /* Crash when the test says so (a line on stdin). */
+    char line[16];
+    if (fgets(line, sizeof(line), stdin) == NULL)
+      die("reading stdin");
     mode = "null";
   }
   if (strcmp(mode, "stopped-watchdog") == 0) {

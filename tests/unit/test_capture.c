@@ -986,6 +986,9 @@ static void trace_step(void *ctx, const char *step) {
   traced_append(t, rc == CW_EBUSY ? "busy" : rc == 0 ? "free" : "error");
 }
 
+/* wd_config_t.release_early for the next handle_traced(). */
+static int traced_release_early;
+
 /* Runs one crash of WD_TARGET (mode: NULL or a watchdog_target mode)
  * through wd_handle_crash with the given budget (NULL: the default);
  * returns event.json and the summary (malloc'd) and the trace. */
@@ -1006,6 +1009,7 @@ static void handle_traced(const char *mode, const char *budget, traced_t *t,
   wd_config_t cfg = {.spool_dir = spool,
                      .print_summary = 1,
                      .summary_fd = sumfd,
+                     .release_early = traced_release_early,
                      .trace = trace_step,
                      .trace_ctx = t};
   char report[PATH_MAX];
@@ -1054,10 +1058,10 @@ static void test_symbolize_crash_site_file_line(void **state) {
   char *ev, *sum;
   /* A budget no loaded test machine exhausts (the default is 2 s). */
   handle_traced(NULL, "60000", &t, &ev, &sum);
-  /* The ack went out first; the report was durable before the debug info
-   * was read, and locked against uploaders until event.json was
-   * replaced. */
-  assert_string_equal(t.log, "ack;released;committed;symbolize-start;"
+  /* Durable before dead: the ack went out once the report was committed,
+   * before the debug info was read; the report stayed locked against
+   * uploaders until event.json was replaced. */
+  assert_string_equal(t.log, "committed;ack;released;symbolize-start;"
                              "symbolize-done;busy;event-replaced;");
   char *leaf = frame_object(ev, "wd_crash_leaf");
   assert_non_null(leaf);
@@ -1084,6 +1088,21 @@ static void test_symbolize_crash_site_file_line(void **state) {
     fprintf(stderr, "want '%s' in summary:\n%s", want, sum);
   assert_non_null(strstr(sum, want));
   assert_non_null(strstr(sum, "  #0 0x"));
+  free(ev);
+  free(sum);
+}
+
+/* release_early: the ack goes out as soon as the process is copied out,
+ * before the report is written. */
+static void test_release_early_acks_before_commit(void **state) {
+  (void)state;
+  traced_t t;
+  char *ev, *sum;
+  traced_release_early = 1;
+  handle_traced(NULL, "60000", &t, &ev, &sum);
+  traced_release_early = 0;
+  assert_string_equal(t.log, "ack;released;committed;symbolize-start;"
+                             "symbolize-done;busy;event-replaced;");
   free(ev);
   free(sum);
 }
@@ -1155,7 +1174,7 @@ static void test_symbolize_budget(void **state) {
   traced_t t;
   char *ev, *sum;
   handle_traced(NULL, "0", &t, &ev, &sum);
-  assert_string_equal(t.log, "ack;released;committed;");
+  assert_string_equal(t.log, "committed;ack;released;");
   assert_non_null(strstr(ev, "\"function\":\"wd_crash_leaf\""));
   assert_non_null(strstr(ev, "\"function\":\"main\""));
   assert_null(strstr(ev, "\"lineno\""));
@@ -1165,7 +1184,7 @@ static void test_symbolize_budget(void **state) {
   free(sum);
 
   handle_traced(NULL, "1", &t, &ev, &sum);
-  assert_non_null(strstr(t.log, "ack;released;committed;symbolize-start;"));
+  assert_non_null(strstr(t.log, "committed;ack;released;symbolize-start;"));
   assert_non_null(strstr(ev, "\"function\":\"wd_crash_leaf\""));
   assert_non_null(strstr(ev, "\"function\":\"wd_crash_outer\""));
   assert_non_null(strstr(ev, "\"function\":\"main\""));
@@ -1286,6 +1305,7 @@ int main(void) {
       cmocka_unit_test(test_handle_crash_forced_procmem_env),
       cmocka_unit_test(test_handle_crash_of_vanished_process_still_releases),
       cmocka_unit_test(test_symbolize_crash_site_file_line),
+      cmocka_unit_test(test_release_early_acks_before_commit),
       cmocka_unit_test(test_frame_names_match_symbol_table),
       cmocka_unit_test(test_symbolize_inlined_frame),
       cmocka_unit_test(test_symbolize_budget),

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -421,6 +422,42 @@ static void test_fork_child_exits(void **state) {
   assert_int_equal(waitpid(c, &status, 0), c);
 }
 
+/* RLIMIT_FSIZE below the embedded watchdog's size (~500 KiB): cw_init
+ * must never die by SIGXFSZ writing the watchdog's memfd. With a low soft
+ * limit it works (and puts the limit back); with a low hard limit it
+ * fails with CW_EWATCHDOG and says why. In children: the limits stay
+ * there. */
+static void test_init_under_small_fsize(void **state) {
+  (void)state;
+  for (int hard_too = 0; hard_too < 2; hard_too++) {
+    pid_t c = fork();
+    assert_true(c >= 0);
+    if (c == 0) {
+      struct rlimit rl = {.rlim_cur = 100 * 1024,
+                          .rlim_max = hard_too ? 100 * 1024 : RLIM_INFINITY};
+      if (setrlimit(RLIMIT_FSIZE, &rl) != 0)
+        _exit(10);
+      int rc = cw_init(NULL);
+      struct rlimit after;
+      if (getrlimit(RLIMIT_FSIZE, &after) != 0 ||
+          after.rlim_cur != rl.rlim_cur || after.rlim_max != rl.rlim_max)
+        _exit(11); /* the soft limit was not put back */
+      if (!hard_too)
+        _exit(rc == 0 ? 0 : 12);
+      if (rc != CW_EWATCHDOG || strstr(cw_last_error(), "RLIMIT_FSIZE") == NULL)
+        _exit(13);
+      _exit(0);
+    }
+    int status;
+    assert_int_equal(waitpid(c, &status, 0), c);
+    if (WIFSIGNALED(status))
+      fail_msg("cw_init under RLIMIT_FSIZE (hard too: %d) died by signal %d",
+               hard_too, WTERMSIG(status));
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_options_setters_validate, setup,
@@ -439,6 +476,8 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_thread_init_alt_stack, setup,
                                       teardown),
       cmocka_unit_test_setup_teardown(test_fork_child_exits, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_init_under_small_fsize, setup,
+                                      teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
