@@ -13,8 +13,12 @@
  *   - memory used here (cw__crash, the record) is static, written at
  *     cw_init() so its pages are present before any crash.
  *
- * Sequence: claim the one-shot crash slot (other crashing threads park
- * until the process dies), fill the preallocated record, send it in one
+ * Sequence: let the app's view of the signal decide first (chain.c: the
+ * app's own handler runs before anything is reported; a signal it ignores
+ * or recovers from ends there), claim the one-shot crash slot (other
+ * crashing threads park until the process dies), fill the preallocated
+ * record (or copy the original fault's, saved before the app's handler
+ * re-raised), send it in one
  * SOCK_SEQPACKET datagram (MSG_NOSIGNAL: a dead watchdog gives EPIPE, not
  * SIGPIPE), wait for the watchdog's ack for at most ack_timeout_ms, restore
  * the previous disposition (running a previously installed handler), and
@@ -34,6 +38,10 @@
 #include <unistd.h>
 
 #include "cw_internal.h"
+
+/* Every sigaction() here must reach the kernel, not the interposed one in
+ * interpose.c, which would only change the app's view. */
+#define sigaction(signo, act, old) cw__sys_sigaction(signo, act, old)
 
 /* Signal context: the index of signo in cw__signals, or -1. */
 static int sig_index(int signo) {
@@ -109,11 +117,14 @@ static void fill_record(cw_crash_record_t *r, int signo, const siginfo_t *si,
  * ack_timeout_ms in total. Any failure (no watchdog, dead watchdog, timeout)
  * just ends the wait: the process must die either way. */
 static void report(int signo, const siginfo_t *si, const ucontext_t *uc,
-                   pid_t tid) {
+                   pid_t tid, const cw_crash_record_t *orig) {
   int fd = cw__crash.sock_fd;
   if (fd < 0)
     return;
-  fill_record(&cw__crash.record, signo, si, uc, tid);
+  if (orig != NULL)
+    memcpy(&cw__crash.record, orig, sizeof(cw__crash.record));
+  else
+    fill_record(&cw__crash.record, signo, si, uc, tid);
   ssize_t n;
   do
     n = send(fd, &cw__crash.record, sizeof(cw__crash.record), MSG_NOSIGNAL);
@@ -180,19 +191,15 @@ static void chain(int idx, int signo, siginfo_t *si, void *uc) {
   }
 }
 
+void cw__crash_fill_record(cw_crash_record_t *r, int signo, const siginfo_t *si,
+                           const void *uc, pid_t tid) {
+  fill_record(r, signo, si, (const ucontext_t *)uc, tid);
+}
+
 void cw__on_crash_signal(int signo, siginfo_t *si, void *ucontext) {
   int saved_errno = errno;
   pid_t tid = (pid_t)syscall(SYS_gettid);
   int idx = sig_index(signo);
-
-  /* The app ignored this signal before cw_init() and someone sent it (a
-   * fault the kernel raises cannot be ignored): keep ignoring it. */
-  if (idx >= 0 && si != NULL && si->si_code <= 0 &&
-      !(cw__crash.old[idx].sa_flags & SA_SIGINFO) &&
-      cw__crash.old[idx].sa_handler == SIG_IGN) {
-    errno = saved_errno;
-    return;
-  }
 
   /* A forked child of the initialized process: not ours to report (the
    * watchdog watches the parent), and it must not wait for an ack. */
@@ -201,6 +208,14 @@ void cw__on_crash_signal(int signo, siginfo_t *si, void *ucontext) {
       sigaction(signo, &cw__crash.old[idx], NULL);
     chain(idx, signo, si, ucontext);
     die_by(signo, si, tid);
+    errno = saved_errno;
+    return;
+  }
+
+  /* The app's view first: its handler, SIG_IGN, or SIG_DFL. */
+  const cw_crash_record_t *orig = NULL;
+  if (idx >= 0 && cw__chain_dispatch(idx, signo, si, ucontext, tid, &orig) ==
+                      CW__CHAIN_RETURN) {
     errno = saved_errno;
     return;
   }
@@ -217,11 +232,10 @@ void cw__on_crash_signal(int signo, siginfo_t *si, void *ucontext) {
     return;
   }
 
-  report(signo, si, (const ucontext_t *)ucontext, tid);
+  report(signo, si, (const ucontext_t *)ucontext, tid, orig);
 
-  if (idx >= 0)
-    sigaction(signo, &cw__crash.old[idx], NULL);
-  chain(idx, signo, si, ucontext);
+  /* The app's handler has already run (cw__chain_dispatch): die by the
+   * signal now being delivered. */
   die_by(signo, si, tid);
   errno = saved_errno;
 }

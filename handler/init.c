@@ -1,13 +1,16 @@
 /*
- * init.c — cw_init(), cw_shutdown(), cw_thread_init(): validation, the
- * alternate signal stacks and handler installation. Normal context.
+ * init.c — cw_init(), cw_shutdown(), cw_thread_init(), cw_reinstall():
+ * validation, the alternate signal stacks and handler installation. Normal
+ * context.
  *
  * cw_init() checks every setting and prepares every resource (spool, alt
  * stack, watchdog) before it installs a single handler, and undoes what it
  * did on any failure, so a failed cw_init() leaves the process as it was.
  */
+#include <dlfcn.h>
 #include <errno.h>
 #include <limits.h>
+#include <link.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -31,13 +34,11 @@ static int atfork_registered;
 
 /* ---- alternate signal stacks ---------------------------------------- */
 
-/* Big enough for the handler plus a chained handler; sanitizer builds use
- * much more stack per frame. */
-#if defined(__SANITIZE_ADDRESS__)
+/* The app's own crash handler runs on this stack too (chain.c runs it
+ * first), and such handlers log at length (redis: a backtrace, INFO, a
+ * memory test), so it is as large as a sanitizer build needs. Only the
+ * pages a handler touches are ever backed by memory. */
 #define ALT_STACK_SIZE (256u * 1024u)
-#else
-#define ALT_STACK_SIZE (64u * 1024u)
-#endif
 
 typedef struct {
   void *map;   /* guard page + stack */
@@ -124,6 +125,8 @@ static int thread_alt_stack(void) {
 
 CW_EXTERN int cw_thread_init(void) { return thread_alt_stack(); }
 
+int cw__thread_alt_stack(void) { return thread_alt_stack(); }
+
 /* ---- init / shutdown ----------------------------------------------- */
 
 /* In a forked child the crash socket belongs to the parent's watchdog: the
@@ -136,13 +139,30 @@ static void atfork_child(void) {
   }
 }
 
+/* Hands each signal back to the app's view of it (what it had before
+ * cw_init, or installed since through the intercepted sigaction). */
 static void uninstall_handlers(int n) {
+  cw__chain_stop();
   for (int i = 0; i < n; i++) {
     struct sigaction cur;
-    /* Leave a handler the app installed after us alone. */
-    if (sigaction(cw__signals[i], NULL, &cur) == 0 &&
+    /* Leave a handler the app installed behind our back (a raw system
+     * call, or interception off) alone. */
+    if (cw__sys_sigaction(cw__signals[i], NULL, &cur) == 0 &&
         (cur.sa_flags & SA_SIGINFO) && cur.sa_sigaction == cw__on_crash_signal)
-      sigaction(cw__signals[i], &cw__crash.old[i], NULL);
+      cw__sys_sigaction(cw__signals[i], &cw__crash.old[i], NULL);
+  }
+}
+
+/* abort()'s code range, for the crash path to recognize a SIGABRT sent
+ * from inside abort() (chain.c). */
+static void abort_range(uintptr_t *lo, uintptr_t *hi) {
+  Dl_info info;
+  const ElfW(Sym) *sym = NULL;
+  *lo = *hi = 0;
+  if (dladdr1((void *)&abort, &info, (void **)&sym, RTLD_DL_SYMENT) != 0 &&
+      sym != NULL && info.dli_saddr != NULL && sym->st_size > 0) {
+    *lo = (uintptr_t)info.dli_saddr;
+    *hi = *lo + sym->st_size;
   }
 }
 
@@ -193,13 +213,16 @@ static int init_locked(cw_options_t *o) {
   __atomic_store_n(&cw__crash.crash_tid, 0, __ATOMIC_SEQ_CST);
   __atomic_store_n(&cw__crash.sock_fd, sock, __ATOMIC_SEQ_CST);
 
-  struct sigaction sa;
-  memset(&sa, 0, sizeof(sa));
-  sa.sa_sigaction = cw__on_crash_signal;
-  sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
-  sigemptyset(&sa.sa_mask);
+  if (cw__interpose_resolve)
+    cw__interpose_resolve();
+  uintptr_t abort_lo, abort_hi;
+  abort_range(&abort_lo, &abort_hi);
+  cw__chain_prepare(o->intercept_signals, abort_lo, abort_hi);
   for (int i = 0; i < CW__NSIGNALS; i++) {
-    if (sigaction(cw__signals[i], &sa, &cw__crash.old[i]) != 0) {
+    /* The app's view starts as what it had; the kernel action takes its
+     * mask and SA_NODEFER, since its handler runs inside ours. */
+    if (cw__sys_sigaction(cw__signals[i], NULL, &cw__crash.old[i]) != 0 ||
+        cw__chain_install(i) != 0) {
       int e = errno;
       uninstall_handlers(i);
       cw__crash.sock_fd = -1;
@@ -210,7 +233,7 @@ static int init_locked(cw_options_t *o) {
   }
   if (!atfork_registered && pthread_atfork(NULL, NULL, atfork_child) == 0)
     atfork_registered = 1;
-  cw__crash.installed = 1;
+  __atomic_store_n(&cw__crash.installed, 1, __ATOMIC_RELEASE);
   return 0;
 }
 
@@ -228,6 +251,40 @@ CW_EXTERN int cw_init(cw_options_t *opts) {
   rc = init_locked(opts);
 out:
   cw_options_free(opts);
+  pthread_mutex_unlock(&init_lock);
+  return rc;
+}
+
+CW_EXTERN int cw_reinstall(void) {
+  pthread_mutex_lock(&init_lock);
+  cw__clear_error();
+  int rc = 0;
+  if (!cw__crash.installed || cw__crash.pid != getpid()) {
+    rc = cw__fail(CW_ENOTINIT, "cw_reinstall: crashwatch is not initialized");
+    goto out;
+  }
+  for (int i = 0; i < CW__NSIGNALS; i++) {
+    struct sigaction cur;
+    if (cw__sys_sigaction(cw__signals[i], NULL, &cur) != 0) {
+      rc = cw__fail(-errno, "cw_reinstall: sigaction(%s): %s",
+                    strsignal(cw__signals[i]), strerror(errno));
+      goto out;
+    }
+    int ours = (cur.sa_flags & SA_SIGINFO) &&
+               cur.sa_sigaction == cw__on_crash_signal;
+    /* A handler put in place behind our back becomes the app's view: it
+     * still runs first. */
+    if (!ours)
+      rc = cw__chain_sigaction(i, &cur, NULL);
+    else
+      rc = cw__chain_install(i);
+    if (rc != 0) {
+      rc = cw__fail(-errno, "cw_reinstall: sigaction(%s): %s",
+                    strsignal(cw__signals[i]), strerror(errno));
+      goto out;
+    }
+  }
+out:
   pthread_mutex_unlock(&init_lock);
   return rc;
 }

@@ -1,6 +1,11 @@
 /*
  * options.c — cw_options_t: defaults, the environment, setters, and the
  * message behind cw_last_error(). Normal context.
+ *
+ * In a secure-execution process (setuid, setgid, file capabilities: the
+ * kernel's AT_SECURE), the environment belongs to the user who started
+ * the program, not to the program: no setting is read from it
+ * (secure_getenv), only the program's cw_options_* calls count.
  */
 #include <errno.h>
 #include <limits.h>
@@ -9,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/auxv.h>
 
 #include "crashwatch.h"
 #include "cw_internal.h"
@@ -18,6 +24,10 @@
 #define CW_ACK_TIMEOUT_MAX_MS 600000u
 
 static char last_error[512];
+
+int cw__secure_exec(void) { return getauxval(AT_SECURE) != 0; }
+
+const char *cw__getenv(const char *name) { return secure_getenv(name); }
 
 int cw__dsn_check(const char *dsn, char *err, size_t errlen) {
   cw_dsn_t parsed;
@@ -84,8 +94,8 @@ static void env_fail(cw_options_t *o, int err, const char *fmt, ...) {
 /* ${XDG_STATE_HOME:-$HOME/.local/state}/crashwatch/reports, or NULL when
  * neither variable is set (cw_init() then fails with a message). */
 static char *default_spool(void) {
-  const char *xdg = getenv("XDG_STATE_HOME");
-  const char *home = getenv("HOME");
+  const char *xdg = cw__getenv("XDG_STATE_HOME");
+  const char *home = cw__getenv("HOME");
   char path[PATH_MAX];
   int n;
   if (xdg != NULL && xdg[0] == '/')
@@ -101,7 +111,7 @@ static char *default_spool(void) {
 }
 
 static const char *env_nonempty(const char *name) {
-  const char *v = getenv(name);
+  const char *v = cw__getenv(name);
   return v != NULL && v[0] != '\0' ? v : NULL;
 }
 
@@ -149,6 +159,14 @@ static void read_env(cw_options_t *o) {
     else
       o->release_early = b;
   }
+  if ((v = env_nonempty("CRASHWATCH_INTERCEPT_SIGNALS")) != NULL) {
+    int b = parse_bool(v);
+    if (b < 0)
+      env_fail(o, CW_EINVAL,
+               "CRASHWATCH_INTERCEPT_SIGNALS=%s: expected 0 or 1", v);
+    else
+      o->intercept_signals = b;
+  }
   if ((v = env_nonempty("SENTRY_DSN")) != NULL) {
     char msg[200];
     if (cw__dsn_check(v, msg, sizeof(msg)) != 0)
@@ -168,6 +186,7 @@ CW_EXTERN cw_options_t *cw_options_new(void) {
     return NULL;
   o->ack_timeout_ms = CW_ACK_TIMEOUT_DEFAULT_MS;
   o->print_summary = 1;
+  o->intercept_signals = 1;
   read_env(o);
   return o;
 }
@@ -226,6 +245,12 @@ CW_EXTERN int cw_options_set_include_environ(cw_options_t *o, int on) {
 CW_EXTERN int cw_options_set_print_summary(cw_options_t *o, int on) {
   CHECK_OPTS(o, "cw_options_set_print_summary");
   o->print_summary = on != 0;
+  return 0;
+}
+
+CW_EXTERN int cw_options_set_intercept_signals(cw_options_t *o, int on) {
+  CHECK_OPTS(o, "cw_options_set_intercept_signals");
+  o->intercept_signals = on != 0;
   return 0;
 }
 

@@ -98,7 +98,10 @@ CW_EXTERN const char *cw_version(void);
 typedef struct cw_options cw_options_t;
 
 /* Defaults, then the environment (CRASHWATCH_*, SENTRY_*) on top. NULL on
- * out-of-memory. */
+ * out-of-memory. In a secure-execution process (setuid, setgid, or file
+ * capabilities: getauxval(AT_SECURE)) the environment is ignored, HOME and
+ * XDG_STATE_HOME included: only cw_options_* calls count, so such a
+ * program must set its spool with cw_options_set_spool_dir(). */
 CW_EXTERN cw_options_t *cw_options_new(void);
 /* Frees options that were never passed to cw_init(). NULL is fine. */
 CW_EXTERN void cw_options_free(cw_options_t *opts);
@@ -121,6 +124,30 @@ CW_EXTERN int cw_options_set_include_environ(cw_options_t *opts, int on);
 /* Print a symbolized summary of each crash to stderr. Default: on
  * ($CRASHWATCH_PRINT_SUMMARY=0 turns it off). */
 CW_EXTERN int cw_options_set_print_summary(cw_options_t *opts, int on);
+/*
+ * Keep crashwatch in the chain when the program installs its own handlers
+ * for the crash signals after cw_init() (default: on;
+ * $CRASHWATCH_INTERCEPT_SIGNALS=0 turns it off). libcrashwatch.so exports
+ * sigaction(), signal(), bsd_signal(), sysv_signal() and sigset(), ahead of
+ * libc's: for SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGTRAP and SIGSYS
+ * they record the program's handler (and give the program back its own
+ * previous action) while crashwatch's handler stays installed. On a crash
+ * the program's handler runs first, as without crashwatch:
+ *   - if it recovers (repairs the context, or siglongjmp()s away, as JVM-
+ *     style runtimes do), nothing is reported;
+ *   - if it gives up (re-raises, resets to SIG_DFL and returns or calls
+ *     abort(), or lets abort() go on), exactly one report is written, of
+ *     the ORIGINAL fault (signal, address, registers), and the process
+ *     dies by the signal, as it would have;
+ *   - SIG_DFL or SIG_IGN set by the program no longer removes crashwatch:
+ *     a later fault or abort() is reported.
+ * Off: the program's sigaction() replaces crashwatch's handler, as in
+ * crashwatch 0.1. Interposition needs libcrashwatch.so among the program's
+ * libraries (linked, or LD_PRELOAD); with libcrashwatch.a or dlopen() it
+ * does not apply: call cw_reinstall() after installing handlers.
+ * docs/signals.md has the details.
+ */
+CW_EXTERN int cw_options_set_intercept_signals(cw_options_t *opts, int on);
 /* Sentry DSN for uploads ($SENTRY_DSN). Checked here: a malformed DSN is
  * refused with CW_EDSN. */
 CW_EXTERN int cw_options_set_dsn(cw_options_t *opts, const char *dsn);
@@ -152,10 +179,23 @@ CW_EXTERN int cw_init(cw_options_t *opts);
  * frees everything. Safe to call when not initialized. */
 CW_EXTERN void cw_shutdown(void);
 
-/* Gives the calling thread an alternate signal stack so a stack overflow on
- * it is still reported. Call at the start of each thread you create. The
- * stack is freed when the thread exits. */
+/* Gives the calling thread an alternate signal stack (256 KiB, a guard page
+ * below it) so a stack overflow on it is still reported. With
+ * libcrashwatch.so, every thread created with pthread_create() after
+ * cw_init() gets one by itself (pthread_create is interposed); call this at
+ * the start of threads created before cw_init(), by other means (clone),
+ * or with libcrashwatch.a. The stack is freed when the thread exits. */
 CW_EXTERN int cw_thread_init(void);
+
+/*
+ * Puts crashwatch's handlers back in the kernel after the program (or a
+ * library) installed its own in a way interposition does not see: a raw
+ * rt_sigaction system call, libcrashwatch.a, a dlopen()ed library, or
+ * interception off. A handler found in place of crashwatch's becomes the
+ * program's handler: it still runs first on a crash (see
+ * cw_options_set_intercept_signals). CW_ENOTINIT before cw_init().
+ */
+CW_EXTERN int cw_reinstall(void);
 
 #ifdef __cplusplus
 }

@@ -34,8 +34,12 @@ poll
 recv
 send
 sigaction
+__sigaction
 sigaddset
 sigemptyset
+sigfillset
+sigismember
+sigpending
 sigprocmask
 pthread_sigmask
 syscall

@@ -26,6 +26,7 @@ endif()
 cw_add_script_test(handler_signal_safe
   COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/check-signal-safe.sh
           $<TARGET_OBJECTS:cw_handler_sigctx>
+          $<TARGET_OBJECTS:cw_handler_intercept>
   TIMEOUT 30)
 # The checker must be able to fail: it has to refuse an object that calls
 # printf and malloc.
@@ -91,6 +92,28 @@ if(TARGET crashwatch-watchdog AND CW_HAVE_EMBEDDED_WATCHDOG)
       # 77: the case needs what this machine lacks (root for unshare --pid)
       set_tests_properties(crash_${v}_${c} PROPERTIES SKIP_RETURN_CODE 77)
     endforeach()
+  endforeach()
+endif()
+
+# Staying in the chain (docs/signals.md): chainprog installs its own crash
+# handlers after cw_init() (redis-like), recovers in them (JVM-like), or
+# uses a raw rt_sigaction; it links the shared library, which interposes
+# sigaction() and pthread_create().
+add_executable(chainprog progs/chainprog.c)
+target_compile_options(chainprog PRIVATE -g -O2)
+target_link_libraries(chainprog PRIVATE crashwatch Threads::Threads)
+if(CW_SANITIZE)
+  target_compile_options(chainprog PRIVATE -fno-sanitize=undefined)
+endif()
+if(TARGET crashwatch-watchdog AND CW_HAVE_EMBEDDED_WATCHDOG)
+  foreach(c reraise reraise-thread resethand abort-dfl abort-ign abort-returns
+          segv-dfl recover recover-ctx raw-syscall raw-reinstall stack-pthread
+          no-intercept)
+    cw_add_script_test(chain_${c}
+      COMMAND ${Python3_EXECUTABLE}
+              ${CMAKE_CURRENT_SOURCE_DIR}/integration/chain_tests.py
+              --prog $<TARGET_FILE:chainprog> --case ${c}
+      TIMEOUT 120 LABELS crash ptrace chain)
   endforeach()
 endif()
 

@@ -249,9 +249,14 @@ int main(int argc, char **argv) {
   setvbuf(stdout, NULL, _IONBF, 0);
 
   if (strcmp(mode, "prev-handler") == 0) {
+    /* A handler that does its work and lets the default action follow
+     * (SA_RESETHAND): it runs first, then the fault re-fires into SIG_DFL
+     * and is reported. (One that returned and stayed installed would loop
+     * on the fault forever, with or without crashwatch.) */
     struct sigaction sa;
     memset(&sa, 0, sizeof(sa));
     sa.sa_handler = prev_handler;
+    sa.sa_flags = SA_RESETHAND;
     sigemptyset(&sa.sa_mask);
     sigaction(SIGSEGV, &sa, NULL);
   }
