@@ -74,10 +74,95 @@ static int set_err(char *err, size_t errlen, int have, const char *msg,
   return 1;
 }
 
-int ratelimit_parse_sentry(ratelimits_t *rl, const char *hdr, size_t n,
-                           int64_t now_ms, char *err, size_t errlen) {
+size_t ratelimit_header_cut(const char *hdr, size_t n) {
+  if (n <= RL_MAX_HEADER)
+    return n;
+  size_t cut = RL_MAX_HEADER;
+  /* The byte at RL_MAX_HEADER may itself be the separator. */
+  if (hdr[cut] == ',')
+    return cut;
+  while (cut > 0 && hdr[cut - 1] != ',')
+    cut--;
+  return cut > 0 ? cut - 1 : 0;
+}
+
+/* A category name as Sentry spells them: lowercase letters, digits, '_'. */
+static int category_chars_ok(const char *s, size_t n) {
+  if (n == 0)
+    return 0;
+  for (size_t i = 0; i < n; i++)
+    if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') ||
+          s[i] == '_'))
+      return 0;
+  return 1;
+}
+
+/*
+ * One quota limit, s[0..n) (spaces removed): checks it whole before applying
+ * anything, so a malformed one never becomes a limit. Returns the number of
+ * categories applied, or -1 with *what set when malformed.
+ */
+static int apply_quota(ratelimits_t *rl, const char *s, size_t n,
+                       int64_t now_ms, const char **what, size_t *at) {
+  size_t f0e = 0;
+  while (f0e < n && s[f0e] != ':')
+    f0e++;
+  int64_t delay = parse_seconds(s, f0e);
+  if (delay < 0) {
+    *what = "malformed retry_after";
+    *at = 0;
+    return -1;
+  }
+  if (f0e == n) {
+    /* No categories field: not "every category" but not a limit at all (a
+     * cut or garbled entry must not silence everything). */
+    *what = "no categories field";
+    *at = f0e;
+    return -1;
+  }
+  size_t c0 = f0e + 1, c1 = c0;
+  while (c1 < n && s[c1] != ':')
+    c1++;
+  for (size_t p = c0; p < c1;) {
+    size_t q = p;
+    while (q < c1 && s[q] != ';')
+      q++;
+    if (q > p && !category_chars_ok(s + p, q - p)) {
+      *what = "malformed category";
+      *at = p;
+      return -1;
+    }
+    p = q + 1;
+  }
+  int64_t until = now_ms + delay;
+  if (c1 == c0) {
+    extend(rl, RL_ALL, until);
+    return 1;
+  }
+  int applied = 0;
+  for (size_t p = c0; p < c1;) {
+    size_t q = p;
+    while (q < c1 && s[q] != ';')
+      q++;
+    int cat = ratelimit_category(s + p, q - p);
+    if (cat > 0) {
+      extend(rl, cat, until);
+      applied++;
+    }
+    p = q + 1;
+  }
+  return applied;
+}
+
+/* The parser; *wellformed counts the quota limits that were not malformed
+ * (whether or not they named a known category). */
+static int parse_sentry(ratelimits_t *rl, const char *hdr, size_t n,
+                        int64_t now_ms, char *err, size_t errlen,
+                        int *wellformed) {
+  *wellformed = 0;
   if (err != NULL && errlen > 0)
     err[0] = '\0';
+  n = ratelimit_header_cut(hdr, n);
   /* Spaces are insignificant anywhere: work on a copy without them, keeping
    * each byte's original offset for messages. */
   char *s = malloc(n + 1);
@@ -104,35 +189,14 @@ int ratelimit_parse_sentry(ratelimits_t *rl, const char *hdr, size_t n,
     while (end < m && s[end] != ',')
       end++;
     if (end > start) {
-      /* quota_limit in [start, end): fields split by ':'. */
-      size_t f0 = start, f0e = f0;
-      while (f0e < end && s[f0e] != ':')
-        f0e++;
-      int64_t delay = parse_seconds(s + f0, f0e - f0);
-      if (delay < 0) {
-        bad = set_err(err, errlen, bad, "malformed retry_after", off[f0]);
+      const char *what = NULL;
+      size_t at = 0;
+      int k = apply_quota(rl, s + start, end - start, now_ms, &what, &at);
+      if (k < 0) {
+        bad = set_err(err, errlen, bad, what, off[start + at]);
       } else {
-        int64_t until = now_ms + delay;
-        size_t c0 = f0e < end ? f0e + 1 : end, c1 = c0;
-        while (c1 < end && s[c1] != ':')
-          c1++;
-        if (c1 == c0) {
-          extend(rl, RL_ALL, until);
-          applied++;
-        } else {
-          size_t p = c0;
-          while (p <= c1) {
-            size_t q = p;
-            while (q < c1 && s[q] != ';')
-              q++;
-            int cat = ratelimit_category(s + p, q - p);
-            if (cat > 0) {
-              extend(rl, cat, until);
-              applied++;
-            }
-            p = q + 1;
-          }
-        }
+        applied += k;
+        (*wellformed)++;
       }
     }
     start = end + 1;
@@ -140,6 +204,12 @@ int ratelimit_parse_sentry(ratelimits_t *rl, const char *hdr, size_t n,
   free(s);
   free(off);
   return bad ? CW_EFORMAT : applied;
+}
+
+int ratelimit_parse_sentry(ratelimits_t *rl, const char *hdr, size_t n,
+                           int64_t now_ms, char *err, size_t errlen) {
+  int wellformed;
+  return parse_sentry(rl, hdr, n, now_ms, err, errlen, &wellformed);
 }
 
 int64_t ratelimit_parse_retry_after(const char *v, int64_t now_ms) {
@@ -177,9 +247,13 @@ int64_t ratelimit_parse_retry_after(const char *v, int64_t now_ms) {
 int ratelimit_update(ratelimits_t *rl, long status, const char *sentry_hdr,
                      const char *retry_after, int64_t now_ms) {
   ratelimits_t before = *rl;
-  if (sentry_hdr != NULL && sentry_hdr[0] != '\0') {
-    ratelimit_parse_sentry(rl, sentry_hdr, strlen(sentry_hdr), now_ms, NULL, 0);
-  } else if (status == 429) {
+  int wellformed = 0;
+  if (sentry_hdr != NULL && sentry_hdr[0] != '\0')
+    parse_sentry(rl, sentry_hdr, strlen(sentry_hdr), now_ms, NULL, 0,
+                 &wellformed);
+  /* A 429 whose X-Sentry-Rate-Limits has no well-formed entry is a 429
+   * without one: Retry-After, else 60 s. */
+  if (wellformed == 0 && status == 429) {
     int64_t d = (retry_after != NULL && retry_after[0] != '\0')
                     ? ratelimit_parse_retry_after(retry_after, now_ms)
                     : RL_DEFAULT_RETRY_AFTER_MS;
@@ -206,7 +280,7 @@ int ratelimit_save(const ratelimits_t *rl, const char *path) {
   return spool_write_atomic(path, text, len);
 }
 
-int ratelimit_load(ratelimits_t *rl, const char *path) {
+int ratelimit_load(ratelimits_t *rl, const char *path, int64_t now_ms) {
   memset(rl, 0, sizeof(*rl));
   FILE *f = fopen(path, "re");
   if (f == NULL)
@@ -219,8 +293,11 @@ int ratelimit_load(ratelimits_t *rl, const char *path) {
       continue;
     int c = strcmp(name, "all") == 0 ? RL_ALL
                                      : ratelimit_category(name, strlen(name));
-    if (c >= 0)
-      extend(rl, c, until);
+    if (c < 0)
+      continue;
+    if (until > now_ms + (int64_t)RL_MAX_SECONDS * 1000)
+      until = now_ms + (int64_t)RL_MAX_SECONDS * 1000;
+    extend(rl, c, until);
   }
   fclose(f);
   return 0;

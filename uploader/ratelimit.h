@@ -6,11 +6,18 @@
  *   X-Sentry-Rate-Limits: <quota_limit>, <quota_limit>, ...
  *   quota_limit = retry_after:categories:scope:reason_code[:more...]
  * retry_after is seconds (integer or decimal); categories is a ';'-separated
- * list, empty meaning every category; scope, reason code and later fields are
- * ignored; spaces anywhere are ignored. Unknown categories are ignored; when
- * several limits name one category the longest wins. X-Sentry-Rate-Limits
- * takes precedence over Retry-After; a 429 with neither means 60 seconds for
- * everything.
+ * list of names ([a-z0-9_]), empty meaning every category; scope, reason code
+ * and later fields are ignored; spaces anywhere are ignored. Unknown
+ * categories are ignored; when several limits name one category the longest
+ * wins. X-Sentry-Rate-Limits takes precedence over Retry-After; a 429 with
+ * neither means 60 seconds for everything.
+ *
+ * What a server may not do (docs/security.md): a quota limit that is not
+ * well-formed (no number, no categories field, a category name with other
+ * characters) is ignored, never widened into a limit on everything; every
+ * limit, and Retry-After, is capped at RL_MAX_SECONDS (one day); only the
+ * first RL_MAX_HEADER bytes of the header are read, up to the last complete
+ * quota limit in them.
  *
  * The limits are absolute deadlines (milliseconds since the epoch), so they
  * can be saved in the spool and survive a restart (ratelimit_save/load).
@@ -32,8 +39,11 @@ typedef enum {
   RL_COUNT
 } rl_category_t;
 
-/* A limit longer than this is clamped (keeps arithmetic in range). */
-#define RL_MAX_SECONDS (7 * 24 * 3600)
+/* A limit longer than this is clamped: a server, or a man in the middle of
+ * plain HTTP, cannot silence crash reporting for more than a day. */
+#define RL_MAX_SECONDS (24 * 3600)
+/* The longest X-Sentry-Rate-Limits value read (Relay's are < 1 KiB). */
+#define RL_MAX_HEADER (64 * 1024)
 #define RL_DEFAULT_RETRY_AFTER_MS 60000
 
 typedef struct {
@@ -47,9 +57,10 @@ const char *ratelimit_category_name(rl_category_t c);
 /*
  * Applies an X-Sentry-Rate-Limits value (n bytes, need not be terminated) to
  * rl, received at now_ms. Well-formed quota limits are applied even when
- * others are malformed. Returns the number of limits applied (>= 0), or
- * CW_EFORMAT if some quota limit was malformed, with err naming the byte
- * offset (the valid ones are still applied).
+ * others are malformed; malformed ones are skipped. Returns the number of
+ * limits applied (>= 0), or CW_EFORMAT if some quota limit was malformed,
+ * with err naming the first one's byte offset (the valid ones are still
+ * applied).
  */
 int ratelimit_parse_sentry(ratelimits_t *rl, const char *hdr, size_t n,
                            int64_t now_ms, char *err, size_t errlen);
@@ -60,7 +71,8 @@ int64_t ratelimit_parse_retry_after(const char *v, int64_t now_ms);
 
 /*
  * Applies one HTTP response: X-Sentry-Rate-Limits (any status) wins; else a
- * 429 uses Retry-After or 60 s for every category. NULL or "" headers mean
+ * 429 uses Retry-After or 60 s for every category (also when the
+ * X-Sentry-Rate-Limits it carries has no well-formed entry). NULL or "" headers mean
  * absent. Returns 1 if any limit changed, else 0.
  */
 int ratelimit_update(ratelimits_t *rl, long status, const char *sentry_hdr,
@@ -75,7 +87,14 @@ int64_t ratelimit_blocked_until(const ratelimits_t *rl, rl_category_t c,
  * full) leaves the old file intact and returns a CW_E* code. */
 int ratelimit_save(const ratelimits_t *rl, const char *path);
 /* Loads limits saved by ratelimit_save. A missing file gives no limits and
- * returns 0; unreadable lines are skipped. */
-int ratelimit_load(ratelimits_t *rl, const char *path);
+ * returns 0; unreadable lines are skipped; a deadline more than
+ * RL_MAX_SECONDS after now_ms (a tampered or old-format file) is cut to
+ * now_ms + RL_MAX_SECONDS. */
+int ratelimit_load(ratelimits_t *rl, const char *path, int64_t now_ms);
+
+/* Where a header of n bytes is cut: n when n <= RL_MAX_HEADER, else the
+ * end of the last complete quota limit (the last ',') in its first
+ * RL_MAX_HEADER bytes, 0 if there is none. */
+size_t ratelimit_header_cut(const char *hdr, size_t n);
 
 #endif

@@ -19,6 +19,7 @@
 #include "crashwatch.h"
 #include "dsn.h"
 #include "ratelimit.h"
+#include "redact.h"
 #include "spool.h"
 #include "transport.h"
 #include "upload_spawn.h"
@@ -32,17 +33,36 @@ static int64_t now_ms(void) {
 static void ulog(const cw_upload_config_t *cfg, int level, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* The secrets of the configuration last seen (the DSN's keys, the URL's
+ * credentials), hidden in every log line, failed/ reason and trace line. */
+static redact_t g_redact;
+static const char *g_redact_dsn, *g_redact_url;
+static int g_redact_ready;
+
+static const redact_t *redactor(const cw_upload_config_t *cfg) {
+  if (!g_redact_ready || cfg->dsn != g_redact_dsn || cfg->url != g_redact_url) {
+    redact_init(&g_redact);
+    redact_add_dsn(&g_redact, cfg->dsn);
+    redact_add_url(&g_redact, cfg->url);
+    g_redact_dsn = cfg->dsn;
+    g_redact_url = cfg->url;
+    g_redact_ready = 1;
+  }
+  return &g_redact;
+}
+
 static void ulog(const cw_upload_config_t *cfg, int level, const char *fmt,
                  ...) {
   if (level > cfg->verbosity)
     return;
   FILE *f = cfg->log ? cfg->log : stderr;
-  char line[1024];
+  char line[1024], clean[1200];
   va_list ap;
   va_start(ap, fmt);
   vsnprintf(line, sizeof(line), fmt, ap);
   va_end(ap);
-  fprintf(f, "crashwatch upload: %s\n", line);
+  redact_line(redactor(cfg), line, strlen(line), clean, sizeof(clean));
+  fprintf(f, "crashwatch upload: %s\n", clean);
   fflush(f);
 }
 
@@ -378,8 +398,11 @@ static int save_limits(pass_t *p) {
   return rc;
 }
 
-static void quarantine(pass_t *p, const char *id, const char *reason,
+static void quarantine(pass_t *p, const char *id, const char *raw_reason,
                        cw_upload_stats_t *st) {
+  char reason[1024];
+  redact_line(redactor(p->cfg), raw_reason, strlen(raw_reason), reason,
+              sizeof(reason));
   int rc = spool_quarantine(p->cfg->spool_dir, id, reason);
   if (rc != 0) {
     st->io_errors++;
@@ -429,7 +452,8 @@ static void retry_later(pass_t *p, const char *id, const char *what,
   int64_t delay = cw_upload_backoff_ms(rs.attempts, cfg->retry_base_ms,
                                        cfg->retry_cap_ms, random_unit());
   rs.next_ms = now + delay;
-  snprintf(rs.last_error, sizeof(rs.last_error), "%s", what);
+  redact_line(redactor(cfg), what, strlen(what), rs.last_error,
+              sizeof(rs.last_error));
   int rc = spool_retry_save(cfg->spool_dir, id, &rs);
   if (rc != 0)
     ulog(cfg, CW_UPLOAD_QUIET,
@@ -559,11 +583,14 @@ static void send_one(pass_t *p, const char *id, cw_upload_stats_t *st) {
       ratelimit_update(&p->rl, res.status, res.rate_limits, res.retry_after,
                        now)) {
     save_limits(p);
-    ulog(cfg, CW_UPLOAD_NORMAL, "rate limited by the server (HTTP %ld%s%s%s%s)",
-         res.status, res.rate_limits[0] ? ", X-Sentry-Rate-Limits: " : "",
-         res.rate_limits, res.retry_after[0] ? ", Retry-After: " : "",
-         res.retry_after);
+    ulog(cfg, CW_UPLOAD_NORMAL,
+         "rate limited by the server (HTTP %ld%s%.200s%s%s%s)", res.status,
+         res.rate_limits ? ", X-Sentry-Rate-Limits: " : "",
+         res.rate_limits ? res.rate_limits : "",
+         res.rate_limits && res.rate_limits_len > 200 ? "..." : "",
+         res.retry_after[0] ? ", Retry-After: " : "", res.retry_after);
   }
+  http_result_free(&res);
   char what[600];
   if (res.transport_error) {
     if (should_abort()) {
@@ -616,8 +643,11 @@ static int pass_setup(const cw_upload_config_t *cfg, pass_t *p) {
   memset(p, 0, sizeof(*p));
   p->cfg = cfg;
   if (!curl_ready) {
-    if (http_global_init() != 0)
-      return CW_ENOMEM;
+    int rc = http_global_init();
+    if (rc != 0) {
+      ulog(cfg, CW_UPLOAD_QUIET, "%s", http_load_error());
+      return rc;
+    }
     curl_ready = 1;
   }
   char err[256];
@@ -648,6 +678,8 @@ static int pass_setup(const cw_upload_config_t *cfg, pass_t *p) {
   p->http.connect_timeout_ms = cfg->connect_timeout_ms;
   p->http.timeout_ms = cfg->timeout_ms;
   p->http.verbose = cfg->curl_verbose;
+  p->http.trace = cfg->log;
+  p->http.redact = redactor(cfg);
   p->http.should_abort = should_abort;
   return 0;
 }
@@ -675,7 +707,7 @@ int cw_upload_run_once(const cw_upload_config_t *cfg, cw_upload_stats_t *st) {
   spool_empty_trash(cfg->spool_dir);
   quarantine_stale_tmp(cfg, now, st);
   prune(cfg, now, st);
-  ratelimit_load(&p.rl, p.rl_path);
+  ratelimit_load(&p.rl, p.rl_path, now);
   char **ids;
   size_t n;
   rc = spool_list(cfg->spool_dir, &ids, &n);

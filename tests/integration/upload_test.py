@@ -481,6 +481,96 @@ def t_ratelimit(work):
     col.stop()
 
 
+def t_ratelimit_hostile(work):
+    # Issue 9.11 through real libcurl: a header longer than the old 1023-byte
+    # buffer is read whole; garbage limits nothing; a week is cut to a day.
+    spool = os.path.join(work, "spool")
+    os.makedirs(spool)
+    col = Collector(work)
+    dsn = "http://k@127.0.0.1:%d/1" % col.port
+    # (a) 5 KiB: the real limit comes last, after 200 one-second entries.
+    long_hdr = "1:session:organization, " * 200 + "600:attachment:organization"
+    make_report(spool, minidump=b"MDMP")
+    col.control(script=["200-rl:" + long_hdr], then="200")
+    upload("--spool", spool, "--dsn", dsn, check_rc=0)
+    st = rl_state(spool)
+    t = col.records()[-1]["time"]
+    check("all" not in st, "a long header became a limit on everything: %r" % st)
+    check(595 < st.get("attachment", 0) - t < 605, "last entry lost: %r" % st)
+    # (b) Over 64 KiB (libcurl takes up to 100 KiB): the entry straddling
+    # the bound and what follows are ignored, the ones before it apply.
+    shutil.rmtree(os.path.join(spool, ".state"))
+    big = "2:session:organization," * 2848          # 65504 bytes
+    big += "3600:error;attachment:organization,7200::organization"
+    make_report(spool)
+    col.control(script=["200-rl:" + big], then="200")
+    upload("--spool", spool, "--dsn", dsn, check_rc=0)
+    st = rl_state(spool)
+    check(set(st) == {"session"}, "over the bound: %r" % st)
+    # (c) Garbage: nothing on a 200; on a 429 it counts as absent (60 s for
+    # everything, as a bare 429), never days.
+    for garbage in ("99999999999999", "<html>busy</html>", "3600", "1e9:error:x"):
+        shutil.rmtree(os.path.join(spool, ".state"), ignore_errors=True)
+        make_report(spool)
+        col.control(script=["200-rl:" + garbage], then="200")
+        upload("--spool", spool, "--dsn", dsn, check_rc=0)
+        check(rl_state(spool) == {}, "garbage %r gave %r" % (garbage, rl_state(spool)))
+        make_report(spool)
+        col.control(script=["429-rl:" + garbage], then="200")
+        upload("--spool", spool, "--dsn", dsn)
+        st = rl_state(spool)
+        t = col.records()[-1]["time"]
+        check(set(st) == {"all"} and 55 < st["all"] - t < 65,
+              "garbage %r on a 429 gave limits %r" % (garbage, st))
+    # (d) A week is capped at one day.
+    shutil.rmtree(os.path.join(spool, ".state"), ignore_errors=True)
+    col.control(script=["429-rl:604800::organization"], then="200")
+    make_report(spool)
+    upload("--spool", spool, "--dsn", dsn, check_rc=4)
+    t = col.records()[-1]["time"]
+    st = rl_state(spool)
+    check(86390 < st["all"] - t < 86410, "a week must be cut to a day: %r" % st)
+    col.stop()
+
+
+def t_redact(work):
+    # Issue 9.13: -v and -vv (libcurl's trace) never show the DSN key, URL
+    # credentials or auth headers; nor does a failed/ reason.
+    import base64
+    spool = os.path.join(work, "spool")
+    os.makedirs(spool)
+    col = Collector(work)
+    key = "0123456789abcdef0123456789abcdef"
+    secret = "fedcba9876543210fedcba9876543210"
+    make_report(spool, minidump=b"MDMP")
+    dsn = "http://%s:%s@127.0.0.1:%d/1" % (key, secret, col.port)
+    rc, out = upload("--spool", spool, "-vv", env={"SENTRY_DSN": dsn}, check_rc=0)
+    check("> POST /api/1/envelope/" in out and "sentry_key=[redacted]" in out,
+          "no libcurl trace in -vv output")
+    for s in (key, secret):
+        check(s not in out, "secret %s in -vv output" % s)
+    # A Breakpad-style URL with user:password and a sentry_key query; the
+    # collector refuses it, so the URL also lands in a failed/ reason.
+    user, pw, qkey = "relayuser", "hunter2pass", "feedfacecafe0001"
+    url = "http://%s:%s@127.0.0.1:%d/api/1/minidump/?sentry_key=%s" % (
+        user, pw, col.port, qkey)
+    a = make_report(spool, minidump=b"MDMP")
+    col.control(mode="400")
+    rc, out = upload("--spool", spool, "-vv", "--format", "minidump",
+                     env={"CRASHWATCH_UPLOAD_URL": url}, check_rc=3)
+    check("> Authorization: [redacted]" in out, "no auth header in the trace")
+    reason = open(os.path.join(spool, "failed", a + ".reason")).read()
+    b64 = base64.b64encode(("%s:%s" % (user, pw)).encode()).decode()
+    rec = col.records()[-1]
+    check(rec["headers"].get("authorization") == "Basic " + b64,
+          "the collector did not get the credentials: %r" % rec["headers"])
+    for s in (pw, qkey, b64, user):
+        check(s not in out, "secret %s in -vv output" % s)
+        check(s not in reason, "secret %s in the failed/ reason" % s)
+    check("refused by" in reason, reason)
+    col.stop()
+
+
 def t_corrupt(work):
     spool = os.path.join(work, "spool")
     os.makedirs(spool)
@@ -822,7 +912,8 @@ SCENARIOS = {
     "proxy": t_proxy,
     "envelope": t_envelope, "multipart": t_multipart, "config": t_config,
     "permanent": t_permanent, "retry": t_retry, "down_then_up": t_down_then_up,
-    "kill9": t_kill9, "ratelimit": t_ratelimit, "corrupt": t_corrupt,
+    "kill9": t_kill9, "ratelimit": t_ratelimit,
+    "ratelimit_hostile": t_ratelimit_hostile, "redact": t_redact, "corrupt": t_corrupt,
     "tls": t_tls, "two_uploaders": t_two_uploaders, "diskfull": t_diskfull,
     "prune": t_prune, "max_age": t_max_age,
 }

@@ -44,9 +44,12 @@ static void test_ratelimit_empty_categories_mean_all(void **state) {
   assert_int_equal(rl.until_ms[RL_ALL], NOW + 2700000);
   assert_int_equal(ratelimit_blocked_until(&rl, RL_ATTACHMENT, NOW),
                    NOW + 2700000);
-  /* Just the number, no other fields, is also "everything". */
+  /* Just the number, with no categories field, is malformed: a cut or
+   * garbled entry must not become a limit on everything. */
   ratelimits_t r2 = {{0}};
-  assert_int_equal(parse(&r2, "5"), 1);
+  assert_int_equal(parse(&r2, "5"), CW_EFORMAT);
+  assert_int_equal(r2.until_ms[RL_ALL], 0);
+  assert_int_equal(parse(&r2, "5:"), 1);
   assert_int_equal(r2.until_ms[RL_ALL], NOW + 5000);
 }
 
@@ -63,11 +66,11 @@ static void test_ratelimit_unknown_categories_ignored(void **state) {
 static void test_ratelimit_longest_wins_and_spaces(void **state) {
   (void)state;
   ratelimits_t rl = {{0}};
-  assert_int_equal(parse(&rl, " 30 : error : key , 10:error:org,\t20:error"),
+  assert_int_equal(parse(&rl, " 30 : error : key , 10:error:org,\t20:error:"),
                    3);
   assert_int_equal(rl.until_ms[RL_ERROR], NOW + 30000);
   /* A later, shorter limit never shortens an existing one. */
-  parse(&rl, "1:error");
+  parse(&rl, "1:error:key");
   assert_int_equal(rl.until_ms[RL_ERROR], NOW + 30000);
 }
 
@@ -150,21 +153,127 @@ static void test_ratelimit_save_load_roundtrip(void **state) {
   rl.until_ms[RL_ALL] = NOW + 1;
   rl.until_ms[RL_ATTACHMENT] = NOW + 2;
   assert_int_equal(ratelimit_save(&rl, path), 0);
-  assert_int_equal(ratelimit_load(&back, path), 0);
+  assert_int_equal(ratelimit_load(&back, path, NOW), 0);
   assert_memory_equal(&rl, &back, sizeof(rl));
   /* Garbage lines are skipped, not fatal. */
   FILE *f = fopen(path, "w");
   fputs("error 5\nnonsense\nbogus 7\nattachment -3\n\n", f);
   fclose(f);
-  assert_int_equal(ratelimit_load(&back, path), 0);
+  assert_int_equal(ratelimit_load(&back, path, NOW), 0);
   assert_int_equal(back.until_ms[RL_ERROR], 5);
   assert_int_equal(back.until_ms[RL_ATTACHMENT], 0);
+  /* A deadline beyond the cap (a tampered or old file) is cut to it. */
+  f = fopen(path, "w");
+  fputs("all 99999999999999\nerror 1800000000000\n", f);
+  fclose(f);
+  assert_int_equal(ratelimit_load(&back, path, NOW), 0);
+  assert_int_equal(back.until_ms[RL_ALL], NOW + (int64_t)RL_MAX_SECONDS * 1000);
+  assert_int_equal(back.until_ms[RL_ERROR],
+                   NOW + (int64_t)RL_MAX_SECONDS * 1000);
   unlink(path);
-  assert_int_equal(ratelimit_load(&back, path), 0);
+  assert_int_equal(ratelimit_load(&back, path, NOW), 0);
   ratelimits_t zero = {{0}};
   assert_memory_equal(&back, &zero, sizeof(back));
   /* Saving into a missing directory fails without crashing. */
   assert_true(ratelimit_save(&rl, "/nonexistent-dir/x/ratelimits") < 0);
+}
+
+
+/* Issue 9.11: a header longer than the old 1023-byte buffer is read whole
+ * (its last entry applies), and one longer than RL_MAX_HEADER is cut at its
+ * last complete entry, never mid-entry. */
+static void test_ratelimit_long_header(void **state) {
+  (void)state;
+  size_t cap = 3 * RL_MAX_HEADER;
+  char *h = malloc(cap);
+  size_t n = 0;
+  while (n < 4000)
+    n += (size_t)snprintf(h + n, cap - n, "1:session:organization, ");
+  n += (size_t)snprintf(h + n, cap - n, "3600:attachment:organization");
+  ratelimits_t rl = {{0}};
+  assert_true(parse(&rl, h) > 100);
+  assert_int_equal(rl.until_ms[RL_ATTACHMENT], NOW + 3600000);
+  assert_int_equal(rl.until_ms[RL_SESSION], NOW + 1000);
+  assert_int_equal(rl.until_ms[RL_ALL], 0);
+
+  /* Over the bound: entries up to the cut apply, the one straddling it and
+   * everything after are ignored. */
+  n = 0;
+  while (n < RL_MAX_HEADER - 40)
+    n += (size_t)snprintf(h + n, cap - n, "2:session:organization,");
+  size_t straddle = n;
+  n += (size_t)snprintf(h + n, cap - n, "3600:attachment;error:organization,");
+  n += (size_t)snprintf(h + n, cap - n, "7200::organization");
+  assert_true(straddle < RL_MAX_HEADER && n > RL_MAX_HEADER);
+  assert_int_equal(ratelimit_header_cut(h, n), straddle - 1);
+  memset(&rl, 0, sizeof(rl));
+  assert_true(ratelimit_parse_sentry(&rl, h, n, NOW, NULL, 0) > 0);
+  assert_int_equal(rl.until_ms[RL_SESSION], NOW + 2000);
+  assert_int_equal(rl.until_ms[RL_ATTACHMENT], 0);
+  assert_int_equal(rl.until_ms[RL_ERROR], 0);
+  assert_int_equal(rl.until_ms[RL_ALL], 0);
+  /* The old code's failure: a cut mid-entry ("3600:") limits nothing now
+   * unless it is a whole entry; "3600" alone is malformed. */
+  memset(&rl, 0, sizeof(rl));
+  assert_int_equal(parse(&rl, "60:error:org, 3600"), CW_EFORMAT);
+  assert_int_equal(rl.until_ms[RL_ALL], 0);
+  assert_int_equal(rl.until_ms[RL_ERROR], NOW + 60000);
+  free(h);
+}
+
+/* Garbage is ignored, never turned into a limit on everything. */
+static void test_ratelimit_garbage_limits_nothing(void **state) {
+  (void)state;
+  static const char *const garbage[] = {
+      "99999999999999",
+      "3600",
+      "garbage",
+      "\xff\xfe\x01:error",
+      "1e9:error:org",
+      "60:Error:org",
+      "60:error!:org",
+      "60:er ror\x01:org",
+      "-5::org",
+      ":::",
+      "60:error;attach\"ment:org",
+      "<html><body>502 Bad Gateway</body></html>",
+  };
+  for (size_t i = 0; i < sizeof(garbage) / sizeof(garbage[0]); i++) {
+    ratelimits_t rl = {{0}}, zero = {{0}};
+    char err[128];
+    int rc = ratelimit_parse_sentry(&rl, garbage[i], strlen(garbage[i]), NOW,
+                                    err, sizeof(err));
+    if (rc != CW_EFORMAT)
+      fail_msg("\"%s\": %d, want CW_EFORMAT", garbage[i], rc);
+    assert_memory_equal(&rl, &zero, sizeof(rl));
+    /* ...also through ratelimit_update: nothing on a 200; on a 429 the
+     * header counts as absent (Retry-After, else 60 s), never days. */
+    assert_int_equal(ratelimit_update(&rl, 200, garbage[i], NULL, NOW), 0);
+    assert_int_equal(ratelimit_update(&rl, 429, garbage[i], "5", NOW), 1);
+    assert_int_equal(rl.until_ms[RL_ALL], NOW + 5000);
+    memset(&rl, 0, sizeof(rl));
+    assert_int_equal(ratelimit_update(&rl, 429, garbage[i], NULL, NOW), 1);
+    assert_int_equal(rl.until_ms[RL_ALL], NOW + RL_DEFAULT_RETRY_AFTER_MS);
+    assert_int_equal(rl.until_ms[RL_ERROR], 0);
+  }
+}
+
+/* Every limit is capped at RL_MAX_SECONDS, one day; Retry-After too. */
+static void test_ratelimit_capped_at_one_day(void **state) {
+  (void)state;
+  assert_int_equal(RL_MAX_SECONDS, 86400);
+  ratelimits_t rl = {{0}};
+  assert_int_equal(parse(&rl, "604800:error:org, 90000::org"), 2);
+  assert_int_equal(rl.until_ms[RL_ERROR], NOW + 86400000LL);
+  assert_int_equal(rl.until_ms[RL_ALL], NOW + 86400000LL);
+  assert_int_equal(ratelimit_parse_retry_after("604800", NOW), 86400000LL);
+  /* An HTTP-date a year ahead. */
+  assert_int_equal(
+      ratelimit_parse_retry_after("Thu, 14 Nov 2024 22:13:20 GMT", NOW),
+      86400000LL);
+  memset(&rl, 0, sizeof(rl));
+  ratelimit_update(&rl, 429, NULL, "99999999999", NOW);
+  assert_int_equal(rl.until_ms[RL_ALL], NOW + 86400000LL);
 }
 
 int main(void) {
@@ -178,6 +287,9 @@ int main(void) {
       cmocka_unit_test(test_ratelimit_retry_after),
       cmocka_unit_test(test_ratelimit_update_rules),
       cmocka_unit_test(test_ratelimit_save_load_roundtrip),
+      cmocka_unit_test(test_ratelimit_long_header),
+      cmocka_unit_test(test_ratelimit_garbage_limits_nothing),
+      cmocka_unit_test(test_ratelimit_capped_at_one_day),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
