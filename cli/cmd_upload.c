@@ -34,6 +34,13 @@ static const char usage_text[] =
     "  --format F            envelope (default with a DSN) or minidump\n"
     "                        (multipart: upload_file_minidump + sentry "
     "fields)\n"
+    "                        ($CRASHWATCH_UPLOAD_FORMAT)\n"
+    "                        A target flag makes the environment's targets\n"
+    "                        ignored. With a DSN and an URL (flags, or both\n"
+    "                        variables), envelopes go to the URL with the\n"
+    "                        DSN's key; --format minidump sends multipart.\n"
+    "                        Prefer the variables: a command line is visible\n"
+    "                        to every user (ps).\n"
     "  --field NAME=VALUE    extra multipart field (repeatable), e.g. "
     "prod=myapp\n"
     "  --gzip                gzip the multipart body (envelopes always are)\n"
@@ -42,8 +49,12 @@ static const char usage_text[] =
     "                        ${XDG_STATE_HOME:-~/.local/state}/crashwatch/"
     "reports\n"
     "mode:\n"
-    "  --once                one pass, then exit (default)\n"
-    "  --watch               keep delivering until SIGTERM/SIGINT\n"
+    "  --once                one delivery, then exit (default); if another\n"
+    "                        uploader is delivering the spool, leave it the\n"
+    "                        work and exit 4 at once\n"
+    "  --watch               keep delivering until SIGTERM/SIGINT (waits for\n"
+    "                        a running uploader of the spool to finish)\n"
+    "  --lock-fd N           internal: the spool's uploader lock, inherited\n"
     "  --poll S              --watch: longest sleep between passes (60)\n"
     "transport:\n"
     "  --ca-bundle FILE      trust these CAs instead of the system store\n"
@@ -71,7 +82,7 @@ static const char usage_text[] =
     "  2  usage error: bad option, DSN or URL\n"
     "  3  some reports were refused or corrupt and moved to failed/\n"
     "  4  some reports are still waiting: server unreachable, 5xx, rate\n"
-    "     limited, or locked by another uploader (retry later)\n";
+    "     limited, or handed to another uploader (retry later)\n";
 
 static volatile int stop_flag;
 
@@ -142,6 +153,7 @@ enum {
   OPT_MAXBYTES,
   OPT_PRUNEAGE,
   OPT_FAILEDMAX,
+  OPT_LOCKFD,
 };
 
 int cw_cmd_upload(int argc, char **argv) {
@@ -165,6 +177,7 @@ int cw_cmd_upload(int argc, char **argv) {
       {"max-bytes", required_argument, 0, OPT_MAXBYTES},
       {"prune-age", required_argument, 0, OPT_PRUNEAGE},
       {"failed-max", required_argument, 0, OPT_FAILEDMAX},
+      {"lock-fd", required_argument, 0, OPT_LOCKFD},
       {"verbose", no_argument, 0, 'v'},
       {"quiet", no_argument, 0, 'q'},
       {"help", no_argument, 0, 'h'},
@@ -173,7 +186,7 @@ int cw_cmd_upload(int argc, char **argv) {
   cw_upload_config_t cfg;
   cw_upload_config_init(&cfg);
   const char *dsn = NULL, *url = NULL, *format = NULL, *spool = NULL;
-  int watch = 0, verbose = 0, quiet = 0;
+  int watch = 0, verbose = 0, quiet = 0, lock_fd = -1;
   char err[512];
   int64_t ms;
   long long n;
@@ -262,6 +275,11 @@ int cw_cmd_upload(int argc, char **argv) {
         return CW_UPLOAD_EXIT_USAGE;
       cfg.failed_max = (long)n;
       break;
+    case OPT_LOCKFD:
+      if (parse_count("--lock-fd", optarg, &n) != 0 || n > INT_MAX)
+        return CW_UPLOAD_EXIT_USAGE;
+      lock_fd = (int)n;
+      break;
     case 'v':
       verbose++;
       break;
@@ -283,24 +301,18 @@ int cw_cmd_upload(int argc, char **argv) {
             argv[optind]);
     return CW_UPLOAD_EXIT_USAGE;
   }
+  /* A target flag makes the environment's targets ignored (so --dsn alone
+   * never picks up a stray CRASHWATCH_UPLOAD_URL); both variables together
+   * follow the same rule as both flags (cw_upload_config_target). */
   if (dsn == NULL && url == NULL) {
-    const char *e = getenv("SENTRY_DSN");
-    if (e != NULL && e[0] != '\0')
-      dsn = e;
-    e = getenv("CRASHWATCH_UPLOAD_URL");
-    if (dsn == NULL && e != NULL && e[0] != '\0')
-      url = e;
+    dsn = getenv("SENTRY_DSN");
+    url = getenv("CRASHWATCH_UPLOAD_URL");
   }
   if (format == NULL)
-    cfg.format = dsn != NULL ? CW_UPLOAD_ENVELOPE : CW_UPLOAD_MINIDUMP;
-  else if (strcmp(format, "envelope") == 0)
-    cfg.format = CW_UPLOAD_ENVELOPE;
-  else if (strcmp(format, "minidump") == 0)
-    cfg.format = CW_UPLOAD_MINIDUMP;
-  else {
-    fprintf(stderr,
-            "crashwatch upload: --format: \"%s\" is not envelope or minidump\n",
-            format);
+    format = getenv("CRASHWATCH_UPLOAD_FORMAT");
+  if (cw_upload_config_target(&cfg, dsn, url, format, err, sizeof(err)) !=
+      0) {
+    fprintf(stderr, "crashwatch upload: --format: %s\n", err);
     return CW_UPLOAD_EXIT_USAGE;
   }
   if (cfg.nfields > 0 && cfg.format != CW_UPLOAD_MINIDUMP) {
@@ -309,8 +321,6 @@ int cw_cmd_upload(int argc, char **argv) {
   }
   char spool_buf[PATH_MAX];
   cfg.spool_dir = spool ? spool : default_spool(spool_buf, sizeof(spool_buf));
-  cfg.dsn = dsn;
-  cfg.url = url;
   cfg.verbosity = quiet     ? CW_UPLOAD_QUIET
                   : verbose ? CW_UPLOAD_VERBOSE
                             : CW_UPLOAD_NORMAL;
@@ -330,13 +340,14 @@ int cw_cmd_upload(int argc, char **argv) {
     sigaction(SIGINT, &sa, NULL);
     rc = cw_upload_watch(&cfg, &stop_flag, &st);
   } else {
-    rc = cw_upload_run_once(&cfg, &st);
+    rc = cw_upload_run_exclusive(&cfg, lock_fd, &st);
   }
   if (rc == CW_ESPOOL)
     return CW_UPLOAD_EXIT_SPOOL;
   if (rc != 0)
     return CW_UPLOAD_EXIT_USAGE;
-  if (!quiet && (verbose || st.delivered + st.failed + st.pending > 0))
+  if (!quiet && !st.handed_off &&
+      (verbose || st.delivered + st.failed + st.pending > 0))
     fprintf(stderr,
             "crashwatch upload: %d delivered, %d failed, %d pending, %d "
             "pruned\n",

@@ -371,6 +371,12 @@ int cw__spawn_watchdog(const struct cw_options *o, const char *spool_abs,
     add_arg(&a, "--environment");
     add_arg(&a, o->environment);
   }
+  /* With a target, the idle stage (or the watchdog started directly)
+   * delivers what an earlier run left in the spool, detached and off the
+   * app's clock. secure_getenv: a setuid program ignores the variable. */
+  const char *upload_url = secure_getenv("CRASHWATCH_UPLOAD_URL");
+  if (o->dsn != NULL || (upload_url != NULL && upload_url[0] != '\0'))
+    add_arg(&a, "--upload-pending");
   envp = make_env(o->dsn);
   if (envp == NULL) {
     rc = cw__fail(CW_ENOMEM, "watchdog: out of memory");

@@ -15,6 +15,14 @@
  *
  * If that exec fails, every record gets an error ack at once, so the app
  * dies without waiting for its ack timeout.
+ *
+ * With --upload-pending (cw_init had a DSN or an upload URL), it first
+ * delivers what an earlier run left in the spool, off the app's clock: if
+ * the spool holds a report, it kicks the spool's uploader and tries its lock
+ * (uploader/upload_lock.h; a running uploader takes the work), then starts
+ * the full watchdog's upload mode detached (double fork, setsid), handing
+ * it the locked descriptor: `crashwatch-upload --upload --spool DIR
+ * --lock-fd N`. The DSN is in the environment, never in argv.
  */
 #include <asm/unistd.h>
 #include <stddef.h>
@@ -37,6 +45,19 @@
 #define K_SIGTERM 15
 #define K_SIG_BLOCK 0
 #define K_CW_EWATCHDOG (-4010) /* crashwatch.h's CW_EWATCHDOG */
+#define K_O_RDONLY 0
+#define K_O_WRONLY 1
+#define K_O_RDWR 2
+#define K_O_CREAT 0100
+#define K_O_NONBLOCK 04000
+#define K_O_DIRECTORY 0200000
+#define K_O_NOFOLLOW 0400000
+#define K_O_CLOEXEC 02000000
+#define K_LOCK_EX 2
+#define K_LOCK_NB 4
+#define K_SIGCHLD 17
+#define K_AT_FDCWD (-100)
+#define K_PATH_MAX 4096
 
 static long sys6(long n, long a, long b, long c, long d, long e, long f) {
   long ret;
@@ -75,6 +96,125 @@ static int parse_fd(const char *s) {
   return (int)v;
 }
 
+/* dst = a + b (+ c), or 0 if it does not fit. */
+static int join(char *dst, const char *a, const char *b, const char *c) {
+  unsigned long n = 0;
+  for (const char *parts[3] = {a, b, c}, **p = parts; p < parts + 3; p++)
+    for (const char *q = *p; q && *q; q++) {
+      if (n + 1 >= K_PATH_MAX)
+        return 0;
+      dst[n++] = *q;
+    }
+  dst[n] = '\0';
+  return 1;
+}
+
+/* A committed report's name: 32 lowercase hex digits (spool_is_report_name). */
+static int is_report_name(const char *s) {
+  int n = 0;
+  for (; s[n]; n++)
+    if (!((s[n] >= '0' && s[n] <= '9') || (s[n] >= 'a' && s[n] <= 'f')))
+      return 0;
+  return n == 32;
+}
+
+static int spool_has_report(const char *spool) {
+  long dfd = SYS3(__NR_open, spool, K_O_RDONLY | K_O_DIRECTORY | K_O_CLOEXEC,
+                  0);
+  if (dfd < 0)
+    return 0;
+  static char buf[4096] __attribute__((aligned(8)));
+  int found = 0;
+  long n;
+  while (!found && (n = SYS3(__NR_getdents64, dfd, buf, sizeof(buf))) > 0) {
+    for (long off = 0; off < n;) {
+      /* struct linux_dirent64: ino 8, off 8, reclen 2, type 1, name */
+      unsigned short reclen = *(unsigned short *)(buf + off + 16);
+      if (is_report_name(buf + off + 19)) {
+        found = 1;
+        break;
+      }
+      off += reclen;
+    }
+  }
+  SYS3(__NR_close, dfd, 0, 0);
+  return found;
+}
+
+static void fmt_uint(char *out, unsigned long v) {
+  char d[24];
+  int k = 0;
+  do
+    d[k++] = (char)('0' + v % 10);
+  while ((v /= 10) != 0);
+  int n = 0;
+  while (k > 0)
+    out[n++] = d[--k];
+  out[n] = '\0';
+}
+
+/* Closes every descriptor >= 3 but a and b (a < b). */
+static void close_all_but(int a, int b) {
+  if (a > 3)
+    SYS3(__NR_close_range, 3, a - 1, 0);
+  if (b > a + 1)
+    SYS3(__NR_close_range, a + 1, b - 1, 0);
+  SYS3(__NR_close_range, b + 1, ~0U, 0);
+}
+
+/* --upload-pending: see the top of the file. Never blocks for long: the
+ * double fork's intermediate child exits at once. */
+static void upload_pending(const char *spool, int image, char **envp) {
+  static char path[K_PATH_MAX];
+  if (spool == 0 || !spool_has_report(spool))
+    return;
+  if (!join(path, spool, "/.state", 0))
+    return;
+  SYS3(__NR_mkdir, path, 0700, 0);
+  if (!join(path, spool, "/.state/uploader.kick", 0))
+    return;
+  long k = SYS3(__NR_open, path,
+                K_O_WRONLY | K_O_CREAT | K_O_NOFOLLOW | K_O_NONBLOCK |
+                    K_O_CLOEXEC,
+                0600);
+  if (k < 0)
+    return;
+  SYS3(__NR_close, k, 0, 0);
+  if (!join(path, spool, "/.state/uploader.lock", 0))
+    return;
+  long lock = SYS3(__NR_open, path,
+                   K_O_RDWR | K_O_CREAT | K_O_NOFOLLOW | K_O_NONBLOCK, 0600);
+  if (lock < 0)
+    return;
+  if (SYS3(__NR_flock, lock, K_LOCK_EX | K_LOCK_NB, 0) != 0) {
+    /* A running uploader has it, and the kick. */
+    SYS3(__NR_close, lock, 0, 0);
+    return;
+  }
+  long mid = sys6(__NR_clone, K_SIGCHLD, 0, 0, 0, 0, 0);
+  if (mid == 0) {
+    SYS3(__NR_setsid, 0, 0, 0);
+    if (sys6(__NR_clone, K_SIGCHLD, 0, 0, 0, 0, 0) != 0)
+      sys_exit(0);
+    /* The detached grandchild: nothing of the watchdog's (the crash socket
+     * above all) but the lock and the image. */
+    int a = (int)lock < image ? (int)lock : image;
+    int b = (int)lock < image ? image : (int)lock;
+    close_all_but(a, b);
+    static char fd_str[24];
+    fmt_uint(fd_str, (unsigned long)lock);
+    char *argv[] = {"crashwatch-upload", "--upload",  "--spool", (char *)spool,
+                    "--lock-fd",         fd_str,      0};
+    sys6(__NR_execveat, image, (long)"", (long)argv, (long)envp,
+         K_AT_EMPTY_PATH, 0);
+    sys_exit(127);
+  }
+  if (mid > 0)
+    while (sys6(__NR_wait4, mid, 0, 0, 0, 0, 0) == -K_EINTR)
+      ;
+  SYS3(__NR_close, lock, 0, 0);
+}
+
 /* "crashwatch-watchdog: cannot start the capture stage (errno N)\n" */
 static void log_exec_failure(int log_fd, long err) {
   static const char head[] =
@@ -103,7 +243,11 @@ __attribute__((used, noreturn)) static void idle_main(long *sp) {
   int argc = (int)sp[0];
   char **argv = (char **)(sp + 1);
   char **envp = argv + argc + 1;
-  int sock = -1, image = -1, log_fd = -1;
+  int sock = -1, image = -1, log_fd = -1, pending = 0;
+  const char *spool = 0;
+  for (int i = 1; i < argc; i++)
+    if (str_eq(argv[i], "--upload-pending"))
+      pending = 1;
   for (int i = 1; i + 1 < argc; i++) {
     if (str_eq(argv[i], "--fd"))
       sock = parse_fd(argv[i + 1]);
@@ -111,10 +255,14 @@ __attribute__((used, noreturn)) static void idle_main(long *sp) {
       image = parse_fd(argv[i + 1]);
     else if (str_eq(argv[i], "--summary-fd"))
       log_fd = parse_fd(argv[i + 1]);
+    else if (str_eq(argv[i], "--spool"))
+      spool = argv[i + 1];
   }
   if (sock < 0 || image < 0)
     sys_exit(2);
   SYS3(__NR_prctl, K_PR_SET_NAME, "crashwatch-wd", 0);
+  if (pending)
+    upload_pending(spool, image, envp);
 
   /* SIGTERM, SIGINT, SIGHUP (a service or container being stopped): with
    * no crash pending they end this stage (default action) while it waits

@@ -31,7 +31,8 @@ endforeach()
 # The watchdog starts the upload itself after a real crash (SENTRY_DSN or
 # CRASHWATCH_UPLOAD_URL), and keeps the report when it cannot.
 if(TARGET crashprog_O2)
-  foreach(s crash_dsn crash_url crash_no_uploader)
+  foreach(s crash_dsn crash_url crash_no_uploader crash_no_cli
+            crash_both_targets pending_at_start crash_storm crash_storm_cli)
     cw_add_script_test(upload_${s}
       COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_SOURCE_DIR}/integration/upload_test.py ${s}
       TIMEOUT 90 LABELS "uploader;crash;ptrace"

@@ -22,6 +22,7 @@
 #include "redact.h"
 #include "spool.h"
 #include "transport.h"
+#include "upload_lock.h"
 #include "upload_spawn.h"
 
 static int64_t now_ms(void) {
@@ -121,6 +122,31 @@ int cw_upload_config_add_field(cw_upload_config_t *cfg, const char *spec,
   return 0;
 }
 
+int cw_upload_config_target(cw_upload_config_t *cfg, const char *dsn,
+                            const char *url, const char *format, char *err,
+                            size_t errlen) {
+  if (dsn != NULL && dsn[0] == '\0')
+    dsn = NULL;
+  if (url != NULL && url[0] == '\0')
+    url = NULL;
+  if (format != NULL && format[0] == '\0')
+    format = NULL;
+  if (format == NULL)
+    cfg->format = dsn != NULL ? CW_UPLOAD_ENVELOPE : CW_UPLOAD_MINIDUMP;
+  else if (strcmp(format, "envelope") == 0)
+    cfg->format = CW_UPLOAD_ENVELOPE;
+  else if (strcmp(format, "minidump") == 0)
+    cfg->format = CW_UPLOAD_MINIDUMP;
+  else {
+    snprintf(err, errlen, "\"%s\" is not envelope or minidump",
+             format);
+    return CW_EINVAL;
+  }
+  cfg->dsn = dsn;
+  cfg->url = url;
+  return 0;
+}
+
 int cw_upload_config_check(const cw_upload_config_t *cfg, char *err,
                            size_t errlen) {
   if (cfg->spool_dir == NULL || cfg->spool_dir[0] == '\0') {
@@ -179,6 +205,8 @@ int64_t cw_upload_backoff_ms(int attempts, int64_t base_ms, int64_t cap_ms,
 }
 
 int cw_upload_exit_code(const cw_upload_stats_t *st) {
+  if (st->handed_off)
+    return CW_UPLOAD_EXIT_PENDING;
   if (st->io_errors > 0 && st->delivered == 0 && st->pending == 0)
     return CW_UPLOAD_EXIT_SPOOL;
   if (st->pending > 0)
@@ -753,10 +781,97 @@ int cw_upload_run_once(const cw_upload_config_t *cfg, cw_upload_stats_t *st) {
   return 0;
 }
 
+static void add_stats(cw_upload_stats_t *total, const cw_upload_stats_t *st) {
+  total->delivered += st->delivered;
+  total->failed += st->failed;
+  total->pruned += st->pruned;
+  total->io_errors += st->io_errors;
+  total->pending = st->pending;
+  total->next_due_ms = st->next_due_ms;
+}
+
+int cw_upload_run_exclusive(const cw_upload_config_t *cfg, int lock_fd,
+                            cw_upload_stats_t *total) {
+  memset(total, 0, sizeof(*total));
+  int fd = lock_fd;
+  if (fd >= 0) {
+    upload_lock_adopt(fd);
+  } else {
+    /* Kick first, then try: whoever holds the lock now sees the kick
+     * before it lets go (upload_lock.h). */
+    int krc = upload_kick(cfg->spool_dir);
+    pid_t holder = 0;
+    fd = upload_lock_try(cfg->spool_dir, 0, &holder);
+    if (fd == CW_EBUSY && krc == 0) {
+      total->handed_off = 1;
+      total->holder = (int)holder;
+      if (holder > 0)
+        ulog(cfg, CW_UPLOAD_NORMAL,
+             "another uploader (pid %d) is delivering %s; it will take "
+             "these reports too",
+             (int)holder, cfg->spool_dir);
+      else
+        ulog(cfg, CW_UPLOAD_NORMAL,
+             "another uploader is delivering %s; it will take these reports "
+             "too",
+             cfg->spool_dir);
+      return 0;
+    }
+    if (fd < 0) {
+      /* No lock to be had (read-only .state/, say): deliver anyway; the
+       * per-report locks still keep two uploaders apart. */
+      ulog(cfg, CW_UPLOAD_VERBOSE, "no uploader lock on %s (%s); continuing",
+           cfg->spool_dir, cw_strerror(fd));
+    }
+  }
+  int rc = 0;
+  for (;;) {
+    upload_kick_take(cfg->spool_dir);
+    cw_upload_stats_t st;
+    rc = cw_upload_run_once(cfg, &st);
+    add_stats(total, &st);
+    if (rc != 0 || fd < 0)
+      break;
+    if (upload_kick_present(cfg->spool_dir)) {
+      ulog(cfg, CW_UPLOAD_VERBOSE, "kicked by another starter: one more pass");
+      continue;
+    }
+    upload_lock_release(fd);
+    if (!upload_kick_present(cfg->spool_dir) || upload_lock_relock(fd) != 0)
+      break;
+    ulog(cfg, CW_UPLOAD_VERBOSE, "kicked by another starter: one more pass");
+  }
+  if (fd >= 0) {
+    upload_lock_release(fd);
+    close(fd);
+  }
+  return rc;
+}
+
 int cw_upload_watch(const cw_upload_config_t *cfg, volatile int *stop,
                     cw_upload_stats_t *total) {
   memset(total, 0, sizeof(*total));
   g_stop = stop;
+  /* One uploader per spool: wait for a running one to finish. */
+  pid_t holder = 0;
+  int lock_fd = upload_lock_try(cfg->spool_dir, 0, &holder);
+  if (lock_fd == CW_EBUSY) {
+    ulog(cfg, CW_UPLOAD_NORMAL,
+         "waiting for the uploader delivering %s (pid %d) to finish",
+         cfg->spool_dir, (int)holder);
+    while (!*stop && (lock_fd = upload_lock_try(cfg->spool_dir, 1, NULL)) ==
+                         CW_EINTR)
+      ;
+    if (*stop) {
+      if (lock_fd >= 0)
+        close(lock_fd);
+      g_stop = NULL;
+      return 0;
+    }
+  }
+  if (lock_fd < 0)
+    ulog(cfg, CW_UPLOAD_VERBOSE, "no uploader lock on %s (%s); continuing",
+         cfg->spool_dir, cw_strerror(lock_fd));
   int in = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
   if (in >= 0 && inotify_add_watch(in, cfg->spool_dir,
                                    IN_MOVED_TO | IN_CREATE | IN_ONLYDIR) < 0) {
@@ -766,14 +881,11 @@ int cw_upload_watch(const cw_upload_config_t *cfg, volatile int *stop,
   int rc = 0;
   while (!*stop) {
     cw_upload_stats_t st;
+    upload_kick_take(cfg->spool_dir);
     rc = cw_upload_run_once(cfg, &st);
     if (rc != 0 && rc != CW_ESPOOL)
       break;
-    total->delivered += st.delivered;
-    total->failed += st.failed;
-    total->pruned += st.pruned;
-    total->io_errors += st.io_errors;
-    total->pending = st.pending;
+    add_stats(total, &st);
     int64_t wait = cfg->poll_ms > 0 ? cfg->poll_ms : 1000;
     if (st.next_due_ms > 0) {
       int64_t d = st.next_due_ms - now_ms();
@@ -809,15 +921,24 @@ int cw_upload_watch(const cw_upload_config_t *cfg, volatile int *stop,
   }
   if (in >= 0)
     close(in);
+  if (lock_fd >= 0)
+    close(lock_fd);
   g_stop = NULL;
   return rc == CW_ESPOOL ? 0 : rc;
 }
 
 int cw_upload_spawn_once(const cw_upload_config_t *cfg) {
-  int rc = cw_upload_detach(cfg->log != NULL ? fileno(cfg->log) : -1);
-  if (rc != 0)
+  int lock_fd = cw_upload_lock_for_spawn(cfg->spool_dir);
+  if (lock_fd == CW_EBUSY)
+    return CW_EBUSY;
+  int keep[2] = {lock_fd, cfg->log != NULL ? fileno(cfg->log) : -1};
+  int rc = cw_upload_detach(keep, 2);
+  if (rc != 0) {
+    if (lock_fd >= 0)
+      close(lock_fd);
     return rc < 0 ? rc : 0;
+  }
   cw_upload_stats_t st;
-  rc = cw_upload_run_once(cfg, &st);
+  rc = cw_upload_run_exclusive(cfg, lock_fd, &st);
   _exit(rc != 0 ? 1 : cw_upload_exit_code(&st));
 }

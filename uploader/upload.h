@@ -88,6 +88,21 @@ void cw_upload_config_init(cw_upload_config_t *cfg);
 int cw_upload_config_add_field(cw_upload_config_t *cfg, const char *spec,
                                char *err, size_t errlen);
 
+/*
+ * Sets the target from a DSN, an URL and a format name (each NULL or "" when
+ * not given), with the one precedence rule of docs/upload.md:
+ *   DSN alone              Sentry envelopes to the DSN's endpoint
+ *   URL alone              Breakpad-style multipart to the URL
+ *   DSN and URL            Sentry envelopes, authenticated with the DSN's
+ *                          key, to the URL (a relay or proxy)
+ *   format "minidump"      multipart to the URL, whatever the DSN
+ *   format "envelope"      envelopes (needs a DSN)
+ * The strings are borrowed. CW_EINVAL with err for an unknown format.
+ */
+int cw_upload_config_target(cw_upload_config_t *cfg, const char *dsn,
+                            const char *url, const char *format, char *err,
+                            size_t errlen);
+
 /* Checks the configuration (DSN/URL syntax, spool usable) with a message
  * naming what is wrong. Returns 0, CW_EDSN, CW_EURL, CW_EINVAL or CW_ESPOOL. */
 int cw_upload_config_check(const cw_upload_config_t *cfg, char *err,
@@ -99,6 +114,8 @@ typedef struct {
   int pending;   /* still in the spool (retry later, rate limited, busy) */
   int pruned;    /* deleted by the pruning limits */
   int io_errors; /* spool problems */
+  int handed_off; /* another uploader holds the spool; it was kicked */
+  int holder;     /* that uploader's pid, when known */
   int64_t next_due_ms; /* earliest time something may be retried, 0: none */
 } cw_upload_stats_t;
 
@@ -106,9 +123,21 @@ typedef struct {
  * Returns 0 or a CW_E* code when the spool itself is unusable. */
 int cw_upload_run_once(const cw_upload_config_t *cfg, cw_upload_stats_t *st);
 
+/*
+ * One uploader per spool (upload_lock.h): takes the spool's uploader lock,
+ * or adopts lock_fd (>= 0: a locked descriptor inherited from the starter),
+ * then makes passes until no kick marker is left, and releases it. If
+ * another process holds the lock, leaves it a kick and returns at once with
+ * st->handed_off set (and st->holder its pid). Totals of all passes go to
+ * st. Returns 0 or a CW_E* code as cw_upload_run_once.
+ */
+int cw_upload_run_exclusive(const cw_upload_config_t *cfg, int lock_fd,
+                            cw_upload_stats_t *st);
+
 /* Passes until *stop becomes nonzero (set it from a signal handler), waking
  * when a report appears (inotify), when a retry falls due, or every
- * poll_ms. Totals go to st. */
+ * poll_ms. Holds the spool's uploader lock throughout, waiting for it first
+ * if another uploader has it. Totals go to st. */
 int cw_upload_watch(const cw_upload_config_t *cfg, volatile int *stop,
                     cw_upload_stats_t *st);
 
@@ -119,7 +148,9 @@ int cw_upload_watch(const cw_upload_config_t *cfg, volatile int *stop,
  * returns at once, so the crashed app's exit is not delayed. The grandchild
  * is reparented to init (or the nearest subreaper) and reaped there; the
  * intermediate child is reaped here. Returns 0 or a CW_E* code from fork.
- * Safe to call repeatedly: concurrent passes skip locked reports.
+ * The spool's uploader lock is taken here, before anything is started: if
+ * another uploader holds it, it is kicked, nothing is started, and the
+ * return is CW_EBUSY. The grandchild runs cw_upload_run_exclusive().
  */
 int cw_upload_spawn_once(const cw_upload_config_t *cfg);
 
@@ -137,7 +168,8 @@ int64_t cw_upload_backoff_ms(int attempts, int64_t base_ms, int64_t cap_ms,
 #define CW_UPLOAD_EXIT_FAILED 3  /* some report moved to failed/ */
 #define CW_UPLOAD_EXIT_PENDING 4 /* some report still waiting (retry) */
 
-/* The exit code for a pass's stats (PENDING beats FAILED beats OK). */
+/* The exit code for a pass's stats (PENDING beats FAILED beats OK; handed
+ * off to another uploader is PENDING). */
 int cw_upload_exit_code(const cw_upload_stats_t *st);
 
 #endif

@@ -13,7 +13,10 @@
  *
  * Usage: crashwatch-watchdog --fd N --pid PID --spool DIR [--summary-fd FD]
  *        [--include-environ] [--no-summary] [--release-early]
- *        [--release R] [--environment E] [--dsn DSN]
+ *        [--release R] [--environment E] [--dsn DSN] [--upload-pending]
+ *        crashwatch-watchdog --upload --spool DIR [--lock-fd N]
+ * The second form is the upload mode (upload_auto.h), which the watchdog
+ * and its idle stage start detached.
  * The library passes the DSN as $CRASHWATCH_WATCHDOG_DSN rather than
  * --dsn, so it does not show in ps. The embedded watchdog is exec()d by its
  * idle stage (handler/wd_idle.c) when the first crash record is pending,
@@ -35,8 +38,9 @@
 
 #include "capture.h"
 #include "crash_record.h"
-#include "upload_spawn.h"
 #include "crashwatch.h"
+#include "upload_auto.h"
+#include "upload_spawn.h"
 
 typedef struct {
   int fd;
@@ -116,21 +120,27 @@ static const char *validate(const cw_crash_record_t *rec, ssize_t n,
   return NULL;
 }
 
-/* With a DSN or an upload URL, hands the spool to a detached
- * `crashwatch upload --once` now that the report is committed and unlocked
- * (wd_handle_crash has returned). Without an uploader the report simply
- * stays in the spool for a later `crashwatch upload`; nothing is lost. */
+/* With a DSN or an upload URL, starts the upload of the spool now that the
+ * report is committed and unlocked (wd_handle_crash has returned): a
+ * detached copy of this executable in upload mode (upload_auto.h; it
+ * dlopen()s libcurl) through /proc/self/exe (the idle stage closed the
+ * image memfd at exec), or the CLI named by CRASHWATCH_CLI. If an uploader is
+ * already delivering this spool it is kicked instead (CW_EBUSY): one
+ * uploader per spool. Without one the report simply stays in the spool for
+ * a later `crashwatch upload`; nothing is lost. */
 static void start_upload(const wd_config_t *cfg) {
   const char *url = getenv("CRASHWATCH_UPLOAD_URL");
   if (url != NULL && url[0] == '\0')
     url = NULL;
   if (cfg->dsn == NULL && url == NULL)
     return;
-  int rc = cw_upload_spawn_exec(NULL, cfg->spool_dir, cfg->dsn, url);
-  if (rc != 0)
-    log_line("crashwatch: could not start the uploader (%s; set "
-             "CRASHWATCH_CLI to the crashwatch command); the report stays in "
-             "%s for `crashwatch upload`",
+  const char *cli = getenv("CRASHWATCH_CLI");
+  int rc = (cli != NULL && cli[0] != '\0')
+               ? cw_upload_spawn_exec(cli, cfg->spool_dir, cfg->dsn, url)
+               : cw_upload_spawn_self(-1, cfg->spool_dir, cfg->dsn, url);
+  if (rc != 0 && rc != CW_EBUSY)
+    log_line("crashwatch: could not start the uploader (%s); the report "
+             "stays in %s for `crashwatch upload`",
              cw_strerror(rc), cfg->spool_dir);
 }
 
@@ -148,7 +158,10 @@ static void own_file_size_limit(void) {
 }
 
 int main(int argc, char **argv) {
+  if (argc > 1 && strcmp(argv[1], "--upload") == 0)
+    return cw_upload_auto_main(argc, argv);
   long fd = -1, pid = -1, summary_fd = -1, image_fd = -1;
+  int upload_pending = 0;
   wd_config_t cfg = {.summary_fd = -1, .print_summary = 1};
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
@@ -176,6 +189,8 @@ int main(int argc, char **argv) {
       cfg.print_summary = 0;
     else if (strcmp(a, "--release-early") == 0)
       cfg.release_early = 1;
+    else if (strcmp(a, "--upload-pending") == 0)
+      upload_pending = 1;
     else
       takes = -1;
     if (takes < 0) {
@@ -216,6 +231,11 @@ int main(int argc, char **argv) {
   sigdelset(&waiting, SIGTERM);
   sigdelset(&waiting, SIGINT);
   sigdelset(&waiting, SIGHUP);
+  /* Started directly (CRASHWATCH_WATCHDOG, no idle stage): deliver what an
+   * earlier run left in the spool. The idle stage does this itself and
+   * passes --image-fd when it execs us for a crash. */
+  if (upload_pending && image_fd < 0)
+    start_upload(&cfg);
 
   for (;;) {
     /* One byte more than a record, so an oversized datagram is caught. */

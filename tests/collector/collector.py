@@ -13,6 +13,9 @@ the log file, then answered according to the current mode:
   200-rl:HEADER                  200 with X-Sentry-Rate-Limits: HEADER
   slow:S                         wait S seconds, then 200
   hang                           read the request, record it, never answer
+  hold                           read the request, record it, and answer only
+                                 once the mode is no longer hold (then as the
+                                 new mode says)
   reset                          read the request, record it, reset the TCP
                                  connection (SO_LINGER 0)
 
@@ -252,6 +255,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if mode == "hang":
             time.sleep(3600)
             return
+        while mode == "hold":
+            time.sleep(0.05)
+            with STATE["lock"]:
+                mode = STATE["mode"]
         if mode == "reset":
             self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
                                        struct.pack("ii", 1, 0))

@@ -545,10 +545,10 @@ def t_redact(work):
     make_report(spool, minidump=b"MDMP")
     dsn = "http://%s:%s@127.0.0.1:%d/1" % (key, secret, col.port)
     rc, out = upload("--spool", spool, "-vv", env={"SENTRY_DSN": dsn}, check_rc=0)
-    check("> POST /api/1/envelope/" in out and "sentry_key=[redacted]" in out,
-          "no libcurl trace in -vv output")
     for s in (key, secret):
         check(s not in out, "secret %s in -vv output" % s)
+    check("> POST /api/1/envelope/" in out and "sentry_key=[redacted]" in out,
+          "no libcurl trace in -vv output")
     # A Breakpad-style URL with user:password and a sentry_key query; the
     # collector refuses it, so the URL also lands in a failed/ reason.
     user, pw, qkey = "relayuser", "hunter2pass", "feedfacecafe0001"
@@ -827,28 +827,213 @@ def t_one_bad_report(work):
     check(out.count("attempt 1 failed") == 1, "connection refused must stop the pass")
 
 
-def run_crashprog(work, spool, extra_env):
-    """Crashes the real crash test program (null dereference) with
-    crashwatch, the way a daemon would, and returns (status, stderr). The
-    watchdog holds the stderr pipe until it exits, so on return the report
-    is committed and the uploader (if any) has been started."""
-    prog = os.environ["CW_CRASHPROG"]
+def crash_env(work, spool, extra_env):
     env = dict(os.environ)
-    for k in ("SENTRY_DSN", "CRASHWATCH_UPLOAD_URL", "CRASHWATCH_CLI"):
+    for k in ("SENTRY_DSN", "CRASHWATCH_UPLOAD_URL", "CRASHWATCH_CLI",
+              "CRASHWATCH_UPLOAD_FORMAT", "CRASHWATCH_WATCHDOG_DSN"):
         env.pop(k, None)
     env.update({
         "CRASHWATCH_SPOOL": spool,
         "CW_MARKER": os.path.join(work, "marker"),
+        "CRASHWATCH_SYMBOLIZE_BUDGET_MS": "0",
         "ASAN_OPTIONS": "handle_segv=0:handle_sigbus=0:handle_sigfpe=0:"
                         "handle_sigill=0:handle_abort=0:detect_leaks=0:"
                         "allow_user_segv_handler=1",
     })
     env.update(extra_env)
-    p = subprocess.run([prog, "null"], stdout=subprocess.PIPE,
+    return env
+
+
+def uploader_procs(spool):
+    """{pid: argv} of the uploaders of this spool now running: the watchdog's
+    upload mode (--upload) or `crashwatch upload`."""
+    out = {}
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            argv = open("/proc/%s/cmdline" % d, "rb").read().split(b"\0")
+        except OSError:
+            continue
+        if spool.encode() not in argv:
+            continue
+        if b"--upload" in argv or (len(argv) > 1 and argv[1] == b"upload"):
+            out[int(d)] = argv
+    return out
+
+
+def run_crashprog(work, spool, extra_env, mode="null"):
+    """Crashes the real crash test program (null dereference) with
+    crashwatch, the way a daemon would, and returns (status, stderr). The
+    watchdog holds the stderr pipe until it exits, so on return the report
+    is committed and the uploader (if any) has been started."""
+    prog = os.environ["CW_CRASHPROG"]
+    env = crash_env(work, spool, extra_env)
+    p = subprocess.run([prog, mode], stdout=subprocess.PIPE,
                        stderr=subprocess.PIPE, env=env, cwd=work, timeout=60)
-    check(p.returncode == -signal.SIGSEGV,
-          "crash program ended with %d, want SIGSEGV" % p.returncode)
+    want = 0 if mode == "init-only" else -signal.SIGSEGV
+    check(p.returncode == want,
+          "crash program ended with %d, want %d" % (p.returncode, want))
     return p.stderr.decode(errors="replace")
+
+
+def check_envelope_with_dump(col, r):
+    items = r["envelope"]["items"]
+    check(items[0]["header"]["type"] == "event", "first item %r" %
+          items[0]["header"])
+    dumps = [i for i in items
+             if i["header"].get("attachment_type") == "event.minidump"]
+    check(len(dumps) == 1, "want one event.minidump attachment")
+    eid = r["envelope"]["header"]["event_id"]
+    data = open(os.path.join(col.save, eid, dumps[0]["header"].get(
+        "filename", "x")), "rb").read()
+    check(data[:4] == b"MDMP", "the attachment is not a minidump")
+    check(sha(data) == dumps[0]["sha256"], "attachment bytes differ")
+
+
+def t_crash_no_cli(work):
+    # Issue 8.6: a daemon shipped with libcrashwatch.so alone uploads: no
+    # crashwatch on PATH, no CRASHWATCH_CLI, nothing installed; the watchdog
+    # starts a copy of itself in upload mode, which dlopen()s libcurl.
+    spool = os.path.join(work, "spool")
+    col = Collector(work)
+    dsn = "http://pubkey@127.0.0.1:%d/42" % col.port
+    path = "/usr/bin:/bin"
+    check(shutil.which("crashwatch", path=path) is None,
+          "a crashwatch is installed in %s" % path)
+    err = run_crashprog(work, spool, {"SENTRY_DSN": dsn, "PATH": path})
+    check("could not start the uploader" not in err, err)
+    recs = wait_for(lambda: col.records(), "the crash report to arrive")
+    check(len(recs) == 1, "want exactly one request, got %d" % len(recs))
+    check(recs[0]["path"] == "/api/42/envelope/", "path %r" % recs[0]["path"])
+    check("sentry_key=pubkey" in recs[0]["headers"].get("x-sentry-auth", ""),
+          "auth %r" % recs[0]["headers"])
+    check_envelope_with_dump(col, recs[0])
+    wait_for(lambda: reports_in(spool) == [], "the report to leave the spool")
+
+
+def t_crash_both_targets(work):
+    # Issue 9.6: SENTRY_DSN and CRASHWATCH_UPLOAD_URL both set: envelopes
+    # with the DSN's key go to the URL (a relay); neither the DSN nor the
+    # URL's credentials appear on the uploader's command line. Both for the
+    # watchdog's own upload mode and for CRASHWATCH_CLI.
+    key = "0123456789abcdef0123456789abcdef"
+    for via_cli in (False, True):
+        sub = os.path.join(work, "cli" if via_cli else "self")
+        os.makedirs(sub)
+        spool = os.path.join(sub, "spool")
+        col = Collector(sub, mode="hold")
+        dsn = "http://%s@127.0.0.1:%d/42" % (key, col.port)
+        url = ("http://relayuser:hunter2pass@127.0.0.1:%d/relay/api/42/"
+               "envelope/?token=tok3n5ecret" % col.port)
+        extra = {"SENTRY_DSN": dsn, "CRASHWATCH_UPLOAD_URL": url}
+        if via_cli:
+            extra["CRASHWATCH_CLI"] = CRASHWATCH
+        # stderr to a file: the detached uploader keeps it open while the
+        # collector holds its request.
+        with open(os.path.join(sub, "stderr"), "wb") as errf:
+            p = subprocess.run([os.environ["CW_CRASHPROG"], "null"],
+                               env=crash_env(sub, spool, extra),
+                               stdout=subprocess.DEVNULL, stderr=errf,
+                               timeout=60)
+        check(p.returncode == -signal.SIGSEGV, "status %d" % p.returncode)
+        recs = wait_for(lambda: col.records(), "the held request")
+        procs = wait_for(lambda: uploader_procs(spool), "the uploader")
+        check(len(procs) == 1, "uploaders %r" % procs)
+        for pid, argv in procs.items():
+            cmdline = b" ".join(argv)
+            sys.stdout.write("uploader %d: %s\n" % (pid, cmdline.decode()))
+            for secret in (key, "hunter2pass", "relayuser", "tok3n5ecret",
+                           dsn, url):
+                check(secret.encode() not in cmdline,
+                      "%r on the uploader's command line: %r" % (secret, cmdline))
+            if not via_cli:
+                check(open("/proc/%d/comm" % pid).read().strip() ==
+                      "crashwatch-up", "not the watchdog's upload mode")
+        col.control(mode="200")
+        wait_for(lambda: reports_in(spool) == [], "delivery")
+        r = col.records()[0]
+        check(r["path"] == "/relay/api/42/envelope/?token=tok3n5ecret",
+              "went to %r, not the relay URL" % r["path"])
+        check("sentry_key=" + key in r["headers"].get("x-sentry-auth", ""),
+              "the DSN's key must authenticate the envelope: %r" % r["headers"])
+        check(r["headers"].get("authorization", "").startswith("Basic "),
+              "the URL's credentials must reach the relay")
+        check_envelope_with_dump(col, r)
+        err = open(os.path.join(sub, "stderr")).read()
+        check("no target" not in err, err)
+        col.stop()
+
+
+def t_pending_at_start(work):
+    # Issue 8.7: a report left in the spool by an earlier run is delivered
+    # after cw_init() with a DSN, without any crash.
+    spool = os.path.join(work, "spool")
+    os.makedirs(spool, mode=0o700)
+    dump = os.urandom(3000)
+    a = make_report(spool, minidump=dump)
+    col = Collector(work)
+    dsn = "http://pubkey@127.0.0.1:%d/42" % col.port
+    run_crashprog(work, spool, {"SENTRY_DSN": dsn, "PATH": "/usr/bin:/bin"},
+                  mode="init-only")
+    recs = wait_for(lambda: col.records(), "the pending report to arrive")
+    check(ids_sent(col) == [a], "sent %r" % ids_sent(col))
+    check(recs[0]["envelope"]["items"][1]["sha256"] == sha(dump),
+          "bytes differ")
+    wait_for(lambda: reports_in(spool) == [], "the report to leave the spool")
+    # With nothing pending and no target, nothing is started.
+    b = make_report(spool)
+    run_crashprog(work, spool, {}, mode="init-only")
+    time.sleep(1)
+    check(reports_in(spool) == [b] and len(col.records()) == 1,
+          "uploaded without a target")
+
+
+def storm(work, via_cli):
+    # Issue 8.8: 30 real crashes at once against a collector that holds every
+    # request: at most one uploader process per spool at any time; all 30
+    # are delivered once the collector answers.
+    spool = os.path.join(work, "spool")
+    os.makedirs(spool, mode=0o700)
+    col = Collector(work, mode="hold")
+    dsn = "http://pubkey@127.0.0.1:%d/42" % col.port
+    extra = {"SENTRY_DSN": dsn}
+    if via_cli:
+        extra["CRASHWATCH_CLI"] = CRASHWATCH
+    env = crash_env(work, spool, extra)
+    errf = open(os.path.join(work, "stderr"), "wb")
+    procs = [subprocess.Popen([os.environ["CW_CRASHPROG"], "null"], env=env,
+                              stdout=subprocess.DEVNULL, stderr=errf)
+             for _ in range(30)]
+    most, seen = 0, set()
+    end = None
+    while end is None or time.time() < end:
+        up = uploader_procs(spool)
+        most = max(most, len(up))
+        seen |= set(up)
+        if end is None and all(p.poll() is not None for p in procs):
+            end = time.time() + 2.0
+        time.sleep(0.01)
+    errf.close()
+    for p in procs:
+        check(p.wait() == -signal.SIGSEGV, "a crash ended with %d" % p.returncode)
+    sys.stdout.write("uploader processes seen: %d, at most %d at once\n" %
+                     (len(seen), most))
+    check(most == 1, "%d uploaders at once (want 1)" % most)
+    ids = reports_in(spool)
+    check(len(ids) == 30, "want 30 reports, have %d" % len(ids))
+    col.control(mode="200")
+    wait_for(lambda: reports_in(spool) == [], "all 30 to be delivered", 120)
+    check(set(ids_sent(col)) == set(ids), "not all delivered")
+    wait_for(lambda: not uploader_procs(spool), "the uploader to exit")
+
+
+def t_crash_storm(work):
+    storm(work, False)
+
+
+def t_crash_storm_cli(work):
+    storm(work, True)
 
 
 def t_crash_dsn(work):
@@ -903,6 +1088,11 @@ def t_crash_no_uploader(work):
 
 
 SCENARIOS = {
+    "crash_no_cli": t_crash_no_cli,
+    "crash_both_targets": t_crash_both_targets,
+    "pending_at_start": t_pending_at_start,
+    "crash_storm": t_crash_storm,
+    "crash_storm_cli": t_crash_storm_cli,
     "crash_dsn": t_crash_dsn,
     "crash_url": t_crash_url,
     "crash_no_uploader": t_crash_no_uploader,
