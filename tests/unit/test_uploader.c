@@ -18,6 +18,8 @@
 #include "report.h"
 #include "spool.h"
 #include "transport.h"
+#include "upload_lock.h"
+#include "upload_spawn.h"
 #include "upload.h"
 
 #define ID "0123456789abcdef0123456789abcdef"
@@ -351,6 +353,92 @@ static void test_config_fields_and_check(void **state) {
   assert_int_equal(cw_upload_config_check(&cfg, err, sizeof(err)), CW_EURL);
 }
 
+
+/* Issue 9.6: one precedence rule for a DSN and an URL. */
+static void test_config_target_precedence(void **state) {
+  (void)state;
+  cw_upload_config_t cfg;
+  cw_upload_config_init(&cfg);
+  char err[256];
+  const char *dsn = "https://key@sentry.example.com/12";
+  const char *url = "https://relay.example/x";
+  assert_int_equal(cw_upload_config_target(&cfg, dsn, NULL, NULL, err,
+                                           sizeof(err)), 0);
+  assert_int_equal(cfg.format, CW_UPLOAD_ENVELOPE);
+  assert_ptr_equal(cfg.url, NULL);
+  assert_int_equal(cw_upload_config_target(&cfg, NULL, url, NULL, err,
+                                           sizeof(err)), 0);
+  assert_int_equal(cfg.format, CW_UPLOAD_MINIDUMP);
+  assert_ptr_equal(cfg.dsn, NULL);
+  /* Both: envelopes with the DSN's key to the URL (what failed with "no
+   * target" before). */
+  assert_int_equal(cw_upload_config_target(&cfg, dsn, url, "", err,
+                                           sizeof(err)), 0);
+  assert_int_equal(cfg.format, CW_UPLOAD_ENVELOPE);
+  assert_string_equal(cfg.dsn, dsn);
+  assert_string_equal(cfg.url, url);
+  cfg.spool_dir = spool_dir;
+  assert_int_equal(cw_upload_config_check(&cfg, err, sizeof(err)), 0);
+  assert_int_equal(cw_upload_config_target(&cfg, dsn, url, "minidump", err,
+                                           sizeof(err)), 0);
+  assert_int_equal(cfg.format, CW_UPLOAD_MINIDUMP);
+  assert_int_equal(cw_upload_config_check(&cfg, err, sizeof(err)), 0);
+  /* Empty strings are absent; an unknown format is refused. */
+  assert_int_equal(cw_upload_config_target(&cfg, "", url, NULL, err,
+                                           sizeof(err)), 0);
+  assert_int_equal(cfg.format, CW_UPLOAD_MINIDUMP);
+  assert_int_equal(cw_upload_config_target(&cfg, dsn, NULL, "zip", err,
+                                           sizeof(err)), CW_EINVAL);
+  assert_non_null(strstr(err, "zip"));
+}
+
+/* Issue 8.8: the spool's uploader lock and kick marker. */
+static void test_uploader_lock_and_kick(void **state) {
+  (void)state;
+  pid_t holder = -1;
+  int fd = upload_lock_try(spool_dir, 0, &holder);
+  assert_true(fd >= 0);
+  assert_int_equal(holder, 0);
+  /* A second open file description, even in this process, is refused and
+   * told who holds it. */
+  assert_int_equal(upload_lock_try(spool_dir, 0, &holder), CW_EBUSY);
+  assert_int_equal(holder, getpid());
+  assert_int_equal(upload_kick_present(spool_dir), 0);
+  assert_int_equal(upload_kick(spool_dir), 0);
+  assert_int_equal(upload_kick_present(spool_dir), 1);
+  assert_int_equal(upload_kick_take(spool_dir), 1);
+  assert_int_equal(upload_kick_take(spool_dir), 0);
+  /* A starter that finds the lock taken starts nothing and leaves a kick. */
+  assert_int_equal(cw_upload_lock_for_spawn(spool_dir), CW_EBUSY);
+  assert_int_equal(upload_kick_present(spool_dir), 1);
+  cw_upload_config_t cfg;
+  cw_upload_config_init(&cfg);
+  cfg.spool_dir = spool_dir;
+  cfg.dsn = "http://key@127.0.0.1:9/1";
+  cfg.verbosity = CW_UPLOAD_QUIET;
+  cw_upload_stats_t st;
+  assert_int_equal(cw_upload_run_exclusive(&cfg, -1, &st), 0);
+  assert_int_equal(st.handed_off, 1);
+  assert_int_equal(st.holder, getpid());
+  assert_int_equal(cw_upload_exit_code(&st), CW_UPLOAD_EXIT_PENDING);
+  /* Released and relocked on the same descriptor. */
+  upload_lock_release(fd);
+  int fd2 = upload_lock_try(spool_dir, 0, NULL);
+  assert_true(fd2 >= 0);
+  assert_int_equal(upload_lock_relock(fd), CW_EBUSY);
+  close(fd2);
+  assert_int_equal(upload_lock_relock(fd), 0);
+  close(fd);
+  /* Free again: an exclusive run takes it, consumes the kick, passes (an
+   * empty spool) and lets go. */
+  assert_int_equal(cw_upload_run_exclusive(&cfg, -1, &st), 0);
+  assert_int_equal(st.handed_off, 0);
+  assert_int_equal(upload_kick_present(spool_dir), 0);
+  fd = upload_lock_try(spool_dir, 0, NULL);
+  assert_true(fd >= 0);
+  close(fd);
+}
+
 static void test_exit_codes(void **state) {
   (void)state;
   cw_upload_stats_t st;
@@ -384,6 +472,10 @@ int main(void) {
                                       teardown_spool),
       cmocka_unit_test_setup_teardown(test_config_fields_and_check, setup_spool,
                                       teardown_spool),
+      cmocka_unit_test_setup_teardown(test_config_target_precedence,
+                                      setup_spool, teardown_spool),
+      cmocka_unit_test_setup_teardown(test_uploader_lock_and_kick,
+                                      setup_spool, teardown_spool),
       cmocka_unit_test(test_exit_codes),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
