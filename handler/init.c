@@ -9,6 +9,7 @@
  */
 #include <dlfcn.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <link.h>
 #include <pthread.h>
@@ -191,7 +192,8 @@ static int init_locked(cw_options_t *o) {
   if (realpath(o->spool_dir, spool_abs) == NULL)
     return cw__fail(CW_ESPOOL, "spool directory %s: %s", o->spool_dir,
                     strerror(errno));
-  if (o->watchdog_path != NULL && access(o->watchdog_path, X_OK) != 0)
+  if (o->watchdog_path != NULL &&
+      faccessat(AT_FDCWD, o->watchdog_path, X_OK, AT_EACCESS) != 0)
     return cw__fail(CW_EWATCHDOG, "watchdog %s: %s", o->watchdog_path,
                     strerror(errno));
 

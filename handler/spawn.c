@@ -150,14 +150,19 @@ static size_t read_full(int fd, void *buf, size_t len) {
  * command line is not). Returns a malloc'd array whose last extra string is
  * malloc'd too (free with free_env), or NULL on out-of-memory. */
 static char **make_env(const char *dsn) {
+  /* A secure-execution (setuid/setcap) app's environment is the invoking
+   * user's: the watchdog (which runs with the app's privileges) and the
+   * uploader it starts get none of it, only what the app's options say. */
+  char *none[] = {NULL};
+  char **src = cw__secure_exec() ? none : environ;
   size_t n = 0;
-  for (char **e = environ; e && *e; e++)
+  for (char **e = src; e && *e; e++)
     n++;
   char **env = calloc(n + 2, sizeof(char *));
   if (env == NULL)
     return NULL;
   size_t k = 0;
-  for (char **e = environ; e && *e; e++)
+  for (char **e = src; e && *e; e++)
     if (strncmp(*e, DSN_ENV "=", sizeof(DSN_ENV)) != 0)
       env[k++] = *e;
   if (dsn != NULL) {

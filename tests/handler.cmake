@@ -115,6 +115,15 @@ if(TARGET crashwatch-watchdog AND CW_HAVE_EMBEDDED_WATCHDOG)
               --prog $<TARGET_FILE:chainprog> --case ${c}
       TIMEOUT 120 LABELS crash ptrace chain)
   endforeach()
+  # A setuid-root copy of chainprog run by a user created for the test
+  # ignores CRASHWATCH_* from the environment (skips when not root).
+  cw_add_script_test(handler_setuid_ignores_env
+    COMMAND ${Python3_EXECUTABLE}
+            ${CMAKE_CURRENT_SOURCE_DIR}/integration/secure_test.py
+            --prog $<TARGET_FILE:chainprog>
+    TIMEOUT 120 LABELS crash ptrace)
+  set_tests_properties(handler_setuid_ignores_env PROPERTIES
+                       SKIP_RETURN_CODE 77)
 endif()
 
 # The installed tree works for users: pkg-config, the static archive and

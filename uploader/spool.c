@@ -65,7 +65,9 @@ int spool_ensure_dir(const char *dir, char *err, size_t errlen) {
       snprintf(err, errlen, "spool directory %s: not a directory", dir);
     return CW_ENOTDIR;
   }
-  if (access(dir, W_OK | X_OK) != 0) {
+  /* The effective ids decide (a setuid program writes as its owner), not
+   * the real ones access() would use. */
+  if (faccessat(AT_FDCWD, dir, W_OK | X_OK, AT_EACCESS) != 0) {
     int rc = neg_errno();
     if (err)
       snprintf(err, errlen, "spool directory %s: not writable: %s", dir,

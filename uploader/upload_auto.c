@@ -41,9 +41,11 @@ int cw_upload_auto_main(int argc, char **argv) {
   cfg.spool_dir = spool;
   cfg.verbosity = CW_UPLOAD_QUIET;
   char err[512];
+  /* The DSN is the watchdog's own channel (it set it); the URL and format
+   * are settings a user could put in a setuid program's environment. */
   if (cw_upload_config_target(&cfg, getenv(CW_UPLOAD_DSN_ENV),
-                              getenv("CRASHWATCH_UPLOAD_URL"),
-                              getenv("CRASHWATCH_UPLOAD_FORMAT"), err,
+                              secure_getenv("CRASHWATCH_UPLOAD_URL"),
+                              secure_getenv("CRASHWATCH_UPLOAD_FORMAT"), err,
                               sizeof(err)) != 0 ||
       cw_upload_config_check(&cfg, err, sizeof(err)) != 0) {
     fprintf(stderr, "crashwatch: upload: %s\n", err);

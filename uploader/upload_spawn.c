@@ -88,7 +88,9 @@ static int resolve_exe(const char *name, char *out, size_t cap) {
       return -1;
     return 0;
   }
-  const char *path = getenv("PATH");
+  /* secure_getenv: in a setuid program's uploader neither PATH nor
+   * CRASHWATCH_CLI may pick what runs (docs/security.md). */
+  const char *path = secure_getenv("PATH");
   if (path == NULL)
     path = "/usr/local/bin:/usr/bin:/bin";
   while (*path != '\0') {
@@ -132,7 +134,7 @@ int cw_upload_spawn_exec(const char *exe, const char *spool_dir,
     return CW_EINVAL;
   char found[PATH_MAX];
   if (exe == NULL) {
-    exe = getenv("CRASHWATCH_CLI");
+    exe = secure_getenv("CRASHWATCH_CLI");
     if (exe == NULL || exe[0] == '\0')
       return CW_ENOENT;
   }

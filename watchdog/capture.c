@@ -48,7 +48,7 @@ static void new_event_id(char out[33]) {
 }
 
 static int env_flag(const char *name) {
-  const char *v = getenv(name);
+  const char *v = secure_getenv(name);
   return v != NULL && v[0] != '\0' && strcmp(v, "0") != 0;
 }
 

@@ -129,12 +129,12 @@ static const char *validate(const cw_crash_record_t *rec, ssize_t n,
  * uploader per spool. Without one the report simply stays in the spool for
  * a later `crashwatch upload`; nothing is lost. */
 static void start_upload(const wd_config_t *cfg) {
-  const char *url = getenv("CRASHWATCH_UPLOAD_URL");
+  const char *url = secure_getenv("CRASHWATCH_UPLOAD_URL");
   if (url != NULL && url[0] == '\0')
     url = NULL;
   if (cfg->dsn == NULL && url == NULL)
     return;
-  const char *cli = getenv("CRASHWATCH_CLI");
+  const char *cli = secure_getenv("CRASHWATCH_CLI");
   int rc = (cli != NULL && cli[0] != '\0')
                ? cw_upload_spawn_exec(cli, cfg->spool_dir, cfg->dsn, url)
                : cw_upload_spawn_self(-1, cfg->spool_dir, cfg->dsn, url);
@@ -205,6 +205,10 @@ int main(int argc, char **argv) {
     return 2;
   }
   if (cfg.dsn == NULL) {
+    /* The library's own channel (handler/spawn.c), read even in a secure
+     * execution: a setuid app starts the watchdog with an environment of
+     * its own making, this variable alone. Settings a user could put in
+     * the environment are read with secure_getenv. */
     const char *d = getenv("CRASHWATCH_WATCHDOG_DSN");
     if (d != NULL && *d)
       cfg.dsn = d;

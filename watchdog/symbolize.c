@@ -23,7 +23,7 @@
 #define MAX_CHAIN 16
 
 long wd_symbolize_budget_ms(void) {
-  const char *v = getenv("CRASHWATCH_SYMBOLIZE_BUDGET_MS");
+  const char *v = secure_getenv("CRASHWATCH_SYMBOLIZE_BUDGET_MS");
   if (v == NULL || *v == '\0')
     return WD_SYMBOLIZE_BUDGET_MS_DEFAULT;
   char *end;
