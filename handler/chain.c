@@ -318,6 +318,11 @@ int cw__chain_dispatch(int idx, int signo, siginfo_t *si, void *uc, pid_t tid,
   }
   *orig = nested ? &own->rec : NULL;
   int sent = si == NULL || si->si_code <= 0;
+  /* This thread is already reporting (a re-raise forwarded to it, or a
+   * second kill(), arrived while it waits for the watchdog): the process
+   * dies when the report is done; a sent signal must not cut it short. */
+  if (sent && __atomic_load_n(&cw__crash.crash_tid, __ATOMIC_ACQUIRE) == tid)
+    return CW__CHAIN_RETURN;
 
   if (is_ign(&app)) {
     /* The kernel ignores a sent signal but kills on an ignored fault;

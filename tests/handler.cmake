@@ -107,7 +107,8 @@ if(CW_SANITIZE)
 endif()
 if(TARGET crashwatch-watchdog AND CW_HAVE_EMBEDDED_WATCHDOG)
   foreach(c reraise reraise-thread resethand abort-dfl abort-ign abort-returns
-          segv-dfl recover recover-ctx raw-syscall raw-reinstall stack-pthread
+          raise-abrt segv-dfl recover recover-ctx raw-syscall raw-reinstall
+          stack-pthread
           no-intercept)
     cw_add_script_test(chain_${c}
       COMMAND ${Python3_EXECUTABLE}

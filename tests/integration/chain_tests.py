@@ -43,6 +43,9 @@ CASES = {
     "abort-ign": (["abort-ign"], -signal.SIGABRT, 1, MAIN, {}),
     "abort-returns": (["abort-returns"], -signal.SIGABRT, 1, MAIN,
                       {"log": True}),
+    # Not abort(): a self-sent SIGABRT handled or ignored stays so.
+    "raise-abrt": (["raise-abrt"], 0, 0, None,
+                   {"log": True, "stdout": "still alive after raise"}),
     "segv-dfl": (["segv-dfl"], -signal.SIGSEGV, 1, MAIN, {"pc_frame": True}),
     "recover": (["recover", "10000"], 0, 0, None,
                 {"stdout": "recovered 10000"}),

@@ -15,6 +15,9 @@
  *                      abort()
  *     abort-ign        SIGABRT set to SIG_IGN, abort()
  *     abort-returns    a SIGABRT handler that logs and returns; abort()
+ *     raise-abrt       a SIGABRT handler that returns, raise(SIGABRT)
+ *                      three times, and SIGABRT ignored, raise once more:
+ *                      not abort(), so no report; exit 0
  *     segv-dfl         a SIGSEGV handler, then signal(SIGSEGV, SIG_DFL);
  *                      null dereference
  *     recover N        N faults, each recovered by siglongjmp(); exit 0
@@ -314,6 +317,20 @@ int main(int argc, char **argv) {
       act.sa_flags |= SA_RESETHAND;
     act.sa_sigaction = log_and_return;
     sigaction(strcmp(mode, "resethand") == 0 ? SIGSEGV : SIGABRT, &act, NULL);
+  }
+  if (strcmp(mode, "raise-abrt") == 0) {
+    struct sigaction act;
+    memset(&act, 0, sizeof(act));
+    sigemptyset(&act.sa_mask);
+    act.sa_flags = SA_SIGINFO;
+    act.sa_sigaction = log_and_return;
+    sigaction(SIGABRT, &act, NULL);
+    for (int i = 0; i < 3; i++)
+      raise(SIGABRT);
+    signal(SIGABRT, SIG_IGN);
+    raise(SIGABRT);
+    printf("still alive after raise(SIGABRT)\n");
+    return 0;
   }
   if (strcmp(mode, "segv-dfl") == 0) {
     setup_redis_handlers();
