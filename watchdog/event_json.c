@@ -54,7 +54,7 @@ static int is_system_path(const char *p) {
   for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++)
     if (strncmp(p, dirs[i], strlen(dirs[i])) == 0)
       return 1;
-  return strcmp(p, "linux-vdso.so.1") == 0;
+  return strcmp(p, WD_VDSO_NAME) == 0;
 }
 
 /* Address used to look a frame up: a return address points after the
@@ -148,7 +148,9 @@ static void frames_json(cw_json_t *j, const wd_capture_t *cap,
     const wd_frame_t *f = &th->frames[k];
     const wd_module_t *m;
     uint64_t off;
-    const char *fn = wd_symbolize(cap, lookup_addr(f, k), &m, &off);
+    char nbuf[WD_FRAME_NAME_BUF];
+    const char *fn =
+        wd_symbolize_frame(cap, lookup_addr(f, k), &m, &off, nbuf, sizeof(nbuf));
     if (f->nsrc == 0 || f->src + (size_t)f->nsrc > cap->nsrcs) {
       frame_json(j, f, m, fn, NULL, 0);
       continue;
@@ -459,7 +461,9 @@ void wd_summary_write(const wd_capture_t *cap, int fd, const char *report) {
       const wd_frame_t *f = &th->frames[k];
       const wd_module_t *m;
       uint64_t off = 0;
-      const char *fn = wd_symbolize(cap, lookup_addr(f, k), &m, &off);
+      char nbuf[WD_FRAME_NAME_BUF];
+      const char *fn = wd_symbolize_frame(cap, lookup_addr(f, k), &m, &off,
+                                          nbuf, sizeof(nbuf));
       if (m != NULL)
         off = f->ip - m->base;
       char where[320];

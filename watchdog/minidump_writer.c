@@ -133,6 +133,55 @@ static void parse_release(const char *rel, uint32_t v[3]) {
   }
 }
 
+/* A part of a file-less module's image that no region covers. */
+typedef struct {
+  uint64_t start;
+  size_t len;
+  const uint8_t *data;
+  md_rva_t rva;
+} image_piece_t;
+
+#define MAX_IMAGE_PIECES 16
+
+/* Cuts [lo, hi) of the pieces out (every region is subtracted in turn). */
+static size_t cut_pieces(image_piece_t *p, size_t n, uint64_t lo, uint64_t hi) {
+  size_t out = 0;
+  image_piece_t keep[MAX_IMAGE_PIECES];
+  for (size_t i = 0; i < n; i++) {
+    uint64_t s = p[i].start, e = p[i].start + p[i].len;
+    if (hi <= s || lo >= e) {
+      keep[out++] = p[i];
+      continue;
+    }
+    if (lo > s && out < MAX_IMAGE_PIECES)
+      keep[out++] = (image_piece_t){s, (size_t)(lo - s), p[i].data, 0};
+    if (hi < e && out < MAX_IMAGE_PIECES)
+      keep[out++] =
+          (image_piece_t){hi, (size_t)(e - hi), p[i].data + (hi - s), 0};
+  }
+  memcpy(p, keep, out * sizeof(*p));
+  return out;
+}
+
+/* The parts of the modules' images (the vDSO's) no region holds. */
+static size_t image_pieces(const wd_capture_t *cap,
+                           image_piece_t out[MAX_IMAGE_PIECES]) {
+  size_t n = 0;
+  for (size_t i = 0; i < cap->nmodules && n < MAX_IMAGE_PIECES; i++) {
+    const wd_module_t *m = &cap->modules[i];
+    if (m->image == NULL || m->image_size == 0 || m->image_size > UINT32_MAX)
+      continue;
+    image_piece_t p[MAX_IMAGE_PIECES] = {{m->base, m->image_size, m->image, 0}};
+    size_t np = 1;
+    for (size_t r = 0; r < cap->nregions && np > 0; r++)
+      np = cut_pieces(p, np, cap->regions[r].start,
+                      cap->regions[r].start + cap->regions[r].len);
+    for (size_t k = 0; k < np && n < MAX_IMAGE_PIECES; k++)
+      out[n++] = p[k];
+  }
+  return n;
+}
+
 int wd_minidump_build(const wd_capture_t *cap, cw_buf_t *b) {
   enum { FIXED_STREAMS = 8 };
   size_t nstreams = FIXED_STREAMS + cap->nblobs;
@@ -152,6 +201,16 @@ int wd_minidump_build(const wd_capture_t *cap, cw_buf_t *b) {
     return CW_ENOMEM;
   for (size_t i = 0; i < cap->nregions; i++)
     region_rva[i] = put(b, cap->regions[i].data, cap->regions[i].len);
+
+  /* The bytes of file-less modules (the vDSO: two or three pages), less
+   * what a region already holds (the code around a crash inside it), so
+   * that an offline symbolizer can read the module's ELF headers, symbols
+   * and CFI from the dump itself and no two ranges overlap (Breakpad's
+   * reader refuses overlapping memory ranges). */
+  image_piece_t pieces[MAX_IMAGE_PIECES];
+  size_t npieces = image_pieces(cap, pieces);
+  for (size_t i = 0; i < npieces; i++)
+    pieces[i].rva = put(b, pieces[i].data, pieces[i].len);
 
   /* Contexts. */
   md_rva_t *ctx_rva = calloc(cap->nthreads + 1, sizeof(*ctx_rva));
@@ -239,15 +298,20 @@ int wd_minidump_build(const wd_capture_t *cap, cw_buf_t *b) {
   /* MemoryList. */
   align8(b);
   md_rva_t mem_rva = (md_rva_t)b->len;
-  n32 = (uint32_t)cap->nregions;
+  n32 = (uint32_t)(cap->nregions + npieces);
   cw_buf_append(b, &n32, 4);
   for (size_t i = 0; i < cap->nregions; i++) {
     md_memory_descriptor_t d = {cap->regions[i].start,
                                 {(uint32_t)cap->regions[i].len, region_rva[i]}};
     cw_buf_append(b, &d, sizeof(d));
   }
+  for (size_t i = 0; i < npieces; i++) {
+    md_memory_descriptor_t d = {pieces[i].start,
+                                {(uint32_t)pieces[i].len, pieces[i].rva}};
+    cw_buf_append(b, &d, sizeof(d));
+  }
   dir_add(&dir, MD_MEMORY_LIST_STREAM, mem_rva,
-          4 + cap->nregions * sizeof(md_memory_descriptor_t));
+          4 + (cap->nregions + npieces) * sizeof(md_memory_descriptor_t));
 
   /* Exception. */
   md_exception_stream_t ex;

@@ -509,7 +509,7 @@ static void capture_modules(wd_capture_t *cap, pid_t pid, const mapping_t *maps,
               sizeof(mod->build_id));
       }
     } else if (strcmp(first->path, "[vdso]") == 0) {
-      if (add_module(cap, first, first, "linux-vdso.so.1") == 0) {
+      if (add_module(cap, first, first, WD_VDSO_NAME) == 0) {
         wd_module_t *mod = &cap->modules[cap->nmodules - 1];
         /* The vDSO has no file: keep its image (two pages) so a thread
          * caught inside it can be unwound and named. */

@@ -17,6 +17,7 @@
  * call through a bad pointer).
  */
 #include <libunwind.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -344,7 +345,38 @@ const char *wd_symbolize(const wd_capture_t *cap, uint64_t addr,
   if (m->elf == NULL)
     return NULL;
   wd_elf_name_frames(cap, m); /* all of m's frames in one pass, once */
-  const wd_elf_sym_t *s =
-      wd_elf_symbol(m->elf, addr - wd_elf_load_bias(m->elf, m));
+  uint64_t vaddr = addr - wd_elf_load_bias(m->elf, m);
+  const wd_elf_sym_t *s = wd_elf_symbol(m->elf, vaddr);
+  /* The vDSO exports a few functions and holds unexported helpers between
+   * and after them (kernel 6.x: one before the first exported symbol,
+   * others past __vdso_getrandom's end): there the nearest preceding
+   * function of the section names the code, as Breakpad's PUBLIC records
+   * do. Only for the vDSO: in a stripped library the preceding exported
+   * function is as often a stranger as a caller. */
+  if (s == NULL && wd_module_is_vdso(m))
+    s = wd_elf_symbol_preceding(m->elf, vaddr);
   return s ? s->name : NULL;
+}
+
+int wd_module_is_vdso(const wd_module_t *m) {
+  return m->fd < 0 && m->path != NULL &&
+         strcmp(m->path, WD_VDSO_NAME) == 0;
+}
+
+const char *wd_symbolize_frame(const wd_capture_t *cap, uint64_t addr,
+                               const wd_module_t **mod_out, uint64_t *off_out,
+                               char *buf, size_t buflen) {
+  const wd_module_t *m = NULL;
+  uint64_t off = 0;
+  const char *fn = wd_symbolize(cap, addr, &m, &off);
+  if (mod_out)
+    *mod_out = m;
+  if (off_out)
+    *off_out = off;
+  if (fn == NULL && m != NULL && wd_module_is_vdso(m) && buflen > 0) {
+    snprintf(buf, buflen, "%s+0x%llx", WD_VDSO_NAME,
+             (unsigned long long)(addr - m->base));
+    fn = buf;
+  }
+  return fn;
 }

@@ -88,7 +88,7 @@ typedef struct {
   char *path;        /* as /proc/PID/maps names it, " (deleted)" stripped */
   int fd;            /* the file, opened while the process lived; -1 if not */
   uint8_t *image;    /* a file-less module's bytes (the vDSO), or NULL */
-  size_t image_size; /* (kept out of the minidump; used to unwind) */
+  size_t image_size; /* (unwinding, naming; in the minidump memory list) */
   uint8_t build_id[64];
   size_t build_id_len; /* 0 if none was found */
   wd_elf_t *elf;       /* loaded on demand by wd_module_elf() */
@@ -308,9 +308,26 @@ int wd_event_json(const wd_capture_t *cap, const char *event_id,
 void wd_summary_write(const wd_capture_t *cap, int fd, const char *report);
 
 /* Symbol lookup: function name containing addr (NULL if unknown) and the
- * module offset. name is valid while cap lives. */
+ * module offset. name is valid while cap lives. In the vDSO, an address no
+ * symbol covers takes the nearest preceding function symbol of its
+ * executable section (wd_elf_symbol_preceding). */
 const char *wd_symbolize(const wd_capture_t *cap, uint64_t addr,
                          const wd_module_t **mod_out, uint64_t *off_out);
+
+/* The name the vDSO module has in captures (and minidumps, events). */
+#define WD_VDSO_NAME "linux-vdso.so.1"
+/* Whether m is the vDSO (no file, named WD_VDSO_NAME). */
+int wd_module_is_vdso(const wd_module_t *m);
+
+/* The name a report gives the frame at addr: wd_symbolize()'s, and for an
+ * address in the vDSO that nothing names, "linux-vdso.so.1+0x<addr - the
+ * vDSO's base>" written into buf (buflen bytes; 48 is plenty), so that
+ * such a frame is never nameless. Returns the borrowed name, buf, or NULL
+ * (outside the vDSO, unknown). */
+#define WD_FRAME_NAME_BUF 48
+const char *wd_symbolize_frame(const wd_capture_t *cap, uint64_t addr,
+                               const wd_module_t **mod_out, uint64_t *off_out,
+                               char *buf, size_t buflen);
 
 /* Signal and si_code names ("SIGSEGV", "SEGV_MAPERR"); never NULL. */
 const char *wd_signal_name(int signo);

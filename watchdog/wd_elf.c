@@ -754,6 +754,44 @@ const wd_elf_sym_t *wd_elf_symbol(wd_elf_t *e, uint64_t vaddr) {
   return NULL;
 }
 
+const wd_elf_sym_t *wd_elf_symbol_preceding(wd_elf_t *e, uint64_t vaddr) {
+  /* The executable section holding vaddr bounds the search: a symbol of
+   * another section (or below .text) never names code it does not hold. */
+  uint64_t sec_lo = 0;
+  int in_exec = 0;
+  Elf_Scn *scn = NULL;
+  while ((scn = elf_nextscn(e->elf, scn)) != NULL) {
+    GElf_Shdr sh;
+    if (gelf_getshdr(scn, &sh) == NULL || sh.sh_type == SHT_NOBITS ||
+        (sh.sh_flags & (SHF_ALLOC | SHF_EXECINSTR)) !=
+            (SHF_ALLOC | SHF_EXECINSTR))
+      continue;
+    if (vaddr >= sh.sh_addr && vaddr - sh.sh_addr < sh.sh_size) {
+      sec_lo = sh.sh_addr;
+      in_exec = 1;
+      break;
+    }
+  }
+  if (!in_exec)
+    return NULL;
+  ensure_symbols(e);
+  size_t lo = 0, hi = e->nsyms;
+  while (lo < hi) {
+    size_t mid = lo + (hi - lo) / 2;
+    if (e->syms[mid].addr <= vaddr)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  if (lo == 0 || e->syms[lo - 1].addr < sec_lo)
+    return NULL;
+  /* The preferred alias: the first of its address group. */
+  size_t first = lo - 1;
+  while (first > 0 && e->syms[first - 1].addr == e->syms[lo - 1].addr)
+    first--;
+  return &e->syms[first];
+}
+
 wd_elf_t *wd_module_elf(wd_module_t *m) {
   if (m->elf == NULL && m->fd >= 0)
     m->elf = wd_elf_open(m->fd);

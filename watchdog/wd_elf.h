@@ -73,6 +73,14 @@ int wd_elf_read_vaddr(const wd_elf_t *e, uint64_t vaddr, void *buf, size_t len);
 /* The function symbol containing link-time vaddr, or NULL. */
 const wd_elf_sym_t *wd_elf_symbol(wd_elf_t *e, uint64_t vaddr);
 
+/* For a module whose symbol tables name only some of its functions (the
+ * vDSO exports a handful; its internal helpers have no symbol): the
+ * nearest function symbol at or below link-time vaddr within the same
+ * executable section, sized or not, as Breakpad's PUBLIC records name
+ * such code. NULL when vaddr lies in no executable section or no function
+ * symbol precedes it there. Callers try wd_elf_symbol() first. */
+const wd_elf_sym_t *wd_elf_symbol_preceding(wd_elf_t *e, uint64_t vaddr);
+
 /* Names, in one pass over m's symbol table, every frame address of cap
  * that lies in m (the address wd_symbolize() is given: ip, or ip - 1 for
  * a return address), so that wd_elf_symbol() answers those without
