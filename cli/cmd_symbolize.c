@@ -366,6 +366,39 @@ typedef struct {
   int warned;
 } dump_ctx_t;
 
+/* The vDSO, as our watchdog ("linux-vdso.so.1"), Breakpad
+ * ("linux-gate.so") and /proc/PID/maps ("[vdso]") name it. */
+static int is_vdso(const cw_md_module_t *m) {
+  const char *b = m->basename ? m->basename : m->name;
+  return b != NULL &&
+         (strcmp(b, "linux-vdso.so.1") == 0 || strcmp(b, "linux-gate.so") == 0 ||
+          strcmp(b, "linux-gate.so.1") == 0 || strcmp(b, "[vdso]") == 0);
+}
+
+/* The vDSO has no file to find: our minidumps carry its image in the memory
+ * list. Opened from there (with the module's build-id checked), its symbol
+ * table names its frames, and where no symbol covers an address the
+ * nearest preceding function of the section does, as in the watchdog.
+ * NULL when the dump does not hold the whole image. */
+static cw_sym_module_t *dump_vdso_module(dump_ctx_t *c,
+                                         const cw_md_module_t *m) {
+  if (m->size == 0 || m->size > CW_SYM_IMAGE_MAX)
+    return NULL;
+  uint8_t *img = malloc((size_t)m->size);
+  if (img == NULL)
+    return NULL;
+  cw_sym_module_t *mod = NULL;
+  if (cw_md_read_memory(c->md, m->base, img, (size_t)m->size) == 0) {
+    int rc = cw_symbolizer_open_image(
+        c->s, m->basename ? m->basename : m->name, img, (size_t)m->size,
+        m->build_id_len ? m->build_id : NULL, m->build_id_len, &mod);
+    if (rc != 0)
+      mod = NULL;
+  }
+  free(img);
+  return mod;
+}
+
 /* The symbolizer's module for minidump module i (NULL when nothing found);
  * problems are printed once per module. */
 static cw_sym_module_t *dump_module(dump_ctx_t *c, size_t i) {
@@ -381,6 +414,12 @@ static cw_sym_module_t *dump_module(dump_ctx_t *c, size_t i) {
                               m->build_id_len, &mod);
   if (rc != 0 && rc != CW_ENOSYMBOL)
     mod = NULL;
+  if ((mod == NULL || strcmp(cw_sym_module_source(mod), "none") == 0) &&
+      is_vdso(m)) {
+    cw_sym_module_t *img = dump_vdso_module(c, m);
+    if (img != NULL)
+      mod = img;
+  }
   c->mods[i] = mod;
   return mod;
 }

@@ -3,13 +3,17 @@
  * reads, symbols, and a libunwind unwind through the file's .eh_frame_hdr
  * and .eh_frame from a synthetic thread whose stack is the input itself.
  * Also the note parser on the raw bytes (the vDSO path reads notes from
- * memory). */
+ * memory). The bytes are also tried as a vDSO image: named in the
+ * watchdog (wd_symbolize_frame) and opened from memory by the symbolizer
+ * (cw_symbolizer_open_image), as `crashwatch symbolize DUMP` does. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "crashwatch.h"
+#include "symbolizer.h"
 #include "wd_capture.h"
 #include "wd_elf.h"
 
@@ -76,6 +80,50 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     sink += (size_t)wd_elf_load_bias(e, &cap.modules[0]);
   }
   wd_capture_free(&cap);
+
+  /* The same bytes as a vDSO image (file-less, named from its own symbols
+   * with the nearest-preceding rule), in the watchdog and as the offline
+   * symbolizer opens it out of a minidump's memory. */
+  uint8_t *img = malloc(size ? size : 1);
+  wd_module_t vm;
+  memset(&vm, 0, sizeof(vm));
+  if (img != NULL && size > 0) {
+    memcpy(img, data, size);
+    vm.base = 0x7ffd00000000ull;
+    vm.size = size;
+    vm.fd = -1;
+    vm.path = (char *)"linux-vdso.so.1";
+    vm.image = img;
+    vm.image_size = size;
+    wd_capture_t vc;
+    memset(&vc, 0, sizeof(vc));
+    vc.modules = &vm;
+    vc.nmodules = 1;
+    if (wd_module_elf(&vm) != NULL) {
+      for (uint64_t a = 0; a < size && a < 0x4000; a += 0x40) {
+        char buf[WD_FRAME_NAME_BUF];
+        const char *fn =
+            wd_symbolize_frame(&vc, vm.base + a, NULL, NULL, buf, sizeof(buf));
+        if (fn != NULL)
+          sink += strlen(fn);
+      }
+      wd_elf_close(vm.elf);
+    }
+  }
+  cw_symbolizer_t *sy =
+      cw_symbolizer_new(CW_SYM_NO_SYSTEM_DIRS | CW_SYM_NO_DEBUGINFOD);
+  cw_sym_module_t *sm = NULL;
+  int rc = sy != NULL ? cw_symbolizer_open_image(sy, "linux-vdso.so.1", data,
+                                                 size, NULL, 0, &sm)
+                      : CW_ENOMEM;
+  if ((rc == 0 || rc == CW_ENOSYMBOL) && sm != NULL) {
+    cw_sym_frame_t fr[8];
+    for (uint64_t a = 0; a < 0x4000; a += 0x40)
+      if (cw_sym_lookup(sm, a, 0, fr, 8) > 0 && fr[0].function != NULL)
+        sink += strlen(fr[0].function);
+  }
+  cw_symbolizer_free(sy);
+  free(img);
   (void)sink;
   return 0;
 }

@@ -22,6 +22,7 @@
 
 #define MAX_BUILD_ID 64
 #define MAX_CHAIN 64
+#define MAX_EXEC_SECTIONS 16
 
 struct cw_sym_module {
   struct cw_sym_module *next;
@@ -40,6 +41,11 @@ struct cw_sym_module {
   uint64_t load_vaddr;
   symidx_t *ix;
   cw_buf_t warn;
+  /* Opened from an image (cw_symbolizer_open_image): uncovered addresses
+   * take the nearest preceding function of their executable section. */
+  int preceding;
+  uint64_t exec_lo[MAX_EXEC_SECTIONS], exec_hi[MAX_EXEC_SECTIONS];
+  size_t nexec;
 };
 
 struct cw_symbolizer {
@@ -495,6 +501,119 @@ int cw_symbolizer_open(cw_symbolizer_t *s, const char *path,
   return rc;
 }
 
+int cw_symbolizer_open_image(cw_symbolizer_t *s, const char *name,
+                             const void *image, size_t size,
+                             const uint8_t *build_id, size_t build_id_len,
+                             cw_sym_module_t **out) {
+  *out = NULL;
+  s->err[0] = '\0';
+  if (name == NULL || image == NULL || size == 0 || size > CW_SYM_IMAGE_MAX ||
+      build_id_len > MAX_BUILD_ID || (build_id == NULL && build_id_len > 0))
+    return set_err(s->err, sizeof(s->err), CW_EINVAL,
+                   "%s: no image, or one over %u bytes", name ? name : "image",
+                   CW_SYM_IMAGE_MAX);
+  /* libelf may write to a memory image it converts: give it a copy. */
+  char *copy = malloc(size);
+  cw_sym_module_t *m = calloc(1, sizeof(*m));
+  if (m != NULL) {
+    m->ix = symidx_new();
+    m->path = strdup(name);
+  }
+  if (copy == NULL || m == NULL || m->ix == NULL || m->path == NULL) {
+    free(copy);
+    if (m != NULL)
+      module_free(m);
+    return set_err(s->err, sizeof(s->err), CW_ENOMEM, "out of memory");
+  }
+  memcpy(copy, image, size);
+  m->source = "none";
+  m->preceding = 1;
+  int rc = 0;
+  Elf *elf = elf_memory(copy, size);
+  GElf_Ehdr eh;
+  if (elf == NULL || elf_kind(elf) != ELF_K_ELF ||
+      gelf_getclass(elf) != ELFCLASS64 || gelf_getehdr(elf, &eh) == NULL) {
+    rc = set_err(s->err, sizeof(s->err), CW_EFORMAT,
+                 "%s: the image is not a 64-bit ELF file", name);
+    goto out;
+  }
+  uint8_t fid[MAX_BUILD_ID];
+  int flen = symsrc_elf_build_id(elf, fid, sizeof(fid));
+  if (build_id_len > 0 &&
+      (flen != (int)build_id_len || memcmp(fid, build_id, build_id_len) != 0)) {
+    char want[2 * MAX_BUILD_ID + 1];
+    id_text(build_id, build_id_len, want, sizeof(want));
+    rc = set_err(s->err, sizeof(s->err), CW_EBUILDID,
+                 "%s: the image's build-id does not match module's %s", name,
+                 want);
+    goto out;
+  }
+  if (flen > 0) {
+    memcpy(m->build_id, fid, (size_t)flen);
+    m->build_id_len = (size_t)flen;
+  }
+  m->load_vaddr = symsrc_elf_load_vaddr(elf);
+  Elf_Scn *scn = NULL;
+  while ((scn = elf_nextscn(elf, scn)) != NULL &&
+         m->nexec < MAX_EXEC_SECTIONS) {
+    GElf_Shdr sh;
+    if (gelf_getshdr(scn, &sh) == NULL || sh.sh_type == SHT_NOBITS ||
+        (sh.sh_flags & (SHF_ALLOC | SHF_EXECINSTR)) !=
+            (SHF_ALLOC | SHF_EXECINSTR) ||
+        sh.sh_size == 0 || sh.sh_addr + sh.sh_size < sh.sh_addr)
+      continue;
+    m->exec_lo[m->nexec] = sh.sh_addr;
+    m->exec_hi[m->nexec++] = sh.sh_addr + sh.sh_size;
+  }
+  int added = symsrc_elf_symbols(m->ix, elf, name, s->err, sizeof(s->err));
+  if (added < 0) {
+    rc = added;
+    goto out;
+  }
+  if (added > 0) {
+    m->source = "symtab";
+  } else {
+    rc = set_err(s->err, sizeof(s->err), CW_ENOSYMBOL,
+                 "%s: the image has no function symbols", name);
+  }
+out:
+  if (elf != NULL)
+    elf_end(elf);
+  free(copy);
+  if ((rc == 0 || rc == CW_ENOSYMBOL) && symidx_finish(m->ix) != 0)
+    rc = set_err(s->err, sizeof(s->err), CW_ENOMEM, "out of memory");
+  if (rc != 0 && rc != CW_ENOSYMBOL) {
+    module_free(m);
+    return rc;
+  }
+  m->open_rc = rc;
+  m->open_err = s->err[0] ? strdup(s->err) : NULL;
+  /* Listed for ownership only: a key no cw_symbolizer_open() matches. */
+  m->key_path = NULL;
+  m->key_idlen = SIZE_MAX;
+  m->next = s->modules;
+  s->modules = m;
+  *out = m;
+  return rc;
+}
+
+/* The nearest preceding function of addr's executable section, for a
+ * module opened from an image; 1 frame or 0. */
+static size_t lookup_preceding(const cw_sym_module_t *m, uint64_t addr,
+                               symidx_frame_t *out) {
+  for (size_t i = 0; i < m->nexec; i++) {
+    if (addr < m->exec_lo[i] || addr >= m->exec_hi[i])
+      continue;
+    const symidx_sym_t *sym = symidx_sym_before(m->ix, addr, m->exec_lo[i]);
+    if (sym == NULL)
+      return 0;
+    memset(out, 0, sizeof(*out));
+    out->function = out->symbol = sym->name;
+    return 1;
+  }
+  return 0;
+}
+
 int cw_sym_lookup(cw_sym_module_t *m, uint64_t addr, unsigned flags,
                   cw_sym_frame_t *frames, size_t cap) {
   if (m == NULL || (frames == NULL && cap > 0))
@@ -505,6 +624,8 @@ int cw_sym_lookup(cw_sym_module_t *m, uint64_t addr, unsigned flags,
     addr--;
   symidx_frame_t tmp[MAX_CHAIN];
   size_t n = symidx_lookup(m->ix, addr, tmp, MAX_CHAIN);
+  if (n == 0 && m->preceding)
+    n = lookup_preceding(m, addr, tmp);
   if (n > cap) {
     tmp[cap - 1].symbol = tmp[n - 1].symbol;
     n = cap;

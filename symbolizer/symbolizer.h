@@ -82,6 +82,31 @@ int cw_symbolizer_open(cw_symbolizer_t *s, const char *path,
                        const uint8_t *build_id, size_t build_id_len,
                        cw_sym_module_t **out);
 
+/*
+ * Opens a module from an ELF image held in memory rather than a file: the
+ * vDSO, whose bytes a minidump's memory list carries. name is what the
+ * module is called (cw_sym_module_path() returns it); the image is read
+ * during the call only (it may be freed afterwards) and must be at most
+ * CW_SYM_IMAGE_MAX bytes. Only its symbol tables are read (no debug files
+ * are searched). When build_id is given, an image with another build-id
+ * is refused (CW_EBUILDID).
+ *
+ * Lookups in such a module name an address that no symbol covers by the
+ * nearest function symbol below it within the same executable section
+ * (Breakpad's PUBLIC rule, the watchdog's rule for the vDSO): the vDSO
+ * exports a few functions and holds unexported helpers between and after
+ * them. An address that nothing precedes in its section stays unknown.
+ *
+ * Not cached: each call makes a new module, owned by s as above. Errors as
+ * cw_symbolizer_open() (CW_ENOSYMBOL with *out set when the image has no
+ * function symbols; CW_EFORMAT when it is not a 64-bit ELF image).
+ */
+#define CW_SYM_IMAGE_MAX (1u << 20)
+int cw_symbolizer_open_image(cw_symbolizer_t *s, const char *name,
+                             const void *image, size_t size,
+                             const uint8_t *build_id, size_t build_id_len,
+                             cw_sym_module_t **out);
+
 /* One frame of a lookup. Strings are borrowed (see above). */
 typedef struct {
   const char *function; /* NULL when unknown (print "??") */

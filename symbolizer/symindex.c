@@ -410,6 +410,22 @@ static const symidx_sym_t *find_sym(const symidx_t *ix, uint64_t addr) {
   return NULL;
 }
 
+const symidx_sym_t *symidx_sym_before(const symidx_t *ix, uint64_t addr,
+                                      uint64_t min_lo) {
+  size_t lo = 0, hi = ix->nsyms;
+  while (lo < hi) {
+    size_t mid = lo + (hi - lo) / 2;
+    if (ix->syms[mid].lo <= addr)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  /* Of aliases the last in order (the global one), as find_sym takes. */
+  if (lo == 0 || ix->syms[lo - 1].lo < min_lo)
+    return NULL;
+  return &ix->syms[lo - 1];
+}
+
 size_t symidx_lookup(const symidx_t *ix, uint64_t addr, symidx_frame_t *out,
                      size_t cap) {
   if (cap == 0)

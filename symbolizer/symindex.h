@@ -95,6 +95,13 @@ int symidx_finish(symidx_t *ix);
 size_t symidx_lookup(const symidx_t *ix, uint64_t addr, symidx_frame_t *out,
                      size_t cap);
 
+/* The symbol with the highest start address at or below addr (of aliases,
+ * the one a lookup prefers), whether or not it covers addr; NULL when none
+ * starts at or above min_lo. For modules named by nearest preceding
+ * function (the vDSO). */
+const symidx_sym_t *symidx_sym_before(const symidx_t *ix, uint64_t addr,
+                                      uint64_t min_lo);
+
 /* Counts, for reports and tests. */
 size_t symidx_nscopes(const symidx_t *ix);
 size_t symidx_nrows(const symidx_t *ix);

@@ -38,4 +38,11 @@ if(TARGET crashprog_O0)
     TIMEOUT 120 LABELS symbolizer ptrace
     ENV "CW_CRASHPROG=$<TARGET_FILE:crashprog_O0>")
   set_tests_properties(symbolize_report PROPERTIES SKIP_RETURN_CODE 77)
+  # A crash inside the vDSO: named in event.json and, from the image the
+  # minidump carries, by `crashwatch symbolize REPORT_DIR`.
+  cw_add_script_test(symbolize_vdso
+    COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_SOURCE_DIR}/integration/symbolize_test.py vdso
+    TIMEOUT 120 LABELS symbolizer ptrace
+    ENV "CW_CRASHPROG=$<TARGET_FILE:crashprog_O0>")
+  set_tests_properties(symbolize_vdso PROPERTIES SKIP_RETURN_CODE 77)
 endif()

@@ -11,6 +11,7 @@ The test asserts agreement >= 99.5% with each tool and lists differences.
 
 usage: symbolize_compare.py [N_ADDRESSES]   (exit 77: a peer tool is missing)
 """
+import atexit
 import glob
 import os
 import random
@@ -18,10 +19,15 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 
 SRC = os.environ.get("CW_SOURCE_DIR", os.path.join(os.path.dirname(__file__), "..", ".."))
 BIN = os.environ.get("CW_BINARY_DIR", "build")
-TMP = os.environ.get("CW_TEST_TMP", "/tmp")
+# A directory of our own (mkdtemp): other suites, and other checkouts' runs
+# of this one, work in the same temporary directory at the same time.
+TMP = tempfile.mkdtemp(prefix="cw-symbolize-",
+                       dir=os.environ.get("CW_TEST_TMP") or tempfile.gettempdir())
+atexit.register(shutil.rmtree, TMP, True)
 CC = os.environ.get("CC", "cc")
 CW = os.path.join(BIN, "cli", "crashwatch")
 THRESHOLD = 0.995

@@ -11,6 +11,7 @@ usage: symbolize_test.py SUBTEST   (variants | buildid | debuglink |
                                     breakpad | formats | badinput | dump |
                                     debuginfod | report)
 """
+import atexit
 import glob
 import json
 import os
@@ -19,10 +20,15 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 
 SRC = os.environ.get("CW_SOURCE_DIR", os.path.join(os.path.dirname(__file__), "..", ".."))
 BIN = os.environ.get("CW_BINARY_DIR", "build")
-TMP = os.environ.get("CW_TEST_TMP", "/tmp")
+# A directory of our own (mkdtemp): other suites, and other checkouts' runs
+# of this one, work in the same temporary directory at the same time.
+TMP = tempfile.mkdtemp(prefix="cw-symbolize-",
+                       dir=os.environ.get("CW_TEST_TMP") or tempfile.gettempdir())
+atexit.register(shutil.rmtree, TMP, True)
 CC = os.environ.get("CC", "cc")
 PROGS = os.path.join(SRC, "tests", "progs")
 CW = os.path.join(BIN, "cli", "crashwatch")
@@ -632,7 +638,99 @@ def t_report():
           "human output:\n%s" % text[:1000])
 
 
-TESTS = {"dump": t_dump, "report": t_report, "debuginfod": t_debuginfod, "variants": t_variants, "buildid": t_buildid, "debuglink": t_debuglink,
+def vdso_functions():
+    """{name: address} of the function symbols of this machine's vDSO (the
+    crashed child ran on the same kernel), read from this process's own."""
+    with open("/proc/self/maps") as f:
+        for line in f:
+            if line.rstrip().endswith("[vdso]"):
+                lo, hi = (int(x, 16) for x in line.split()[0].split("-"))
+                break
+        else:
+            return None
+    with open("/proc/self/mem", "rb") as m:
+        m.seek(lo)
+        img = m.read(hi - lo)
+    d = workdir("vdso-image")
+    path = os.path.join(d, "vdso.so")
+    with open(path, "wb") as f:
+        f.write(img)
+    out = subprocess.run(["readelf", "-W", "--dyn-syms", path], capture_output=True,
+                         text=True).stdout
+    funcs = {}
+    for line in out.splitlines():
+        parts = line.split()
+        if len(parts) >= 8 and parts[3] == "FUNC":
+            funcs[parts[7].split("@")[0]] = int(parts[1], 16)
+    return funcs
+
+
+def t_vdso():
+    """A real crash inside the vDSO (crashprog vdso: clock_gettime writing
+    through a bad pointer): the watchdog names frame 0 in event.json, and
+    `crashwatch symbolize REPORT_DIR` names it too from the vDSO image the
+    minidump carries (no file exists for it), with a function of the vDSO
+    at the same address, or the linux-vdso.so.1+0x<offset> form."""
+    prog = os.environ.get("CW_CRASHPROG")
+    if not prog or not os.path.exists(prog):
+        print("skip: CW_CRASHPROG not built")
+        sys.exit(77)
+    funcs = vdso_functions()
+    if not funcs:
+        print("skip: no vDSO here")
+        sys.exit(77)
+    d = workdir("vdso")
+    spool = os.path.join(d, "spool")
+    env = dict(ENV, CRASHWATCH_SPOOL=spool, CRASHWATCH_PRINT_SUMMARY="0",
+               ASAN_OPTIONS="handle_segv=0:handle_sigbus=0:handle_sigfpe=0:handle_sigill=0:"
+                            "handle_abort=0:detect_leaks=0:allow_user_segv_handler=1")
+    p = subprocess.Popen([prog, "vdso"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         env=env, cwd=d)
+    p.communicate(timeout=90)
+    if p.returncode == 77:
+        print("skip: clock_gettime did not fault in the vDSO")
+        sys.exit(77)
+    check(p.returncode == -11, "crashprog exit %d" % p.returncode)
+    reports = [os.path.join(spool, x) for x in os.listdir(spool)] if os.path.isdir(spool) else []
+    reports = [r for r in reports if os.path.exists(os.path.join(r, "event.json"))]
+    if not check(len(reports) == 1, "reports: %s" % reports):
+        return
+    rep = reports[0]
+
+    def same_function(name, offset):
+        if name == "linux-vdso.so.1+0x%x" % offset:
+            return True
+        return name in funcs
+
+    with open(os.path.join(rep, "event.json")) as f:
+        event = json.load(f)
+    frames = event["exception"]["values"][0]["stacktrace"]["frames"]
+    top = frames[-1]
+    check(top.get("package") == "linux-vdso.so.1", "event frame 0: %s" % top)
+    live = top.get("function")
+    off = int(top["instruction_addr"], 16) - int(top["image_addr"], 16)
+    check(live is not None and same_function(live, off), "event frame 0 named %r" % live)
+    p = run([CW, "symbolize", rep, "--json"])
+    check(p.returncode in (0, 1), "symbolize: exit %d %s" % (p.returncode, p.stderr))
+    doc = json.loads(p.stdout)
+    t0 = doc["threads"][0]
+    f0 = t0["frames"][0]
+    check(f0.get("module") == "linux-vdso.so.1", "walked frame 0: %s" % f0)
+    name = f0.get("function")
+    check(name is not None and name in funcs, "walked frame 0 named %r" % name)
+    # Aliases may differ (clock_gettime / __vdso_clock_gettime): the same
+    # function means the same address.
+    if name in funcs and live in funcs:
+        check(funcs[name] == funcs[live], "walk %s vs live %s" % (name, live))
+    mods = [m for m in doc["modules"] if m["name"] == "linux-vdso.so.1"]
+    check(len(mods) == 1 and mods[0]["symbols"] == "symtab", "modules: %s" % mods)
+    ours = [fr_.get("function") or "" for fr_ in t0["frames"]]
+    check("crash_here" in ours, "walk through the vDSO: %s" % ours)
+    text = run([CW, "symbolize", rep]).stdout
+    check("linux-vdso.so.1!" in text, "human output:\n%s" % text[:800])
+
+
+TESTS = {"dump": t_dump, "report": t_report, "vdso": t_vdso, "debuginfod": t_debuginfod, "variants": t_variants, "buildid": t_buildid, "debuglink": t_debuglink,
          "breakpad": t_breakpad, "formats": t_formats, "badinput": t_badinput}
 
 if __name__ == "__main__":

@@ -12,17 +12,20 @@
 
 #include <cmocka.h>
 
+#include <elf.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/auxv.h>
 #include <sys/ucontext.h>
 #include <unistd.h>
 
 #include "crashwatch.h"
 #include "minidump.h"
 #include "minidump_format.h"
+#include "symbolizer.h"
 #include "wd_capture.h"
 
 static const uint8_t kBuildId[20] = {0xf1, 0xc3, 0xbc, 0xc0, 0x27, 0x98, 0x65,
@@ -473,12 +476,128 @@ static void test_minidump_writer_round_trip_through_reader(void **state) {
   wd_capture_free(&cap);
 }
 
+/* This process's vDSO image (its ELF headers through its section
+ * headers), malloc'd; NULL when there is none. */
+static uint8_t *own_vdso(size_t *size) {
+  const uint8_t *base = (const uint8_t *)(uintptr_t)getauxval(AT_SYSINFO_EHDR);
+  if (base == NULL)
+    return NULL;
+  const Elf64_Ehdr *eh = (const Elf64_Ehdr *)(const void *)base;
+  *size = eh->e_shoff + (size_t)eh->e_shnum * eh->e_shentsize;
+  uint8_t *img = malloc(*size);
+  assert_non_null(img);
+  memcpy(img, base, *size);
+  return img;
+}
+
+/* The vDSO has no file: its image goes into the memory list, less the part
+ * a region already holds (the code around a crash inside it), so no two
+ * ranges overlap; read back, the whole image is there and the symbolizer
+ * opens it from the dump's bytes, its build-id checked. */
+static void test_minidump_writer_vdso_image_in_memory_list(void **state) {
+  (void)state;
+  size_t size = 0;
+  uint8_t *img = own_vdso(&size);
+  if (img == NULL)
+    skip();
+  wd_capture_t cap;
+  build_capture(&cap);
+  cap.modules = realloc(cap.modules, 2 * sizeof(*cap.modules));
+  assert_non_null(cap.modules);
+  wd_module_t *v = &cap.modules[1];
+  memset(v, 0, sizeof(*v));
+  v->base = 0x7ffd00000000ull;
+  v->size = (size + 0xfff) & ~(size_t)0xfff;
+  v->fd = -1;
+  v->path = strdup("linux-vdso.so.1");
+  v->image = img;
+  v->image_size = size;
+  cap.nmodules = 2;
+  uint8_t id[20] = {0};
+  {
+    /* The build-id, as the capture reads it from the note segment. */
+    cw_symbolizer_t *s = cw_symbolizer_new(CW_SYM_NO_SYSTEM_DIRS |
+                                           CW_SYM_NO_DEBUGINFOD);
+    cw_sym_module_t *m = NULL;
+    assert_int_equal(
+        cw_symbolizer_open_image(s, "linux-vdso.so.1", img, size, NULL, 0, &m),
+        0);
+    const uint8_t *bid;
+    size_t n = cw_sym_module_build_id(m, &bid);
+    assert_true(n > 0 && n <= sizeof(id));
+    memcpy(v->build_id, bid, n);
+    v->build_id_len = n;
+    memcpy(id, bid, n);
+    cw_symbolizer_free(s);
+  }
+  /* A region inside the image, as the IP region of a crash in the vDSO. */
+  assert_true(size > 0x400);
+  assert_true(wd_capture_add_region(&cap, v->base + 0x200, img + 0x200,
+                                    0x100) >= 0);
+  cw_buf_t b = CW_BUF_INIT;
+  assert_int_equal(wd_minidump_build(&cap, &b), 0);
+  uint32_t sig = MD_HEADER_SIGNATURE;
+  memcpy(b.data, &sig, 4);
+
+  /* No two MemoryList ranges overlap. */
+  dump_t d = {b.data, b.len};
+  uint32_t msize;
+  const uint8_t *ml = find(&d, MD_MEMORY_LIST_STREAM, &msize);
+  assert_non_null(ml);
+  uint32_t count;
+  memcpy(&count, ml, 4);
+  assert_int_equal(msize, 4 + count * sizeof(md_memory_descriptor_t));
+  assert_int_equal(count, cap.nregions + 2); /* image before and after */
+  for (uint32_t i = 0; i < count; i++)
+    for (uint32_t k = i + 1; k < count; k++) {
+      md_memory_descriptor_t x, y;
+      memcpy(&x, ml + 4 + i * sizeof(x), sizeof(x));
+      memcpy(&y, ml + 4 + k * sizeof(y), sizeof(y));
+      assert_true(x.start_of_memory_range + x.memory.data_size <=
+                      y.start_of_memory_range ||
+                  y.start_of_memory_range + y.memory.data_size <=
+                      x.start_of_memory_range);
+    }
+
+  cw_md_t *md;
+  char err[256] = "";
+  assert_int_equal(cw_md_open_buffer(b.data, b.len, &md, err, sizeof(err)), 0);
+  assert_int_equal(cw_md_error_count(md), 0);
+  uint8_t *back = malloc(size);
+  assert_non_null(back);
+  assert_int_equal(cw_md_read_memory(md, v->base, back, size), 0);
+  assert_memory_equal(back, img, size);
+  cw_symbolizer_t *s =
+      cw_symbolizer_new(CW_SYM_NO_SYSTEM_DIRS | CW_SYM_NO_DEBUGINFOD);
+  cw_sym_module_t *m = NULL;
+  const cw_md_module_t *mm = cw_md_module(md, 1);
+  assert_string_equal(mm->name, "linux-vdso.so.1");
+  assert_int_equal(cw_symbolizer_open_image(s, mm->name, back, size,
+                                            mm->build_id, mm->build_id_len, &m),
+                   0);
+  assert_string_equal(cw_sym_module_source(m), "symtab");
+  /* Another build-id: refused. */
+  uint8_t other[20];
+  memcpy(other, id, sizeof(other));
+  other[0] ^= 0xff;
+  cw_sym_module_t *m2 = NULL;
+  assert_int_equal(cw_symbolizer_open_image(s, mm->name, back, size, other,
+                                            mm->build_id_len, &m2),
+                   CW_EBUILDID);
+  cw_symbolizer_free(s);
+  free(back);
+  cw_md_close(md);
+  cw_buf_free(&b);
+  wd_capture_free(&cap);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_minidump_writer_streams_read_back),
       cmocka_unit_test(test_minidump_writer_signature_written_last),
       cmocka_unit_test(test_regs_from_crash_context_glibc_order),
       cmocka_unit_test(test_minidump_writer_round_trip_through_reader),
+      cmocka_unit_test(test_minidump_writer_vdso_image_in_memory_list),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
