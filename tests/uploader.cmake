@@ -40,5 +40,14 @@ if(TARGET crashprog_O2)
   endforeach()
 endif()
 
+# A daemon shipped with the installed libcrashwatch.so alone uploads (no
+# CLI). nosan: see handler_install_consumers.
+if(CW_HAVE_EMBEDDED_WATCHDOG)
+  cw_add_script_test(upload_shipped_so
+    COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_SOURCE_DIR}/integration/upload_test.py shipped_so
+    TIMEOUT 120 LABELS "uploader;crash;ptrace;nosan"
+    ENV "CW_CMAKE=${CMAKE_COMMAND}" "CW_CC=${CMAKE_C_COMPILER}")
+endif()
+
 # The spool's writer side: atomic commit, nothing half-written listed.
 cw_add_unit_test(test_spool SOURCES unit/test_spool.c LIBS cw_spool cw_errors)

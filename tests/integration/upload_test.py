@@ -1040,6 +1040,48 @@ def t_crash_storm_cli(work):
     storm(work, True)
 
 
+def t_shipped_so(work):
+    # Issue 8.6 as a user ships it: `cmake --install`, then a daemon built
+    # against libcrashwatch.so and run with that one file beside it — no
+    # crashwatch command, no other file of the install, nothing on PATH —
+    # uploads its crash to the DSN (the system's libcurl is loaded by the
+    # detached uploader only).
+    prefix = os.path.join(work, "prefix")
+    subprocess.run([os.environ["CW_CMAKE"], "--install", BIN, "--prefix",
+                    prefix], check=True, stdout=subprocess.DEVNULL)
+    ship = os.path.join(work, "ship")
+    os.makedirs(ship)
+    libdir = os.path.join(prefix, "lib")
+    for n in os.listdir(libdir):
+        if n.startswith("libcrashwatch.so"):
+            shutil.copy(os.path.join(libdir, n), ship, follow_symlinks=False)
+    daemon = os.path.join(ship, "daemon")
+    subprocess.run([os.environ["CW_CC"], "-o", daemon,
+                    os.path.join(SRC, "examples", "daemon.c"),
+                    "-I" + os.path.join(prefix, "include"), "-L" + ship,
+                    "-Wl,-rpath," + ship, "-lcrashwatch", "-lpthread"],
+                   check=True)
+    shutil.rmtree(prefix)
+    shipped = os.listdir(ship)
+    check(all(n == "daemon" or n.startswith("libcrashwatch.so.") or
+              n == "libcrashwatch.so" for n in shipped) and len(shipped) >= 2,
+          "shipped %r" % shipped)
+    spool = os.path.join(work, "spool")
+    col = Collector(work)
+    env = crash_env(work, spool, {
+        "SENTRY_DSN": "http://pubkey@127.0.0.1:%d/42" % col.port,
+        "PATH": "/usr/bin:/bin"})
+    env.pop("ASAN_OPTIONS", None)
+    with open(os.path.join(work, "stderr"), "wb") as errf:
+        p = subprocess.run([daemon, "--threads", "2"], env=env,
+                           stdout=subprocess.DEVNULL, stderr=errf, timeout=60)
+    check(p.returncode == -signal.SIGSEGV, "daemon ended with %d" % p.returncode)
+    recs = wait_for(lambda: col.records(), "the crash report to arrive")
+    check(recs[0]["path"] == "/api/42/envelope/", "path %r" % recs[0]["path"])
+    check_envelope_with_dump(col, recs[0])
+    wait_for(lambda: reports_in(spool) == [], "the report to leave the spool")
+
+
 def t_crash_dsn(work):
     # End to end: a crash with SENTRY_DSN set is delivered by the watchdog's
     # detached `crashwatch upload --once`, and then leaves the spool.
@@ -1093,6 +1135,7 @@ def t_crash_no_uploader(work):
 
 SCENARIOS = {
     "crash_no_cli": t_crash_no_cli,
+    "shipped_so": t_shipped_so,
     "crash_both_targets": t_crash_both_targets,
     "pending_at_start": t_pending_at_start,
     "crash_storm": t_crash_storm,
