@@ -15,6 +15,7 @@
 #include <sys/types.h>
 
 #include "crash_record.h"
+#include "spool.h"
 
 /* The signals crashwatch reports, in the order of cw__crash_state.old. */
 #define CW__NSIGNALS 7
@@ -108,6 +109,7 @@ struct cw_options {
   char *dsn;
   char *release;
   char *environment;
+  spool_limits_t spool_limits; /* applied by the watchdog after a commit */
   /* The first bad value read from the environment: cw_init() fails with
    * it, so a typo in a variable is not silently ignored. */
   int env_err;

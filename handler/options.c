@@ -174,6 +174,9 @@ static void read_env(cw_options_t *o) {
     else
       o->dsn = dup_or_null(v, &ok);
   }
+  char lmsg[200];
+  if (spool_limits_from_env(&o->spool_limits, lmsg, sizeof(lmsg)) != 0)
+    env_fail(o, CW_EINVAL, "%s", lmsg);
   o->release = dup_or_null(env_nonempty("SENTRY_RELEASE"), &ok);
   o->environment = dup_or_null(env_nonempty("SENTRY_ENVIRONMENT"), &ok);
   if (!ok)
@@ -187,6 +190,7 @@ CW_EXTERN cw_options_t *cw_options_new(void) {
   o->ack_timeout_ms = CW_ACK_TIMEOUT_DEFAULT_MS;
   o->print_summary = 1;
   o->intercept_signals = 1;
+  spool_limits_default(&o->spool_limits);
   read_env(o);
   return o;
 }
@@ -262,6 +266,39 @@ CW_EXTERN int cw_options_set_dsn(cw_options_t *o, const char *dsn) {
   if (cw__dsn_check(dsn, msg, sizeof(msg)) != 0)
     return cw__fail(CW_EDSN, "cw_options_set_dsn: %s", msg);
   return replace_string(&o->dsn, dsn);
+}
+
+CW_EXTERN int cw_options_set_spool_max_reports(cw_options_t *o,
+                                               unsigned long max_reports) {
+  CHECK_OPTS(o, "cw_options_set_spool_max_reports");
+  if (max_reports > 1000000000ul)
+    return cw__fail(CW_EINVAL,
+                    "cw_options_set_spool_max_reports: %lu is above 10^9",
+                    max_reports);
+  o->spool_limits.max_reports = (long)max_reports;
+  return 0;
+}
+
+CW_EXTERN int cw_options_set_spool_max_bytes(cw_options_t *o,
+                                             unsigned long long max_bytes) {
+  CHECK_OPTS(o, "cw_options_set_spool_max_bytes");
+  if (max_bytes > (1ull << 60))
+    return cw__fail(CW_EINVAL,
+                    "cw_options_set_spool_max_bytes: %llu is above 2^60",
+                    max_bytes);
+  o->spool_limits.max_bytes = (long long)max_bytes;
+  return 0;
+}
+
+CW_EXTERN int cw_options_set_spool_max_age(cw_options_t *o,
+                                           unsigned long max_age_s) {
+  CHECK_OPTS(o, "cw_options_set_spool_max_age");
+  if (max_age_s > 100ul * 365 * 24 * 3600)
+    return cw__fail(CW_EINVAL,
+                    "cw_options_set_spool_max_age: %lu s is above 100 years",
+                    max_age_s);
+  o->spool_limits.max_age_ms = (int64_t)max_age_s * 1000;
+  return 0;
 }
 
 CW_EXTERN int cw_options_set_release(cw_options_t *o, const char *release) {

@@ -45,12 +45,12 @@
 
 extern char **environ;
 
-#define MAX_ARGS 24
+#define MAX_ARGS 32
 
 typedef struct {
   char *argv[MAX_ARGS];
   int argc;
-  char fd_str[16], pid_str[16];
+  char fd_str[16], pid_str[16], limits_str[96];
 } wd_args_t;
 
 static void add_arg(wd_args_t *a, const char *s) {
@@ -362,6 +362,12 @@ int cw__spawn_watchdog(const struct cw_options *o, const char *spool_abs,
     add_arg(&a, "--image-fd");
     add_arg(&a, image_str);
   }
+  snprintf(a.limits_str, sizeof(a.limits_str), "%ld,%lld,%lld,%ld",
+           o->spool_limits.max_reports, o->spool_limits.max_bytes,
+           (long long)(o->spool_limits.max_age_ms / 1000),
+           o->spool_limits.failed_max);
+  add_arg(&a, "--spool-limits");
+  add_arg(&a, a.limits_str);
   if (o->include_environ)
     add_arg(&a, "--include-environ");
   if (!o->print_summary)

@@ -107,7 +107,13 @@ CW_EXTERN cw_options_t *cw_options_new(void);
 CW_EXTERN void cw_options_free(cw_options_t *opts);
 
 /* Where reports are written. Default: $CRASHWATCH_SPOOL, else
- * ${XDG_STATE_HOME:-$HOME/.local/state}/crashwatch/reports. */
+ * ${XDG_STATE_HOME:-$HOME/.local/state}/crashwatch/reports. Created 0700
+ * (whatever the umask) with any missing parents. cw_init() refuses a spool
+ * (CW_ESPOOL, cw_last_error() naming the directory, its owner and mode)
+ * that is not owned by the effective user or is writable by group or
+ * others, whose .state/ or failed/ is not, or that sits below a directory
+ * owned by someone other than root or the effective user or writable by
+ * others without the sticky bit (docs/security.md). */
 CW_EXTERN int cw_options_set_spool_dir(cw_options_t *opts, const char *path);
 /* Run this watchdog executable instead of the one embedded in the library
  * ($CRASHWATCH_WATCHDOG). */
@@ -151,6 +157,24 @@ CW_EXTERN int cw_options_set_intercept_signals(cw_options_t *opts, int on);
 /* Sentry DSN for uploads ($SENTRY_DSN). Checked here: a malformed DSN is
  * refused with CW_EDSN. */
 CW_EXTERN int cw_options_set_dsn(cw_options_t *opts, const char *dsn);
+/*
+ * Limits of the spool, so it stays bounded with no server at all: after each
+ * report it commits, the watchdog deletes the oldest reports beyond
+ * max_reports (default 100, $CRASHWATCH_SPOOL_MAX_REPORTS), beyond max_bytes
+ * in total (default 268435456 = 256 MiB, $CRASHWATCH_SPOOL_MAX_BYTES), and
+ * those older than max_age_s seconds (default 2592000 = 30 days,
+ * $CRASHWATCH_SPOOL_MAX_AGE); 0 means no limit. A report larger than
+ * max_bytes on its own moves to failed/ instead. The report just written and
+ * reports locked by an uploader are never deleted; each deletion is logged
+ * to stderr. `crashwatch upload` started by the watchdog prunes with the
+ * same limits. See docs/upload.md.
+ */
+CW_EXTERN int cw_options_set_spool_max_reports(cw_options_t *opts,
+                                               unsigned long max_reports);
+CW_EXTERN int cw_options_set_spool_max_bytes(cw_options_t *opts,
+                                             unsigned long long max_bytes);
+CW_EXTERN int cw_options_set_spool_max_age(cw_options_t *opts,
+                                           unsigned long max_age_s);
 /* Sentry release / environment ($SENTRY_RELEASE, $SENTRY_ENVIRONMENT). */
 CW_EXTERN int cw_options_set_release(cw_options_t *opts, const char *release);
 CW_EXTERN int cw_options_set_environment(cw_options_t *opts,

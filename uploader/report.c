@@ -175,13 +175,23 @@ int report_json_check(const char *s, size_t n, size_t *err_off,
 
 /* ---- Loading ---------------------------------------------------------- */
 
-static int read_file(const char *path, uint8_t **data, size_t *len) {
+/* Reads the regular file name of the report directory dir_fd. Anything
+ * else (a symbolic link, a FIFO, a device) is refused without being opened:
+ * fstatat first, then O_NOFOLLOW|O_NONBLOCK and fstat again in case it was
+ * swapped in between. */
+static int read_file_at(int dir_fd, const char *name, uint8_t **data,
+                        size_t *len) {
   *data = NULL;
   *len = 0;
-  int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+  struct stat st;
+  if (fstatat(dir_fd, name, &st, AT_SYMLINK_NOFOLLOW) != 0)
+    return errno ? -errno : CW_EIO;
+  if (!S_ISREG(st.st_mode))
+    return CW_EFORMAT;
+  int fd = openat(dir_fd, name,
+                  O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
   if (fd < 0)
     return errno == ELOOP ? CW_EFORMAT : errno ? -errno : CW_EIO;
-  struct stat st;
   if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
     close(fd);
     return CW_EFORMAT;
@@ -256,15 +266,27 @@ int report_load(const char *spool_dir, const char *id, report_t *r, char *err,
   if (err && errlen)
     err[0] = '\0';
   snprintf(r->event_id, sizeof(r->event_id), "%s", id);
-  char dir[PATH_MAX], path[PATH_MAX];
-  if ((size_t)snprintf(dir, sizeof(dir), "%s/%s", spool_dir, id) >= sizeof(dir))
+  char dir[PATH_MAX];
+  if (strchr(id, '/') != NULL ||
+      (size_t)snprintf(dir, sizeof(dir), "%s/%s", spool_dir, id) >= sizeof(dir))
     return CW_EINVAL;
-  DIR *d = opendir(dir);
+  /* The report directory itself is never reached through a symbolic link:
+   * one planted at a report's name would make us send (and, after a 2xx,
+   * delete) what it points to. */
+  int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
   if (d == NULL) {
-    int rc = errno ? -errno : CW_EIO;
+    int e = errno;
+    if (dfd >= 0)
+      close(dfd);
+    if (e == ELOOP || e == ENOTDIR) {
+      if (err)
+        snprintf(err, errlen, "%s: not a directory (a symbolic link?)", dir);
+      return CW_EFORMAT;
+    }
     if (err)
-      snprintf(err, errlen, "%s: cannot open: %s", dir, strerror(errno));
-    return rc;
+      snprintf(err, errlen, "%s: cannot open: %s", dir, strerror(e));
+    return e ? -e : CW_EIO;
   }
   int rc = 0, have_event = 0;
   long long total = 0;
@@ -272,16 +294,9 @@ int report_load(const char *spool_dir, const char *id, report_t *r, char *err,
   while (rc == 0 && (e = readdir(d)) != NULL) {
     if (e->d_name[0] == '.')
       continue;
-    int w = snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
-    if (w < 0 || (size_t)w >= sizeof(path)) {
-      if (err)
-        snprintf(err, errlen, "file name too long");
-      rc = CW_EFORMAT;
-      break;
-    }
     uint8_t *data;
     size_t len;
-    int frc = read_file(path, &data, &len);
+    int frc = read_file_at(dirfd(d), e->d_name, &data, &len);
     if (frc == CW_EFORMAT || frc == CW_ERANGE) {
       if (err)
         snprintf(err, errlen, "%s: %s", e->d_name,

@@ -1,3 +1,6 @@
+/* spool.c — the writer side of the spool (begin, write, commit, abort),
+ * removing a tree without following links, and the sorted listings. See
+ * the rules in spool.h. Normal context. */
 #include "spool.h"
 
 #include <dirent.h>
@@ -7,75 +10,30 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "crashwatch.h"
+#include "spool_internal.h"
 
+#ifndef RENAME_NOREPLACE
+#define RENAME_NOREPLACE (1 << 0)
+#endif
+
+/* Everything the writer needs is opened at begin: a commit or an abort
+ * needs no new file descriptor, so a process at its RLIMIT_NOFILE still
+ * cleans up after itself. */
 struct spool_report {
+  int spool_fd; /* the spool directory */
+  int dir_fd;   /* .tmp-<id>, opened O_NOFOLLOW right after mkdirat */
+  char id[33];
+  char tmp_name[sizeof(SPOOL_TMP_PREFIX) + 32];
   char spool[PATH_MAX];
   char tmp[PATH_MAX];
-  char final_[PATH_MAX];
 };
 
 static int neg_errno(void) { return errno ? -errno : CW_EIO; }
-
-static int fsync_path(const char *path) {
-  int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0)
-    return neg_errno();
-  int rc = fsync(fd) == 0 ? 0 : neg_errno();
-  close(fd);
-  return rc;
-}
-
-int spool_ensure_dir(const char *dir, char *err, size_t errlen) {
-  char path[PATH_MAX];
-  if (dir == NULL || dir[0] == '\0') {
-    if (err)
-      snprintf(err, errlen, "spool directory: empty path");
-    return CW_EINVAL;
-  }
-  if (strlen(dir) >= sizeof(path)) {
-    if (err)
-      snprintf(err, errlen, "spool directory: path too long");
-    return CW_EINVAL;
-  }
-  strcpy(path, dir);
-  /* mkdir -p, each missing component 0700. */
-  for (char *p = path + 1;; p++) {
-    if (*p == '/' || *p == '\0') {
-      char saved = *p;
-      *p = '\0';
-      if (mkdir(path, 0700) != 0 && errno != EEXIST) {
-        int rc = neg_errno();
-        if (err)
-          snprintf(err, errlen, "spool directory %s: cannot create %s: %s", dir,
-                   path, strerror(errno));
-        return rc;
-      }
-      *p = saved;
-      if (saved == '\0')
-        break;
-    }
-  }
-  struct stat st;
-  if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
-    if (err)
-      snprintf(err, errlen, "spool directory %s: not a directory", dir);
-    return CW_ENOTDIR;
-  }
-  /* The effective ids decide (a setuid program writes as its owner), not
-   * the real ones access() would use. */
-  if (faccessat(AT_FDCWD, dir, W_OK | X_OK, AT_EACCESS) != 0) {
-    int rc = neg_errno();
-    if (err)
-      snprintf(err, errlen, "spool directory %s: not writable: %s", dir,
-               strerror(errno));
-    return rc;
-  }
-  return 0;
-}
 
 int spool_is_report_name(const char *name) {
   size_t i;
@@ -87,6 +45,28 @@ int spool_is_report_name(const char *name) {
   return i == 32;
 }
 
+/* Renames without replacing anything (a committed report, or whatever
+ * someone left at the name); falls back to renameat where the file system
+ * lacks RENAME_NOREPLACE, refusing an existing target first. */
+static int rename_noreplace(int from_fd, const char *from, int to_fd,
+                            const char *to) {
+  if (renameat2(from_fd, from, to_fd, to, RENAME_NOREPLACE) == 0)
+    return 0;
+  if (errno != EINVAL && errno != ENOSYS)
+    return -1;
+  struct stat st;
+  if (fstatat(to_fd, to, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+    errno = EEXIST;
+    return -1;
+  }
+  return renameat(from_fd, from, to_fd, to);
+}
+
+int spool__rename_noreplace(int from_fd, const char *from, int to_fd,
+                            const char *to) {
+  return rename_noreplace(from_fd, from, to_fd, to);
+}
+
 int spool_report_begin(const char *spool_dir, const char *event_id,
                        spool_report_t **out) {
   *out = NULL;
@@ -95,17 +75,45 @@ int spool_report_begin(const char *spool_dir, const char *event_id,
   spool_report_t *r = calloc(1, sizeof(*r));
   if (r == NULL)
     return CW_ENOMEM;
+  r->spool_fd = r->dir_fd = -1;
+  snprintf(r->id, sizeof(r->id), "%s", event_id);
+  snprintf(r->tmp_name, sizeof(r->tmp_name), SPOOL_TMP_PREFIX "%s", event_id);
   if ((size_t)snprintf(r->spool, sizeof(r->spool), "%s", spool_dir) >=
           sizeof(r->spool) ||
-      (size_t)snprintf(r->tmp, sizeof(r->tmp), "%s/" SPOOL_TMP_PREFIX "%s",
-                       spool_dir, event_id) >= sizeof(r->tmp) ||
-      (size_t)snprintf(r->final_, sizeof(r->final_), "%s/%s", spool_dir,
-                       event_id) >= sizeof(r->final_)) {
+      (size_t)snprintf(r->tmp, sizeof(r->tmp), "%s/%s", spool_dir,
+                       r->tmp_name) >= sizeof(r->tmp)) {
     free(r);
     return CW_EINVAL;
   }
-  if (mkdir(r->tmp, 0700) != 0) {
-    int rc = neg_errno();
+  /* The watchdog re-checks the spool at every report: it may have been
+   * handed to someone else since cw_init(). */
+  char msg[PATH_MAX + 200];
+  int rc = spool_check_dir(spool_dir, msg, sizeof(msg));
+  if (rc != 0) {
+    free(r);
+    return spool__fail(0, "%s", msg);
+  }
+  r->spool_fd = spool__open_dir(spool_dir, 0);
+  if (r->spool_fd < 0) {
+    rc = spool__fail(errno, "spool directory %s", spool_dir);
+    free(r);
+    return rc;
+  }
+  /* The event id is 128 random bits and mkdirat never follows or reuses
+   * an entry: the directory is new and ours. */
+  if (mkdirat(r->spool_fd, r->tmp_name, 0700) != 0) {
+    rc = spool__fail(errno, "cannot create %s", r->tmp);
+    close(r->spool_fd);
+    free(r);
+    return rc;
+  }
+  r->dir_fd = spool__open_subdir_at(r->spool_fd, r->tmp_name);
+  if (r->dir_fd < 0 || fchmod(r->dir_fd, 0700) != 0) {
+    rc = spool__fail(errno, "cannot open %s", r->tmp);
+    if (r->dir_fd >= 0)
+      close(r->dir_fd);
+    unlinkat(r->spool_fd, r->tmp_name, AT_REMOVEDIR);
+    close(r->spool_fd);
     free(r);
     return rc;
   }
@@ -115,15 +123,28 @@ int spool_report_begin(const char *spool_dir, const char *event_id,
 
 const char *spool_report_tmp_path(const spool_report_t *r) { return r->tmp; }
 
-int spool_report_open_file(spool_report_t *r, const char *name, int *fd_out) {
-  char path[PATH_MAX];
-  if (strchr(name, '/') != NULL || name[0] == '.' ||
-      (size_t)snprintf(path, sizeof(path), "%s/%s", r->tmp, name) >=
-          sizeof(path))
-    return CW_EINVAL;
-  int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+int spool_report_lock(spool_report_t *r) {
+  int fd = fcntl(r->dir_fd, F_DUPFD_CLOEXEC, 3);
   if (fd < 0)
-    return neg_errno();
+    return spool__fail(errno, "cannot lock %s", r->tmp);
+  /* A dup shares the open file description, which is what flock locks:
+   * the lock lasts until this fd is closed, whatever happens to dir_fd. */
+  if (flock(fd, LOCK_EX) != 0) {
+    int rc = spool__fail(errno, "cannot lock %s", r->tmp);
+    close(fd);
+    return rc;
+  }
+  return fd;
+}
+
+int spool_report_open_file(spool_report_t *r, const char *name, int *fd_out) {
+  if (strchr(name, '/') != NULL || name[0] == '.' || name[0] == '\0')
+    return CW_EINVAL;
+  int fd = openat(r->dir_fd, name,
+                  O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (fd < 0)
+    return spool__fail(errno, "cannot create %s/%s", r->tmp, name);
+  fchmod(fd, 0600); /* whatever the umask: the uploader reads it back */
   *fd_out = fd;
   return 0;
 }
@@ -155,45 +176,109 @@ int spool_report_write_file(spool_report_t *r, const char *name,
   int rc = spool_report_open_file(r, name, &fd);
   if (rc != 0)
     return rc;
-  return spool_write_fd(fd, data, len);
+  rc = spool_write_fd(fd, data, len);
+  if (rc != 0)
+    return spool__fail(-rc, "cannot write %s/%s", r->tmp, name);
+  return 0;
 }
 
-static void remove_tree(const char *dir) {
-  DIR *d = opendir(dir);
-  if (d != NULL) {
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL) {
-      if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-        continue;
-      char path[PATH_MAX];
-      if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, e->d_name) <
-          sizeof(path))
-        unlink(path);
-    }
-    closedir(d);
+/* Empties the directory open as fd and closes fd. Entries are unlinked
+ * where they are; a subdirectory (a report has none, a hand-made one
+ * might) is entered with O_NOFOLLOW, so a symbolic link is removed itself
+ * and never followed. */
+static int empty_dir_fd(int fd, int depth) {
+  DIR *d = fdopendir(fd);
+  if (d == NULL) {
+    int rc = neg_errno();
+    close(fd);
+    return rc;
   }
-  rmdir(dir);
+  int rc = 0;
+  struct dirent *e;
+  while ((e = readdir(d)) != NULL) {
+    if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+      continue;
+    if (unlinkat(dirfd(d), e->d_name, 0) == 0 || errno == ENOENT)
+      continue;
+    if (errno != EISDIR || depth >= 8) {
+      if (rc == 0)
+        rc = neg_errno();
+      continue;
+    }
+    int sub = spool__open_subdir_at(dirfd(d), e->d_name);
+    if (sub >= 0)
+      empty_dir_fd(sub, depth + 1);
+    if (unlinkat(dirfd(d), e->d_name, AT_REMOVEDIR) != 0 && errno != ENOENT &&
+        rc == 0)
+      rc = neg_errno();
+  }
+  closedir(d);
+  return rc;
+}
+
+int spool_remove_tree_at(int dir_fd, const char *name) {
+  int fd = spool__open_subdir_at(dir_fd, name);
+  if (fd < 0) {
+    if (errno == ENOENT)
+      return 0;
+    if (errno == ELOOP || errno == ENOTDIR) {
+      /* A symbolic link, a file, a FIFO: the entry goes, its target
+       * stays. */
+      if (unlinkat(dir_fd, name, 0) == 0 || errno == ENOENT)
+        return 0;
+    }
+    return neg_errno();
+  }
+  int rc = empty_dir_fd(fd, 0);
+  if (unlinkat(dir_fd, name, AT_REMOVEDIR) != 0 && errno != ENOENT && rc == 0)
+    rc = neg_errno();
+  return rc;
+}
+
+static void report_free_fds(spool_report_t *r) {
+  if (r->dir_fd >= 0)
+    empty_dir_fd(r->dir_fd, 0); /* closes it */
+  r->dir_fd = -1;
+  unlinkat(r->spool_fd, r->tmp_name, AT_REMOVEDIR);
+  close(r->spool_fd);
+  free(r);
 }
 
 int spool_report_commit(spool_report_t *r, char *final_path, size_t cap) {
-  int rc = fsync_path(r->tmp);
-  if (rc == 0 && rename(r->tmp, r->final_) != 0)
-    rc = neg_errno();
-  if (rc == 0)
-    rc = fsync_path(r->spool);
-  if (rc == 0 && final_path != NULL)
-    snprintf(final_path, cap, "%s", r->final_);
-  if (rc != 0 && access(r->tmp, F_OK) == 0)
-    remove_tree(r->tmp);
-  free(r);
+  int rc = 0;
+  if (fsync(r->dir_fd) != 0)
+    rc = spool__fail(errno, "cannot sync %s", r->tmp);
+  if (rc == 0 &&
+      rename_noreplace(r->spool_fd, r->tmp_name, r->spool_fd, r->id) != 0)
+    rc = spool__fail(errno, "cannot rename %s to %s/%s", r->tmp, r->spool,
+                     r->id);
+  if (rc == 0 && fsync(r->spool_fd) != 0)
+    rc = spool__fail(errno, "cannot sync %s", r->spool);
+  if (rc == 0) {
+    if (final_path != NULL)
+      snprintf(final_path, cap, "%s/%s", r->spool, r->id);
+    close(r->dir_fd);
+    close(r->spool_fd);
+    free(r);
+    return 0;
+  }
+  /* Not committed: the temporary directory goes, unless the rename
+   * happened and only the last fsync failed. */
+  struct stat st;
+  if (fstatat(r->spool_fd, r->tmp_name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+    close(r->dir_fd);
+    close(r->spool_fd);
+    free(r);
+    return rc;
+  }
+  report_free_fds(r);
   return rc;
 }
 
 void spool_report_abort(spool_report_t *r) {
   if (r == NULL)
     return;
-  remove_tree(r->tmp);
-  free(r);
+  report_free_fds(r);
 }
 
 typedef struct {
@@ -210,8 +295,9 @@ static int cmp_entry(const void *a, const void *b) {
   return strcmp(x->name, y->name);
 }
 
-/* Which entries a listing keeps: committed report directories (symlinks
- * followed, as stat does), or any entry whose name starts with prefix. */
+/* Which entries a listing keeps: committed report directories (real
+ * directories: a symbolic link is never a report), or any entry whose name
+ * starts with prefix. */
 typedef struct {
   const char *prefix; /* NULL: report directories */
 } list_filter_t;
@@ -219,7 +305,8 @@ typedef struct {
 static int keep_entry(DIR *d, const char *name, const list_filter_t *f,
                       struct stat *st) {
   if (f->prefix == NULL)
-    return spool_is_report_name(name) && fstatat(dirfd(d), name, st, 0) == 0 &&
+    return spool_is_report_name(name) &&
+           fstatat(dirfd(d), name, st, AT_SYMLINK_NOFOLLOW) == 0 &&
            S_ISDIR(st->st_mode);
   return strcmp(name, ".") != 0 && strcmp(name, "..") != 0 &&
          strncmp(name, f->prefix, strlen(f->prefix)) == 0 &&
@@ -294,6 +381,23 @@ int spool_list_prefix(const char *dir, const char *prefix, char ***names,
   DIR *d = opendir(dir);
   if (d == NULL)
     return errno == ENOENT ? 0 : neg_errno();
+  list_filter_t f = {prefix};
+  return list_sorted(d, &f, names, n);
+}
+
+int spool__list_at(int dir_fd, const char *prefix, char ***names, size_t *n) {
+  *names = NULL;
+  *n = 0;
+  int fd = fcntl(dir_fd, F_DUPFD_CLOEXEC, 3);
+  if (fd < 0)
+    return neg_errno();
+  DIR *d = fdopendir(fd);
+  if (d == NULL) {
+    int rc = neg_errno();
+    close(fd);
+    return rc;
+  }
+  rewinddir(d);
   list_filter_t f = {prefix};
   return list_sorted(d, &f, names, n);
 }

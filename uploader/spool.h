@@ -5,24 +5,53 @@
  * attachment files. A report is written in <spool>/.tmp-<event_id>/ and
  * renamed into place only when every file is complete and fsync'd, so a
  * reader never sees a half-written report, and a crash mid-write leaves only
- * a .tmp- directory that listing skips. Directories are 0700, files 0600.
+ * a .tmp- directory that listing skips. Directories are 0700, files 0600,
+ * whatever the umask.
+ *
+ * Trust (docs/security.md, "Who may write the spool"): a spool is used only
+ * if it, its .state/ and failed/ subdirectories belong to the effective user
+ * and nobody else may write them, and every directory above it belongs to
+ * root or that user and is writable by no one else unless sticky (/tmp).
+ * Inside the spool nothing is ever followed through a symbolic link: every
+ * entry is reached relative to an open directory fd with O_NOFOLLOW /
+ * AT_SYMLINK_NOFOLLOW, temporary files are created with O_CREAT|O_EXCL
+ * under unpredictable names, and only regular files are opened for reading.
  *
  * The writer side (begin/write/commit) is used by the watchdog; the reader
- * side (list, lock, remove) by the uploader.
+ * side (list, lock, remove) by the uploader; both prune (spool_prune.c).
  */
 #ifndef CW_SPOOL_H
 #define CW_SPOOL_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #define SPOOL_EVENT_FILE "event.json"
 #define SPOOL_MINIDUMP_FILE "minidump.dmp"
 #define SPOOL_TMP_PREFIX ".tmp-"
 
-/* Creates dir and its parents (0700) if missing and checks that it is a
- * writable directory. On failure returns a CW_E* code and, if err is not
- * NULL, a message naming the path and the problem. */
+/* Creates dir and its missing parents (0700 whatever the umask: mkdir,
+ * then fchmod), then checks it as spool_check_dir does. On failure returns
+ * CW_ESPOOL (CW_EINVAL for an empty or too long path) and, if err is not
+ * NULL, a message naming the path and the problem. For writers (cw_init,
+ * the watchdog). */
 int spool_ensure_dir(const char *dir, char *err, size_t errlen);
+
+/* Checks an existing spool without creating anything: a writable
+ * directory that passes the trust rule above. Returns 0; CW_ENOENT if dir
+ * does not exist ("spool directory X does not exist"); CW_ESPOOL if it is
+ * not a directory, not writable, or not trusted, with a message naming the
+ * offending directory, its owner and its mode:
+ *   spool directory /s: UNPROTECTED: /s is owned by uid 1001 with mode
+ *   0777; it must be owned by uid 0 (this process's effective user) and
+ *   writable by no one else
+ * For readers (`crashwatch upload`), which must not create a spool. */
+int spool_check_dir(const char *dir, char *err, size_t errlen);
+
+/* The message of the last spool function that failed with CW_ESPOOL in
+ * this process (path, operation and errno text). Not thread-safe: one
+ * writer per process (the watchdog writes one report at a time). */
+const char *spool_last_error(void);
 
 /* A report being written. Owned by the caller until commit or abort, which
  * free it. */
@@ -45,6 +74,10 @@ int spool_report_write_file(spool_report_t *r, const char *name,
 int spool_report_open_file(spool_report_t *r, const char *name, int *fd_out);
 /* The report's temporary directory (valid until commit/abort). */
 const char *spool_report_tmp_path(const spool_report_t *r);
+/* Locks the report directory the way spool_lock does (flock, blocking) and
+ * returns a new fd holding the lock, or a CW_E* code. The lock is on the
+ * directory itself, so it follows it through the commit's rename. */
+int spool_report_lock(spool_report_t *r);
 /* Makes the report durable and visible as <spool>/<event_id>/: fsyncs the
  * directory, renames it into place, fsyncs the spool. Frees r either way. */
 int spool_report_commit(spool_report_t *r, char *final_path, size_t cap);
@@ -54,7 +87,8 @@ void spool_report_abort(spool_report_t *r);
 /* True if name is a committed report directory name (32 hex digits). */
 int spool_is_report_name(const char *name);
 
-/* Lists committed reports, oldest first (by directory mtime, then name).
+/* Lists committed reports, oldest first (by directory mtime, then name):
+ * real directories with report names (a symbolic link is not a report).
  * *ids is an array of *n malloc'd strings; free with spool_list_free. */
 int spool_list(const char *spool_dir, char ***ids, size_t *n);
 void spool_list_free(char **ids, size_t n);
@@ -85,28 +119,56 @@ void spool_list_free(char **ids, size_t n);
 #define SPOOL_STALE_TMP_SECONDS 3600
 #define SPOOL_TRASH_PREFIX ".trash-"
 
-/* Writes data to path through path.tmp-<pid>, fsync and rename, so readers
- * see the old or the new content, never a mix. */
+/* Writes data to path through a new file .<name>.tmp-<16 random hex digits>
+ * (O_CREAT|O_EXCL|O_NOFOLLOW, 0600), fsync and rename, so readers see the
+ * old or the new content, never a mix. The directory of path is opened with
+ * O_NOFOLLOW and must belong to this process's effective user and be
+ * writable by no one else (CW_ESPOOL otherwise). */
 int spool_write_atomic(const char *path, const void *data, size_t len);
+/* The same relative to the open directory dir_fd; name has no slash. */
+int spool_write_atomic_at(int dir_fd, const char *name, const void *data,
+                          size_t len);
+
+/* Reads the regular file path (at most cap - 1 bytes, NUL-terminated)
+ * without following a symbolic link or opening anything but a regular
+ * file. Returns the length, CW_ENOENT, CW_EFORMAT (not a regular file) or
+ * another CW_E* code. For the small state files. */
+long spool_read_small(const char *path, char *buf, size_t cap);
+
+/* Opens <spool>/<name> (.state, failed), creating it 0700 if missing, as a
+ * directory fd (O_NOFOLLOW) that belongs to this process's effective user
+ * and is writable by no one else. Returns the fd or CW_ESPOOL (message in
+ * spool_last_error). */
+int spool_open_subdir(const char *spool_dir, const char *name);
+
+/* Removes the entry name of the directory dir_fd and, if it is a real
+ * directory, everything in it; a symbolic link (or any other non-directory)
+ * is unlinked itself, never followed. */
+int spool_remove_tree_at(int dir_fd, const char *name);
 
 /* Locks <spool>/<id>/ for this process (non-blocking). Returns 0 and the
  * lock's fd (close it with spool_unlock), CW_EBUSY if another process holds
- * it, CW_ENOENT if the report is gone (delivered by someone else). */
+ * it, CW_ENOENT if the report is gone (delivered by someone else) or is not
+ * a real directory (a symbolic link is never opened; pruning moves it to
+ * failed/). */
 int spool_lock(const char *spool_dir, const char *id, int *fd_out);
 void spool_unlock(int fd);
 
 /* Deletes a report directory and its files (the caller holds the lock).
  * The directory is first renamed to <spool>/.trash-<name>, so it vanishes
- * atomically; spool_empty_trash finishes deletions a crash interrupted. */
+ * atomically; spool_empty_trash finishes deletions a crash interrupted.
+ * A symbolic link at name is removed itself; its target is never touched. */
 int spool_remove_report(const char *spool_dir, const char *name);
 void spool_empty_trash(const char *spool_dir);
 
 /* Moves <spool>/<name> to <spool>/failed/<name> (a numeric suffix if that
- * exists) and writes the reason next to it. */
+ * exists) and writes the reason next to it. Whatever <spool>/<name> is (a
+ * symbolic link included), the entry itself is moved, never its target. */
 int spool_quarantine(const char *spool_dir, const char *name,
                      const char *reason);
 
-/* Total size in bytes of the regular files of <spool>/<name>. */
+/* Total size in bytes of the regular files of <spool>/<name> (0 if it is
+ * not a real directory). */
 long long spool_report_bytes(const char *spool_dir, const char *name);
 
 /* Lists entries of dir whose names start with prefix ("" for all, skipping
@@ -126,5 +188,65 @@ int spool_retry_load(const char *spool_dir, const char *id, spool_retry_t *st);
 int spool_retry_save(const char *spool_dir, const char *id,
                      const spool_retry_t *st);
 void spool_retry_remove(const char *spool_dir, const char *id);
+
+/* ---- Limits (spool_limits.c, spool_prune.c) ----------------------------
+ *
+ * The spool stays bounded with or without a server: the watchdog prunes
+ * after each report it commits, the uploader before each pass. */
+
+/* Defaults (docs/upload.md, include/crashwatch.h). */
+#define SPOOL_DEFAULT_MAX_REPORTS 100
+#define SPOOL_DEFAULT_MAX_BYTES (256LL * 1024 * 1024)
+#define SPOOL_DEFAULT_MAX_AGE_S (30LL * 24 * 3600)
+#define SPOOL_DEFAULT_FAILED_MAX 50
+
+typedef struct {
+  long max_reports;    /* reports in the outbox; 0: no limit */
+  long long max_bytes; /* bytes of reports in the outbox; 0: no limit */
+  int64_t max_age_ms;  /* age of a report or failed entry; 0: no limit */
+  long failed_max;     /* entries in failed/; -1: no limit */
+} spool_limits_t;
+
+/* The defaults above. */
+void spool_limits_default(spool_limits_t *l);
+
+/* Overrides l with CRASHWATCH_SPOOL_MAX_REPORTS, CRASHWATCH_SPOOL_MAX_BYTES,
+ * CRASHWATCH_SPOOL_MAX_AGE (seconds) and CRASHWATCH_SPOOL_FAILED_MAX where
+ * set (secure_getenv: ignored in a setuid/setcap process). Returns 0, or
+ * CW_EINVAL with a message naming the variable (l keeps the valid ones). */
+int spool_limits_from_env(spool_limits_t *l, char *err, size_t errlen);
+
+/* Sets the variables above from l, for a process started from here. */
+void spool_limits_to_env(const spool_limits_t *l);
+
+typedef struct {
+  int pruned;      /* reports and failed/ entries deleted */
+  int quarantined; /* moved to failed/: not a directory, stale .tmp-,
+                      larger than max_bytes alone */
+  int errors;      /* entries that could not be handled */
+} spool_prune_stats_t;
+
+/* Receives one log line (no newline) per action. */
+typedef void (*spool_log_fn)(void *ctx, const char *line);
+
+/*
+ * Applies the limits to <spool>, oldest first, one log line per action:
+ *  - an entry with a report name that is not a real directory (a symbolic
+ *    link, a file, a FIFO) moves to failed/ as it is, never followed;
+ *  - a .tmp- directory unchanged for SPOOL_STALE_TMP_SECONDS moves to
+ *    failed/ ("incomplete report");
+ *  - a report larger than max_bytes on its own moves to failed/ (it could
+ *    never fit, and is not deleted undelivered);
+ *  - then reports older than max_age_ms, beyond max_reports, or beyond
+ *    max_bytes in total are deleted, oldest first;
+ *  - failed/ entries older than max_age_ms or beyond failed_max are
+ *    deleted, oldest first.
+ * A report locked by another process (being sent or written) is never
+ * touched, and neither is keep (the report just written; NULL for none).
+ * now_ms is the current time in ms since the epoch. log may be NULL.
+ */
+void spool_prune(const char *spool_dir, const spool_limits_t *lim,
+                 const char *keep, int64_t now_ms, spool_log_fn log,
+                 void *log_ctx, spool_prune_stats_t *st);
 
 #endif

@@ -181,7 +181,7 @@ int cw_upload_config_check(const cw_upload_config_t *cfg, char *err,
     snprintf(err, errlen, "CA bundle %s: %s", cfg->ca_bundle, strerror(errno));
     return CW_EINVAL;
   }
-  if (spool_ensure_dir(cfg->spool_dir, err, errlen) != 0)
+  if (spool_check_dir(cfg->spool_dir, err, errlen) != 0)
     return CW_ESPOOL;
   return 0;
 }
@@ -232,172 +232,26 @@ static void due(cw_upload_stats_t *st, int64_t when) {
 
 static int64_t mtime_ms(const char *path) {
   struct stat st;
-  if (stat(path, &st) != 0)
+  if (lstat(path, &st) != 0)
     return 0;
   return (int64_t)st.st_mtim.tv_sec * 1000 + st.st_mtim.tv_nsec / 1000000;
 }
 
-/* Newest mtime of a directory and its entries (a writer touches files). */
-static int64_t newest_mtime_ms(const char *dir) {
-  int64_t newest = mtime_ms(dir);
-  char **names;
-  size_t n;
-  if (spool_list_prefix(dir, "", &names, &n) == 0) {
-    if (n > 0) {
-      char p[PATH_MAX];
-      snprintf(p, sizeof(p), "%s/%s", dir, names[n - 1]);
-      int64_t m = mtime_ms(p);
-      if (m > newest)
-        newest = m;
-    }
-    spool_list_free(names, n);
-  }
-  return newest;
+static void prune_log(void *ctx, const char *line) {
+  ulog(ctx, CW_UPLOAD_QUIET, "%s", line);
 }
 
-static void prune_delete(const cw_upload_config_t *cfg, const char *id,
-                         const char *why, long long bytes, int64_t age_ms,
-                         cw_upload_stats_t *st) {
-  int fd;
-  if (spool_lock(cfg->spool_dir, id, &fd) != 0)
-    return; /* being uploaded right now, or gone */
-  int rc = spool_remove_report(cfg->spool_dir, id);
-  spool_retry_remove(cfg->spool_dir, id);
-  spool_unlock(fd);
-  if (rc != 0) {
-    ulog(cfg, CW_UPLOAD_QUIET, "cannot prune %s: %s", id, cw_strerror(rc));
-    st->io_errors++;
-    return;
-  }
-  st->pruned++;
-  ulog(cfg, CW_UPLOAD_QUIET, "pruned %s (%s; %lld bytes, %lld s old)", id, why,
-       bytes, (long long)(age_ms / 1000));
-}
-
+/* The spool's limits (spool_prune, shared with the watchdog's commits),
+ * with this configuration's values. */
 static void prune(const cw_upload_config_t *cfg, int64_t now,
                   cw_upload_stats_t *st) {
-  char **ids;
-  size_t n;
-  if (spool_list(cfg->spool_dir, &ids, &n) != 0)
-    return;
-  long long *bytes = calloc(n ? n : 1, sizeof(long long));
-  int64_t *mt = calloc(n ? n : 1, sizeof(int64_t));
-  char *gone = calloc(n ? n : 1, 1);
-  if (bytes == NULL || mt == NULL || gone == NULL) {
-    free(bytes);
-    free(mt);
-    free(gone);
-    spool_list_free(ids, n);
-    return;
-  }
-  long long total = 0;
-  size_t live = n;
-  for (size_t i = 0; i < n; i++) {
-    char p[PATH_MAX];
-    snprintf(p, sizeof(p), "%s/%s", cfg->spool_dir, ids[i]);
-    mt[i] = mtime_ms(p);
-    bytes[i] = spool_report_bytes(cfg->spool_dir, ids[i]);
-    total += bytes[i];
-  }
-  for (size_t i = 0; i < n; i++) {
-    const char *why = NULL;
-    char whybuf[96];
-    if (cfg->prune_age_ms > 0 && now - mt[i] > cfg->prune_age_ms) {
-      snprintf(whybuf, sizeof(whybuf), "older than %lld s",
-               (long long)(cfg->prune_age_ms / 1000));
-      why = whybuf;
-    } else if (cfg->max_reports > 0 && (long)live > cfg->max_reports) {
-      snprintf(whybuf, sizeof(whybuf), "more than %ld reports",
-               cfg->max_reports);
-      why = whybuf;
-    } else if (cfg->max_bytes > 0 && total > cfg->max_bytes) {
-      snprintf(whybuf, sizeof(whybuf), "spool larger than %lld bytes",
-               cfg->max_bytes);
-      why = whybuf;
-    }
-    if (why == NULL)
-      continue;
-    int before = st->pruned;
-    prune_delete(cfg, ids[i], why, bytes[i], now - mt[i], st);
-    if (st->pruned > before) {
-      gone[i] = 1;
-      live--;
-      total -= bytes[i];
-    }
-  }
-  free(bytes);
-  free(mt);
-  free(gone);
-  spool_list_free(ids, n);
-
-  /* failed/: directories (each with a .reason file) by age and count. */
-  char fdir[PATH_MAX];
-  snprintf(fdir, sizeof(fdir), "%s/" SPOOL_FAILED_DIR, cfg->spool_dir);
-  char **names;
-  if (spool_list_prefix(fdir, "", &names, &n) != 0)
-    return;
-  size_t dirs = 0;
-  for (size_t i = 0; i < n; i++) {
-    size_t l = strlen(names[i]);
-    if (!(l > 7 && strcmp(names[i] + l - 7, ".reason") == 0))
-      dirs++;
-  }
-  for (size_t i = 0; i < n; i++) {
-    size_t l = strlen(names[i]);
-    if (l > 7 && strcmp(names[i] + l - 7, ".reason") == 0)
-      continue;
-    char p[PATH_MAX];
-    snprintf(p, sizeof(p), "%s/%s", fdir, names[i]);
-    int64_t age = now - mtime_ms(p);
-    const char *why = NULL;
-    if (cfg->prune_age_ms > 0 && age > cfg->prune_age_ms)
-      why = "failed report past the age limit";
-    else if (cfg->failed_max >= 0 && (long)dirs > cfg->failed_max)
-      why = "more failed reports than the limit";
-    if (why == NULL)
-      continue;
-    long long b = spool_report_bytes(fdir, names[i]);
-    if (spool_remove_report(fdir, names[i]) == 0) {
-      char rp[PATH_MAX + 8];
-      snprintf(rp, sizeof(rp), "%s.reason", p);
-      unlink(rp);
-      dirs--;
-      st->pruned++;
-      ulog(cfg, CW_UPLOAD_QUIET, "pruned failed/%s (%s; %lld bytes)", names[i],
-           why, b);
-    }
-  }
-  spool_list_free(names, n);
-}
-
-static void quarantine_stale_tmp(const cw_upload_config_t *cfg, int64_t now,
-                                 cw_upload_stats_t *st) {
-  char **names;
-  size_t n;
-  if (spool_list_prefix(cfg->spool_dir, SPOOL_TMP_PREFIX, &names, &n) != 0)
-    return;
-  for (size_t i = 0; i < n; i++) {
-    char p[PATH_MAX];
-    snprintf(p, sizeof(p), "%s/%s", cfg->spool_dir, names[i]);
-    int64_t age = now - newest_mtime_ms(p);
-    if (age <= (int64_t)SPOOL_STALE_TMP_SECONDS * 1000)
-      continue;
-    char reason[256];
-    snprintf(reason, sizeof(reason),
-             "incomplete report: its writer stopped %lld s ago without "
-             "committing it",
-             (long long)(age / 1000));
-    int rc = spool_quarantine(cfg->spool_dir, names[i], reason);
-    if (rc == 0) {
-      st->failed++;
-      ulog(cfg, CW_UPLOAD_QUIET, "moved %s to failed/: %s", names[i], reason);
-    } else {
-      st->io_errors++;
-      ulog(cfg, CW_UPLOAD_QUIET, "cannot move %s to failed/: %s", names[i],
-           cw_strerror(rc));
-    }
-  }
-  spool_list_free(names, n);
+  spool_limits_t lim = {cfg->max_reports, cfg->max_bytes, cfg->prune_age_ms,
+                        cfg->failed_max};
+  spool_prune_stats_t ps;
+  spool_prune(cfg->spool_dir, &lim, NULL, now, prune_log, (void *)cfg, &ps);
+  st->pruned += ps.pruned;
+  st->failed += ps.quarantined;
+  st->io_errors += ps.errors;
 }
 
 /* ---- One report ----------------------------------------------------- */
@@ -715,7 +569,8 @@ static int pass_setup(const cw_upload_config_t *cfg, pass_t *p) {
 int cw_upload_run_once(const cw_upload_config_t *cfg, cw_upload_stats_t *st) {
   memset(st, 0, sizeof(*st));
   char err[512];
-  if (spool_ensure_dir(cfg->spool_dir, err, sizeof(err)) != 0) {
+  /* An uploader never creates a spool, and uses only one it can trust. */
+  if (spool_check_dir(cfg->spool_dir, err, sizeof(err)) != 0) {
     ulog(cfg, CW_UPLOAD_QUIET, "%s", err);
     st->io_errors++;
     return CW_ESPOOL;
@@ -726,14 +581,13 @@ int cw_upload_run_once(const cw_upload_config_t *cfg, cw_upload_stats_t *st) {
     ulog(cfg, CW_UPLOAD_QUIET, "bad configuration: %s", cw_strerror(rc));
     return rc;
   }
-  char sdir[PATH_MAX];
-  snprintf(sdir, sizeof(sdir), "%s/" SPOOL_STATE_DIR, cfg->spool_dir);
-  if (mkdir(sdir, 0700) != 0 && errno != EEXIST)
-    ulog(cfg, CW_UPLOAD_QUIET, "cannot create %s: %s (continuing)", sdir,
-         strerror(errno));
+  int sfd = spool_open_subdir(cfg->spool_dir, SPOOL_STATE_DIR);
+  if (sfd < 0)
+    ulog(cfg, CW_UPLOAD_QUIET, "%s (continuing)", spool_last_error());
+  else
+    close(sfd);
   int64_t now = now_ms();
   spool_empty_trash(cfg->spool_dir);
-  quarantine_stale_tmp(cfg, now, st);
   prune(cfg, now, st);
   ratelimit_load(&p.rl, p.rl_path, now);
   char **ids;

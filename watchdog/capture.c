@@ -79,22 +79,6 @@ static void trace(const wd_config_t *cfg, const char *step) {
     cfg->trace(cfg->trace_ctx, step);
 }
 
-/* Locks the report directory the way the uploader does (spool_lock: flock
- * on the directory), on its temporary name: the lock follows the inode
- * through the commit's rename, so from the moment the report becomes
- * visible until event.json has been replaced no uploader can take it.
- * Returns the directory's fd (the lock), or -1. */
-static int lock_dir(const char *path) {
-  int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0)
-    return -1;
-  if (flock(fd, LOCK_EX) != 0) {
-    close(fd);
-    return -1;
-  }
-  return fd;
-}
-
 /* Writes the minidump and event.json and commits the report; *lock_fd is
  * the report directory, locked (or -1 if it could not be locked). */
 static int write_report(const wd_config_t *cfg, const wd_capture_t *c,
@@ -123,7 +107,13 @@ static int write_report(const wd_config_t *cfg, const wd_capture_t *c,
     spool_report_abort(r);
     return rc;
   }
-  *lock_fd = lock_dir(spool_report_tmp_path(r));
+  /* Locked the way the uploader locks (flock on the directory), on its
+   * temporary name: the lock follows the inode through the commit's rename,
+   * so from the moment the report becomes visible until event.json has
+   * been replaced no uploader can take it. */
+  *lock_fd = spool_report_lock(r);
+  if (*lock_fd < 0)
+    *lock_fd = -1;
   rc = spool_report_commit(r, report_path, cap);
   if (rc != 0 && *lock_fd >= 0) {
     close(*lock_fd);
@@ -132,23 +122,15 @@ static int write_report(const wd_config_t *cfg, const wd_capture_t *c,
   return rc;
 }
 
-/* Replaces event.json in the locked report directory dir_fd: a dot-file
- * (which readers skip, so one left by a crash here is never sent),
- * fsync'd, renamed over event.json, and the directory fsync'd. A reader
- * sees the old file or the new one, never a mix. */
+/* Replaces event.json in the locked report directory dir_fd through an
+ * exclusive dot-file with a random name (which readers skip, so one left by
+ * a crash here is never sent), fsync'd and renamed over event.json; then
+ * the directory is fsync'd. A reader sees the old file or the new one,
+ * never a mix. */
 static int replace_event(int dir_fd, const cw_buf_t *ev) {
-  static const char tmp[] = ".event.json.tmp";
-  int fd = openat(dir_fd, tmp,
-                  O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-  if (fd < 0)
-    return errno ? -errno : CW_EIO;
-  int rc = spool_write_fd(fd, ev->data, ev->len);
-  if (rc == 0 && renameat(dir_fd, tmp, dir_fd, SPOOL_EVENT_FILE) != 0)
-    rc = errno ? -errno : CW_EIO;
+  int rc = spool_write_atomic_at(dir_fd, SPOOL_EVENT_FILE, ev->data, ev->len);
   if (rc == 0 && fsync(dir_fd) != 0)
     rc = errno ? -errno : CW_EIO;
-  if (rc != 0)
-    unlinkat(dir_fd, tmp, 0);
   return rc;
 }
 

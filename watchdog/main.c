@@ -14,9 +14,14 @@
  * Usage: crashwatch-watchdog --fd N --pid PID --spool DIR [--summary-fd FD]
  *        [--include-environ] [--no-summary] [--release-early]
  *        [--release R] [--environment E] [--dsn DSN] [--upload-pending]
+ *        [--spool-limits REPORTS,BYTES,AGE_S,FAILED]
  *        crashwatch-watchdog --upload --spool DIR [--lock-fd N]
  * The second form is the upload mode (upload_auto.h), which the watchdog
  * and its idle stage start detached.
+ * After each report it commits, the watchdog applies the spool's limits
+ * (spool_prune: oldest first, never the report just written, never a
+ * locked one), so the spool stays bounded with no server at all; without
+ * --spool-limits they are the defaults with CRASHWATCH_SPOOL_MAX_* on top.
  * The library passes the DSN as $CRASHWATCH_WATCHDOG_DSN rather than
  * --dsn, so it does not show in ps. The embedded watchdog is exec()d by its
  * idle stage (handler/wd_idle.c) when the first crash record is pending,
@@ -34,10 +39,12 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "capture.h"
 #include "crash_record.h"
+#include "spool.h"
 #include "crashwatch.h"
 #include "upload_auto.h"
 #include "upload_spawn.h"
@@ -89,6 +96,43 @@ static int parse_int(const char *s, long lo, long hi, long *out) {
     return -1;
   *out = v;
   return 0;
+}
+
+/* "REPORTS,BYTES,AGE_S,FAILED" as cw__spawn_watchdog writes it. */
+static int parse_limits(const char *s, spool_limits_t *l) {
+  long long v[4];
+  char *end;
+  for (int i = 0; i < 4; i++) {
+    errno = 0;
+    v[i] = strtoll(s, &end, 10);
+    if (errno != 0 || end == s || v[i] < (i == 3 ? -1 : 0) ||
+        *end != (i == 3 ? '\0' : ','))
+      return -1;
+    s = end + 1;
+  }
+  l->max_reports = (long)v[0];
+  l->max_bytes = v[1];
+  l->max_age_ms = (int64_t)v[2] * 1000;
+  l->failed_max = (long)v[3];
+  return 0;
+}
+
+static void prune_log(void *ctx, const char *line) {
+  (void)ctx;
+  log_line("crashwatch: %s", line);
+}
+
+/* Keeps the spool within its limits now that the report at path is
+ * committed (and unlocked); that report itself is never pruned. */
+static void prune_spool(const wd_config_t *cfg, const spool_limits_t *lim,
+                        const char *path) {
+  const char *slash = strrchr(path, '/');
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  spool_prune_stats_t st;
+  spool_prune(cfg->spool_dir, lim, slash ? slash + 1 : path,
+              (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000, prune_log,
+              NULL, &st);
 }
 
 static void usage(void) {
@@ -163,6 +207,9 @@ int main(int argc, char **argv) {
   long fd = -1, pid = -1, summary_fd = -1, image_fd = -1;
   int upload_pending = 0;
   wd_config_t cfg = {.summary_fd = -1, .print_summary = 1};
+  spool_limits_t limits;
+  spool_limits_default(&limits);
+  spool_limits_from_env(&limits, NULL, 0);
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
     const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -183,6 +230,8 @@ int main(int argc, char **argv) {
       cfg.environment = v, takes = 2;
     else if (strcmp(a, "--dsn") == 0 && v)
       cfg.dsn = v, takes = 2;
+    else if (strcmp(a, "--spool-limits") == 0 && v)
+      takes = parse_limits(v, &limits) == 0 ? 2 : -1;
     else if (strcmp(a, "--include-environ") == 0)
       cfg.include_environ = 1;
     else if (strcmp(a, "--no-summary") == 0)
@@ -235,6 +284,8 @@ int main(int argc, char **argv) {
   sigdelset(&waiting, SIGTERM);
   sigdelset(&waiting, SIGINT);
   sigdelset(&waiting, SIGHUP);
+  /* An uploader started from here prunes with the app's limits too. */
+  spool_limits_to_env(&limits);
   /* Started directly (CRASHWATCH_WATCHDOG, no idle stage): deliver what an
    * earlier run left in the spool. The idle stage does this itself and
    * passes --image-fd when it execs us for a crash. */
@@ -286,9 +337,18 @@ int main(int argc, char **argv) {
       log_line("crashwatch: crash report (signal %d in thread %d) written to "
                "%s",
                (int)u.rec.signo, (int)u.rec.tid, report);
+    else if (rc == CW_ESPOOL)
+      log_line("crashwatch: the crash of pid %d was captured but not "
+               "written: %s (%s): %s",
+               (int)u.rec.pid, cw_strerror(rc), cw_err_name(rc),
+               spool_last_error());
     else if (rc != 0)
       log_line("crashwatch: capturing the crash of pid %d failed: %s (%s)",
                (int)u.rec.pid, cw_strerror(rc), cw_err_name(rc));
+    /* The spool's limits, now that the report is committed and unlocked
+     * (never the report just written). */
+    if (report[0] != '\0')
+      prune_spool(&cfg, &limits, report);
     /* A stop signal that came during the capture ends the watchdog here,
      * with the report finished. */
     sigprocmask(SIG_UNBLOCK, &stop_sigs, NULL);

@@ -262,6 +262,7 @@ def t_multipart(work):
 
 def t_config(work):
     spool = os.path.join(work, "spool")
+    os.makedirs(spool)  # an uploader never creates a spool
     cases = [
         (["--dsn", "https://example.com/1"], "missing public key"),
         (["--dsn", "https://k@example.com/abc"], "is not a number"),

@@ -1,6 +1,10 @@
 /* test_spool.c — the spool's writer side: a report is invisible to readers
  * until it is committed whole, an interrupted write leaves nothing a reader
- * lists, permissions are 0700/0600, and listing is oldest first. */
+ * lists, permissions are 0700/0600 whatever the umask, and listing is oldest
+ * first. Trust: an unsafe spool is refused, nothing in it is followed
+ * through a symbolic link, temporary files are exclusive. Limits: pruning
+ * is oldest first, never the kept or a locked report. (Real-user scenarios
+ * are in tests/integration/spool_security_test.py.) */
 #include <dirent.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -10,8 +14,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
+#include <sys/file.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -166,6 +174,353 @@ static void test_spool_lists_oldest_first(void **state) {
   spool_list_free(list, n);
 }
 
+/* A fresh spool under the test directory (mkdtemp, 0700). */
+static void fresh_spool(char *out, size_t cap) {
+  const char *root = getenv("CW_TEST_TMP");
+  snprintf(out, cap, "%s/spool-XXXXXX", root && *root ? root : "/tmp");
+  assert_non_null(mkdtemp(out));
+}
+
+static void write_text(const char *path, const char *text) {
+  FILE *f = fopen(path, "w");
+  assert_non_null(f);
+  fputs(text, f);
+  fclose(f);
+}
+
+static void assert_file_text(const char *path, const char *text) {
+  char buf[256] = "";
+  FILE *f = fopen(path, "r");
+  assert_non_null(f);
+  size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+  buf[n] = '\0';
+  fclose(f);
+  assert_string_equal(buf, text);
+}
+
+static void commit_report(const char *spool, const char *id, size_t bytes,
+                          time_t mtime) {
+  spool_report_t *r;
+  assert_int_equal(spool_report_begin(spool, id, &r), 0);
+  assert_int_equal(spool_report_write_file(r, "event.json", "{}", 2), 0);
+  char *big = calloc(1, bytes + 1);
+  assert_non_null(big);
+  assert_int_equal(spool_report_write_file(r, "minidump.dmp", big, bytes), 0);
+  free(big);
+  char path[PATH_MAX];
+  assert_int_equal(spool_report_commit(r, path, sizeof(path)), 0);
+  struct timespec t[2] = {{mtime, 0}, {mtime, 0}};
+  assert_int_equal(utimensat(AT_FDCWD, path, t, 0), 0);
+}
+
+/* Issue 9.1: spool_write_atomic wrote through <path>.tmp-<pid>, following
+ * a symbolic link planted there. */
+static void test_spool_write_atomic_never_follows_planted_links(void **state) {
+  (void)state;
+  char sp[PATH_MAX], victim[PATH_MAX + 16], path[PATH_MAX + 32],
+      link[PATH_MAX + 64];
+  fresh_spool(sp, sizeof(sp));
+  snprintf(victim, sizeof(victim), "%s/victim", sp);
+  write_text(victim, "precious\n");
+  snprintf(path, sizeof(path), "%s/state.retry", sp);
+  /* Every name the old code could pick, and the new one's prefix. */
+  snprintf(link, sizeof(link), "%s.tmp-%d", path, (int)getpid());
+  assert_int_equal(symlink(victim, link), 0);
+  snprintf(link, sizeof(link), "%s/.state.retry.tmp-", sp);
+  assert_int_equal(symlink(victim, link), 0);
+  assert_int_equal(spool_write_atomic(path, "new\n", 4), 0);
+  assert_file_text(victim, "precious\n");
+  assert_file_text(path, "new\n");
+  struct stat st;
+  assert_int_equal(lstat(path, &st), 0);
+  assert_true(S_ISREG(st.st_mode));
+  assert_int_equal(st.st_mode & 0777, 0600);
+  /* A symbolic link at the destination is replaced, not written through. */
+  unlink(path);
+  assert_int_equal(symlink(victim, path), 0);
+  assert_int_equal(spool_write_atomic(path, "again\n", 6), 0);
+  assert_file_text(victim, "precious\n");
+  assert_int_equal(lstat(path, &st), 0);
+  assert_true(S_ISREG(st.st_mode));
+  /* Its directory must be a real, private directory. */
+  char dlink[PATH_MAX + 16], dpath[PATH_MAX + 32];
+  snprintf(dlink, sizeof(dlink), "%s/.state", sp);
+  assert_int_equal(symlink(sp, dlink), 0);
+  snprintf(dpath, sizeof(dpath), "%s/x.retry", dlink);
+  assert_int_equal(spool_write_atomic(dpath, "x", 1), CW_ESPOOL);
+}
+
+/* Issue 9.2: a report "directory" that is a symbolic link to someone's
+ * directory: listing, locking, sizing, removing, quarantining and pruning
+ * never touch the target. */
+static void log_line(void *ctx, const char *line) {
+  char *buf = ctx;
+  size_t n = strlen(buf);
+  snprintf(buf + n, 4096 - n, "%s\n", line);
+}
+
+static void test_spool_symlinked_report_is_never_followed(void **state) {
+  (void)state;
+  char sp[PATH_MAX], victim[PATH_MAX + 16], vfile[PATH_MAX + 32],
+      link[PATH_MAX + 64];
+  fresh_spool(sp, sizeof(sp));
+  snprintf(victim, sizeof(victim), "%s/precious", sp);
+  assert_int_equal(mkdir(victim, 0700), 0);
+  snprintf(vfile, sizeof(vfile), "%s/event.json", victim);
+  write_text(vfile, "{\"mine\":1}");
+  const char *id = "0123456789abcdef0123456789abcdef";
+  snprintf(link, sizeof(link), "%s/%s", sp, id);
+  assert_int_equal(symlink(victim, link), 0);
+  char **ids;
+  size_t n;
+  assert_int_equal(spool_list(sp, &ids, &n), 0);
+  assert_int_equal(n, 0);
+  spool_list_free(ids, n);
+  int fd;
+  assert_int_equal(spool_lock(sp, id, &fd), CW_ENOENT);
+  assert_int_equal(spool_report_bytes(sp, id), 0);
+  assert_int_equal(spool_remove_report(sp, id), 0);
+  struct stat st;
+  assert_int_equal(lstat(link, &st), -1);
+  assert_file_text(vfile, "{\"mine\":1}");
+  /* Quarantine moves the link itself. */
+  assert_int_equal(symlink(victim, link), 0);
+  assert_int_equal(spool_quarantine(sp, id, "test"), 0);
+  char moved[PATH_MAX + 64];
+  snprintf(moved, sizeof(moved), "%s/failed/%s", sp, id);
+  assert_int_equal(lstat(moved, &st), 0);
+  assert_true(S_ISLNK(st.st_mode));
+  assert_file_text(vfile, "{\"mine\":1}");
+  /* Pruning moves a planted link aside with a log line, then prunes failed/
+   * by count (0 allowed): the link goes, the target stays. */
+  assert_int_equal(symlink(victim, link), 0);
+  spool_limits_t lim;
+  spool_limits_default(&lim);
+  lim.failed_max = 0;
+  char log[4096] = "";
+  spool_prune_stats_t ps;
+  spool_prune(sp, &lim, NULL, (int64_t)time(NULL) * 1000, log_line, log, &ps);
+  assert_non_null(strstr(log, "moved " "0123456789abcdef0123456789abcdef"
+                              " to failed/: not a report: a symbolic link"));
+  assert_non_null(strstr(log, "pruned failed/"));
+  assert_int_equal(lstat(link, &st), -1);
+  assert_int_equal(lstat(moved, &st), -1);
+  assert_file_text(vfile, "{\"mine\":1}");
+  assert_int_equal(stat(victim, &st), 0);
+}
+
+/* Issue 8.9: limits applied oldest first; the kept report and a locked one
+ * survive; a report larger than the byte limit alone goes to failed/. */
+static void test_spool_prune_oldest_first_keeps_locked(void **state) {
+  (void)state;
+  char sp[PATH_MAX];
+  fresh_spool(sp, sizeof(sp));
+  char ids[6][33];
+  for (int i = 0; i < 6; i++) {
+    snprintf(ids[i], sizeof(ids[i]), "%032x", i + 1);
+    commit_report(sp, ids[i], 1000, 1000000000 + i * 10);
+  }
+  /* The oldest is locked by "an uploader" (another open file description);
+   * the newest is the one just written. */
+  int lfd;
+  assert_int_equal(spool_lock(sp, ids[0], &lfd), 0);
+  spool_limits_t lim = {3, 0, 0, -1};
+  char log[4096] = "";
+  spool_prune_stats_t ps;
+  spool_prune(sp, &lim, ids[5], (int64_t)time(NULL) * 1000, log_line, log,
+              &ps);
+  spool_unlock(lfd);
+  assert_int_equal(ps.pruned, 3);
+  char **left;
+  size_t n;
+  assert_int_equal(spool_list(sp, &left, &n), 0);
+  assert_int_equal(n, 3);
+  assert_string_equal(left[0], ids[0]); /* locked: skipped */
+  assert_string_equal(left[1], ids[4]);
+  assert_string_equal(left[2], ids[5]);
+  spool_list_free(left, n);
+  assert_non_null(strstr(log, "more than 3 reports"));
+  /* Size: one report over the limit on its own goes to failed/ with the
+   * reason; the others are pruned to fit, oldest first. */
+  commit_report(sp, "ffffffffffffffffffffffffffffffff", 50000, 1000000100);
+  spool_limits_t bytes = {0, 20000, 0, -1};
+  log[0] = '\0';
+  spool_prune(sp, &bytes, NULL, (int64_t)time(NULL) * 1000, log_line, log,
+              &ps);
+  assert_int_equal(ps.quarantined, 1);
+  char reason[PATH_MAX + 64];
+  snprintf(reason, sizeof(reason),
+           "%s/failed/ffffffffffffffffffffffffffffffff.reason", sp);
+  char text[256] = "";
+  assert_true(spool_read_small(reason, text, sizeof(text)) > 0);
+  assert_non_null(strstr(text, "report too large: 50"));
+  assert_non_null(strstr(text, "size limit of 20000 bytes"));
+  /* Age: everything is decades old. */
+  spool_limits_t age = {0, 0, 1000, -1};
+  spool_prune(sp, &age, ids[5], (int64_t)time(NULL) * 1000, NULL, NULL, &ps);
+  assert_int_equal(spool_list(sp, &left, &n), 0);
+  assert_int_equal(n, 1);
+  assert_string_equal(left[0], ids[5]);
+  spool_list_free(left, n);
+}
+
+/* Issue 9.3: a spool made under umask 0177 is still 0700 (mkdir, then
+ * fchmod); its reports 0700/0600. */
+static void test_spool_private_whatever_the_umask(void **state) {
+  (void)state;
+  char sp[PATH_MAX], deep[PATH_MAX + 32];
+  fresh_spool(sp, sizeof(sp));
+  snprintf(deep, sizeof(deep), "%s/x/y/reports", sp);
+  mode_t old = umask(0177);
+  char err[512];
+  int rc = spool_ensure_dir(deep, err, sizeof(err));
+  spool_report_t *r = NULL;
+  int rb = rc == 0 ? spool_report_begin(deep, "abababababababababababababababab",
+                                        &r)
+                   : -1;
+  char final_path[PATH_MAX] = "";
+  if (rb == 0) {
+    spool_report_write_file(r, "event.json", "{}", 2);
+    rb = spool_report_commit(r, final_path, sizeof(final_path));
+  }
+  umask(old);
+  assert_int_equal(rc, 0);
+  assert_int_equal(rb, 0);
+  struct stat st;
+  char parent[PATH_MAX + 16];
+  snprintf(parent, sizeof(parent), "%s/x", sp);
+  assert_int_equal(stat(parent, &st), 0);
+  assert_int_equal(st.st_mode & 0777, 0700);
+  assert_int_equal(stat(deep, &st), 0);
+  assert_int_equal(st.st_mode & 0777, 0700);
+  assert_int_equal(stat(final_path, &st), 0);
+  assert_int_equal(st.st_mode & 0777, 0700);
+  char f[PATH_MAX + 16];
+  snprintf(f, sizeof(f), "%s/event.json", final_path);
+  assert_int_equal(stat(f, &st), 0);
+  assert_int_equal(st.st_mode & 0777, 0600);
+}
+
+/* Issue 9.3: who may write the spool. */
+static void test_spool_unsafe_spool_is_refused(void **state) {
+  (void)state;
+  char sp[PATH_MAX], err[1024];
+  fresh_spool(sp, sizeof(sp));
+  assert_int_equal(spool_check_dir(sp, err, sizeof(err)), 0);
+  assert_int_equal(chmod(sp, 0777), 0);
+  assert_int_equal(spool_check_dir(sp, err, sizeof(err)), CW_ESPOOL);
+  assert_non_null(strstr(err, "UNPROTECTED"));
+  assert_non_null(strstr(err, "mode 0777"));
+  assert_non_null(strstr(err, sp));
+  spool_report_t *r;
+  assert_int_equal(
+      spool_report_begin(sp, "cdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcd", &r),
+      CW_ESPOOL);
+  assert_non_null(strstr(spool_last_error(), "UNPROTECTED"));
+  assert_int_equal(chmod(sp, 0755), 0); /* readable by others is fine */
+  assert_int_equal(spool_ensure_dir(sp, err, sizeof(err)), 0);
+  /* Owned by someone else (root can hand it over). */
+  if (geteuid() == 0) {
+    assert_int_equal(chown(sp, 65534, 65534), 0);
+    assert_int_equal(spool_ensure_dir(sp, err, sizeof(err)), CW_ESPOOL);
+    assert_non_null(strstr(err, "owned by uid 65534"));
+    assert_int_equal(chown(sp, 0, 0), 0);
+  }
+  /* .state as a symbolic link, failed/ writable by others. */
+  char sub[PATH_MAX + 16];
+  snprintf(sub, sizeof(sub), "%s/.state", sp);
+  assert_int_equal(symlink("/tmp", sub), 0);
+  assert_int_equal(spool_check_dir(sp, err, sizeof(err)), CW_ESPOOL);
+  assert_non_null(strstr(err, ".state is a symbolic link"));
+  unlink(sub);
+  snprintf(sub, sizeof(sub), "%s/failed", sp);
+  assert_int_equal(mkdir(sub, 0700), 0);
+  assert_int_equal(chmod(sub, 0770), 0);
+  assert_int_equal(spool_check_dir(sp, err, sizeof(err)), CW_ESPOOL);
+  assert_non_null(strstr(err, "failed is owned by uid"));
+  assert_int_equal(chmod(sub, 0700), 0);
+  /* A parent writable by others: refused unless sticky (like /tmp). */
+  char child[PATH_MAX + 16];
+  snprintf(child, sizeof(child), "%s/inner", sp);
+  assert_int_equal(spool_ensure_dir(child, err, sizeof(err)), 0);
+  assert_int_equal(chmod(sp, 0777), 0);
+  assert_int_equal(spool_check_dir(child, err, sizeof(err)), CW_ESPOOL);
+  assert_non_null(strstr(err, "its parent"));
+  assert_int_equal(chmod(sp, 01777), 0);
+  assert_int_equal(spool_check_dir(child, err, sizeof(err)), 0);
+  assert_int_equal(chmod(sp, 0700), 0);
+}
+
+/* Issue 9.17's library half: checking never creates. */
+static void test_spool_check_never_creates(void **state) {
+  (void)state;
+  char sp[PATH_MAX], missing[PATH_MAX + 16], err[512];
+  fresh_spool(sp, sizeof(sp));
+  snprintf(missing, sizeof(missing), "%s/nope/reports", sp);
+  assert_int_equal(spool_check_dir(missing, err, sizeof(err)), CW_ENOENT);
+  assert_non_null(strstr(err, "does not exist"));
+  struct stat st;
+  char parent[PATH_MAX + 16];
+  snprintf(parent, sizeof(parent), "%s/nope", sp);
+  assert_int_equal(stat(parent, &st), -1);
+}
+
+/* Issue 9.9: out of file descriptors mid-report: CW_ESPOOL with the errno
+ * text, and no .tmp- directory left behind. */
+static void test_spool_out_of_fds_cleans_up(void **state) {
+  (void)state;
+  char sp[PATH_MAX];
+  fresh_spool(sp, sizeof(sp));
+  pid_t pid = fork();
+  assert_true(pid >= 0);
+  if (pid == 0) {
+    /* Every fd above the ones begin needs is taken. */
+    for (int i = 0; i < 5; i++) {
+      spool_report_t *r;
+      struct rlimit rl;
+      getrlimit(RLIMIT_NOFILE, &rl);
+      rl.rlim_cur = 8 + (rlim_t)i;
+      int fds[16], nf = 0;
+      int fd;
+      while ((fd = open("/dev/null", O_RDONLY)) >= 0 && nf < 16)
+        fds[nf++] = fd;
+      for (int k = 0; k < nf; k++)
+        close(fds[k]);
+      if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+        _exit(10);
+      int rc = spool_report_begin(sp, "efefefefefefefefefefefefefefefef", &r);
+      if (rc == 0) {
+        rc = spool_report_write_file(r, "event.json", "{}", 2);
+        int fds2[64], m = 0;
+        while ((fd = open("/dev/null", O_RDONLY)) >= 0 && m < 64)
+          fds2[m++] = fd;
+        int w = spool_report_write_file(r, "minidump.dmp", "MDMP", 4);
+        if (w == 0 || strstr(spool_last_error(), "Too many open files") == 0)
+          _exit(11);
+        if (w != CW_ESPOOL)
+          _exit(12);
+        spool_report_abort(r);
+        for (int k = 0; k < m; k++)
+          close(fds2[k]);
+      } else if (rc != CW_ESPOOL) {
+        _exit(13);
+      }
+    }
+    _exit(0);
+  }
+  int status;
+  assert_int_equal(waitpid(pid, &status, 0), pid);
+  assert_true(WIFEXITED(status));
+  assert_int_equal(WEXITSTATUS(status), 0);
+  DIR *d = opendir(sp);
+  assert_non_null(d);
+  struct dirent *e;
+  while ((e = readdir(d)) != NULL)
+    assert_true(strncmp(e->d_name, SPOOL_TMP_PREFIX,
+                        strlen(SPOOL_TMP_PREFIX)) != 0);
+  closedir(d);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_spool_ensure_dir_creates_private_dirs),
@@ -175,6 +530,13 @@ int main(void) {
       cmocka_unit_test(test_spool_abort_removes_everything),
       cmocka_unit_test(test_spool_rejects_bad_names),
       cmocka_unit_test(test_spool_lists_oldest_first),
+      cmocka_unit_test(test_spool_write_atomic_never_follows_planted_links),
+      cmocka_unit_test(test_spool_symlinked_report_is_never_followed),
+      cmocka_unit_test(test_spool_prune_oldest_first_keeps_locked),
+      cmocka_unit_test(test_spool_private_whatever_the_umask),
+      cmocka_unit_test(test_spool_unsafe_spool_is_refused),
+      cmocka_unit_test(test_spool_check_never_creates),
+      cmocka_unit_test(test_spool_out_of_fds_cleans_up),
   };
   return cmocka_run_group_tests(tests, setup, NULL);
 }
