@@ -11,6 +11,7 @@
 
 #include "commands.h"
 #include "crashwatch.h"
+#include "spool.h"
 #include "upload.h"
 
 static const char usage_text[] =
@@ -66,19 +67,25 @@ static const char usage_text[] =
     "  --retry-cap S         longest retry delay (3600)\n"
     "  --max-age S           failing reports older than this go to failed/ "
     "(604800)\n"
-    "  --max-reports N       keep at most N reports (100)\n"
-    "  --max-bytes N         keep at most N bytes of reports (268435456)\n"
+    "  --max-reports N       keep at most N reports (100;\n"
+    "                        $CRASHWATCH_SPOOL_MAX_REPORTS)\n"
+    "  --max-bytes N         keep at most N bytes of reports (268435456;\n"
+    "                        $CRASHWATCH_SPOOL_MAX_BYTES); a report larger\n"
+    "                        than N on its own moves to failed/\n"
     "  --prune-age S         delete reports and failed/ entries older than "
     "this\n"
-    "                        (2592000)\n"
-    "  --failed-max N        keep at most N entries in failed/ (50)\n"
+    "                        (2592000; $CRASHWATCH_SPOOL_MAX_AGE)\n"
+    "  --failed-max N        keep at most N entries in failed/ (50;\n"
+    "                        $CRASHWATCH_SPOOL_FAILED_MAX)\n"
     "output:\n"
     "  -v, --verbose         every decision; twice: libcurl trace too\n"
     "  -q, --quiet           errors only\n"
     "\n"
     "exit status:\n"
     "  0  every report that was due is delivered (or there was none)\n"
-    "  1  the spool is unusable (missing permissions, I/O error)\n"
+    "  1  the spool is unusable: it does not exist (it is never created\n"
+    "     here), is not a directory, is not writable, is not trusted (owned\n"
+    "     by another user or writable by group/others), or an I/O error\n"
     "  2  usage error: bad option, DSN or URL\n"
     "  3  some reports were refused or corrupt and moved to failed/\n"
     "  4  some reports are still waiting: server unreachable, 5xx, rate\n"
@@ -185,6 +192,19 @@ int cw_cmd_upload(int argc, char **argv) {
   };
   cw_upload_config_t cfg;
   cw_upload_config_init(&cfg);
+  /* The spool's limits from the environment (the watchdog passes the app's
+   * this way); the flags below win. */
+  spool_limits_t lim = {cfg.max_reports, cfg.max_bytes, cfg.prune_age_ms,
+                        cfg.failed_max};
+  char lerr[256];
+  if (spool_limits_from_env(&lim, lerr, sizeof(lerr)) != 0) {
+    fprintf(stderr, "crashwatch upload: %s\n", lerr);
+    return CW_UPLOAD_EXIT_USAGE;
+  }
+  cfg.max_reports = lim.max_reports;
+  cfg.max_bytes = lim.max_bytes;
+  cfg.prune_age_ms = lim.max_age_ms;
+  cfg.failed_max = lim.failed_max;
   const char *dsn = NULL, *url = NULL, *format = NULL, *spool = NULL;
   int watch = 0, verbose = 0, quiet = 0, lock_fd = -1;
   char err[512];

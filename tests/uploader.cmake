@@ -51,3 +51,21 @@ endif()
 
 # The spool's writer side: atomic commit, nothing half-written listed.
 cw_add_unit_test(test_spool SOURCES unit/test_spool.c LIBS cw_spool cw_errors)
+
+# Who may write the spool and what it may contain (issue 9: 1, 2, 3, 9, 10,
+# 17; issue 8: 9): real users (skipped, exit 77, when not root), real
+# crashes, the real `crashwatch upload`.
+if(TARGET crashprog_O2)
+  foreach(s tmp_symlink symlinked_report unsafe_spool nofile_readonly
+            too_large nonexistent bounded)
+    set(_t 120)
+    if(s STREQUAL "bounded")
+      set(_t 600) # 505 real crashes, one after the other
+    endif()
+    cw_add_script_test(spool_${s}
+      COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_SOURCE_DIR}/integration/spool_security_test.py ${s}
+      TIMEOUT ${_t} LABELS "uploader;spool;crash;ptrace"
+      ENV "CW_CRASHPROG=$<TARGET_FILE:crashprog_O2>")
+    set_tests_properties(spool_${s} PROPERTIES SKIP_RETURN_CODE 77)
+  endforeach()
+endif()

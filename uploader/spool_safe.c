@@ -262,6 +262,7 @@ int spool_open_subdir(const char *spool_dir, const char *name) {
   if (fd < 0)
     return spool__fail(e, "%s/%s", spool_dir, name);
   struct stat st;
+  memset(&st, 0, sizeof(st));
   if (made)
     fchmod(fd, 0700);
   if (fstat(fd, &st) != 0 || !spool__private_dir(&st)) {

@@ -7,7 +7,9 @@
  *   crashprog MODE     null abort fpe ill bus trap segv-kill stack-main
  *                      stack-thread shlib threads50 two-threads prev-handler
  *                      no-watchdog stopped-watchdog fork-child ignored-kill
- *                      sys fsize wait-go vdso
+ *                      sys fsize wait-go vdso wait-stdin (null after a
+ *                      line on stdin: the test changes the spool between
+ *                      cw_init and the crash)
  *
  * Environment: CRASHWATCH_SPOOL etc. as for any app; CW_MARKER is the file
  * the previously installed handler writes (prev-handler).
@@ -316,6 +318,12 @@ int main(int argc, char **argv) {
      * still reported. */
     kill(getpid(), SIGSEGV);
     printf("still alive after kill -SEGV\n");
+    mode = "null";
+  }
+  if (strcmp(mode, "wait-stdin") == 0) {
+    char line[16];
+    if (fgets(line, sizeof(line), stdin) == NULL)
+      return 5;
     mode = "null";
   }
   if (strcmp(mode, "no-watchdog") == 0) {
