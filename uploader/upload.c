@@ -80,6 +80,17 @@ void cw_upload_config_init(cw_upload_config_t *cfg) {
   cfg->prune_age_ms = CW_UPLOAD_DEFAULT_PRUNE_AGE_MS;
   cfg->failed_max = CW_UPLOAD_DEFAULT_FAILED_MAX;
   cfg->poll_ms = CW_UPLOAD_DEFAULT_POLL_MS;
+  /* The spool's limits from CRASHWATCH_SPOOL_MAX_* (the watchdog passes the
+   * app's this way to the uploader it starts); invalid values are left to
+   * `crashwatch upload`, which reports them. */
+  spool_limits_t lim = {cfg->max_reports, cfg->max_bytes, cfg->prune_age_ms,
+                        cfg->failed_max};
+  if (spool_limits_from_env(&lim, NULL, 0) == 0) {
+    cfg->max_reports = lim.max_reports;
+    cfg->max_bytes = lim.max_bytes;
+    cfg->prune_age_ms = lim.max_age_ms;
+    cfg->failed_max = lim.failed_max;
+  }
   cfg->verbosity = CW_UPLOAD_NORMAL;
 }
 

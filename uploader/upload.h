@@ -80,7 +80,8 @@ typedef struct {
   FILE *log; /* NULL: stderr */
 } cw_upload_config_t;
 
-/* Fills defaults (no spool, no target). */
+/* Fills defaults (no spool, no target), with the spool limits from
+ * CRASHWATCH_SPOOL_MAX_REPORTS/_MAX_BYTES/_MAX_AGE/_FAILED_MAX on top. */
 void cw_upload_config_init(cw_upload_config_t *cfg);
 
 /* Adds an annotation field from "name=value" (copied into the config).
