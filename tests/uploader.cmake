@@ -57,7 +57,7 @@ cw_add_unit_test(test_spool SOURCES unit/test_spool.c LIBS cw_spool cw_errors)
 # crashes, the real `crashwatch upload`.
 if(TARGET crashprog_O2)
   foreach(s tmp_symlink symlinked_report unsafe_spool nofile_readonly
-            too_large nonexistent bounded)
+            too_large nonexistent bounded fifo_state)
     set(_t 120)
     if(s STREQUAL "bounded")
       set(_t 600) # 505 real crashes, one after the other

@@ -282,23 +282,31 @@ int ratelimit_save(const ratelimits_t *rl, const char *path) {
 
 int ratelimit_load(ratelimits_t *rl, const char *path, int64_t now_ms) {
   memset(rl, 0, sizeof(*rl));
-  FILE *f = fopen(path, "re");
-  if (f == NULL)
-    return errno == ENOENT ? 0 : (errno ? -errno : CW_EIO);
-  char line[128];
-  while (fgets(line, sizeof(line), f) != NULL) {
+  /* Only a regular file, never through a symbolic link (a FIFO planted
+   * here would block fopen forever). */
+  char text[RL_COUNT * 64];
+  long n = spool_read_small(path, text, sizeof(text));
+  if (n == CW_ENOENT)
+    return 0;
+  if (n < 0)
+    return (int)n;
+  for (char *line = text; line != NULL && *line;) {
+    char *nl = strchr(line, '\n');
+    if (nl != NULL)
+      *nl = '\0';
     char name[32];
     long long until;
-    if (sscanf(line, "%31s %lld", name, &until) != 2 || until < 0)
-      continue;
-    int c = strcmp(name, "all") == 0 ? RL_ALL
-                                     : ratelimit_category(name, strlen(name));
-    if (c < 0)
-      continue;
-    if (until > now_ms + (int64_t)RL_MAX_SECONDS * 1000)
-      until = now_ms + (int64_t)RL_MAX_SECONDS * 1000;
-    extend(rl, c, until);
+    char *next = nl != NULL ? nl + 1 : NULL;
+    if (sscanf(line, "%31s %lld", name, &until) == 2 && until >= 0) {
+      int c = strcmp(name, "all") == 0 ? RL_ALL
+                                       : ratelimit_category(name, strlen(name));
+      if (c >= 0) {
+        if (until > now_ms + (int64_t)RL_MAX_SECONDS * 1000)
+          until = now_ms + (int64_t)RL_MAX_SECONDS * 1000;
+        extend(rl, c, until);
+      }
+    }
+    line = next;
   }
-  fclose(f);
   return 0;
 }

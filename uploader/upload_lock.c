@@ -22,8 +22,13 @@ static int state_path(const char *spool, const char *name, int create_dir,
                       char *out, size_t cap) {
   if ((size_t)snprintf(out, cap, "%s/" SPOOL_STATE_DIR, spool) >= cap)
     return CW_ERANGE;
-  if (create_dir && mkdir(out, 0700) != 0 && errno != EEXIST)
-    return neg_errno();
+  if (create_dir) {
+    /* 0700 whatever the umask, never through a symbolic link. */
+    int fd = spool_open_subdir(spool, SPOOL_STATE_DIR);
+    if (fd < 0)
+      return fd;
+    close(fd);
+  }
   if ((size_t)snprintf(out, cap, "%s/" SPOOL_STATE_DIR "/%s", spool, name) >=
       cap)
     return CW_ERANGE;

@@ -86,8 +86,9 @@ def run(argv, env=None, user=None, cwd=None, stdin=None, input_=None,
     return p.returncode, out
 
 
-def upload(args, user=None, env=None):
-    return run([CRASHWATCH, "upload"] + args, env=clean_env(env), user=user)
+def upload(args, user=None, env=None, timeout=60):
+    return run([CRASHWATCH, "upload"] + args, env=clean_env(env), user=user,
+               timeout=timeout)
 
 
 def crashprog(spool, user=None, mode="null", env=None, preexec=None):
@@ -407,6 +408,29 @@ def t_too_large(work):
     check("moved %s to failed/: report too large" % big in out, out)
 
 
+def t_fifo_state(work):
+    """9.2: FIFOs where the uploader reads (the rate limits, a retry file, a
+    report's file) are never opened: the pass neither hangs nor reads them."""
+    spool = os.path.join(work, "spool")
+    os.makedirs(os.path.join(spool, ".state"))
+    good = ut.make_report(spool, minidump=b"MDMP")
+    bad = ut.make_report(spool)
+    os.mkfifo(os.path.join(spool, bad, "app.log"))
+    os.mkfifo(os.path.join(spool, ".state", "ratelimits"))
+    os.mkfifo(os.path.join(spool, ".state", good + ".retry"))
+    col = ut.Collector(work)
+    dsn = "http://k@127.0.0.1:%d/1" % col.port
+    try:
+        rc, out = upload(["--spool", spool, "--dsn", dsn])
+    except subprocess.TimeoutExpired:
+        fail("crashwatch upload hung on a FIFO")
+    col.stop()
+    check(ut.ids_sent(col) == [good], "sent %r" % ut.ids_sent(col))
+    reason = open(os.path.join(spool, "failed", bad + ".reason")).read()
+    check("app.log: not a regular file" in reason, reason)
+    check(rc == 3, "exit %d, want 3" % rc)
+
+
 def t_nonexistent(work):
     """9.17: `crashwatch upload --spool /nonexistent` does not create it."""
     missing = os.path.join(work, "nope", "spool")
@@ -476,6 +500,7 @@ SCENARIOS = {
     "unsafe_spool": t_unsafe_spool,
     "nofile_readonly": t_nofile_readonly,
     "too_large": t_too_large,
+    "fifo_state": t_fifo_state,
     "nonexistent": t_nonexistent,
     "bounded": t_bounded,
 }
