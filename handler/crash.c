@@ -16,11 +16,14 @@
  * Sequence: let the app's view of the signal decide first (chain.c: the
  * app's own handler runs before anything is reported; a signal it ignores
  * or recovers from ends there), claim the one-shot crash slot (other
- * crashing threads park until the process dies), fill the preallocated
- * record (or copy the original fault's, saved before the app's handler
- * re-raised), send it in one
- * SOCK_SEQPACKET datagram (MSG_NOSIGNAL: a dead watchdog gives EPIPE, not
- * SIGPIPE), wait for the watchdog's ack for at most ack_timeout_ms, restore
+ * crashing threads park until the process dies), find the channel
+ * (crash_spawn.c: the crash socket if it is still ours, else a watchdog
+ * started now for a forked child or a process that lost its socket), fill
+ * the preallocated record (or copy the original fault's, saved before the
+ * app's handler re-raised), send it in one SOCK_SEQPACKET datagram
+ * (MSG_NOSIGNAL: a dead watchdog gives EPIPE, not SIGPIPE), wait for the
+ * watchdog's ack for at most ack_timeout_ms (a lost watchdog is said on
+ * stderr in one line), restore
  * the previous disposition (running a previously installed handler), and
  * end the process by the original signal: a fault the kernel raised is left
  * to re-fault when the handler returns, a sent signal is re-sent with
@@ -87,7 +90,7 @@ static void fill_record(cw_crash_record_t *r, int signo, const siginfo_t *si,
   r->version = CW_CRASH_RECORD_VERSION;
   r->size = sizeof(*r);
   r->signo = signo;
-  r->pid = cw__crash.pid;
+  r->pid = (pid_t)syscall(SYS_getpid); /* a forked child's own */
   r->tid = tid;
   if (si != NULL) {
     r->si_code = si->si_code;
@@ -113,12 +116,22 @@ static void fill_record(cw_crash_record_t *r, int signo, const siginfo_t *si,
   }
 }
 
+/* Signal context: the one line on stderr when the watchdog is gone or
+ * silent (killed by an inherited seccomp filter, the OOM killer, a kill):
+ * the crash then leaves no report, and says so. */
+static void say_watchdog_lost(const char *what, long num) {
+  const char *const msg[] = {"crashwatch: no crash report: the watchdog ", what,
+                             num >= 0 ? "%d" : "", num >= 0 ? ")" : "", NULL};
+  cw__crash_say(msg, num);
+}
+
 /* Signal context: send the record and wait for the ack, at most
  * ack_timeout_ms in total. Any failure (no watchdog, dead watchdog, timeout)
- * just ends the wait: the process must die either way. */
+ * just ends the wait, with one line on stderr: the process must die either
+ * way. */
 static void report(int signo, const siginfo_t *si, const ucontext_t *uc,
                    pid_t tid, const cw_crash_record_t *orig) {
-  int fd = cw__crash.sock_fd;
+  int fd = cw__crash_channel((int)syscall(SYS_getpid));
   if (fd < 0)
     return;
   if (orig != NULL)
@@ -129,25 +142,38 @@ static void report(int signo, const siginfo_t *si, const ucontext_t *uc,
   do
     n = send(fd, &cw__crash.record, sizeof(cw__crash.record), MSG_NOSIGNAL);
   while (n < 0 && errno == EINTR);
-  if (n != (ssize_t)sizeof(cw__crash.record))
+  if (n != (ssize_t)sizeof(cw__crash.record)) {
+    say_watchdog_lost("is gone (send: errno ", n < 0 ? errno : 0);
     return;
+  }
 
   uint64_t deadline =
       now_ns(CLOCK_MONOTONIC) + (uint64_t)cw__crash.ack_timeout_ms * 1000000u;
   for (;;) {
     uint64_t now = now_ns(CLOCK_MONOTONIC);
-    if (now >= deadline)
+    if (now >= deadline) {
+      say_watchdog_lost("did not answer (ack timeout, ms: ",
+                        (long)cw__crash.ack_timeout_ms);
       return;
+    }
     struct pollfd p = {.fd = fd, .events = POLLIN};
     int rc = poll(&p, 1, (int)((deadline - now + 999999u) / 1000000u));
     if (rc < 0 && errno == EINTR)
       continue;
-    if (rc <= 0)
-      return; /* timed out, or poll failed */
+    if (rc == 0)
+      continue; /* the deadline check above says it */
+    if (rc < 0)
+      return; /* poll failed */
     cw_crash_ack_t ack;
     n = recv(fd, &ack, sizeof(ack), MSG_DONTWAIT);
     if (n < 0 && (errno == EINTR || errno == EAGAIN))
       continue;
+    if (n == 0) /* EOF: it died before answering */
+      say_watchdog_lost("died before answering (killed, e.g. by a seccomp "
+                        "filter it inherited from this program?)",
+                        -1);
+    else if (n < 0)
+      say_watchdog_lost("died before answering (recv: errno ", errno);
     return; /* the ack (whatever its status), EOF or an error */
   }
 }
@@ -201,9 +227,12 @@ void cw__on_crash_signal(int signo, siginfo_t *si, void *ucontext) {
   pid_t tid = (pid_t)syscall(SYS_gettid);
   int idx = sig_index(signo);
 
-  /* A forked child of the initialized process: not ours to report (the
-   * watchdog watches the parent), and it must not wait for an ack. */
-  if ((pid_t)syscall(SYS_getpid) != cw__crash.pid) {
+  /* A forked child of the initialized process with fork coverage off
+   * (cw_options_set_cover_forks): not ours to report (the watchdog
+   * watches the parent), and it must not wait for an ack. With coverage
+   * on, report() starts a watchdog of its own (crash_spawn.c). */
+  if ((pid_t)syscall(SYS_getpid) != cw__crash.pid &&
+      !cw__respawn.cover_forks) {
     if (idx >= 0)
       sigaction(signo, &cw__crash.old[idx], NULL);
     chain(idx, signo, si, ucontext);

@@ -106,6 +106,7 @@ struct cw_options {
   int print_summary;
   int release_early; /* ack after capture, not after commit */
   int intercept_signals; /* keep our handler when the app installs its own */
+  int cover_forks;   /* forked children get a watchdog at crash time */
   char *dsn;
   char *release;
   char *environment;
@@ -132,6 +133,68 @@ int cw__dsn_check(const char *dsn, char *err, size_t errlen);
  */
 int cw__spawn_watchdog(const struct cw_options *o, const char *spool_abs,
                        int *sock_out, pid_t *pid_out);
+
+/* ---- starting a watchdog (launch.c; signal context) ------------------ */
+
+/* Each of the two hops' stacks. */
+#define CW__LAUNCH_STACK (64u * 1024u)
+
+/* What cw__launch needs, all prepared before it is called. */
+typedef struct {
+  const char *path; /* exec this path, or else exe_fd */
+  int exe_fd, wd_sock, image_fd, devnull; /* image_fd, devnull: -1 = none */
+  char **argv, **envp;
+  char *stacks; /* 2 * CW__LAUNCH_STACK bytes of memory, not used otherwise */
+  int report;   /* set by cw__launch: the children's report pipe */
+} cw__launch_t;
+
+/* Starts the watchdog as an orphaned grandchild in a new session, its fds
+ * 0 and 1 on devnull, 2 inherited, wd_sock and image_fd kept, every other
+ * fd >= 3 closed. Returns its pid, or -errno (when the exec failed,
+ * *exec_errno is its errno too). Async-signal-safe. */
+int cw__launch(cw__launch_t *c, int *exec_errno);
+
+/* ---- a watchdog at crash time (crash_spawn.c; signal context) --------- */
+
+#define CW__MAX_ARGS 32
+
+/* Everything the crash handler needs to start a watchdog for a forked
+ * child, or for a process whose crash socket was closed or replaced,
+ * prepared by cw_init (spawn.c) so the handler allocates nothing. */
+typedef struct {
+  int ready;       /* everything below is prepared */
+  int cover_forks; /* forked children are covered */
+  /* The watchdog's command line (the embedded watchdog itself, not its
+   * idle stage): "--fd", "--pid" and "--summary-fd" point at the buffers
+   * below, rewritten at crash time; from argv[image_arg] on come the
+   * arguments only cw_init's watchdog gets ("--upload-pending", the idle
+   * stage's "--image-fd"): the crash handler ends the line there. */
+  char *argv[CW__MAX_ARGS];
+  int image_arg;
+  char fd_str[16], pid_str[16], summary_str[4], image_str[16];
+  char limits_str[96]; /* --spool-limits */
+  char **envp;  /* a deep copy of the environment at cw_init, DSN added */
+  char *path;   /* the external watchdog, or NULL for the embedded one */
+  char *stacks; /* the hops' stacks: 2 * CW__LAUNCH_STACK, kept */
+  char *owned[8]; /* malloc'd strings argv points to (freed on re-init) */
+  int nowned;
+  /* The crash socket as cw_init made it: the handler checks that its fd
+   * is still this socket before sending a record there. */
+  unsigned long long sock_dev, sock_ino;
+} cw__respawn_t;
+
+extern cw__respawn_t cw__respawn;
+
+/* The fd to send the crash record of process pid on: the crash socket if
+ * it is still ours (pid is the initialized process), else the socket of a
+ * watchdog started now; -1 when there is none (forked child with coverage
+ * off, or the start failed; one line on stderr then says why). Signal
+ * context. */
+int cw__crash_channel(int pid);
+
+/* One line on stderr, from pieces (NULL-terminated) and at most one
+ * number (printed where a piece is exactly "%d"). Signal context. */
+void cw__crash_say(const char *const *pieces, long num);
 
 /* The watchdog executable embedded in the library (embed_watchdog.S), or
  * an empty range when the library was built without one. */

@@ -167,6 +167,13 @@ static void read_env(cw_options_t *o) {
     else
       o->intercept_signals = b;
   }
+  if ((v = env_nonempty("CRASHWATCH_COVER_FORKS")) != NULL) {
+    int b = parse_bool(v);
+    if (b < 0)
+      env_fail(o, CW_EINVAL, "CRASHWATCH_COVER_FORKS=%s: expected 0 or 1", v);
+    else
+      o->cover_forks = b;
+  }
   if ((v = env_nonempty("SENTRY_DSN")) != NULL) {
     char msg[200];
     if (cw__dsn_check(v, msg, sizeof(msg)) != 0)
@@ -191,6 +198,7 @@ CW_EXTERN cw_options_t *cw_options_new(void) {
   o->print_summary = 1;
   o->intercept_signals = 1;
   spool_limits_default(&o->spool_limits);
+  o->cover_forks = 1;
   read_env(o);
   return o;
 }
@@ -318,3 +326,8 @@ CW_EXTERN int cw_options_set_release_early(cw_options_t *o, int on) {
   return 0;
 }
 
+CW_EXTERN int cw_options_set_cover_forks(cw_options_t *o, int on) {
+  CHECK_OPTS(o, "cw_options_set_cover_forks");
+  o->cover_forks = on != 0;
+  return 0;
+}

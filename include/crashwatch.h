@@ -187,6 +187,14 @@ CW_EXTERN int cw_options_set_environment(cw_options_t *opts,
  * soon as the watchdog has copied it out, a few milliseconds sooner, and
  * the report is lost if the watchdog dies with it. See docs/capture.md. */
 CW_EXTERN int cw_options_set_release_early(cw_options_t *opts, int on);
+/* Forked children. On (the default): a child of fork() that crashes gets
+ * its own report, whether or not it calls cw_init(), even after the
+ * parent has exited or the child has closed all its fds: the crash handler
+ * starts a watchdog for it at crash time (nothing is done at fork()).
+ * Off ($CRASHWATCH_COVER_FORKS=0): a forked child dies by its signal with
+ * no report. A process that exec()s is covered only if the new program
+ * calls cw_init(). */
+CW_EXTERN int cw_options_set_cover_forks(cw_options_t *opts, int on);
 
 /* ---- Lifecycle ------------------------------------------------------ */
 

@@ -46,9 +46,14 @@ syscall
 _exit
 getpid
 write
+read
+fcntl
+clone
 '
 status=0
-for obj in "$@"; do
+# CTest passes $<TARGET_OBJECTS:...> of several objects as one
+# ;-separated argument.
+for obj in $(printf '%s\n' "$@" | tr ';' ' '); do
   [ -f "$obj" ] || { echo "$0: no such object: $obj" >&2; exit 2; }
   for sym in $("$NM" -u "$obj" | awk '{print $NF}'); do
     sym=${sym%%@*}

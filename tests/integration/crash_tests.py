@@ -25,6 +25,9 @@ import tempfile
 
 MAIN_CHAIN = ["crash_here", "level2", "level1", "main"]
 UNSHARE = ["unshare", "--pid", "--fork", "--mount-proc"]
+CHILD_CHAIN = ["crash_here", "level2", "level1"]
+FD_LOST = "was closed or replaced by the program; starting a watchdog now"
+WD_DIED = "crashwatch: no crash report: the watchdog died before answering"
 SKIP = 77
 WORKER_CHAIN = ["crash_here", "level2", "level1", "crashing_worker"]
 
@@ -54,7 +57,10 @@ CASES = {
     # app is gone: at most a degraded report from the record alone.
     "stopped-watchdog": (signal.SIGSEGV, None,
                          {"reports": None, "ack_timeout": "300"}),
-    "fork-child": (signal.SIGSEGV, MAIN_CHAIN, {"fork": True}),
+    # With fork coverage off, a forked child dies by its signal without a
+    # report; the parent's crash is still reported.
+    "fork-child": (signal.SIGSEGV, MAIN_CHAIN,
+                   {"fork": True, "env": {"CRASHWATCH_COVER_FORKS": "0"}}),
     # CRASHWATCH_INCLUDE_ENVIRON=1 reaches the watchdog: the dump then has
     # the environ stream (every other case checks that it does not).
     "environ": (signal.SIGSEGV, MAIN_CHAIN, {"environ": True}),
@@ -77,6 +83,34 @@ CASES = {
                     {"mode": "null", "wrap": UNSHARE, "root": True,
                      "env": {"CRASHWATCH_RELEASE_EARLY": "1"},
                      "reports": 0}),
+    # Forked processes (coverage on by default). A daemon (double fork +
+    # setsid, the parent exits 0, the grandchild crashes): one report, for
+    # the daemon's pid.
+    "daemonize": (0, CHILD_CHAIN,
+                  {"pids": r"daemon pid (\d+)", "reports": 1}),
+    # The same daemon closes every fd (stdio and the crash socket) first.
+    "daemon-closefds": (0, CHILD_CHAIN,
+                        {"pids": r"daemon pid (\d+)", "reports": 1}),
+    # A prefork server: 8 workers, two crash: two reports, one per pid.
+    "workers": (0, CHILD_CHAIN,
+                {"pids": r"worker (\d+) status signal 11", "reports": 2}),
+    # The same with CRASHWATCH_COVER_FORKS=0: no report.
+    "workers-nocover": (0, None,
+                        {"mode": "workers", "reports": 0,
+                         "env": {"CRASHWATCH_COVER_FORKS": "0"}}),
+    # The crash socket's fd closed (close_range), replaced by /dev/null
+    # (dup2), or reused by another socket whose peer must receive nothing:
+    # one line on stderr, and a watchdog started at crash time still
+    # writes the report.
+    "fd-closed": (signal.SIGSEGV, MAIN_CHAIN, {"stderr": FD_LOST}),
+    "fd-dup2": (signal.SIGSEGV, MAIN_CHAIN, {"stderr": FD_LOST}),
+    "fd-reused": (signal.SIGSEGV, MAIN_CHAIN,
+                  {"stderr": FD_LOST,
+                   "stdout": "stranger received 0 bytes"}),
+    # A seccomp filter inherited from the app kills the watchdog when it
+    # calls ptrace: no report, one line on stderr says so.
+    "seccomp-watchdog": (signal.SIGSEGV, None,
+                         {"reports": 0, "stderr": WD_DIED}),
     # SIGTERM to the watchdog as soon as it starts capturing (its idle
     # stage has exec'd the full watchdog): it finishes the report first.
     "term-watchdog": (signal.SIGSEGV, MAIN_CHAIN,
@@ -256,6 +290,56 @@ def term_watchdog_during_capture(p):
     return first + rest, err
 
 
+def check_child_reports(opts, chain, out, spool, work):
+    """Forked processes crashed (their pids in stdout, matched by
+    opts["pids"]): once their watchdogs are gone, the spool holds exactly
+    one complete report per pid, each for the crashing thread of that pid
+    (a single-threaded child: thread id == pid) with the expected frames."""
+    import time
+    pids = sorted(int(x) for x in re.findall(opts["pids"], out))
+    check(len(pids) == opts["reports"],
+          "want %d crashed pid(s) in stdout, found %s" %
+          (opts["reports"], pids))
+    # A daemon that closed its stdio is not waited for by communicate():
+    # wait for its watchdog to finish.
+    for p in pids:  # dead once its report is committed
+        check(wait_exited(p, 60), "crashed process %d still running" % p)
+    end = time.monotonic() + 60
+    while time.monotonic() < end and any(find_watchdog(p) for p in pids):
+        time.sleep(0.05)
+    reports = sorted(d for d in os.listdir(spool)
+                     if re.fullmatch(r"[0-9a-f]{32}", d)) \
+        if os.path.isdir(spool) else []
+    check(len(reports) == len(pids), "want %d report(s), found %s" %
+          (len(pids), reports))
+    tids = []
+    for r in reports:
+        try:
+            with open(os.path.join(spool, r, "event.json")) as f:
+                event = json.load(f)
+        except (OSError, ValueError) as e:
+            check(False, "%s/event.json: %s" % (r, e))
+            continue
+        check(os.path.exists(os.path.join(spool, r, "minidump.dmp")),
+              "no minidump.dmp in " + r)
+        names, tid, _ = crashed_frames(event)
+        print("report %s: thread %s frames %s" % (r, tid, names))
+        tids.append(tid)
+        check(is_subsequence(chain, names),
+              "frames %s do not contain %s in order" % (names, chain))
+        check("crashwatch.symbolize" in (event.get("extra") or {}),
+              "report %s is not complete (not symbolized)" % r)
+    check(sorted(tids) == pids,
+          "reports are for threads %s, want the crashed pids %s" %
+          (sorted(tids), pids))
+    if failures:
+        print("%d check(s) failed; work dir kept: %s" % (len(failures), work))
+        return 1
+    shutil.rmtree(work, ignore_errors=True)
+    print("ok")
+    return 0
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--prog", required=True)
@@ -318,9 +402,14 @@ def main():
     out, err = out.decode(errors="replace"), err.decode(errors="replace")
     print("--- stdout\n" + out + "--- stderr\n" + err + "---")
 
-    check(p.returncode == -signo,
-          "exit: want signal %d (%s), got returncode %d" %
-          (signo, signal.Signals(signo).name, p.returncode))
+    if signo == 0:
+        check(p.returncode == 0, "exit: want 0, got %d" % p.returncode)
+    else:
+        check(p.returncode == -signo,
+              "exit: want signal %d (%s), got returncode %d" %
+              (signo, signal.Signals(signo).name, p.returncode))
+    if "pids" in opts:
+        return check_child_reports(opts, chain, out, spool, work)
     m = re.search(r"pid (\d+) tid (\d+)", out)
     check(m is not None, "program did not start (no pid line)")
     pid = int(m.group(1)) if m else -1
@@ -331,6 +420,9 @@ def main():
               "previously installed handler did not run (marker %r)" % text)
     if "stdout" in opts:
         check(opts["stdout"] in out, "stdout lacks %r" % opts["stdout"])
+    if "stderr" in opts:
+        check(err.count(opts["stderr"]) == 1,
+              "stderr does not say %r exactly once" % opts["stderr"])
     if opts.get("fork"):
         check(re.search(r"child \d+ status signal %d" % signo, out),
               "forked child did not die by signal %d" % signo)

@@ -9,7 +9,8 @@
  *                      no-watchdog stopped-watchdog fork-child ignored-kill
  *                      sys fsize wait-go vdso wait-stdin (null after a
  *                      line on stdin: the test changes the spool between
- *                      cw_init and the crash)
+ *                      cw_init and the crash) daemonize daemon-closefds
+ *                      workers fd-closed fd-dup2 fd-reused seccomp-watchdog
  *
  * Environment: CRASHWATCH_SPOOL etc. as for any app; CW_MARKER is the file
  * the previously installed handler writes (prev-handler).
@@ -28,6 +29,7 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -250,6 +252,89 @@ static void signal_watchdog(int sig) {
     printf("watchdog killed\n");
 }
 
+/* The crash socket: the process's only AF_UNIX socket fd, or -1. */
+static int crash_socket_fd(void) {
+  DIR *d = opendir("/proc/self/fd");
+  if (d == NULL)
+    die("opendir /proc/self/fd");
+  int found = -1;
+  struct dirent *e;
+  while ((e = readdir(d)) != NULL) {
+    char path[300], link[64];
+    snprintf(path, sizeof(path), "/proc/self/fd/%s", e->d_name);
+    ssize_t n = readlink(path, link, sizeof(link) - 1);
+    if (n <= 0)
+      continue;
+    link[n] = '\0';
+    if (strncmp(link, "socket:", 7) == 0)
+      found = atoi(e->d_name);
+  }
+  closedir(d);
+  return found;
+}
+
+/* A daemon's start: fork, the parent exits, the child starts a session
+ * and forks again, the grandchild is the daemon (and returns). */
+static void daemonize(void) {
+  pid_t c = fork();
+  if (c < 0)
+    die("fork");
+  if (c > 0) {
+    printf("parent exits\n");
+    _exit(0);
+  }
+  if (setsid() < 0)
+    die("setsid");
+  c = fork();
+  if (c < 0)
+    die("fork");
+  if (c > 0)
+    _exit(0);
+  printf("daemon pid %d\n", (int)getpid());
+}
+
+/* A prefork server: 8 workers, the 3rd and 6th crash, the others exit. */
+static int workers(void) {
+  pid_t pids[8];
+  for (int i = 0; i < 8; i++) {
+    pids[i] = fork();
+    if (pids[i] < 0)
+      die("fork");
+    if (pids[i] == 0) {
+      if (i == 2 || i == 5) {
+        mode = "null";
+        sink = level1(i);
+      }
+      usleep(100 * 1000);
+      _exit(0);
+    }
+  }
+  for (int i = 0; i < 8; i++) {
+    int status;
+    while (waitpid(pids[i], &status, 0) < 0 && errno == EINTR) {
+    }
+    printf("worker %d status %s %d\n", (int)pids[i],
+           WIFSIGNALED(status) ? "signal" : "exit",
+           WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
+  }
+  return 0;
+}
+
+/* A seccomp filter the watchdog inherits: ptrace(2) kills the process
+ * that calls it (the app never does; the watchdog does to capture). */
+static void kill_on_ptrace(void) {
+  struct sock_filter f[] = {
+      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_ptrace, 0, 1),
+      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS),
+      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+  };
+  struct sock_fprog prog = {.len = sizeof(f) / sizeof(f[0]), .filter = f};
+  if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 ||
+      prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) != 0)
+    die("seccomp");
+}
+
 int main(int argc, char **argv) {
   if (argc < 2) {
     fprintf(stderr, "usage: crashprog MODE\n");
@@ -281,6 +366,10 @@ int main(int argc, char **argv) {
     rl.rlim_cur = 100 * 1024;
     if (setrlimit(RLIMIT_FSIZE, &rl) != 0)
       die("setrlimit");
+    mode = "null";
+  }
+  if (strcmp(mode, "seccomp-watchdog") == 0) {
+    kill_on_ptrace();
     mode = "null";
   }
   int rc = cw_init(NULL);
@@ -328,6 +417,52 @@ int main(int argc, char **argv) {
   }
   if (strcmp(mode, "no-watchdog") == 0) {
     signal_watchdog(SIGKILL);
+    mode = "null";
+  }
+  if (strcmp(mode, "daemonize") == 0 || strcmp(mode, "daemon-closefds") == 0) {
+    int closefds = strcmp(mode, "daemon-closefds") == 0;
+    daemonize();
+    if (closefds) /* every fd, stdio and the crash socket included */
+      syscall(SYS_close_range, 0u, ~0u, 0u);
+    mode = "null";
+  }
+  if (strcmp(mode, "workers") == 0)
+    return workers();
+  if (strcmp(mode, "fd-closed") == 0) {
+    syscall(SYS_close_range, 3u, ~0u, 0u);
+    mode = "null";
+  }
+  if (strcmp(mode, "fd-dup2") == 0) {
+    int s = crash_socket_fd(), n = open("/dev/null", O_RDWR);
+    if (s < 0 || n < 0 || dup2(n, s) != s)
+      die("dup2 over the crash socket");
+    close(n);
+    mode = "null";
+  }
+  if (strcmp(mode, "fd-reused") == 0) {
+    /* Another socket on the crash socket's number, its peer in a child
+     * that reports what it receives once we are gone. */
+    int s = crash_socket_fd(), sp[2];
+    if (s < 0 || socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sp) != 0)
+      die("socketpair");
+    pid_t c = fork();
+    if (c < 0)
+      die("fork");
+    if (c == 0) {
+      close(sp[0]);
+      char buf[4096];
+      long total = 0;
+      ssize_t n;
+      while ((n = recv(sp[1], buf, sizeof(buf), 0)) > 0 ||
+             (n < 0 && errno == EINTR))
+        total += n > 0 ? n : 0;
+      printf("stranger received %ld bytes\n", total);
+      _exit(0);
+    }
+    if (dup2(sp[0], s) != s)
+      die("dup2");
+    close(sp[0]);
+    close(sp[1]);
     mode = "null";
   }
   if (strcmp(mode, "wait-go") == 0) {
