@@ -8,8 +8,10 @@
  * cw_init(), starts the threads, tells us the CLOCK_MONOTONIC time just
  * before it dereferences NULL, and we record when the report directory is
  * renamed into the spool (inotify IN_MOVED_TO) and when waitpid() sees the
- * child die. Also: cw_init() time, the watchdog's idle RSS, and the
- * minidump size of a 6-thread process. Medians are printed.
+ * child die, in both release modes (durable before dead, the default, and
+ * CRASHWATCH_RELEASE_EARLY=1), interleaved. Also: cw_init() time, the
+ * watchdog's idle RSS, and the minidump size of a 6-thread process.
+ * Medians are printed.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -267,22 +269,37 @@ int main(int argc, char **argv) {
   for (size_t c = 0; c < sizeof(counts) / sizeof(counts[0]); c++) {
     if (only_threads > 0 && counts[c] != only_threads)
       continue;
-    uint64_t *rep = calloc((size_t)runs, sizeof(uint64_t));
-    uint64_t *ex = calloc((size_t)runs, sizeof(uint64_t));
+    /* Both release modes, interleaved run by run: durable before dead
+     * (the default) and CRASHWATCH_RELEASE_EARLY=1. */
+    static const char *const mode_name[2] = {"durable-first",
+                                             "release-early"};
+    uint64_t *rep[2], *ex[2];
     long size = -1;
-    int ok = 0;
+    int ok[2] = {0, 0};
+    for (int m = 0; m < 2; m++) {
+      rep[m] = calloc((size_t)runs, sizeof(uint64_t));
+      ex[m] = calloc((size_t)runs, sizeof(uint64_t));
+    }
     for (int i = 0; i < runs; i++) {
-      long sz;
-      if (one_crash(argv[0], counts[c], &rep[ok], &ex[ok], &sz) == 0) {
-        ok++;
-        size = sz;
+      for (int m = 0; m < 2; m++) {
+        setenv("CRASHWATCH_RELEASE_EARLY", m ? "1" : "0", 1);
+        long sz;
+        if (one_crash(argv[0], counts[c], &rep[m][ok[m]], &ex[m][ok[m]],
+                      &sz) == 0) {
+          ok[m]++;
+          size = sz;
+        }
       }
     }
-    printf("%3d threads: fault->report durable median %.2f ms, "
-           "fault->exit median %.2f ms, minidump %ld bytes (%d/%d runs)\n",
-           counts[c], median_ms(rep, ok), median_ms(ex, ok), size, ok, runs);
-    free(rep);
-    free(ex);
+    for (int m = 0; m < 2; m++) {
+      printf("%3d threads, %s: fault->report durable median %.2f ms, "
+             "fault->exit median %.2f ms, minidump %ld bytes (%d/%d runs)\n",
+             counts[c], mode_name[m], median_ms(rep[m], ok[m]),
+             median_ms(ex[m], ok[m]), size, ok[m], runs);
+      free(rep[m]);
+      free(ex[m]);
+    }
+    unsetenv("CRASHWATCH_RELEASE_EARLY");
   }
   rm_rf(base);
   return 0;
