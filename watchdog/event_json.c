@@ -191,12 +191,33 @@ static void stacktrace_json(cw_json_t *j, const wd_capture_t *cap,
   cw_json_end_object(j);
 }
 
+/* Year, month (1-12) and day of the day `days` after 1970-01-01 in the
+ * proleptic Gregorian calendar (the usual era-of-400-years arithmetic). */
+static void civil_from_days(int64_t days, int64_t *y, unsigned *m,
+                            unsigned *d) {
+  days += 719468; /* from 0000-03-01 */
+  int64_t era = (days >= 0 ? days : days - 146096) / 146097;
+  unsigned doe = (unsigned)(days - era * 146097);                /* 0..146096 */
+  unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);        /* 0..365 */
+  unsigned mp = (5 * doy + 2) / 153;                             /* 0..11 */
+  *d = doy - (153 * mp + 2) / 5 + 1;
+  *m = mp < 10 ? mp + 3 : mp - 9;
+  *y = (int64_t)yoe + era * 400 + (*m <= 2);
+}
+
+/* ISO 8601 UTC with microseconds. Not gmtime_r/strftime: glibc's run
+ * tzset() on first use, which reads /etc/localtime on the crash path for a
+ * stamp that needs no time zone. */
 static void timestamp(uint64_t ns, char out[40]) {
-  time_t s = (time_t)(ns / 1000000000ull);
-  struct tm tm;
-  gmtime_r(&s, &tm);
-  size_t n = strftime(out, 40, "%Y-%m-%dT%H:%M:%S", &tm);
-  snprintf(out + n, 40 - n, ".%06uZ", (unsigned)((ns / 1000) % 1000000));
+  uint64_t s = ns / 1000000000ull;
+  int64_t y;
+  unsigned mo, d;
+  civil_from_days((int64_t)(s / 86400), &y, &mo, &d);
+  unsigned sod = (unsigned)(s % 86400);
+  snprintf(out, 40, "%04u-%02u-%02uT%02u:%02u:%02u.%06uZ",
+           (unsigned)(y % 10000), mo % 100u, d % 100u, sod / 3600,
+           sod / 60 % 60, sod % 60, (unsigned)((ns / 1000) % 1000000));
 }
 
 int wd_event_json(const wd_capture_t *cap, const char *event_id,

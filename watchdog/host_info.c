@@ -70,7 +70,10 @@ static char *read_text(const char *path, size_t cap, size_t *len) {
   return buf;
 }
 
-void wd_sysinfo_read(wd_sysinfo_t *sys) {
+static char *read_os_release(size_t *len);
+
+/* The host's facts into sys; osr is the os-release text or NULL. */
+static void sysinfo_read(wd_sysinfo_t *sys, const char *osr) {
   memset(sys, 0, sizeof(*sys));
   long n = sysconf(_SC_NPROCESSORS_ONLN);
   sys->ncpus = n > 0 ? (int)n : 1;
@@ -105,14 +108,23 @@ void wd_sysinfo_read(wd_sysinfo_t *sys) {
   long pages = sysconf(_SC_PHYS_PAGES), psize = sysconf(_SC_PAGESIZE);
   if (pages > 0 && psize > 0)
     sys->mem_total = (uint64_t)pages * (uint64_t)psize;
-  size_t len;
-  char *osr = read_text("/etc/os-release", 8192, &len);
-  if (osr == NULL)
-    osr = read_text("/usr/lib/os-release", 8192, &len);
-  if (osr != NULL) {
+  if (osr != NULL)
     parse_os_release(sys, osr);
-    free(osr);
-  }
+}
+
+void wd_sysinfo_read(wd_sysinfo_t *sys) {
+  size_t len;
+  char *osr = read_os_release(&len);
+  sysinfo_read(sys, osr);
+  free(osr);
+}
+
+/* /etc/os-release, else /usr/lib/os-release (malloc'd), or NULL. */
+static char *read_os_release(size_t *len) {
+  char *osr = read_text("/etc/os-release", 8192, len);
+  if (osr == NULL)
+    osr = read_text("/usr/lib/os-release", 8192, len);
+  return osr;
 }
 
 void wd_capture_finish(wd_capture_t *cap) {
@@ -124,7 +136,9 @@ void wd_capture_finish(wd_capture_t *cap) {
       m->build_id_len = e->build_id_len;
     }
   }
-  wd_sysinfo_read(&cap->sys);
+  size_t osr_len;
+  char *osr = read_os_release(&osr_len);
+  sysinfo_read(&cap->sys, osr);
   /* Process start: boot time plus the start in clock ticks. */
   size_t len;
   char *pst = read_text("/proc/stat", 1u << 20, &len);
@@ -148,11 +162,15 @@ void wd_capture_finish(wd_capture_t *cap) {
     wd_capture_add_blob(cap, MD_LINUX_CPU_INFO, ci, len);
     free(ci);
   }
+  /* The LSB release stream: /etc/lsb-release, else the os-release text
+   * read once above for the system info (not read a second time). */
   char *lsb = read_text("/etc/lsb-release", 8192, &len);
-  if (lsb == NULL)
-    lsb = read_text("/etc/os-release", 8192, &len);
-  if (lsb == NULL)
-    lsb = read_text("/usr/lib/os-release", 8192, &len);
+  if (lsb == NULL && osr != NULL) {
+    lsb = osr;
+    len = osr_len;
+    osr = NULL;
+  }
+  free(osr);
   if (lsb != NULL) {
     wd_capture_add_blob(cap, MD_LINUX_LSB_RELEASE, lsb, len);
     free(lsb);
