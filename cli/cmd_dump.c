@@ -18,6 +18,7 @@
 #include "commands.h"
 #include "json.h"
 #include "minidump.h"
+#include "regfile.h"
 #include "signals.h"
 #include "stackwalk.h"
 
@@ -78,9 +79,34 @@ static void text_line(const cw_md_t *md, uint32_t type, cw_buf_t *out) {
  * one only when its build-id matches). */
 static int use_local_modules;
 
+/* Whether path was already reported (each thread's walk asks again);
+ * remembers it if not. */
+static int warned_not_regular(const char *path) {
+  static cw_buf_t seen = CW_BUF_INIT; /* "\npath\n" entries; lives until exit */
+  char key[4100];
+  snprintf(key, sizeof(key), "\n%s\n", path);
+  const char *all = cw_buf_cstr(&seen);
+  if (all != NULL && strstr(all, key) != NULL)
+    return 1;
+  cw_buf_printf(&seen, "%s", key + (seen.len > 0));
+  return 0;
+}
+
 static const char *local_module(void *ctx, const cw_md_module_t *m) {
   (void)ctx;
-  return m->name[0] == '/' ? m->name : NULL;
+  if (m->name[0] != '/')
+    return NULL;
+  /* The dump names the path: a FIFO or device there is refused (the
+   * walker's own open never blocks either), and said once per module. */
+  const char *kind = NULL;
+  if (cw_path_not_regular(m->name, &kind)) {
+    if (!warned_not_regular(m->name))
+      fprintf(stderr, "crashwatch dump: %s: not a regular file (%s), not "
+                      "used for CFI\n",
+              m->name, kind);
+    return NULL;
+  }
+  return m->name;
 }
 
 /* --symbols DIR: a Breakpad symbol store (NAME/ID/NAME.sym) whose STACK CFI

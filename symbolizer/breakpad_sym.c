@@ -5,8 +5,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "crashwatch.h"
+#include "regfile.h"
 
 /* FILE and INLINE_ORIGIN numbers index dense tables; dump_syms numbers them
  * from 0, so a huge number is a corrupt file, not a big one. */
@@ -373,9 +375,17 @@ int bpsym_parse(symidx_t *ix, const char *data, size_t len, uint64_t bias,
 
 int bpsym_load(symidx_t *ix, const char *path, uint64_t bias,
                bpsym_module_t *mod, char *err, size_t errlen) {
-  FILE *f = fopen(path, "rb");
+  const char *kind = NULL;
+  int fd = cw_open_regular(path, 0, &kind);
+  if (fd == CW_REGFILE_NOT_REGULAR) {
+    snprintf(err, errlen, "%s: not a regular file (%s)", path, kind);
+    return CW_EINVAL;
+  }
+  FILE *f = fd >= 0 ? fdopen(fd, "rb") : NULL;
   if (f == NULL) {
     int e = errno;
+    if (fd >= 0)
+      close(fd);
     snprintf(err, errlen, "%s: %s", path, strerror(e));
     return e == ENOENT ? CW_ENOENT : CW_EIO;
   }

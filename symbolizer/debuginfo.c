@@ -14,6 +14,7 @@
 
 #include "crashwatch.h"
 #include "debug_id.h"
+#include "regfile.h"
 #include "symsrc.h"
 
 #define SYSTEM_DEBUG_DIR "/usr/lib/debug"
@@ -32,7 +33,13 @@ static void hex_short(const uint8_t *id, size_t n, char out[24]) {
 
 int dbg_check_build_id(const char *path, const uint8_t *id, size_t n,
                        cw_buf_t *warn) {
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  const char *kind = NULL;
+  int fd = cw_open_regular(path, 0, &kind);
+  if (fd == CW_REGFILE_NOT_REGULAR) {
+    if (warn != NULL)
+      cw_buf_printf(warn, "%s: not a regular file (%s)\n", path, kind);
+    return CW_EFORMAT;
+  }
   if (fd < 0)
     return CW_ENOENT;
   elf_version(EV_CURRENT);
@@ -166,6 +173,12 @@ int dbg_find_by_debuglink(const dbg_search_t *s, const char *module_path,
     if (is_self)
       continue; /* the debuglink file name equals the module's own */
     uint32_t got;
+    const char *kind = NULL;
+    if (cw_path_not_regular(cand[i], &kind)) {
+      if (warn != NULL)
+        cw_buf_printf(warn, "%s: not a regular file (%s)\n", cand[i], kind);
+      continue;
+    }
     if (symsrc_file_crc32(cand[i], &got) != 0)
       continue;
     if (got != crc) {
@@ -288,8 +301,14 @@ int dbg_find_breakpad(const dbg_search_t *s, const char *name,
     char *p = NULL;
     if (asprintf(&p, "%s/%s/%s/%s.sym", s->dirs[i], name, bpid, name) < 0)
       return CW_ENOMEM;
-    FILE *f = fopen(p, "r");
+    const char *kind = NULL;
+    int fd = cw_open_regular(p, 0, &kind);
+    if (fd == CW_REGFILE_NOT_REGULAR && warn != NULL)
+      cw_buf_printf(warn, "%s: not a regular file (%s)\n", p, kind);
+    FILE *f = fd >= 0 ? fdopen(fd, "r") : NULL;
     if (f == NULL) {
+      if (fd >= 0)
+        close(fd);
       free(p);
       continue;
     }

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "crashwatch.h"
+#include "regfile.h"
 #include "symsrc.h"
 
 uint64_t symsrc_now_ns(void) {
@@ -162,7 +163,9 @@ uint32_t symsrc_crc32(uint32_t crc, const uint8_t *p, size_t n) {
 }
 
 int symsrc_file_crc32(const char *path, uint32_t *crc) {
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  int fd = cw_open_regular(path, 0, NULL);
+  if (fd == CW_REGFILE_NOT_REGULAR)
+    return CW_EINVAL;
   if (fd < 0)
     return CW_ENOENT;
   uint8_t buf[65536];

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "crashwatch.h"
+#include "regfile.h"
 
 #define SYMCFI_STACK 32
 #define SYMCFI_MAX_RULES 24
@@ -168,14 +169,18 @@ int md_symcfi_open_buffer(const char *data, size_t len, const char *module_id,
 int md_symcfi_open(const char *path, const char *module_id, md_symcfi_t **out,
                    char *err, size_t errlen) {
   *out = NULL;
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  const char *kind = NULL;
+  int fd = cw_open_regular(path, 0, &kind);
+  if (fd == CW_REGFILE_NOT_REGULAR)
+    return fail(err, errlen, CW_EINVAL, "%s: not a regular file (%s)", path,
+                kind);
   if (fd < 0)
     return fail(err, errlen, errno == ENOENT ? CW_ENOENT : CW_EIO, "%s: %s",
                 path, strerror(errno));
   struct stat st;
-  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+  if (fstat(fd, &st) != 0) {
     close(fd);
-    return fail(err, errlen, CW_EINVAL, "%s: not a regular file", path);
+    return fail(err, errlen, CW_EIO, "%s: %s", path, strerror(errno));
   }
   md_symcfi_t *c = calloc(1, sizeof(*c));
   if (c == NULL) {

@@ -23,6 +23,7 @@
 #include "buf.h"
 #include "crashwatch.h"
 #include "debug_id.h"
+#include "regfile.h"
 
 #define MD_MAX_ERRORS 64
 
@@ -949,16 +950,22 @@ int cw_md_open_buffer(const void *data, size_t len, cw_md_t **out, char *err,
 
 int cw_md_open_file(const char *path, cw_md_t **out, char *err, size_t errlen) {
   *out = NULL;
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  const char *kind = NULL;
+  int fd = cw_open_regular(path, 0, &kind);
+  if (fd == CW_REGFILE_NOT_REGULAR)
+    return md_fail(err, errlen, CW_EINVAL, "%s is not a regular file (%s)",
+                   path, kind);
   if (fd < 0) {
     int e = errno;
     return md_fail(err, errlen, e == ENOENT ? CW_ENOENT : CW_EIO,
                    "cannot open %s: %s", path, strerror(e));
   }
   struct stat st;
-  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+  if (fstat(fd, &st) != 0) {
+    int e = errno;
     close(fd);
-    return md_fail(err, errlen, CW_EINVAL, "%s is not a regular file", path);
+    return md_fail(err, errlen, CW_EIO, "cannot stat %s: %s", path,
+                   strerror(e));
   }
   cw_md_t *md;
   int rc = md_new(&md, err, errlen);

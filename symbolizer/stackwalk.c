@@ -27,6 +27,7 @@
 
 #include "crashwatch.h"
 #include "md_symcfi.h"
+#include "regfile.h"
 
 #define SW_DEFAULT_MAX_FRAMES 1024
 #define SW_SCAN_WORDS 40
@@ -165,9 +166,12 @@ static sw_module_t *module_get(cw_stackwalker_t *sw, long idx) {
   const char *path = sw->opts.find_module_file(sw->opts.ctx, info);
   if (path == NULL)
     return NULL;
-  m->fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (m->fd < 0)
+  /* The path comes from a callback fed by the dump: never block on it. */
+  m->fd = cw_open_regular(path, 0, NULL);
+  if (m->fd < 0) {
+    m->fd = -1;
     goto fail;
+  }
   m->elf = elf_begin(m->fd, ELF_C_READ_MMAP, NULL);
   if (m->elf == NULL || elf_kind(m->elf) != ELF_K_ELF)
     goto fail;

@@ -18,6 +18,7 @@
 #include "crashwatch.h"
 #include "debug_id.h"
 #include "debuginfo.h"
+#include "regfile.h"
 #include "symsrc.h"
 
 #define MAX_BUILD_ID 64
@@ -150,7 +151,13 @@ static void elf_file_close(elf_file_t *f) {
 static int elf_file_open(const char *path, elf_file_t *f, char *err,
                          size_t errlen) {
   f->elf = NULL;
-  f->fd = open(path, O_RDONLY | O_CLOEXEC);
+  const char *kind = NULL;
+  f->fd = cw_open_regular(path, 0, &kind);
+  if (f->fd == CW_REGFILE_NOT_REGULAR) {
+    f->fd = -1;
+    return set_err(err, errlen, CW_EINVAL, "%s: not a regular file (%s)", path,
+                   kind);
+  }
   if (f->fd < 0) {
     int e = errno;
     return set_err(err, errlen, e == ENOENT ? CW_ENOENT : CW_EIO, "%s: %s",
@@ -226,7 +233,7 @@ static int elf_file_open(const char *path, elf_file_t *f, char *err,
 }
 
 static int is_sym_file(const char *path) {
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  int fd = cw_open_regular(path, 0, NULL);
   if (fd < 0)
     return 0;
   char buf[7];

@@ -45,4 +45,9 @@ if(TARGET crashprog_O0)
     TIMEOUT 120 LABELS symbolizer ptrace
     ENV "CW_CRASHPROG=$<TARGET_FILE:crashprog_O0>")
   set_tests_properties(symbolize_vdso PROPERTIES SKIP_RETURN_CODE 77)
+  # Issue 9 item 7: FIFOs as modules, debug files, .sym files and dumps.
+  cw_add_script_test(symbolize_fifo
+    COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_SOURCE_DIR}/integration/symbolize_test.py fifo
+    TIMEOUT 180 LABELS symbolizer ptrace
+    ENV "CW_CRASHPROG=$<TARGET_FILE:crashprog_O0>" "CC=${CMAKE_C_COMPILER}")
 endif()

@@ -7,6 +7,7 @@
 #include "wd_elf.h"
 
 #include "debug_id.h"
+#include "regfile.h"
 
 #include <fcntl.h>
 #include <gelf.h>
@@ -319,7 +320,7 @@ static void open_debug_file(wd_elf_t *e) {
   char path[sizeof(hex) + 64];
   snprintf(path, sizeof(path), "/usr/lib/debug/.build-id/%.2s/%s.debug", hex,
            hex + 2);
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  int fd = cw_open_regular(path, 0, NULL); /* never a FIFO, never blocking */
   if (fd < 0)
     return;
   Elf *elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);

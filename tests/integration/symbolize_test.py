@@ -730,7 +730,108 @@ def t_vdso():
     check("linux-vdso.so.1!" in text, "human output:\n%s" % text[:800])
 
 
-TESTS = {"dump": t_dump, "report": t_report, "vdso": t_vdso, "debuginfod": t_debuginfod, "variants": t_variants, "buildid": t_buildid, "debuglink": t_debuglink,
+def run_bounded(args, what):
+    """run() that turns a hang into a failure naming it (a FIFO opened for
+    reading blocks until a writer comes: none ever does here)."""
+    try:
+        p = subprocess.run(args, capture_output=True, text=True, errors="replace",
+                           timeout=20, env=ENV)
+    except subprocess.TimeoutExpired:
+        check(False, "%s: hung (%s)" % (what, " ".join(args)))
+        return None
+    check("Sanitizer" not in p.stderr and "runtime error:" not in p.stderr,
+          "%s: sanitizer report: %s" % (what, p.stderr[-2000:]))
+    return p
+
+
+def t_fifo():
+    """Issue 9 item 7: a FIFO (or any file that is not regular) where a
+    module, a debug file, a .sym file or a dump is looked for is refused at
+    once with its path named, never opened in a way that blocks:
+    `symbolize --exe FIFO`, `symbolize FIFO`, a FIFO at the build-id path, as
+    the debuglink target and in a Breakpad store, and a crash report whose
+    module file became a FIFO, through `symbolize REPORT` and
+    `dump --stack --cfi`."""
+    d = workdir("fifo")
+    fifo = os.path.join(d, "fifo")
+    os.mkfifo(fifo)
+    p = run_bounded([CW, "symbolize", "--exe", fifo, "0x1000"], "--exe FIFO")
+    if p is not None:
+        check(p.returncode == 1, "--exe FIFO: exit %d" % p.returncode)
+        check(fifo + ": not a regular file (a FIFO)" in p.stderr,
+              "--exe FIFO message: %r" % p.stderr)
+    p = run_bounded([CW, "symbolize", fifo], "symbolize DUMP=FIFO")
+    if p is not None:
+        check(p.returncode == 1 and fifo in p.stderr and "a FIFO" in p.stderr,
+              "symbolize FIFO: exit %d %r" % (p.returncode, p.stderr))
+    p = run_bounded([CW, "dump", fifo], "dump FIFO")
+    if p is not None:
+        check(p.returncode != 0 and fifo in p.stderr and "a FIFO" in p.stderr,
+              "dump FIFO: exit %d %r" % (p.returncode, p.stderr))
+    p = run_bounded([CW, "symbolize", "--exe", "/dev/zero", "0x1000"], "--exe /dev/zero")
+    if p is not None:
+        check(p.returncode == 1 and "/dev/zero: not a regular file (a character device)"
+              in p.stderr, "--exe /dev/zero: %r" % p.stderr)
+
+    # Debug files: a FIFO at every place a stripped binary's debug file is
+    # looked for; the symbols of the binary itself still answer.
+    exe = build(os.path.join(d, "prog"), ["-O2", "-gdwarf-5"])
+    bid = build_id(exe)
+    stripped = os.path.join(d, "prog.stripped")
+    subprocess.run(["objcopy", "--strip-debug", "--add-gnu-debuglink=" + exe, exe, stripped],
+                   check=True)
+    dbg = os.path.join(d, "debug")
+    os.makedirs(os.path.join(dbg, ".build-id", bid[:2]))
+    os.mkfifo(os.path.join(dbg, ".build-id", bid[:2], bid[2:] + ".debug"))
+    os.mkfifo(os.path.join(dbg, "prog"))  # the debuglink name, in a debug dir
+    g = bytes.fromhex(bid)[:16].ljust(16, b"\0")
+    bpid = (g[3::-1] + g[5:3:-1] + g[7:5:-1] + g[8:]).hex().upper() + "0"
+    os.makedirs(os.path.join(dbg, "prog.stripped", bpid))
+    os.mkfifo(os.path.join(dbg, "prog.stripped", bpid, "prog.stripped.sym"))
+    os.rename(exe, exe + ".moved")  # the debuglink target beside the binary: gone
+    marks = markers(exe + ".moved")
+    p = run_bounded([CW, "symbolize", "--exe", stripped, "--debug-dir", dbg, "--json",
+                     "0x%x" % marks[0][0]], "FIFO debug files")
+    if p is not None:
+        doc = json.loads(p.stdout or "{}")
+        check(doc.get("source") == "symtab", "FIFO debug files: source %r" % doc.get("source"))
+        for f_ in (os.path.join(dbg, ".build-id", bid[:2], bid[2:] + ".debug"),
+                   os.path.join(dbg, "prog"),
+                   os.path.join(dbg, "prog.stripped", bpid, "prog.stripped.sym")):
+            check(f_ + ": not a regular file (a FIFO)" in p.stderr,
+                  "no warning for %s: %r" % (f_, p.stderr))
+
+    # A crash report whose executable was replaced by a FIFO.
+    prog = os.environ.get("CW_CRASHPROG")
+    if not prog or not os.path.exists(prog):
+        return
+    victim = os.path.join(d, "victim")
+    shutil.copy(prog, victim)
+    spool = os.path.join(d, "spool")
+    env = dict(ENV, CRASHWATCH_SPOOL=spool, CRASHWATCH_PRINT_SUMMARY="0",
+               ASAN_OPTIONS="handle_segv=0:handle_sigbus=0:handle_sigfpe=0:handle_sigill=0:"
+                            "handle_abort=0:detect_leaks=0:allow_user_segv_handler=1")
+    c = subprocess.run([victim, "null"], capture_output=True, env=env, cwd=d, timeout=90)
+    check(c.returncode == -11, "victim exit %d" % c.returncode)
+    reps = [os.path.join(spool, x) for x in os.listdir(spool)
+            if os.path.exists(os.path.join(spool, x, "minidump.dmp"))]
+    if not check(len(reps) == 1, "reports: %s" % reps):
+        return
+    os.unlink(victim)
+    os.mkfifo(victim)
+    p = run_bounded([CW, "dump", "--stack", "--cfi", reps[0]], "dump --stack --cfi")
+    if p is not None:
+        check(victim + ": not a regular file (a FIFO)" in p.stderr,
+              "dump --cfi message: %r" % p.stderr)
+        check(p.stderr.count(victim + ": not a regular file") == 1,
+              "said once: %r" % p.stderr)
+        check("Thread" in p.stdout or "thread" in p.stdout, "dump output: %r" % p.stdout[:300])
+    p = run_bounded([CW, "symbolize", reps[0]], "symbolize REPORT")
+    if p is not None:
+        check("Thread 0 (crashed)" in p.stdout, "symbolize output: %r" % p.stdout[:300])
+
+
+TESTS = {"dump": t_dump, "report": t_report, "vdso": t_vdso, "fifo": t_fifo, "debuginfod": t_debuginfod, "variants": t_variants, "buildid": t_buildid, "debuglink": t_debuglink,
          "breakpad": t_breakpad, "formats": t_formats, "badinput": t_badinput}
 
 if __name__ == "__main__":

@@ -3,7 +3,11 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -11,6 +15,7 @@
 #include "crashwatch.h"
 #include "debug_id.h"
 #include "json.h"
+#include "regfile.h"
 
 static void test_debug_id_sentry_vector(void **state) {
   (void)state;
@@ -94,6 +99,48 @@ static void test_strerror_names_every_code(void **state) {
   assert_string_equal(cw_strerror(0), "success");
 }
 
+/* cw_open_regular: a FIFO (no writer: open(2) would block for ever), a
+ * device and a directory are refused at once and named; a regular file,
+ * also through a symlink, opens in blocking mode. */
+static void test_open_regular_refuses_fifo_device_dir(void **state) {
+  (void)state;
+  char dir[] = "/tmp/cw-test-common-XXXXXX";
+  assert_non_null(mkdtemp(dir));
+  char fifo[64], file[64], link[64];
+  snprintf(fifo, sizeof(fifo), "%s/fifo", dir);
+  snprintf(file, sizeof(file), "%s/file", dir);
+  snprintf(link, sizeof(link), "%s/link", dir);
+  assert_int_equal(mkfifo(fifo, 0600), 0);
+  FILE *f = fopen(file, "w");
+  assert_non_null(f);
+  fputs("x", f);
+  fclose(f);
+  assert_int_equal(symlink(file, link), 0);
+  const char *kind = NULL;
+  assert_int_equal(cw_open_regular(fifo, 0, &kind), CW_REGFILE_NOT_REGULAR);
+  assert_string_equal(kind, "a FIFO");
+  assert_int_equal(cw_open_regular("/dev/null", 0, &kind),
+                   CW_REGFILE_NOT_REGULAR);
+  assert_string_equal(kind, "a character device");
+  assert_int_equal(cw_open_regular(dir, 0, &kind), CW_REGFILE_NOT_REGULAR);
+  assert_string_equal(kind, "a directory");
+  assert_int_equal(cw_path_not_regular(fifo, &kind), 1);
+  assert_string_equal(kind, "a FIFO");
+  assert_int_equal(cw_path_not_regular(file, &kind), 0);
+  assert_int_equal(cw_path_not_regular("/nonexistent/x", &kind), 0);
+  assert_int_equal(cw_open_regular("/nonexistent/x", 0, &kind), -1);
+  int fd = cw_open_regular(link, 0, &kind);
+  assert_true(fd >= 0);
+  char c;
+  assert_int_equal(read(fd, &c, 1), 1);
+  assert_int_equal(c, 'x');
+  assert_int_equal(close(fd), 0);
+  unlink(fifo);
+  unlink(link);
+  unlink(file);
+  rmdir(dir);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_debug_id_sentry_vector),
@@ -102,6 +149,7 @@ int main(void) {
       cmocka_unit_test(test_json_writer_nesting_and_escapes),
       cmocka_unit_test(test_buf_printf_and_zeros),
       cmocka_unit_test(test_strerror_names_every_code),
+      cmocka_unit_test(test_open_regular_refuses_fifo_device_dir),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
