@@ -255,6 +255,11 @@ int symsrc_dwarf(symidx_t *ix, Elf *elf, const char *path, uint64_t min_addr,
               .deadline_ns = deadline_ns,
               .err = err,
               .errlen = errlen};
+  /* libdw inflates every compressed debug section it opens, in full: a
+   * zlib bomb must be refused before. */
+  int crc = symsrc_elf_check_inflate(elf, path, err, errlen);
+  if (crc != 0)
+    return crc;
   Dwarf *dw = dwarf_begin_elf(elf, DWARF_C_READ, NULL);
   if (dw == NULL) {
     snprintf(err, errlen, "%s: cannot read DWARF: %s", path, dwarf_errmsg(-1));

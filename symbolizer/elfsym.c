@@ -33,6 +33,62 @@ static Elf_Scn *find_section(Elf *elf, const char *name) {
   return NULL;
 }
 
+int symsrc_elf_check_inflate(Elf *elf, const char *path, char *err,
+                             size_t errlen) {
+  size_t file_size = 0;
+  if (elf_rawfile(elf, &file_size) == NULL)
+    file_size = 0;
+  uint64_t limit = (uint64_t)file_size * SYMSRC_INFLATE_RATIO;
+  if (file_size > UINT64_MAX / SYMSRC_INFLATE_RATIO)
+    limit = UINT64_MAX;
+  if (limit < SYMSRC_INFLATE_FLOOR)
+    limit = SYMSRC_INFLATE_FLOOR;
+  size_t shstrndx;
+  if (elf_getshdrstrndx(elf, &shstrndx) != 0)
+    return 0;
+  uint64_t total = 0;
+  Elf_Scn *scn = NULL;
+  while ((scn = elf_nextscn(elf, scn)) != NULL) {
+    GElf_Shdr sh;
+    if (gelf_getshdr(scn, &sh) == NULL || sh.sh_type == SHT_NOBITS)
+      continue;
+    const char *name = elf_strptr(elf, shstrndx, sh.sh_name);
+    if (name == NULL || (strncmp(name, ".debug", 6) != 0 &&
+                         strncmp(name, ".zdebug", 7) != 0))
+      continue;
+    uint64_t size = 0;
+    if (sh.sh_flags & SHF_COMPRESSED) {
+      GElf_Chdr ch;
+      if (gelf_getchdr(scn, &ch) == NULL)
+        continue; /* unreadable: libdw will not inflate it either */
+      size = ch.ch_size;
+    } else if (name[1] == 'z') {
+      /* GNU style: "ZLIB", then the size as a big-endian 64-bit number. */
+      Elf_Data *d = elf_rawdata(scn, NULL);
+      if (d == NULL || d->d_buf == NULL || d->d_size < 12 ||
+          memcmp(d->d_buf, "ZLIB", 4) != 0)
+        continue;
+      const uint8_t *p = (const uint8_t *)d->d_buf + 4;
+      for (int i = 0; i < 8; i++)
+        size = size << 8 | p[i];
+    } else {
+      continue;
+    }
+    if (size > limit - total) {
+      snprintf(err, errlen,
+               "%s: compressed section %s claims %llu bytes inflated, over "
+               "the limit of %llu (%u times the file's %llu bytes): its DWARF "
+               "is not read",
+               path, name, (unsigned long long)size,
+               (unsigned long long)limit, SYMSRC_INFLATE_RATIO,
+               (unsigned long long)file_size);
+      return CW_EFORMAT;
+    }
+    total += size;
+  }
+  return 0;
+}
+
 int symsrc_elf_has_dwarf(Elf *elf) {
   Elf_Scn *scn = find_section(elf, ".debug_info");
   if (scn == NULL)

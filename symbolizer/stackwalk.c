@@ -28,6 +28,7 @@
 #include "crashwatch.h"
 #include "md_symcfi.h"
 #include "regfile.h"
+#include "symsrc.h"
 
 #define SW_DEFAULT_MAX_FRAMES 1024
 #define SW_SCAN_WORDS 40
@@ -207,7 +208,11 @@ static sw_module_t *module_get(cw_stackwalker_t *sw, long idx) {
   m->image = (const uint8_t *)elf_rawfile(m->elf, &m->image_size);
   if (!sw->opts.no_cfi) {
     m->eh_cfi = dwarf_getcfi_elf(m->elf);
-    m->dwarf = dwarf_begin_elf(m->elf, DWARF_C_READ, NULL);
+    /* .debug_frame comes through libdw, which inflates every compressed
+     * debug section in full: not from a file over the inflate limit. */
+    char why[64 + 4096];
+    if (symsrc_elf_check_inflate(m->elf, path, why, sizeof(why)) == 0)
+      m->dwarf = dwarf_begin_elf(m->elf, DWARF_C_READ, NULL);
     if (m->dwarf != NULL)
       m->dbg_cfi = dwarf_getcfi(m->dwarf);
   }

@@ -45,6 +45,21 @@ int symsrc_line_program(symidx_t *ix, const symsrc_sections_t *sec,
 int symsrc_elf_symbols(symidx_t *ix, Elf *elf, const char *path, char *err,
                        size_t errlen);
 
+/* Compressed debug sections (SHF_COMPRESSED, or GNU .zdebug_*) may inflate
+ * to at most SYMSRC_INFLATE_RATIO times the size of the file holding them,
+ * all together, or SYMSRC_INFLATE_FLOOR bytes if that is more: DWARF
+ * compresses 3-10 fold, a zlib bomb a thousandfold. */
+#define SYMSRC_INFLATE_RATIO 64u
+#define SYMSRC_INFLATE_FLOOR (16u << 20)
+
+/* Checks, from the section headers only (nothing is inflated), that the
+ * compressed .debug_* / .zdebug_* sections of elf stay within the limit
+ * above. 0, or CW_EFORMAT with a message naming the file, the section,
+ * the size it claims and the limit: then no DWARF may be read from the
+ * file (libdw inflates every debug section it opens). */
+int symsrc_elf_check_inflate(Elf *elf, const char *path, char *err,
+                             size_t errlen);
+
 /* Whether the file holds DWARF (a .debug_info section with contents). */
 int symsrc_elf_has_dwarf(Elf *elf);
 /* The lowest address of an executable section (0 if none). */

@@ -9,7 +9,7 @@ target_compile_options(test_symbolizer PRIVATE -g)
 # Integration: test programs (tests/progs/sym_*) built at -O0/-O2, DWARF 4/5,
 # with and without frame pointers, split by build-id and debuglink, Breakpad
 # stores, output formats, bad input.
-foreach(s variants buildid debuglink breakpad formats badinput debuginfod)
+foreach(s variants buildid debuglink breakpad formats badinput debuginfod bomb)
   cw_add_script_test(symbolize_${s}
     COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_SOURCE_DIR}/integration/symbolize_test.py ${s}
     TIMEOUT 180 LABELS symbolizer ENV "CC=${CMAKE_C_COMPILER}")

@@ -18,9 +18,11 @@ import os
 import random
 import re
 import shutil
+import struct
 import subprocess
 import sys
 import tempfile
+import zlib
 
 SRC = os.environ.get("CW_SOURCE_DIR", os.path.join(os.path.dirname(__file__), "..", ".."))
 BIN = os.environ.get("CW_BINARY_DIR", "build")
@@ -831,7 +833,95 @@ def t_fifo():
         check("Thread 0 (crashed)" in p.stdout, "symbolize output: %r" % p.stdout[:300])
 
 
-TESTS = {"dump": t_dump, "report": t_report, "vdso": t_vdso, "fifo": t_fifo, "debuginfod": t_debuginfod, "variants": t_variants, "buildid": t_buildid, "debuglink": t_debuglink,
+def zeros_deflate(n_mib):
+    """A zlib stream inflating to n_mib MiB of zeros, about n_mib KiB long:
+    one compressed MiB ending in a full flush, repeated (each repetition is
+    the same bytes), an empty final block and the Adler-32 of the zeros
+    (its a stays 1; its b counts the bytes)."""
+    c = zlib.compressobj(9)
+    z = bytes(1 << 20)
+    first = c.compress(z) + c.flush(zlib.Z_FULL_FLUSH)
+    again = c.compress(z) + c.flush(zlib.Z_FULL_FLUSH)
+    n = n_mib << 20
+    return (first + again * (n_mib - 1) + b"\x03\x00" +
+            struct.pack(">I", ((n % 65521) << 16) | 1))
+
+
+def compress_section_bomb(path, section, n_mib):
+    """Replaces section's contents by an SHF_COMPRESSED zlib stream of
+    n_mib MiB of zeros (appended at the end of the file)."""
+    with open(path, "rb") as f:
+        elf = bytearray(f.read())
+    shoff, = struct.unpack_from("<Q", elf, 0x28)
+    shentsize, shnum, shstrndx = struct.unpack_from("<HHH", elf, 0x3a)
+
+    def shdr(i):
+        return shoff + i * shentsize
+    stroff, = struct.unpack_from("<Q", elf, shdr(shstrndx) + 0x18)
+    for i in range(shnum):
+        nameoff, = struct.unpack_from("<I", elf, shdr(i))
+        end = elf.index(b"\0", stroff + nameoff)
+        if elf[stroff + nameoff:end].decode() != section:
+            continue
+        blob = struct.pack("<IIQQ", 1, 0, n_mib << 20, 1) + zeros_deflate(n_mib)  # ELFCOMPRESS_ZLIB
+        at = (len(elf) + 7) & ~7
+        elf += b"\0" * (at - len(elf)) + blob
+        flags, = struct.unpack_from("<Q", elf, shdr(i) + 0x08)
+        struct.pack_into("<Q", elf, shdr(i) + 0x08, flags | 0x800)  # SHF_COMPRESSED
+        struct.pack_into("<QQ", elf, shdr(i) + 0x18, at, len(blob))
+        struct.pack_into("<Q", elf, shdr(i) + 0x30, 8)
+        break
+    else:
+        raise RuntimeError("no section " + section)
+    with open(path, "wb") as f:
+        f.write(elf)
+
+
+def run_rusage(args):
+    """Runs args; returns (exit status, stdout, stderr, peak RSS in KiB)."""
+    d = workdir("rusage")
+    out, err = os.path.join(d, "out"), os.path.join(d, "err")
+    with open(out, "wb") as o, open(err, "wb") as e:
+        p = subprocess.Popen(args, stdout=o, stderr=e, env=ENV)
+        _, status, ru = os.wait4(p.pid, 0)
+        p.returncode = os.waitstatus_to_exitcode(status)
+    with open(out, errors="replace") as o, open(err, errors="replace") as e:
+        return p.returncode, o.read(), e.read(), ru.ru_maxrss
+
+
+def t_bomb():
+    """Issue 9 item 14: a zlib bomb in .debug_info (about 1 MiB inflating to
+    1 GiB, SHF_COMPRESSED) is refused from its section header, before libdw
+    inflates anything: a warning names the file, the section, the size it
+    claims and the limit (64 times the file); the symbol table still names
+    the functions; the peak RSS stays far below the bomb's size. The same
+    file as a module of `crashwatch dump --cfi` is not inflated either. And
+    a legitimately compressed file (gcc -gz) is still read with lines."""
+    d = workdir("bomb")
+    exe = build(os.path.join(d, "prog"), ["-O2", "-gdwarf-5"])
+    marks = markers(exe)
+    gz = build(os.path.join(d, "prog.gz"), ["-O2", "-gdwarf-5", "-gz=zlib"])
+    check_markers(gz, "gcc -gz=zlib (SHF_COMPRESSED debug sections)")
+    bomb = os.path.join(d, "bomb")
+    shutil.copy(exe, bomb)
+    compress_section_bomb(bomb, ".debug_info", 1024)
+    size = os.path.getsize(bomb)
+    rc, out, err, rss_kib = run_rusage([CW, "symbolize", "--exe", bomb, "--json"] +
+                                       ["0x%x" % a for a, _ in marks])
+    check(rc in (0, 1), "bomb: exit %d %s" % (rc, err))
+    check("compressed section .debug_info claims 1073741824 bytes inflated" in err and
+          bomb in err and "%d times the file" % 64 in err,
+          "bomb: no clear warning: %r" % err)
+    doc = json.loads(out or "{}")
+    check(doc.get("source") == "symtab", "bomb: source %r" % doc.get("source"))
+    names = [(a.get("frames") or [{}])[-1].get("function") for a in doc.get("addresses", [])]
+    check(len(names) == len(marks) and all(names),
+          "bomb: the symbol table did not name every marker: %r" % names)
+    check(rss_kib < 256 * 1024, "bomb: peak RSS %d KiB for a %d-byte file" % (rss_kib, size))
+    print("bomb: %d bytes, peak RSS %d KiB" % (size, rss_kib))
+
+
+TESTS = {"dump": t_dump, "report": t_report, "vdso": t_vdso, "fifo": t_fifo, "bomb": t_bomb, "debuginfod": t_debuginfod, "variants": t_variants, "buildid": t_buildid, "debuglink": t_debuglink,
          "breakpad": t_breakpad, "formats": t_formats, "badinput": t_badinput}
 
 if __name__ == "__main__":
