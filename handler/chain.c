@@ -89,12 +89,14 @@ int cw__chain_intercepting(void) {
   return __atomic_load_n(&intercepting, __ATOMIC_ACQUIRE);
 }
 
+/* The kernel reads the handler's value whatever SA_SIGINFO says: 0 is
+ * SIG_DFL and 1 is SIG_IGN in sa_sigaction too. */
 static int is_dfl(const struct sigaction *a) {
-  return !(a->sa_flags & SA_SIGINFO) && a->sa_handler == SIG_DFL;
+  return a->sa_handler == SIG_DFL;
 }
 
 static int is_ign(const struct sigaction *a) {
-  return !(a->sa_flags & SA_SIGINFO) && a->sa_handler == SIG_IGN;
+  return a->sa_handler == SIG_IGN;
 }
 
 /* A consistent copy of the app's view of cw__signals[idx]. A writer holds
