@@ -55,7 +55,7 @@ static uintptr_t abort_lo, abort_hi;
 
 /* Bound of how far below a live slot's frame a nested handler frame may
  * be: the alternate stack's size (init.c), with room to spare. */
-#define NESTED_SPAN (1024u * 1024u)
+#define NESTED_SPAN (4u * 1024u * 1024u)
 
 /* One saved fault per thread that is inside an app's handler. */
 #define NSLOTS 16

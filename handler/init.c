@@ -35,11 +35,12 @@ static int atfork_registered;
 
 /* ---- alternate signal stacks ---------------------------------------- */
 
-/* The app's own crash handler runs on this stack too (chain.c runs it
- * first), and such handlers log at length (redis: a backtrace, INFO, a
- * memory test), so it is as large as a sanitizer build needs. Only the
- * pages a handler touches are ever backed by memory. */
-#define ALT_STACK_SIZE (256u * 1024u)
+/* The program's own crash handler runs on this stack too (chain.c runs it
+ * first, inside crashwatch's handler), and such handlers expect a thread's
+ * stack: redis's crash report keeps a 1 MiB buffer on it for its memory
+ * test. Only the pages a handler touches are ever backed by memory; the
+ * rest is address space. */
+#define ALT_STACK_SIZE (2u * 1024u * 1024u)
 
 typedef struct {
   void *map;   /* guard page + stack */
@@ -47,6 +48,29 @@ typedef struct {
   size_t len;  /* of map */
   stack_t old; /* the thread's previous alternate stack */
 } alt_stack_t;
+
+/* The memory of an alternate stack. The program's own crash handler runs
+ * on it (chain.c), and such handlers walk /proc/self/maps: redis's crash
+ * report runs a memory test over every anonymous rw mapping not named
+ * "stack", which would overwrite the very frames it runs on. So the
+ * mapping is a private copy-on-write view of a memfd named
+ * "crashwatch-sigaltstack" (maps shows it by that name, on a device other
+ * than 00:00); an anonymous mapping if memfd_create is unavailable. The
+ * fd is closed at once; fork() copies the pages like any private memory. */
+static void *alt_stack_map(size_t len) {
+  int fd = memfd_create("crashwatch-sigaltstack", MFD_CLOEXEC);
+  if (fd >= 0) {
+    void *p = MAP_FAILED;
+    if (ftruncate(fd, (off_t)len) == 0)
+      p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_STACK,
+               fd, 0);
+    close(fd);
+    if (p != MAP_FAILED)
+      return p;
+  }
+  return mmap(NULL, len, PROT_READ | PROT_WRITE,
+              MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+}
 
 /* Installs a fresh alternate stack on the calling thread. */
 static int alt_stack_install(alt_stack_t **out) {
@@ -60,8 +84,7 @@ static int alt_stack_install(alt_stack_t **out) {
   if (s == NULL)
     return CW_ENOMEM;
   s->len = size + page;
-  s->map = mmap(NULL, s->len, PROT_READ | PROT_WRITE,
-                MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+  s->map = alt_stack_map(s->len);
   if (s->map == MAP_FAILED) {
     free(s);
     return CW_ENOMEM;

@@ -211,7 +211,7 @@ CW_EXTERN int cw_init(cw_options_t *opts);
  * frees everything. Safe to call when not initialized. */
 CW_EXTERN void cw_shutdown(void);
 
-/* Gives the calling thread an alternate signal stack (256 KiB, a guard page
+/* Gives the calling thread an alternate signal stack (2 MiB, a guard page
  * below it) so a stack overflow on it is still reported. With
  * libcrashwatch.so, every thread created with pthread_create() after
  * cw_init() gets one by itself (pthread_create is interposed); call this at
