@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "crashwatch.h"
@@ -58,7 +59,13 @@ typedef struct {
  * than 00:00); an anonymous mapping if memfd_create is unavailable. The
  * fd is closed at once; fork() copies the pages like any private memory. */
 static void *alt_stack_map(size_t len) {
-  int fd = memfd_create("crashwatch-sigaltstack", MFD_CLOEXEC);
+  /* A file size past RLIMIT_FSIZE would raise SIGXFSZ (and kill the
+   * program): then it is anonymous memory. */
+  struct rlimit fs;
+  int fd = -1;
+  if (getrlimit(RLIMIT_FSIZE, &fs) == 0 &&
+      (fs.rlim_cur == RLIM_INFINITY || fs.rlim_cur >= (rlim_t)len))
+    fd = memfd_create("crashwatch-sigaltstack", MFD_CLOEXEC);
   if (fd >= 0) {
     void *p = MAP_FAILED;
     if (ftruncate(fd, (off_t)len) == 0)
