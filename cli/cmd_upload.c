@@ -341,6 +341,11 @@ int cw_cmd_upload(int argc, char **argv) {
   }
   char spool_buf[PATH_MAX];
   cfg.spool_dir = spool ? spool : default_spool(spool_buf, sizeof(spool_buf));
+  /* The spool is checked (docs/security.md) and then used by its resolved
+   * path, so a symbolic link on the way cannot be swapped in between. */
+  char spool_real[PATH_MAX];
+  if (cfg.spool_dir != NULL && realpath(cfg.spool_dir, spool_real) != NULL)
+    cfg.spool_dir = spool_real;
   cfg.verbosity = quiet     ? CW_UPLOAD_QUIET
                   : verbose ? CW_UPLOAD_VERBOSE
                             : CW_UPLOAD_NORMAL;
