@@ -65,9 +65,34 @@ typedef struct {
   int tid;
   int signo;
   uintptr_t frame; /* the dispatching frame, to tell nested from stale */
+  /* The fault as the kernel gave it, copied without a system call (a
+   * fault the program recovers from must cost next to nothing); turned
+   * into rec only when the process gives up (record_of). */
+  int has_si, has_uc, has_fp;
+  siginfo_t si;
+  ucontext_t uc;
+  struct _libc_fpstate fp;
   cw_crash_record_t rec;
 } slot_t;
 static slot_t slots[NSLOTS];
+
+/* The calling thread's id, cached in initial-exec TLS (plain memory: safe
+ * in a signal handler) so the handler makes no system call on the path of
+ * a fault the program recovers from: a gettid() costs microseconds in a
+ * VM. A new thread starts with 0; a forked child forgets the parent's
+ * (cw__gettid_forget from the pthread_atfork child handler). */
+static __thread pid_t cached_tid __attribute__((tls_model("initial-exec")));
+
+pid_t cw__gettid(void) {
+  pid_t t = cached_tid;
+  if (t == 0) {
+    t = (pid_t)syscall(SYS_gettid);
+    cached_tid = t;
+  }
+  return t;
+}
+
+void cw__gettid_forget(void) { cached_tid = 0; }
 
 int cw__sys_sigaction(int signo, const struct sigaction *act,
                       struct sigaction *old) {
@@ -211,6 +236,32 @@ static slot_t *claim_slot(pid_t tid, int signo) {
   return NULL; /* no saved record: a give-up is captured as it comes */
 }
 
+static void save_fault(slot_t *s, const siginfo_t *si, const void *uc) {
+  s->has_si = si != NULL;
+  if (si != NULL)
+    memcpy(&s->si, si, sizeof(s->si));
+  s->has_uc = uc != NULL;
+  s->has_fp = 0;
+  if (uc != NULL) {
+    memcpy(&s->uc, uc, sizeof(s->uc));
+    const ucontext_t *u = uc;
+    if (u->uc_mcontext.fpregs != NULL) {
+      memcpy(&s->fp, u->uc_mcontext.fpregs, sizeof(s->fp));
+      s->has_fp = 1;
+    }
+    s->uc.uc_mcontext.fpregs = s->has_fp ? &s->fp : NULL;
+  }
+}
+
+/* The record of the saved fault (its clocks read now, at the give-up). */
+static const cw_crash_record_t *record_of(slot_t *s) {
+  if (s == NULL)
+    return NULL;
+  cw__crash_fill_record(&s->rec, s->signo, s->has_si ? &s->si : NULL,
+                        s->has_uc ? &s->uc : NULL, s->tid);
+  return &s->rec;
+}
+
 static void release_slot(slot_t *s) {
   if (s != NULL)
     __atomic_store_n(&s->state, SLOT_FREE, __ATOMIC_RELEASE);
@@ -320,7 +371,7 @@ int cw__chain_dispatch(int idx, int signo, siginfo_t *si, void *uc, pid_t tid,
     release_slot(own); /* stale: the handler siglongjmp()ed away */
     own = NULL;
   }
-  *orig = nested ? &own->rec : NULL;
+  *orig = NULL;
   int sent = si == NULL || si->si_code <= 0;
   /* This thread is already reporting (a re-raise forwarded to it, or a
    * second kill(), arrived while it waits for the watchdog): the process
@@ -333,18 +384,23 @@ int cw__chain_dispatch(int idx, int signo, siginfo_t *si, void *uc, pid_t tid,
      * abort() overrides SIG_IGN. */
     if (sent && !(signo == SIGABRT && self_sent(si) && from_abort(uc)))
       return CW__CHAIN_RETURN;
-    return !nested && forward(signo, si, tid) ? CW__CHAIN_RETURN
-                                               : CW__CHAIN_FATAL;
+    if (!nested && forward(signo, si, tid))
+      return CW__CHAIN_RETURN;
+    *orig = nested ? record_of(own) : NULL;
+    return CW__CHAIN_FATAL;
   }
-  if (is_dfl(&app))
-    return !nested && forward(signo, si, tid) ? CW__CHAIN_RETURN
-                                               : CW__CHAIN_FATAL;
+  if (is_dfl(&app)) {
+    if (!nested && forward(signo, si, tid))
+      return CW__CHAIN_RETURN;
+    *orig = nested ? record_of(own) : NULL;
+    return CW__CHAIN_FATAL;
+  }
 
   /* The app's handler runs first. Its frames sit below ours (on the
    * alternate stack); the original fault is saved for the report. */
   slot_t *s = NULL;
   if (!nested && (s = claim_slot(tid, signo)) != NULL) {
-    cw__crash_fill_record(&s->rec, signo, si, uc, tid);
+    save_fault(s, si, uc);
     s->frame = here;
   }
   if (app.sa_flags & SA_RESETHAND) {
@@ -364,8 +420,7 @@ int cw__chain_dispatch(int idx, int signo, siginfo_t *si, void *uc, pid_t tid,
     release_slot(s);
     return CW__CHAIN_RETURN;
   }
-  if (!nested)
-    *orig = s != NULL ? &s->rec : NULL;
+  *orig = record_of(nested ? own : s);
   return CW__CHAIN_FATAL;
 }
 

@@ -224,15 +224,15 @@ void cw__crash_fill_record(cw_crash_record_t *r, int signo, const siginfo_t *si,
 
 void cw__on_crash_signal(int signo, siginfo_t *si, void *ucontext) {
   int saved_errno = errno;
-  pid_t tid = (pid_t)syscall(SYS_gettid);
+  pid_t tid = cw__gettid(); /* no system call: a recovered fault pays none */
   int idx = sig_index(signo);
 
   /* A forked child of the initialized process with fork coverage off
    * (cw_options_set_cover_forks): not ours to report (the watchdog
    * watches the parent), and it must not wait for an ack. With coverage
    * on, report() starts a watchdog of its own (crash_spawn.c). */
-  if ((pid_t)syscall(SYS_getpid) != cw__crash.pid &&
-      !cw__respawn.cover_forks) {
+  if (!cw__respawn.cover_forks &&
+      (pid_t)syscall(SYS_getpid) != cw__crash.pid) {
     if (idx >= 0)
       sigaction(signo, &cw__crash.old[idx], NULL);
     chain(idx, signo, si, ucontext);

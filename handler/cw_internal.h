@@ -51,6 +51,10 @@ void cw__crash_fill_record(cw_crash_record_t *r, int signo, const siginfo_t *si,
  * or glibc's __sigaction): what crashwatch itself installs with. */
 int cw__sys_sigaction(int signo, const struct sigaction *act,
                       struct sigaction *old);
+/* The calling thread's id without a system call after the first (cached
+ * in TLS); cw__gettid_forget() in a forked child. */
+pid_t cw__gettid(void);
+void cw__gettid_forget(void);
 /* Index of signo in cw__signals, or -1. */
 int cw__chain_index(int signo);
 /* True while the intercepted sigaction()/signal() keep crashwatch's

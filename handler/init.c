@@ -163,6 +163,7 @@ int cw__thread_alt_stack(void) { return thread_alt_stack(); }
 /* In a forked child the crash socket belongs to the parent's watchdog: the
  * child closes its copy so the watchdog sees EOF when the parent exits. */
 static void atfork_child(void) {
+  cw__gettid_forget();
   int fd = cw__crash.sock_fd;
   if (fd >= 0 && cw__crash.pid != getpid()) {
     cw__crash.sock_fd = -1;
