@@ -265,7 +265,12 @@ int spool_open_subdir(const char *spool_dir, const char *name) {
   memset(&st, 0, sizeof(st));
   if (made)
     fchmod(fd, 0700);
-  if (fstat(fd, &st) != 0 || !spool__private_dir(&st)) {
+  int ok = fstat(fd, &st) == 0 && spool__private_dir(&st);
+  /* Ours but not enterable (made with a plain mkdir under a umask like
+   * 0177 elsewhere): give the owner its access back. */
+  if (ok && (st.st_mode & 0700) != 0700)
+    fchmod(fd, 0700);
+  if (!ok) {
     close(fd);
     return spool__fail(0,
                        "%s/%s: UNPROTECTED: owned by uid %u with mode %04o; it "

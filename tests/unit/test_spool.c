@@ -399,6 +399,17 @@ static void test_spool_private_whatever_the_umask(void **state) {
   snprintf(f, sizeof(f), "%s/event.json", final_path);
   assert_int_equal(stat(f, &st), 0);
   assert_int_equal(st.st_mode & 0777, 0600);
+  /* A .state/ someone made with a plain mkdir under umask 0177 (0600, not
+   * enterable) is given back to its owner. */
+  char sdir[PATH_MAX + 64];
+  snprintf(sdir, sizeof(sdir), "%s/.state", deep);
+  assert_int_equal(mkdir(sdir, 0700), 0);
+  assert_int_equal(chmod(sdir, 0600), 0);
+  int fd = spool_open_subdir(deep, ".state");
+  assert_true(fd >= 0);
+  close(fd);
+  assert_int_equal(stat(sdir, &st), 0);
+  assert_int_equal(st.st_mode & 0777, 0700);
 }
 
 /* Issue 9.3: who may write the spool. */
