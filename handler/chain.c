@@ -214,8 +214,8 @@ static slot_t *claim_slot(pid_t tid, int signo) {
   for (int pass = 0; pass < 2; pass++) {
     for (int i = 0; i < NSLOTS; i++) {
       int expected = SLOT_FREE;
-      if (__atomic_compare_exchange_n(&slots[i].state, &expected, SLOT_LIVE,
-                                      0, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED)) {
+      if (__atomic_compare_exchange_n(&slots[i].state, &expected, SLOT_LIVE, 0,
+                                      __ATOMIC_ACQ_REL, __ATOMIC_RELAXED)) {
         __atomic_store_n(&slots[i].tid, tid, __ATOMIC_RELAXED);
         __atomic_store_n(&slots[i].signo, signo, __ATOMIC_RELEASE);
         return &slots[i];
@@ -359,14 +359,45 @@ static int gave_up(int idx, int signo, const siginfo_t *si, const void *uc,
   return gone && pending(signo);
 }
 
+/* True when this SIGSEGV is the app's handler running off the bottom of
+ * the alternate stack it runs on (a handler that wants more than its
+ * size: redis's memory test keeps 1 MiB there). The kernel then starts the
+ * new signal at the top of the alternate stack again, over the handler's
+ * own frames, so the slot looks stale; without this the handler would
+ * run again, overflow again, and loop forever with no report. Only on
+ * the rare stale-slot path is the sigaltstack() system call made. */
+static int ran_off_altstack(int signo, const siginfo_t *si, uintptr_t here) {
+  if (signo != SIGSEGV || si == NULL || si->si_code <= 0)
+    return 0;
+  uintptr_t addr = (uintptr_t)si->si_addr;
+  if (addr >= here || here - addr > NESTED_SPAN)
+    return 0;
+  stack_t ss;
+  if (syscall(SYS_sigaltstack, NULL, &ss) != 0 || (ss.ss_flags & SS_DISABLE))
+    return 0;
+  uintptr_t lo = (uintptr_t)ss.ss_sp;
+  return addr < lo && lo - addr <= NESTED_SPAN;
+}
+
 int cw__chain_dispatch(int idx, int signo, siginfo_t *si, void *uc, pid_t tid,
                        const cw_crash_record_t **orig) {
   struct sigaction app;
   view_get(idx, &app);
   uintptr_t here = (uintptr_t)__builtin_frame_address(0);
   slot_t *own = own_slot(tid);
-  int nested = own != NULL && here < own->frame &&
-               own->frame - here < NESTED_SPAN;
+  int nested =
+      own != NULL && here < own->frame && own->frame - here < NESTED_SPAN;
+  if (own != NULL && !nested && ran_off_altstack(signo, si, here)) {
+    /* Report the fault the handler was called for; returning re-fires
+     * this one into SIG_DFL (die_by), so the process dies by SIGSEGV. */
+    static const char *const msg[] = {
+        "crashwatch: the program's crash handler overflowed the alternate "
+        "signal stack; reporting the fault it was handling",
+        NULL};
+    cw__crash_say(msg, 0);
+    *orig = record_of(own);
+    return CW__CHAIN_FATAL;
+  }
   if (own != NULL && !nested) {
     release_slot(own); /* stale: the handler siglongjmp()ed away */
     own = NULL;

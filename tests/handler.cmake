@@ -107,7 +107,7 @@ if(CW_SANITIZE)
   target_compile_options(chainprog PRIVATE -fno-sanitize=undefined)
 endif()
 if(TARGET crashwatch-watchdog AND CW_HAVE_EMBEDDED_WATCHDOG)
-  foreach(c reraise reraise-thread resethand abort-dfl abort-ign abort-returns
+  foreach(c reraise reraise-thread resethand handler-overflow abort-dfl abort-ign abort-returns
           raise-abrt segv-dfl recover recover-ctx raw-syscall raw-reinstall
           stack-pthread
           no-intercept)

@@ -39,6 +39,11 @@ CASES = {
                        {"log": True, "pc": True, "worker": True}),
     "resethand": (["resethand"], -signal.SIGSEGV, 1, MAIN,
                   {"log": True, "pc": True}),
+    # The program's handler needs more stack than the alternate stack it
+    # runs on: its nested fault must not loop; the report is the original
+    # fault, logged once.
+    "handler-overflow": (["handler-overflow"], -signal.SIGSEGV, 1, MAIN,
+                         {"log": True, "pc": True, "log_once": True}),
     "abort-dfl": (["abort-dfl"], -signal.SIGABRT, 1, MAIN, {}),
     "abort-ign": (["abort-ign"], -signal.SIGABRT, 1, MAIN, {}),
     "abort-returns": (["abort-returns"], -signal.SIGABRT, 1, MAIN,
@@ -128,6 +133,8 @@ def main():
                       r"addr (0x[0-9a-f]+)", out)
     if opts.get("log"):
         check(len(logs) >= 1, "the program's own crash log was not printed")
+    if opts.get("log_once"):
+        check(len(logs) == 1, "the program's handler ran %d times" % len(logs))
     fault_pc = int(logs[0][1], 16) if logs else None
     fault_addr = int(logs[0][2], 16) if logs else None
 

@@ -116,6 +116,24 @@ static void redis_like_handler(int sig, siginfo_t *si, void *uc) {
   kill(getpid(), sig);
 }
 
+/* Burns about n * 64 KiB of stack, touching every page. */
+static void __attribute__((noinline)) burn_stack(int n) {
+  volatile char big[64 * 1024];
+  for (size_t i = 0; i < sizeof(big); i += 512)
+    big[i] = (char)n;
+  if (n > 1)
+    burn_stack(n - 1);
+  __asm__ volatile("" : : "r"(big) : "memory"); /* no tail call */
+}
+
+/* A handler that needs more stack than the alternate stack it runs on
+ * (4 MiB: redis's memory test keeps 1 MiB there), then does as redis. */
+static void greedy_handler(int sig, siginfo_t *si, void *uc) {
+  crash_log(sig, si, uc);
+  burn_stack(64);
+  redis_like_handler(sig, si, uc);
+}
+
 static void setup_redis_handlers(void) {
   struct sigaction act;
   memset(&act, 0, sizeof(act));
@@ -250,8 +268,8 @@ static void raw_install(void) {
   /* Logs and lets the default action follow (SA_RESETHAND), with no
    * sigaction() call crashwatch could see. */
   struct kernel_sigaction k = {.handler = log_and_return,
-                               .flags = SA_SIGINFO | SA_RESETHAND |
-                                        CW_SA_RESTORER,
+                               .flags =
+                                   SA_SIGINFO | SA_RESETHAND | CW_SA_RESTORER,
                                .restorer = cw_test_restore_rt,
                                .mask = 0};
   if (syscall(SYS_rt_sigaction, SIGSEGV, &k, NULL, 8) != 0) {
@@ -291,6 +309,16 @@ int main(int argc, char **argv) {
     pthread_t t;
     pthread_create(&t, NULL, overflow_thread, NULL);
     pthread_join(t, NULL);
+    return 1;
+  }
+  if (strcmp(mode, "handler-overflow") == 0) {
+    struct sigaction act;
+    memset(&act, 0, sizeof(act));
+    sigemptyset(&act.sa_mask);
+    act.sa_flags = SA_NODEFER | SA_SIGINFO;
+    act.sa_sigaction = greedy_handler;
+    sigaction(SIGSEGV, &act, NULL);
+    sink = level1(argc);
     return 1;
   }
   if (strcmp(mode, "reraise") == 0 || strcmp(mode, "abort-dfl") == 0 ||
