@@ -264,16 +264,18 @@ __attribute__((used, noreturn)) static void idle_main(long *sp) {
   if (pending)
     upload_pending(spool, image, envp);
 
-  /* SIGTERM, SIGINT, SIGHUP (a service or container being stopped): with
-   * no crash pending they end this stage (default action) while it waits
-   * in ppoll; otherwise they stay blocked, and pending across the exec,
-   * so the full watchdog finishes the report before they take effect. */
+  /* SIGTERM, SIGINT, SIGHUP (a service or container being stopped) stay
+   * blocked here: a service stop signals the whole cgroup at once, and the
+   * app may still crash while it shuts down; this stage ends when the
+   * app's end of the socket closes (the app is gone), or execs the full
+   * watchdog for a crash, with the signals pending across the exec so
+   * it finishes the report before they take effect. */
   unsigned long stop_sigs = (1ul << (K_SIGHUP - 1)) | (1ul << (K_SIGINT - 1)) |
                             (1ul << (K_SIGTERM - 1));
   unsigned long waiting;
   sys6(__NR_rt_sigprocmask, K_SIG_BLOCK, (long)&stop_sigs, (long)&waiting, 8,
        0, 0);
-  waiting &= ~stop_sigs;
+  waiting |= stop_sigs;
 
   for (;;) {
     struct {

@@ -74,7 +74,7 @@ if(TARGET crashwatch-watchdog AND CW_HAVE_EMBEDDED_WATCHDOG)
   set(_cw_crash_cases null abort fpe ill bus trap sys segv-kill stack-main
       stack-thread shlib threads50 two-threads prev-handler no-watchdog
       stopped-watchdog fork-child environ ignored-kill fsize pidns pidns-early
-      term-watchdog daemonize daemon-closefds workers workers-nocover fd-closed
+      term-watchdog term-idle daemonize daemon-closefds workers workers-nocover fd-closed
       fd-dup2 fd-reused seccomp-watchdog)
   set(_cw_crash_cases_O0 null abort fpe stack-thread shlib two-threads)
   foreach(v O2 O0)

@@ -22,6 +22,7 @@ import struct
 import subprocess
 import sys
 import tempfile
+import time
 
 MAIN_CHAIN = ["crash_here", "level2", "level1", "main"]
 UNSHARE = ["unshare", "--pid", "--fork", "--mount-proc"]
@@ -119,6 +120,11 @@ CASES = {
     # stage has exec'd the full watchdog): it finishes the report first.
     "term-watchdog": (signal.SIGSEGV, MAIN_CHAIN,
                       {"mode": "wait-go", "term_watchdog": True}),
+    # SIGTERM to the idle watchdog (a service stop signals the whole
+    # cgroup) while the app is still shutting down: the app then crashes,
+    # and the report is still written.
+    "term-idle": (signal.SIGSEGV, MAIN_CHAIN,
+                  {"mode": "wait-go", "term_idle": True}),
 }
 
 MD_LINUX_ENVIRON = 0x47670007
@@ -294,6 +300,28 @@ def term_watchdog_during_capture(p):
     return first + rest, err
 
 
+def term_idle_then_crash(p):
+    """SIGTERM to crashprog's idle watchdog (mode wait-go), then, once it
+    has had time to act on it, lets the app crash. Returns (out, err) as
+    bytes."""
+    first = p.stdout.readline()
+    m = re.search(rb"pid (\d+)", first)
+    wd = find_watchdog(int(m.group(1))) if m else None
+    check(wd is not None, "no watchdog found for %r" % first)
+    if wd is not None:
+        os.kill(wd, signal.SIGTERM)
+        time.sleep(0.3)
+        check(os.path.exists("/proc/%d" % wd),
+              "the idle watchdog exited on SIGTERM while the app lived")
+    p.stdin.write(b"go\n")
+    p.stdin.close()
+    rest, err = p.stdout.read(), p.stderr.read()
+    p.wait(timeout=90)
+    if wd is not None:
+        check(wait_exited(wd), "the watchdog is still running")
+    return first + rest, err
+
+
 def check_child_reports(opts, chain, out, spool, work):
     """Forked processes crashed (their pids in stdout, matched by
     opts["pids"]): once their watchdogs are gone, the spool holds exactly
@@ -389,9 +417,11 @@ def main():
     p = subprocess.Popen(argv, stdout=subprocess.PIPE,
                          stderr=subprocess.PIPE, env=env, cwd=work,
                          stdin=subprocess.PIPE if opts.get("term_watchdog")
-                         else subprocess.DEVNULL)
+                         or opts.get("term_idle") else subprocess.DEVNULL)
     if opts.get("term_watchdog"):
         out, err = term_watchdog_during_capture(p)
+    elif opts.get("term_idle"):
+        out, err = term_idle_then_crash(p)
     elif args.case == "stopped-watchdog":
         # The stopped watchdog holds our stderr pipe: once the app is dead,
         # let the watchdog go (it finds the app gone and exits on EOF).
