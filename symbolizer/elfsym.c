@@ -242,11 +242,19 @@ static int add_symtab(symidx_t *ix, Elf *elf, Elf_Scn *scn, GElf_Shdr *sh) {
     return 0;
   size_t n = sh->sh_size / sh->sh_entsize;
   int added = 0;
+  /* The STT_FILE entry a local symbol follows names its source file. */
+  const char *file = NULL;
   for (size_t i = 1; i < n; i++) {
     GElf_Sym sym;
     if (gelf_getsym(d, (int)i, &sym) == NULL)
       break;
     int type = GELF_ST_TYPE(sym.st_info);
+    if (type == STT_FILE) {
+      const char *fn = elf_strptr(elf, sh->sh_link, sym.st_name);
+      file = fn != NULL && *fn != '\0' ? symidx_intern(ix, fn, strlen(fn))
+                                       : NULL;
+      continue;
+    }
     if ((type != STT_FUNC && type != STT_GNU_IFUNC) ||
         sym.st_shndx == SHN_UNDEF || sym.st_value == 0)
       continue;
@@ -254,6 +262,7 @@ static int add_symtab(symidx_t *ix, Elf *elf, Elf_Scn *scn, GElf_Shdr *sh) {
     if (name == NULL || *name == '\0')
       continue;
     uint64_t size = sym.st_size;
+    int unsized = size == 0;
     if (size == 0) {
       /* Unsized (assembly) functions reach at most to the end of their
        * section, not to every address above them. */
@@ -267,8 +276,10 @@ static int add_symtab(symidx_t *ix, Elf *elf, Elf_Scn *scn, GElf_Shdr *sh) {
     }
     const char *in = symidx_intern(ix, name, strlen(name));
     if (in == NULL ||
-        symidx_add_sym(ix, sym.st_value, size, in,
-                       GELF_ST_BIND(sym.st_info) != STB_GLOBAL) != 0)
+        symidx_add_elf_sym(ix, sym.st_value, size, in,
+                           GELF_ST_BIND(sym.st_info) != STB_GLOBAL,
+                           GELF_ST_BIND(sym.st_info) == STB_LOCAL ? file : NULL,
+                           unsized) != 0)
       return CW_ENOMEM;
     added++;
   }

@@ -200,6 +200,15 @@ int symidx_add_row(symidx_t *ix, uint64_t addr, int32_t file, uint32_t line,
                    uint32_t col, uint32_t discr, int end) {
   if (grow((void **)&ix->rows, &ix->rows_cap, ix->nrows, sizeof(symidx_row_t)))
     return CW_ENOMEM;
+  /* A sequence covers [first row, end row): rows at the end address itself
+   * (a zero-length row just before DW_LNE_end_sequence) cover nothing, as
+   * llvm-symbolizer reads it; kept, they gave the padding after a function
+   * its last line. Only this sequence's rows are dropped: they were added
+   * just before, and a previous sequence stops at its own end row. */
+  if (end)
+    while (ix->nrows > 0 && !ix->rows[ix->nrows - 1].end &&
+           ix->rows[ix->nrows - 1].addr == addr)
+      ix->nrows--;
   symidx_row_t *r = &ix->rows[ix->nrows++];
   r->addr = addr;
   r->file = file < 0 ? UINT32_MAX : (uint32_t)file;
@@ -210,12 +219,19 @@ int symidx_add_row(symidx_t *ix, uint64_t addr, int32_t file, uint32_t line,
   return 0;
 }
 
-int symidx_add_sym(symidx_t *ix, uint64_t lo, uint64_t size, const char *name,
-                   int weak) {
+int symidx_add_elf_sym(symidx_t *ix, uint64_t lo, uint64_t size,
+                       const char *name, int weak, const char *file,
+                       int unsized) {
   if (grow((void **)&ix->syms, &ix->syms_cap, ix->nsyms, sizeof(symidx_sym_t)))
     return CW_ENOMEM;
-  ix->syms[ix->nsyms++] = (symidx_sym_t){lo, size, name, weak ? 1 : 0};
+  ix->syms[ix->nsyms++] = (symidx_sym_t){lo,         size,         name, file,
+                                         weak ? 1 : 0, unsized ? 1 : 0};
   return 0;
+}
+
+int symidx_add_sym(symidx_t *ix, uint64_t lo, uint64_t size, const char *name,
+                   int weak) {
+  return symidx_add_elf_sym(ix, lo, size, name, weak, NULL, 0);
 }
 
 static int cmp_range(const void *a, const void *b) {
@@ -356,6 +372,20 @@ int symidx_finish(symidx_t *ix) {
     return rc;
   if (ix->nsyms > 0)
     qsort(ix->syms, ix->nsyms, sizeof(symidx_sym_t), cmp_sym);
+  /* An unsized symbol (assembly: frame_dummy, _init) reaches the next
+   * symbol, as llvm-symbolizer has it, but never past its section's end
+   * (there llvm-symbolizer goes on: every PLT entry would be "_init"). */
+  for (size_t i = 0, next = 0; i < ix->nsyms; i++) {
+    if (!ix->syms[i].unsized)
+      continue;
+    if (next <= i)
+      next = i + 1;
+    while (next < ix->nsyms && ix->syms[next].lo <= ix->syms[i].lo)
+      next++;
+    if (next < ix->nsyms &&
+        ix->syms[next].lo - ix->syms[i].lo < ix->syms[i].size)
+      ix->syms[i].size = ix->syms[next].lo - ix->syms[i].lo;
+  }
   /* The intern table is only needed while building. */
   free(ix->tab);
   ix->tab = NULL;
@@ -441,6 +471,8 @@ size_t symidx_lookup(const symidx_t *ix, uint64_t addr, symidx_frame_t *out,
     f->discriminator = row->discr;
   }
   const symidx_sym_t *sym = find_sym(ix, addr);
+  if (row == NULL && sym != NULL && sym->file != NULL)
+    f->file = sym->file; /* "crtstuff.c", line 0: the STT_FILE name */
   if (seg == NULL) {
     if (sym != NULL)
       f->function = f->symbol = sym->name;

@@ -51,7 +51,10 @@ typedef struct {
 typedef struct {
   uint64_t lo, size;
   const char *name;
-  uint8_t weak; /* local or weak: a global at the same address wins */
+  const char *file; /* a local symbol's STT_FILE name, or NULL */
+  uint8_t weak;     /* local or weak: a global at the same address wins */
+  uint8_t unsized;  /* no st_size: size runs to the section's end, cut at
+                       the next symbol by symidx_finish() */
 } symidx_sym_t;
 
 /* One resolved frame; strings are borrowed from the index. */
@@ -86,6 +89,14 @@ int symidx_add_row(symidx_t *ix, uint64_t addr, int32_t file, uint32_t line,
                    uint32_t col, uint32_t discr, int end);
 int symidx_add_sym(symidx_t *ix, uint64_t lo, uint64_t size, const char *name,
                    int weak);
+/* An ELF symbol: file is the STT_FILE name preceding a local symbol in
+ * its table (interned, or NULL), given as the frame's file when no line
+ * table covers the address (as llvm-symbolizer and addr2line do);
+ * unsized: the symbol had no st_size and size reaches its section's end,
+ * to be cut at the next symbol's start. */
+int symidx_add_elf_sym(symidx_t *ix, uint64_t lo, uint64_t size,
+                       const char *name, int weak, const char *file,
+                       int unsized);
 
 /* Sorts and flattens; 0 or CW_ENOMEM. */
 int symidx_finish(symidx_t *ix);

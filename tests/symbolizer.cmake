@@ -22,6 +22,19 @@ cw_add_script_test(symbolize_compare
   TIMEOUT 180 LABELS symbolizer ENV "CC=${CMAKE_C_COMPILER}")
 set_tests_properties(symbolize_compare PROPERTIES SKIP_RETURN_CODE 77)
 
+# Issue 9 item 12: every instruction address (objdump -d) of the test
+# programs (sym_* in C and C++ at -O0/-O2, DWARF 4 and 5; crashprog_O0/O2)
+# symbolized exactly as llvm-symbolizer does, but for the two documented
+# differences (tests/integration/symbolize_every_insn.py).
+set(_cw_every_env "CC=${CMAKE_C_COMPILER}")
+if(TARGET crashprog_O2)
+  list(APPEND _cw_every_env "CW_CRASHPROG_DIR=$<TARGET_FILE_DIR:crashprog_O2>")
+endif()
+cw_add_script_test(symbolize_every_insn
+  COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_SOURCE_DIR}/integration/symbolize_every_insn.py
+  TIMEOUT 300 LABELS symbolizer ENV ${_cw_every_env})
+set_tests_properties(symbolize_every_insn PROPERTIES SKIP_RETURN_CODE 77)
+
 # Minidump mode on the third-party fixtures in ../shared (exit 77: absent).
 cw_add_script_test(symbolize_dump
   COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_SOURCE_DIR}/integration/symbolize_test.py dump

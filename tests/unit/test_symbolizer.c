@@ -88,6 +88,60 @@ static void test_index_nested_ranges(void **state) {
   symidx_free(ix);
 }
 
+/* llvm-symbolizer's reading of line tables and symbol tables (issue 9
+ * item 12): a row at a sequence's end address covers nothing, so the
+ * padding after a function has no line; the next sequence starting right
+ * there keeps its first row; an unsized symbol reaches the next symbol, not
+ * its section's end; a local symbol's STT_FILE name is the file when no
+ * line covers the address. */
+static void test_index_sequence_end_and_symbol_extents(void **state) {
+  (void)state;
+  symidx_t *ix = symidx_new();
+  int32_t fid = symidx_file(ix, "a.c");
+  /* Sequence 1: [100, 120), its last row at 120 itself (zero length). */
+  symidx_add_row(ix, 100, fid, 5, 1, 0, 0);
+  symidx_add_row(ix, 110, fid, 6, 1, 0, 0);
+  symidx_add_row(ix, 120, fid, 7, 1, 0, 0);
+  symidx_add_row(ix, 120, -1, 0, 0, 0, 1);
+  /* Sequence 2 starts where sequence 3 ends: [140, 150) then [150, 160). */
+  symidx_add_row(ix, 150, fid, 20, 1, 0, 0);
+  symidx_add_row(ix, 160, -1, 0, 0, 0, 1);
+  symidx_add_row(ix, 140, fid, 10, 1, 0, 0);
+  symidx_add_row(ix, 150, -1, 0, 0, 0, 1);
+  /* Symbols: sized f [100,120); unsized g at 200 in a section to 400,
+   * followed by h at 250; unsized local k at 300 from "k.c". */
+  const char *kc = symidx_intern(ix, "k.c", 3);
+  symidx_add_elf_sym(ix, 100, 20, symidx_intern(ix, "f", 1), 0, NULL, 0);
+  symidx_add_elf_sym(ix, 200, 200, symidx_intern(ix, "g", 1), 0, NULL, 1);
+  symidx_add_elf_sym(ix, 250, 10, symidx_intern(ix, "h", 1), 0, NULL, 0);
+  symidx_add_elf_sym(ix, 300, 100, symidx_intern(ix, "k", 1), 1, kc, 1);
+  assert_int_equal(symidx_finish(ix), 0);
+  symidx_frame_t fr[4];
+  assert_int_equal(symidx_lookup(ix, 115, fr, 4), 1);
+  assert_int_equal(fr[0].line, 6);
+  /* 120: the end of sequence 1, and no symbol: nothing at all. */
+  assert_int_equal(symidx_lookup(ix, 120, fr, 4), 0);
+  assert_int_equal(symidx_lookup(ix, 125, fr, 4), 0);
+  assert_int_equal(symidx_lookup(ix, 145, fr, 4), 1);
+  assert_int_equal(fr[0].line, 10);
+  assert_int_equal(symidx_lookup(ix, 150, fr, 4), 1); /* sequence 2's row */
+  assert_int_equal(fr[0].line, 20);
+  assert_int_equal(symidx_lookup(ix, 160, fr, 4), 0);
+  /* g runs to h, not to its section's end. */
+  assert_int_equal(symidx_lookup(ix, 240, fr, 4), 1);
+  assert_string_equal(fr[0].function, "g");
+  assert_int_equal(symidx_lookup(ix, 255, fr, 4), 1);
+  assert_string_equal(fr[0].function, "h");
+  assert_int_equal(symidx_lookup(ix, 270, fr, 4), 0); /* past h: not g */
+  /* k: last in its section, runs to its end; its file from STT_FILE. */
+  assert_int_equal(symidx_lookup(ix, 399, fr, 4), 1);
+  assert_string_equal(fr[0].function, "k");
+  assert_string_equal(fr[0].file, "k.c");
+  assert_int_equal(fr[0].line, 0);
+  assert_int_equal(symidx_lookup(ix, 400, fr, 4), 0);
+  symidx_free(ix);
+}
+
 /* A range poking out of its parent is clipped, never breaks the order. */
 static void test_index_malformed_nesting(void **state) {
   (void)state;
@@ -490,6 +544,7 @@ int main(void) {
     return 1;
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_index_nested_ranges),
+      cmocka_unit_test(test_index_sequence_end_and_symbol_extents),
       cmocka_unit_test(test_index_malformed_nesting),
       cmocka_unit_test(test_bpsym_parse_and_lookup),
       cmocka_unit_test(test_bpsym_errors),
