@@ -138,6 +138,36 @@ static void frame_json(cw_json_t *j, const wd_frame_t *f, const wd_module_t *m,
   cw_json_end_object(j);
 }
 
+/* Which threads' stacks the total stack budget left out of the report (or
+ * cut short): their thread ids, so a reader knows an empty stack is the
+ * budget's doing, and the budget. Nothing when it cut nothing. */
+static void stack_budget_json(cw_json_t *j, const wd_capture_t *cap) {
+  size_t n[3] = {0, 0, 0};
+  for (size_t i = 0; i < cap->nthreads; i++)
+    n[cap->threads[i].stack_budget % 3]++;
+  if (n[WD_STACK_OMITTED] == 0 && n[WD_STACK_SHORTENED] == 0)
+    return;
+  static const struct {
+    int kind;
+    const char *key;
+  } lists[] = {{WD_STACK_OMITTED, "crashwatch.stacks_omitted"},
+               {WD_STACK_SHORTENED, "crashwatch.stacks_shortened"}};
+  for (size_t l = 0; l < 2; l++) {
+    if (n[lists[l].kind] == 0)
+      continue;
+    cw_json_key(j, lists[l].key);
+    cw_json_begin_array(j);
+    for (size_t i = 0; i < cap->nthreads; i++)
+      if (cap->threads[i].stack_budget == lists[l].kind)
+        cw_json_uint(j, (uint64_t)cap->threads[i].tid);
+    cw_json_end_array(j);
+  }
+  cw_json_key(j, "crashwatch.stacks_omitted_count");
+  cw_json_uint(j, n[WD_STACK_OMITTED]);
+  cw_json_key(j, "crashwatch.stack_budget_bytes");
+  cw_json_uint(j, cap->stack_budget);
+}
+
 static void frames_json(cw_json_t *j, const wd_capture_t *cap,
                         const wd_thread_t *th) {
   cw_json_key(j, "frames");
@@ -389,6 +419,7 @@ int wd_event_json(const wd_capture_t *cap, const char *event_id,
     cw_json_key(&j, "crashwatch.capture_notes");
     cw_json_string(&j, cap->notes);
   }
+  stack_budget_json(&j, cap);
   /* Symbolization after the release (absent from the report committed
    * before it ran). */
   if (cap->symbolize_state != WD_SYMBOLIZE_NOT_RUN) {

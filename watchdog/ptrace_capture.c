@@ -733,21 +733,42 @@ int wd_capture_process(const cw_crash_record_t *rec,
   }
 
   size_t budget = opts->total_stack_cap;
+  size_t omitted = 0;
+  cap->stack_budget = opts->total_stack_cap;
   for (size_t pass = 0; pass < 2; pass++) {
     /* The crashing thread first, so the budget never starves it. */
     for (size_t i = 0; i < cap->nthreads; i++) {
+      wd_thread_t *th = &cap->threads[i];
       int crashed = i == cap->crashed_index;
-      if ((pass == 0) != crashed || !cap->threads[i].regs_ok)
+      if ((pass == 0) != crashed || !th->regs_ok)
         continue;
-      size_t limit = crashed ? opts->crash_stack_cap : opts->stack_cap;
-      if (limit > budget)
-        limit = budget;
-      capture_stack(cap, &cap->threads[i], pid, maps, nmaps, limit,
-                    cap->threads[i].tid == pid ? env_start : 0, fpm);
-      int r = cap->threads[i].stack_region;
-      if (r >= 0)
+      size_t want = crashed ? opts->crash_stack_cap : opts->stack_cap;
+      size_t limit = want < budget ? want : budget;
+      if (limit == 0) {
+        /* Said in the event (crashwatch.stacks_omitted): a thread with no
+         * stack in the dump is otherwise indistinguishable from one whose
+         * stack could not be read. */
+        if (want > 0) {
+          th->stack_budget = WD_STACK_OMITTED;
+          omitted++;
+        }
+        continue;
+      }
+      capture_stack(cap, th, pid, maps, nmaps, limit,
+                    th->tid == pid ? env_start : 0, fpm);
+      int r = th->stack_region;
+      if (r >= 0) {
         budget -= cap->regions[r].len;
+        if (limit < want && cap->regions[r].len == limit)
+          th->stack_budget = WD_STACK_SHORTENED;
+      }
     }
+  }
+  if (omitted > 0) {
+    char what[96];
+    snprintf(what, sizeof(what), "%zu thread stack(s) left out by the %zu KiB "
+             "stack budget", omitted, opts->total_stack_cap / 1024);
+    note(cap, what);
   }
   uint64_t ip = wd_regs_pc(&cap->threads[cap->crashed_index].regs);
   const mapping_t *ipm = mapping_at(maps, nmaps, ip);

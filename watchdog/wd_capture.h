@@ -70,7 +70,18 @@ typedef struct {
   wd_frame_t *frames;
   size_t nframes;
   int unwind_complete; /* CFI marked the outermost frame: nothing lost */
+  int stack_budget;    /* WD_STACK_*: what the total stack budget did */
 } wd_thread_t;
+
+/* What the total stack budget (wd_capture_opts_t.total_stack_cap) did to a
+ * thread's stack copy (wd_thread_t.stack_budget). The crashing thread's
+ * stack is taken first, so the budget never reaches it. */
+enum {
+  WD_STACK_KEPT = 0,      /* as much as the per-thread cap allows */
+  WD_STACK_OMITTED = 1,   /* none: the budget was spent (the minidump's
+                             stack descriptor is empty) */
+  WD_STACK_SHORTENED = 2, /* cut to what was left of the budget */
+};
 
 /* A copied range of the process's memory. */
 typedef struct {
@@ -174,6 +185,8 @@ typedef struct {
   uint64_t symbolize_budget_ms;
   size_t symbolized_frames; /* frames with a function or line from DWARF */
   size_t unwound_frames;    /* all frames of all threads */
+
+  size_t stack_budget; /* total_stack_cap in force (bytes) */
 
   char *exe_path;    /* /proc/PID/exe target, or NULL */
   uint64_t pause_ns; /* how long the process was held stopped */
@@ -296,7 +309,9 @@ int wd_minidump_write(const wd_capture_t *cap, int fd);
  * (oldest first, so the innermost sits closest to the crash). extra holds
  * crashwatch.symbolize ("done", "timed out", "disabled"),
  * crashwatch.symbolize_us, _budget_ms, _timed_out and symbolized_frames /
- * unwound_frames once symbolization ran. */
+ * unwound_frames once symbolization ran; and when the total stack budget
+ * cut anything, crashwatch.stacks_omitted / stacks_shortened (the thread
+ * ids), stacks_omitted_count and stack_budget_bytes. */
 int wd_event_json(const wd_capture_t *cap, const char *event_id,
                   const char *release, const char *environment, cw_buf_t *out);
 /* Human summary: signal, address, the crashing thread's frames, report.

@@ -709,6 +709,103 @@ static const void *stream(const uint8_t *d, size_t n, uint32_t type,
   return NULL;
 }
 
+/* Issue 9 item 15: 501 threads, the default 512 KiB total stack budget.
+ * The crashing thread's stack comes first and whole; the threads the budget
+ * left without a stack are exactly those the event names in
+ * crashwatch.stacks_omitted (with the count and the budget), the dump gives
+ * them an empty stack descriptor, and the stacks taken fit the budget. */
+static void test_capture_many_threads_stack_budget(void **state) {
+  (void)state;
+  enum { WORKERS = 500 };
+  child_t c;
+  spawn(WD_TARGET, WORKERS, &c);
+  wd_capture_opts_t o;
+  wd_capture_opts_default(&o);
+  assert_int_equal(o.total_stack_cap, 512 * 1024);
+  wd_capture_t cap;
+  capture_spawned(&c, &o, &cap);
+  assert_int_equal(cap.nthreads, WORKERS + 1);
+  const wd_thread_t *crashed = &cap.threads[cap.crashed_index];
+  assert_int_equal(crashed->tid, c.rec.tid);
+  assert_true(crashed->stack_region >= 0);
+  assert_int_equal(crashed->stack_budget, WD_STACK_KEPT);
+  static const char *const crash[] = {"wd_crash_leaf", "wd_crash_middle",
+                                      "wd_crash_outer", "main"};
+  expect_frames(&cap, crashed, crash, 4);
+  size_t total = 0, omitted = 0, shortened = 0;
+  for (size_t i = 0; i < cap.nthreads; i++) {
+    const wd_thread_t *th = &cap.threads[i];
+    if (th->stack_region >= 0)
+      total += cap.regions[th->stack_region].len;
+    if (th->stack_budget == WD_STACK_OMITTED) {
+      assert_true(th->stack_region < 0);
+      omitted++;
+    } else if (th->regs_ok) {
+      assert_true(th->stack_region >= 0); /* no other thread lost its stack */
+    }
+    shortened += th->stack_budget == WD_STACK_SHORTENED;
+  }
+  assert_true(total <= o.total_stack_cap);
+  assert_true(omitted > 0);
+  assert_true(shortened <= 1);
+  fprintf(stderr, "501 threads: %zu stacks left out, %zu shortened, %zu bytes\n",
+          omitted, shortened, total);
+
+  cw_buf_t ev = CW_BUF_INIT;
+  assert_int_equal(
+      wd_event_json(&cap, "0123456789abcdef0123456789abcdef", NULL, NULL, &ev),
+      0);
+  const char *e = cw_buf_cstr(&ev);
+  char want[96];
+  snprintf(want, sizeof(want), "\"crashwatch.stacks_omitted_count\":%zu",
+           omitted);
+  assert_non_null(strstr(e, want));
+  assert_non_null(strstr(e, "\"crashwatch.stack_budget_bytes\":524288"));
+  assert_non_null(strstr(e, "stack budget")); /* the capture note */
+  const char *list = strstr(e, "\"crashwatch.stacks_omitted\":[");
+  assert_non_null(list);
+  list = strchr(list, '[') + 1;
+  const char *end = strchr(list, ']');
+  assert_non_null(end);
+  size_t listed = 0;
+  for (const char *p = list; p < end; p++) {
+    char *q;
+    long tid = strtol(p, &q, 10);
+    assert_true(q > p);
+    int found = 0;
+    for (size_t i = 0; i < cap.nthreads; i++)
+      if (cap.threads[i].tid == tid)
+        found = cap.threads[i].stack_budget == WD_STACK_OMITTED;
+    assert_true(found);
+    assert_true(tid != crashed->tid);
+    listed++;
+    p = q;
+  }
+  assert_int_equal(listed, omitted);
+  cw_buf_free(&ev);
+
+  /* The dump: every listed thread's stack descriptor is empty. */
+  cw_buf_t md = CW_BUF_INIT;
+  assert_int_equal(wd_minidump_build(&cap, &md), 0);
+  uint32_t size;
+  const uint8_t *tl = stream(md.data, md.len, MD_THREAD_LIST_STREAM, &size);
+  assert_non_null(tl);
+  uint32_t count;
+  memcpy(&count, tl, 4);
+  assert_int_equal(count, cap.nthreads);
+  for (uint32_t i = 0; i < count; i++) {
+    md_thread_t t;
+    memcpy(&t, tl + 4 + i * sizeof(t), sizeof(t));
+    assert_int_equal(t.thread_id, (uint32_t)cap.threads[i].tid);
+    if (cap.threads[i].stack_budget == WD_STACK_OMITTED)
+      assert_int_equal(t.stack.memory.data_size, 0);
+    else if (cap.threads[i].regs_ok)
+      assert_true(t.stack.memory.data_size > 0);
+  }
+  cw_buf_free(&md);
+  wd_capture_free(&cap);
+}
+
 static void test_unwind_frame_pointer_fallback_without_cfi(void **state) {
   (void)state;
   child_t c;
@@ -1558,6 +1655,7 @@ int main(void) {
       cmocka_unit_test(test_unwind_named_frames_without_frame_pointers),
       cmocka_unit_test(test_trim_stacks_keeps_every_frame),
       cmocka_unit_test(test_unwind_frame_pointer_fallback_without_cfi),
+      cmocka_unit_test(test_capture_many_threads_stack_budget),
       cmocka_unit_test(test_unwind_call_through_null_pointer),
       cmocka_unit_test(test_capture_environ_only_on_opt_in),
       cmocka_unit_test(test_capture_deleted_executable),
