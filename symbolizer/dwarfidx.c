@@ -275,6 +275,17 @@ int symsrc_dwarf(symidx_t *ix, Elf *elf, const char *path, uint64_t min_addr,
   char why[256];
   while (w.rc == 0 && next_code_unit(dw, &cu, &cudie, &r)) {
     units++;
+    {
+      Dwarf_Addr base, lo, hi;
+      ptrdiff_t off = 0;
+      while ((off = dwarf_ranges(&cudie, off, &base, &lo, &hi)) > 0)
+        if (lo >= w.min_addr && symidx_add_cu_range(ix, lo, hi) != 0) {
+          w.rc = CW_ENOMEM;
+          break;
+        }
+      if (w.rc != 0)
+        break;
+    }
     if (deadline_ns != 0 && symsrc_now_ns() > deadline_ns) {
       snprintf(err, errlen, "%s: time budget ran out indexing DWARF", path);
       w.rc = CW_ETIMEDOUT;

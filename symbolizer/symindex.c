@@ -24,6 +24,10 @@ typedef struct chunk {
   char data[];
 } chunk_t;
 
+typedef struct {
+  uint64_t lo, hi;
+} cu_range_t;
+
 struct symidx {
   chunk_t *chunks;
   intern_t *tab;
@@ -46,6 +50,11 @@ struct symidx {
 
   symidx_sym_t *syms;
   size_t nsyms, syms_cap;
+
+  /* The compile units' address ranges (sorted, merged by finish): a line
+   * row answers only inside them, as llvm-symbolizer finds a unit first. */
+  cu_range_t *cus;
+  size_t ncus, cus_cap;
 };
 
 /* Grows *arr (elements of size sz) to hold one more; 0 or CW_ENOMEM. */
@@ -78,6 +87,7 @@ void symidx_free(symidx_t *ix) {
   free(ix->segs);
   free(ix->rows);
   free(ix->syms);
+  free(ix->cus);
   free(ix);
 }
 
@@ -217,6 +227,34 @@ int symidx_add_row(symidx_t *ix, uint64_t addr, int32_t file, uint32_t line,
   r->discr = discr > UINT16_MAX ? UINT16_MAX : (uint16_t)discr;
   r->end = end ? 1 : 0;
   return 0;
+}
+
+int symidx_add_cu_range(symidx_t *ix, uint64_t lo, uint64_t hi) {
+  if (hi <= lo)
+    return 0;
+  if (grow((void **)&ix->cus, &ix->cus_cap, ix->ncus, sizeof(cu_range_t)))
+    return CW_ENOMEM;
+  ix->cus[ix->ncus++] = (cu_range_t){lo, hi};
+  return 0;
+}
+
+static int cmp_cu(const void *a, const void *b) {
+  const cu_range_t *x = a, *y = b;
+  return x->lo < y->lo ? -1 : x->lo > y->lo;
+}
+
+static int in_cu(const symidx_t *ix, uint64_t addr) {
+  if (ix->ncus == 0)
+    return 1; /* no unit ranges known (Breakpad, odd producers): no filter */
+  size_t lo = 0, hi = ix->ncus;
+  while (lo < hi) {
+    size_t mid = lo + (hi - lo) / 2;
+    if (ix->cus[mid].lo <= addr)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  return lo > 0 && addr < ix->cus[lo - 1].hi;
 }
 
 int symidx_add_elf_sym(symidx_t *ix, uint64_t lo, uint64_t size,
@@ -372,6 +410,19 @@ int symidx_finish(symidx_t *ix) {
     return rc;
   if (ix->nsyms > 0)
     qsort(ix->syms, ix->nsyms, sizeof(symidx_sym_t), cmp_sym);
+  if (ix->ncus > 0) {
+    qsort(ix->cus, ix->ncus, sizeof(cu_range_t), cmp_cu);
+    size_t n = 0;
+    for (size_t i = 0; i < ix->ncus; i++) {
+      if (n > 0 && ix->cus[i].lo <= ix->cus[n - 1].hi) {
+        if (ix->cus[i].hi > ix->cus[n - 1].hi)
+          ix->cus[n - 1].hi = ix->cus[i].hi;
+      } else {
+        ix->cus[n++] = ix->cus[i];
+      }
+    }
+    ix->ncus = n;
+  }
   /* An unsized symbol (assembly: frame_dummy, _init) reaches the next
    * symbol, as llvm-symbolizer has it, but never past its section's end
    * (there llvm-symbolizer goes on: every PLT entry would be "_init"). */
@@ -461,7 +512,7 @@ size_t symidx_lookup(const symidx_t *ix, uint64_t addr, symidx_frame_t *out,
   if (cap == 0)
     return 0;
   const symidx_seg_t *seg = find_seg(ix, addr);
-  const symidx_row_t *row = find_row(ix, addr);
+  const symidx_row_t *row = in_cu(ix, addr) ? find_row(ix, addr) : NULL;
   symidx_frame_t *f = &out[0];
   memset(f, 0, sizeof(*f));
   if (row != NULL) {

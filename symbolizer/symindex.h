@@ -89,6 +89,11 @@ int symidx_add_row(symidx_t *ix, uint64_t addr, int32_t file, uint32_t line,
                    uint32_t col, uint32_t discr, int end);
 int symidx_add_sym(symidx_t *ix, uint64_t lo, uint64_t size, const char *name,
                    int weak);
+/* A compile unit's address range [lo, hi): once any is added, line rows
+ * answer only for addresses inside one (llvm-symbolizer looks the unit up
+ * first: padding after a unit's last function has no line even when its
+ * line sequence runs on). */
+int symidx_add_cu_range(symidx_t *ix, uint64_t lo, uint64_t hi);
 /* An ELF symbol: file is the STT_FILE name preceding a local symbol in
  * its table (interned, or NULL), given as the frame's file when no line
  * table covers the address (as llvm-symbolizer and addr2line do);

@@ -140,6 +140,21 @@ static void test_index_sequence_end_and_symbol_extents(void **state) {
   assert_int_equal(fr[0].line, 0);
   assert_int_equal(symidx_lookup(ix, 400, fr, 4), 0);
   symidx_free(ix);
+
+  /* Compile unit ranges: a row past the unit's end answers nothing. */
+  ix = symidx_new();
+  fid = symidx_file(ix, "a.c");
+  symidx_add_row(ix, 100, fid, 5, 1, 0, 0);
+  symidx_add_row(ix, 130, fid, 6, 1, 0, 0);
+  symidx_add_row(ix, 140, -1, 0, 0, 0, 1);
+  assert_int_equal(symidx_add_cu_range(ix, 100, 126), 0);
+  assert_int_equal(symidx_add_cu_range(ix, 120, 128), 0); /* merged */
+  assert_int_equal(symidx_finish(ix), 0);
+  assert_int_equal(symidx_lookup(ix, 127, fr, 4), 1);
+  assert_int_equal(fr[0].line, 5);
+  assert_int_equal(symidx_lookup(ix, 128, fr, 4), 0); /* padding */
+  assert_int_equal(symidx_lookup(ix, 135, fr, 4), 0);
+  symidx_free(ix);
 }
 
 /* A range poking out of its parent is clipped, never breaks the order. */
