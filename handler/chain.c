@@ -37,6 +37,10 @@
 
 #include "cw_internal.h"
 
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/asan_interface.h>
+#endif
+
 /* glibc's own name for sigaction, which nothing interposes. */
 extern int __sigaction(int, const struct sigaction *, struct sigaction *);
 
@@ -376,7 +380,16 @@ static int ran_off_altstack(int signo, const siginfo_t *si, uintptr_t here) {
   if (syscall(SYS_sigaltstack, NULL, &ss) != 0 || (ss.ss_flags & SS_DISABLE))
     return 0;
   uintptr_t lo = (uintptr_t)ss.ss_sp;
-  return addr < lo && lo - addr <= NESTED_SPAN;
+  if (addr >= lo || lo - addr > NESTED_SPAN)
+    return 0;
+#if defined(__SANITIZE_ADDRESS__)
+  /* The handler's frames that ran off the stack never returned, so their
+   * poisoned redzones are still in the shadow of the stack this signal
+   * now runs on: clear it below this frame, or AddressSanitizer takes
+   * our own locals there for overflows. */
+  __asan_unpoison_memory_region((void *)lo, here - lo);
+#endif
+  return 1;
 }
 
 int cw__chain_dispatch(int idx, int signo, siginfo_t *si, void *uc, pid_t tid,
