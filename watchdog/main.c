@@ -270,20 +270,22 @@ int main(int argc, char **argv) {
   signal(SIGPIPE, SIG_IGN);
   own_file_size_limit();
   /* SIGTERM, SIGINT and SIGHUP (a service or container being stopped) are
-   * blocked except while waiting for a crash record: one that comes in
-   * while a report is being written waits until the report is finished,
-   * then ends the watchdog (default action). The idle stage blocked them
-   * already, so one sent between its exec and here is kept pending too. */
+   * blocked, while waiting for a crash record too: a stop signals the
+   * whole cgroup, and the app may still crash while it shuts down, so the
+   * watchdog ends when the app closes its end. One that comes in while a
+   * report is being written waits until the report is finished, then ends
+   * the watchdog (default action). The idle stage blocked them already,
+   * so one sent between its exec and here is kept pending too. */
   sigset_t stop_sigs;
   sigemptyset(&stop_sigs);
   sigaddset(&stop_sigs, SIGTERM);
   sigaddset(&stop_sigs, SIGINT);
   sigaddset(&stop_sigs, SIGHUP);
-  sigset_t waiting; /* the mask while idle: stop signals let through */
+  sigset_t waiting; /* the mask while idle: stop signals kept blocked */
   sigprocmask(SIG_BLOCK, &stop_sigs, &waiting);
-  sigdelset(&waiting, SIGTERM);
-  sigdelset(&waiting, SIGINT);
-  sigdelset(&waiting, SIGHUP);
+  sigaddset(&waiting, SIGTERM);
+  sigaddset(&waiting, SIGINT);
+  sigaddset(&waiting, SIGHUP);
   /* An uploader started from here prunes with the app's limits too. */
   spool_limits_to_env(&limits);
   /* Started directly (CRASHWATCH_WATCHDOG, no idle stage): deliver what an

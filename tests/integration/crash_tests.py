@@ -311,7 +311,12 @@ def term_idle_then_crash(p):
     if wd is not None:
         os.kill(wd, signal.SIGTERM)
         time.sleep(0.3)
-        check(os.path.exists("/proc/%d" % wd),
+        try:
+            with open("/proc/%d/stat" % wd) as f:
+                state = f.read().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            state = "gone"
+        check(state not in ("Z", "X", "gone"),
               "the idle watchdog exited on SIGTERM while the app lived")
     p.stdin.write(b"go\n")
     p.stdin.close()
