@@ -271,8 +271,7 @@ int main(int argc, char **argv) {
       continue;
     /* Both release modes, interleaved run by run: durable before dead
      * (the default) and CRASHWATCH_RELEASE_EARLY=1. */
-    static const char *const mode_name[2] = {"durable-first",
-                                             "release-early"};
+    static const char *const mode_name[2] = {"durable-first", "release-early"};
     uint64_t *rep[2], *ex[2];
     long size = -1;
     int ok[2] = {0, 0};
@@ -284,8 +283,8 @@ int main(int argc, char **argv) {
       for (int m = 0; m < 2; m++) {
         setenv("CRASHWATCH_RELEASE_EARLY", m ? "1" : "0", 1);
         long sz;
-        if (one_crash(argv[0], counts[c], &rep[m][ok[m]], &ex[m][ok[m]],
-                      &sz) == 0) {
+        if (one_crash(argv[0], counts[c], &rep[m][ok[m]], &ex[m][ok[m]], &sz) ==
+            0) {
           ok[m]++;
           size = sz;
         }

@@ -39,7 +39,7 @@ static void usage(FILE *out) {
 }
 
 static const char *stream_label(uint32_t type, char *buf, size_t n) {
-  const char *name = cw_md_stream_name(type);
+  const char *name = cw__md_stream_name(type);
   if (name != NULL)
     return name;
   snprintf(buf, n, "unknown");
@@ -47,32 +47,32 @@ static const char *stream_label(uint32_t type, char *buf, size_t n) {
 }
 
 /* The crashing thread's index, or -1. */
-static long crash_index(const cw_md_t *md) {
-  const cw_md_exception_t *e = cw_md_exception(md);
-  return e ? cw_md_thread_index(md, e->tid) : -1;
+static long crash_index(const cw__md_t *md) {
+  const cw__md_exception_t *e = cw__md_exception(md);
+  return e ? cw__md_thread_index(md, e->tid) : -1;
 }
 
 /* Registers shown for a thread: the exception context for the crashing
  * thread, like minidump_stackwalk. */
-static const md_context_amd64_t *thread_ctx(const cw_md_t *md, size_t i,
+static const md_context_amd64_t *thread_ctx(const cw__md_t *md, size_t i,
                                             char *why, size_t n) {
-  return cw_md_thread_amd64(md, i, why, n);
+  return cw__md_thread_amd64(md, i, why, n);
 }
 
 /* A Linux text stream as one line: NULs (cmdline) become spaces, the
  * trailing newline is dropped. */
-static void text_line(const cw_md_t *md, uint32_t type, cw_buf_t *out) {
+static void text_line(const cw__md_t *md, uint32_t type, cw__buf_t *out) {
   size_t len = 0;
-  const uint8_t *p = cw_md_stream_data(md, type, &len);
+  const uint8_t *p = cw__md_stream_data(md, type, &len);
   for (size_t i = 0; p != NULL && i < len; i++) {
     char c = (char)p[i];
     if (c == '\0' || c == '\n')
       c = ' ';
-    cw_buf_append(out, &c, 1);
+    cw__buf_append(out, &c, 1);
   }
   while (out->len > 0 && out->data[out->len - 1] == ' ')
     out->len--;
-  cw_buf_cstr(out);
+  cw__buf_cstr(out);
 }
 
 /* --cfi: the module files at the paths the dump recorded (the walker uses
@@ -82,27 +82,29 @@ static int use_local_modules;
 /* Whether path was already reported (each thread's walk asks again);
  * remembers it if not. */
 static int warned_not_regular(const char *path) {
-  static cw_buf_t seen = CW_BUF_INIT; /* "\npath\n" entries; lives until exit */
+  static cw__buf_t seen =
+      CW_BUF_INIT; /* "\npath\n" entries; lives until exit */
   char key[4100];
   snprintf(key, sizeof(key), "\n%s\n", path);
-  const char *all = cw_buf_cstr(&seen);
+  const char *all = cw__buf_cstr(&seen);
   if (all != NULL && strstr(all, key) != NULL)
     return 1;
-  cw_buf_printf(&seen, "%s", key + (seen.len > 0));
+  cw__buf_printf(&seen, "%s", key + (seen.len > 0));
   return 0;
 }
 
-static const char *local_module(void *ctx, const cw_md_module_t *m) {
+static const char *local_module(void *ctx, const cw__md_module_t *m) {
   (void)ctx;
   if (m->name[0] != '/')
     return NULL;
   /* The dump names the path: a FIFO or device there is refused (the
    * walker's own open never blocks either), and said once per module. */
   const char *kind = NULL;
-  if (cw_path_not_regular(m->name, &kind)) {
+  if (cw__path_not_regular(m->name, &kind)) {
     if (!warned_not_regular(m->name))
-      fprintf(stderr, "crashwatch dump: %s: not a regular file (%s), not "
-                      "used for CFI\n",
+      fprintf(stderr,
+              "crashwatch dump: %s: not a regular file (%s), not "
+              "used for CFI\n",
               m->name, kind);
     return NULL;
   }
@@ -114,7 +116,7 @@ static const char *local_module(void *ctx, const cw_md_module_t *m) {
 static const char *symbols_dir;
 static char sym_path[4096];
 
-static const char *store_sym(void *ctx, const cw_md_module_t *m) {
+static const char *store_sym(void *ctx, const cw__md_module_t *m) {
   (void)ctx;
   const char *name = m->pdb_name ? m->pdb_name : m->basename;
   if (name[0] == '\0' || m->breakpad_id[0] == '\0')
@@ -129,88 +131,88 @@ static const char *store_sym(void *ctx, const cw_md_module_t *m) {
 }
 
 /* Unwinds thread i: frame pointers and scanning, plus CFI with --cfi. */
-static cw_sw_frame_t *walk(const cw_md_t *md, size_t i, size_t *n, char *err,
-                           size_t errlen) {
-  cw_stackwalker_t *sw = NULL;
-  cw_sw_frame_t *f = NULL;
-  cw_sw_options_t o = {0};
+static cw__sw_frame_t *walk(const cw__md_t *md, size_t i, size_t *n, char *err,
+                            size_t errlen) {
+  cw__stackwalker_t *sw = NULL;
+  cw__sw_frame_t *f = NULL;
+  cw__sw_options_t o = {0};
   if (use_local_modules)
     o.find_module_file = local_module;
   if (symbols_dir != NULL)
     o.find_module_sym = store_sym;
   *n = 0;
-  if (cw_sw_new(md, &o, &sw) != 0) {
+  if (cw__sw_new(md, &o, &sw) != 0) {
     snprintf(err, errlen, "out of memory");
     return NULL;
   }
-  if (cw_sw_walk_thread(sw, i, &f, n, err, errlen) != 0)
+  if (cw__sw_walk_thread(sw, i, &f, n, err, errlen) != 0)
     f = NULL;
-  cw_sw_free(sw);
+  cw__sw_free(sw);
   return f;
 }
 
-static void print_frames(const cw_md_t *md, size_t i) {
+static void print_frames(const cw__md_t *md, size_t i) {
   char err[256];
   size_t n;
-  cw_sw_frame_t *f = walk(md, i, &n, err, sizeof(err));
+  cw__sw_frame_t *f = walk(md, i, &n, err, sizeof(err));
   if (f == NULL) {
     printf("     (no stack: %s)\n", err);
     return;
   }
   for (size_t k = 0; k < n; k++) {
-    const cw_md_module_t *m = f[k].module_index >= 0
-                                  ? cw_md_module(md, (size_t)f[k].module_index)
-                                  : NULL;
+    const cw__md_module_t *m =
+        f[k].module_index >= 0 ? cw__md_module(md, (size_t)f[k].module_index)
+                               : NULL;
     if (m != NULL)
       printf("     #%-3zu 0x%016llx %s + 0x%llx (%s)\n", k,
              (unsigned long long)f[k].ip, m->basename,
              (unsigned long long)f[k].module_offset,
-             cw_sw_trust_name(f[k].trust));
+             cw__sw_trust_name(f[k].trust));
     else
       printf("     #%-3zu 0x%016llx (%s)\n", k, (unsigned long long)f[k].ip,
-             cw_sw_trust_name(f[k].trust));
+             cw__sw_trust_name(f[k].trust));
   }
   free(f);
 }
 
-static void print_text(const cw_md_t *md, const char *file, int stack) {
-  const md_header_t *h = cw_md_header(md);
+static void print_text(const cw__md_t *md, const char *file, int stack) {
+  const md_header_t *h = cw__md_header(md);
   printf("%s: minidump version 0x%08x, %zu streams, flags 0x%llx, "
          "time %u\n\n",
-         file, h->version, cw_md_stream_count(md), (unsigned long long)h->flags,
-         h->time_date_stamp);
+         file, h->version, cw__md_stream_count(md),
+         (unsigned long long)h->flags, h->time_date_stamp);
 
   printf("Streams:\n  %-20s %-12s %10s %10s\n", "name", "type", "size",
          "offset");
-  for (size_t i = 0; i < cw_md_stream_count(md); i++) {
-    const cw_md_stream_t *s = cw_md_stream(md, i);
+  for (size_t i = 0; i < cw__md_stream_count(md); i++) {
+    const cw__md_stream_t *s = cw__md_stream(md, i);
     char buf[16];
     printf("  %-20s 0x%-10x %10u 0x%08x\n",
            stream_label(s->type, buf, sizeof(buf)), s->type, s->size, s->rva);
   }
 
-  const cw_md_system_t *si = cw_md_system_info(md);
+  const cw__md_system_t *si = cw__md_system_info(md);
   if (si != NULL) {
     printf("\nSystem:\n  OS: %s %u.%u.%u %s\n  CPU: %s %s%s%s, %u CPU%s\n",
-           cw_md_os_name(si->raw.platform_id), si->raw.major_version,
+           cw__md_os_name(si->raw.platform_id), si->raw.major_version,
            si->raw.minor_version, si->raw.build_number, si->csd_version,
-           cw_md_arch_name(si->raw.processor_architecture), si->cpu_info,
+           cw__md_arch_name(si->raw.processor_architecture), si->cpu_info,
            si->vendor[0] ? ", " : "", si->vendor, si->raw.number_of_processors,
            si->raw.number_of_processors == 1 ? "" : "s");
   }
-  const cw_md_misc_t *mi = cw_md_misc_info(md);
+  const cw__md_misc_t *mi = cw__md_misc_info(md);
   if (mi != NULL && (mi->flags1 & MD_MISCINFO_FLAGS1_PROCESS_ID))
     printf("  Process: pid %u\n", mi->process_id);
-  cw_buf_t line = CW_BUF_INIT;
+  cw__buf_t line = CW_BUF_INIT;
   text_line(md, MD_LINUX_CMD_LINE, &line);
   if (line.len > 0)
     printf("  Command line: %s\n", (const char *)line.data);
-  cw_buf_free(&line);
+  cw__buf_free(&line);
 
-  const cw_md_exception_t *e = cw_md_exception(md);
+  const cw__md_exception_t *e = cw__md_exception(md);
   if (e != NULL) {
-    const char *sig = cw_signal_name((int)e->code);
-    const char *code = cw_si_code_name((int)e->code, (int)e->flags);
+    const char *sig = cw__signal_name((int)e->code);
+    const char *code = cw__si_code_name((int)e->code, (int)e->flags);
     printf("\nException:\n  signal %s (%u), si_code %s (%d), address "
            "0x%llx, thread %u",
            sig ? sig : "?", e->code, code ? code : "?", (int)e->flags,
@@ -221,10 +223,10 @@ static void print_text(const cw_md_t *md, const char *file, int stack) {
     printf("\n");
   }
 
-  printf("\nThreads (%zu):\n", cw_md_thread_count(md));
+  printf("\nThreads (%zu):\n", cw__md_thread_count(md));
   long ci = crash_index(md);
-  for (size_t i = 0; i < cw_md_thread_count(md); i++) {
-    const cw_md_thread_t *t = cw_md_thread(md, i);
+  for (size_t i = 0; i < cw__md_thread_count(md); i++) {
+    const cw__md_thread_t *t = cw__md_thread(md, i);
     printf("  %2zu tid %-7u %-16s%s\n", i, t->tid, t->name ? t->name : "",
            (long)i == ci ? " (crashed)" : "");
     char why[128];
@@ -246,9 +248,9 @@ static void print_text(const cw_md_t *md, const char *file, int stack) {
       print_frames(md, i);
   }
 
-  printf("\nModules (%zu):\n", cw_md_module_count(md));
-  for (size_t i = 0; i < cw_md_module_count(md); i++) {
-    const cw_md_module_t *m = cw_md_module(md, i);
+  printf("\nModules (%zu):\n", cw__md_module_count(md));
+  for (size_t i = 0; i < cw__md_module_count(md); i++) {
+    const cw__md_module_t *m = cw__md_module(md, i);
     printf("  0x%012llx-0x%012llx %s\n", (unsigned long long)m->base,
            (unsigned long long)(m->base + m->size - (m->size ? 1 : 0)),
            m->basename);
@@ -260,260 +262,261 @@ static void print_text(const cw_md_t *md, const char *file, int stack) {
       printf("     pdb %s\n", m->pdb_name);
     printf("     path %s\n", m->name);
   }
-  printf("\nMemory ranges: %zu\n", cw_md_memory_count(md));
+  printf("\nMemory ranges: %zu\n", cw__md_memory_count(md));
 }
 
-static void json_regs(cw_json_t *j, const md_context_amd64_t *c) {
+static void json_regs(cw__json_t *j, const md_context_amd64_t *c) {
   static const char *const names[] = {"rax", "rbx", "rcx", "rdx", "rsi", "rdi",
                                       "rbp", "rsp", "r8",  "r9",  "r10", "r11",
                                       "r12", "r13", "r14", "r15", "rip"};
   uint64_t v[] = {c->rax, c->rbx, c->rcx, c->rdx, c->rsi, c->rdi,
                   c->rbp, c->rsp, c->r8,  c->r9,  c->r10, c->r11,
                   c->r12, c->r13, c->r14, c->r15, c->rip};
-  cw_json_begin_object(j);
+  cw__json_begin_object(j);
   for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
-    cw_json_key(j, names[i]);
-    cw_json_hex(j, v[i]);
+    cw__json_key(j, names[i]);
+    cw__json_hex(j, v[i]);
   }
-  cw_json_key(j, "eflags");
-  cw_json_hex(j, c->eflags);
-  cw_json_end_object(j);
+  cw__json_key(j, "eflags");
+  cw__json_hex(j, c->eflags);
+  cw__json_end_object(j);
 }
 
-static void json_frames(cw_json_t *j, const cw_md_t *md, size_t i) {
+static void json_frames(cw__json_t *j, const cw__md_t *md, size_t i) {
   char err[256];
   size_t n;
-  cw_sw_frame_t *f = walk(md, i, &n, err, sizeof(err));
-  cw_json_key(j, "frames");
-  cw_json_begin_array(j);
+  cw__sw_frame_t *f = walk(md, i, &n, err, sizeof(err));
+  cw__json_key(j, "frames");
+  cw__json_begin_array(j);
   for (size_t k = 0; f != NULL && k < n; k++) {
-    cw_json_begin_object(j);
-    cw_json_key(j, "ip");
-    cw_json_hex(j, f[k].ip);
-    cw_json_key(j, "sp");
-    cw_json_hex(j, f[k].sp);
-    cw_json_key(j, "trust");
-    cw_json_string(j, cw_sw_trust_name(f[k].trust));
-    cw_json_key(j, "module_index");
-    cw_json_int(j, f[k].module_index);
+    cw__json_begin_object(j);
+    cw__json_key(j, "ip");
+    cw__json_hex(j, f[k].ip);
+    cw__json_key(j, "sp");
+    cw__json_hex(j, f[k].sp);
+    cw__json_key(j, "trust");
+    cw__json_string(j, cw__sw_trust_name(f[k].trust));
+    cw__json_key(j, "module_index");
+    cw__json_int(j, f[k].module_index);
     if (f[k].module_index >= 0) {
-      cw_json_key(j, "module");
-      cw_json_string(j, cw_md_module(md, (size_t)f[k].module_index)->basename);
-      cw_json_key(j, "module_offset");
-      cw_json_hex(j, f[k].module_offset);
+      cw__json_key(j, "module");
+      cw__json_string(j,
+                      cw__md_module(md, (size_t)f[k].module_index)->basename);
+      cw__json_key(j, "module_offset");
+      cw__json_hex(j, f[k].module_offset);
     }
-    cw_json_end_object(j);
+    cw__json_end_object(j);
   }
-  cw_json_end_array(j);
+  cw__json_end_array(j);
   if (f == NULL) {
-    cw_json_key(j, "frames_error");
-    cw_json_string(j, err);
+    cw__json_key(j, "frames_error");
+    cw__json_string(j, err);
   }
   free(f);
 }
 
-static void print_json(const cw_md_t *md, const char *file, int stack) {
-  cw_buf_t out = CW_BUF_INIT;
-  cw_json_t j;
-  cw_json_init(&j, &out, 1);
-  cw_json_begin_object(&j);
-  cw_json_key(&j, "file");
-  cw_json_string(&j, file);
-  const md_header_t *h = cw_md_header(md);
-  cw_json_key(&j, "header");
-  cw_json_begin_object(&j);
-  cw_json_key(&j, "version");
-  cw_json_uint(&j, h->version);
-  cw_json_key(&j, "stream_count");
-  cw_json_uint(&j, h->stream_count);
-  cw_json_key(&j, "time_date_stamp");
-  cw_json_uint(&j, h->time_date_stamp);
-  cw_json_key(&j, "flags");
-  cw_json_hex(&j, h->flags);
-  cw_json_end_object(&j);
+static void print_json(const cw__md_t *md, const char *file, int stack) {
+  cw__buf_t out = CW_BUF_INIT;
+  cw__json_t j;
+  cw__json_init(&j, &out, 1);
+  cw__json_begin_object(&j);
+  cw__json_key(&j, "file");
+  cw__json_string(&j, file);
+  const md_header_t *h = cw__md_header(md);
+  cw__json_key(&j, "header");
+  cw__json_begin_object(&j);
+  cw__json_key(&j, "version");
+  cw__json_uint(&j, h->version);
+  cw__json_key(&j, "stream_count");
+  cw__json_uint(&j, h->stream_count);
+  cw__json_key(&j, "time_date_stamp");
+  cw__json_uint(&j, h->time_date_stamp);
+  cw__json_key(&j, "flags");
+  cw__json_hex(&j, h->flags);
+  cw__json_end_object(&j);
 
-  cw_json_key(&j, "streams");
-  cw_json_begin_array(&j);
-  for (size_t i = 0; i < cw_md_stream_count(md); i++) {
-    const cw_md_stream_t *s = cw_md_stream(md, i);
+  cw__json_key(&j, "streams");
+  cw__json_begin_array(&j);
+  for (size_t i = 0; i < cw__md_stream_count(md); i++) {
+    const cw__md_stream_t *s = cw__md_stream(md, i);
     char buf[16];
-    cw_json_begin_object(&j);
-    cw_json_key(&j, "type");
-    cw_json_uint(&j, s->type);
-    cw_json_key(&j, "name");
-    cw_json_string(&j, stream_label(s->type, buf, sizeof(buf)));
-    cw_json_key(&j, "size");
-    cw_json_uint(&j, s->size);
-    cw_json_key(&j, "offset");
-    cw_json_uint(&j, s->rva);
-    cw_json_end_object(&j);
+    cw__json_begin_object(&j);
+    cw__json_key(&j, "type");
+    cw__json_uint(&j, s->type);
+    cw__json_key(&j, "name");
+    cw__json_string(&j, stream_label(s->type, buf, sizeof(buf)));
+    cw__json_key(&j, "size");
+    cw__json_uint(&j, s->size);
+    cw__json_key(&j, "offset");
+    cw__json_uint(&j, s->rva);
+    cw__json_end_object(&j);
   }
-  cw_json_end_array(&j);
+  cw__json_end_array(&j);
 
-  const cw_md_system_t *si = cw_md_system_info(md);
+  const cw__md_system_t *si = cw__md_system_info(md);
   if (si != NULL) {
-    cw_json_key(&j, "system_info");
-    cw_json_begin_object(&j);
-    cw_json_key(&j, "os");
-    cw_json_string(&j, cw_md_os_name(si->raw.platform_id));
-    cw_json_key(&j, "platform_id");
-    cw_json_uint(&j, si->raw.platform_id);
+    cw__json_key(&j, "system_info");
+    cw__json_begin_object(&j);
+    cw__json_key(&j, "os");
+    cw__json_string(&j, cw__md_os_name(si->raw.platform_id));
+    cw__json_key(&j, "platform_id");
+    cw__json_uint(&j, si->raw.platform_id);
     char ver[64];
     snprintf(ver, sizeof(ver), "%u.%u.%u", si->raw.major_version,
              si->raw.minor_version, si->raw.build_number);
-    cw_json_key(&j, "os_version");
-    cw_json_string(&j, ver);
-    cw_json_key(&j, "csd_version");
-    cw_json_string(&j, si->csd_version);
-    cw_json_key(&j, "cpu_arch");
-    cw_json_string(&j, cw_md_arch_name(si->raw.processor_architecture));
-    cw_json_key(&j, "cpu_info");
-    cw_json_string(&j, si->cpu_info);
-    cw_json_key(&j, "cpu_vendor");
-    cw_json_string(&j, si->vendor);
-    cw_json_key(&j, "cpu_count");
-    cw_json_uint(&j, si->raw.number_of_processors);
-    cw_json_end_object(&j);
+    cw__json_key(&j, "os_version");
+    cw__json_string(&j, ver);
+    cw__json_key(&j, "csd_version");
+    cw__json_string(&j, si->csd_version);
+    cw__json_key(&j, "cpu_arch");
+    cw__json_string(&j, cw__md_arch_name(si->raw.processor_architecture));
+    cw__json_key(&j, "cpu_info");
+    cw__json_string(&j, si->cpu_info);
+    cw__json_key(&j, "cpu_vendor");
+    cw__json_string(&j, si->vendor);
+    cw__json_key(&j, "cpu_count");
+    cw__json_uint(&j, si->raw.number_of_processors);
+    cw__json_end_object(&j);
   }
-  const cw_md_misc_t *mi = cw_md_misc_info(md);
+  const cw__md_misc_t *mi = cw__md_misc_info(md);
   if (mi != NULL) {
-    cw_json_key(&j, "misc_info");
-    cw_json_begin_object(&j);
-    cw_json_key(&j, "flags1");
-    cw_json_hex(&j, mi->flags1);
+    cw__json_key(&j, "misc_info");
+    cw__json_begin_object(&j);
+    cw__json_key(&j, "flags1");
+    cw__json_hex(&j, mi->flags1);
     if (mi->flags1 & MD_MISCINFO_FLAGS1_PROCESS_ID) {
-      cw_json_key(&j, "process_id");
-      cw_json_uint(&j, mi->process_id);
+      cw__json_key(&j, "process_id");
+      cw__json_uint(&j, mi->process_id);
     }
     if (mi->flags1 & MD_MISCINFO_FLAGS1_PROCESS_TIMES) {
-      cw_json_key(&j, "process_create_time");
-      cw_json_uint(&j, mi->process_create_time);
+      cw__json_key(&j, "process_create_time");
+      cw__json_uint(&j, mi->process_create_time);
     }
-    cw_json_end_object(&j);
+    cw__json_end_object(&j);
   }
-  cw_buf_t line = CW_BUF_INIT;
+  cw__buf_t line = CW_BUF_INIT;
   text_line(md, MD_LINUX_CMD_LINE, &line);
   if (line.len > 0) {
-    cw_json_key(&j, "command_line");
-    cw_json_string(&j, (const char *)line.data);
+    cw__json_key(&j, "command_line");
+    cw__json_string(&j, (const char *)line.data);
   }
-  cw_buf_free(&line);
+  cw__buf_free(&line);
 
   long ci = crash_index(md);
-  const cw_md_exception_t *e = cw_md_exception(md);
+  const cw__md_exception_t *e = cw__md_exception(md);
   if (e != NULL) {
-    cw_json_key(&j, "exception");
-    cw_json_begin_object(&j);
-    const char *sig = cw_signal_name((int)e->code);
-    const char *code = cw_si_code_name((int)e->code, (int)e->flags);
-    cw_json_key(&j, "signal");
-    cw_json_uint(&j, e->code);
-    cw_json_key(&j, "signal_name");
+    cw__json_key(&j, "exception");
+    cw__json_begin_object(&j);
+    const char *sig = cw__signal_name((int)e->code);
+    const char *code = cw__si_code_name((int)e->code, (int)e->flags);
+    cw__json_key(&j, "signal");
+    cw__json_uint(&j, e->code);
+    cw__json_key(&j, "signal_name");
     if (sig)
-      cw_json_string(&j, sig);
+      cw__json_string(&j, sig);
     else
-      cw_json_null(&j);
-    cw_json_key(&j, "si_code");
-    cw_json_int(&j, (int32_t)e->flags);
-    cw_json_key(&j, "si_code_name");
+      cw__json_null(&j);
+    cw__json_key(&j, "si_code");
+    cw__json_int(&j, (int32_t)e->flags);
+    cw__json_key(&j, "si_code_name");
     if (code)
-      cw_json_string(&j, code);
+      cw__json_string(&j, code);
     else
-      cw_json_null(&j);
-    cw_json_key(&j, "address");
-    cw_json_hex(&j, e->address);
-    cw_json_key(&j, "thread_id");
-    cw_json_uint(&j, e->tid);
-    cw_json_key(&j, "thread_index");
-    cw_json_int(&j, ci);
-    cw_json_end_object(&j);
+      cw__json_null(&j);
+    cw__json_key(&j, "address");
+    cw__json_hex(&j, e->address);
+    cw__json_key(&j, "thread_id");
+    cw__json_uint(&j, e->tid);
+    cw__json_key(&j, "thread_index");
+    cw__json_int(&j, ci);
+    cw__json_end_object(&j);
   }
 
-  cw_json_key(&j, "threads");
-  cw_json_begin_array(&j);
-  for (size_t i = 0; i < cw_md_thread_count(md); i++) {
-    const cw_md_thread_t *t = cw_md_thread(md, i);
-    cw_json_begin_object(&j);
-    cw_json_key(&j, "tid");
-    cw_json_uint(&j, t->tid);
-    cw_json_key(&j, "name");
+  cw__json_key(&j, "threads");
+  cw__json_begin_array(&j);
+  for (size_t i = 0; i < cw__md_thread_count(md); i++) {
+    const cw__md_thread_t *t = cw__md_thread(md, i);
+    cw__json_begin_object(&j);
+    cw__json_key(&j, "tid");
+    cw__json_uint(&j, t->tid);
+    cw__json_key(&j, "name");
     if (t->name)
-      cw_json_string(&j, t->name);
+      cw__json_string(&j, t->name);
     else
-      cw_json_null(&j);
-    cw_json_key(&j, "crashed");
-    cw_json_bool(&j, (long)i == ci);
+      cw__json_null(&j);
+    cw__json_key(&j, "crashed");
+    cw__json_bool(&j, (long)i == ci);
     char why[128];
     const md_context_amd64_t *c = thread_ctx(md, i, why, sizeof(why));
-    cw_json_key(&j, "cpu");
-    cw_json_string(&j, cw_md_cpu_name(t->cpu));
-    cw_json_key(&j, "registers");
+    cw__json_key(&j, "cpu");
+    cw__json_string(&j, cw__md_cpu_name(t->cpu));
+    cw__json_key(&j, "registers");
     if (c != NULL)
       json_regs(&j, c);
     else
-      cw_json_null(&j);
+      cw__json_null(&j);
     if (c == NULL) {
-      cw_json_key(&j, "context_error");
-      cw_json_string(&j, why);
+      cw__json_key(&j, "context_error");
+      cw__json_string(&j, why);
     }
-    cw_json_key(&j, "stack_start");
-    cw_json_hex(&j, t->stack_start);
-    cw_json_key(&j, "stack_size");
-    cw_json_uint(&j, t->stack_size);
+    cw__json_key(&j, "stack_start");
+    cw__json_hex(&j, t->stack_start);
+    cw__json_key(&j, "stack_size");
+    cw__json_uint(&j, t->stack_size);
     if (stack)
       json_frames(&j, md, i);
-    cw_json_end_object(&j);
+    cw__json_end_object(&j);
   }
-  cw_json_end_array(&j);
+  cw__json_end_array(&j);
 
-  cw_json_key(&j, "modules");
-  cw_json_begin_array(&j);
-  for (size_t i = 0; i < cw_md_module_count(md); i++) {
-    const cw_md_module_t *m = cw_md_module(md, i);
-    cw_json_begin_object(&j);
-    cw_json_key(&j, "name");
-    cw_json_string(&j, m->name);
-    cw_json_key(&j, "base");
-    cw_json_hex(&j, m->base);
-    cw_json_key(&j, "size");
-    cw_json_uint(&j, m->size);
-    cw_json_key(&j, "end");
-    cw_json_hex(&j, m->base + m->size);
-    cw_json_key(&j, "code_id");
-    cw_json_string(&j, m->code_id);
-    cw_json_key(&j, "debug_id");
-    cw_json_string(&j, m->debug_id);
-    cw_json_key(&j, "breakpad_id");
-    cw_json_string(&j, m->breakpad_id);
+  cw__json_key(&j, "modules");
+  cw__json_begin_array(&j);
+  for (size_t i = 0; i < cw__md_module_count(md); i++) {
+    const cw__md_module_t *m = cw__md_module(md, i);
+    cw__json_begin_object(&j);
+    cw__json_key(&j, "name");
+    cw__json_string(&j, m->name);
+    cw__json_key(&j, "base");
+    cw__json_hex(&j, m->base);
+    cw__json_key(&j, "size");
+    cw__json_uint(&j, m->size);
+    cw__json_key(&j, "end");
+    cw__json_hex(&j, m->base + m->size);
+    cw__json_key(&j, "code_id");
+    cw__json_string(&j, m->code_id);
+    cw__json_key(&j, "debug_id");
+    cw__json_string(&j, m->debug_id);
+    cw__json_key(&j, "breakpad_id");
+    cw__json_string(&j, m->breakpad_id);
     if (m->pdb_name) {
-      cw_json_key(&j, "pdb_name");
-      cw_json_string(&j, m->pdb_name);
+      cw__json_key(&j, "pdb_name");
+      cw__json_string(&j, m->pdb_name);
     }
-    cw_json_end_object(&j);
+    cw__json_end_object(&j);
   }
-  cw_json_end_array(&j);
+  cw__json_end_array(&j);
 
-  cw_json_key(&j, "memory_ranges");
-  cw_json_uint(&j, cw_md_memory_count(md));
+  cw__json_key(&j, "memory_ranges");
+  cw__json_uint(&j, cw__md_memory_count(md));
 
-  cw_json_key(&j, "errors");
-  cw_json_begin_array(&j);
-  const char *errs = cw_md_errors(md);
+  cw__json_key(&j, "errors");
+  cw__json_begin_array(&j);
+  const char *errs = cw__md_errors(md);
   while (*errs) {
     const char *nl = strchr(errs, '\n');
     size_t n = nl ? (size_t)(nl - errs) : strlen(errs);
-    cw_json_string_n(&j, errs, n);
+    cw__json_string_n(&j, errs, n);
     errs += n + (nl != NULL);
   }
-  cw_json_end_array(&j);
-  cw_json_end_object(&j);
-  const char *s = cw_buf_cstr(&out);
+  cw__json_end_array(&j);
+  cw__json_end_object(&j);
+  const char *s = cw__buf_cstr(&out);
   if (s != NULL)
     printf("%s\n", s);
-  cw_buf_free(&out);
+  cw__buf_free(&out);
 }
 
-int cw_cmd_dump(int argc, char **argv) {
+int cw__cmd_dump(int argc, char **argv) {
   const char *file = NULL;
   int json = 0, stack = 0;
   for (int i = 1; i < argc; i++) {
@@ -557,9 +560,9 @@ int cw_cmd_dump(int argc, char **argv) {
     snprintf(dir_dump, sizeof(dir_dump), "%s/minidump.dmp", file);
     file = dir_dump;
   }
-  cw_md_t *md = NULL;
+  cw__md_t *md = NULL;
   char err[512];
-  if (cw_md_open_file(file, &md, err, sizeof(err)) != 0) {
+  if (cw__md_open_file(file, &md, err, sizeof(err)) != 0) {
     fprintf(stderr, "crashwatch dump: %s: %s\n", file, err);
     return 1;
   }
@@ -568,12 +571,12 @@ int cw_cmd_dump(int argc, char **argv) {
   else
     print_text(md, file, stack);
   int rc = 0;
-  if (cw_md_error_count(md) > 0) {
+  if (cw__md_error_count(md) > 0) {
     fprintf(stderr, "crashwatch dump: %s: damaged:\n%s", file,
-            cw_md_errors(md));
+            cw__md_errors(md));
     rc = 1;
   }
   fflush(stdout);
-  cw_md_close(md);
+  cw__md_close(md);
   return rc;
 }

@@ -38,7 +38,7 @@
 enum { STYLE_LLVM, STYLE_GNU, STYLE_JSON };
 
 typedef struct {
-  cw_sym_module_t *mod; /* NULL when the module could not be opened */
+  cw__sym_module_t *mod; /* NULL when the module could not be opened */
   int style;
   int module_offset;
   int return_address;
@@ -47,8 +47,8 @@ typedef struct {
   int demangle; /* -1: the style's default (LLVM yes, GNU no) */
   size_t unresolved;
   size_t count;
-  cw_json_t json;
-  cw_buf_t jbuf;
+  cw__json_t json;
+  cw__buf_t jbuf;
 } run_t;
 
 static void usage(FILE *out) {
@@ -180,12 +180,12 @@ static const char *demangle(const char *name, char *buf, size_t cap) {
 }
 
 static void print_frames(run_t *r, const char *input, uint64_t addr, int ok) {
-  cw_sym_frame_t fr[64];
+  cw__sym_frame_t fr[64];
   int n = 0;
   if (ok && r->mod != NULL) {
-    uint64_t va = r->module_offset ? cw_sym_module_vaddr(r->mod, addr) : addr;
-    n = cw_sym_lookup(r->mod, va, r->return_address ? CW_SYM_RETURN_ADDRESS : 0,
-                      fr, 64);
+    uint64_t va = r->module_offset ? cw__sym_module_vaddr(r->mod, addr) : addr;
+    n = cw__sym_lookup(r->mod, va,
+                       r->return_address ? CW_SYM_RETURN_ADDRESS : 0, fr, 64);
     if (n < 0)
       n = 0;
   }
@@ -200,52 +200,52 @@ static void print_frames(run_t *r, const char *input, uint64_t addr, int ok) {
     n = 1;
   }
   if (r->style == STYLE_JSON) {
-    cw_json_t *j = &r->json;
-    cw_json_begin_object(j);
+    cw__json_t *j = &r->json;
+    cw__json_begin_object(j);
     if (ok) {
-      cw_json_key(j, "address");
-      cw_json_hex(j, addr);
+      cw__json_key(j, "address");
+      cw__json_hex(j, addr);
     } else {
-      cw_json_key(j, "input");
-      cw_json_string(j, input);
-      cw_json_key(j, "error");
-      cw_json_string(j, "not a hex address");
+      cw__json_key(j, "input");
+      cw__json_string(j, input);
+      cw__json_key(j, "error");
+      cw__json_string(j, "not a hex address");
     }
-    cw_json_key(j, "frames");
-    cw_json_begin_array(j);
+    cw__json_key(j, "frames");
+    cw__json_begin_array(j);
     char jbuf[1024];
     for (int i = 0; i < n; i++) {
-      cw_json_begin_object(j);
-      cw_json_key(j, "function");
+      cw__json_begin_object(j);
+      cw__json_key(j, "function");
       if (fr[i].function)
-        cw_json_string(j, r->demangle
-                              ? demangle(fr[i].function, jbuf, sizeof(jbuf))
-                              : fr[i].function);
+        cw__json_string(j, r->demangle
+                               ? demangle(fr[i].function, jbuf, sizeof(jbuf))
+                               : fr[i].function);
       else
-        cw_json_null(j);
+        cw__json_null(j);
       if (fr[i].symbol) {
-        cw_json_key(j, "symbol");
-        cw_json_string(j, fr[i].symbol);
+        cw__json_key(j, "symbol");
+        cw__json_string(j, fr[i].symbol);
       }
-      cw_json_key(j, "file");
+      cw__json_key(j, "file");
       if (fr[i].file)
-        cw_json_string(j, fr[i].file);
+        cw__json_string(j, fr[i].file);
       else
-        cw_json_null(j);
-      cw_json_key(j, "line");
-      cw_json_uint(j, fr[i].line);
-      cw_json_key(j, "column");
-      cw_json_uint(j, fr[i].column);
+        cw__json_null(j);
+      cw__json_key(j, "line");
+      cw__json_uint(j, fr[i].line);
+      cw__json_key(j, "column");
+      cw__json_uint(j, fr[i].column);
       if (fr[i].discriminator) {
-        cw_json_key(j, "discriminator");
-        cw_json_uint(j, fr[i].discriminator);
+        cw__json_key(j, "discriminator");
+        cw__json_uint(j, fr[i].discriminator);
       }
-      cw_json_key(j, "inlined");
-      cw_json_bool(j, fr[i].inlined);
-      cw_json_end_object(j);
+      cw__json_key(j, "inlined");
+      cw__json_bool(j, fr[i].inlined);
+      cw__json_end_object(j);
     }
-    cw_json_end_array(j);
-    cw_json_end_object(j);
+    cw__json_end_array(j);
+    cw__json_end_object(j);
     return;
   }
   if (r->print_address) {
@@ -296,7 +296,7 @@ static int progress(run_t *r, uint64_t start_ns) {
   static uint64_t last;
   if (r->count % 4096 != 0)
     return 0;
-  uint64_t now = cw_symbolizer_now_ns();
+  uint64_t now = cw__symbolizer_now_ns();
   if (now - start_ns < 1000000000ull || now - last < 250000000ull)
     return 0;
   last = now;
@@ -312,7 +312,7 @@ static int run_stdin(run_t *r) {
   char line[512];
   size_t llen = 0;
   int tty = isatty(STDERR_FILENO), shown = 0;
-  uint64_t start = cw_symbolizer_now_ns();
+  uint64_t start = cw__symbolizer_now_ns();
   for (;;) {
     if (r->style != STYLE_JSON)
       fflush(stdout);
@@ -358,9 +358,9 @@ static int run_stdin(run_t *r) {
 /* ---- minidumps ------------------------------------------------------ */
 
 typedef struct {
-  cw_symbolizer_t *s;
-  const cw_md_t *md;
-  cw_sym_module_t **mods; /* per module index, opened lazily */
+  cw__symbolizer_t *s;
+  const cw__md_t *md;
+  cw__sym_module_t **mods; /* per module index, opened lazily */
   int *tried;
   size_t nmods;
   int warned;
@@ -368,10 +368,11 @@ typedef struct {
 
 /* The vDSO, as our watchdog ("linux-vdso.so.1"), Breakpad
  * ("linux-gate.so") and /proc/PID/maps ("[vdso]") name it. */
-static int is_vdso(const cw_md_module_t *m) {
+static int is_vdso(const cw__md_module_t *m) {
   const char *b = m->basename ? m->basename : m->name;
   return b != NULL &&
-         (strcmp(b, "linux-vdso.so.1") == 0 || strcmp(b, "linux-gate.so") == 0 ||
+         (strcmp(b, "linux-vdso.so.1") == 0 ||
+          strcmp(b, "linux-gate.so") == 0 ||
           strcmp(b, "linux-gate.so.1") == 0 || strcmp(b, "[vdso]") == 0);
 }
 
@@ -380,16 +381,16 @@ static int is_vdso(const cw_md_module_t *m) {
  * table names its frames, and where no symbol covers an address the
  * nearest preceding function of the section does, as in the watchdog.
  * NULL when the dump does not hold the whole image. */
-static cw_sym_module_t *dump_vdso_module(dump_ctx_t *c,
-                                         const cw_md_module_t *m) {
+static cw__sym_module_t *dump_vdso_module(dump_ctx_t *c,
+                                          const cw__md_module_t *m) {
   if (m->size == 0 || m->size > CW_SYM_IMAGE_MAX)
     return NULL;
   uint8_t *img = malloc((size_t)m->size);
   if (img == NULL)
     return NULL;
-  cw_sym_module_t *mod = NULL;
-  if (cw_md_read_memory(c->md, m->base, img, (size_t)m->size) == 0) {
-    int rc = cw_symbolizer_open_image(
+  cw__sym_module_t *mod = NULL;
+  if (cw__md_read_memory(c->md, m->base, img, (size_t)m->size) == 0) {
+    int rc = cw__symbolizer_open_image(
         c->s, m->basename ? m->basename : m->name, img, (size_t)m->size,
         m->build_id_len ? m->build_id : NULL, m->build_id_len, &mod);
     if (rc != 0)
@@ -401,22 +402,22 @@ static cw_sym_module_t *dump_vdso_module(dump_ctx_t *c,
 
 /* The symbolizer's module for minidump module i (NULL when nothing found);
  * problems are printed once per module. */
-static cw_sym_module_t *dump_module(dump_ctx_t *c, size_t i) {
+static cw__sym_module_t *dump_module(dump_ctx_t *c, size_t i) {
   if (i >= c->nmods)
     return NULL;
   if (c->tried[i])
     return c->mods[i];
   c->tried[i] = 1;
-  const cw_md_module_t *m = cw_md_module(c->md, i);
-  cw_sym_module_t *mod = NULL;
-  int rc = cw_symbolizer_open(c->s, m->name && *m->name ? m->name : NULL,
-                              m->build_id_len ? m->build_id : NULL,
-                              m->build_id_len, &mod);
+  const cw__md_module_t *m = cw__md_module(c->md, i);
+  cw__sym_module_t *mod = NULL;
+  int rc = cw__symbolizer_open(c->s, m->name && *m->name ? m->name : NULL,
+                               m->build_id_len ? m->build_id : NULL,
+                               m->build_id_len, &mod);
   if (rc != 0 && rc != CW_ENOSYMBOL)
     mod = NULL;
-  if ((mod == NULL || strcmp(cw_sym_module_source(mod), "none") == 0) &&
+  if ((mod == NULL || strcmp(cw__sym_module_source(mod), "none") == 0) &&
       is_vdso(m)) {
-    cw_sym_module_t *img = dump_vdso_module(c, m);
+    cw__sym_module_t *img = dump_vdso_module(c, m);
     if (img != NULL)
       mod = img;
   }
@@ -424,21 +425,21 @@ static cw_sym_module_t *dump_module(dump_ctx_t *c, size_t i) {
   return mod;
 }
 
-static const char *dump_find_module(void *ctx, const cw_md_module_t *m) {
+static const char *dump_find_module(void *ctx, const cw__md_module_t *m) {
   dump_ctx_t *c = ctx;
   for (size_t i = 0; i < c->nmods; i++) {
-    if (cw_md_module(c->md, i) != m)
+    if (cw__md_module(c->md, i) != m)
       continue;
-    cw_sym_module_t *mod = dump_module(c, i);
-    if (mod == NULL || strcmp(cw_sym_module_source(mod), "breakpad") == 0)
+    cw__sym_module_t *mod = dump_module(c, i);
+    if (mod == NULL || strcmp(cw__sym_module_source(mod), "breakpad") == 0)
       return NULL;
     /* An ELF with the dump's build-id: the module, else its debug file
      * (which keeps .debug_frame). */
-    const char *p = cw_sym_module_path(mod);
+    const char *p = cw__sym_module_path(mod);
     if (p != NULL && access(p, R_OK) == 0)
       return p;
-    if (strcmp(cw_sym_module_source(mod), "dwarf") == 0)
-      return cw_sym_module_debug_file(mod);
+    if (strcmp(cw__sym_module_source(mod), "dwarf") == 0)
+      return cw__sym_module_debug_file(mod);
     return NULL;
   }
   return NULL;
@@ -472,70 +473,70 @@ static int dump_path(const char *arg, char *out, size_t cap) {
 
 /* The dump's module of a walked frame (or NULL) and the frame's symbols,
  * innermost inlined function first; returns how many (0: unknown). */
-static int dump_frame_lookup(dump_ctx_t *c, const cw_sw_frame_t *f,
-                             const cw_md_module_t **m_out, cw_sym_frame_t *fr,
+static int dump_frame_lookup(dump_ctx_t *c, const cw__sw_frame_t *f,
+                             const cw__md_module_t **m_out, cw__sym_frame_t *fr,
                              size_t cap) {
-  const cw_md_module_t *m = f->module_index >= 0
-                                ? cw_md_module(c->md, (size_t)f->module_index)
-                                : NULL;
-  cw_sym_module_t *mod =
+  const cw__md_module_t *m = f->module_index >= 0
+                                 ? cw__md_module(c->md, (size_t)f->module_index)
+                                 : NULL;
+  cw__sym_module_t *mod =
       f->module_index >= 0 ? dump_module(c, (size_t)f->module_index) : NULL;
   *m_out = m;
   if (mod == NULL || m == NULL)
     return 0;
-  int n = cw_sym_lookup(mod, cw_sym_module_vaddr(mod, f->lookup_pc - m->base),
-                        0, fr, cap);
+  int n = cw__sym_lookup(mod, cw__sym_module_vaddr(mod, f->lookup_pc - m->base),
+                         0, fr, cap);
   return n > 0 ? n : 0;
 }
 
-static void dump_frame_json(cw_json_t *j, dump_ctx_t *c, const cw_sw_frame_t *f,
-                            size_t index) {
-  const cw_md_module_t *m;
-  cw_sym_frame_t fr[64];
+static void dump_frame_json(cw__json_t *j, dump_ctx_t *c,
+                            const cw__sw_frame_t *f, size_t index) {
+  const cw__md_module_t *m;
+  cw__sym_frame_t fr[64];
   int n = dump_frame_lookup(c, f, &m, fr, 64);
   for (int k = 0; k < (n > 0 ? n : 1); k++) {
-    cw_json_begin_object(j);
-    cw_json_key(j, "index");
-    cw_json_uint(j, index + (size_t)k);
-    cw_json_key(j, "ip");
-    cw_json_hex(j, f->ip);
-    cw_json_key(j, "trust");
-    cw_json_string(j, k + 1 < n ? "inline" : cw_sw_trust_name(f->trust));
-    cw_json_key(j, "module");
+    cw__json_begin_object(j);
+    cw__json_key(j, "index");
+    cw__json_uint(j, index + (size_t)k);
+    cw__json_key(j, "ip");
+    cw__json_hex(j, f->ip);
+    cw__json_key(j, "trust");
+    cw__json_string(j, k + 1 < n ? "inline" : cw__sw_trust_name(f->trust));
+    cw__json_key(j, "module");
     if (m != NULL) {
-      cw_json_string(j, m->basename ? m->basename : m->name);
-      cw_json_key(j, "module_offset");
-      cw_json_hex(j, f->ip - m->base);
+      cw__json_string(j, m->basename ? m->basename : m->name);
+      cw__json_key(j, "module_offset");
+      cw__json_hex(j, f->ip - m->base);
     } else {
-      cw_json_null(j);
+      cw__json_null(j);
     }
     if (n > 0) {
       char dbuf[1024];
-      cw_json_key(j, "function");
+      cw__json_key(j, "function");
       if (fr[k].function)
-        cw_json_string(j, demangle(fr[k].function, dbuf, sizeof(dbuf)));
+        cw__json_string(j, demangle(fr[k].function, dbuf, sizeof(dbuf)));
       else
-        cw_json_null(j);
-      cw_json_key(j, "file");
+        cw__json_null(j);
+      cw__json_key(j, "file");
       if (fr[k].file)
-        cw_json_string(j, fr[k].file);
+        cw__json_string(j, fr[k].file);
       else
-        cw_json_null(j);
-      cw_json_key(j, "line");
-      cw_json_uint(j, fr[k].line);
-      cw_json_key(j, "inlined");
-      cw_json_bool(j, fr[k].inlined);
+        cw__json_null(j);
+      cw__json_key(j, "line");
+      cw__json_uint(j, fr[k].line);
+      cw__json_key(j, "inlined");
+      cw__json_bool(j, fr[k].inlined);
     }
-    cw_json_end_object(j);
+    cw__json_end_object(j);
   }
 }
 
 /* Prints one walked frame (and its inlined callees first) as
  * minidump_stackwalk does; returns how many numbered frames it printed. */
-static size_t dump_frame_text(dump_ctx_t *c, const cw_sw_frame_t *f,
+static size_t dump_frame_text(dump_ctx_t *c, const cw__sw_frame_t *f,
                               size_t index, int regs) {
-  const cw_md_module_t *m;
-  cw_sym_frame_t fr[64];
+  const cw__md_module_t *m;
+  cw__sym_frame_t fr[64];
   int n = dump_frame_lookup(c, f, &m, fr, 64);
   const char *mname = m ? (m->basename ? m->basename : m->name) : NULL;
   char dbuf[1024];
@@ -573,71 +574,71 @@ static size_t dump_frame_text(dump_ctx_t *c, const cw_sw_frame_t *f,
       if (col != 0)
         printf("\n");
     }
-    printf("    Found by: %s\n", cw_sw_trust_description(f->trust));
+    printf("    Found by: %s\n", cw__sw_trust_description(f->trust));
   }
   return (size_t)(n > 0 ? n : 1);
 }
 
-static int symbolize_dump(cw_symbolizer_t *s, const char *arg, int json) {
+static int symbolize_dump(cw__symbolizer_t *s, const char *arg, int json) {
   char path[4096];
   if (dump_path(arg, path, sizeof(path)) != 0) {
     fprintf(stderr, "crashwatch symbolize: %s: no minidump in this directory\n",
             arg);
     return 1;
   }
-  cw_md_t *md = NULL;
+  cw__md_t *md = NULL;
   char err[512];
-  if (cw_md_open_file(path, &md, err, sizeof(err)) != 0) {
+  if (cw__md_open_file(path, &md, err, sizeof(err)) != 0) {
     fprintf(stderr, "crashwatch symbolize: %s\n", err);
     return 1;
   }
-  int rc = cw_md_error_count(md) > 0 ? 1 : 0;
+  int rc = cw__md_error_count(md) > 0 ? 1 : 0;
   if (rc)
-    fprintf(stderr, "crashwatch symbolize: %s: %s", path, cw_md_errors(md));
-  dump_ctx_t c = {.s = s, .md = md, .nmods = cw_md_module_count(md)};
+    fprintf(stderr, "crashwatch symbolize: %s: %s", path, cw__md_errors(md));
+  dump_ctx_t c = {.s = s, .md = md, .nmods = cw__md_module_count(md)};
   c.mods = calloc(c.nmods + 1, sizeof(*c.mods));
   c.tried = calloc(c.nmods + 1, sizeof(*c.tried));
-  cw_sw_options_t opts = {.find_module_file = dump_find_module, .ctx = &c};
-  cw_stackwalker_t *sw = NULL;
-  if (c.mods == NULL || c.tried == NULL || cw_sw_new(md, &opts, &sw) != 0) {
+  cw__sw_options_t opts = {.find_module_file = dump_find_module, .ctx = &c};
+  cw__stackwalker_t *sw = NULL;
+  if (c.mods == NULL || c.tried == NULL || cw__sw_new(md, &opts, &sw) != 0) {
     fprintf(stderr, "crashwatch symbolize: %s: cannot start the stack walk\n",
             path);
     free(c.mods);
     free(c.tried);
-    cw_md_close(md);
+    cw__md_close(md);
     return 1;
   }
-  const cw_md_exception_t *e = cw_md_exception(md);
-  long crashed = e ? cw_md_thread_index(md, e->tid) : -1;
-  size_t nthreads = cw_md_thread_count(md);
-  cw_buf_t jb = CW_BUF_INIT;
-  cw_json_t j;
+  const cw__md_exception_t *e = cw__md_exception(md);
+  long crashed = e ? cw__md_thread_index(md, e->tid) : -1;
+  size_t nthreads = cw__md_thread_count(md);
+  cw__buf_t jb = CW_BUF_INIT;
+  cw__json_t j;
   if (json) {
-    cw_json_init(&j, &jb, 0);
-    cw_json_begin_object(&j);
-    cw_json_key(&j, "minidump");
-    cw_json_string(&j, path);
+    cw__json_init(&j, &jb, 0);
+    cw__json_begin_object(&j);
+    cw__json_key(&j, "minidump");
+    cw__json_string(&j, path);
     if (e != NULL) {
-      const char *sig = cw_signal_name((int)e->code);
-      const char *code = cw_si_code_name((int)e->code, (int)e->flags);
+      const char *sig = cw__signal_name((int)e->code);
+      const char *code = cw__si_code_name((int)e->code, (int)e->flags);
       char reason[128];
       snprintf(reason, sizeof(reason), "%s / %s", sig ? sig : "?",
                code ? code : "?");
-      cw_json_key(&j, "crash");
-      cw_json_begin_object(&j);
-      cw_json_key(&j, "reason");
-      cw_json_string(&j, reason);
-      cw_json_key(&j, "address");
-      cw_json_hex(&j, e->address);
-      cw_json_key(&j, "tid");
-      cw_json_uint(&j, e->tid);
-      cw_json_end_object(&j);
+      cw__json_key(&j, "crash");
+      cw__json_begin_object(&j);
+      cw__json_key(&j, "reason");
+      cw__json_string(&j, reason);
+      cw__json_key(&j, "address");
+      cw__json_hex(&j, e->address);
+      cw__json_key(&j, "tid");
+      cw__json_uint(&j, e->tid);
+      cw__json_end_object(&j);
     }
-    cw_json_key(&j, "threads");
-    cw_json_begin_array(&j);
+    cw__json_key(&j, "threads");
+    cw__json_begin_array(&j);
   } else if (e != NULL) {
-    const char *sig = cw_signal_name((int)e->code);
-    const char *code = cw_si_code_name((int)e->code, (int)e->flags);
+    const char *sig = cw__signal_name((int)e->code);
+    const char *code = cw__si_code_name((int)e->code, (int)e->flags);
     printf("Crash reason:  %s / %s\nCrash address: 0x%llx\n\n", sig ? sig : "?",
            code ? code : "?", (unsigned long long)e->address);
   }
@@ -653,32 +654,32 @@ static int symbolize_dump(cw_symbolizer_t *s, const char *arg, int json) {
         continue;
       ti = (size_t)pass;
     }
-    cw_sw_frame_t *frames = NULL;
+    cw__sw_frame_t *frames = NULL;
     size_t count = 0;
     char why[256] = "";
-    int wrc = cw_sw_walk_thread(sw, ti, &frames, &count, why, sizeof(why));
-    const cw_md_thread_t *t = cw_md_thread(md, ti);
+    int wrc = cw__sw_walk_thread(sw, ti, &frames, &count, why, sizeof(why));
+    const cw__md_thread_t *t = cw__md_thread(md, ti);
     if (json) {
-      cw_json_begin_object(&j);
-      cw_json_key(&j, "index");
-      cw_json_uint(&j, ti);
-      cw_json_key(&j, "tid");
-      cw_json_uint(&j, t->tid);
-      cw_json_key(&j, "crashed");
-      cw_json_bool(&j, (long)ti == crashed);
+      cw__json_begin_object(&j);
+      cw__json_key(&j, "index");
+      cw__json_uint(&j, ti);
+      cw__json_key(&j, "tid");
+      cw__json_uint(&j, t->tid);
+      cw__json_key(&j, "crashed");
+      cw__json_bool(&j, (long)ti == crashed);
       if (wrc != 0) {
-        cw_json_key(&j, "error");
-        cw_json_string(&j, why);
+        cw__json_key(&j, "error");
+        cw__json_string(&j, why);
       }
-      cw_json_key(&j, "frames");
-      cw_json_begin_array(&j);
+      cw__json_key(&j, "frames");
+      cw__json_begin_array(&j);
       size_t idx = 0;
       for (size_t k = 0; k < count; k++) {
         dump_frame_json(&j, &c, &frames[k], idx);
         idx++;
       }
-      cw_json_end_array(&j);
-      cw_json_end_object(&j);
+      cw__json_end_array(&j);
+      cw__json_end_object(&j);
     } else {
       printf("Thread %zu%s\n", ti, (long)ti == crashed ? " (crashed)" : "");
       if (wrc != 0)
@@ -691,54 +692,54 @@ static int symbolize_dump(cw_symbolizer_t *s, const char *arg, int json) {
     free(frames);
   }
   if (json) {
-    cw_json_end_array(&j);
-    cw_json_key(&j, "modules");
-    cw_json_begin_array(&j);
+    cw__json_end_array(&j);
+    cw__json_key(&j, "modules");
+    cw__json_begin_array(&j);
     for (size_t i = 0; i < c.nmods; i++) {
-      const cw_md_module_t *m = cw_md_module(md, i);
-      cw_sym_module_t *mod = c.mods[i];
-      cw_json_begin_object(&j);
-      cw_json_key(&j, "name");
-      cw_json_string(&j, m->name ? m->name : "");
-      cw_json_key(&j, "base");
-      cw_json_hex(&j, m->base);
-      cw_json_key(&j, "size");
-      cw_json_uint(&j, m->size);
-      cw_json_key(&j, "code_id");
-      cw_json_string(&j, m->code_id);
-      cw_json_key(&j, "debug_id");
-      cw_json_string(&j, m->debug_id);
-      cw_json_key(&j, "symbols");
-      cw_json_string(&j, mod ? cw_sym_module_source(mod) : "none");
-      cw_json_end_object(&j);
+      const cw__md_module_t *m = cw__md_module(md, i);
+      cw__sym_module_t *mod = c.mods[i];
+      cw__json_begin_object(&j);
+      cw__json_key(&j, "name");
+      cw__json_string(&j, m->name ? m->name : "");
+      cw__json_key(&j, "base");
+      cw__json_hex(&j, m->base);
+      cw__json_key(&j, "size");
+      cw__json_uint(&j, m->size);
+      cw__json_key(&j, "code_id");
+      cw__json_string(&j, m->code_id);
+      cw__json_key(&j, "debug_id");
+      cw__json_string(&j, m->debug_id);
+      cw__json_key(&j, "symbols");
+      cw__json_string(&j, mod ? cw__sym_module_source(mod) : "none");
+      cw__json_end_object(&j);
     }
-    cw_json_end_array(&j);
-    cw_json_end_object(&j);
-    const char *o = cw_buf_cstr(&jb);
+    cw__json_end_array(&j);
+    cw__json_end_object(&j);
+    const char *o = cw__buf_cstr(&jb);
     if (o != NULL)
       printf("%s\n", o);
-    cw_buf_free(&jb);
+    cw__buf_free(&jb);
   } else {
     printf("Loaded modules:\n");
     for (size_t i = 0; i < c.nmods; i++) {
-      const cw_md_module_t *m = cw_md_module(md, i);
-      cw_sym_module_t *mod = c.mods[i];
+      const cw__md_module_t *m = cw__md_module(md, i);
+      cw__sym_module_t *mod = c.mods[i];
       printf(
           "0x%012llx - 0x%012llx  %s  %s%s\n", (unsigned long long)m->base,
           (unsigned long long)(m->base + m->size - 1),
           m->basename ? m->basename : (m->name ? m->name : "?"), m->breakpad_id,
-          mod && strcmp(cw_sym_module_source(mod), "none") != 0 ? "  (symbols)"
-                                                                : "");
+          mod && strcmp(cw__sym_module_source(mod), "none") != 0 ? "  (symbols)"
+                                                                 : "");
     }
   }
-  cw_sw_free(sw);
+  cw__sw_free(sw);
   free(c.mods);
   free(c.tried);
-  cw_md_close(md);
+  cw__md_close(md);
   return rc;
 }
 
-int cw_cmd_symbolize(int argc, char **argv) {
+int cw__cmd_symbolize(int argc, char **argv) {
   enum {
     O_BUILD_ID = 1000,
     O_DEBUG_DIR,
@@ -770,7 +771,7 @@ int cw_cmd_symbolize(int argc, char **argv) {
   };
   const char *exe = NULL, *build_id_hex = NULL;
   run_t r = {.style = STYLE_LLVM, .inlines = 1, .demangle = -1};
-  cw_symbolizer_t *s = cw_symbolizer_new(0);
+  cw__symbolizer_t *s = cw__symbolizer_new(0);
   if (s == NULL) {
     fprintf(stderr, "crashwatch symbolize: out of memory\n");
     return 1;
@@ -787,7 +788,7 @@ int cw_cmd_symbolize(int argc, char **argv) {
       build_id_hex = optarg;
       break;
     case O_DEBUG_DIR:
-      if (cw_symbolizer_add_debug_dir(s, optarg) != 0) {
+      if (cw__symbolizer_add_debug_dir(s, optarg) != 0) {
         fprintf(stderr, "crashwatch symbolize: bad --debug-dir '%s'\n", optarg);
         rc = 2;
       }
@@ -835,7 +836,7 @@ int cw_cmd_symbolize(int argc, char **argv) {
     case 'h':
     case O_HELP:
       usage(stdout);
-      cw_symbolizer_free(s);
+      cw__symbolizer_free(s);
       return 0;
     default:
       fprintf(stderr,
@@ -851,7 +852,7 @@ int cw_cmd_symbolize(int argc, char **argv) {
   uint8_t id[64];
   int idlen = 0;
   if (rc == 0 && build_id_hex != NULL) {
-    idlen = cw_hex_decode(build_id_hex, id, sizeof(id));
+    idlen = cw__hex_decode(build_id_hex, id, sizeof(id));
     if (idlen <= 0) {
       fprintf(stderr, "crashwatch symbolize: --build-id '%s' is not hex\n",
               build_id_hex);
@@ -861,26 +862,26 @@ int cw_cmd_symbolize(int argc, char **argv) {
   if (rc == 0 && exe == NULL && build_id_hex == NULL) {
     if (optind + 1 == argc) {
       rc = symbolize_dump(s, argv[optind], r.style == STYLE_JSON);
-      cw_symbolizer_free(s);
+      cw__symbolizer_free(s);
       return rc;
     }
     usage(stderr);
     rc = 2;
   }
   if (rc != 0) {
-    cw_symbolizer_free(s);
+    cw__symbolizer_free(s);
     return rc;
   }
 
-  int orc = cw_symbolizer_open(s, exe, idlen > 0 ? id : NULL,
-                               idlen > 0 ? (size_t)idlen : 0, &r.mod);
+  int orc = cw__symbolizer_open(s, exe, idlen > 0 ? id : NULL,
+                                idlen > 0 ? (size_t)idlen : 0, &r.mod);
   int file_problem = 0;
   if (orc != 0) {
-    fprintf(stderr, "crashwatch symbolize: %s\n", cw_symbolizer_last_error(s));
+    fprintf(stderr, "crashwatch symbolize: %s\n", cw__symbolizer_last_error(s));
     file_problem = 1;
   }
-  if (r.mod != NULL && *cw_sym_module_warnings(r.mod) != '\0') {
-    const char *w = cw_sym_module_warnings(r.mod);
+  if (r.mod != NULL && *cw__sym_module_warnings(r.mod) != '\0') {
+    const char *w = cw__sym_module_warnings(r.mod);
     while (*w != '\0') {
       const char *nl = strchr(w, '\n');
       int len = nl ? (int)(nl - w) : (int)strlen(w);
@@ -891,35 +892,35 @@ int cw_cmd_symbolize(int argc, char **argv) {
   }
 
   if (r.style == STYLE_JSON) {
-    cw_json_init(&r.json, &r.jbuf, 0);
-    cw_json_begin_object(&r.json);
-    cw_json_key(&r.json, "module");
-    const char *mp = r.mod ? cw_sym_module_path(r.mod) : exe;
+    cw__json_init(&r.json, &r.jbuf, 0);
+    cw__json_begin_object(&r.json);
+    cw__json_key(&r.json, "module");
+    const char *mp = r.mod ? cw__sym_module_path(r.mod) : exe;
     if (mp)
-      cw_json_string(&r.json, mp);
+      cw__json_string(&r.json, mp);
     else
-      cw_json_null(&r.json);
+      cw__json_null(&r.json);
     if (r.mod != NULL) {
       const uint8_t *bid;
-      size_t bl = cw_sym_module_build_id(r.mod, &bid);
+      size_t bl = cw__sym_module_build_id(r.mod, &bid);
       char hex[129];
-      cw_hex_encode(bid, bl, hex);
-      cw_json_key(&r.json, "build_id");
-      cw_json_string(&r.json, hex);
-      cw_json_key(&r.json, "source");
-      cw_json_string(&r.json, cw_sym_module_source(r.mod));
-      cw_json_key(&r.json, "debug_file");
-      if (cw_sym_module_debug_file(r.mod))
-        cw_json_string(&r.json, cw_sym_module_debug_file(r.mod));
+      cw__hex_encode(bid, bl, hex);
+      cw__json_key(&r.json, "build_id");
+      cw__json_string(&r.json, hex);
+      cw__json_key(&r.json, "source");
+      cw__json_string(&r.json, cw__sym_module_source(r.mod));
+      cw__json_key(&r.json, "debug_file");
+      if (cw__sym_module_debug_file(r.mod))
+        cw__json_string(&r.json, cw__sym_module_debug_file(r.mod));
       else
-        cw_json_null(&r.json);
+        cw__json_null(&r.json);
     }
     if (orc != 0) {
-      cw_json_key(&r.json, "error");
-      cw_json_string(&r.json, cw_symbolizer_last_error(s));
+      cw__json_key(&r.json, "error");
+      cw__json_string(&r.json, cw__symbolizer_last_error(s));
     }
-    cw_json_key(&r.json, "addresses");
-    cw_json_begin_array(&r.json);
+    cw__json_key(&r.json, "addresses");
+    cw__json_begin_array(&r.json);
   }
 
   if (optind < argc) {
@@ -936,14 +937,14 @@ int cw_cmd_symbolize(int argc, char **argv) {
   }
 
   if (r.style == STYLE_JSON) {
-    cw_json_end_array(&r.json);
-    cw_json_end_object(&r.json);
-    const char *out = cw_buf_cstr(&r.jbuf);
+    cw__json_end_array(&r.json);
+    cw__json_end_object(&r.json);
+    const char *out = cw__buf_cstr(&r.jbuf);
     if (out != NULL)
       printf("%s\n", out);
-    cw_buf_free(&r.jbuf);
+    cw__buf_free(&r.jbuf);
   }
   fflush(stdout);
-  cw_symbolizer_free(s);
+  cw__symbolizer_free(s);
   return (file_problem || r.unresolved > 0) ? 1 : 0;
 }

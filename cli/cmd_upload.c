@@ -163,7 +163,7 @@ enum {
   OPT_LOCKFD,
 };
 
-int cw_cmd_upload(int argc, char **argv) {
+int cw__cmd_upload(int argc, char **argv) {
   static const struct option opts[] = {
       {"spool", required_argument, 0, OPT_SPOOL},
       {"dsn", required_argument, 0, OPT_DSN},
@@ -190,8 +190,8 @@ int cw_cmd_upload(int argc, char **argv) {
       {"help", no_argument, 0, 'h'},
       {0, 0, 0, 0},
   };
-  cw_upload_config_t cfg;
-  cw_upload_config_init(&cfg);
+  cw__upload_config_t cfg;
+  cw__upload_config_init(&cfg);
   /* The spool's limits from the environment (the watchdog passes the app's
    * this way); the flags below win. */
   spool_limits_t lim = {cfg.max_reports, cfg.max_bytes, cfg.prune_age_ms,
@@ -228,7 +228,7 @@ int cw_cmd_upload(int argc, char **argv) {
       format = optarg;
       break;
     case OPT_FIELD:
-      if (cw_upload_config_add_field(&cfg, optarg, err, sizeof(err)) != 0) {
+      if (cw__upload_config_add_field(&cfg, optarg, err, sizeof(err)) != 0) {
         fprintf(stderr, "crashwatch upload: --field: %s\n", err);
         return CW_UPLOAD_EXIT_USAGE;
       }
@@ -323,15 +323,14 @@ int cw_cmd_upload(int argc, char **argv) {
   }
   /* A target flag makes the environment's targets ignored (so --dsn alone
    * never picks up a stray CRASHWATCH_UPLOAD_URL); both variables together
-   * follow the same rule as both flags (cw_upload_config_target). */
+   * follow the same rule as both flags (cw__upload_config_target). */
   if (dsn == NULL && url == NULL) {
     dsn = getenv("SENTRY_DSN");
     url = getenv("CRASHWATCH_UPLOAD_URL");
   }
   if (format == NULL)
     format = getenv("CRASHWATCH_UPLOAD_FORMAT");
-  if (cw_upload_config_target(&cfg, dsn, url, format, err, sizeof(err)) !=
-      0) {
+  if (cw__upload_config_target(&cfg, dsn, url, format, err, sizeof(err)) != 0) {
     fprintf(stderr, "crashwatch upload: --format: %s\n", err);
     return CW_UPLOAD_EXIT_USAGE;
   }
@@ -350,12 +349,12 @@ int cw_cmd_upload(int argc, char **argv) {
                   : verbose ? CW_UPLOAD_VERBOSE
                             : CW_UPLOAD_NORMAL;
   cfg.curl_verbose = verbose > 1;
-  int rc = cw_upload_config_check(&cfg, err, sizeof(err));
+  int rc = cw__upload_config_check(&cfg, err, sizeof(err));
   if (rc != 0) {
     fprintf(stderr, "crashwatch upload: %s\n", err);
     return rc == CW_ESPOOL ? CW_UPLOAD_EXIT_SPOOL : CW_UPLOAD_EXIT_USAGE;
   }
-  cw_upload_stats_t st;
+  cw__upload_stats_t st;
   if (watch) {
     struct sigaction sa;
     memset(&sa, 0, sizeof(sa));
@@ -363,9 +362,9 @@ int cw_cmd_upload(int argc, char **argv) {
     sigemptyset(&sa.sa_mask);
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
-    rc = cw_upload_watch(&cfg, &stop_flag, &st);
+    rc = cw__upload_watch(&cfg, &stop_flag, &st);
   } else {
-    rc = cw_upload_run_exclusive(&cfg, lock_fd, &st);
+    rc = cw__upload_run_exclusive(&cfg, lock_fd, &st);
   }
   if (rc == CW_ESPOOL)
     return CW_UPLOAD_EXIT_SPOOL;
@@ -377,5 +376,5 @@ int cw_cmd_upload(int argc, char **argv) {
             "crashwatch upload: %d delivered, %d failed, %d pending, %d "
             "pruned\n",
             st.delivered, st.failed, st.pending, st.pruned);
-  return cw_upload_exit_code(&st);
+  return cw__upload_exit_code(&st);
 }

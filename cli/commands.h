@@ -4,8 +4,8 @@
 #ifndef CW_CLI_COMMANDS_H
 #define CW_CLI_COMMANDS_H
 
-int cw_cmd_dump(int argc, char **argv);
-int cw_cmd_symbolize(int argc, char **argv);
-int cw_cmd_upload(int argc, char **argv);
+int cw__cmd_dump(int argc, char **argv);
+int cw__cmd_symbolize(int argc, char **argv);
+int cw__cmd_upload(int argc, char **argv);
 
 #endif

@@ -10,11 +10,11 @@ static const struct {
   int (*run)(int, char **);
   const char *summary;
 } commands[] = {
-    {"dump", cw_cmd_dump,
+    {"dump", cw__cmd_dump,
      "list the streams, threads and modules of a minidump"},
-    {"symbolize", cw_cmd_symbolize,
+    {"symbolize", cw__cmd_symbolize,
      "symbolize a minidump, a report or addresses"},
-    {"upload", cw_cmd_upload, "deliver spooled reports to a server"},
+    {"upload", cw__cmd_upload, "deliver spooled reports to a server"},
 };
 
 static void usage(FILE *out) {

@@ -5,7 +5,7 @@
  * datagram on the crash socket (AF_UNIX SOCK_SEQPACKET, so a record arrives
  * whole or not at all, and MSG_NOSIGNAL keeps a dead watchdog from killing
  * the app with SIGPIPE). The watchdog answers on the same socket with one
- * cw_crash_ack once it has copied out what it needs; the app then dies by its
+ * cw__crash_ack once it has copied out what it needs; the app then dies by its
  * original signal.
  *
  * Header-only, plain data: usable from signal context.
@@ -26,7 +26,7 @@ typedef struct {
   uint8_t fpregs[512];              /* FXSAVE image (struct _libc_fpstate) */
   uint32_t has_fpregs;              /* 0 if the kernel gave no fpstate */
   uint32_t reserved;
-} cw_crash_context_t;
+} cw__crash_context_t;
 #else
 #error "crashwatch: no crash context for this architecture yet"
 #endif
@@ -34,7 +34,7 @@ typedef struct {
 typedef struct {
   uint32_t magic;   /* CW_CRASH_RECORD_MAGIC */
   uint32_t version; /* CW_CRASH_RECORD_VERSION */
-  uint32_t size;    /* sizeof(cw_crash_record_t) */
+  uint32_t size;    /* sizeof(cw__crash_record_t) */
   int32_t signo;
   int32_t si_code;
   int32_t si_errno;
@@ -47,8 +47,8 @@ typedef struct {
   uint64_t time_monotonic_ns; /* CLOCK_MONOTONIC at the fault */
   uint64_t ucontext_addr;     /* where the ucontext lives in the app */
   uint64_t handler_sp;        /* the handler's stack pointer (alt stack) */
-  cw_crash_context_t context;
-} cw_crash_record_t;
+  cw__crash_context_t context;
+} cw__crash_record_t;
 
 /* The watchdog's answer. status is 0 when the capture succeeded (the app may
  * die now), or a negative CW_E* code when it failed (the app dies anyway). */
@@ -56,6 +56,6 @@ typedef struct {
 typedef struct {
   uint32_t magic;
   int32_t status;
-} cw_crash_ack_t;
+} cw__crash_ack_t;
 
 #endif /* CW_CRASH_RECORD_H */

@@ -6,7 +6,7 @@
 
 #include "crashwatch.h"
 
-void cw_hex_encode(const uint8_t *id, size_t n, char *out) {
+void cw__hex_encode(const uint8_t *id, size_t n, char *out) {
   static const char digits[] = "0123456789abcdef";
   for (size_t i = 0; i < n; i++) {
     out[2 * i] = digits[id[i] >> 4];
@@ -24,7 +24,7 @@ static int hexval(int c) {
   return -1;
 }
 
-int cw_hex_decode(const char *hex, uint8_t *out, size_t cap) {
+int cw__hex_decode(const char *hex, uint8_t *out, size_t cap) {
   size_t len = strlen(hex);
   if (len % 2 != 0)
     return CW_EFORMAT;
@@ -50,19 +50,19 @@ static void guid_bytes(const uint8_t *id, size_t n, uint8_t g[16]) {
     g[i] = raw[order[i]];
 }
 
-void cw_debug_id_from_build_id(const uint8_t *id, size_t n, char out[37]) {
+void cw__debug_id_from_build_id(const uint8_t *id, size_t n, char out[37]) {
   uint8_t g[16];
   guid_bytes(id, n, g);
   char hex[33];
-  cw_hex_encode(g, 16, hex);
+  cw__hex_encode(g, 16, hex);
   snprintf(out, 37, "%.8s-%.4s-%.4s-%.4s-%.12s", hex, hex + 8, hex + 12,
            hex + 16, hex + 20);
 }
 
-void cw_breakpad_id_from_build_id(const uint8_t *id, size_t n, char out[34]) {
+void cw__breakpad_id_from_build_id(const uint8_t *id, size_t n, char out[34]) {
   uint8_t g[16];
   guid_bytes(id, n, g);
-  cw_hex_encode(g, 16, out);
+  cw__hex_encode(g, 16, out);
   for (int i = 0; i < 32; i++)
     out[i] = (char)toupper((unsigned char)out[i]);
   out[32] = '0';

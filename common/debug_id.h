@@ -13,14 +13,14 @@
 #include <stdint.h>
 
 /* Lowercase hex of id[0..n); out must hold 2n+1 bytes. */
-void cw_hex_encode(const uint8_t *id, size_t n, char *out);
+void cw__hex_encode(const uint8_t *id, size_t n, char *out);
 /* Parses hex (either case, even length) into out (max cap bytes). Returns the
  * number of bytes, or a negative CW_E* code. */
-int cw_hex_decode(const char *hex, uint8_t *out, size_t cap);
+int cw__hex_decode(const char *hex, uint8_t *out, size_t cap);
 
 /* "c0bcc3f1-9827-fe65-3058-404b2831d9e6"; out holds 37 bytes. */
-void cw_debug_id_from_build_id(const uint8_t *id, size_t n, char out[37]);
+void cw__debug_id_from_build_id(const uint8_t *id, size_t n, char out[37]);
 /* Breakpad form: "C0BCC3F19827FE653058404B2831D9E60" (age 0); out holds 34. */
-void cw_breakpad_id_from_build_id(const uint8_t *id, size_t n, char out[34]);
+void cw__breakpad_id_from_build_id(const uint8_t *id, size_t n, char out[34]);
 
 #endif

@@ -174,7 +174,7 @@ static int parse_front(const char *s, const char *what, int code, char *scheme,
   return 0;
 }
 
-int cw_dsn_parse(const char *dsn, cw_dsn_t *out, char *err, size_t errlen) {
+int cw__dsn_parse(const char *dsn, cw__dsn_t *out, char *err, size_t errlen) {
   const char *what = "DSN";
   memset(out, 0, sizeof(*out));
   if (err != NULL && errlen > 0)
@@ -301,29 +301,29 @@ static int put(char *out, size_t cap, const char *fmt, ...) {
   return (n < 0 || (size_t)n >= cap) ? CW_ERANGE : 0;
 }
 
-static void port_suffix(const cw_dsn_t *d, char *buf, size_t cap) {
+static void port_suffix(const cw__dsn_t *d, char *buf, size_t cap) {
   if (d->port_explicit)
     snprintf(buf, cap, ":%u", d->port);
   else
     buf[0] = '\0';
 }
 
-int cw_dsn_envelope_url(const cw_dsn_t *d, char *out, size_t cap) {
+int cw__dsn_envelope_url(const cw__dsn_t *d, char *out, size_t cap) {
   char port[8];
   port_suffix(d, port, sizeof(port));
   return put(out, cap, "%s://%s%s%s/api/%s/envelope/", d->scheme, d->host, port,
              d->path, d->project_id);
 }
 
-int cw_dsn_minidump_url(const cw_dsn_t *d, char *out, size_t cap) {
+int cw__dsn_minidump_url(const cw__dsn_t *d, char *out, size_t cap) {
   char port[8];
   port_suffix(d, port, sizeof(port));
   return put(out, cap, "%s://%s%s%s/api/%s/minidump/?sentry_key=%s", d->scheme,
              d->host, port, d->path, d->project_id, d->public_key);
 }
 
-int cw_dsn_auth_header(const cw_dsn_t *d, const char *client, char *out,
-                       size_t cap) {
+int cw__dsn_auth_header(const cw__dsn_t *d, const char *client, char *out,
+                        size_t cap) {
   if (d->secret_key[0] != '\0')
     return put(out, cap,
                "Sentry sentry_version=7, sentry_client=%s, sentry_key=%s, "
@@ -334,14 +334,14 @@ int cw_dsn_auth_header(const cw_dsn_t *d, const char *client, char *out,
              d->public_key);
 }
 
-int cw_dsn_format(const cw_dsn_t *d, char *out, size_t cap) {
+int cw__dsn_format(const cw__dsn_t *d, char *out, size_t cap) {
   char port[8];
   port_suffix(d, port, sizeof(port));
   return put(out, cap, "%s://%s@%s%s%s/%s", d->scheme, d->public_key, d->host,
              port, d->path, d->project_id);
 }
 
-int cw_url_parse(const char *url, cw_url_t *out, char *err, size_t errlen) {
+int cw__url_parse(const char *url, cw__url_t *out, char *err, size_t errlen) {
   const char *what = "upload URL";
   memset(out, 0, sizeof(*out));
   if (err != NULL && errlen > 0)

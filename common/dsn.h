@@ -32,32 +32,32 @@ typedef struct {
   int port_explicit;                   /* 1 if the DSN named a port */
   char path[CW_DSN_PATH_MAX];          /* prefix, "" or "/a/b" (no '/' end) */
   char project_id[CW_DSN_PROJECT_MAX]; /* decimal digits */
-} cw_dsn_t;
+} cw__dsn_t;
 
 /*
  * Parses dsn into *out. Returns 0, or CW_EDSN with a message in err (if not
  * NULL) that names what is wrong and at which byte offset, e.g.
  * "DSN: missing public key before '@' (offset 8)". *out is zeroed first.
  */
-int cw_dsn_parse(const char *dsn, cw_dsn_t *out, char *err, size_t errlen);
+int cw__dsn_parse(const char *dsn, cw__dsn_t *out, char *err, size_t errlen);
 
 /* Writes "{scheme}://{host}[:{port}]{path}/api/{project_id}/envelope/" into
  * out. Returns 0, or CW_ERANGE if cap is too small. */
-int cw_dsn_envelope_url(const cw_dsn_t *dsn, char *out, size_t cap);
+int cw__dsn_envelope_url(const cw__dsn_t *dsn, char *out, size_t cap);
 
 /* Writes "{scheme}://{host}[:{port}]{path}/api/{project_id}/minidump/
  * ?sentry_key={key}" (Sentry's minidump endpoint) into out. */
-int cw_dsn_minidump_url(const cw_dsn_t *dsn, char *out, size_t cap);
+int cw__dsn_minidump_url(const cw__dsn_t *dsn, char *out, size_t cap);
 
 /* Writes the X-Sentry-Auth header value:
  * "Sentry sentry_version=7, sentry_client={client}, sentry_key={key}"
  * (plus ", sentry_secret=..." for a legacy DSN). */
-int cw_dsn_auth_header(const cw_dsn_t *dsn, const char *client, char *out,
-                       size_t cap);
+int cw__dsn_auth_header(const cw__dsn_t *dsn, const char *client, char *out,
+                        size_t cap);
 
 /* Writes the DSN back without the secret key (what an envelope header
  * carries as "dsn"). */
-int cw_dsn_format(const cw_dsn_t *dsn, char *out, size_t cap);
+int cw__dsn_format(const cw__dsn_t *dsn, char *out, size_t cap);
 
 /*
  * A plain http(s) upload URL (Breakpad-style collectors). Checked at
@@ -69,10 +69,10 @@ typedef struct {
   unsigned port;
   int port_explicit;
   int has_userinfo; /* "user:pass@" present (passed through to curl) */
-} cw_url_t;
+} cw__url_t;
 
 /* Accepts http:// and https:// URLs with a host, optional userinfo, port,
  * path, query. Returns 0, or CW_EURL with a message in err. */
-int cw_url_parse(const char *url, cw_url_t *out, char *err, size_t errlen);
+int cw__url_parse(const char *url, cw__url_t *out, char *err, size_t errlen);
 
 #endif

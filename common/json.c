@@ -4,61 +4,61 @@
 #include <math.h>
 #include <string.h>
 
-void cw_json_init(cw_json_t *j, cw_buf_t *out, int pretty) {
+void cw__json_init(cw__json_t *j, cw__buf_t *out, int pretty) {
   memset(j, 0, sizeof(*j));
   j->out = out;
   j->pretty = pretty;
 }
 
-static void newline(cw_json_t *j) {
+static void newline(cw__json_t *j) {
   if (!j->pretty)
     return;
-  cw_buf_append(j->out, "\n", 1);
+  cw__buf_append(j->out, "\n", 1);
   for (int i = 0; i < j->depth; i++)
-    cw_buf_append(j->out, "  ", 2);
+    cw__buf_append(j->out, "  ", 2);
 }
 
 /* Called before every value and key: separators and indentation. */
-static void before_value(cw_json_t *j) {
+static void before_value(cw__json_t *j) {
   if (j->after_key) {
     j->after_key = 0;
     return;
   }
   if (j->depth > 0) {
     if (j->need_comma[j->depth - 1])
-      cw_buf_append(j->out, ",", 1);
+      cw__buf_append(j->out, ",", 1);
     j->need_comma[j->depth - 1] = 1;
     newline(j);
   }
 }
 
-static void open(cw_json_t *j, char c) {
+static void open(cw__json_t *j, char c) {
   before_value(j);
-  cw_buf_append(j->out, &c, 1);
+  cw__buf_append(j->out, &c, 1);
   if (j->depth < CW_JSON_MAX_DEPTH)
     j->need_comma[j->depth] = 0;
   j->depth++;
 }
 
-static void close_(cw_json_t *j, char c) {
+static void close_(cw__json_t *j, char c) {
   int had = j->depth > 0 && j->depth <= CW_JSON_MAX_DEPTH &&
             j->need_comma[j->depth - 1];
   if (j->depth > 0)
     j->depth--;
   if (had)
     newline(j);
-  cw_buf_append(j->out, &c, 1);
+  cw__buf_append(j->out, &c, 1);
 }
 
-void cw_json_begin_object(cw_json_t *j) { open(j, '{'); }
-void cw_json_end_object(cw_json_t *j) { close_(j, '}'); }
-void cw_json_begin_array(cw_json_t *j) { open(j, '['); }
-void cw_json_end_array(cw_json_t *j) { close_(j, ']'); }
+void cw__json_begin_object(cw__json_t *j) { open(j, '{'); }
+void cw__json_end_object(cw__json_t *j) { close_(j, '}'); }
+void cw__json_begin_array(cw__json_t *j) { open(j, '['); }
+void cw__json_end_array(cw__json_t *j) { close_(j, ']'); }
 
-void cw_json_key(cw_json_t *j, const char *key) {
+void cw__json_key(cw__json_t *j, const char *key) {
   before_value(j);
-  cw_json_escape(j->out, key, strlen(key));
-  cw_buf_append(j->out, j->pretty ? ": " : ":", j->pretty ? 2 : 1);
+  cw__json_escape(j->out, key, strlen(key));
+  cw__buf_append(j->out, j->pretty ? ": " : ":", j->pretty ? 2 : 1);
   j->after_key = 1;
 }
 
@@ -94,96 +94,96 @@ static size_t utf8_len(const unsigned char *s, size_t n) {
   return len;
 }
 
-void cw_json_escape(cw_buf_t *out, const char *str, size_t n) {
+void cw__json_escape(cw__buf_t *out, const char *str, size_t n) {
   const unsigned char *s = (const unsigned char *)str;
-  cw_buf_append(out, "\"", 1);
+  cw__buf_append(out, "\"", 1);
   size_t i = 0;
   while (i < n) {
     unsigned char c = s[i];
     if (c == '"' || c == '\\') {
       char esc[2] = {'\\', (char)c};
-      cw_buf_append(out, esc, 2);
+      cw__buf_append(out, esc, 2);
       i++;
     } else if (c < 0x20) {
       switch (c) {
       case '\n':
-        cw_buf_append(out, "\\n", 2);
+        cw__buf_append(out, "\\n", 2);
         break;
       case '\r':
-        cw_buf_append(out, "\\r", 2);
+        cw__buf_append(out, "\\r", 2);
         break;
       case '\t':
-        cw_buf_append(out, "\\t", 2);
+        cw__buf_append(out, "\\t", 2);
         break;
       default:
-        cw_buf_printf(out, "\\u%04x", c);
+        cw__buf_printf(out, "\\u%04x", c);
         break;
       }
       i++;
     } else if (c < 0x80) {
-      cw_buf_append(out, &s[i], 1);
+      cw__buf_append(out, &s[i], 1);
       i++;
     } else {
       size_t l = utf8_len(s + i, n - i);
       if (l == 0) {
-        cw_buf_append(out, "\\ufffd", 6);
+        cw__buf_append(out, "\\ufffd", 6);
         i++;
       } else {
-        cw_buf_append(out, s + i, l);
+        cw__buf_append(out, s + i, l);
         i += l;
       }
     }
   }
-  cw_buf_append(out, "\"", 1);
+  cw__buf_append(out, "\"", 1);
 }
 
-void cw_json_string(cw_json_t *j, const char *s) {
+void cw__json_string(cw__json_t *j, const char *s) {
   if (s == NULL) {
-    cw_json_null(j);
+    cw__json_null(j);
     return;
   }
-  cw_json_string_n(j, s, strlen(s));
+  cw__json_string_n(j, s, strlen(s));
 }
 
-void cw_json_string_n(cw_json_t *j, const char *s, size_t n) {
+void cw__json_string_n(cw__json_t *j, const char *s, size_t n) {
   before_value(j);
-  cw_json_escape(j->out, s, n);
+  cw__json_escape(j->out, s, n);
 }
 
-void cw_json_int(cw_json_t *j, int64_t v) {
+void cw__json_int(cw__json_t *j, int64_t v) {
   before_value(j);
-  cw_buf_printf(j->out, "%" PRId64, v);
+  cw__buf_printf(j->out, "%" PRId64, v);
 }
 
-void cw_json_uint(cw_json_t *j, uint64_t v) {
+void cw__json_uint(cw__json_t *j, uint64_t v) {
   before_value(j);
-  cw_buf_printf(j->out, "%" PRIu64, v);
+  cw__buf_printf(j->out, "%" PRIu64, v);
 }
 
-void cw_json_double(cw_json_t *j, double v) {
+void cw__json_double(cw__json_t *j, double v) {
   before_value(j);
   if (!isfinite(v))
-    cw_buf_append(j->out, "null", 4);
+    cw__buf_append(j->out, "null", 4);
   else
-    cw_buf_printf(j->out, "%.17g", v);
+    cw__buf_printf(j->out, "%.17g", v);
 }
 
-void cw_json_bool(cw_json_t *j, int v) {
+void cw__json_bool(cw__json_t *j, int v) {
   before_value(j);
-  cw_buf_append_str(j->out, v ? "true" : "false");
+  cw__buf_append_str(j->out, v ? "true" : "false");
 }
 
-void cw_json_null(cw_json_t *j) {
+void cw__json_null(cw__json_t *j) {
   before_value(j);
-  cw_buf_append(j->out, "null", 4);
+  cw__buf_append(j->out, "null", 4);
 }
 
-void cw_json_hex(cw_json_t *j, uint64_t v) {
+void cw__json_hex(cw__json_t *j, uint64_t v) {
   before_value(j);
-  cw_buf_printf(j->out, "\"0x%" PRIx64 "\"", v);
+  cw__buf_printf(j->out, "\"0x%" PRIx64 "\"", v);
 }
 
-void cw_json_raw(cw_json_t *j, const char *json, size_t n) {
+void cw__json_raw(cw__json_t *j, const char *json, size_t n) {
   before_value(j);
-  cw_buf_append(j->out, json, n);
+  cw__buf_append(j->out, json, n);
 }

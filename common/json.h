@@ -1,7 +1,7 @@
 /*
- * json.h — a small streaming JSON writer over cw_buf_t.
+ * json.h — a small streaming JSON writer over cw__buf_t.
  *
- * The writer inserts commas itself: call cw_json_key() before each value in
+ * The writer inserts commas itself: call cw__json_key() before each value in
  * an object, nothing before values in an array. Strings are escaped as JSON
  * requires; invalid UTF-8 bytes become U+FFFD so the output always parses.
  * Nesting depth is limited to CW_JSON_MAX_DEPTH.
@@ -17,32 +17,32 @@
 #define CW_JSON_MAX_DEPTH 32
 
 typedef struct {
-  cw_buf_t *out;
+  cw__buf_t *out;
   int depth;
   int need_comma[CW_JSON_MAX_DEPTH];
   int after_key;
   int pretty;
-} cw_json_t;
+} cw__json_t;
 
-void cw_json_init(cw_json_t *j, cw_buf_t *out, int pretty);
-void cw_json_begin_object(cw_json_t *j);
-void cw_json_end_object(cw_json_t *j);
-void cw_json_begin_array(cw_json_t *j);
-void cw_json_end_array(cw_json_t *j);
-void cw_json_key(cw_json_t *j, const char *key);
-void cw_json_string(cw_json_t *j, const char *s);
-void cw_json_string_n(cw_json_t *j, const char *s, size_t n);
-void cw_json_int(cw_json_t *j, int64_t v);
-void cw_json_uint(cw_json_t *j, uint64_t v);
-void cw_json_double(cw_json_t *j, double v);
-void cw_json_bool(cw_json_t *j, int v);
-void cw_json_null(cw_json_t *j);
+void cw__json_init(cw__json_t *j, cw__buf_t *out, int pretty);
+void cw__json_begin_object(cw__json_t *j);
+void cw__json_end_object(cw__json_t *j);
+void cw__json_begin_array(cw__json_t *j);
+void cw__json_end_array(cw__json_t *j);
+void cw__json_key(cw__json_t *j, const char *key);
+void cw__json_string(cw__json_t *j, const char *s);
+void cw__json_string_n(cw__json_t *j, const char *s, size_t n);
+void cw__json_int(cw__json_t *j, int64_t v);
+void cw__json_uint(cw__json_t *j, uint64_t v);
+void cw__json_double(cw__json_t *j, double v);
+void cw__json_bool(cw__json_t *j, int v);
+void cw__json_null(cw__json_t *j);
 /* "0x0000555555554000"-style hex string, as Sentry wants addresses. */
-void cw_json_hex(cw_json_t *j, uint64_t v);
+void cw__json_hex(cw__json_t *j, uint64_t v);
 /* Inserts already-serialized JSON as one value (trusted input). */
-void cw_json_raw(cw_json_t *j, const char *json, size_t n);
+void cw__json_raw(cw__json_t *j, const char *json, size_t n);
 
 /* Writes s escaped, with quotes, to out (no writer state). */
-void cw_json_escape(cw_buf_t *out, const char *s, size_t n);
+void cw__json_escape(cw__buf_t *out, const char *s, size_t n);
 
 #endif

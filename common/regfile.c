@@ -6,7 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-const char *cw_file_kind(mode_t mode) {
+const char *cw__file_kind(mode_t mode) {
   if (S_ISREG(mode))
     return "a regular file";
   if (S_ISFIFO(mode))
@@ -22,7 +22,7 @@ const char *cw_file_kind(mode_t mode) {
   return "not a regular file";
 }
 
-int cw_open_regular(const char *path, int flags, const char **kind) {
+int cw__open_regular(const char *path, int flags, const char **kind) {
   int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY | flags);
   if (fd < 0)
     return -1;
@@ -36,7 +36,7 @@ int cw_open_regular(const char *path, int flags, const char **kind) {
   if (!S_ISREG(st.st_mode)) {
     close(fd);
     if (kind != NULL)
-      *kind = cw_file_kind(st.st_mode);
+      *kind = cw__file_kind(st.st_mode);
     return CW_REGFILE_NOT_REGULAR;
   }
   /* Regular files ignore O_NONBLOCK; cleared anyway so the fd behaves as
@@ -47,11 +47,11 @@ int cw_open_regular(const char *path, int flags, const char **kind) {
   return fd;
 }
 
-int cw_path_not_regular(const char *path, const char **kind) {
+int cw__path_not_regular(const char *path, const char **kind) {
   struct stat st;
   if (stat(path, &st) != 0 || S_ISREG(st.st_mode))
     return 0;
   if (kind != NULL)
-    *kind = cw_file_kind(st.st_mode);
+    *kind = cw__file_kind(st.st_mode);
   return 1;
 }

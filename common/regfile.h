@@ -17,7 +17,7 @@
 
 #include <sys/types.h>
 
-/* Returned by cw_open_regular() for a file that is not a regular file. */
+/* Returned by cw__open_regular() for a file that is not a regular file. */
 #define CW_REGFILE_NOT_REGULAR (-2)
 
 /*
@@ -28,15 +28,15 @@
  * not NULL) naming what the file is: "a FIFO", "a directory", "a socket",
  * "a character device", "a block device", "not a regular file".
  */
-int cw_open_regular(const char *path, int flags, const char **kind);
+int cw__open_regular(const char *path, int flags, const char **kind);
 
 /* What a file of this mode is, for messages ("a FIFO", ...); "a regular
  * file" for one. */
-const char *cw_file_kind(mode_t mode);
+const char *cw__file_kind(mode_t mode);
 
 /* Whether path names something other than a regular file (following
  * symlinks), for callers that only hand a path on: 1 with *kind set, else 0
  * (regular, or cannot be looked at: the later open says why). */
-int cw_path_not_regular(const char *path, const char **kind);
+int cw__path_not_regular(const char *path, const char **kind);
 
 #endif

@@ -4,7 +4,7 @@
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
-const char *cw_signal_name(int signo) {
+const char *cw__signal_name(int signo) {
   static const char *const names[] = {
       NULL,      "SIGHUP",  "SIGINT",    "SIGQUIT", "SIGILL",    "SIGTRAP",
       "SIGABRT", "SIGBUS",  "SIGFPE",    "SIGKILL", "SIGUSR1",   "SIGSEGV",
@@ -15,7 +15,7 @@ const char *cw_signal_name(int signo) {
   return signo > 0 && (size_t)signo < COUNT(names) ? names[signo] : NULL;
 }
 
-const char *cw_si_code_name(int signo, int code) {
+const char *cw__si_code_name(int signo, int code) {
   /* Codes that mean the same for every signal: who sent it. */
   switch (code) {
   case 0:

@@ -9,8 +9,8 @@
 #define CW_SIGNALS_H
 
 /* "SIGSEGV" for 11. */
-const char *cw_signal_name(int signo);
+const char *cw__signal_name(int signo);
 /* "SEGV_MAPERR" for (11, 1), "SI_USER" for (any, 0)... */
-const char *cw_si_code_name(int signo, int code);
+const char *cw__si_code_name(int signo, int code);
 
 #endif

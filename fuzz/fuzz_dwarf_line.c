@@ -13,7 +13,7 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-  symidx_t *ix = symidx_new();
+  symidx_t *ix = cw__symidx_new();
   if (ix == NULL)
     return 0;
   symsrc_sections_t sec = {data, data, data, size, size < 64 ? size : 64, size};
@@ -22,8 +22,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     const char **files = NULL;
     size_t nfiles = 0;
     char why[256];
-    int rc = symsrc_line_program(ix, &sec, off, "/comp", 0, &files, &nfiles,
-                                 why, sizeof(why));
+    int rc = cw__symsrc_line_program(ix, &sec, off, "/comp", 0, &files, &nfiles,
+                                     why, sizeof(why));
     free(files);
     if (rc != 0)
       break;
@@ -37,11 +37,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       break;
     off += 4 + (uint64_t)len;
   }
-  if (symidx_finish(ix) == 0) {
+  if (cw__symidx_finish(ix) == 0) {
     symidx_frame_t fr[4];
     for (uint64_t a = 0; a < 0x2000; a += 0x3f)
-      (void)symidx_lookup(ix, a, fr, 4);
+      (void)cw__symidx_lookup(ix, a, fr, 4);
   }
-  symidx_free(ix);
+  cw__symidx_free(ix);
   return 0;
 }

@@ -15,10 +15,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   memset(&rl, 0, sizeof(rl));
   char err[128];
   size_t cut = ratelimit_header_cut((const char *)data, size);
-  if (cut > size || cut > RL_MAX_HEADER ||
-      (cut != size && data[cut] != ','))
+  if (cut > size || cut > RL_MAX_HEADER || (cut != size && data[cut] != ','))
     abort();
-  ratelimit_parse_sentry(&rl, (const char *)data, size, now, err, sizeof(err));
+  cw__ratelimit_parse_sentry(&rl, (const char *)data, size, now, err,
+                             sizeof(err));
   /* RL_ALL needs "<number>:" followed by ':' ',' or the end, i.e. an empty
    * categories field, somewhere in the part read. */
   if (rl.until_ms[RL_ALL] != 0) {
@@ -44,11 +44,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     return 0;
   memcpy(s, data, size);
   s[size] = '\0';
-  int64_t d = ratelimit_parse_retry_after(s, now);
+  int64_t d = cw__ratelimit_parse_retry_after(s, now);
   if (d < 0 || d > (int64_t)RL_MAX_SECONDS * 1000)
     abort();
   ratelimits_t before = rl;
-  ratelimit_update(&rl, 429, s, s, now);
+  cw__ratelimit_update(&rl, 429, s, s, now);
   for (int i = 0; i < RL_COUNT; i++)
     if (rl.until_ms[i] < before.until_ms[i])
       abort();

@@ -9,7 +9,7 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   size_t off = 0;
   const char *what = NULL;
-  if (report_json_check((const char *)data, size, &off, &what) != 0 &&
+  if (cw__report_json_check((const char *)data, size, &off, &what) != 0 &&
       (what == NULL || off > size))
     abort();
   return 0;

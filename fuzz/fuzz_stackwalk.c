@@ -8,28 +8,28 @@
 #include "minidump.h"
 #include "stackwalk.h"
 
-static const char *self_file(void *ctx, const cw_md_module_t *m) {
+static const char *self_file(void *ctx, const cw__md_module_t *m) {
   (void)ctx;
   (void)m;
   return "/proc/self/exe";
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-  cw_md_t *md = NULL;
+  cw__md_t *md = NULL;
   char err[256];
-  if (cw_md_open_buffer(data, size, &md, err, sizeof(err)) != 0)
+  if (cw__md_open_buffer(data, size, &md, err, sizeof(err)) != 0)
     return 0;
-  cw_stackwalker_t *sw = NULL;
-  cw_sw_options_t o = {.max_frames = 256, .find_module_file = self_file};
-  if (cw_sw_new(md, &o, &sw) == 0) {
-    for (size_t i = 0; i < cw_md_thread_count(md); i++) {
-      cw_sw_frame_t *f = NULL;
+  cw__stackwalker_t *sw = NULL;
+  cw__sw_options_t o = {.max_frames = 256, .find_module_file = self_file};
+  if (cw__sw_new(md, &o, &sw) == 0) {
+    for (size_t i = 0; i < cw__md_thread_count(md); i++) {
+      cw__sw_frame_t *f = NULL;
       size_t n = 0;
-      if (cw_sw_walk_thread(sw, i, &f, &n, err, sizeof(err)) == 0)
+      if (cw__sw_walk_thread(sw, i, &f, &n, err, sizeof(err)) == 0)
         free(f);
     }
-    cw_sw_free(sw);
+    cw__sw_free(sw);
   }
-  cw_md_close(md);
+  cw__md_close(md);
   return 0;
 }

@@ -17,8 +17,8 @@ static int fake_read(void *ctx, uint64_t addr, uint64_t *out) {
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   md_symcfi_t *c = NULL;
   char err[256];
-  if (md_symcfi_open_buffer((const char *)data, size, NULL, &c, err,
-                            sizeof(err)) != 0)
+  if (cw__md_symcfi_open_buffer((const char *)data, size, NULL, &c, err,
+                                sizeof(err)) != 0)
     return 0;
   uint64_t regs[MD_SYMCFI_NREGS], out[MD_SYMCFI_NREGS];
   for (int i = 0; i < MD_SYMCFI_NREGS; i++)
@@ -27,7 +27,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   static const uint64_t pcs[] = {0,      1,      0x10,   0x100,  0x1000,
                                  0x1001, 0x1010, 0x2000, 0x2004, ~0ull};
   for (size_t i = 0; i < sizeof(pcs) / sizeof(pcs[0]); i++)
-    md_symcfi_unwind(c, pcs[i], regs, valid, fake_read, NULL, out, &out_valid);
-  md_symcfi_close(c);
+    cw__md_symcfi_unwind(c, pcs[i], regs, valid, fake_read, NULL, out,
+                         &out_valid);
+  cw__md_symcfi_close(c);
   return 0;
 }

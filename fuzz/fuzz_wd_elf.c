@@ -5,7 +5,7 @@
  * Also the note parser on the raw bytes (the vDSO path reads notes from
  * memory). The bytes are also tried as a vDSO image: named in the
  * watchdog (wd_symbolize_frame) and opened from memory by the symbolizer
- * (cw_symbolizer_open_image), as `crashwatch symbolize DUMP` does. */
+ * (cw__symbolizer_open_image), as `crashwatch symbolize DUMP` does. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,7 +19,8 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   uint8_t id[64];
-  volatile size_t sink = wd_elf_build_id_from_notes(data, size, id, sizeof(id));
+  volatile size_t sink =
+      cw__wd_elf_build_id_from_notes(data, size, id, sizeof(id));
 
   int fd = memfd_create("fuzz_wd_elf", MFD_CLOEXEC);
   if (fd < 0)
@@ -28,7 +29,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     close(fd);
     return 0;
   }
-  sink += wd_elf_build_id_fd(fd, id, sizeof(id));
+  sink += cw__wd_elf_build_id_fd(fd, id, sizeof(id));
 
   /* A capture with this file as its one module, mapped at 0x400000, and
    * one thread whose registers and stack come from the input. */
@@ -45,7 +46,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   }
   cap.modules[0].base = 0x400000;
   cap.modules[0].size = 0x100000;
-  cap.modules[0].fd = fd; /* closed by wd_capture_free */
+  cap.modules[0].fd = fd; /* closed by cw__wd_capture_free */
   cap.modules[0].path = strdup("/fuzz");
   cap.nthreads = 1;
   wd_thread_t *th = &cap.threads[0];
@@ -58,12 +59,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   th->regs.gp.rip = 0x400000 + (words[3] % 0x100000);
   th->regs.gp.rsp = 0x7f0000001000ull;
   th->regs.gp.rbp = 0x7f0000001000ull + (words[1] % 4096);
-  wd_capture_add_region(&cap, 0x7f0000001000ull, data,
-                        size < 4096 ? size : 4096);
+  cw__wd_capture_add_region(&cap, 0x7f0000001000ull, data,
+                            size < 4096 ? size : 4096);
 
-  wd_unwind_all(&cap);
+  cw__wd_unwind_all(&cap);
   for (size_t k = 0; k < th->nframes; k++) {
-    const char *fn = wd_symbolize(&cap, th->frames[k].ip, NULL, NULL);
+    const char *fn = cw__wd_symbolize(&cap, th->frames[k].ip, NULL, NULL);
     if (fn != NULL)
       sink += strlen(fn);
   }
@@ -71,15 +72,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (e != NULL) {
     uint8_t buf[16];
     for (size_t i = 0; i < e->nsegs; i++)
-      sink += (size_t)wd_elf_read_vaddr(e, e->segs[i].vaddr, buf, sizeof(buf));
+      sink +=
+          (size_t)cw__wd_elf_read_vaddr(e, e->segs[i].vaddr, buf, sizeof(buf));
     for (uint64_t a = 0; a < 0x10000; a += 0x400) {
-      const wd_elf_sym_t *s = wd_elf_symbol(e, a);
+      const wd_elf_sym_t *s = cw__wd_elf_symbol(e, a);
       if (s != NULL)
         sink += strlen(s->name);
     }
-    sink += (size_t)wd_elf_load_bias(e, &cap.modules[0]);
+    sink += (size_t)cw__wd_elf_load_bias(e, &cap.modules[0]);
   }
-  wd_capture_free(&cap);
+  cw__wd_capture_free(&cap);
 
   /* The same bytes as a vDSO image (file-less, named from its own symbols
    * with the nearest-preceding rule), in the watchdog and as the offline
@@ -99,7 +101,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     memset(&vc, 0, sizeof(vc));
     vc.modules = &vm;
     vc.nmodules = 1;
-    if (wd_module_elf(&vm) != NULL) {
+    if (cw__wd_module_elf(&vm) != NULL) {
       for (uint64_t a = 0; a < size && a < 0x4000; a += 0x40) {
         char buf[WD_FRAME_NAME_BUF];
         const char *fn =
@@ -107,22 +109,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         if (fn != NULL)
           sink += strlen(fn);
       }
-      wd_elf_close(vm.elf);
+      cw__wd_elf_close(vm.elf);
     }
   }
-  cw_symbolizer_t *sy =
-      cw_symbolizer_new(CW_SYM_NO_SYSTEM_DIRS | CW_SYM_NO_DEBUGINFOD);
-  cw_sym_module_t *sm = NULL;
-  int rc = sy != NULL ? cw_symbolizer_open_image(sy, "linux-vdso.so.1", data,
-                                                 size, NULL, 0, &sm)
+  cw__symbolizer_t *sy =
+      cw__symbolizer_new(CW_SYM_NO_SYSTEM_DIRS | CW_SYM_NO_DEBUGINFOD);
+  cw__sym_module_t *sm = NULL;
+  int rc = sy != NULL ? cw__symbolizer_open_image(sy, "linux-vdso.so.1", data,
+                                                  size, NULL, 0, &sm)
                       : CW_ENOMEM;
   if ((rc == 0 || rc == CW_ENOSYMBOL) && sm != NULL) {
-    cw_sym_frame_t fr[8];
+    cw__sym_frame_t fr[8];
     for (uint64_t a = 0; a < 0x4000; a += 0x40)
-      if (cw_sym_lookup(sm, a, 0, fr, 8) > 0 && fr[0].function != NULL)
+      if (cw__sym_lookup(sm, a, 0, fr, 8) > 0 && fr[0].function != NULL)
         sink += strlen(fr[0].function);
   }
-  cw_symbolizer_free(sy);
+  cw__symbolizer_free(sy);
   free(img);
   (void)sink;
   return 0;

@@ -76,7 +76,7 @@ typedef struct {
   siginfo_t si;
   ucontext_t uc;
   struct _libc_fpstate fp;
-  cw_crash_record_t rec;
+  cw__crash_record_t rec;
 } slot_t;
 static slot_t slots[NSLOTS];
 
@@ -258,7 +258,7 @@ static void save_fault(slot_t *s, const siginfo_t *si, const void *uc) {
 }
 
 /* The record of the saved fault (its clocks read now, at the give-up). */
-static const cw_crash_record_t *record_of(slot_t *s) {
+static const cw__crash_record_t *record_of(slot_t *s) {
   if (s == NULL)
     return NULL;
   cw__crash_fill_record(&s->rec, s->signo, s->has_si ? &s->si : NULL,
@@ -393,7 +393,7 @@ static int ran_off_altstack(int signo, const siginfo_t *si, uintptr_t here) {
 }
 
 int cw__chain_dispatch(int idx, int signo, siginfo_t *si, void *uc, pid_t tid,
-                       const cw_crash_record_t **orig) {
+                       const cw__crash_record_t **orig) {
   struct sigaction app;
   view_get(idx, &app);
   uintptr_t here = (uintptr_t)__builtin_frame_address(0);

@@ -83,7 +83,7 @@ static int refaults_on_return(int signo, const siginfo_t *si) {
 }
 
 /* Signal context: fill the preallocated record. */
-static void fill_record(cw_crash_record_t *r, int signo, const siginfo_t *si,
+static void fill_record(cw__crash_record_t *r, int signo, const siginfo_t *si,
                         const ucontext_t *uc, pid_t tid) {
   memset(r, 0, sizeof(*r));
   r->magic = CW_CRASH_RECORD_MAGIC;
@@ -130,7 +130,7 @@ static void say_watchdog_lost(const char *what, long num) {
  * just ends the wait, with one line on stderr: the process must die either
  * way. */
 static void report(int signo, const siginfo_t *si, const ucontext_t *uc,
-                   pid_t tid, const cw_crash_record_t *orig) {
+                   pid_t tid, const cw__crash_record_t *orig) {
   int fd = cw__crash_channel((int)syscall(SYS_getpid));
   if (fd < 0)
     return;
@@ -164,7 +164,7 @@ static void report(int signo, const siginfo_t *si, const ucontext_t *uc,
       continue; /* the deadline check above says it */
     if (rc < 0)
       return; /* poll failed */
-    cw_crash_ack_t ack;
+    cw__crash_ack_t ack;
     n = recv(fd, &ack, sizeof(ack), MSG_DONTWAIT);
     if (n < 0 && (errno == EINTR || errno == EAGAIN))
       continue;
@@ -217,8 +217,8 @@ static void chain(int idx, int signo, siginfo_t *si, void *uc) {
   }
 }
 
-void cw__crash_fill_record(cw_crash_record_t *r, int signo, const siginfo_t *si,
-                           const void *uc, pid_t tid) {
+void cw__crash_fill_record(cw__crash_record_t *r, int signo,
+                           const siginfo_t *si, const void *uc, pid_t tid) {
   fill_record(r, signo, si, (const ucontext_t *)uc, tid);
 }
 
@@ -231,8 +231,7 @@ void cw__on_crash_signal(int signo, siginfo_t *si, void *ucontext) {
    * (cw_options_set_cover_forks): not ours to report (the watchdog
    * watches the parent), and it must not wait for an ack. With coverage
    * on, report() starts a watchdog of its own (crash_spawn.c). */
-  if (!cw__respawn.cover_forks &&
-      (pid_t)syscall(SYS_getpid) != cw__crash.pid) {
+  if (!cw__respawn.cover_forks && (pid_t)syscall(SYS_getpid) != cw__crash.pid) {
     if (idx >= 0)
       sigaction(signo, &cw__crash.old[idx], NULL);
     chain(idx, signo, si, ucontext);
@@ -242,7 +241,7 @@ void cw__on_crash_signal(int signo, siginfo_t *si, void *ucontext) {
   }
 
   /* The app's view first: its handler, SIG_IGN, or SIG_DFL. */
-  const cw_crash_record_t *orig = NULL;
+  const cw__crash_record_t *orig = NULL;
   if (idx >= 0 && cw__chain_dispatch(idx, signo, si, ucontext, tid, &orig) ==
                       CW__CHAIN_RETURN) {
     errno = saved_errno;

@@ -211,8 +211,8 @@ int cw__crash_channel(int pid) {
   fd = start_watchdog(pid);
   if (fd < 0) {
     static const char *const msg[] = {
-        "crashwatch: no crash report: could not start a watchdog (errno ",
-        "%d", ")", NULL};
+        "crashwatch: no crash report: could not start a watchdog (errno ", "%d",
+        ")", NULL};
     cw__crash_say(msg, -fd);
     return -1;
   }

@@ -32,8 +32,8 @@ typedef struct {
    * kernel keeps crashwatch's handler; this is what the app is told and
    * what the handler runs first. Written only through chain.c. */
   struct sigaction old[CW__NSIGNALS];
-  cw_crash_record_t record;           /* filled by the crashing thread */
-  int crash_tid; /* the thread that owns the crash slot, 0 = free */
+  cw__crash_record_t record; /* filled by the crashing thread */
+  int crash_tid;             /* the thread that owns the crash slot, 0 = free */
 } cw__crash_state_t;
 
 extern cw__crash_state_t cw__crash;
@@ -41,8 +41,8 @@ extern cw__crash_state_t cw__crash;
 /* The handler installed for every signal in cw__signals. Signal context. */
 void cw__on_crash_signal(int signo, siginfo_t *si, void *ucontext);
 /* Fills r from the signal's arguments (crash.c). Signal context. */
-void cw__crash_fill_record(cw_crash_record_t *r, int signo, const siginfo_t *si,
-                           const void *uc, pid_t tid);
+void cw__crash_fill_record(cw__crash_record_t *r, int signo,
+                           const siginfo_t *si, const void *uc, pid_t tid);
 
 /* ---- chain.c: staying in the chain of the app's handlers (signal
  * context) ---- */
@@ -76,7 +76,7 @@ int cw__chain_install(int idx);
  * from inside (or right after) the app's handler, else NULL (capture the
  * current context). */
 int cw__chain_dispatch(int idx, int signo, siginfo_t *si, void *uc, pid_t tid,
-                       const cw_crash_record_t **orig);
+                       const cw__crash_record_t **orig);
 /* Normal context, at cw_init(): abort()'s code range [start, end) (0, 0
  * if unknown), touches the slot table, turns interception on or off. */
 void cw__chain_prepare(int intercept, uintptr_t abort_start,
@@ -108,9 +108,9 @@ struct cw_options {
   unsigned ack_timeout_ms;
   int include_environ;
   int print_summary;
-  int release_early; /* ack after capture, not after commit */
+  int release_early;     /* ack after capture, not after commit */
   int intercept_signals; /* keep our handler when the app installs its own */
-  int cover_forks;   /* forked children get a watchdog at crash time */
+  int cover_forks;       /* forked children get a watchdog at crash time */
   char *dsn;
   char *release;
   char *environment;
@@ -145,7 +145,7 @@ int cw__spawn_watchdog(const struct cw_options *o, const char *spool_abs,
 
 /* What cw__launch needs, all prepared before it is called. */
 typedef struct {
-  const char *path; /* exec this path, or else exe_fd */
+  const char *path;                       /* exec this path, or else exe_fd */
   int exe_fd, wd_sock, image_fd, devnull; /* image_fd, devnull: -1 = none */
   char **argv, **envp;
   char *stacks; /* 2 * CW__LAUNCH_STACK bytes of memory, not used otherwise */
@@ -177,9 +177,9 @@ typedef struct {
   int image_arg;
   char fd_str[16], pid_str[16], summary_str[4], image_str[16];
   char limits_str[96]; /* --spool-limits */
-  char **envp;  /* a deep copy of the environment at cw_init, DSN added */
-  char *path;   /* the external watchdog, or NULL for the embedded one */
-  char *stacks; /* the hops' stacks: 2 * CW__LAUNCH_STACK, kept */
+  char **envp;    /* a deep copy of the environment at cw_init, DSN added */
+  char *path;     /* the external watchdog, or NULL for the embedded one */
+  char *stacks;   /* the hops' stacks: 2 * CW__LAUNCH_STACK, kept */
   char *owned[8]; /* malloc'd strings argv points to (freed on re-init) */
   int nowned;
   /* The crash socket as cw_init made it: the handler checks that its fd

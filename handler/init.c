@@ -69,8 +69,8 @@ static void *alt_stack_map(size_t len) {
   if (fd >= 0) {
     void *p = MAP_FAILED;
     if (ftruncate(fd, (off_t)len) == 0)
-      p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_STACK,
-               fd, 0);
+      p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_STACK, fd,
+               0);
     close(fd);
     if (p != MAP_FAILED)
       return p;
@@ -217,7 +217,7 @@ static int init_locked(cw_options_t *o) {
     return cw__fail(CW_ESPOOL, "no spool directory: set CRASHWATCH_SPOOL, "
                                "XDG_STATE_HOME or HOME");
   char msg[PATH_MAX + 128];
-  if (spool_ensure_dir(o->spool_dir, msg, sizeof(msg)) != 0)
+  if (cw__spool_ensure_dir(o->spool_dir, msg, sizeof(msg)) != 0)
     return cw__fail(CW_ESPOOL, "%s", msg);
   char spool_abs[PATH_MAX];
   if (realpath(o->spool_dir, spool_abs) == NULL)
@@ -303,8 +303,8 @@ CW_EXTERN int cw_reinstall(void) {
                     strsignal(cw__signals[i]), strerror(errno));
       goto out;
     }
-    int ours = (cur.sa_flags & SA_SIGINFO) &&
-               cur.sa_sigaction == cw__on_crash_signal;
+    int ours =
+        (cur.sa_flags & SA_SIGINFO) && cur.sa_sigaction == cw__on_crash_signal;
     /* A handler put in place behind our back becomes the app's view: it
      * still runs first. */
     if (!ours)

@@ -30,8 +30,8 @@ int cw__secure_exec(void) { return getauxval(AT_SECURE) != 0; }
 const char *cw__getenv(const char *name) { return secure_getenv(name); }
 
 int cw__dsn_check(const char *dsn, char *err, size_t errlen) {
-  cw_dsn_t parsed;
-  return cw_dsn_parse(dsn, &parsed, err, errlen);
+  cw__dsn_t parsed;
+  return cw__dsn_parse(dsn, &parsed, err, errlen);
 }
 
 int cw__fail(int err, const char *fmt, ...) {
@@ -154,16 +154,15 @@ static void read_env(cw_options_t *o) {
   if ((v = env_nonempty("CRASHWATCH_RELEASE_EARLY")) != NULL) {
     int b = parse_bool(v);
     if (b < 0)
-      env_fail(o, CW_EINVAL, "CRASHWATCH_RELEASE_EARLY=%s: expected 0 or 1",
-               v);
+      env_fail(o, CW_EINVAL, "CRASHWATCH_RELEASE_EARLY=%s: expected 0 or 1", v);
     else
       o->release_early = b;
   }
   if ((v = env_nonempty("CRASHWATCH_INTERCEPT_SIGNALS")) != NULL) {
     int b = parse_bool(v);
     if (b < 0)
-      env_fail(o, CW_EINVAL,
-               "CRASHWATCH_INTERCEPT_SIGNALS=%s: expected 0 or 1", v);
+      env_fail(o, CW_EINVAL, "CRASHWATCH_INTERCEPT_SIGNALS=%s: expected 0 or 1",
+               v);
     else
       o->intercept_signals = b;
   }

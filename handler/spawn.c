@@ -65,8 +65,7 @@ static int make_memfd(const char *name, const unsigned char *start,
   int fd = memfd_create(name, MFD_CLOEXEC);
   int rc = fd;
   if (fd < 0)
-    rc = cw__fail(CW_EWATCHDOG, "watchdog: memfd_create: %s",
-                  strerror(errno));
+    rc = cw__fail(CW_EWATCHDOG, "watchdog: memfd_create: %s", strerror(errno));
   const unsigned char *p = start;
   while (fd >= 0 && len > 0) {
     ssize_t n = write(fd, p, len);

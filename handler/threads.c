@@ -20,17 +20,17 @@
 #include "crashwatch.h"
 #include "cw_internal.h"
 
-typedef int (*create_fn)(pthread_t *, const pthread_attr_t *,
-                         void *(*)(void *), void *);
+typedef int (*create_fn)(pthread_t *, const pthread_attr_t *, void *(*)(void *),
+                         void *);
 static create_fn real_create;
 
 void cw__interpose_resolve(void) {
   void *sa = dlsym(RTLD_NEXT, "sigaction");
   if (sa != NULL)
-    __atomic_store_n(&cw__real_sigaction,
-                     (int (*)(int, const struct sigaction *,
-                              struct sigaction *))sa,
-                     __ATOMIC_RELEASE);
+    __atomic_store_n(
+        &cw__real_sigaction,
+        (int (*)(int, const struct sigaction *, struct sigaction *))sa,
+        __ATOMIC_RELEASE);
   void *pc = dlsym(RTLD_NEXT, "pthread_create");
   if (pc != NULL)
     __atomic_store_n(&real_create, (create_fn)pc, __ATOMIC_RELEASE);

@@ -109,7 +109,8 @@ static int join(char *dst, const char *a, const char *b, const char *c) {
   return 1;
 }
 
-/* A committed report's name: 32 lowercase hex digits (spool_is_report_name). */
+/* A committed report's name: 32 lowercase hex digits
+ * (cw__spool_is_report_name). */
 static int is_report_name(const char *s) {
   int n = 0;
   for (; s[n]; n++)
@@ -119,8 +120,8 @@ static int is_report_name(const char *s) {
 }
 
 static int spool_has_report(const char *spool) {
-  long dfd = SYS3(__NR_open, spool, K_O_RDONLY | K_O_DIRECTORY | K_O_CLOEXEC,
-                  0);
+  long dfd =
+      SYS3(__NR_open, spool, K_O_RDONLY | K_O_DIRECTORY | K_O_CLOEXEC, 0);
   if (dfd < 0)
     return 0;
   static char buf[4096] __attribute__((aligned(8)));
@@ -173,10 +174,9 @@ static void upload_pending(const char *spool, int image, char **envp) {
   SYS3(__NR_mkdir, path, 0700, 0);
   if (!join(path, spool, "/.state/uploader.kick", 0))
     return;
-  long k = SYS3(__NR_open, path,
-                K_O_WRONLY | K_O_CREAT | K_O_NOFOLLOW | K_O_NONBLOCK |
-                    K_O_CLOEXEC,
-                0600);
+  long k = SYS3(
+      __NR_open, path,
+      K_O_WRONLY | K_O_CREAT | K_O_NOFOLLOW | K_O_NONBLOCK | K_O_CLOEXEC, 0600);
   if (k < 0)
     return;
   SYS3(__NR_close, k, 0, 0);
@@ -203,8 +203,8 @@ static void upload_pending(const char *spool, int image, char **envp) {
     close_all_but(a, b);
     static char fd_str[24];
     fmt_uint(fd_str, (unsigned long)lock);
-    char *argv[] = {"crashwatch-upload", "--upload",  "--spool", (char *)spool,
-                    "--lock-fd",         fd_str,      0};
+    char *argv[] = {"crashwatch-upload", "--upload", "--spool", (char *)spool,
+                    "--lock-fd",         fd_str,     0};
     sys6(__NR_execveat, image, (long)"", (long)argv, (long)envp,
          K_AT_EMPTY_PATH, 0);
     sys_exit(127);
@@ -273,8 +273,8 @@ __attribute__((used, noreturn)) static void idle_main(long *sp) {
   unsigned long stop_sigs = (1ul << (K_SIGHUP - 1)) | (1ul << (K_SIGINT - 1)) |
                             (1ul << (K_SIGTERM - 1));
   unsigned long waiting;
-  sys6(__NR_rt_sigprocmask, K_SIG_BLOCK, (long)&stop_sigs, (long)&waiting, 8,
-       0, 0);
+  sys6(__NR_rt_sigprocmask, K_SIG_BLOCK, (long)&stop_sigs, (long)&waiting, 8, 0,
+       0);
   waiting |= stop_sigs;
 
   for (;;) {
@@ -303,14 +303,14 @@ __attribute__((used, noreturn)) static void idle_main(long *sp) {
                   K_AT_EMPTY_PATH, 0);
   log_exec_failure(log_fd, err);
   for (;;) {
-    cw_crash_record_t rec;
+    cw__crash_record_t rec;
     long n = sys6(__NR_recvfrom, sock, (long)&rec, sizeof(rec), 0, 0, 0);
     if (n == -K_EINTR)
       continue;
     if (n <= 0)
       sys_exit(n == 0 ? 0 : 1);
-    cw_crash_ack_t ack = {.magic = CW_CRASH_ACK_MAGIC,
-                          .status = K_CW_EWATCHDOG};
+    cw__crash_ack_t ack = {.magic = CW_CRASH_ACK_MAGIC,
+                           .status = K_CW_EWATCHDOG};
     sys6(__NR_sendto, sock, (long)&ack, sizeof(ack), K_MSG_NOSIGNAL, 0, 0);
   }
 }

@@ -133,7 +133,7 @@ static int close_run(parser_t *ps) {
   if (!ps->have_run)
     return 0;
   ps->have_run = 0;
-  return symidx_add_row(ps->ix, ps->run_end, -1, 0, 0, 0, 1);
+  return cw__symidx_add_row(ps->ix, ps->run_end, -1, 0, 0, 0, 1);
 }
 
 static int grow_table(void **tab, size_t *n, size_t need, size_t elt,
@@ -165,7 +165,7 @@ static int rec_file(parser_t *ps, tok_t *t) {
     return oom(ps);
   char buf[4096];
   copy_field(buf, sizeof(buf), name, n);
-  int32_t id = symidx_file(ps->ix, buf);
+  int32_t id = cw__symidx_file(ps->ix, buf);
   if (id < 0)
     return oom(ps);
   ps->files[num] = id;
@@ -183,7 +183,7 @@ static int rec_origin(parser_t *ps, tok_t *t) {
   if (grow_table((void **)&ps->origins, &ps->norigins, num + 1, sizeof(char *),
                  0))
     return oom(ps);
-  ps->origins[num] = symidx_intern(ps->ix, name, n);
+  ps->origins[num] = cw__symidx_intern(ps->ix, name, n);
   if (ps->origins[num] == NULL)
     return oom(ps);
   return 0;
@@ -204,12 +204,12 @@ static int rec_func(parser_t *ps, tok_t *t) {
     return fail(ps, "FUNC record: missing name");
   if (close_run(ps) != 0)
     return oom(ps);
-  const char *in = symidx_intern(ps->ix, name, n);
-  int32_t id = in ? symidx_add_scope(ps->ix, in, -1, NULL, 0, 0, 0) : -1;
+  const char *in = cw__symidx_intern(ps->ix, name, n);
+  int32_t id = in ? cw__symidx_add_scope(ps->ix, in, -1, NULL, 0, 0, 0) : -1;
   if (id < 0)
     return oom(ps);
   uint64_t lo = addr + ps->bias;
-  if (symidx_add_range(ps->ix, lo, lo + size, id, 0) != 0)
+  if (cw__symidx_add_range(ps->ix, lo, lo + size, id, 0) != 0)
     return oom(ps);
   ps->func = id;
   ps->fn_end = lo + size;
@@ -231,11 +231,11 @@ static int rec_inline(parser_t *ps, tok_t *t) {
     return fail(ps, "INLINE record: unknown INLINE_ORIGIN number");
   const char *call_file = NULL;
   if (file < ps->nfiles && ps->files[file] >= 0)
-    call_file = symidx_file_name(ps->ix, ps->files[file]);
+    call_file = cw__symidx_file_name(ps->ix, ps->files[file]);
   int32_t parent = level == 0 ? ps->func : ps->inl[level - 1];
-  int32_t id =
-      symidx_add_scope(ps->ix, ps->origins[origin], parent, call_file,
-                       line > UINT32_MAX ? UINT32_MAX : (uint32_t)line, 0, 0);
+  int32_t id = cw__symidx_add_scope(
+      ps->ix, ps->origins[origin], parent, call_file,
+      line > UINT32_MAX ? UINT32_MAX : (uint32_t)line, 0, 0);
   if (id < 0)
     return oom(ps);
   ps->inl[level] = id;
@@ -249,7 +249,8 @@ static int rec_inline(parser_t *ps, tok_t *t) {
     if (!hex(t, &addr) || !hex(t, &size))
       return fail(ps, "INLINE record: bad address range");
     uint64_t lo = addr + ps->bias;
-    if (symidx_add_range(ps->ix, lo, lo + size, id, (uint32_t)level + 1) != 0)
+    if (cw__symidx_add_range(ps->ix, lo, lo + size, id, (uint32_t)level + 1) !=
+        0)
       return oom(ps);
     ranges++;
   }
@@ -269,8 +270,8 @@ static int rec_public(parser_t *ps, tok_t *t) {
     return fail(ps, "PUBLIC record: bad parameter size");
   if (!rest(t, &name, &n))
     return fail(ps, "PUBLIC record: missing name");
-  const char *in = symidx_intern(ps->ix, name, n);
-  if (in == NULL || symidx_add_sym(ps->ix, addr + ps->bias, 0, in, 0) != 0)
+  const char *in = cw__symidx_intern(ps->ix, name, n);
+  if (in == NULL || cw__symidx_add_sym(ps->ix, addr + ps->bias, 0, in, 0) != 0)
     return oom(ps);
   return 0;
 }
@@ -288,18 +289,18 @@ static int rec_line(parser_t *ps, tok_t *t) {
   uint64_t lo = addr + ps->bias;
   if (ps->have_run && ps->run_end != lo && close_run(ps) != 0)
     return oom(ps);
-  if (symidx_add_row(ps->ix, lo, fid,
-                     line > UINT32_MAX ? UINT32_MAX : (uint32_t)line, 0, 0,
-                     0) != 0)
+  if (cw__symidx_add_row(ps->ix, lo, fid,
+                         line > UINT32_MAX ? UINT32_MAX : (uint32_t)line, 0, 0,
+                         0) != 0)
     return oom(ps);
   ps->run_end = lo + size;
   ps->have_run = 1;
   return 0;
 }
 
-int bpsym_parse(symidx_t *ix, const char *data, size_t len, uint64_t bias,
-                bpsym_module_t *mod, const char *path, char *err,
-                size_t errlen) {
+int cw__bpsym_parse(symidx_t *ix, const char *data, size_t len, uint64_t bias,
+                    bpsym_module_t *mod, const char *path, char *err,
+                    size_t errlen) {
   parser_t ps = {.ix = ix,
                  .path = path ? path : "<sym>",
                  .err = err,
@@ -373,10 +374,10 @@ int bpsym_parse(symidx_t *ix, const char *data, size_t len, uint64_t bias,
   return rc;
 }
 
-int bpsym_load(symidx_t *ix, const char *path, uint64_t bias,
-               bpsym_module_t *mod, char *err, size_t errlen) {
+int cw__bpsym_load(symidx_t *ix, const char *path, uint64_t bias,
+                   bpsym_module_t *mod, char *err, size_t errlen) {
   const char *kind = NULL;
-  int fd = cw_open_regular(path, 0, &kind);
+  int fd = cw__open_regular(path, 0, &kind);
   if (fd == CW_REGFILE_NOT_REGULAR) {
     snprintf(err, errlen, "%s: not a regular file (%s)", path, kind);
     return CW_EINVAL;
@@ -415,7 +416,7 @@ int bpsym_load(symidx_t *ix, const char *path, uint64_t bias,
     snprintf(err, errlen, "%s: read error", path);
     return CW_EIO;
   }
-  int rc = bpsym_parse(ix, buf, len, bias, mod, path, err, errlen);
+  int rc = cw__bpsym_parse(ix, buf, len, bias, mod, path, err, errlen);
   free(buf);
   return rc;
 }

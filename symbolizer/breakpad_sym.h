@@ -31,12 +31,12 @@ typedef struct {
  * NULL). path is used in messages only. Returns 0, or CW_EFORMAT /
  * CW_ENOMEM with err set ("PATH:LINE: problem").
  */
-int bpsym_parse(symidx_t *ix, const char *data, size_t len, uint64_t bias,
-                bpsym_module_t *mod, const char *path, char *err,
-                size_t errlen);
+int cw__bpsym_parse(symidx_t *ix, const char *data, size_t len, uint64_t bias,
+                    bpsym_module_t *mod, const char *path, char *err,
+                    size_t errlen);
 
 /* Reads and parses a .sym file. */
-int bpsym_load(symidx_t *ix, const char *path, uint64_t bias,
-               bpsym_module_t *mod, char *err, size_t errlen);
+int cw__bpsym_load(symidx_t *ix, const char *path, uint64_t bias,
+                   bpsym_module_t *mod, char *err, size_t errlen);
 
 #endif

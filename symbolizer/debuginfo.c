@@ -22,7 +22,7 @@
 static void hex_short(const uint8_t *id, size_t n, char out[24]) {
   char full[129];
   size_t k = n > 64 ? 64 : n;
-  cw_hex_encode(id, k, full);
+  cw__hex_encode(id, k, full);
   if (2 * k > 16) {
     memcpy(out, full, 16);
     strcpy(out + 16, "...");
@@ -31,13 +31,13 @@ static void hex_short(const uint8_t *id, size_t n, char out[24]) {
   }
 }
 
-int dbg_check_build_id(const char *path, const uint8_t *id, size_t n,
-                       cw_buf_t *warn) {
+int cw__dbg_check_build_id(const char *path, const uint8_t *id, size_t n,
+                           cw__buf_t *warn) {
   const char *kind = NULL;
-  int fd = cw_open_regular(path, 0, &kind);
+  int fd = cw__open_regular(path, 0, &kind);
   if (fd == CW_REGFILE_NOT_REGULAR) {
     if (warn != NULL)
-      cw_buf_printf(warn, "%s: not a regular file (%s)\n", path, kind);
+      cw__buf_printf(warn, "%s: not a regular file (%s)\n", path, kind);
     return CW_EFORMAT;
   }
   if (fd < 0)
@@ -46,13 +46,13 @@ int dbg_check_build_id(const char *path, const uint8_t *id, size_t n,
   Elf *elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
   if (elf == NULL || elf_kind(elf) != ELF_K_ELF) {
     if (warn != NULL)
-      cw_buf_printf(warn, "%s: not an ELF file\n", path);
+      cw__buf_printf(warn, "%s: not an ELF file\n", path);
     elf_end(elf);
     close(fd);
     return CW_EFORMAT;
   }
   uint8_t got[64];
-  int len = symsrc_elf_build_id(elf, got, sizeof(got));
+  int len = cw__symsrc_elf_build_id(elf, got, sizeof(got));
   elf_end(elf);
   close(fd);
   if (len > 0 && (size_t)len == n && memcmp(got, id, n) == 0)
@@ -62,10 +62,10 @@ int dbg_check_build_id(const char *path, const uint8_t *id, size_t n,
     hex_short(id, n, want);
     if (len > 0) {
       hex_short(got, (size_t)len, have);
-      cw_buf_printf(warn, "%s: build-id %s does not match module's %s\n", path,
-                    have, want);
+      cw__buf_printf(warn, "%s: build-id %s does not match module's %s\n", path,
+                     have, want);
     } else {
-      cw_buf_printf(warn, "%s: has no build-id; module's is %s\n", path, want);
+      cw__buf_printf(warn, "%s: has no build-id; module's is %s\n", path, want);
     }
   }
   return CW_EBUILDID;
@@ -76,7 +76,7 @@ static char *build_id_path(const char *root, const uint8_t *id, size_t n,
   if (n < 2 || n > 64)
     return NULL;
   char hex[129];
-  cw_hex_encode(id, n, hex);
+  cw__hex_encode(id, n, hex);
   char *p = NULL;
   if (asprintf(&p, "%s/.build-id/%.2s/%s%s", root, hex, hex + 2, suffix) < 0)
     return NULL;
@@ -84,14 +84,14 @@ static char *build_id_path(const char *root, const uint8_t *id, size_t n,
 }
 
 static int try_candidate(char *path, const uint8_t *id, size_t n, char **found,
-                         cw_buf_t *warn) {
+                         cw__buf_t *warn) {
   if (path == NULL)
     return CW_ENOMEM;
   if (access(path, R_OK) != 0) {
     free(path);
     return CW_ENOENT;
   }
-  int rc = dbg_check_build_id(path, id, n, warn);
+  int rc = cw__dbg_check_build_id(path, id, n, warn);
   if (rc == 0) {
     *found = path;
     return 0;
@@ -101,7 +101,7 @@ static int try_candidate(char *path, const uint8_t *id, size_t n, char **found,
 }
 
 static int search_roots(const dbg_search_t *s, const uint8_t *id, size_t n,
-                        const char *suffix, char **found, cw_buf_t *warn) {
+                        const char *suffix, char **found, cw__buf_t *warn) {
   for (size_t i = 0; i < s->ndirs; i++)
     if (try_candidate(build_id_path(s->dirs[i], id, n, suffix), id, n, found,
                       warn) == 0)
@@ -113,25 +113,25 @@ static int search_roots(const dbg_search_t *s, const uint8_t *id, size_t n,
   return CW_ENOENT;
 }
 
-int dbg_find_by_build_id(const dbg_search_t *s, const uint8_t *id, size_t n,
-                         char **found, cw_buf_t *warn) {
+int cw__dbg_find_by_build_id(const dbg_search_t *s, const uint8_t *id, size_t n,
+                             char **found, cw__buf_t *warn) {
   return search_roots(s, id, n, ".debug", found, warn);
 }
 
-int dbg_find_binary(const dbg_search_t *s, const uint8_t *id, size_t n,
-                    char **found, cw_buf_t *warn) {
+int cw__dbg_find_binary(const dbg_search_t *s, const uint8_t *id, size_t n,
+                        char **found, cw__buf_t *warn) {
   if (search_roots(s, id, n, "", found, warn) == 0)
     return 0;
   return search_roots(s, id, n, ".debug", found, warn);
 }
 
-int dbg_find_by_debuglink(const dbg_search_t *s, const char *module_path,
-                          const char *link, uint32_t crc, const uint8_t *id,
-                          size_t n, char **found, cw_buf_t *warn) {
+int cw__dbg_find_by_debuglink(const dbg_search_t *s, const char *module_path,
+                              const char *link, uint32_t crc, const uint8_t *id,
+                              size_t n, char **found, cw__buf_t *warn) {
   if (strchr(link, '/') != NULL) {
     if (warn != NULL)
-      cw_buf_printf(warn, "%s: .gnu_debuglink '%s' names a path, ignored\n",
-                    module_path, link);
+      cw__buf_printf(warn, "%s: .gnu_debuglink '%s' names a path, ignored\n",
+                     module_path, link);
     return CW_ENOENT;
   }
   char *dir = strdup(module_path);
@@ -174,21 +174,21 @@ int dbg_find_by_debuglink(const dbg_search_t *s, const char *module_path,
       continue; /* the debuglink file name equals the module's own */
     uint32_t got;
     const char *kind = NULL;
-    if (cw_path_not_regular(cand[i], &kind)) {
+    if (cw__path_not_regular(cand[i], &kind)) {
       if (warn != NULL)
-        cw_buf_printf(warn, "%s: not a regular file (%s)\n", cand[i], kind);
+        cw__buf_printf(warn, "%s: not a regular file (%s)\n", cand[i], kind);
       continue;
     }
-    if (symsrc_file_crc32(cand[i], &got) != 0)
+    if (cw__symsrc_file_crc32(cand[i], &got) != 0)
       continue;
     if (got != crc) {
       if (warn != NULL)
-        cw_buf_printf(warn,
-                      "%s: CRC %08x does not match .gnu_debuglink's %08x\n",
-                      cand[i], got, crc);
+        cw__buf_printf(warn,
+                       "%s: CRC %08x does not match .gnu_debuglink's %08x\n",
+                       cand[i], got, crc);
       continue;
     }
-    if (n > 0 && dbg_check_build_id(cand[i], id, n, warn) != 0)
+    if (n > 0 && cw__dbg_check_build_id(cand[i], id, n, warn) != 0)
       continue;
     *found = cand[i];
     cand[i] = NULL;
@@ -245,8 +245,8 @@ static void dfd_load(void) {
   }
 }
 
-int dbg_find_debuginfod(const dbg_search_t *s, const uint8_t *id, size_t n,
-                        char **found, cw_buf_t *warn) {
+int cw__dbg_find_debuginfod(const dbg_search_t *s, const uint8_t *id, size_t n,
+                            char **found, cw__buf_t *warn) {
   const char *urls = getenv("DEBUGINFOD_URLS");
   if (!s->debuginfod || urls == NULL || *urls == '\0' || n == 0)
     return CW_ENOENT;
@@ -255,19 +255,19 @@ int dbg_find_debuginfod(const dbg_search_t *s, const uint8_t *id, size_t n,
   pthread_once(&dfd_once, dfd_load);
   if (dfd.begin == NULL) {
     if (warn != NULL)
-      cw_buf_printf(warn,
-                    "debuginfod: DEBUGINFOD_URLS is set but lookups are "
-                    "unavailable (%s); build-id %s not asked\n",
-                    dfd.error, hex);
+      cw__buf_printf(warn,
+                     "debuginfod: DEBUGINFOD_URLS is set but lookups are "
+                     "unavailable (%s); build-id %s not asked\n",
+                     dfd.error, hex);
     return CW_ENOENT;
   }
   debuginfod_client *c = dfd.begin();
   if (c == NULL) {
     if (warn != NULL)
-      cw_buf_printf(warn,
-                    "debuginfod: debuginfod_begin failed; build-id %s "
-                    "not asked\n",
-                    hex);
+      cw__buf_printf(warn,
+                     "debuginfod: debuginfod_begin failed; build-id %s "
+                     "not asked\n",
+                     hex);
     return CW_ENOENT;
   }
   char *path = NULL;
@@ -276,13 +276,13 @@ int dbg_find_debuginfod(const dbg_search_t *s, const uint8_t *id, size_t n,
   if (fd < 0) {
     free(path);
     if (warn != NULL)
-      cw_buf_printf(warn, "debuginfod: build-id %s: %s\n", hex, strerror(-fd));
+      cw__buf_printf(warn, "debuginfod: build-id %s: %s\n", hex, strerror(-fd));
     return CW_ENOENT;
   }
   close(fd);
   if (path == NULL)
     return CW_ENOENT;
-  if (dbg_check_build_id(path, id, n, warn) != 0) {
+  if (cw__dbg_check_build_id(path, id, n, warn) != 0) {
     free(path);
     return CW_ENOENT;
   }
@@ -290,21 +290,21 @@ int dbg_find_debuginfod(const dbg_search_t *s, const uint8_t *id, size_t n,
   return 0;
 }
 
-int dbg_find_breakpad(const dbg_search_t *s, const char *name,
-                      const uint8_t *id, size_t n, char **found,
-                      cw_buf_t *warn) {
+int cw__dbg_find_breakpad(const dbg_search_t *s, const char *name,
+                          const uint8_t *id, size_t n, char **found,
+                          cw__buf_t *warn) {
   if (n == 0 || name == NULL || *name == '\0' || strchr(name, '/') != NULL)
     return CW_ENOENT;
   char bpid[34];
-  cw_breakpad_id_from_build_id(id, n, bpid);
+  cw__breakpad_id_from_build_id(id, n, bpid);
   for (size_t i = 0; i < s->ndirs; i++) {
     char *p = NULL;
     if (asprintf(&p, "%s/%s/%s/%s.sym", s->dirs[i], name, bpid, name) < 0)
       return CW_ENOMEM;
     const char *kind = NULL;
-    int fd = cw_open_regular(p, 0, &kind);
+    int fd = cw__open_regular(p, 0, &kind);
     if (fd == CW_REGFILE_NOT_REGULAR && warn != NULL)
-      cw_buf_printf(warn, "%s: not a regular file (%s)\n", p, kind);
+      cw__buf_printf(warn, "%s: not a regular file (%s)\n", p, kind);
     FILE *f = fd >= 0 ? fdopen(fd, "r") : NULL;
     if (f == NULL) {
       if (fd >= 0)
@@ -322,8 +322,8 @@ int dbg_find_breakpad(const dbg_search_t *s, const char *name,
       return 0;
     }
     if (warn != NULL)
-      cw_buf_printf(warn, "%s: MODULE id %s does not match module's %s\n", p,
-                    ok ? mid : "(none)", bpid);
+      cw__buf_printf(warn, "%s: MODULE id %s does not match module's %s\n", p,
+                     ok ? mid : "(none)", bpid);
     free(p);
   }
   return CW_ENOENT;

@@ -26,30 +26,30 @@ typedef struct {
 /* Checks path's GNU build-id against id[0..n). 0 when equal; CW_EBUILDID
  * (message in warn) when different or missing; CW_ENOENT / CW_EFORMAT
  * when the file cannot be read as ELF. */
-int dbg_check_build_id(const char *path, const uint8_t *id, size_t n,
-                       cw_buf_t *warn);
+int cw__dbg_check_build_id(const char *path, const uint8_t *id, size_t n,
+                           cw__buf_t *warn);
 
 /* Each function below sets *found to a malloc'd path (the caller frees) and
  * returns 0, or returns CW_ENOENT when no matching file exists. */
 
 /* DIR/.build-id/xx/rest.debug for each root. */
-int dbg_find_by_build_id(const dbg_search_t *s, const uint8_t *id, size_t n,
-                         char **found, cw_buf_t *warn);
+int cw__dbg_find_by_build_id(const dbg_search_t *s, const uint8_t *id, size_t n,
+                             char **found, cw__buf_t *warn);
 /* The module itself by build-id: DIR/.build-id/xx/rest (no .debug). */
-int dbg_find_binary(const dbg_search_t *s, const uint8_t *id, size_t n,
-                    char **found, cw_buf_t *warn);
+int cw__dbg_find_binary(const dbg_search_t *s, const uint8_t *id, size_t n,
+                        char **found, cw__buf_t *warn);
 /* The .gnu_debuglink target `link` of module_path: next to the module, in
  * its .debug/ folder, under each root and /usr/lib/debug/<module dir>/.
  * The file's CRC-32 must equal crc, and its build-id id (when n > 0). */
-int dbg_find_by_debuglink(const dbg_search_t *s, const char *module_path,
-                          const char *link, uint32_t crc, const uint8_t *id,
-                          size_t n, char **found, cw_buf_t *warn);
+int cw__dbg_find_by_debuglink(const dbg_search_t *s, const char *module_path,
+                              const char *link, uint32_t crc, const uint8_t *id,
+                              size_t n, char **found, cw__buf_t *warn);
 /* debuginfod (only when s->debuginfod and DEBUGINFOD_URLS is set). */
-int dbg_find_debuginfod(const dbg_search_t *s, const uint8_t *id, size_t n,
-                        char **found, cw_buf_t *warn);
+int cw__dbg_find_debuginfod(const dbg_search_t *s, const uint8_t *id, size_t n,
+                            char **found, cw__buf_t *warn);
 /* ROOT/NAME/BREAKPAD_ID/NAME.sym whose MODULE id matches. */
-int dbg_find_breakpad(const dbg_search_t *s, const char *name,
-                      const uint8_t *id, size_t n, char **found,
-                      cw_buf_t *warn);
+int cw__dbg_find_breakpad(const dbg_search_t *s, const char *name,
+                          const uint8_t *id, size_t n, char **found,
+                          cw__buf_t *warn);
 
 #endif

@@ -35,7 +35,7 @@ static const char *die_name(walk_t *w, Dwarf_Die *die) {
     s = dwarf_formstring(&a);
   if (s == NULL)
     return NULL;
-  return symidx_intern(w->ix, s, strlen(s));
+  return cw__symidx_intern(w->ix, s, strlen(s));
 }
 
 static const char *unit_file(walk_t *w, Dwarf_Word idx) {
@@ -61,7 +61,7 @@ static void walk(walk_t *w, Dwarf_Die *parent, int32_t scope, uint32_t depth,
     if (w->rc != 0)
       return;
     if ((++w->dies & 0xffff) == 0 && w->deadline_ns != 0 &&
-        symsrc_now_ns() > w->deadline_ns) {
+        cw__symsrc_now_ns() > w->deadline_ns) {
       snprintf(w->err, w->errlen, "%s: time budget ran out indexing DWARF",
                w->path);
       w->rc = CW_ETIMEDOUT;
@@ -92,14 +92,15 @@ static void walk(walk_t *w, Dwarf_Die *parent, int32_t scope, uint32_t depth,
             call_col = attr_u32(&child, DW_AT_call_column);
             call_discr = attr_u32(&child, 0x2136 /* DW_AT_GNU_discriminator */);
           }
-          id = symidx_add_scope(w->ix, die_name(w, &child), inl ? scope : -1,
-                                call_file, call_line, call_col, call_discr);
+          id =
+              cw__symidx_add_scope(w->ix, die_name(w, &child), inl ? scope : -1,
+                                   call_file, call_line, call_col, call_discr);
           if (id < 0) {
             w->rc = CW_ENOMEM;
             return;
           }
         }
-        if (symidx_add_range(w->ix, lo, hi, id, d) != 0) {
+        if (cw__symidx_add_range(w->ix, lo, hi, id, d) != 0) {
           w->rc = CW_ENOMEM;
           return;
         }
@@ -159,15 +160,15 @@ static int index_lines(walk_t *w, Dwarf_Die *cudie) {
       if (src == last_src) {
         fid = last_id;
       } else {
-        fid = symidx_file(w->ix, src);
+        fid = cw__symidx_file(w->ix, src);
         if (fid < 0)
           return CW_ENOMEM;
         last_src = src;
         last_id = fid;
       }
     }
-    if (symidx_add_row(w->ix, addr, fid, line < 0 ? 0 : (uint32_t)line,
-                       col < 0 ? 0 : (uint32_t)col, disc, end) != 0)
+    if (cw__symidx_add_row(w->ix, addr, fid, line < 0 ? 0 : (uint32_t)line,
+                           col < 0 ? 0 : (uint32_t)col, disc, end) != 0)
       return CW_ENOMEM;
   }
   return 0;
@@ -188,7 +189,8 @@ static int unit_files_libdw(walk_t *w, Dwarf_Die *cudie, const char ***out,
     return CW_ENOMEM;
   for (size_t i = 0; i < n; i++) {
     const char *s = dwarf_filesrc(files, i, NULL, NULL);
-    if (s != NULL && (names[i] = symidx_intern(w->ix, s, strlen(s))) == NULL) {
+    if (s != NULL &&
+        (names[i] = cw__symidx_intern(w->ix, s, strlen(s))) == NULL) {
       free(names);
       return CW_ENOMEM;
     }
@@ -247,8 +249,9 @@ static const char *attr_string(Dwarf_Die *die, int name) {
  * until dwarf_end()), then its DIE tree. Damage in one unit is reported
  * (CW_EFORMAT, first problem in err) after indexing all the others.
  */
-int symsrc_dwarf(symidx_t *ix, Elf *elf, const char *path, uint64_t min_addr,
-                 uint64_t deadline_ns, char *err, size_t errlen) {
+int cw__symsrc_dwarf(symidx_t *ix, Elf *elf, const char *path,
+                     uint64_t min_addr, uint64_t deadline_ns, char *err,
+                     size_t errlen) {
   walk_t w = {.ix = ix,
               .path = path,
               .min_addr = min_addr ? min_addr : 1,
@@ -286,7 +289,7 @@ int symsrc_dwarf(symidx_t *ix, Elf *elf, const char *path, uint64_t min_addr,
       if (w.rc != 0)
         break;
     }
-    if (deadline_ns != 0 && symsrc_now_ns() > deadline_ns) {
+    if (deadline_ns != 0 && cw__symsrc_now_ns() > deadline_ns) {
       snprintf(err, errlen, "%s: time budget ran out indexing DWARF", path);
       w.rc = CW_ETIMEDOUT;
       break;
@@ -297,15 +300,15 @@ int symsrc_dwarf(symidx_t *ix, Elf *elf, const char *path, uint64_t min_addr,
     Dwarf_Word stmt;
     if (dwarf_attr(&cudie, DW_AT_stmt_list, &a) != NULL &&
         dwarf_formudata(&a, &stmt) == 0) {
-      size_t before = symidx_nrows(ix);
-      int lrc = symsrc_line_program(
+      size_t before = cw__symidx_nrows(ix);
+      int lrc = cw__symsrc_line_program(
           ix, &sec, stmt, attr_string(&cudie, DW_AT_comp_dir), w.min_addr,
           &files, &nfiles, why, sizeof(why));
       if (lrc == CW_ENOMEM) {
         w.rc = lrc;
         break;
       }
-      if (lrc != 0 && symidx_nrows(ix) == before) {
+      if (lrc != 0 && cw__symidx_nrows(ix) == before) {
         /* A header this decoder cannot read: let libdw try. */
         free(files);
         files = NULL;

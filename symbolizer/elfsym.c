@@ -11,7 +11,7 @@
 #include "regfile.h"
 #include "symsrc.h"
 
-uint64_t symsrc_now_ns(void) {
+uint64_t cw__symsrc_now_ns(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
@@ -53,8 +53,8 @@ int symsrc_elf_check_inflate(Elf *elf, const char *path, char *err,
     if (gelf_getshdr(scn, &sh) == NULL || sh.sh_type == SHT_NOBITS)
       continue;
     const char *name = elf_strptr(elf, shstrndx, sh.sh_name);
-    if (name == NULL || (strncmp(name, ".debug", 6) != 0 &&
-                         strncmp(name, ".zdebug", 7) != 0))
+    if (name == NULL ||
+        (strncmp(name, ".debug", 6) != 0 && strncmp(name, ".zdebug", 7) != 0))
       continue;
     uint64_t size = 0;
     if (sh.sh_flags & SHF_COMPRESSED) {
@@ -79,9 +79,8 @@ int symsrc_elf_check_inflate(Elf *elf, const char *path, char *err,
                "%s: compressed section %s claims %llu bytes inflated, over "
                "the limit of %llu (%u times the file's %llu bytes): its DWARF "
                "is not read",
-               path, name, (unsigned long long)size,
-               (unsigned long long)limit, SYMSRC_INFLATE_RATIO,
-               (unsigned long long)file_size);
+               path, name, (unsigned long long)size, (unsigned long long)limit,
+               SYMSRC_INFLATE_RATIO, (unsigned long long)file_size);
       return CW_EFORMAT;
     }
     total += size;
@@ -89,7 +88,7 @@ int symsrc_elf_check_inflate(Elf *elf, const char *path, char *err,
   return 0;
 }
 
-int symsrc_elf_has_dwarf(Elf *elf) {
+int cw__symsrc_elf_has_dwarf(Elf *elf) {
   Elf_Scn *scn = find_section(elf, ".debug_info");
   if (scn == NULL)
     scn = find_section(elf, ".zdebug_info");
@@ -98,7 +97,7 @@ int symsrc_elf_has_dwarf(Elf *elf) {
          sh.sh_type != SHT_NOBITS && sh.sh_size > 0;
 }
 
-uint64_t symsrc_elf_min_exec_addr(Elf *elf) {
+uint64_t cw__symsrc_elf_min_exec_addr(Elf *elf) {
   uint64_t lo = 0;
   Elf_Scn *scn = NULL;
   while ((scn = elf_nextscn(elf, scn)) != NULL) {
@@ -112,7 +111,7 @@ uint64_t symsrc_elf_min_exec_addr(Elf *elf) {
   return lo;
 }
 
-uint64_t symsrc_elf_load_vaddr(Elf *elf) {
+uint64_t cw__symsrc_elf_load_vaddr(Elf *elf) {
   size_t n;
   if (elf_getphdrnum(elf, &n) != 0)
     return 0;
@@ -145,7 +144,7 @@ static int note_build_id(Elf_Data *d, uint8_t *out, size_t cap) {
   return 0;
 }
 
-int symsrc_elf_build_id(Elf *elf, uint8_t *out, size_t cap) {
+int cw__symsrc_elf_build_id(Elf *elf, uint8_t *out, size_t cap) {
   Elf_Scn *scn = NULL;
   while ((scn = elf_nextscn(elf, scn)) != NULL) {
     GElf_Shdr sh;
@@ -177,7 +176,7 @@ int symsrc_elf_build_id(Elf *elf, uint8_t *out, size_t cap) {
   return 0;
 }
 
-int symsrc_elf_debuglink(Elf *elf, char *name, size_t cap, uint32_t *crc) {
+int cw__symsrc_elf_debuglink(Elf *elf, char *name, size_t cap, uint32_t *crc) {
   Elf_Scn *scn = find_section(elf, ".gnu_debuglink");
   if (scn == NULL)
     return CW_ENOENT;
@@ -202,7 +201,7 @@ int symsrc_elf_debuglink(Elf *elf, char *name, size_t cap, uint32_t *crc) {
   return 0;
 }
 
-uint32_t symsrc_crc32(uint32_t crc, const uint8_t *p, size_t n) {
+uint32_t cw__symsrc_crc32(uint32_t crc, const uint8_t *p, size_t n) {
   static uint32_t table[256];
   if (table[1] == 0) {
     for (uint32_t i = 0; i < 256; i++) {
@@ -218,8 +217,8 @@ uint32_t symsrc_crc32(uint32_t crc, const uint8_t *p, size_t n) {
   return ~crc;
 }
 
-int symsrc_file_crc32(const char *path, uint32_t *crc) {
-  int fd = cw_open_regular(path, 0, NULL);
+int cw__symsrc_file_crc32(const char *path, uint32_t *crc) {
+  int fd = cw__open_regular(path, 0, NULL);
   if (fd == CW_REGFILE_NOT_REGULAR)
     return CW_EINVAL;
   if (fd < 0)
@@ -228,7 +227,7 @@ int symsrc_file_crc32(const char *path, uint32_t *crc) {
   uint32_t c = 0;
   ssize_t r;
   while ((r = read(fd, buf, sizeof(buf))) > 0)
-    c = symsrc_crc32(c, buf, (size_t)r);
+    c = cw__symsrc_crc32(c, buf, (size_t)r);
   close(fd);
   if (r < 0)
     return CW_EIO;
@@ -251,7 +250,7 @@ static int add_symtab(symidx_t *ix, Elf *elf, Elf_Scn *scn, GElf_Shdr *sh) {
     int type = GELF_ST_TYPE(sym.st_info);
     if (type == STT_FILE) {
       const char *fn = elf_strptr(elf, sh->sh_link, sym.st_name);
-      file = fn != NULL && *fn != '\0' ? symidx_intern(ix, fn, strlen(fn))
+      file = fn != NULL && *fn != '\0' ? cw__symidx_intern(ix, fn, strlen(fn))
                                        : NULL;
       continue;
     }
@@ -274,20 +273,19 @@ static int add_symtab(symidx_t *ix, Elf *elf, Elf_Scn *scn, GElf_Shdr *sh) {
         continue;
       size = sec.sh_addr + sec.sh_size - sym.st_value;
     }
-    const char *in = symidx_intern(ix, name, strlen(name));
+    const char *in = cw__symidx_intern(ix, name, strlen(name));
     if (in == NULL ||
-        symidx_add_elf_sym(ix, sym.st_value, size, in,
-                           GELF_ST_BIND(sym.st_info) != STB_GLOBAL,
-                           GELF_ST_BIND(sym.st_info) == STB_LOCAL ? file : NULL,
-                           unsized) != 0)
+        symidx_add_elf_sym(
+            ix, sym.st_value, size, in, GELF_ST_BIND(sym.st_info) != STB_GLOBAL,
+            GELF_ST_BIND(sym.st_info) == STB_LOCAL ? file : NULL, unsized) != 0)
       return CW_ENOMEM;
     added++;
   }
   return added;
 }
 
-int symsrc_elf_symbols(symidx_t *ix, Elf *elf, const char *path, char *err,
-                       size_t errlen) {
+int cw__symsrc_elf_symbols(symidx_t *ix, Elf *elf, const char *path, char *err,
+                           size_t errlen) {
   Elf_Scn *symtab = NULL, *dynsym = NULL, *scn = NULL;
   GElf_Shdr sh_sym, sh_dyn, sh;
   while ((scn = elf_nextscn(elf, scn)) != NULL) {

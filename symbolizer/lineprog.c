@@ -160,7 +160,7 @@ static const char *join_path(symidx_t *ix, const char *comp_dir,
     return NULL;
   if ((size_t)n >= sizeof(buf))
     n = sizeof(buf) - 1;
-  return symidx_intern(ix, buf, (size_t)n);
+  return cw__symidx_intern(ix, buf, (size_t)n);
 }
 
 static int fail(char *why, size_t len, uint64_t off, const char *what) {
@@ -218,10 +218,10 @@ static int rd_entries(rd_t *r, const symsrc_sections_t *sec, int off8,
   return 0;
 }
 
-int symsrc_line_program(symidx_t *ix, const symsrc_sections_t *sec,
-                        uint64_t off, const char *comp_dir, uint64_t min_addr,
-                        const char ***files_out, size_t *nfiles_out, char *why,
-                        size_t whylen) {
+int cw__symsrc_line_program(symidx_t *ix, const symsrc_sections_t *sec,
+                            uint64_t off, const char *comp_dir,
+                            uint64_t min_addr, const char ***files_out,
+                            size_t *nfiles_out, char *why, size_t whylen) {
   *files_out = NULL;
   *nfiles_out = 0;
   if (sec->line == NULL || off >= sec->line_len)
@@ -358,12 +358,12 @@ int symsrc_line_program(symidx_t *ix, const symsrc_sections_t *sec,
       int32_t fid = -1;                                                        \
       if (file < nfiles) {                                                     \
         if (ids[file] == -2)                                                   \
-          ids[file] = files[file] ? symidx_file(ix, files[file]) : -1;         \
+          ids[file] = files[file] ? cw__symidx_file(ix, files[file]) : -1;     \
         fid = ids[file];                                                       \
       }                                                                        \
-      if (symidx_add_row(ix, addr, fid,                                        \
-                         line > UINT32_MAX ? UINT32_MAX : (uint32_t)line,      \
-                         (uint32_t)col, (uint32_t)discr, (is_end)) != 0) {     \
+      if (cw__symidx_add_row(ix, addr, fid,                                    \
+                             line > UINT32_MAX ? UINT32_MAX : (uint32_t)line,  \
+                             (uint32_t)col, (uint32_t)discr, (is_end)) != 0) { \
         rc = CW_ENOMEM;                                                        \
         goto done;                                                             \
       }                                                                        \

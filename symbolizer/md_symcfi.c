@@ -145,8 +145,9 @@ static int symcfi_index(md_symcfi_t *c, const char *module_id, char *err,
   return 0;
 }
 
-int md_symcfi_open_buffer(const char *data, size_t len, const char *module_id,
-                          md_symcfi_t **out, char *err, size_t errlen) {
+int cw__md_symcfi_open_buffer(const char *data, size_t len,
+                              const char *module_id, md_symcfi_t **out,
+                              char *err, size_t errlen) {
   *out = NULL;
   md_symcfi_t *c = calloc(1, sizeof(*c));
   if (c == NULL || (c->copy = malloc(len ? len : 1)) == NULL) {
@@ -159,18 +160,18 @@ int md_symcfi_open_buffer(const char *data, size_t len, const char *module_id,
   c->len = len;
   int rc = symcfi_index(c, module_id, err, errlen, "<buffer>");
   if (rc != 0) {
-    md_symcfi_close(c);
+    cw__md_symcfi_close(c);
     return rc;
   }
   *out = c;
   return 0;
 }
 
-int md_symcfi_open(const char *path, const char *module_id, md_symcfi_t **out,
-                   char *err, size_t errlen) {
+int cw__md_symcfi_open(const char *path, const char *module_id,
+                       md_symcfi_t **out, char *err, size_t errlen) {
   *out = NULL;
   const char *kind = NULL;
-  int fd = cw_open_regular(path, 0, &kind);
+  int fd = cw__open_regular(path, 0, &kind);
   if (fd == CW_REGFILE_NOT_REGULAR)
     return fail(err, errlen, CW_EINVAL, "%s: not a regular file (%s)", path,
                 kind);
@@ -200,14 +201,14 @@ int md_symcfi_open(const char *path, const char *module_id, md_symcfi_t **out,
   c->len = (size_t)st.st_size;
   int rc = symcfi_index(c, module_id, err, errlen, path);
   if (rc != 0) {
-    md_symcfi_close(c);
+    cw__md_symcfi_close(c);
     return rc;
   }
   *out = c;
   return 0;
 }
 
-void md_symcfi_close(md_symcfi_t *c) {
+void cw__md_symcfi_close(md_symcfi_t *c) {
   if (c == NULL)
     return;
   if (c->map != NULL && c->map != MAP_FAILED)
@@ -217,7 +218,7 @@ void md_symcfi_close(md_symcfi_t *c) {
   free(c);
 }
 
-size_t md_symcfi_count(const md_symcfi_t *c) { return c->ninit; }
+size_t cw__md_symcfi_count(const md_symcfi_t *c) { return c->ninit; }
 
 /* ---- rules ------------------------------------------------------------- */
 
@@ -369,9 +370,10 @@ static int eval(const rule_t *r, const uint64_t *regs, uint32_t valid,
   return 0;
 }
 
-int md_symcfi_unwind(const md_symcfi_t *c, uint64_t pc, const uint64_t *regs,
-                     uint32_t valid, md_symcfi_read_fn read, void *ctx,
-                     uint64_t *out_regs, uint32_t *out_valid) {
+int cw__md_symcfi_unwind(const md_symcfi_t *c, uint64_t pc,
+                         const uint64_t *regs, uint32_t valid,
+                         md_symcfi_read_fn read, void *ctx, uint64_t *out_regs,
+                         uint32_t *out_valid) {
   size_t lo = 0, hi = c->ninit;
   while (lo < hi) {
     size_t mid = lo + (hi - lo) / 2;

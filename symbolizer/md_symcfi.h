@@ -28,13 +28,14 @@ typedef int (*md_symcfi_read_fn)(void *ctx, uint64_t addr, uint64_t *out);
 /* Opens path. When module_id is not NULL, the MODULE line's identifier must
  * equal it (Breakpad form, case-insensitive) or the open fails with
  * CW_EBUILDID. err gets a message on failure. */
-int md_symcfi_open(const char *path, const char *module_id, md_symcfi_t **out,
-                   char *err, size_t errlen);
+int cw__md_symcfi_open(const char *path, const char *module_id,
+                       md_symcfi_t **out, char *err, size_t errlen);
 /* Parses a buffer (copied); for tests and fuzzing. */
-int md_symcfi_open_buffer(const char *data, size_t len, const char *module_id,
-                          md_symcfi_t **out, char *err, size_t errlen);
-void md_symcfi_close(md_symcfi_t *c);
-size_t md_symcfi_count(const md_symcfi_t *c); /* INIT records */
+int cw__md_symcfi_open_buffer(const char *data, size_t len,
+                              const char *module_id, md_symcfi_t **out,
+                              char *err, size_t errlen);
+void cw__md_symcfi_close(md_symcfi_t *c);
+size_t cw__md_symcfi_count(const md_symcfi_t *c); /* INIT records */
 
 /* Unwinds one frame: pc is the module-relative address to look up, regs /
  * valid the callee's registers (bit r of valid set when regs[r] is known).
@@ -42,8 +43,9 @@ size_t md_symcfi_count(const md_symcfi_t *c); /* INIT records */
  * .ra, rsp from .cfa, the rules' registers, and the callee-saved registers
  * (rbx, rbp, r12-r15) carried over when no rule names them. -1 when no
  * record covers pc or a rule cannot be evaluated. */
-int md_symcfi_unwind(const md_symcfi_t *c, uint64_t pc, const uint64_t *regs,
-                     uint32_t valid, md_symcfi_read_fn read, void *ctx,
-                     uint64_t *out_regs, uint32_t *out_valid);
+int cw__md_symcfi_unwind(const md_symcfi_t *c, uint64_t pc,
+                         const uint64_t *regs, uint32_t valid,
+                         md_symcfi_read_fn read, void *ctx, uint64_t *out_regs,
+                         uint32_t *out_valid);
 
 #endif

@@ -27,19 +27,19 @@
 
 #define MD_MAX_ERRORS 64
 
-struct cw_md {
+struct cw__md {
   const uint8_t *data;
   size_t len;
   void *map; /* mmap of the file, or NULL */
   uint8_t *copy;
   md_header_t header;
-  cw_md_stream_t *streams;
+  cw__md_stream_t *streams;
   size_t nstreams;
-  cw_md_thread_t *threads;
+  cw__md_thread_t *threads;
   size_t nthreads;
-  cw_md_module_t *modules;
+  cw__md_module_t *modules;
   size_t nmodules;
-  cw_md_range_t *mem;
+  cw__md_range_t *mem;
   size_t nmem, capmem;
   /* Lookup indexes (ranges and modules may overlap): mem sorted by start,
    * mem_maxend[i] the largest end among mem[0..i]; mod_order the module
@@ -48,39 +48,39 @@ struct cw_md {
   size_t *mod_order;
   uint64_t *mod_maxend;
   int has_exc, has_sys, has_misc, has_dso, has_cp;
-  cw_md_exception_t exc;
-  cw_md_system_t sys;
-  cw_md_misc_t misc;
-  cw_md_dso_debug_t dso;
-  cw_md_crashpad_t cp;
-  cw_md_auxv_t *auxv;
+  cw__md_exception_t exc;
+  cw__md_system_t sys;
+  cw__md_misc_t misc;
+  cw__md_dso_debug_t dso;
+  cw__md_crashpad_t cp;
+  cw__md_auxv_t *auxv;
   size_t nauxv;
-  cw_buf_t errors;
+  cw__buf_t errors;
   size_t nerrors;
-  /* Every string and array handed out, freed by cw_md_close(). */
+  /* Every string and array handed out, freed by cw__md_close(). */
   void **allocs;
   size_t nallocs, capallocs;
 };
 
 /* ---- helpers ----------------------------------------------------------- */
 
-static void md_error(cw_md_t *md, const char *fmt, ...)
+static void md_error(cw__md_t *md, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
-static void md_error(cw_md_t *md, const char *fmt, ...) {
+static void md_error(cw__md_t *md, const char *fmt, ...) {
   md->nerrors++;
   if (md->nerrors > MD_MAX_ERRORS)
     return;
   va_list ap;
   va_start(ap, fmt);
-  cw_buf_append_str(&md->errors, "minidump: ");
-  cw_buf_vprintf(&md->errors, fmt, ap);
-  cw_buf_append_str(&md->errors, "\n");
+  cw__buf_append_str(&md->errors, "minidump: ");
+  cw__buf_vprintf(&md->errors, fmt, ap);
+  cw__buf_append_str(&md->errors, "\n");
   va_end(ap);
 }
 
-/* Remembers p so cw_md_close() frees it; frees it now on failure. */
-static void *md_keep(cw_md_t *md, void *p) {
+/* Remembers p so cw__md_close() frees it; frees it now on failure. */
+static void *md_keep(cw__md_t *md, void *p) {
   if (p == NULL)
     return NULL;
   if (md->nallocs == md->capallocs) {
@@ -97,12 +97,12 @@ static void *md_keep(cw_md_t *md, void *p) {
   return p;
 }
 
-static void *md_calloc(cw_md_t *md, size_t n, size_t size) {
+static void *md_calloc(cw__md_t *md, size_t n, size_t size) {
   return md_keep(md, calloc(n ? n : 1, size));
 }
 
 /* Does [off, off+size) lie inside the file? */
-static int md_span(const cw_md_t *md, uint64_t off, uint64_t size) {
+static int md_span(const cw__md_t *md, uint64_t off, uint64_t size) {
   return off <= md->len && size <= md->len - off;
 }
 
@@ -147,7 +147,7 @@ static size_t put_utf8(char *o, uint32_t cp) {
 /* Reads the MDString (UTF-16LE) at rva as UTF-8. Unpaired surrogates become
  * U+FFFD; the string ends at its length or at a 0 code unit. NULL (with an
  * error naming what) when it does not fit in the file. */
-static const char *md_string(cw_md_t *md, uint64_t rva, const char *what) {
+static const char *md_string(cw__md_t *md, uint64_t rva, const char *what) {
   if (!md_span(md, rva, 4)) {
     md_error(md, "%s: string at offset 0x%llx is outside the file (%zu bytes)",
              what, (unsigned long long)rva, md->len);
@@ -188,7 +188,8 @@ static const char *md_string(cw_md_t *md, uint64_t rva, const char *what) {
 }
 
 /* A MinidumpUTF8String (Crashpad): u32 length, bytes, NUL. */
-static const char *md_utf8_string(cw_md_t *md, uint64_t rva, const char *what) {
+static const char *md_utf8_string(cw__md_t *md, uint64_t rva,
+                                  const char *what) {
   if (!md_span(md, rva, 4) || !md_span(md, rva + 4, rd32(md->data + rva))) {
     md_error(md, "%s: UTF-8 string at offset 0x%llx does not fit in the file",
              what, (unsigned long long)rva);
@@ -207,8 +208,8 @@ static const char *md_utf8_string(cw_md_t *md, uint64_t rva, const char *what) {
  * `entry` bytes. Some writers pad the counter to 8 bytes; that is accepted
  * when the stream size says so. Returns the offset of the first entry or 0
  * after an error. */
-static uint64_t md_list(cw_md_t *md, const cw_md_stream_t *s, const char *what,
-                        size_t entry, uint32_t *count) {
+static uint64_t md_list(cw__md_t *md, const cw__md_stream_t *s,
+                        const char *what, size_t entry, uint32_t *count) {
   if (s->size < 4) {
     md_error(md, "%s stream at offset 0x%x: size %u is too small for a count",
              what, s->rva, s->size);
@@ -231,7 +232,7 @@ static uint64_t md_list(cw_md_t *md, const cw_md_stream_t *s, const char *what,
 
 /* ---- contexts ---------------------------------------------------------- */
 
-static cw_md_cpu_t md_context_cpu(const uint8_t *p, uint32_t size) {
+static cw__md_cpu_t md_context_cpu(const uint8_t *p, uint32_t size) {
   if (size >= sizeof(md_context_amd64_t)) {
     uint32_t f = rd32(p + offsetof(md_context_amd64_t, context_flags));
     if ((f & 0xffffff00u) == MD_CONTEXT_AMD64)
@@ -250,8 +251,8 @@ static cw_md_cpu_t md_context_cpu(const uint8_t *p, uint32_t size) {
 }
 
 /* Reads the context at loc. Returns 1 when *ctx holds an amd64 context. */
-static int md_read_context(cw_md_t *md, const md_location_t *loc,
-                           const char *what, uint64_t where, cw_md_cpu_t *cpu,
+static int md_read_context(cw__md_t *md, const md_location_t *loc,
+                           const char *what, uint64_t where, cw__md_cpu_t *cpu,
                            md_context_amd64_t *ctx) {
   *cpu = CW_MD_CPU_UNKNOWN;
   if (loc->rva == 0 && loc->data_size == 0)
@@ -280,32 +281,32 @@ static int md_read_context(cw_md_t *md, const md_location_t *loc,
 
 /* ---- streams ----------------------------------------------------------- */
 
-static int md_add_range(cw_md_t *md, uint64_t start, uint64_t size,
+static int md_add_range(cw__md_t *md, uint64_t start, uint64_t size,
                         uint64_t rva) {
   if (md->nmem == md->capmem) {
     size_t cap = md->capmem ? md->capmem * 2 : 32;
-    cw_md_range_t *n = realloc(md->mem, cap * sizeof(*n));
+    cw__md_range_t *n = realloc(md->mem, cap * sizeof(*n));
     if (n == NULL)
       return CW_ENOMEM;
     md->mem = n;
     md->capmem = cap;
   }
-  md->mem[md->nmem++] = (cw_md_range_t){start, size, md->data + rva, rva};
+  md->mem[md->nmem++] = (cw__md_range_t){start, size, md->data + rva, rva};
   return 0;
 }
 
-static void parse_thread_list(cw_md_t *md, const cw_md_stream_t *s) {
+static void parse_thread_list(cw__md_t *md, const cw__md_stream_t *s) {
   uint32_t n = 0;
   uint64_t off = md_list(md, s, "thread list", sizeof(md_thread_t), &n);
   if (off == 0 || md->threads != NULL)
     return;
-  md->threads = md_calloc(md, n, sizeof(cw_md_thread_t));
+  md->threads = md_calloc(md, n, sizeof(cw__md_thread_t));
   if (md->threads == NULL)
     return;
   for (uint32_t i = 0; i < n; i++, off += sizeof(md_thread_t)) {
     md_thread_t raw;
     memcpy(&raw, md->data + off, sizeof(raw));
-    cw_md_thread_t *t = &md->threads[md->nthreads++];
+    cw__md_thread_t *t = &md->threads[md->nthreads++];
     t->tid = raw.thread_id;
     t->suspend_count = raw.suspend_count;
     t->priority_class = raw.priority_class;
@@ -334,7 +335,7 @@ static void parse_thread_list(cw_md_t *md, const cw_md_stream_t *s) {
   }
 }
 
-static void parse_thread_names(cw_md_t *md, const cw_md_stream_t *s) {
+static void parse_thread_names(cw__md_t *md, const cw__md_stream_t *s) {
   uint32_t n = 0;
   uint64_t off =
       md_list(md, s, "thread name list", sizeof(md_thread_name_t), &n);
@@ -343,7 +344,7 @@ static void parse_thread_names(cw_md_t *md, const cw_md_stream_t *s) {
   for (uint32_t i = 0; i < n; i++, off += sizeof(md_thread_name_t)) {
     md_thread_name_t raw;
     memcpy(&raw, md->data + off, sizeof(raw));
-    long idx = cw_md_thread_index(md, raw.thread_id);
+    long idx = cw__md_thread_index(md, raw.thread_id);
     if (idx < 0)
       continue;
     const char *name = md_string(md, raw.thread_name_rva, "thread name list");
@@ -352,7 +353,7 @@ static void parse_thread_names(cw_md_t *md, const cw_md_stream_t *s) {
   }
 }
 
-static void format_pdb_ids(cw_md_module_t *m) {
+static void format_pdb_ids(cw__md_module_t *m) {
   const uint8_t *g = m->pdb_guid;
   uint32_t d1 = rd32(g);
   uint16_t d2 = (uint16_t)(g[4] | g[5] << 8), d3 = (uint16_t)(g[6] | g[7] << 8);
@@ -371,7 +372,7 @@ static void format_pdb_ids(cw_md_module_t *m) {
   m->code_id[0] = '\0';
 }
 
-static void parse_cv_record(cw_md_t *md, cw_md_module_t *m,
+static void parse_cv_record(cw__md_t *md, cw__md_module_t *m,
                             const md_location_t *cv, uint64_t where) {
   if (cv->data_size == 0)
     return;
@@ -395,10 +396,10 @@ static void parse_cv_record(cw_md_t *md, cw_md_module_t *m,
     }
     memcpy(m->build_id, p + 4, n);
     m->build_id_len = n;
-    cw_hex_encode(m->build_id, n, m->code_id);
+    cw__hex_encode(m->build_id, n, m->code_id);
     char did[37], bid[34];
-    cw_debug_id_from_build_id(m->build_id, n, did);
-    cw_breakpad_id_from_build_id(m->build_id, n, bid);
+    cw__debug_id_from_build_id(m->build_id, n, did);
+    cw__breakpad_id_from_build_id(m->build_id, n, bid);
     snprintf(m->debug_id, sizeof(m->debug_id), "%s", did);
     snprintf(m->breakpad_id, sizeof(m->breakpad_id), "%s", bid);
   } else if (m->cv_signature == MD_CVINFOPDB70_SIGNATURE) {
@@ -422,18 +423,18 @@ static void parse_cv_record(cw_md_t *md, cw_md_module_t *m,
   }
 }
 
-static void parse_module_list(cw_md_t *md, const cw_md_stream_t *s) {
+static void parse_module_list(cw__md_t *md, const cw__md_stream_t *s) {
   uint32_t n = 0;
   uint64_t off = md_list(md, s, "module list", sizeof(md_module_t), &n);
   if (off == 0 || md->modules != NULL)
     return;
-  md->modules = md_calloc(md, n, sizeof(cw_md_module_t));
+  md->modules = md_calloc(md, n, sizeof(cw__md_module_t));
   if (md->modules == NULL)
     return;
   for (uint32_t i = 0; i < n; i++, off += sizeof(md_module_t)) {
     md_module_t raw;
     memcpy(&raw, md->data + off, sizeof(raw));
-    cw_md_module_t *m = &md->modules[md->nmodules++];
+    cw__md_module_t *m = &md->modules[md->nmodules++];
     m->base = raw.base_of_image;
     m->size = raw.size_of_image;
     m->checksum = raw.checksum;
@@ -447,7 +448,7 @@ static void parse_module_list(cw_md_t *md, const cw_md_stream_t *s) {
   }
 }
 
-static void parse_memory_list(cw_md_t *md, const cw_md_stream_t *s) {
+static void parse_memory_list(cw__md_t *md, const cw__md_stream_t *s) {
   uint32_t n = 0;
   uint64_t off =
       md_list(md, s, "memory list", sizeof(md_memory_descriptor_t), &n);
@@ -471,7 +472,7 @@ static void parse_memory_list(cw_md_t *md, const cw_md_stream_t *s) {
   }
 }
 
-static void parse_memory64_list(cw_md_t *md, const cw_md_stream_t *s) {
+static void parse_memory64_list(cw__md_t *md, const cw__md_stream_t *s) {
   if (s->size < 16) {
     md_error(md, "memory64 list stream at offset 0x%x: size %u is below 16",
              s->rva, s->size);
@@ -507,7 +508,7 @@ static void parse_memory64_list(cw_md_t *md, const cw_md_stream_t *s) {
   }
 }
 
-static void parse_exception(cw_md_t *md, const cw_md_stream_t *s) {
+static void parse_exception(cw__md_t *md, const cw__md_stream_t *s) {
   if (s->size < sizeof(md_exception_stream_t)) {
     md_error(md, "exception stream at offset 0x%x: size %u, needs %zu bytes",
              s->rva, s->size, sizeof(md_exception_stream_t));
@@ -515,7 +516,7 @@ static void parse_exception(cw_md_t *md, const cw_md_stream_t *s) {
   }
   md_exception_stream_t raw;
   memcpy(&raw, md->data + s->rva, sizeof(raw));
-  cw_md_exception_t *e = &md->exc;
+  cw__md_exception_t *e = &md->exc;
   e->tid = raw.thread_id;
   e->code = raw.exception_record.exception_code;
   e->flags = raw.exception_record.exception_flags;
@@ -538,13 +539,13 @@ static void parse_exception(cw_md_t *md, const cw_md_stream_t *s) {
   md->has_exc = 1;
 }
 
-static void parse_system_info(cw_md_t *md, const cw_md_stream_t *s) {
+static void parse_system_info(cw__md_t *md, const cw__md_stream_t *s) {
   if (s->size < sizeof(md_system_info_t)) {
     md_error(md, "system info stream at offset 0x%x: size %u, needs %zu bytes",
              s->rva, s->size, sizeof(md_system_info_t));
     return;
   }
-  cw_md_system_t *si = &md->sys;
+  cw__md_system_t *si = &md->sys;
   memcpy(&si->raw, md->data + s->rva, sizeof(si->raw));
   si->csd_version = empty_string;
   if (si->raw.csd_version_rva != 0) {
@@ -569,7 +570,7 @@ static void parse_system_info(cw_md_t *md, const cw_md_stream_t *s) {
   md->has_sys = 1;
 }
 
-static void parse_misc_info(cw_md_t *md, const cw_md_stream_t *s) {
+static void parse_misc_info(cw__md_t *md, const cw__md_stream_t *s) {
   if (s->size < sizeof(md_misc_info_t)) {
     md_error(md, "misc info stream at offset 0x%x: size %u, needs %zu bytes",
              s->rva, s->size, sizeof(md_misc_info_t));
@@ -577,13 +578,13 @@ static void parse_misc_info(cw_md_t *md, const cw_md_stream_t *s) {
   }
   md_misc_info_t raw;
   memcpy(&raw, md->data + s->rva, sizeof(raw));
-  md->misc = (cw_md_misc_t){raw.size_of_info,      raw.flags1,
-                            raw.process_id,        raw.process_create_time,
-                            raw.process_user_time, raw.process_kernel_time};
+  md->misc = (cw__md_misc_t){raw.size_of_info,      raw.flags1,
+                             raw.process_id,        raw.process_create_time,
+                             raw.process_user_time, raw.process_kernel_time};
   md->has_misc = 1;
 }
 
-static void parse_dso_debug(cw_md_t *md, const cw_md_stream_t *s) {
+static void parse_dso_debug(cw__md_t *md, const cw__md_stream_t *s) {
   if (s->size < sizeof(md_debug64_t)) {
     md_error(md,
              "DSO debug stream at offset 0x%x: size %u, needs %zu bytes "
@@ -593,7 +594,7 @@ static void parse_dso_debug(cw_md_t *md, const cw_md_stream_t *s) {
   }
   md_debug64_t raw;
   memcpy(&raw, md->data + s->rva, sizeof(raw));
-  cw_md_dso_debug_t *d = &md->dso;
+  cw__md_dso_debug_t *d = &md->dso;
   d->version = raw.version;
   d->brk = raw.brk;
   d->ldbase = raw.ldbase;
@@ -624,8 +625,8 @@ static void parse_dso_debug(cw_md_t *md, const cw_md_stream_t *s) {
 }
 
 /* A MinidumpSimpleStringDictionary at loc. */
-static size_t parse_dictionary(cw_md_t *md, const md_location_t *loc,
-                               const char *what, cw_md_annotation_t **out) {
+static size_t parse_dictionary(cw__md_t *md, const md_location_t *loc,
+                               const char *what, cw__md_annotation_t **out) {
   *out = NULL;
   if (loc->rva == 0 || loc->data_size < 4)
     return 0;
@@ -642,7 +643,7 @@ static size_t parse_dictionary(cw_md_t *md, const md_location_t *loc,
              what, loc->rva, n, (unsigned long long)n * 8 + 4, loc->data_size);
     return 0;
   }
-  cw_md_annotation_t *a = md_calloc(md, n, sizeof(*a));
+  cw__md_annotation_t *a = md_calloc(md, n, sizeof(*a));
   if (a == NULL)
     return 0;
   size_t k = 0;
@@ -651,20 +652,20 @@ static size_t parse_dictionary(cw_md_t *md, const md_location_t *loc,
     const char *key = md_utf8_string(md, rd32(e), what);
     const char *value = md_utf8_string(md, rd32(e + 4), what);
     if (key != NULL && value != NULL)
-      a[k++] = (cw_md_annotation_t){key, value};
+      a[k++] = (cw__md_annotation_t){key, value};
   }
   *out = a;
   return k;
 }
 
-static void parse_crashpad_info(cw_md_t *md, const cw_md_stream_t *s) {
+static void parse_crashpad_info(cw__md_t *md, const cw__md_stream_t *s) {
   if (s->size < 52) {
     md_error(md, "Crashpad info stream at offset 0x%x: size %u, needs 52",
              s->rva, s->size);
     return;
   }
   const uint8_t *p = md->data + s->rva;
-  cw_md_crashpad_t *c = &md->cp;
+  cw__md_crashpad_t *c = &md->cp;
   c->version = rd32(p);
   memcpy(c->report_id, p + 4, 16);
   memcpy(c->client_id, p + 20, 16);
@@ -695,7 +696,7 @@ static void parse_crashpad_info(cw_md_t *md, const cw_md_stream_t *s) {
     return;
   for (uint32_t i = 0; i < n; i++) {
     const uint8_t *l = md->data + mods.rva + 4 + (size_t)i * 12;
-    cw_md_crashpad_module_t *m = &c->modules[c->module_count++];
+    cw__md_crashpad_module_t *m = &c->modules[c->module_count++];
     m->module_index = rd32(l);
     md_location_t info = {rd32(l + 4), rd32(l + 8)};
     if (info.data_size < 20 || !md_span(md, info.rva, info.data_size)) {
@@ -733,21 +734,21 @@ static void parse_crashpad_info(cw_md_t *md, const cw_md_stream_t *s) {
 }
 
 static int cmp_range(const void *a, const void *b) {
-  const cw_md_range_t *x = a, *y = b;
+  const cw__md_range_t *x = a, *y = b;
   if (x->start != y->start)
     return x->start < y->start ? -1 : 1;
   return x->size < y->size ? -1 : x->size > y->size;
 }
 
 static int cmp_module(const void *a, const void *b, void *ctx) {
-  const cw_md_module_t *mods = ctx;
+  const cw__md_module_t *mods = ctx;
   size_t x = *(const size_t *)a, y = *(const size_t *)b;
   if (mods[x].base != mods[y].base)
     return mods[x].base < mods[y].base ? -1 : 1;
   return x < y ? -1 : x > y;
 }
 
-static void md_sort_modules(cw_md_t *md) {
+static void md_sort_modules(cw__md_t *md) {
   if (md->nmodules > 1)
     qsort_r(md->mod_order, md->nmodules, sizeof(size_t), cmp_module,
             md->modules);
@@ -759,7 +760,7 @@ static uint64_t end_of(uint64_t start, uint64_t size) {
 
 /* Sorts and dedups the memory ranges (a stack is usually listed twice: in
  * the thread and in the memory list) and builds the lookup indexes. */
-static int md_index(cw_md_t *md) {
+static int md_index(cw__md_t *md) {
   if (md->nmem > 1)
     qsort(md->mem, md->nmem, sizeof(*md->mem), cmp_range);
   size_t k = 0;
@@ -782,7 +783,7 @@ static int md_index(cw_md_t *md) {
     md->mod_order[i] = i;
   md_sort_modules(md);
   for (size_t i = 0; i < md->nmodules; i++) {
-    const cw_md_module_t *m = &md->modules[md->mod_order[i]];
+    const cw__md_module_t *m = &md->modules[md->mod_order[i]];
     uint64_t e = end_of(m->base, m->size);
     md->mod_maxend[i] =
         i && md->mod_maxend[i - 1] > e ? md->mod_maxend[i - 1] : e;
@@ -807,7 +808,7 @@ static int md_fail(char *err, size_t errlen, int code, const char *fmt, ...) {
   return code;
 }
 
-static int md_parse(cw_md_t *md, char *err, size_t errlen) {
+static int md_parse(cw__md_t *md, char *err, size_t errlen) {
   if (md->len < sizeof(md_header_t))
     return md_fail(err, errlen, CW_ETRUNC,
                    "header at offset 0x0: file has %zu bytes, the header "
@@ -832,7 +833,7 @@ static int md_parse(cw_md_t *md, char *err, size_t errlen) {
                    "bytes, the file has %zu",
                    (unsigned long long)dir, md->header.stream_count,
                    (unsigned long long)need, md->len);
-  md->streams = md_calloc(md, md->header.stream_count, sizeof(cw_md_stream_t));
+  md->streams = md_calloc(md, md->header.stream_count, sizeof(cw__md_stream_t));
   if (md->streams == NULL)
     return md_fail(err, errlen, CW_ENOMEM, "out of memory");
   for (uint32_t i = 0; i < md->header.stream_count; i++) {
@@ -842,7 +843,7 @@ static int md_parse(cw_md_t *md, char *err, size_t errlen) {
     if (d.stream_type == 0) /* unused entry */
       continue;
     if (!md_span(md, d.location.rva, d.location.data_size)) {
-      const char *name = cw_md_stream_name(d.stream_type);
+      const char *name = cw__md_stream_name(d.stream_type);
       char tbuf[32];
       if (name == NULL) {
         snprintf(tbuf, sizeof(tbuf), "type 0x%x", d.stream_type);
@@ -856,14 +857,14 @@ static int md_parse(cw_md_t *md, char *err, size_t errlen) {
       continue;
     }
     md->streams[md->nstreams++] =
-        (cw_md_stream_t){d.stream_type, d.location.data_size, d.location.rva};
+        (cw__md_stream_t){d.stream_type, d.location.data_size, d.location.rva};
   }
   /* Threads first so the name list can attach to them. */
   for (size_t i = 0; i < md->nstreams; i++)
     if (md->streams[i].type == MD_THREAD_LIST_STREAM)
       parse_thread_list(md, &md->streams[i]);
   for (size_t i = 0; i < md->nstreams; i++) {
-    const cw_md_stream_t *s = &md->streams[i];
+    const cw__md_stream_t *s = &md->streams[i];
     switch (s->type) {
     case MD_THREAD_NAME_LIST_STREAM:
       parse_thread_names(md, s);
@@ -899,10 +900,11 @@ static int md_parse(cw_md_t *md, char *err, size_t errlen) {
       break;
     case MD_LINUX_AUXV:
       if (md->auxv == NULL) {
-        md->nauxv = s->size / sizeof(cw_md_auxv_t);
-        md->auxv = md_calloc(md, md->nauxv, sizeof(cw_md_auxv_t));
+        md->nauxv = s->size / sizeof(cw__md_auxv_t);
+        md->auxv = md_calloc(md, md->nauxv, sizeof(cw__md_auxv_t));
         if (md->auxv != NULL)
-          memcpy(md->auxv, md->data + s->rva, md->nauxv * sizeof(cw_md_auxv_t));
+          memcpy(md->auxv, md->data + s->rva,
+                 md->nauxv * sizeof(cw__md_auxv_t));
         else
           md->nauxv = 0;
       }
@@ -916,16 +918,16 @@ static int md_parse(cw_md_t *md, char *err, size_t errlen) {
   return 0;
 }
 
-static int md_new(cw_md_t **out, char *err, size_t errlen) {
-  *out = calloc(1, sizeof(cw_md_t));
+static int md_new(cw__md_t **out, char *err, size_t errlen) {
+  *out = calloc(1, sizeof(cw__md_t));
   if (*out == NULL)
     return md_fail(err, errlen, CW_ENOMEM, "out of memory");
   return 0;
 }
 
-int cw_md_open_buffer(const void *data, size_t len, cw_md_t **out, char *err,
-                      size_t errlen) {
-  cw_md_t *md;
+int cw__md_open_buffer(const void *data, size_t len, cw__md_t **out, char *err,
+                       size_t errlen) {
+  cw__md_t *md;
   *out = NULL;
   int rc = md_new(&md, err, errlen);
   if (rc != 0)
@@ -941,17 +943,18 @@ int cw_md_open_buffer(const void *data, size_t len, cw_md_t **out, char *err,
   md->len = len;
   rc = md_parse(md, err, errlen);
   if (rc != 0) {
-    cw_md_close(md);
+    cw__md_close(md);
     return rc;
   }
   *out = md;
   return 0;
 }
 
-int cw_md_open_file(const char *path, cw_md_t **out, char *err, size_t errlen) {
+int cw__md_open_file(const char *path, cw__md_t **out, char *err,
+                     size_t errlen) {
   *out = NULL;
   const char *kind = NULL;
-  int fd = cw_open_regular(path, 0, &kind);
+  int fd = cw__open_regular(path, 0, &kind);
   if (fd == CW_REGFILE_NOT_REGULAR)
     return md_fail(err, errlen, CW_EINVAL, "%s is not a regular file (%s)",
                    path, kind);
@@ -967,7 +970,7 @@ int cw_md_open_file(const char *path, cw_md_t **out, char *err, size_t errlen) {
     return md_fail(err, errlen, CW_EIO, "cannot stat %s: %s", path,
                    strerror(e));
   }
-  cw_md_t *md;
+  cw__md_t *md;
   int rc = md_new(&md, err, errlen);
   if (rc != 0) {
     close(fd);
@@ -989,14 +992,14 @@ int cw_md_open_file(const char *path, cw_md_t **out, char *err, size_t errlen) {
   md->len = (size_t)st.st_size;
   rc = md_parse(md, err, errlen);
   if (rc != 0) {
-    cw_md_close(md);
+    cw__md_close(md);
     return rc;
   }
   *out = md;
   return 0;
 }
 
-void cw_md_close(cw_md_t *md) {
+void cw__md_close(cw__md_t *md) {
   if (md == NULL)
     return;
   if (md->map != NULL)
@@ -1006,30 +1009,30 @@ void cw_md_close(cw_md_t *md) {
     free(md->allocs[i]);
   free(md->allocs);
   free(md->mem);
-  cw_buf_free(&md->errors);
+  cw__buf_free(&md->errors);
   free(md);
 }
 
 /* ---- accessors --------------------------------------------------------- */
 
-const char *cw_md_errors(const cw_md_t *md) {
+const char *cw__md_errors(const cw__md_t *md) {
   if (md->errors.len == 0)
     return "";
-  const char *s = cw_buf_cstr((cw_buf_t *)&md->errors);
+  const char *s = cw__buf_cstr((cw__buf_t *)&md->errors);
   return s != NULL ? s : "minidump: out of memory\n";
 }
 
-size_t cw_md_error_count(const cw_md_t *md) { return md->nerrors; }
+size_t cw__md_error_count(const cw__md_t *md) { return md->nerrors; }
 
-const md_header_t *cw_md_header(const cw_md_t *md) { return &md->header; }
-size_t cw_md_stream_count(const cw_md_t *md) { return md->nstreams; }
+const md_header_t *cw__md_header(const cw__md_t *md) { return &md->header; }
+size_t cw__md_stream_count(const cw__md_t *md) { return md->nstreams; }
 
-const cw_md_stream_t *cw_md_stream(const cw_md_t *md, size_t i) {
+const cw__md_stream_t *cw__md_stream(const cw__md_t *md, size_t i) {
   return i < md->nstreams ? &md->streams[i] : NULL;
 }
 
-const uint8_t *cw_md_stream_data(const cw_md_t *md, uint32_t type,
-                                 size_t *len) {
+const uint8_t *cw__md_stream_data(const cw__md_t *md, uint32_t type,
+                                  size_t *len) {
   for (size_t i = 0; i < md->nstreams; i++)
     if (md->streams[i].type == type) {
       *len = md->streams[i].size;
@@ -1039,7 +1042,7 @@ const uint8_t *cw_md_stream_data(const cw_md_t *md, uint32_t type,
   return NULL;
 }
 
-const char *cw_md_stream_name(uint32_t type) {
+const char *cw__md_stream_name(uint32_t type) {
   switch (type) {
   case MD_THREAD_LIST_STREAM:
     return "ThreadList";
@@ -1088,26 +1091,26 @@ const char *cw_md_stream_name(uint32_t type) {
   }
 }
 
-size_t cw_md_thread_count(const cw_md_t *md) { return md->nthreads; }
+size_t cw__md_thread_count(const cw__md_t *md) { return md->nthreads; }
 
-const cw_md_thread_t *cw_md_thread(const cw_md_t *md, size_t i) {
+const cw__md_thread_t *cw__md_thread(const cw__md_t *md, size_t i) {
   return i < md->nthreads ? &md->threads[i] : NULL;
 }
 
-long cw_md_thread_index(const cw_md_t *md, uint32_t tid) {
+long cw__md_thread_index(const cw__md_t *md, uint32_t tid) {
   for (size_t i = 0; i < md->nthreads; i++)
     if (md->threads[i].tid == tid)
       return (long)i;
   return -1;
 }
 
-size_t cw_md_module_count(const cw_md_t *md) { return md->nmodules; }
+size_t cw__md_module_count(const cw__md_t *md) { return md->nmodules; }
 
-const cw_md_module_t *cw_md_module(const cw_md_t *md, size_t i) {
+const cw__md_module_t *cw__md_module(const cw__md_t *md, size_t i) {
   return i < md->nmodules ? &md->modules[i] : NULL;
 }
 
-long cw_md_module_for_address(const cw_md_t *md, uint64_t addr) {
+long cw__md_module_for_address(const cw__md_t *md, uint64_t addr) {
   /* The containing module with the highest base (the most specific when
    * modules overlap); among equal bases the first in the list. */
   size_t lo = 0, hi = md->nmodules;
@@ -1121,7 +1124,7 @@ long cw_md_module_for_address(const cw_md_t *md, uint64_t addr) {
   long found = -1;
   uint64_t found_base = 0;
   for (size_t i = lo; i-- > 0 && md->mod_maxend[i] > addr;) {
-    const cw_md_module_t *m = &md->modules[md->mod_order[i]];
+    const cw__md_module_t *m = &md->modules[md->mod_order[i]];
     if (found >= 0 && m->base != found_base)
       break;
     if (addr - m->base < m->size) {
@@ -1132,14 +1135,14 @@ long cw_md_module_for_address(const cw_md_t *md, uint64_t addr) {
   return found;
 }
 
-size_t cw_md_memory_count(const cw_md_t *md) { return md->nmem; }
+size_t cw__md_memory_count(const cw__md_t *md) { return md->nmem; }
 
-const cw_md_range_t *cw_md_memory(const cw_md_t *md, size_t i) {
+const cw__md_range_t *cw__md_memory(const cw__md_t *md, size_t i) {
   return i < md->nmem ? &md->mem[i] : NULL;
 }
 
-const uint8_t *cw_md_memory_at(const cw_md_t *md, uint64_t addr,
-                               size_t *avail) {
+const uint8_t *cw__md_memory_at(const cw__md_t *md, uint64_t addr,
+                                size_t *avail) {
   /* Last range starting at or below addr, then earlier ones (ranges may
    * overlap, e.g. a stack inside a larger region). */
   size_t lo = 0, hi = md->nmem;
@@ -1153,7 +1156,7 @@ const uint8_t *cw_md_memory_at(const cw_md_t *md, uint64_t addr,
   const uint8_t *best = NULL;
   size_t best_avail = 0;
   for (size_t i = lo; i-- > 0 && md->mem_maxend[i] > addr;) {
-    const cw_md_range_t *r = &md->mem[i];
+    const cw__md_range_t *r = &md->mem[i];
     if (addr - r->start < r->size) {
       size_t a = (size_t)(r->size - (addr - r->start));
       if (a > best_avail) {
@@ -1167,11 +1170,11 @@ const uint8_t *cw_md_memory_at(const cw_md_t *md, uint64_t addr,
   return best;
 }
 
-int cw_md_read_memory(const cw_md_t *md, uint64_t addr, void *out, size_t n) {
+int cw__md_read_memory(const cw__md_t *md, uint64_t addr, void *out, size_t n) {
   uint8_t *o = out;
   while (n > 0) {
     size_t avail = 0;
-    const uint8_t *p = cw_md_memory_at(md, addr, &avail);
+    const uint8_t *p = cw__md_memory_at(md, addr, &avail);
     if (p == NULL)
       return CW_ENOENT;
     size_t k = avail < n ? avail : n;
@@ -1183,35 +1186,35 @@ int cw_md_read_memory(const cw_md_t *md, uint64_t addr, void *out, size_t n) {
   return 0;
 }
 
-const cw_md_auxv_t *cw_md_auxv(const cw_md_t *md, size_t *count) {
+const cw__md_auxv_t *cw__md_auxv(const cw__md_t *md, size_t *count) {
   *count = md->nauxv;
   return md->nauxv ? md->auxv : NULL;
 }
 
-const cw_md_exception_t *cw_md_exception(const cw_md_t *md) {
+const cw__md_exception_t *cw__md_exception(const cw__md_t *md) {
   return md->has_exc ? &md->exc : NULL;
 }
-const cw_md_system_t *cw_md_system_info(const cw_md_t *md) {
+const cw__md_system_t *cw__md_system_info(const cw__md_t *md) {
   return md->has_sys ? &md->sys : NULL;
 }
-const cw_md_misc_t *cw_md_misc_info(const cw_md_t *md) {
+const cw__md_misc_t *cw__md_misc_info(const cw__md_t *md) {
   return md->has_misc ? &md->misc : NULL;
 }
-const cw_md_dso_debug_t *cw_md_dso_debug(const cw_md_t *md) {
+const cw__md_dso_debug_t *cw__md_dso_debug(const cw__md_t *md) {
   return md->has_dso ? &md->dso : NULL;
 }
-const cw_md_crashpad_t *cw_md_crashpad_info(const cw_md_t *md) {
+const cw__md_crashpad_t *cw__md_crashpad_info(const cw__md_t *md) {
   return md->has_cp ? &md->cp : NULL;
 }
 
-const md_context_amd64_t *cw_md_thread_amd64(const cw_md_t *md, size_t i,
-                                             char *err, size_t errlen) {
-  const cw_md_thread_t *t = cw_md_thread(md, i);
+const md_context_amd64_t *cw__md_thread_amd64(const cw__md_t *md, size_t i,
+                                              char *err, size_t errlen) {
+  const cw__md_thread_t *t = cw__md_thread(md, i);
   if (t == NULL) {
     snprintf(err, errlen, "no thread %zu", i);
     return NULL;
   }
-  cw_md_cpu_t cpu = t->cpu;
+  cw__md_cpu_t cpu = t->cpu;
   if (md->has_exc && md->exc.tid == t->tid && md->exc.context_size > 0) {
     if (md->exc.has_amd64)
       return &md->exc.amd64;
@@ -1225,13 +1228,13 @@ const md_context_amd64_t *cw_md_thread_amd64(const cw_md_t *md, size_t i,
     snprintf(err, errlen,
              "thread %u: unsupported CPU %s (only amd64 contexts are "
              "unwound)",
-             t->tid, cw_md_cpu_name(cpu));
+             t->tid, cw__md_cpu_name(cpu));
   return NULL;
 }
 
 /* ---- names ------------------------------------------------------------- */
 
-const char *cw_md_cpu_name(cw_md_cpu_t cpu) {
+const char *cw__md_cpu_name(cw__md_cpu_t cpu) {
   switch (cpu) {
   case CW_MD_CPU_AMD64:
     return "amd64";
@@ -1246,7 +1249,7 @@ const char *cw_md_cpu_name(cw_md_cpu_t cpu) {
   }
 }
 
-const char *cw_md_arch_name(uint16_t a) {
+const char *cw__md_arch_name(uint16_t a) {
   switch (a) {
   case MD_CPU_ARCHITECTURE_X86:
     return "x86";
@@ -1262,7 +1265,7 @@ const char *cw_md_arch_name(uint16_t a) {
   }
 }
 
-const char *cw_md_os_name(uint32_t platform_id) {
+const char *cw__md_os_name(uint32_t platform_id) {
   switch (platform_id) {
   case MD_OS_LINUX:
     return "Linux";

@@ -53,9 +53,9 @@ typedef struct {
   md_symcfi_t *sym;
 } sw_module_t;
 
-struct cw_stackwalker {
-  const cw_md_t *md;
-  cw_sw_options_t opts;
+struct cw__stackwalker {
+  const cw__md_t *md;
+  cw__sw_options_t opts;
   sw_module_t *mods;
   size_t nmods;
   /* The thread being walked: its stack memory. */
@@ -64,7 +64,7 @@ struct cw_stackwalker {
   size_t stack_len;
 };
 
-const char *cw_sw_trust_name(cw_sw_trust_t t) {
+const char *cw__sw_trust_name(cw__sw_trust_t t) {
   switch (t) {
   case CW_SW_TRUST_CONTEXT:
     return "context";
@@ -79,7 +79,7 @@ const char *cw_sw_trust_name(cw_sw_trust_t t) {
   }
 }
 
-const char *cw_sw_trust_description(cw_sw_trust_t t) {
+const char *cw__sw_trust_description(cw__sw_trust_t t) {
   switch (t) {
   case CW_SW_TRUST_CONTEXT:
     return "given as instruction pointer in context";
@@ -94,10 +94,10 @@ const char *cw_sw_trust_description(cw_sw_trust_t t) {
   }
 }
 
-int cw_sw_new(const cw_md_t *md, const cw_sw_options_t *opts,
-              cw_stackwalker_t **out) {
+int cw__sw_new(const cw__md_t *md, const cw__sw_options_t *opts,
+               cw__stackwalker_t **out) {
   *out = NULL;
-  cw_stackwalker_t *sw = calloc(1, sizeof(*sw));
+  cw__stackwalker_t *sw = calloc(1, sizeof(*sw));
   if (sw == NULL)
     return CW_ENOMEM;
   sw->md = md;
@@ -105,7 +105,7 @@ int cw_sw_new(const cw_md_t *md, const cw_sw_options_t *opts,
     sw->opts = *opts;
   if (sw->opts.max_frames == 0)
     sw->opts.max_frames = SW_DEFAULT_MAX_FRAMES;
-  sw->nmods = cw_md_module_count(md);
+  sw->nmods = cw__md_module_count(md);
   sw->mods = calloc(sw->nmods ? sw->nmods : 1, sizeof(*sw->mods));
   if (sw->mods == NULL) {
     free(sw);
@@ -119,7 +119,7 @@ int cw_sw_new(const cw_md_t *md, const cw_sw_options_t *opts,
 }
 
 static void module_unload_sym(sw_module_t *m) {
-  md_symcfi_close(m->sym);
+  cw__md_symcfi_close(m->sym);
   m->sym = NULL;
 }
 
@@ -142,7 +142,7 @@ static void module_unload(sw_module_t *m) {
   m->sym_state = sym_state;
 }
 
-void cw_sw_free(cw_stackwalker_t *sw) {
+void cw__sw_free(cw__stackwalker_t *sw) {
   if (sw == NULL)
     return;
   for (size_t i = 0; i < sw->nmods; i++) {
@@ -154,7 +154,7 @@ void cw_sw_free(cw_stackwalker_t *sw) {
 }
 
 /* Opens the module's ELF through the caller's callback, once. */
-static sw_module_t *module_get(cw_stackwalker_t *sw, long idx) {
+static sw_module_t *module_get(cw__stackwalker_t *sw, long idx) {
   if (idx < 0 || (size_t)idx >= sw->nmods)
     return NULL;
   sw_module_t *m = &sw->mods[idx];
@@ -163,12 +163,12 @@ static sw_module_t *module_get(cw_stackwalker_t *sw, long idx) {
   m->state = -1;
   if (sw->opts.find_module_file == NULL)
     return NULL;
-  const cw_md_module_t *info = cw_md_module(sw->md, (size_t)idx);
+  const cw__md_module_t *info = cw__md_module(sw->md, (size_t)idx);
   const char *path = sw->opts.find_module_file(sw->opts.ctx, info);
   if (path == NULL)
     return NULL;
   /* The path comes from a callback fed by the dump: never block on it. */
-  m->fd = cw_open_regular(path, 0, NULL);
+  m->fd = cw__open_regular(path, 0, NULL);
   if (m->fd < 0) {
     m->fd = -1;
     goto fail;
@@ -225,14 +225,14 @@ fail:
   return NULL;
 }
 
-const char *cw_sw_module_file(cw_stackwalker_t *sw, size_t i) {
+const char *cw__sw_module_file(cw__stackwalker_t *sw, size_t i) {
   sw_module_t *m = module_get(sw, (long)i);
   return m && m->path ? m->path : "";
 }
 
 /* ---- memory ------------------------------------------------------------ */
 
-static int stack_read64(const cw_stackwalker_t *sw, uint64_t addr,
+static int stack_read64(const cw__stackwalker_t *sw, uint64_t addr,
                         uint64_t *v) {
   if (addr < sw->stack_lo || addr - sw->stack_lo > sw->stack_len ||
       sw->stack_len - (addr - sw->stack_lo) < 8)
@@ -241,11 +241,11 @@ static int stack_read64(const cw_stackwalker_t *sw, uint64_t addr,
   return 0;
 }
 
-static int any_read(const cw_stackwalker_t *sw, uint64_t addr, void *out,
+static int any_read(const cw__stackwalker_t *sw, uint64_t addr, void *out,
                     size_t n) {
   if (n == 8 && stack_read64(sw, addr, out) == 0)
     return 0;
-  return cw_md_read_memory(sw->md, addr, out, n);
+  return cw__md_read_memory(sw->md, addr, out, n);
 }
 
 /* ---- frames ------------------------------------------------------------ */
@@ -254,15 +254,15 @@ static int any_read(const cw_stackwalker_t *sw, uint64_t addr, void *out,
 
 /* Fills ip, sp and the module from the registers; the module is the one
  * holding lookup_pc (ip - 1 for a return address). */
-static void frame_fill(cw_stackwalker_t *sw, cw_sw_frame_t *f, int exact) {
+static void frame_fill(cw__stackwalker_t *sw, cw__sw_frame_t *f, int exact) {
   f->ip = f->regs[CW_SW_RIP];
   f->sp = f->regs[CW_SW_RSP];
   f->lookup_pc = exact ? f->ip : f->ip - 1;
-  f->module_index = cw_md_module_for_address(sw->md, f->lookup_pc);
+  f->module_index = cw__md_module_for_address(sw->md, f->lookup_pc);
   f->module_offset = 0;
   if (f->module_index >= 0)
     f->module_offset =
-        f->ip - cw_md_module(sw->md, (size_t)f->module_index)->base;
+        f->ip - cw__md_module(sw->md, (size_t)f->module_index)->base;
 }
 
 static int is_canonical(uint64_t p) {
@@ -279,8 +279,8 @@ static int terminate(uint64_t caller_ip, uint64_t caller_sp, uint64_t callee_sp,
 }
 
 /* Evaluates a DWARF expression from libdw (CFI subset plus arithmetic). */
-static int eval_expr(cw_stackwalker_t *sw, const Dwarf_Op *ops, size_t nops,
-                     const cw_sw_frame_t *f, uint64_t cfa, int have_cfa,
+static int eval_expr(cw__stackwalker_t *sw, const Dwarf_Op *ops, size_t nops,
+                     const cw__sw_frame_t *f, uint64_t cfa, int have_cfa,
                      uint64_t *result, int *is_value) {
   uint64_t st[SW_EXPR_STACK];
   size_t sp = 0;
@@ -516,8 +516,8 @@ done:
 }
 
 /* One CFI step from frame f. Returns 0 with *caller filled. */
-static int step_cfi(cw_stackwalker_t *sw, const cw_sw_frame_t *f, int first,
-                    int f_is_signal, cw_sw_frame_t *caller,
+static int step_cfi(cw__stackwalker_t *sw, const cw__sw_frame_t *f, int first,
+                    int f_is_signal, cw__sw_frame_t *caller,
                     int *caller_signal) {
   sw_module_t *m = module_get(sw, f->module_index);
   if (m == NULL || (m->eh_cfi == NULL && m->dbg_cfi == NULL))
@@ -589,35 +589,36 @@ static int sym_read(void *ctx, uint64_t addr, uint64_t *out) {
 }
 
 /* One step with the STACK CFI of the module's Breakpad .sym file. */
-static int step_symcfi(cw_stackwalker_t *sw, const cw_sw_frame_t *f, int first,
-                       cw_sw_frame_t *caller) {
+static int step_symcfi(cw__stackwalker_t *sw, const cw__sw_frame_t *f,
+                       int first, cw__sw_frame_t *caller) {
   if (sw->opts.find_module_sym == NULL || f->module_index < 0 ||
       (size_t)f->module_index >= sw->nmods)
     return -1;
   sw_module_t *m = &sw->mods[f->module_index];
-  const cw_md_module_t *info = cw_md_module(sw->md, (size_t)f->module_index);
+  const cw__md_module_t *info = cw__md_module(sw->md, (size_t)f->module_index);
   if (m->sym_state == 0) {
     m->sym_state = -1;
     const char *path = sw->opts.find_module_sym(sw->opts.ctx, info);
     char err[256];
     if (path != NULL &&
-        md_symcfi_open(path, info->breakpad_id[0] ? info->breakpad_id : NULL,
-                       &m->sym, err, sizeof(err)) == 0)
+        cw__md_symcfi_open(path,
+                           info->breakpad_id[0] ? info->breakpad_id : NULL,
+                           &m->sym, err, sizeof(err)) == 0)
       m->sym_state = 1;
   }
   if (m->sym_state != 1)
     return -1;
   uint64_t pc = f->ip - (first ? 0 : 1) - info->base;
   memset(caller, 0, sizeof(*caller));
-  if (md_symcfi_unwind(m->sym, pc, f->regs, f->valid, sym_read, sw,
-                       caller->regs, &caller->valid) != 0)
+  if (cw__md_symcfi_unwind(m->sym, pc, f->regs, f->valid, sym_read, sw,
+                           caller->regs, &caller->valid) != 0)
     return -1;
   caller->trust = CW_SW_TRUST_CFI;
   return 0;
 }
 
-static int step_fp(cw_stackwalker_t *sw, const cw_sw_frame_t *f,
-                   cw_sw_frame_t *caller) {
+static int step_fp(cw__stackwalker_t *sw, const cw__sw_frame_t *f,
+                   cw__sw_frame_t *caller) {
   uint64_t bp = f->regs[CW_SW_RBP];
   if (bp % 8 != 0)
     return -1;
@@ -646,14 +647,14 @@ static int step_fp(cw_stackwalker_t *sw, const cw_sw_frame_t *f,
 
 /* With the module's code at hand, is ip just after a call instruction in an
  * executable segment? Without it, any address in a module will do. */
-static int plausible_return(cw_stackwalker_t *sw, uint64_t ip) {
+static int plausible_return(cw__stackwalker_t *sw, uint64_t ip) {
   /* A return address follows its call instruction, so ip - 1 must be in the
    * module: this rejects a module's first byte (pointers to the ELF header,
    * like auxv's AT_BASE above main's frame) and accepts a call that ends
    * the module's last page. minidump_stackwalk behaves the same. */
   if (ip == 0)
     return 0;
-  long idx = cw_md_module_for_address(sw->md, ip - 1);
+  long idx = cw__md_module_for_address(sw->md, ip - 1);
   if (idx < 0)
     return 0;
   sw_module_t *m = module_get(sw, idx);
@@ -679,8 +680,8 @@ static int plausible_return(cw_stackwalker_t *sw, uint64_t ip) {
   return 0;
 }
 
-static int step_scan(cw_stackwalker_t *sw, const cw_sw_frame_t *f, int first,
-                     cw_sw_frame_t *caller) {
+static int step_scan(cw__stackwalker_t *sw, const cw__sw_frame_t *f, int first,
+                     cw__sw_frame_t *caller) {
   uint64_t start = f->regs[CW_SW_RSP];
   unsigned words = first ? SW_SCAN_WORDS * 4 : SW_SCAN_WORDS;
   for (unsigned i = 0; i <= words; i++) {
@@ -712,7 +713,7 @@ static int step_scan(cw_stackwalker_t *sw, const cw_sw_frame_t *f, int first,
   return -1;
 }
 
-static void regs_from_context(const md_context_amd64_t *c, cw_sw_frame_t *f) {
+static void regs_from_context(const md_context_amd64_t *c, cw__sw_frame_t *f) {
   uint64_t *r = f->regs;
   r[CW_SW_RAX] = c->rax;
   r[CW_SW_RDX] = c->rdx;
@@ -734,19 +735,19 @@ static void regs_from_context(const md_context_amd64_t *c, cw_sw_frame_t *f) {
   f->valid = (1u << CW_SW_NREGS) - 1;
 }
 
-int cw_sw_walk_thread(cw_stackwalker_t *sw, size_t thread_index,
-                      cw_sw_frame_t **frames, size_t *count, char *err,
-                      size_t errlen) {
+int cw__sw_walk_thread(cw__stackwalker_t *sw, size_t thread_index,
+                       cw__sw_frame_t **frames, size_t *count, char *err,
+                       size_t errlen) {
   *frames = NULL;
   *count = 0;
   char why[160];
-  const cw_md_thread_t *t = cw_md_thread(sw->md, thread_index);
+  const cw__md_thread_t *t = cw__md_thread(sw->md, thread_index);
   if (t == NULL) {
     snprintf(err, errlen, "stackwalk: no thread %zu", thread_index);
     return CW_EINVAL;
   }
   const md_context_amd64_t *ctx =
-      cw_md_thread_amd64(sw->md, thread_index, why, sizeof(why));
+      cw__md_thread_amd64(sw->md, thread_index, why, sizeof(why));
   if (ctx == NULL) {
     snprintf(err, errlen, "stackwalk: %s", why);
     return strstr(why, "unsupported") ? CW_ENOTSUP : CW_EFORMAT;
@@ -754,12 +755,12 @@ int cw_sw_walk_thread(cw_stackwalker_t *sw, size_t thread_index,
   size_t avail = 0;
   sw->stack_lo = t->stack_start;
   sw->stack =
-      t->stack_size ? cw_md_memory_at(sw->md, t->stack_start, &avail) : NULL;
+      t->stack_size ? cw__md_memory_at(sw->md, t->stack_start, &avail) : NULL;
   sw->stack_len =
       sw->stack ? (avail < t->stack_size ? avail : t->stack_size) : 0;
 
   size_t cap = 64;
-  cw_sw_frame_t *out = malloc(cap * sizeof(*out));
+  cw__sw_frame_t *out = malloc(cap * sizeof(*out));
   if (out == NULL)
     return CW_ENOMEM;
   memset(&out[0], 0, sizeof(out[0]));
@@ -769,8 +770,8 @@ int cw_sw_walk_thread(cw_stackwalker_t *sw, size_t thread_index,
   size_t n = 1, scanned = 0;
   int last_signal = 0;
   while (n < sw->opts.max_frames) {
-    const cw_sw_frame_t *last = &out[n - 1];
-    cw_sw_frame_t caller;
+    const cw__sw_frame_t *last = &out[n - 1];
+    cw__sw_frame_t caller;
     int found = -1, caller_signal = 0;
     if (!sw->opts.no_cfi)
       found = step_cfi(sw, last, n == 1, last_signal, &caller, &caller_signal);
@@ -788,7 +789,7 @@ int cw_sw_walk_thread(cw_stackwalker_t *sw, size_t thread_index,
                   last->regs[CW_SW_RSP], n == 1))
       break;
     if (n == cap) {
-      cw_sw_frame_t *grown = realloc(out, 2 * cap * sizeof(*out));
+      cw__sw_frame_t *grown = realloc(out, 2 * cap * sizeof(*out));
       if (grown == NULL)
         break; /* keep what we have */
       out = grown;

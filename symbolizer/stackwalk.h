@@ -33,7 +33,7 @@ typedef enum {
   CW_SW_TRUST_FP,      /* frame pointer */
   CW_SW_TRUST_CFI,     /* call frame information */
   CW_SW_TRUST_CONTEXT, /* the thread's registers */
-} cw_sw_trust_t;
+} cw__sw_trust_t;
 
 /* Registers in DWARF numbering for x86-64. */
 enum {
@@ -63,49 +63,50 @@ typedef struct {
   /* Address to symbolize: ip for the context frame and signal frames,
    * ip - 1 for callers (inside the call instruction). */
   uint64_t lookup_pc;
-  long module_index;      /* into cw_md_module(), -1 when in no module */
+  long module_index;      /* into cw__md_module(), -1 when in no module */
   uint64_t module_offset; /* ip - module base (when module_index >= 0) */
-  cw_sw_trust_t trust;
+  cw__sw_trust_t trust;
   uint64_t regs[CW_SW_NREGS];
   uint32_t valid; /* bit (1u << reg) set when regs[reg] is known */
-} cw_sw_frame_t;
+} cw__sw_frame_t;
 
 /* Returns the path of an ELF file for module m (with the same build-id), or
  * NULL. The string must stay valid until the walker is freed. */
-typedef const char *(*cw_sw_find_module_fn)(void *ctx, const cw_md_module_t *m);
+typedef const char *(*cw__sw_find_module_fn)(void *ctx,
+                                             const cw__md_module_t *m);
 
 typedef struct {
-  cw_sw_find_module_fn find_module_file; /* may be NULL */
+  cw__sw_find_module_fn find_module_file; /* may be NULL */
   /* Path of a Breakpad .sym file for module m, or NULL (may be NULL). Its
    * STACK CFI records are used when the ELF's CFI does not cover a frame;
    * a file whose MODULE id is not m's breakpad_id is not used. */
-  cw_sw_find_module_fn find_module_sym;
+  cw__sw_find_module_fn find_module_sym;
   void *ctx;
   unsigned max_frames; /* 0: 1024 */
   int no_scan;         /* 1: never scan the stack */
   int no_cfi;          /* 1: ignore module files' CFI */
-} cw_sw_options_t;
+} cw__sw_options_t;
 
-typedef struct cw_stackwalker cw_stackwalker_t;
+typedef struct cw__stackwalker cw__stackwalker_t;
 
 /* The walker borrows md, which must outlive it. opts may be NULL. */
-int cw_sw_new(const cw_md_t *md, const cw_sw_options_t *opts,
-              cw_stackwalker_t **out);
-void cw_sw_free(cw_stackwalker_t *sw);
+int cw__sw_new(const cw__md_t *md, const cw__sw_options_t *opts,
+               cw__stackwalker_t **out);
+void cw__sw_free(cw__stackwalker_t *sw);
 
 /* Walks thread thread_index. On success *frames (free() it) holds *count >= 1
  * frames, innermost first. Fails (CW_ENOTSUP, CW_EFORMAT) with a message
  * when the thread has no usable context (e.g. "unsupported CPU arm64"). */
-int cw_sw_walk_thread(cw_stackwalker_t *sw, size_t thread_index,
-                      cw_sw_frame_t **frames, size_t *count, char *err,
-                      size_t errlen);
+int cw__sw_walk_thread(cw__stackwalker_t *sw, size_t thread_index,
+                       cw__sw_frame_t **frames, size_t *count, char *err,
+                       size_t errlen);
 
 /* "context", "cfi", "fp", "scan", "none". */
-const char *cw_sw_trust_name(cw_sw_trust_t t);
+const char *cw__sw_trust_name(cw__sw_trust_t t);
 /* minidump_stackwalk's wording: "given as instruction pointer in context",
  * "call frame info", "previous frame's frame pointer", "stack scanning". */
-const char *cw_sw_trust_description(cw_sw_trust_t t);
+const char *cw__sw_trust_description(cw__sw_trust_t t);
 /* The file the walker used for module i ("" when none); for diagnostics. */
-const char *cw_sw_module_file(cw_stackwalker_t *sw, size_t i);
+const char *cw__sw_module_file(cw__stackwalker_t *sw, size_t i);
 
 #endif

@@ -25,8 +25,8 @@
 #define MAX_CHAIN 64
 #define MAX_EXEC_SECTIONS 16
 
-struct cw_sym_module {
-  struct cw_sym_module *next;
+struct cw__sym_module {
+  struct cw__sym_module *next;
   /* cache key */
   char *key_path;
   uint8_t key_id[MAX_BUILD_ID];
@@ -41,48 +41,48 @@ struct cw_sym_module {
   size_t build_id_len;
   uint64_t load_vaddr;
   symidx_t *ix;
-  cw_buf_t warn;
-  /* Opened from an image (cw_symbolizer_open_image): uncovered addresses
+  cw__buf_t warn;
+  /* Opened from an image (cw__symbolizer_open_image): uncovered addresses
    * take the nearest preceding function of their executable section. */
   int preceding;
   uint64_t exec_lo[MAX_EXEC_SECTIONS], exec_hi[MAX_EXEC_SECTIONS];
   size_t nexec;
 };
 
-struct cw_symbolizer {
+struct cw__symbolizer {
   unsigned flags;
   char **dirs;
   size_t ndirs;
   uint64_t deadline_ns;
-  cw_sym_module_t *modules;
+  cw__sym_module_t *modules;
   char err[1024];
 };
 
-uint64_t cw_symbolizer_now_ns(void) { return symsrc_now_ns(); }
+uint64_t cw__symbolizer_now_ns(void) { return cw__symsrc_now_ns(); }
 
-cw_symbolizer_t *cw_symbolizer_new(unsigned flags) {
-  cw_symbolizer_t *s = calloc(1, sizeof(*s));
+cw__symbolizer_t *cw__symbolizer_new(unsigned flags) {
+  cw__symbolizer_t *s = calloc(1, sizeof(*s));
   if (s != NULL)
     s->flags = flags;
   elf_version(EV_CURRENT);
   return s;
 }
 
-static void module_free(cw_sym_module_t *m) {
+static void module_free(cw__sym_module_t *m) {
   free(m->key_path);
   free(m->open_err);
   free(m->path);
   free(m->debug_file);
-  symidx_free(m->ix);
-  cw_buf_free(&m->warn);
+  cw__symidx_free(m->ix);
+  cw__buf_free(&m->warn);
   free(m);
 }
 
-void cw_symbolizer_free(cw_symbolizer_t *s) {
+void cw__symbolizer_free(cw__symbolizer_t *s) {
   if (s == NULL)
     return;
-  for (cw_sym_module_t *m = s->modules; m != NULL;) {
-    cw_sym_module_t *n = m->next;
+  for (cw__sym_module_t *m = s->modules; m != NULL;) {
+    cw__sym_module_t *n = m->next;
     module_free(m);
     m = n;
   }
@@ -92,7 +92,7 @@ void cw_symbolizer_free(cw_symbolizer_t *s) {
   free(s);
 }
 
-int cw_symbolizer_add_debug_dir(cw_symbolizer_t *s, const char *dir) {
+int cw__symbolizer_add_debug_dir(cw__symbolizer_t *s, const char *dir) {
   if (s == NULL || dir == NULL || *dir == '\0')
     return CW_EINVAL;
   char **nd = realloc(s->dirs, (s->ndirs + 1) * sizeof(char *));
@@ -109,11 +109,11 @@ int cw_symbolizer_add_debug_dir(cw_symbolizer_t *s, const char *dir) {
   return 0;
 }
 
-void cw_symbolizer_set_deadline(cw_symbolizer_t *s, uint64_t deadline_ns) {
+void cw__symbolizer_set_deadline(cw__symbolizer_t *s, uint64_t deadline_ns) {
   s->deadline_ns = deadline_ns;
 }
 
-const char *cw_symbolizer_last_error(const cw_symbolizer_t *s) {
+const char *cw__symbolizer_last_error(const cw__symbolizer_t *s) {
   return s->err;
 }
 
@@ -129,7 +129,7 @@ static int set_err(char *err, size_t len, int rc, const char *fmt, ...) {
 
 static void id_text(const uint8_t *id, size_t n, char *out, size_t cap) {
   char hex[2 * MAX_BUILD_ID + 1];
-  cw_hex_encode(id, n > MAX_BUILD_ID ? MAX_BUILD_ID : n, hex);
+  cw__hex_encode(id, n > MAX_BUILD_ID ? MAX_BUILD_ID : n, hex);
   snprintf(out, cap, "%s", hex);
 }
 
@@ -152,7 +152,7 @@ static int elf_file_open(const char *path, elf_file_t *f, char *err,
                          size_t errlen) {
   f->elf = NULL;
   const char *kind = NULL;
-  f->fd = cw_open_regular(path, 0, &kind);
+  f->fd = cw__open_regular(path, 0, &kind);
   if (f->fd == CW_REGFILE_NOT_REGULAR) {
     f->fd = -1;
     return set_err(err, errlen, CW_EINVAL, "%s: not a regular file (%s)", path,
@@ -233,7 +233,7 @@ static int elf_file_open(const char *path, elf_file_t *f, char *err,
 }
 
 static int is_sym_file(const char *path) {
-  int fd = cw_open_regular(path, 0, NULL);
+  int fd = cw__open_regular(path, 0, NULL);
   if (fd < 0)
     return 0;
   char buf[7];
@@ -247,16 +247,16 @@ static const char *base_name(const char *p) {
   return s ? s + 1 : p;
 }
 
-static int load_breakpad(cw_sym_module_t *m, const char *sym, uint64_t bias,
+static int load_breakpad(cw__sym_module_t *m, const char *sym, uint64_t bias,
                          const uint8_t *id, size_t n, char *err,
                          size_t errlen) {
   bpsym_module_t mod;
-  int rc = bpsym_load(m->ix, sym, bias, &mod, err, errlen);
+  int rc = cw__bpsym_load(m->ix, sym, bias, &mod, err, errlen);
   if (rc != 0)
     return rc;
   if (n > 0) {
     char bpid[34];
-    cw_breakpad_id_from_build_id(id, n, bpid);
+    cw__breakpad_id_from_build_id(id, n, bpid);
     if (strcasecmp(bpid, mod.id) != 0)
       return set_err(err, errlen, CW_EBUILDID,
                      "%s: MODULE id %s does not match module's %s", sym, mod.id,
@@ -267,14 +267,15 @@ static int load_breakpad(cw_sym_module_t *m, const char *sym, uint64_t bias,
   return 0;
 }
 
-static int module_load(cw_symbolizer_t *s, cw_sym_module_t *m, const char *path,
-                       const uint8_t *id, size_t n, char *err, size_t errlen) {
+static int module_load(cw__symbolizer_t *s, cw__sym_module_t *m,
+                       const char *path, const uint8_t *id, size_t n, char *err,
+                       size_t errlen) {
   dbg_search_t search = {s->dirs, s->ndirs, !(s->flags & CW_SYM_NO_SYSTEM_DIRS),
                          !(s->flags & CW_SYM_NO_DEBUGINFOD)};
   elf_file_t pe = {-1, NULL}, de = {-1, NULL};
   char *bin_found = NULL, *found = NULL, *bp_found = NULL;
   int rc = 0;
-  m->ix = symidx_new();
+  m->ix = cw__symidx_new();
   m->source = "none";
   if (m->ix == NULL)
     return set_err(err, errlen, CW_ENOMEM, "out of memory");
@@ -287,7 +288,7 @@ static int module_load(cw_symbolizer_t *s, cw_sym_module_t *m, const char *path,
     if (n == 0)
       return set_err(err, errlen, CW_EINVAL,
                      "need a module path or a build-id");
-    if (dbg_find_binary(&search, id, n, &bin_found, &m->warn) != 0) {
+    if (cw__dbg_find_binary(&search, id, n, &bin_found, &m->warn) != 0) {
       char hex[2 * MAX_BUILD_ID + 1];
       id_text(id, n, hex, sizeof(hex));
       return set_err(err, errlen, CW_ENOENT,
@@ -308,11 +309,11 @@ static int module_load(cw_symbolizer_t *s, cw_sym_module_t *m, const char *path,
   if (rc == CW_ENOENT && n > 0) {
     /* The module is not on this machine (a dump from elsewhere): a copy may
      * be in the debug dirs by build-id, or at least its debug file. */
-    cw_buf_printf(&m->warn, "%s\n", err);
+    cw__buf_printf(&m->warn, "%s\n", err);
     err[0] = '\0';
     rc = 0;
     if (bin_found == NULL &&
-        dbg_find_binary(&search, id, n, &bin_found, &m->warn) == 0 &&
+        cw__dbg_find_binary(&search, id, n, &bin_found, &m->warn) == 0 &&
         elf_file_open(bin_found, &pe, err, errlen) == 0) {
       free(m->path);
       m->path = strdup(bin_found);
@@ -324,7 +325,7 @@ static int module_load(cw_symbolizer_t *s, cw_sym_module_t *m, const char *path,
   }
   if (pe.elf != NULL) {
     uint8_t fid[MAX_BUILD_ID];
-    int flen = symsrc_elf_build_id(pe.elf, fid, sizeof(fid));
+    int flen = cw__symsrc_elf_build_id(pe.elf, fid, sizeof(fid));
     if (n > 0 && (flen != (int)n || memcmp(fid, id, n) != 0)) {
       char want[2 * MAX_BUILD_ID + 1], have[2 * MAX_BUILD_ID + 1];
       id_text(id, n, want, sizeof(want));
@@ -345,26 +346,26 @@ static int module_load(cw_symbolizer_t *s, cw_sym_module_t *m, const char *path,
       m->build_id_len = n;
       id = m->build_id;
     }
-    m->load_vaddr = symsrc_elf_load_vaddr(pe.elf);
+    m->load_vaddr = cw__symsrc_elf_load_vaddr(pe.elf);
   }
 
   /* DWARF: the file itself, then separate debug files. */
   const char *dwarf_path = NULL;
-  if (pe.elf != NULL && symsrc_elf_has_dwarf(pe.elf))
+  if (pe.elf != NULL && cw__symsrc_elf_has_dwarf(pe.elf))
     dwarf_path = path;
   if (dwarf_path == NULL && n > 0 &&
-      dbg_find_by_build_id(&search, id, n, &found, &m->warn) == 0)
+      cw__dbg_find_by_build_id(&search, id, n, &found, &m->warn) == 0)
     dwarf_path = found;
   if (dwarf_path == NULL && pe.elf != NULL) {
     char link[256];
     uint32_t crc;
-    if (symsrc_elf_debuglink(pe.elf, link, sizeof(link), &crc) == 0 &&
-        dbg_find_by_debuglink(&search, path, link, crc, id, n, &found,
-                              &m->warn) == 0)
+    if (cw__symsrc_elf_debuglink(pe.elf, link, sizeof(link), &crc) == 0 &&
+        cw__dbg_find_by_debuglink(&search, path, link, crc, id, n, &found,
+                                  &m->warn) == 0)
       dwarf_path = found;
   }
   if (dwarf_path == NULL && n > 0 &&
-      dbg_find_debuginfod(&search, id, n, &found, &m->warn) == 0)
+      cw__dbg_find_debuginfod(&search, id, n, &found, &m->warn) == 0)
     dwarf_path = found;
 
   if (dwarf_path != NULL) {
@@ -372,53 +373,53 @@ static int module_load(cw_symbolizer_t *s, cw_sym_module_t *m, const char *path,
     if (dwarf_path != path) {
       rc = elf_file_open(dwarf_path, &de, err, errlen);
       if (rc != 0) {
-        cw_buf_printf(&m->warn, "%s\n", err);
+        cw__buf_printf(&m->warn, "%s\n", err);
         err[0] = '\0';
         rc = 0;
         dwarf_path = NULL;
       }
       delf = de.elf;
       if (delf != NULL && m->load_vaddr == 0 && pe.elf == NULL)
-        m->load_vaddr = symsrc_elf_load_vaddr(delf);
+        m->load_vaddr = cw__symsrc_elf_load_vaddr(delf);
     }
     if (dwarf_path != NULL) {
-      uint64_t min_addr = symsrc_elf_min_exec_addr(delf);
-      rc = symsrc_dwarf(m->ix, delf, dwarf_path, min_addr, s->deadline_ns, err,
-                        errlen);
+      uint64_t min_addr = cw__symsrc_elf_min_exec_addr(delf);
+      rc = cw__symsrc_dwarf(m->ix, delf, dwarf_path, min_addr, s->deadline_ns,
+                            err, errlen);
       if (rc == CW_ETIMEDOUT || rc == CW_ENOMEM)
         goto out;
       if (rc != 0) {
         /* Keep what was indexed before the damage, and say so. */
-        cw_buf_printf(&m->warn, "%s\n", err);
+        cw__buf_printf(&m->warn, "%s\n", err);
         err[0] = '\0';
         rc = 0;
       }
-      int added = symsrc_elf_symbols(m->ix, delf, dwarf_path, err, errlen);
+      int added = cw__symsrc_elf_symbols(m->ix, delf, dwarf_path, err, errlen);
       if (added == 0 && pe.elf != NULL && delf != pe.elf)
-        added = symsrc_elf_symbols(m->ix, pe.elf, path, err, errlen);
+        added = cw__symsrc_elf_symbols(m->ix, pe.elf, path, err, errlen);
       if (added < 0) {
         rc = added;
         goto out;
       }
-      m->debug_file = strdup(symidx_has_lines(m->ix) ? dwarf_path : path);
+      m->debug_file = strdup(cw__symidx_has_lines(m->ix) ? dwarf_path : path);
       /* DWARF too damaged to give anything leaves the symbol tables. */
-      m->source = symidx_has_lines(m->ix) ? "dwarf"
-                  : added > 0             ? "symtab"
-                                          : "none";
+      m->source = cw__symidx_has_lines(m->ix) ? "dwarf"
+                  : added > 0                 ? "symtab"
+                                              : "none";
       goto out;
     }
   }
 
   /* No DWARF: a Breakpad symbol file, then the ELF symbol tables. */
-  if (n > 0 && dbg_find_breakpad(&search, bp_name ? bp_name : "", id, n,
-                                 &bp_found, &m->warn) == 0) {
+  if (n > 0 && cw__dbg_find_breakpad(&search, bp_name ? bp_name : "", id, n,
+                                     &bp_found, &m->warn) == 0) {
     rc = load_breakpad(m, bp_found, m->load_vaddr, id, n, err, errlen);
     if (rc == 0 || rc == CW_ENOMEM)
       goto out;
-    cw_buf_printf(&m->warn, "%s\n", err);
+    cw__buf_printf(&m->warn, "%s\n", err);
     err[0] = '\0';
-    symidx_free(m->ix);
-    m->ix = symidx_new();
+    cw__symidx_free(m->ix);
+    m->ix = cw__symidx_new();
     if (m->ix == NULL) {
       rc = set_err(err, errlen, CW_ENOMEM, "out of memory");
       goto out;
@@ -426,7 +427,7 @@ static int module_load(cw_symbolizer_t *s, cw_sym_module_t *m, const char *path,
     rc = 0;
   }
   if (pe.elf != NULL) {
-    int added = symsrc_elf_symbols(m->ix, pe.elf, path, err, errlen);
+    int added = cw__symsrc_elf_symbols(m->ix, pe.elf, path, err, errlen);
     if (added < 0) {
       rc = added;
       goto out;
@@ -452,15 +453,15 @@ out:
   return rc;
 }
 
-int cw_symbolizer_open(cw_symbolizer_t *s, const char *path,
-                       const uint8_t *build_id, size_t build_id_len,
-                       cw_sym_module_t **out) {
+int cw__symbolizer_open(cw__symbolizer_t *s, const char *path,
+                        const uint8_t *build_id, size_t build_id_len,
+                        cw__sym_module_t **out) {
   *out = NULL;
   s->err[0] = '\0';
   if (build_id_len > MAX_BUILD_ID || (build_id == NULL && build_id_len > 0))
     return set_err(s->err, sizeof(s->err), CW_EINVAL,
                    "build-id longer than %d bytes", MAX_BUILD_ID);
-  for (cw_sym_module_t *m = s->modules; m != NULL; m = m->next) {
+  for (cw__sym_module_t *m = s->modules; m != NULL; m = m->next) {
     if (m->key_idlen != build_id_len ||
         memcmp(m->key_id, build_id ? build_id : (const uint8_t *)"",
                build_id_len) != 0)
@@ -473,17 +474,17 @@ int cw_symbolizer_open(cw_symbolizer_t *s, const char *path,
       *out = m;
     return m->open_rc;
   }
-  if (s->deadline_ns != 0 && symsrc_now_ns() > s->deadline_ns)
+  if (s->deadline_ns != 0 && cw__symsrc_now_ns() > s->deadline_ns)
     return set_err(s->err, sizeof(s->err), CW_ETIMEDOUT,
                    "%s: time budget ran out before reading it",
                    path ? path : "module");
-  cw_sym_module_t *m = calloc(1, sizeof(*m));
+  cw__sym_module_t *m = calloc(1, sizeof(*m));
   if (m == NULL)
     return set_err(s->err, sizeof(s->err), CW_ENOMEM, "out of memory");
   int rc =
       module_load(s, m, path, build_id, build_id_len, s->err, sizeof(s->err));
   if (rc == 0)
-    rc = symidx_finish(m->ix);
+    rc = cw__symidx_finish(m->ix);
   if (rc == CW_ETIMEDOUT || rc == CW_ENOMEM) {
     if (rc == CW_ENOMEM)
       snprintf(s->err, sizeof(s->err), "%s: out of memory",
@@ -491,7 +492,7 @@ int cw_symbolizer_open(cw_symbolizer_t *s, const char *path,
     module_free(m);
     return rc;
   }
-  if (rc == CW_ENOSYMBOL && symidx_finish(m->ix) != 0) {
+  if (rc == CW_ENOSYMBOL && cw__symidx_finish(m->ix) != 0) {
     module_free(m);
     return set_err(s->err, sizeof(s->err), CW_ENOMEM, "out of memory");
   }
@@ -508,10 +509,10 @@ int cw_symbolizer_open(cw_symbolizer_t *s, const char *path,
   return rc;
 }
 
-int cw_symbolizer_open_image(cw_symbolizer_t *s, const char *name,
-                             const void *image, size_t size,
-                             const uint8_t *build_id, size_t build_id_len,
-                             cw_sym_module_t **out) {
+int cw__symbolizer_open_image(cw__symbolizer_t *s, const char *name,
+                              const void *image, size_t size,
+                              const uint8_t *build_id, size_t build_id_len,
+                              cw__sym_module_t **out) {
   *out = NULL;
   s->err[0] = '\0';
   if (name == NULL || image == NULL || size == 0 || size > CW_SYM_IMAGE_MAX ||
@@ -521,9 +522,9 @@ int cw_symbolizer_open_image(cw_symbolizer_t *s, const char *name,
                    CW_SYM_IMAGE_MAX);
   /* libelf may write to a memory image it converts: give it a copy. */
   char *copy = malloc(size);
-  cw_sym_module_t *m = calloc(1, sizeof(*m));
+  cw__sym_module_t *m = calloc(1, sizeof(*m));
   if (m != NULL) {
-    m->ix = symidx_new();
+    m->ix = cw__symidx_new();
     m->path = strdup(name);
   }
   if (copy == NULL || m == NULL || m->ix == NULL || m->path == NULL) {
@@ -545,7 +546,7 @@ int cw_symbolizer_open_image(cw_symbolizer_t *s, const char *name,
     goto out;
   }
   uint8_t fid[MAX_BUILD_ID];
-  int flen = symsrc_elf_build_id(elf, fid, sizeof(fid));
+  int flen = cw__symsrc_elf_build_id(elf, fid, sizeof(fid));
   if (build_id_len > 0 &&
       (flen != (int)build_id_len || memcmp(fid, build_id, build_id_len) != 0)) {
     char want[2 * MAX_BUILD_ID + 1];
@@ -559,7 +560,7 @@ int cw_symbolizer_open_image(cw_symbolizer_t *s, const char *name,
     memcpy(m->build_id, fid, (size_t)flen);
     m->build_id_len = (size_t)flen;
   }
-  m->load_vaddr = symsrc_elf_load_vaddr(elf);
+  m->load_vaddr = cw__symsrc_elf_load_vaddr(elf);
   Elf_Scn *scn = NULL;
   while ((scn = elf_nextscn(elf, scn)) != NULL &&
          m->nexec < MAX_EXEC_SECTIONS) {
@@ -572,7 +573,7 @@ int cw_symbolizer_open_image(cw_symbolizer_t *s, const char *name,
     m->exec_lo[m->nexec] = sh.sh_addr;
     m->exec_hi[m->nexec++] = sh.sh_addr + sh.sh_size;
   }
-  int added = symsrc_elf_symbols(m->ix, elf, name, s->err, sizeof(s->err));
+  int added = cw__symsrc_elf_symbols(m->ix, elf, name, s->err, sizeof(s->err));
   if (added < 0) {
     rc = added;
     goto out;
@@ -587,7 +588,7 @@ out:
   if (elf != NULL)
     elf_end(elf);
   free(copy);
-  if ((rc == 0 || rc == CW_ENOSYMBOL) && symidx_finish(m->ix) != 0)
+  if ((rc == 0 || rc == CW_ENOSYMBOL) && cw__symidx_finish(m->ix) != 0)
     rc = set_err(s->err, sizeof(s->err), CW_ENOMEM, "out of memory");
   if (rc != 0 && rc != CW_ENOSYMBOL) {
     module_free(m);
@@ -595,7 +596,7 @@ out:
   }
   m->open_rc = rc;
   m->open_err = s->err[0] ? strdup(s->err) : NULL;
-  /* Listed for ownership only: a key no cw_symbolizer_open() matches. */
+  /* Listed for ownership only: a key no cw__symbolizer_open() matches. */
   m->key_path = NULL;
   m->key_idlen = SIZE_MAX;
   m->next = s->modules;
@@ -606,7 +607,7 @@ out:
 
 /* The nearest preceding function of addr's executable section, for a
  * module opened from an image; 1 frame or 0. */
-static size_t lookup_preceding(const cw_sym_module_t *m, uint64_t addr,
+static size_t lookup_preceding(const cw__sym_module_t *m, uint64_t addr,
                                symidx_frame_t *out) {
   for (size_t i = 0; i < m->nexec; i++) {
     if (addr < m->exec_lo[i] || addr >= m->exec_hi[i])
@@ -621,8 +622,8 @@ static size_t lookup_preceding(const cw_sym_module_t *m, uint64_t addr,
   return 0;
 }
 
-int cw_sym_lookup(cw_sym_module_t *m, uint64_t addr, unsigned flags,
-                  cw_sym_frame_t *frames, size_t cap) {
+int cw__sym_lookup(cw__sym_module_t *m, uint64_t addr, unsigned flags,
+                   cw__sym_frame_t *frames, size_t cap) {
   if (m == NULL || (frames == NULL && cap > 0))
     return CW_EINVAL;
   if (cap == 0)
@@ -630,7 +631,7 @@ int cw_sym_lookup(cw_sym_module_t *m, uint64_t addr, unsigned flags,
   if ((flags & CW_SYM_RETURN_ADDRESS) && addr > 0)
     addr--;
   symidx_frame_t tmp[MAX_CHAIN];
-  size_t n = symidx_lookup(m->ix, addr, tmp, MAX_CHAIN);
+  size_t n = cw__symidx_lookup(m->ix, addr, tmp, MAX_CHAIN);
   if (n == 0 && m->preceding)
     n = lookup_preceding(m, addr, tmp);
   if (n > cap) {
@@ -649,26 +650,26 @@ int cw_sym_lookup(cw_sym_module_t *m, uint64_t addr, unsigned flags,
   return (int)n;
 }
 
-uint64_t cw_sym_module_vaddr(const cw_sym_module_t *m, uint64_t offset) {
+uint64_t cw__sym_module_vaddr(const cw__sym_module_t *m, uint64_t offset) {
   return offset + m->load_vaddr;
 }
 
-const char *cw_sym_module_source(const cw_sym_module_t *m) {
+const char *cw__sym_module_source(const cw__sym_module_t *m) {
   return m->source ? m->source : "none";
 }
 
-const char *cw_sym_module_debug_file(const cw_sym_module_t *m) {
+const char *cw__sym_module_debug_file(const cw__sym_module_t *m) {
   return m->debug_file;
 }
 
-const char *cw_sym_module_path(const cw_sym_module_t *m) { return m->path; }
+const char *cw__sym_module_path(const cw__sym_module_t *m) { return m->path; }
 
-const char *cw_sym_module_warnings(const cw_sym_module_t *m) {
-  const char *w = cw_buf_cstr((cw_buf_t *)&m->warn);
+const char *cw__sym_module_warnings(const cw__sym_module_t *m) {
+  const char *w = cw__buf_cstr((cw__buf_t *)&m->warn);
   return w ? w : "";
 }
 
-size_t cw_sym_module_build_id(const cw_sym_module_t *m, const uint8_t **id) {
+size_t cw__sym_module_build_id(const cw__sym_module_t *m, const uint8_t **id) {
   *id = m->build_id;
   return m->build_id_len;
 }

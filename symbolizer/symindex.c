@@ -70,9 +70,9 @@ static int grow(void **arr, size_t *cap, size_t len, size_t sz) {
   return 0;
 }
 
-symidx_t *symidx_new(void) { return calloc(1, sizeof(symidx_t)); }
+symidx_t *cw__symidx_new(void) { return calloc(1, sizeof(symidx_t)); }
 
-void symidx_free(symidx_t *ix) {
+void cw__symidx_free(symidx_t *ix) {
   if (ix == NULL)
     return;
   for (chunk_t *c = ix->chunks; c != NULL;) {
@@ -156,12 +156,12 @@ static intern_t *intern_entry(symidx_t *ix, const char *s, size_t n) {
   return &ix->tab[j];
 }
 
-const char *symidx_intern(symidx_t *ix, const char *s, size_t n) {
+const char *cw__symidx_intern(symidx_t *ix, const char *s, size_t n) {
   intern_t *e = intern_entry(ix, s, n);
   return e ? e->str : NULL;
 }
 
-int32_t symidx_file(symidx_t *ix, const char *path) {
+int32_t cw__symidx_file(symidx_t *ix, const char *path) {
   intern_t *e = intern_entry(ix, path, strlen(path));
   if (e == NULL)
     return -1;
@@ -174,13 +174,13 @@ int32_t symidx_file(symidx_t *ix, const char *path) {
   return e->file_id;
 }
 
-const char *symidx_file_name(const symidx_t *ix, int32_t id) {
+const char *cw__symidx_file_name(const symidx_t *ix, int32_t id) {
   return id >= 0 && (size_t)id < ix->nfiles ? ix->files[id] : NULL;
 }
 
-int32_t symidx_add_scope(symidx_t *ix, const char *name, int32_t parent,
-                         const char *call_file, uint32_t call_line,
-                         uint32_t call_col, uint32_t call_discr) {
+int32_t cw__symidx_add_scope(symidx_t *ix, const char *name, int32_t parent,
+                             const char *call_file, uint32_t call_line,
+                             uint32_t call_col, uint32_t call_discr) {
   if (grow((void **)&ix->scopes, &ix->scopes_cap, ix->nscopes,
            sizeof(symidx_scope_t)))
     return -1;
@@ -196,8 +196,8 @@ int32_t symidx_add_scope(symidx_t *ix, const char *name, int32_t parent,
   return (int32_t)ix->nscopes++;
 }
 
-int symidx_add_range(symidx_t *ix, uint64_t lo, uint64_t hi, int32_t scope,
-                     uint32_t depth) {
+int cw__symidx_add_range(symidx_t *ix, uint64_t lo, uint64_t hi, int32_t scope,
+                         uint32_t depth) {
   if (hi <= lo || scope < 0)
     return 0;
   if (grow((void **)&ix->ranges, &ix->ranges_cap, ix->nranges, sizeof(range_t)))
@@ -206,8 +206,8 @@ int symidx_add_range(symidx_t *ix, uint64_t lo, uint64_t hi, int32_t scope,
   return 0;
 }
 
-int symidx_add_row(symidx_t *ix, uint64_t addr, int32_t file, uint32_t line,
-                   uint32_t col, uint32_t discr, int end) {
+int cw__symidx_add_row(symidx_t *ix, uint64_t addr, int32_t file, uint32_t line,
+                       uint32_t col, uint32_t discr, int end) {
   if (grow((void **)&ix->rows, &ix->rows_cap, ix->nrows, sizeof(symidx_row_t)))
     return CW_ENOMEM;
   /* A sequence covers [first row, end row): rows at the end address itself
@@ -262,13 +262,13 @@ int symidx_add_elf_sym(symidx_t *ix, uint64_t lo, uint64_t size,
                        int unsized) {
   if (grow((void **)&ix->syms, &ix->syms_cap, ix->nsyms, sizeof(symidx_sym_t)))
     return CW_ENOMEM;
-  ix->syms[ix->nsyms++] = (symidx_sym_t){lo,         size,         name, file,
-                                         weak ? 1 : 0, unsized ? 1 : 0};
+  ix->syms[ix->nsyms++] =
+      (symidx_sym_t){lo, size, name, file, weak ? 1 : 0, unsized ? 1 : 0};
   return 0;
 }
 
-int symidx_add_sym(symidx_t *ix, uint64_t lo, uint64_t size, const char *name,
-                   int weak) {
+int cw__symidx_add_sym(symidx_t *ix, uint64_t lo, uint64_t size,
+                       const char *name, int weak) {
   return symidx_add_elf_sym(ix, lo, size, name, weak, NULL, 0);
 }
 
@@ -401,7 +401,7 @@ static int flatten(symidx_t *ix) {
   return 0;
 }
 
-int symidx_finish(symidx_t *ix) {
+int cw__symidx_finish(symidx_t *ix) {
   int rc = flatten(ix);
   if (rc != 0)
     return rc;
@@ -507,8 +507,8 @@ const symidx_sym_t *symidx_sym_before(const symidx_t *ix, uint64_t addr,
   return &ix->syms[lo - 1];
 }
 
-size_t symidx_lookup(const symidx_t *ix, uint64_t addr, symidx_frame_t *out,
-                     size_t cap) {
+size_t cw__symidx_lookup(const symidx_t *ix, uint64_t addr, symidx_frame_t *out,
+                         size_t cap) {
   if (cap == 0)
     return 0;
   const symidx_seg_t *seg = find_seg(ix, addr);
@@ -551,9 +551,9 @@ size_t symidx_lookup(const symidx_t *ix, uint64_t addr, symidx_frame_t *out,
   return n;
 }
 
-size_t symidx_nscopes(const symidx_t *ix) { return ix->nscopes; }
-size_t symidx_nrows(const symidx_t *ix) { return ix->nrows; }
-size_t symidx_nsyms(const symidx_t *ix) { return ix->nsyms; }
-int symidx_has_lines(const symidx_t *ix) {
+size_t cw__symidx_nscopes(const symidx_t *ix) { return ix->nscopes; }
+size_t cw__symidx_nrows(const symidx_t *ix) { return ix->nrows; }
+size_t cw__symidx_nsyms(const symidx_t *ix) { return ix->nsyms; }
+int cw__symidx_has_lines(const symidx_t *ix) {
   return ix->nrows > 0 || ix->nsegs > 0 || ix->nranges > 0;
 }

@@ -14,10 +14,10 @@
  * Strings (names, file paths) live in an arena owned by the index and are
  * interned, so a name shared by many inlined instances is stored once.
  *
- * Building: symidx_new(), then symidx_add_* in any order, then
- * symidx_finish() (sorts, flattens nested ranges); symidx_free() releases
- * everything. Not thread-safe while building; lookups after finish() only
- * read and may run concurrently.
+ * Building: cw__symidx_new(), then symidx_add_* in any order, then
+ * cw__symidx_finish() (sorts, flattens nested ranges); cw__symidx_free()
+ * releases everything. Not thread-safe while building; lookups after finish()
+ * only read and may run concurrently.
  */
 #ifndef CW_SYMINDEX_H
 #define CW_SYMINDEX_H
@@ -54,7 +54,7 @@ typedef struct {
   const char *file; /* a local symbol's STT_FILE name, or NULL */
   uint8_t weak;     /* local or weak: a global at the same address wins */
   uint8_t unsized;  /* no st_size: size runs to the section's end, cut at
-                       the next symbol by symidx_finish() */
+                       the next symbol by cw__symidx_finish() */
 } symidx_sym_t;
 
 /* One resolved frame; strings are borrowed from the index. */
@@ -67,28 +67,28 @@ typedef struct {
 
 typedef struct symidx symidx_t;
 
-symidx_t *symidx_new(void);
-void symidx_free(symidx_t *ix);
+symidx_t *cw__symidx_new(void);
+void cw__symidx_free(symidx_t *ix);
 
 /* Interns s (n bytes, not necessarily NUL-terminated); NULL on OOM. */
-const char *symidx_intern(symidx_t *ix, const char *s, size_t n);
+const char *cw__symidx_intern(symidx_t *ix, const char *s, size_t n);
 /* Interns a file path and returns its id, or -1 on OOM. */
-int32_t symidx_file(symidx_t *ix, const char *path);
+int32_t cw__symidx_file(symidx_t *ix, const char *path);
 /* The path of a file id, or NULL. */
-const char *symidx_file_name(const symidx_t *ix, int32_t id);
+const char *cw__symidx_file_name(const symidx_t *ix, int32_t id);
 
 /* Returns the new scope's id, or -1 on OOM. name/call_file must already be
  * interned (or NULL). */
-int32_t symidx_add_scope(symidx_t *ix, const char *name, int32_t parent,
-                         const char *call_file, uint32_t call_line,
-                         uint32_t call_col, uint32_t call_discr);
+int32_t cw__symidx_add_scope(symidx_t *ix, const char *name, int32_t parent,
+                             const char *call_file, uint32_t call_line,
+                             uint32_t call_col, uint32_t call_discr);
 /* A range [lo, hi) of scope, nested depth levels deep (0 = function). */
-int symidx_add_range(symidx_t *ix, uint64_t lo, uint64_t hi, int32_t scope,
-                     uint32_t depth);
-int symidx_add_row(symidx_t *ix, uint64_t addr, int32_t file, uint32_t line,
-                   uint32_t col, uint32_t discr, int end);
-int symidx_add_sym(symidx_t *ix, uint64_t lo, uint64_t size, const char *name,
-                   int weak);
+int cw__symidx_add_range(symidx_t *ix, uint64_t lo, uint64_t hi, int32_t scope,
+                         uint32_t depth);
+int cw__symidx_add_row(symidx_t *ix, uint64_t addr, int32_t file, uint32_t line,
+                       uint32_t col, uint32_t discr, int end);
+int cw__symidx_add_sym(symidx_t *ix, uint64_t lo, uint64_t size,
+                       const char *name, int weak);
 /* A compile unit's address range [lo, hi): once any is added, line rows
  * answer only for addresses inside one (llvm-symbolizer looks the unit up
  * first: padding after a unit's last function has no line even when its
@@ -104,12 +104,12 @@ int symidx_add_elf_sym(symidx_t *ix, uint64_t lo, uint64_t size,
                        int unsized);
 
 /* Sorts and flattens; 0 or CW_ENOMEM. */
-int symidx_finish(symidx_t *ix);
+int cw__symidx_finish(symidx_t *ix);
 
 /* Frames for addr, innermost first, at most cap; returns how many (0 when
  * nothing at all is known about addr). */
-size_t symidx_lookup(const symidx_t *ix, uint64_t addr, symidx_frame_t *out,
-                     size_t cap);
+size_t cw__symidx_lookup(const symidx_t *ix, uint64_t addr, symidx_frame_t *out,
+                         size_t cap);
 
 /* The symbol with the highest start address at or below addr (of aliases,
  * the one a lookup prefers), whether or not it covers addr; NULL when none
@@ -119,10 +119,10 @@ const symidx_sym_t *symidx_sym_before(const symidx_t *ix, uint64_t addr,
                                       uint64_t min_lo);
 
 /* Counts, for reports and tests. */
-size_t symidx_nscopes(const symidx_t *ix);
-size_t symidx_nrows(const symidx_t *ix);
-size_t symidx_nsyms(const symidx_t *ix);
+size_t cw__symidx_nscopes(const symidx_t *ix);
+size_t cw__symidx_nrows(const symidx_t *ix);
+size_t cw__symidx_nsyms(const symidx_t *ix);
 /* Whether any function ranges or rows are present (debug info). */
-int symidx_has_lines(const symidx_t *ix);
+int cw__symidx_has_lines(const symidx_t *ix);
 
 #endif

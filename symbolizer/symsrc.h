@@ -21,8 +21,9 @@
  * Rows and ranges below min_addr (discarded code that the linker left at
  * address 0) are dropped. deadline_ns: CLOCK_MONOTONIC time after which the
  * build gives up with CW_ETIMEDOUT (0: none). */
-int symsrc_dwarf(symidx_t *ix, Elf *elf, const char *path, uint64_t min_addr,
-                 uint64_t deadline_ns, char *err, size_t errlen);
+int cw__symsrc_dwarf(symidx_t *ix, Elf *elf, const char *path,
+                     uint64_t min_addr, uint64_t deadline_ns, char *err,
+                     size_t errlen);
 
 /* The raw DWARF string and line sections a line program reads. */
 typedef struct {
@@ -35,15 +36,15 @@ typedef struct {
  * file table as interned paths, indexed like DW_AT_call_file (malloc'd
  * array, caller frees; entries may be NULL). Returns 0, CW_ENOMEM, or
  * CW_EFORMAT with why set (rows decoded before the damage are kept). */
-int symsrc_line_program(symidx_t *ix, const symsrc_sections_t *sec,
-                        uint64_t off, const char *comp_dir, uint64_t min_addr,
-                        const char ***files, size_t *nfiles, char *why,
-                        size_t whylen);
+int cw__symsrc_line_program(symidx_t *ix, const symsrc_sections_t *sec,
+                            uint64_t off, const char *comp_dir,
+                            uint64_t min_addr, const char ***files,
+                            size_t *nfiles, char *why, size_t whylen);
 
 /* Adds the function symbols of .symtab (or of .dynsym when there is no
  * .symtab). Returns the number added (0 is fine) or a negative code. */
-int symsrc_elf_symbols(symidx_t *ix, Elf *elf, const char *path, char *err,
-                       size_t errlen);
+int cw__symsrc_elf_symbols(symidx_t *ix, Elf *elf, const char *path, char *err,
+                           size_t errlen);
 
 /* Compressed debug sections (SHF_COMPRESSED, or GNU .zdebug_*) may inflate
  * to at most SYMSRC_INFLATE_RATIO times the size of the file holding them,
@@ -61,22 +62,22 @@ int symsrc_elf_check_inflate(Elf *elf, const char *path, char *err,
                              size_t errlen);
 
 /* Whether the file holds DWARF (a .debug_info section with contents). */
-int symsrc_elf_has_dwarf(Elf *elf);
+int cw__symsrc_elf_has_dwarf(Elf *elf);
 /* The lowest address of an executable section (0 if none). */
-uint64_t symsrc_elf_min_exec_addr(Elf *elf);
+uint64_t cw__symsrc_elf_min_exec_addr(Elf *elf);
 /* The page-aligned p_vaddr of the first PT_LOAD: the address a module
  * offset (runtime address - module base) counts from. */
-uint64_t symsrc_elf_load_vaddr(Elf *elf);
+uint64_t cw__symsrc_elf_load_vaddr(Elf *elf);
 /* The GNU build-id note; returns its length (0 if none) or a negative code.
  * Copies at most cap bytes. */
-int symsrc_elf_build_id(Elf *elf, uint8_t *out, size_t cap);
+int cw__symsrc_elf_build_id(Elf *elf, uint8_t *out, size_t cap);
 /* The .gnu_debuglink name and CRC; 0, or CW_ENOENT when there is none. */
-int symsrc_elf_debuglink(Elf *elf, char *name, size_t cap, uint32_t *crc);
+int cw__symsrc_elf_debuglink(Elf *elf, char *name, size_t cap, uint32_t *crc);
 
 /* CRC-32 (the one .gnu_debuglink uses) of a whole file; 0 or a code. */
-int symsrc_file_crc32(const char *path, uint32_t *crc);
-uint32_t symsrc_crc32(uint32_t crc, const uint8_t *p, size_t n);
+int cw__symsrc_file_crc32(const char *path, uint32_t *crc);
+uint32_t cw__symsrc_crc32(uint32_t crc, const uint8_t *p, size_t n);
 
-uint64_t symsrc_now_ns(void);
+uint64_t cw__symsrc_now_ns(void);
 
 #endif

@@ -18,7 +18,7 @@ foreach(s envelope multipart config permanent retry down_then_up kill9
     TIMEOUT 90 LABELS uploader)
 endforeach()
 
-# The watchdog's entry point: cw_upload_spawn_once() from a tiny caller.
+# The watchdog's entry point: cw__upload_spawn_once() from a tiny caller.
 add_executable(upload_spawn integration/upload_spawn.c)
 target_link_libraries(upload_spawn PRIVATE cw_uploader cw_upload_spawn cw_errors)
 foreach(s spawn spawn_exec)

@@ -32,7 +32,7 @@ target_compile_definitions(test_capture PRIVATE
 add_dependencies(test_capture watchdog_target watchdog_target_nofp
   watchdog_target_nocfi)
 
-# One crash through wd_handle_crash(), then the dump is read by lldb: the
+# One crash through cw__wd_handle_crash(), then the dump is read by lldb: the
 # threads, the crashing thread, the module UUIDs (= build-ids) and the
 # crashing thread's backtrace must come out right; the dump's size for a
 # 6-thread process is printed and held to the 64 KiB budget.

@@ -16,11 +16,11 @@ static const char *const names[RL_COUNT] = {
     "transaction", "attachment", "session",
 };
 
-const char *ratelimit_category_name(rl_category_t c) {
+const char *cw__ratelimit_category_name(rl_category_t c) {
   return (c >= 0 && c < RL_COUNT) ? names[c] : "?";
 }
 
-int ratelimit_category(const char *name, size_t n) {
+int cw__ratelimit_category(const char *name, size_t n) {
   /* RL_ALL is not a name the server sends; it is the empty list. */
   for (int i = 1; i < RL_COUNT; i++)
     if (strlen(names[i]) == n && strncmp(names[i], name, n) == 0)
@@ -144,7 +144,7 @@ static int apply_quota(ratelimits_t *rl, const char *s, size_t n,
     size_t q = p;
     while (q < c1 && s[q] != ';')
       q++;
-    int cat = ratelimit_category(s + p, q - p);
+    int cat = cw__ratelimit_category(s + p, q - p);
     if (cat > 0) {
       extend(rl, cat, until);
       applied++;
@@ -206,13 +206,13 @@ static int parse_sentry(ratelimits_t *rl, const char *hdr, size_t n,
   return bad ? CW_EFORMAT : applied;
 }
 
-int ratelimit_parse_sentry(ratelimits_t *rl, const char *hdr, size_t n,
-                           int64_t now_ms, char *err, size_t errlen) {
+int cw__ratelimit_parse_sentry(ratelimits_t *rl, const char *hdr, size_t n,
+                               int64_t now_ms, char *err, size_t errlen) {
   int wellformed;
   return parse_sentry(rl, hdr, n, now_ms, err, errlen, &wellformed);
 }
 
-int64_t ratelimit_parse_retry_after(const char *v, int64_t now_ms) {
+int64_t cw__ratelimit_parse_retry_after(const char *v, int64_t now_ms) {
   if (v == NULL)
     return RL_DEFAULT_RETRY_AFTER_MS;
   while (*v == ' ' || *v == '\t')
@@ -244,8 +244,8 @@ int64_t ratelimit_parse_retry_after(const char *v, int64_t now_ms) {
   return d;
 }
 
-int ratelimit_update(ratelimits_t *rl, long status, const char *sentry_hdr,
-                     const char *retry_after, int64_t now_ms) {
+int cw__ratelimit_update(ratelimits_t *rl, long status, const char *sentry_hdr,
+                         const char *retry_after, int64_t now_ms) {
   ratelimits_t before = *rl;
   int wellformed = 0;
   if (sentry_hdr != NULL && sentry_hdr[0] != '\0')
@@ -255,32 +255,32 @@ int ratelimit_update(ratelimits_t *rl, long status, const char *sentry_hdr,
    * without one: Retry-After, else 60 s. */
   if (wellformed == 0 && status == 429) {
     int64_t d = (retry_after != NULL && retry_after[0] != '\0')
-                    ? ratelimit_parse_retry_after(retry_after, now_ms)
+                    ? cw__ratelimit_parse_retry_after(retry_after, now_ms)
                     : RL_DEFAULT_RETRY_AFTER_MS;
     extend(rl, RL_ALL, now_ms + d);
   }
   return memcmp(&before, rl, sizeof(before)) != 0;
 }
 
-int64_t ratelimit_blocked_until(const ratelimits_t *rl, rl_category_t c,
-                                int64_t now_ms) {
+int64_t cw__ratelimit_blocked_until(const ratelimits_t *rl, rl_category_t c,
+                                    int64_t now_ms) {
   int64_t u = rl->until_ms[RL_ALL];
   if (c > RL_ALL && c < RL_COUNT && rl->until_ms[c] > u)
     u = rl->until_ms[c];
   return u > now_ms ? u : 0;
 }
 
-int ratelimit_save(const ratelimits_t *rl, const char *path) {
+int cw__ratelimit_save(const ratelimits_t *rl, const char *path) {
   char text[RL_COUNT * 48];
   size_t len = 0;
   for (int i = 0; i < RL_COUNT; i++)
     if (rl->until_ms[i] > 0)
       len += (size_t)snprintf(text + len, sizeof(text) - len, "%s %lld\n",
                               names[i], (long long)rl->until_ms[i]);
-  return spool_write_atomic(path, text, len);
+  return cw__spool_write_atomic(path, text, len);
 }
 
-int ratelimit_load(ratelimits_t *rl, const char *path, int64_t now_ms) {
+int cw__ratelimit_load(ratelimits_t *rl, const char *path, int64_t now_ms) {
   memset(rl, 0, sizeof(*rl));
   /* Only a regular file, never through a symbolic link (a FIFO planted
    * here would block fopen forever). */
@@ -298,8 +298,9 @@ int ratelimit_load(ratelimits_t *rl, const char *path, int64_t now_ms) {
     long long until;
     char *next = nl != NULL ? nl + 1 : NULL;
     if (sscanf(line, "%31s %lld", name, &until) == 2 && until >= 0) {
-      int c = strcmp(name, "all") == 0 ? RL_ALL
-                                       : ratelimit_category(name, strlen(name));
+      int c = strcmp(name, "all") == 0
+                  ? RL_ALL
+                  : cw__ratelimit_category(name, strlen(name));
       if (c >= 0) {
         if (until > now_ms + (int64_t)RL_MAX_SECONDS * 1000)
           until = now_ms + (int64_t)RL_MAX_SECONDS * 1000;

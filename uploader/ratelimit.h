@@ -20,7 +20,7 @@
  * quota limit in them.
  *
  * The limits are absolute deadlines (milliseconds since the epoch), so they
- * can be saved in the spool and survive a restart (ratelimit_save/load).
+ * can be saved in the spool and survive a restart (cw__ratelimit_save/load).
  */
 #ifndef CW_RATELIMIT_H
 #define CW_RATELIMIT_H
@@ -51,8 +51,8 @@ typedef struct {
 } ratelimits_t;
 
 /* "error" -> RL_ERROR; -1 for an unknown name (n bytes, not terminated). */
-int ratelimit_category(const char *name, size_t n);
-const char *ratelimit_category_name(rl_category_t c);
+int cw__ratelimit_category(const char *name, size_t n);
+const char *cw__ratelimit_category_name(rl_category_t c);
 
 /*
  * Applies an X-Sentry-Rate-Limits value (n bytes, need not be terminated) to
@@ -62,35 +62,35 @@ const char *ratelimit_category_name(rl_category_t c);
  * with err naming the first one's byte offset (the valid ones are still
  * applied).
  */
-int ratelimit_parse_sentry(ratelimits_t *rl, const char *hdr, size_t n,
-                           int64_t now_ms, char *err, size_t errlen);
+int cw__ratelimit_parse_sentry(ratelimits_t *rl, const char *hdr, size_t n,
+                               int64_t now_ms, char *err, size_t errlen);
 
 /* Parses a Retry-After value (delta seconds or an HTTP-date) into a delay
  * in ms; an unparsable value gives RL_DEFAULT_RETRY_AFTER_MS. */
-int64_t ratelimit_parse_retry_after(const char *v, int64_t now_ms);
+int64_t cw__ratelimit_parse_retry_after(const char *v, int64_t now_ms);
 
 /*
  * Applies one HTTP response: X-Sentry-Rate-Limits (any status) wins; else a
  * 429 uses Retry-After or 60 s for every category (also when the
- * X-Sentry-Rate-Limits it carries has no well-formed entry). NULL or "" headers mean
- * absent. Returns 1 if any limit changed, else 0.
+ * X-Sentry-Rate-Limits it carries has no well-formed entry). NULL or "" headers
+ * mean absent. Returns 1 if any limit changed, else 0.
  */
-int ratelimit_update(ratelimits_t *rl, long status, const char *sentry_hdr,
-                     const char *retry_after, int64_t now_ms);
+int cw__ratelimit_update(ratelimits_t *rl, long status, const char *sentry_hdr,
+                         const char *retry_after, int64_t now_ms);
 
 /* The deadline blocking category c (its own or RL_ALL, whichever is later),
  * or 0 if c may be sent at now_ms. */
-int64_t ratelimit_blocked_until(const ratelimits_t *rl, rl_category_t c,
-                                int64_t now_ms);
+int64_t cw__ratelimit_blocked_until(const ratelimits_t *rl, rl_category_t c,
+                                    int64_t now_ms);
 
 /* Saves rl to path atomically (temp file, fsync, rename). A failure (disk
  * full) leaves the old file intact and returns a CW_E* code. */
-int ratelimit_save(const ratelimits_t *rl, const char *path);
-/* Loads limits saved by ratelimit_save. A missing file gives no limits and
+int cw__ratelimit_save(const ratelimits_t *rl, const char *path);
+/* Loads limits saved by cw__ratelimit_save. A missing file gives no limits and
  * returns 0; unreadable lines are skipped; a deadline more than
  * RL_MAX_SECONDS after now_ms (a tampered or old-format file) is cut to
  * now_ms + RL_MAX_SECONDS. */
-int ratelimit_load(ratelimits_t *rl, const char *path, int64_t now_ms);
+int cw__ratelimit_load(ratelimits_t *rl, const char *path, int64_t now_ms);
 
 /* Where a header of n bytes is cut: n when n <= RL_MAX_HEADER, else the
  * end of the last complete quota limit (the last ',') in its first

@@ -21,8 +21,8 @@ void redact_add(redact_t *r, const char *s, size_t n) {
 }
 
 void redact_add_dsn(redact_t *r, const char *dsn) {
-  cw_dsn_t d;
-  if (dsn == NULL || cw_dsn_parse(dsn, &d, NULL, 0) != 0)
+  cw__dsn_t d;
+  if (dsn == NULL || cw__dsn_parse(dsn, &d, NULL, 0) != 0)
     return;
   redact_add(r, d.public_key, strlen(d.public_key));
   redact_add(r, d.secret_key, strlen(d.secret_key));
@@ -88,7 +88,7 @@ void redact_add_url(redact_t *r, const char *url) {
 
 /* Names whose "name=value" value is always a secret. */
 static const char *const value_names[] = {
-    "sentry_key=", "sentry_secret=", "key=",       "token=", "secret=",
+    "sentry_key=", "sentry_secret=", "key=",       "token=",   "secret=",
     "password=",   "auth=",          "signature=", "api_key=", NULL,
 };
 /* Header lines whose whole value is a secret. */

@@ -159,8 +159,8 @@ static int jc_value(jc_t *c, int depth) {
   return jc_fail(c, "unexpected character");
 }
 
-int report_json_check(const char *s, size_t n, size_t *err_off,
-                      const char **what) {
+int cw__report_json_check(const char *s, size_t n, size_t *err_off,
+                          const char **what) {
   jc_t c = {s, n, 0, NULL};
   if (jc_value(&c, 0) == 0) {
     jc_ws(&c);
@@ -243,7 +243,7 @@ static int read_file_at(int dir_fd, const char *name, uint8_t **data,
   return 0;
 }
 
-void report_free(report_t *r) {
+void cw__report_free(report_t *r) {
   free(r->event_json);
   for (size_t i = 0; i < r->nfiles; i++) {
     free(r->files[i].name);
@@ -260,8 +260,8 @@ static int cmp_file(const void *a, const void *b) {
   return strcmp(x->name, y->name);
 }
 
-int report_load(const char *spool_dir, const char *id, report_t *r, char *err,
-                size_t errlen) {
+int cw__report_load(const char *spool_dir, const char *id, report_t *r,
+                    char *err, size_t errlen) {
   memset(r, 0, sizeof(*r));
   if (err && errlen)
     err[0] = '\0';
@@ -354,7 +354,7 @@ int report_load(const char *spool_dir, const char *id, report_t *r, char *err,
   }
   size_t off;
   const char *what;
-  if (report_json_check(r->event_json, r->event_len, &off, &what) != 0) {
+  if (cw__report_json_check(r->event_json, r->event_len, &off, &what) != 0) {
     if (err)
       snprintf(err, errlen, "%s: invalid JSON at offset %zu: %s",
                SPOOL_EVENT_FILE, off, what);
@@ -376,7 +376,7 @@ int report_load(const char *spool_dir, const char *id, report_t *r, char *err,
 
 /* ---- Encodings ------------------------------------------------------ */
 
-void format_rfc3339(int64_t ms, char *out, size_t cap) {
+void cw__format_rfc3339(int64_t ms, char *out, size_t cap) {
   time_t t = (time_t)(ms / 1000);
   struct tm tm;
   gmtime_r(&t, &tm);
@@ -385,113 +385,114 @@ void format_rfc3339(int64_t ms, char *out, size_t cap) {
   snprintf(out, cap, "%s.%03dZ", base, (int)(ms % 1000));
 }
 
-static void item_header(cw_buf_t *out, const char *type, size_t len,
+static void item_header(cw__buf_t *out, const char *type, size_t len,
                         const report_file_t *f) {
-  cw_json_t j;
-  cw_json_init(&j, out, 0);
-  cw_json_begin_object(&j);
-  cw_json_key(&j, "type");
-  cw_json_string(&j, type);
-  cw_json_key(&j, "length");
-  cw_json_uint(&j, len);
+  cw__json_t j;
+  cw__json_init(&j, out, 0);
+  cw__json_begin_object(&j);
+  cw__json_key(&j, "type");
+  cw__json_string(&j, type);
+  cw__json_key(&j, "length");
+  cw__json_uint(&j, len);
   if (f != NULL) {
-    cw_json_key(&j, "filename");
-    cw_json_string(&j, f->name);
-    cw_json_key(&j, "attachment_type");
-    cw_json_string(&j, f->is_minidump ? "event.minidump" : "event.attachment");
-    cw_json_key(&j, "content_type");
-    cw_json_string(&j, f->is_minidump ? "application/x-dmp"
-                                      : "application/octet-stream");
+    cw__json_key(&j, "filename");
+    cw__json_string(&j, f->name);
+    cw__json_key(&j, "attachment_type");
+    cw__json_string(&j, f->is_minidump ? "event.minidump" : "event.attachment");
+    cw__json_key(&j, "content_type");
+    cw__json_string(&j, f->is_minidump ? "application/x-dmp"
+                                       : "application/octet-stream");
   }
-  cw_json_end_object(&j);
-  cw_buf_append(out, "\n", 1);
+  cw__json_end_object(&j);
+  cw__buf_append(out, "\n", 1);
 }
 
-int envelope_encode(const report_t *r, const char *dsn, int64_t now_ms,
-                    cw_buf_t *out) {
+int cw__envelope_encode(const report_t *r, const char *dsn, int64_t now_ms,
+                        cw__buf_t *out) {
   char sent_at[40];
-  format_rfc3339(now_ms, sent_at, sizeof(sent_at));
-  cw_json_t j;
-  cw_json_init(&j, out, 0);
-  cw_json_begin_object(&j);
-  cw_json_key(&j, "event_id");
-  cw_json_string(&j, r->event_id);
+  cw__format_rfc3339(now_ms, sent_at, sizeof(sent_at));
+  cw__json_t j;
+  cw__json_init(&j, out, 0);
+  cw__json_begin_object(&j);
+  cw__json_key(&j, "event_id");
+  cw__json_string(&j, r->event_id);
   if (dsn != NULL) {
-    cw_json_key(&j, "dsn");
-    cw_json_string(&j, dsn);
+    cw__json_key(&j, "dsn");
+    cw__json_string(&j, dsn);
   }
-  cw_json_key(&j, "sdk");
-  cw_json_begin_object(&j);
-  cw_json_key(&j, "name");
-  cw_json_string(&j, CW_SDK_NAME);
-  cw_json_key(&j, "version");
-  cw_json_string(&j, CW_VERSION_STRING);
-  cw_json_end_object(&j);
-  cw_json_key(&j, "sent_at");
-  cw_json_string(&j, sent_at);
-  cw_json_end_object(&j);
-  cw_buf_append(out, "\n", 1);
+  cw__json_key(&j, "sdk");
+  cw__json_begin_object(&j);
+  cw__json_key(&j, "name");
+  cw__json_string(&j, CW_SDK_NAME);
+  cw__json_key(&j, "version");
+  cw__json_string(&j, CW_VERSION_STRING);
+  cw__json_end_object(&j);
+  cw__json_key(&j, "sent_at");
+  cw__json_string(&j, sent_at);
+  cw__json_end_object(&j);
+  cw__buf_append(out, "\n", 1);
 
   item_header(out, "event", r->event_len, NULL);
-  cw_buf_append(out, r->event_json, r->event_len);
-  cw_buf_append(out, "\n", 1);
+  cw__buf_append(out, r->event_json, r->event_len);
+  cw__buf_append(out, "\n", 1);
   for (size_t i = 0; i < r->nfiles; i++) {
     item_header(out, "attachment", r->files[i].len, &r->files[i]);
-    cw_buf_append(out, r->files[i].data, r->files[i].len);
-    cw_buf_append(out, "\n", 1);
+    cw__buf_append(out, r->files[i].data, r->files[i].len);
+    cw__buf_append(out, "\n", 1);
   }
   return out->oom ? CW_ENOMEM : 0;
 }
 
 /* Quotes a form-data name or filename: '"', CR and LF are percent-encoded
  * as the HTML form encoding does. */
-static void append_quoted(cw_buf_t *out, const char *s) {
-  cw_buf_append(out, "\"", 1);
+static void append_quoted(cw__buf_t *out, const char *s) {
+  cw__buf_append(out, "\"", 1);
   for (; *s; s++) {
     if (*s == '"')
-      cw_buf_append_str(out, "%22");
+      cw__buf_append_str(out, "%22");
     else if (*s == '\r')
-      cw_buf_append_str(out, "%0D");
+      cw__buf_append_str(out, "%0D");
     else if (*s == '\n')
-      cw_buf_append_str(out, "%0A");
+      cw__buf_append_str(out, "%0A");
     else
-      cw_buf_append(out, s, 1);
+      cw__buf_append(out, s, 1);
   }
-  cw_buf_append(out, "\"", 1);
+  cw__buf_append(out, "\"", 1);
 }
 
-static void part_begin(cw_buf_t *out, const char *boundary, const char *name,
+static void part_begin(cw__buf_t *out, const char *boundary, const char *name,
                        const char *filename, const char *ctype) {
-  cw_buf_printf(out, "--%s\r\nContent-Disposition: form-data; name=", boundary);
+  cw__buf_printf(out,
+                 "--%s\r\nContent-Disposition: form-data; name=", boundary);
   append_quoted(out, name);
   if (filename != NULL) {
-    cw_buf_append_str(out, "; filename=");
+    cw__buf_append_str(out, "; filename=");
     append_quoted(out, filename);
   }
-  cw_buf_append_str(out, "\r\n");
+  cw__buf_append_str(out, "\r\n");
   if (ctype != NULL)
-    cw_buf_printf(out, "Content-Type: %s\r\n", ctype);
-  cw_buf_append_str(out, "\r\n");
+    cw__buf_printf(out, "Content-Type: %s\r\n", ctype);
+  cw__buf_append_str(out, "\r\n");
 }
 
-int multipart_encode(const report_t *r, const upload_field_t *fields,
-                     size_t nfields, const char *boundary, cw_buf_t *out) {
+int cw__multipart_encode(const report_t *r, const upload_field_t *fields,
+                         size_t nfields, const char *boundary, cw__buf_t *out) {
   for (size_t i = 0; i < nfields; i++) {
     part_begin(out, boundary, fields[i].name, NULL, NULL);
-    cw_buf_append_str(out, fields[i].value);
-    cw_buf_append_str(out, "\r\n");
+    cw__buf_append_str(out, fields[i].value);
+    cw__buf_append_str(out, "\r\n");
   }
   part_begin(out, boundary, "sentry", NULL, "application/json");
-  cw_buf_append(out, r->event_json, r->event_len);
-  cw_buf_append_str(out, "\r\n");
+  cw__buf_append(out, r->event_json, r->event_len);
+  cw__buf_append_str(out, "\r\n");
   for (size_t i = 0; i < r->nfiles; i++) {
     const report_file_t *f = &r->files[i];
     part_begin(out, boundary, f->is_minidump ? "upload_file_minidump" : f->name,
                f->name, "application/octet-stream");
-    cw_buf_append(out, f->data, f->len);
-    cw_buf_append_str(out, "\r\n");
+    cw__buf_append(out, f->data, f->len);
+    cw__buf_append_str(out, "\r\n");
   }
-  cw_buf_printf(out, "--%s--\r\n", boundary);
+  cw__buf_printf(out, "--%s--\r\n", boundary);
   return out->oom ? CW_ENOMEM : 0;
 }
 
@@ -499,7 +500,7 @@ static int contains(const void *hay, size_t n, const char *needle) {
   return memmem(hay, n, needle, strlen(needle)) != NULL;
 }
 
-void multipart_boundary(const report_t *r, char *out, size_t cap) {
+void cw__multipart_boundary(const report_t *r, char *out, size_t cap) {
   for (;;) {
     unsigned char rnd[12];
     if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd)) {

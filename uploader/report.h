@@ -4,7 +4,7 @@
  *
  * A report is <spool>/<event_id>/ with event.json (required, a JSON object),
  * minidump.dmp (optional) and other attachment files. Names starting with
- * '.' are not part of the report. report_load() reads everything into
+ * '.' are not part of the report. cw__report_load() reads everything into
  * memory and says precisely why a report is unusable, so the caller can
  * quarantine it with that reason.
  */
@@ -38,19 +38,19 @@ typedef struct {
  * Loads <spool_dir>/<id>/. Returns 0; CW_EFORMAT if the report is unusable
  * (reason in err: missing event.json, event.json not a JSON object at offset
  * N, an unreadable file...); another CW_E* code for an I/O error that may be
- * transient. Free with report_free (also after failure).
+ * transient. Free with cw__report_free (also after failure).
  */
-int report_load(const char *spool_dir, const char *id, report_t *r, char *err,
-                size_t errlen);
-void report_free(report_t *r);
+int cw__report_load(const char *spool_dir, const char *id, report_t *r,
+                    char *err, size_t errlen);
+void cw__report_free(report_t *r);
 
 /*
  * Checks that s[0..n) is one JSON value (RFC 8259 syntax, nesting up to 128)
  * with nothing but whitespace after it. Returns 0, or CW_EFORMAT with the
  * offset of the problem in *err_off and a static description in *what.
  */
-int report_json_check(const char *s, size_t n, size_t *err_off,
-                      const char **what);
+int cw__report_json_check(const char *s, size_t n, size_t *err_off,
+                          const char **what);
 
 /* SDK identity used in envelopes and HTTP headers. */
 #define CW_SDK_NAME "crashwatch"
@@ -65,8 +65,8 @@ int report_json_check(const char *s, size_t n, size_t *err_off,
  * dsn may be NULL (omitted). now_ms gives sent_at. Appends to out; returns 0
  * or CW_ENOMEM.
  */
-int envelope_encode(const report_t *r, const char *dsn, int64_t now_ms,
-                    cw_buf_t *out);
+int cw__envelope_encode(const report_t *r, const char *dsn, int64_t now_ms,
+                        cw__buf_t *out);
 
 /* An annotation field of a multipart upload ("prod" = "myapp"). */
 typedef struct {
@@ -78,17 +78,17 @@ typedef struct {
  * Breakpad-style multipart/form-data body: the annotation fields, the event
  * JSON in a "sentry" field, the minidump as file part "upload_file_minidump"
  * and each other attachment as a file part named after its file. boundary
- * must not occur in the data (use multipart_boundary). Returns 0 or
+ * must not occur in the data (use cw__multipart_boundary). Returns 0 or
  * CW_ENOMEM.
  */
-int multipart_encode(const report_t *r, const upload_field_t *fields,
-                     size_t nfields, const char *boundary, cw_buf_t *out);
+int cw__multipart_encode(const report_t *r, const upload_field_t *fields,
+                         size_t nfields, const char *boundary, cw__buf_t *out);
 
 /* A random boundary ("------------------------crashwatch" + 24 hex) that
  * does not occur in any of r's data. cap >= 64. */
-void multipart_boundary(const report_t *r, char *out, size_t cap);
+void cw__multipart_boundary(const report_t *r, char *out, size_t cap);
 
 /* RFC 3339 UTC with milliseconds: "2026-11-25T12:41:34.123Z". */
-void format_rfc3339(int64_t ms, char *out, size_t cap);
+void cw__format_rfc3339(int64_t ms, char *out, size_t cap);
 
 #endif

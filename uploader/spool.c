@@ -35,7 +35,7 @@ struct spool_report {
 
 static int neg_errno(void) { return errno ? -errno : CW_EIO; }
 
-int spool_is_report_name(const char *name) {
+int cw__spool_is_report_name(const char *name) {
   size_t i;
   for (i = 0; name[i]; i++) {
     char c = name[i];
@@ -67,10 +67,10 @@ int spool__rename_noreplace(int from_fd, const char *from, int to_fd,
   return rename_noreplace(from_fd, from, to_fd, to);
 }
 
-int spool_report_begin(const char *spool_dir, const char *event_id,
-                       spool_report_t **out) {
+int cw__spool_report_begin(const char *spool_dir, const char *event_id,
+                           spool_report_t **out) {
   *out = NULL;
-  if (!spool_is_report_name(event_id))
+  if (!cw__spool_is_report_name(event_id))
     return CW_EINVAL;
   spool_report_t *r = calloc(1, sizeof(*r));
   if (r == NULL)
@@ -131,7 +131,9 @@ int spool_report_begin(const char *spool_dir, const char *event_id,
   return 0;
 }
 
-const char *spool_report_tmp_path(const spool_report_t *r) { return r->tmp; }
+const char *cw__spool_report_tmp_path(const spool_report_t *r) {
+  return r->tmp;
+}
 
 int spool_report_lock(spool_report_t *r) {
   int fd = fcntl(r->dir_fd, F_DUPFD_CLOEXEC, 3);
@@ -147,7 +149,8 @@ int spool_report_lock(spool_report_t *r) {
   return fd;
 }
 
-int spool_report_open_file(spool_report_t *r, const char *name, int *fd_out) {
+int cw__spool_report_open_file(spool_report_t *r, const char *name,
+                               int *fd_out) {
   if (strchr(name, '/') != NULL || name[0] == '.' || name[0] == '\0')
     return CW_EINVAL;
   int fd = openat(r->dir_fd, name,
@@ -159,7 +162,7 @@ int spool_report_open_file(spool_report_t *r, const char *name, int *fd_out) {
   return 0;
 }
 
-int spool_write_fd(int fd, const void *data, size_t len) {
+int cw__spool_write_fd(int fd, const void *data, size_t len) {
   int rc = 0;
   const char *p = data;
   while (len > 0) {
@@ -180,13 +183,13 @@ int spool_write_fd(int fd, const void *data, size_t len) {
   return rc;
 }
 
-int spool_report_write_file(spool_report_t *r, const char *name,
-                            const void *data, size_t len) {
+int cw__spool_report_write_file(spool_report_t *r, const char *name,
+                                const void *data, size_t len) {
   int fd;
-  int rc = spool_report_open_file(r, name, &fd);
+  int rc = cw__spool_report_open_file(r, name, &fd);
   if (rc != 0)
     return rc;
-  rc = spool_write_fd(fd, data, len);
+  rc = cw__spool_write_fd(fd, data, len);
   if (rc != 0)
     return spool__fail(-rc, "cannot write %s/%s", r->tmp, name);
   return 0;
@@ -254,7 +257,7 @@ static void report_free_fds(spool_report_t *r) {
   free(r);
 }
 
-int spool_report_commit(spool_report_t *r, char *final_path, size_t cap) {
+int cw__spool_report_commit(spool_report_t *r, char *final_path, size_t cap) {
   int rc = 0;
   if (fsync(r->dir_fd) != 0)
     rc = spool__fail(errno, "cannot sync %s", r->tmp);
@@ -285,7 +288,7 @@ int spool_report_commit(spool_report_t *r, char *final_path, size_t cap) {
   return rc;
 }
 
-void spool_report_abort(spool_report_t *r) {
+void cw__spool_report_abort(spool_report_t *r) {
   if (r == NULL)
     return;
   report_free_fds(r);
@@ -315,7 +318,7 @@ typedef struct {
 static int keep_entry(DIR *d, const char *name, const list_filter_t *f,
                       struct stat *st) {
   if (f->prefix == NULL)
-    return spool_is_report_name(name) &&
+    return cw__spool_is_report_name(name) &&
            fstatat(dirfd(d), name, st, AT_SYMLINK_NOFOLLOW) == 0 &&
            S_ISDIR(st->st_mode);
   return strcmp(name, ".") != 0 && strcmp(name, "..") != 0 &&
@@ -374,7 +377,7 @@ static int list_sorted(DIR *d, const list_filter_t *f, char ***names,
   return rc;
 }
 
-int spool_list(const char *spool_dir, char ***ids, size_t *n) {
+int cw__spool_list(const char *spool_dir, char ***ids, size_t *n) {
   *ids = NULL;
   *n = 0;
   DIR *d = opendir(spool_dir);
@@ -384,8 +387,8 @@ int spool_list(const char *spool_dir, char ***ids, size_t *n) {
   return list_sorted(d, &f, ids, n);
 }
 
-int spool_list_prefix(const char *dir, const char *prefix, char ***names,
-                      size_t *n) {
+int cw__spool_list_prefix(const char *dir, const char *prefix, char ***names,
+                          size_t *n) {
   *names = NULL;
   *n = 0;
   DIR *d = opendir(dir);
@@ -412,7 +415,7 @@ int spool__list_at(int dir_fd, const char *prefix, char ***names, size_t *n) {
   return list_sorted(d, &f, names, n);
 }
 
-void spool_list_free(char **ids, size_t n) {
+void cw__spool_list_free(char **ids, size_t n) {
   for (size_t i = 0; i < n; i++)
     free(ids[i]);
   free(ids);

@@ -35,7 +35,7 @@
  * CW_ESPOOL (CW_EINVAL for an empty or too long path) and, if err is not
  * NULL, a message naming the path and the problem. For writers (cw_init,
  * the watchdog). */
-int spool_ensure_dir(const char *dir, char *err, size_t errlen);
+int cw__spool_ensure_dir(const char *dir, char *err, size_t errlen);
 
 /* Checks an existing spool without creating anything: a writable
  * directory that passes the trust rule above. Returns 0; CW_ENOENT if dir
@@ -58,40 +58,41 @@ const char *spool_last_error(void);
 typedef struct spool_report spool_report_t;
 
 /* Starts <spool>/.tmp-<event_id>/. event_id is 32 lowercase hex digits. */
-int spool_report_begin(const char *spool_dir, const char *event_id,
-                       spool_report_t **out);
+int cw__spool_report_begin(const char *spool_dir, const char *event_id,
+                           spool_report_t **out);
 /* Writes all len bytes of data to fd, fsyncs it and closes it (always, even
  * on failure). Returns 0 or a negative CW_E* code. The one write loop of
  * the spool's writers (report files, state files, event.json rewrites). */
-int spool_write_fd(int fd, const void *data, size_t len);
+int cw__spool_write_fd(int fd, const void *data, size_t len);
 
 /* Writes one whole file (0600) into the report and fsyncs it. name is a plain
  * file name, no slashes. */
-int spool_report_write_file(spool_report_t *r, const char *name,
-                            const void *data, size_t len);
+int cw__spool_report_write_file(spool_report_t *r, const char *name,
+                                const void *data, size_t len);
 /* Opens a file of the report for streaming writes; the caller writes,
  * fsyncs and closes the returned fd. */
-int spool_report_open_file(spool_report_t *r, const char *name, int *fd_out);
+int cw__spool_report_open_file(spool_report_t *r, const char *name,
+                               int *fd_out);
 /* The report's temporary directory (valid until commit/abort). */
-const char *spool_report_tmp_path(const spool_report_t *r);
-/* Locks the report directory the way spool_lock does (flock, blocking) and
+const char *cw__spool_report_tmp_path(const spool_report_t *r);
+/* Locks the report directory the way cw__spool_lock does (flock, blocking) and
  * returns a new fd holding the lock, or a CW_E* code. The lock is on the
  * directory itself, so it follows it through the commit's rename. */
 int spool_report_lock(spool_report_t *r);
 /* Makes the report durable and visible as <spool>/<event_id>/: fsyncs the
  * directory, renames it into place, fsyncs the spool. Frees r either way. */
-int spool_report_commit(spool_report_t *r, char *final_path, size_t cap);
+int cw__spool_report_commit(spool_report_t *r, char *final_path, size_t cap);
 /* Removes the temporary directory and frees r. NULL is fine. */
-void spool_report_abort(spool_report_t *r);
+void cw__spool_report_abort(spool_report_t *r);
 
 /* True if name is a committed report directory name (32 hex digits). */
-int spool_is_report_name(const char *name);
+int cw__spool_is_report_name(const char *name);
 
 /* Lists committed reports, oldest first (by directory mtime, then name):
  * real directories with report names (a symbolic link is not a report).
- * *ids is an array of *n malloc'd strings; free with spool_list_free. */
-int spool_list(const char *spool_dir, char ***ids, size_t *n);
-void spool_list_free(char **ids, size_t n);
+ * *ids is an array of *n malloc'd strings; free with cw__spool_list_free. */
+int cw__spool_list(const char *spool_dir, char ***ids, size_t *n);
+void cw__spool_list_free(char **ids, size_t n);
 
 /* ---- Reader side (the uploader; spool_reader.c) ----------------------
  *
@@ -124,7 +125,7 @@ void spool_list_free(char **ids, size_t n);
  * old or the new content, never a mix. The directory of path is opened with
  * O_NOFOLLOW and must belong to this process's effective user and be
  * writable by no one else (CW_ESPOOL otherwise). */
-int spool_write_atomic(const char *path, const void *data, size_t len);
+int cw__spool_write_atomic(const char *path, const void *data, size_t len);
 /* The same relative to the open directory dir_fd; name has no slash. */
 int spool_write_atomic_at(int dir_fd, const char *name, const void *data,
                           size_t len);
@@ -147,34 +148,34 @@ int spool_open_subdir(const char *spool_dir, const char *name);
 int spool_remove_tree_at(int dir_fd, const char *name);
 
 /* Locks <spool>/<id>/ for this process (non-blocking). Returns 0 and the
- * lock's fd (close it with spool_unlock), CW_EBUSY if another process holds
+ * lock's fd (close it with cw__spool_unlock), CW_EBUSY if another process holds
  * it, CW_ENOENT if the report is gone (delivered by someone else) or is not
  * a real directory (a symbolic link is never opened; pruning moves it to
  * failed/). */
-int spool_lock(const char *spool_dir, const char *id, int *fd_out);
-void spool_unlock(int fd);
+int cw__spool_lock(const char *spool_dir, const char *id, int *fd_out);
+void cw__spool_unlock(int fd);
 
 /* Deletes a report directory and its files (the caller holds the lock).
  * The directory is first renamed to <spool>/.trash-<name>, so it vanishes
- * atomically; spool_empty_trash finishes deletions a crash interrupted.
+ * atomically; cw__spool_empty_trash finishes deletions a crash interrupted.
  * A symbolic link at name is removed itself; its target is never touched. */
-int spool_remove_report(const char *spool_dir, const char *name);
-void spool_empty_trash(const char *spool_dir);
+int cw__spool_remove_report(const char *spool_dir, const char *name);
+void cw__spool_empty_trash(const char *spool_dir);
 
 /* Moves <spool>/<name> to <spool>/failed/<name> (a numeric suffix if that
  * exists) and writes the reason next to it. Whatever <spool>/<name> is (a
  * symbolic link included), the entry itself is moved, never its target. */
-int spool_quarantine(const char *spool_dir, const char *name,
-                     const char *reason);
+int cw__spool_quarantine(const char *spool_dir, const char *name,
+                         const char *reason);
 
 /* Total size in bytes of the regular files of <spool>/<name> (0 if it is
  * not a real directory). */
-long long spool_report_bytes(const char *spool_dir, const char *name);
+long long cw__spool_report_bytes(const char *spool_dir, const char *name);
 
 /* Lists entries of dir whose names start with prefix ("" for all, skipping
- * "." and ".."), oldest first by mtime. Free with spool_list_free. */
-int spool_list_prefix(const char *dir, const char *prefix, char ***names,
-                      size_t *n);
+ * "." and ".."), oldest first by mtime. Free with cw__spool_list_free. */
+int cw__spool_list_prefix(const char *dir, const char *prefix, char ***names,
+                          size_t *n);
 
 /* Per-report retry state in <spool>/.state/<id>.retry. */
 typedef struct {
@@ -184,10 +185,11 @@ typedef struct {
 } spool_retry_t;
 
 /* Missing state reads as zero attempts. */
-int spool_retry_load(const char *spool_dir, const char *id, spool_retry_t *st);
-int spool_retry_save(const char *spool_dir, const char *id,
-                     const spool_retry_t *st);
-void spool_retry_remove(const char *spool_dir, const char *id);
+int cw__spool_retry_load(const char *spool_dir, const char *id,
+                         spool_retry_t *st);
+int cw__spool_retry_save(const char *spool_dir, const char *id,
+                         const spool_retry_t *st);
+void cw__spool_retry_remove(const char *spool_dir, const char *id);
 
 /* ---- Limits (spool_limits.c, spool_prune.c) ----------------------------
  *

@@ -37,7 +37,7 @@ void spool__random_hex(char *out, size_t nbytes);
 int spool__rename_noreplace(int from_fd, const char *from, int to_fd,
                             const char *to);
 
-/* spool_list (prefix NULL) or spool_list_prefix on an open directory,
+/* cw__spool_list (prefix NULL) or cw__spool_list_prefix on an open directory,
  * which stays open. */
 int spool__list_at(int dir_fd, const char *prefix, char ***names, size_t *n);
 

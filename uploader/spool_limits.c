@@ -21,8 +21,7 @@ static int parse_count(const char *v, long long max, long long *out) {
   char *end;
   errno = 0;
   long long n = strtoll(v, &end, 10);
-  if (errno != 0 || end == v || *end != '\0' || v[0] == '-' || n < 0 ||
-      n > max)
+  if (errno != 0 || end == v || *end != '\0' || v[0] == '-' || n < 0 || n > max)
     return -1;
   *out = n;
   return 0;
@@ -47,8 +46,7 @@ int spool_limits_from_env(spool_limits_t *l, char *err, size_t errlen) {
     if (parse_count(v, vars[i].max, &n) != 0) {
       if (rc == 0 && err != NULL)
         snprintf(err, errlen, "%s=%s: expected a whole number in 0..%lld%s",
-                 vars[i].name, v, vars[i].max,
-                 i == 2 ? " (seconds)" : "");
+                 vars[i].name, v, vars[i].max, i == 2 ? " (seconds)" : "");
       rc = CW_EINVAL;
       continue;
     }

@@ -44,8 +44,7 @@ static int64_t mtime_ms(const struct stat *st) {
 
 /* Bytes of the regular files in the directory name of dir_fd (0 if it is
  * not a real directory), and the newest mtime of it and its entries. */
-static long long dir_bytes_at(int dir_fd, const char *name,
-                              int64_t *newest) {
+static long long dir_bytes_at(int dir_fd, const char *name, int64_t *newest) {
   int fd = spool__open_subdir_at(dir_fd, name);
   if (fd < 0)
     return 0;
@@ -74,7 +73,7 @@ static long long dir_bytes_at(int dir_fd, const char *name,
 
 static void move_aside(const pruner_t *p, const char *name,
                        const char *reason) {
-  int rc = spool_quarantine(p->spool_dir, name, reason);
+  int rc = cw__spool_quarantine(p->spool_dir, name, reason);
   if (rc == 0) {
     p->st->quarantined++;
     plog(p, "moved %s to failed/: %s", name, reason);
@@ -86,10 +85,10 @@ static void move_aside(const pruner_t *p, const char *name,
 }
 
 static const char *kind(mode_t m) {
-  return S_ISLNK(m)    ? "a symbolic link"
-         : S_ISREG(m)  ? "a regular file"
-         : S_ISFIFO(m) ? "a FIFO"
-         : S_ISSOCK(m) ? "a socket"
+  return S_ISLNK(m)                 ? "a symbolic link"
+         : S_ISREG(m)               ? "a regular file"
+         : S_ISFIFO(m)              ? "a FIFO"
+         : S_ISSOCK(m)              ? "a socket"
          : S_ISCHR(m) || S_ISBLK(m) ? "a device"
                                     : "not a directory";
 }
@@ -103,7 +102,7 @@ static void sweep_non_reports(const pruner_t *p, int sfd) {
     return;
   for (size_t i = 0; i < n; i++) {
     struct stat st;
-    if (!spool_is_report_name(names[i]) ||
+    if (!cw__spool_is_report_name(names[i]) ||
         fstatat(sfd, names[i], &st, AT_SYMLINK_NOFOLLOW) != 0 ||
         S_ISDIR(st.st_mode))
       continue;
@@ -114,7 +113,7 @@ static void sweep_non_reports(const pruner_t *p, int sfd) {
              kind(st.st_mode));
     move_aside(p, names[i], reason);
   }
-  spool_list_free(names, n);
+  cw__spool_list_free(names, n);
 }
 
 static void quarantine_stale_tmp(const pruner_t *p, int sfd, int64_t now) {
@@ -139,17 +138,17 @@ static void quarantine_stale_tmp(const pruner_t *p, int sfd, int64_t now) {
              (long long)(age / 1000));
     move_aside(p, names[i], reason);
   }
-  spool_list_free(names, n);
+  cw__spool_list_free(names, n);
 }
 
 static int delete_report(const pruner_t *p, const char *id, const char *why,
                          long long bytes, int64_t age_ms) {
   int fd;
-  if (spool_lock(p->spool_dir, id, &fd) != 0)
+  if (cw__spool_lock(p->spool_dir, id, &fd) != 0)
     return -1; /* being uploaded or written right now, or gone */
-  int rc = spool_remove_report(p->spool_dir, id);
-  spool_retry_remove(p->spool_dir, id);
-  spool_unlock(fd);
+  int rc = cw__spool_remove_report(p->spool_dir, id);
+  cw__spool_retry_remove(p->spool_dir, id);
+  cw__spool_unlock(fd);
   if (rc != 0) {
     plog(p, "cannot prune %s: %s", id, cw_strerror(rc));
     p->st->errors++;
@@ -172,7 +171,7 @@ static void prune_reports(const pruner_t *p, int sfd, const spool_limits_t *l,
   if (bytes == NULL || mt == NULL) {
     free(bytes);
     free(mt);
-    spool_list_free(ids, n);
+    cw__spool_list_free(ids, n);
     return;
   }
   long long total = 0;
@@ -190,7 +189,7 @@ static void prune_reports(const pruner_t *p, int sfd, const spool_limits_t *l,
     if (bytes[i] <= l->max_bytes || (keep && strcmp(ids[i], keep) == 0))
       continue;
     int fd;
-    if (spool_lock(p->spool_dir, ids[i], &fd) != 0)
+    if (cw__spool_lock(p->spool_dir, ids[i], &fd) != 0)
       continue;
     char reason[200];
     snprintf(reason, sizeof(reason),
@@ -199,9 +198,9 @@ static void prune_reports(const pruner_t *p, int sfd, const spool_limits_t *l,
              bytes[i], l->max_bytes);
     int before = p->st->quarantined;
     move_aside(p, ids[i], reason);
-    spool_unlock(fd);
+    cw__spool_unlock(fd);
     if (p->st->quarantined > before) {
-      spool_retry_remove(p->spool_dir, ids[i]);
+      cw__spool_retry_remove(p->spool_dir, ids[i]);
       total -= bytes[i];
       live--;
       bytes[i] = -1; /* gone */
@@ -217,8 +216,7 @@ static void prune_reports(const pruner_t *p, int sfd, const spool_limits_t *l,
                (long long)(l->max_age_ms / 1000));
       why = whybuf;
     } else if (l->max_reports > 0 && (long)live > l->max_reports) {
-      snprintf(whybuf, sizeof(whybuf), "more than %ld reports",
-               l->max_reports);
+      snprintf(whybuf, sizeof(whybuf), "more than %ld reports", l->max_reports);
       why = whybuf;
     } else if (l->max_bytes > 0 && total > l->max_bytes) {
       snprintf(whybuf, sizeof(whybuf), "spool larger than %lld bytes",
@@ -234,7 +232,7 @@ static void prune_reports(const pruner_t *p, int sfd, const spool_limits_t *l,
   }
   free(bytes);
   free(mt);
-  spool_list_free(ids, n);
+  cw__spool_list_free(ids, n);
 }
 
 static int is_reason(const char *name) {
@@ -284,7 +282,7 @@ static void prune_failed(const pruner_t *p, int sfd, const spool_limits_t *l,
     p->st->pruned++;
     plog(p, "pruned failed/%s (%s; %lld bytes)", names[i], why, b);
   }
-  spool_list_free(names, n);
+  cw__spool_list_free(names, n);
   close(ffd);
 }
 

@@ -43,7 +43,7 @@ int spool_write_atomic_at(int dir_fd, const char *name, const void *data,
   if (fd < 0)
     return CW_EEXIST;
   fchmod(fd, 0600);
-  int rc = spool_write_fd(fd, data, len);
+  int rc = cw__spool_write_fd(fd, data, len);
   /* rename replaces the directory entry at name, never what a symbolic
    * link there points to. */
   if (rc == 0 && renameat(dir_fd, tmp, dir_fd, name) != 0)
@@ -87,7 +87,7 @@ static int open_parent(const char *path, char *dir, size_t cap,
   return fd;
 }
 
-int spool_write_atomic(const char *path, const void *data, size_t len) {
+int cw__spool_write_atomic(const char *path, const void *data, size_t len) {
   char dir[PATH_MAX];
   const char *base;
   int dfd = open_parent(path, dir, sizeof(dir), &base);
@@ -109,11 +109,12 @@ long spool_read_small(const char *path, char *buf, size_t cap) {
     return errno == ENOENT ? CW_ENOENT : neg_errno();
   if (!S_ISREG(st.st_mode))
     return CW_EFORMAT;
-  int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY |
-                          O_CLOEXEC);
+  int fd =
+      open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
   if (fd < 0)
-    return errno == ENOENT ? CW_ENOENT : errno == ELOOP ? CW_EFORMAT
-                                                         : neg_errno();
+    return errno == ENOENT  ? CW_ENOENT
+           : errno == ELOOP ? CW_EFORMAT
+                            : neg_errno();
   if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
     close(fd);
     return CW_EFORMAT;
@@ -132,7 +133,7 @@ long spool_read_small(const char *path, char *buf, size_t cap) {
   return (long)got;
 }
 
-int spool_lock(const char *spool_dir, const char *id, int *fd_out) {
+int cw__spool_lock(const char *spool_dir, const char *id, int *fd_out) {
   *fd_out = -1;
   if (strchr(id, '/') != NULL)
     return CW_EINVAL;
@@ -169,12 +170,12 @@ int spool_lock(const char *spool_dir, const char *id, int *fd_out) {
   return 0;
 }
 
-void spool_unlock(int fd) {
+void cw__spool_unlock(int fd) {
   if (fd >= 0)
     close(fd);
 }
 
-int spool_remove_report(const char *spool_dir, const char *name) {
+int cw__spool_remove_report(const char *spool_dir, const char *name) {
   if (strchr(name, '/') != NULL)
     return CW_EINVAL;
   int sfd = spool__open_dir(spool_dir, 0);
@@ -182,7 +183,7 @@ int spool_remove_report(const char *spool_dir, const char *name) {
     return errno == ENOENT ? 0 : neg_errno();
   /* Renamed out of sight first, so the report disappears at once and whole:
    * a failure half-way through deleting leaves a .trash- directory for
-   * spool_empty_trash, never a report with missing files. rename moves the
+   * cw__spool_empty_trash, never a report with missing files. rename moves the
    * entry itself: a symbolic link stays a link, its target untouched. */
   char tname[NAME_MAX + 1];
   int rc;
@@ -198,7 +199,7 @@ int spool_remove_report(const char *spool_dir, const char *name) {
   return rc;
 }
 
-void spool_empty_trash(const char *spool_dir) {
+void cw__spool_empty_trash(const char *spool_dir) {
   int sfd = spool__open_dir(spool_dir, 0);
   if (sfd < 0)
     return;
@@ -207,13 +208,13 @@ void spool_empty_trash(const char *spool_dir) {
   if (spool__list_at(sfd, SPOOL_TRASH_PREFIX, &names, &n) == 0) {
     for (size_t i = 0; i < n; i++)
       spool_remove_tree_at(sfd, names[i]);
-    spool_list_free(names, n);
+    cw__spool_list_free(names, n);
   }
   close(sfd);
 }
 
-int spool_quarantine(const char *spool_dir, const char *name,
-                     const char *reason) {
+int cw__spool_quarantine(const char *spool_dir, const char *name,
+                         const char *reason) {
   if (strchr(name, '/') != NULL)
     return CW_EINVAL;
   int ffd = spool_open_subdir(spool_dir, SPOOL_FAILED_DIR);
@@ -270,7 +271,7 @@ int spool_quarantine(const char *spool_dir, const char *name,
   return rc;
 }
 
-long long spool_report_bytes(const char *spool_dir, const char *name) {
+long long cw__spool_report_bytes(const char *spool_dir, const char *name) {
   int sfd = spool__open_dir(spool_dir, 0);
   if (sfd < 0)
     return 0;
@@ -301,7 +302,8 @@ static int retry_name(const char *id, char *out, size_t cap) {
   return (size_t)snprintf(out, cap, "%s.retry", id) >= cap ? CW_EINVAL : 0;
 }
 
-int spool_retry_load(const char *spool_dir, const char *id, spool_retry_t *st) {
+int cw__spool_retry_load(const char *spool_dir, const char *id,
+                         spool_retry_t *st) {
   memset(st, 0, sizeof(*st));
   char path[PATH_MAX], name[NAME_MAX + 1];
   if (retry_name(id, name, sizeof(name)) != 0 ||
@@ -331,8 +333,8 @@ int spool_retry_load(const char *spool_dir, const char *id, spool_retry_t *st) {
   return 0;
 }
 
-int spool_retry_save(const char *spool_dir, const char *id,
-                     const spool_retry_t *st) {
+int cw__spool_retry_save(const char *spool_dir, const char *id,
+                         const spool_retry_t *st) {
   char name[NAME_MAX + 1];
   if (retry_name(id, name, sizeof(name)) != 0)
     return CW_EINVAL;
@@ -353,7 +355,7 @@ int spool_retry_save(const char *spool_dir, const char *id,
   return rc;
 }
 
-void spool_retry_remove(const char *spool_dir, const char *id) {
+void cw__spool_retry_remove(const char *spool_dir, const char *id) {
   char path[PATH_MAX], name[NAME_MAX + 1];
   if (retry_name(id, name, sizeof(name)) != 0 ||
       (size_t)snprintf(path, sizeof(path), "%s/" SPOOL_STATE_DIR, spool_dir) >=

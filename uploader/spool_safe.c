@@ -35,13 +35,12 @@ int spool__fail(int e, const char *fmt, ...) {
 }
 
 int spool__open_dir(const char *path, int nofollow) {
-  return open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC |
-                        (nofollow ? O_NOFOLLOW : 0));
+  return open(path,
+              O_RDONLY | O_DIRECTORY | O_CLOEXEC | (nofollow ? O_NOFOLLOW : 0));
 }
 
 int spool__open_subdir_at(int dir_fd, const char *name) {
-  return openat(dir_fd, name,
-                O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  return openat(dir_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 }
 
 int spool__private_dir(const struct stat *st) {
@@ -123,8 +122,8 @@ static int check_ancestors(char *err, size_t errlen, const char *dir,
       return CW_ESPOOL;
     }
     int owner_ok = st.st_uid == 0 || st.st_uid == geteuid();
-    int write_ok = (st.st_mode & (S_IWGRP | S_IWOTH)) == 0 ||
-                   (st.st_mode & S_ISVTX) != 0;
+    int write_ok =
+        (st.st_mode & (S_IWGRP | S_IWOTH)) == 0 || (st.st_mode & S_ISVTX) != 0;
     if (!owner_ok || !write_ok) {
       char rule[200];
       snprintf(rule, sizeof(rule),
@@ -213,7 +212,7 @@ static int mkdir_private(const char *path) {
   return rc;
 }
 
-int spool_ensure_dir(const char *dir, char *err, size_t errlen) {
+int cw__spool_ensure_dir(const char *dir, char *err, size_t errlen) {
   char path[PATH_MAX];
   if (dir == NULL || dir[0] == '\0') {
     if (err)

@@ -84,7 +84,7 @@ static void cl_load(void) {
   }
 }
 
-int http_global_init(void) {
+int cw__http_global_init(void) {
   pthread_once(&cl_once, cl_load);
   return cl.rc;
 }
@@ -102,8 +102,8 @@ void http_result_free(http_result_t *res) {
 static void add_rate_limits(http_result_t *res, const char *v, size_t n) {
   while (n > 0 && (*v == ' ' || *v == '\t'))
     v++, n--;
-  while (n > 0 && (v[n - 1] == '\r' || v[n - 1] == '\n' ||
-                   v[n - 1] == ' ' || v[n - 1] == '\t'))
+  while (n > 0 && (v[n - 1] == '\r' || v[n - 1] == '\n' || v[n - 1] == ' ' ||
+                   v[n - 1] == '\t'))
     n--;
   const size_t keep = RL_MAX_HEADER + 1;
   size_t have = res->rate_limits_len;
@@ -225,17 +225,17 @@ static int on_trace(CURL *c, curl_infotype type, char *data, size_t size,
   return 0;
 }
 
-void http_close(http_options_t *opt) {
+void cw__http_close(http_options_t *opt) {
   if (opt->handle != NULL)
     cl.easy_cleanup(opt->handle);
   opt->handle = NULL;
 }
 
-int http_post(http_options_t *opt, const char *url, const char *const *headers,
-              size_t nheaders, const void *body, size_t len,
-              http_result_t *res) {
+int cw__http_post(http_options_t *opt, const char *url,
+                  const char *const *headers, size_t nheaders, const void *body,
+                  size_t len, http_result_t *res) {
   memset(res, 0, sizeof(*res));
-  if (http_global_init() != 0) {
+  if (cw__http_global_init() != 0) {
     res->transport_error = 1;
     snprintf(res->error, sizeof(res->error), "%s", cl.error);
     return 0;
@@ -310,7 +310,7 @@ int http_post(http_options_t *opt, const char *url, const char *const *headers,
   return 0;
 }
 
-int gzip_compress(const void *data, size_t len, cw_buf_t *out) {
+int cw__gzip_compress(const void *data, size_t len, cw__buf_t *out) {
   z_stream z;
   memset(&z, 0, sizeof(z));
   /* windowBits 15 + 16 asks zlib for a gzip wrapper. */
@@ -318,7 +318,7 @@ int gzip_compress(const void *data, size_t len, cw_buf_t *out) {
                    Z_DEFAULT_STRATEGY) != Z_OK)
     return CW_ENOMEM;
   size_t bound = deflateBound(&z, (uLong)len) + 32;
-  if (cw_buf_reserve(out, bound) != 0) {
+  if (cw__buf_reserve(out, bound) != 0) {
     deflateEnd(&z);
     return CW_ENOMEM;
   }

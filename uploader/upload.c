@@ -31,8 +31,8 @@ static int64_t now_ms(void) {
   return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static void ulog(const cw_upload_config_t *cfg, int level, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+static void ulog(const cw__upload_config_t *cfg, int level, const char *fmt,
+                 ...) __attribute__((format(printf, 3, 4)));
 
 /* The secrets of the configuration last seen (the DSN's keys, the URL's
  * credentials), hidden in every log line, failed/ reason and trace line. */
@@ -40,7 +40,7 @@ static redact_t g_redact;
 static const char *g_redact_dsn, *g_redact_url;
 static int g_redact_ready;
 
-static const redact_t *redactor(const cw_upload_config_t *cfg) {
+static const redact_t *redactor(const cw__upload_config_t *cfg) {
   if (!g_redact_ready || cfg->dsn != g_redact_dsn || cfg->url != g_redact_url) {
     redact_init(&g_redact);
     redact_add_dsn(&g_redact, cfg->dsn);
@@ -52,7 +52,7 @@ static const redact_t *redactor(const cw_upload_config_t *cfg) {
   return &g_redact;
 }
 
-static void ulog(const cw_upload_config_t *cfg, int level, const char *fmt,
+static void ulog(const cw__upload_config_t *cfg, int level, const char *fmt,
                  ...) {
   if (level > cfg->verbosity)
     return;
@@ -67,7 +67,7 @@ static void ulog(const cw_upload_config_t *cfg, int level, const char *fmt,
   fflush(f);
 }
 
-void cw_upload_config_init(cw_upload_config_t *cfg) {
+void cw__upload_config_init(cw__upload_config_t *cfg) {
   memset(cfg, 0, sizeof(*cfg));
   cfg->format = CW_UPLOAD_ENVELOPE;
   cfg->connect_timeout_ms = CW_UPLOAD_DEFAULT_CONNECT_TIMEOUT_MS;
@@ -94,8 +94,8 @@ void cw_upload_config_init(cw_upload_config_t *cfg) {
   cfg->verbosity = CW_UPLOAD_NORMAL;
 }
 
-int cw_upload_config_add_field(cw_upload_config_t *cfg, const char *spec,
-                               char *err, size_t errlen) {
+int cw__upload_config_add_field(cw__upload_config_t *cfg, const char *spec,
+                                char *err, size_t errlen) {
   const char *eq = strchr(spec, '=');
   if (eq == NULL || eq == spec) {
     snprintf(err, errlen, "field \"%s\": expected NAME=VALUE", spec);
@@ -133,9 +133,9 @@ int cw_upload_config_add_field(cw_upload_config_t *cfg, const char *spec,
   return 0;
 }
 
-int cw_upload_config_target(cw_upload_config_t *cfg, const char *dsn,
-                            const char *url, const char *format, char *err,
-                            size_t errlen) {
+int cw__upload_config_target(cw__upload_config_t *cfg, const char *dsn,
+                             const char *url, const char *format, char *err,
+                             size_t errlen) {
   if (dsn != NULL && dsn[0] == '\0')
     dsn = NULL;
   if (url != NULL && url[0] == '\0')
@@ -149,8 +149,7 @@ int cw_upload_config_target(cw_upload_config_t *cfg, const char *dsn,
   else if (strcmp(format, "minidump") == 0)
     cfg->format = CW_UPLOAD_MINIDUMP;
   else {
-    snprintf(err, errlen, "\"%s\" is not envelope or minidump",
-             format);
+    snprintf(err, errlen, "\"%s\" is not envelope or minidump", format);
     return CW_EINVAL;
   }
   cfg->dsn = dsn;
@@ -158,8 +157,8 @@ int cw_upload_config_target(cw_upload_config_t *cfg, const char *dsn,
   return 0;
 }
 
-int cw_upload_config_check(const cw_upload_config_t *cfg, char *err,
-                           size_t errlen) {
+int cw__upload_config_check(const cw__upload_config_t *cfg, char *err,
+                            size_t errlen) {
   if (cfg->spool_dir == NULL || cfg->spool_dir[0] == '\0') {
     snprintf(err, errlen, "no spool directory (--spool or CRASHWATCH_SPOOL)");
     return CW_EINVAL;
@@ -171,20 +170,20 @@ int cw_upload_config_check(const cw_upload_config_t *cfg, char *err,
                "--format minidump (or CRASHWATCH_UPLOAD_URL)");
       return CW_EINVAL;
     }
-    cw_dsn_t d;
-    int rc = cw_dsn_parse(cfg->dsn, &d, err, errlen);
+    cw__dsn_t d;
+    int rc = cw__dsn_parse(cfg->dsn, &d, err, errlen);
     if (rc != 0)
       return rc;
   }
   if (cfg->url != NULL || cfg->format == CW_UPLOAD_MINIDUMP) {
-    cw_url_t u;
+    cw__url_t u;
     if (cfg->url == NULL) {
       snprintf(err, errlen,
                "no target: --format minidump needs --url (or "
                "CRASHWATCH_UPLOAD_URL)");
       return CW_EINVAL;
     }
-    int rc = cw_url_parse(cfg->url, &u, err, errlen);
+    int rc = cw__url_parse(cfg->url, &u, err, errlen);
     if (rc != 0)
       return rc;
   }
@@ -197,8 +196,8 @@ int cw_upload_config_check(const cw_upload_config_t *cfg, char *err,
   return 0;
 }
 
-int64_t cw_upload_backoff_ms(int attempts, int64_t base_ms, int64_t cap_ms,
-                             double rnd) {
+int64_t cw__upload_backoff_ms(int attempts, int64_t base_ms, int64_t cap_ms,
+                              double rnd) {
   if (attempts < 1)
     attempts = 1;
   if (base_ms < 0)
@@ -215,7 +214,7 @@ int64_t cw_upload_backoff_ms(int attempts, int64_t base_ms, int64_t cap_ms,
   return d / 2 + (int64_t)((double)(d - d / 2) * rnd);
 }
 
-int cw_upload_exit_code(const cw_upload_stats_t *st) {
+int cw__upload_exit_code(const cw__upload_stats_t *st) {
   if (st->handed_off)
     return CW_UPLOAD_EXIT_PENDING;
   if (st->io_errors > 0 && st->delivered == 0 && st->pending == 0)
@@ -234,7 +233,7 @@ static double random_unit(void) {
   return (double)v / 4294967296.0;
 }
 
-static void due(cw_upload_stats_t *st, int64_t when) {
+static void due(cw__upload_stats_t *st, int64_t when) {
   if (when > 0 && (st->next_due_ms == 0 || when < st->next_due_ms))
     st->next_due_ms = when;
 }
@@ -254,8 +253,8 @@ static void prune_log(void *ctx, const char *line) {
 
 /* The spool's limits (spool_prune, shared with the watchdog's commits),
  * with this configuration's values. */
-static void prune(const cw_upload_config_t *cfg, int64_t now,
-                  cw_upload_stats_t *st) {
+static void prune(const cw__upload_config_t *cfg, int64_t now,
+                  cw__upload_stats_t *st) {
   spool_limits_t lim = {cfg->max_reports, cfg->max_bytes, cfg->prune_age_ms,
                         cfg->failed_max};
   spool_prune_stats_t ps;
@@ -268,7 +267,7 @@ static void prune(const cw_upload_config_t *cfg, int64_t now,
 /* ---- One report ----------------------------------------------------- */
 
 typedef struct {
-  const cw_upload_config_t *cfg;
+  const cw__upload_config_t *cfg;
   char url[2048];
   char auth[512];
   char dsn_public[1024];
@@ -283,7 +282,7 @@ static volatile int *g_stop;
 static int should_abort(void) { return g_stop != NULL && *g_stop; }
 
 static int save_limits(pass_t *p) {
-  int rc = ratelimit_save(&p->rl, p->rl_path);
+  int rc = cw__ratelimit_save(&p->rl, p->rl_path);
   if (rc != 0)
     ulog(p->cfg, CW_UPLOAD_QUIET,
          "cannot save rate limits to %s: %s (kept in memory for this run)",
@@ -292,11 +291,11 @@ static int save_limits(pass_t *p) {
 }
 
 static void quarantine(pass_t *p, const char *id, const char *raw_reason,
-                       cw_upload_stats_t *st) {
+                       cw__upload_stats_t *st) {
   char reason[1024];
   redact_line(redactor(p->cfg), raw_reason, strlen(raw_reason), reason,
               sizeof(reason));
-  int rc = spool_quarantine(p->cfg->spool_dir, id, reason);
+  int rc = cw__spool_quarantine(p->cfg->spool_dir, id, reason);
   if (rc != 0) {
     st->io_errors++;
     st->pending++;
@@ -304,7 +303,7 @@ static void quarantine(pass_t *p, const char *id, const char *raw_reason,
          reason, cw_strerror(rc));
     return;
   }
-  spool_retry_remove(p->cfg->spool_dir, id);
+  cw__spool_retry_remove(p->cfg->spool_dir, id);
   st->failed++;
   ulog(p->cfg, CW_UPLOAD_QUIET, "moved %s to failed/: %s", id, reason);
 }
@@ -321,10 +320,10 @@ static void quarantine(pass_t *p, const char *id, const char *raw_reason,
 #define MAX_FAILS_IN_ROW 3
 
 static void retry_later(pass_t *p, const char *id, const char *what,
-                        int server_down, cw_upload_stats_t *st) {
-  const cw_upload_config_t *cfg = p->cfg;
+                        int server_down, cw__upload_stats_t *st) {
+  const cw__upload_config_t *cfg = p->cfg;
   spool_retry_t rs;
-  spool_retry_load(cfg->spool_dir, id, &rs);
+  cw__spool_retry_load(cfg->spool_dir, id, &rs);
   rs.attempts++;
   int64_t now = now_ms();
   char dir[PATH_MAX];
@@ -342,12 +341,12 @@ static void retry_later(pass_t *p, const char *id, const char *what,
     quarantine(p, id, reason, st);
     return;
   }
-  int64_t delay = cw_upload_backoff_ms(rs.attempts, cfg->retry_base_ms,
-                                       cfg->retry_cap_ms, random_unit());
+  int64_t delay = cw__upload_backoff_ms(rs.attempts, cfg->retry_base_ms,
+                                        cfg->retry_cap_ms, random_unit());
   rs.next_ms = now + delay;
   redact_line(redactor(cfg), what, strlen(what), rs.last_error,
               sizeof(rs.last_error));
-  int rc = spool_retry_save(cfg->spool_dir, id, &rs);
+  int rc = cw__spool_retry_save(cfg->spool_dir, id, &rs);
   if (rc != 0)
     ulog(cfg, CW_UPLOAD_QUIET,
          "cannot save retry state of %s: %s (report kept; it may be retried "
@@ -361,17 +360,17 @@ static void retry_later(pass_t *p, const char *id, const char *what,
 
 /* Is anything this report needs blocked by a rate limit? */
 static int64_t blocked(const pass_t *p, int has_attachments, int64_t now) {
-  int64_t a = ratelimit_blocked_until(&p->rl, RL_ERROR, now);
+  int64_t a = cw__ratelimit_blocked_until(&p->rl, RL_ERROR, now);
   if (has_attachments) {
-    int64_t b = ratelimit_blocked_until(&p->rl, RL_ATTACHMENT, now);
+    int64_t b = cw__ratelimit_blocked_until(&p->rl, RL_ATTACHMENT, now);
     if (b > a)
       a = b;
   }
   return a;
 }
 
-static void send_one(pass_t *p, const char *id, cw_upload_stats_t *st) {
-  const cw_upload_config_t *cfg = p->cfg;
+static void send_one(pass_t *p, const char *id, cw__upload_stats_t *st) {
+  const cw__upload_config_t *cfg = p->cfg;
   int64_t now = now_ms();
   int64_t until = blocked(p, 0, now);
   if (until) {
@@ -382,7 +381,7 @@ static void send_one(pass_t *p, const char *id, cw_upload_stats_t *st) {
     return;
   }
   spool_retry_t rs;
-  spool_retry_load(cfg->spool_dir, id, &rs);
+  cw__spool_retry_load(cfg->spool_dir, id, &rs);
   if (rs.next_ms > now) {
     st->pending++;
     due(st, rs.next_ms);
@@ -392,16 +391,16 @@ static void send_one(pass_t *p, const char *id, cw_upload_stats_t *st) {
   }
   report_t r;
   char err[512];
-  int rc = report_load(cfg->spool_dir, id, &r, err, sizeof(err));
+  int rc = cw__report_load(cfg->spool_dir, id, &r, err, sizeof(err));
   if (rc == CW_EFORMAT) {
     char reason[600];
     snprintf(reason, sizeof(reason), "corrupt report: %s", err);
-    report_free(&r);
+    cw__report_free(&r);
     quarantine(p, id, reason, st);
     return;
   }
   if (rc != 0) {
-    report_free(&r);
+    cw__report_free(&r);
     st->io_errors++;
     st->pending++;
     ulog(cfg, CW_UPLOAD_QUIET, "%s: cannot read the report: %s", id,
@@ -410,14 +409,14 @@ static void send_one(pass_t *p, const char *id, cw_upload_stats_t *st) {
   }
   until = blocked(p, r.nfiles > 0, now);
   if (until) {
-    report_free(&r);
+    cw__report_free(&r);
     st->pending++;
     due(st, until);
     ulog(cfg, CW_UPLOAD_VERBOSE, "%s: attachments rate limited for %.1f s", id,
          (double)(until - now) / 1000.0);
     return;
   }
-  cw_buf_t body = CW_BUF_INIT, gz = CW_BUF_INIT;
+  cw__buf_t body = CW_BUF_INIT, gz = CW_BUF_INIT;
   const char *headers[6];
   size_t nh = 0;
   char ctype[160], ua[64];
@@ -425,14 +424,14 @@ static void send_one(pass_t *p, const char *id, cw_upload_stats_t *st) {
   headers[nh++] = ua;
   int use_gzip;
   if (cfg->format == CW_UPLOAD_ENVELOPE) {
-    rc = envelope_encode(&r, p->dsn_public, now, &body);
+    rc = cw__envelope_encode(&r, p->dsn_public, now, &body);
     headers[nh++] = "Content-Type: application/x-sentry-envelope";
     headers[nh++] = p->auth;
     use_gzip = 1;
   } else {
     char boundary[96];
-    multipart_boundary(&r, boundary, sizeof(boundary));
-    rc = multipart_encode(&r, cfg->fields, cfg->nfields, boundary, &body);
+    cw__multipart_boundary(&r, boundary, sizeof(boundary));
+    rc = cw__multipart_encode(&r, cfg->fields, cfg->nfields, boundary, &body);
     snprintf(ctype, sizeof(ctype),
              "Content-Type: multipart/form-data; boundary=%s", boundary);
     headers[nh++] = ctype;
@@ -440,16 +439,16 @@ static void send_one(pass_t *p, const char *id, cw_upload_stats_t *st) {
   }
   size_t raw_len = body.len;
   int nfiles = (int)r.nfiles;
-  report_free(&r);
-  const cw_buf_t *send = &body;
+  cw__report_free(&r);
+  const cw__buf_t *send = &body;
   if (rc == 0 && use_gzip) {
-    rc = gzip_compress(body.data, body.len, &gz);
+    rc = cw__gzip_compress(body.data, body.len, &gz);
     headers[nh++] = "Content-Encoding: gzip";
     send = &gz;
   }
   if (rc != 0) {
-    cw_buf_free(&body);
-    cw_buf_free(&gz);
+    cw__buf_free(&body);
+    cw__buf_free(&gz);
     st->pending++;
     st->io_errors++;
     ulog(cfg, CW_UPLOAD_QUIET, "%s: cannot encode: %s", id, cw_strerror(rc));
@@ -460,10 +459,11 @@ static void send_one(pass_t *p, const char *id, cw_upload_stats_t *st) {
        "attachment%s) to %s",
        id, send->len, raw_len, nfiles, nfiles == 1 ? "" : "s", p->url);
   http_result_t res;
-  rc = http_post(&p->http, p->url, headers, nh, send->data, send->len, &res);
+  rc =
+      cw__http_post(&p->http, p->url, headers, nh, send->data, send->len, &res);
   size_t sent = send->len;
-  cw_buf_free(&body);
-  cw_buf_free(&gz);
+  cw__buf_free(&body);
+  cw__buf_free(&gz);
   if (rc != 0) {
     st->pending++;
     st->io_errors++;
@@ -473,8 +473,8 @@ static void send_one(pass_t *p, const char *id, cw_upload_stats_t *st) {
   }
   now = now_ms();
   if (!res.transport_error &&
-      ratelimit_update(&p->rl, res.status, res.rate_limits, res.retry_after,
-                       now)) {
+      cw__ratelimit_update(&p->rl, res.status, res.rate_limits, res.retry_after,
+                           now)) {
     save_limits(p);
     ulog(cfg, CW_UPLOAD_NORMAL,
          "rate limited by the server (HTTP %ld%s%.200s%s%s%s)", res.status,
@@ -501,8 +501,8 @@ static void send_one(pass_t *p, const char *id, cw_upload_stats_t *st) {
   if (s < 500 && s != 408)
     p->fails_in_row = 0; /* the server works */
   if (s >= 200 && s < 300) {
-    int drc = spool_remove_report(cfg->spool_dir, id);
-    spool_retry_remove(cfg->spool_dir, id);
+    int drc = cw__spool_remove_report(cfg->spool_dir, id);
+    cw__spool_retry_remove(cfg->spool_dir, id);
     if (drc != 0) {
       st->io_errors++;
       ulog(cfg, CW_UPLOAD_QUIET,
@@ -531,12 +531,12 @@ static void send_one(pass_t *p, const char *id, cw_upload_stats_t *st) {
   retry_later(p, id, what, 0, st);
 }
 
-static int pass_setup(const cw_upload_config_t *cfg, pass_t *p) {
+static int pass_setup(const cw__upload_config_t *cfg, pass_t *p) {
   static int curl_ready;
   memset(p, 0, sizeof(*p));
   p->cfg = cfg;
   if (!curl_ready) {
-    int rc = http_global_init();
+    int rc = cw__http_global_init();
     if (rc != 0) {
       ulog(cfg, CW_UPLOAD_QUIET, "%s", http_load_error());
       return rc;
@@ -545,20 +545,20 @@ static int pass_setup(const cw_upload_config_t *cfg, pass_t *p) {
   }
   char err[256];
   if (cfg->format == CW_UPLOAD_ENVELOPE) {
-    cw_dsn_t d;
-    int rc = cw_dsn_parse(cfg->dsn, &d, err, sizeof(err));
+    cw__dsn_t d;
+    int rc = cw__dsn_parse(cfg->dsn, &d, err, sizeof(err));
     if (rc != 0)
       return rc;
     char client[64];
     snprintf(client, sizeof(client), CW_SDK_NAME "/%s", CW_VERSION_STRING);
     char auth[400];
-    if (cw_dsn_auth_header(&d, client, auth, sizeof(auth)) != 0 ||
-        cw_dsn_format(&d, p->dsn_public, sizeof(p->dsn_public)) != 0)
+    if (cw__dsn_auth_header(&d, client, auth, sizeof(auth)) != 0 ||
+        cw__dsn_format(&d, p->dsn_public, sizeof(p->dsn_public)) != 0)
       return CW_EDSN;
     snprintf(p->auth, sizeof(p->auth), "X-Sentry-Auth: %s", auth);
     if (cfg->url != NULL)
       snprintf(p->url, sizeof(p->url), "%s", cfg->url);
-    else if (cw_dsn_envelope_url(&d, p->url, sizeof(p->url)) != 0)
+    else if (cw__dsn_envelope_url(&d, p->url, sizeof(p->url)) != 0)
       return CW_EDSN;
   } else {
     if (cfg->url == NULL || (size_t)snprintf(p->url, sizeof(p->url), "%s",
@@ -577,7 +577,8 @@ static int pass_setup(const cw_upload_config_t *cfg, pass_t *p) {
   return 0;
 }
 
-int cw_upload_run_once(const cw_upload_config_t *cfg, cw_upload_stats_t *st) {
+int cw__upload_run_once(const cw__upload_config_t *cfg,
+                        cw__upload_stats_t *st) {
   memset(st, 0, sizeof(*st));
   char err[512];
   /* An uploader never creates a spool, and uses only one it can trust. */
@@ -598,12 +599,12 @@ int cw_upload_run_once(const cw_upload_config_t *cfg, cw_upload_stats_t *st) {
   else
     close(sfd);
   int64_t now = now_ms();
-  spool_empty_trash(cfg->spool_dir);
+  cw__spool_empty_trash(cfg->spool_dir);
   prune(cfg, now, st);
-  ratelimit_load(&p.rl, p.rl_path, now);
+  cw__ratelimit_load(&p.rl, p.rl_path, now);
   char **ids;
   size_t n;
-  rc = spool_list(cfg->spool_dir, &ids, &n);
+  rc = cw__spool_list(cfg->spool_dir, &ids, &n);
   if (rc != 0) {
     ulog(cfg, CW_UPLOAD_QUIET, "cannot list %s: %s", cfg->spool_dir,
          cw_strerror(rc));
@@ -618,7 +619,7 @@ int cw_upload_run_once(const cw_upload_config_t *cfg, cw_upload_stats_t *st) {
       continue;
     }
     int fd;
-    rc = spool_lock(cfg->spool_dir, ids[i], &fd);
+    rc = cw__spool_lock(cfg->spool_dir, ids[i], &fd);
     if (rc == CW_ENOENT)
       continue; /* delivered or quarantined by another uploader */
     if (rc == CW_EBUSY) {
@@ -637,16 +638,16 @@ int cw_upload_run_once(const cw_upload_config_t *cfg, cw_upload_stats_t *st) {
       continue;
     }
     send_one(&p, ids[i], st);
-    spool_unlock(fd);
+    cw__spool_unlock(fd);
   }
   if (p.stop_pass && st->next_due_ms == 0)
     due(st, now_ms() + cfg->retry_base_ms);
-  http_close(&p.http);
-  spool_list_free(ids, n);
+  cw__http_close(&p.http);
+  cw__spool_list_free(ids, n);
   return 0;
 }
 
-static void add_stats(cw_upload_stats_t *total, const cw_upload_stats_t *st) {
+static void add_stats(cw__upload_stats_t *total, const cw__upload_stats_t *st) {
   total->delivered += st->delivered;
   total->failed += st->failed;
   total->pruned += st->pruned;
@@ -655,8 +656,8 @@ static void add_stats(cw_upload_stats_t *total, const cw_upload_stats_t *st) {
   total->next_due_ms = st->next_due_ms;
 }
 
-int cw_upload_run_exclusive(const cw_upload_config_t *cfg, int lock_fd,
-                            cw_upload_stats_t *total) {
+int cw__upload_run_exclusive(const cw__upload_config_t *cfg, int lock_fd,
+                             cw__upload_stats_t *total) {
   memset(total, 0, sizeof(*total));
   int fd = lock_fd;
   if (fd >= 0) {
@@ -692,8 +693,8 @@ int cw_upload_run_exclusive(const cw_upload_config_t *cfg, int lock_fd,
   int rc = 0;
   for (;;) {
     upload_kick_take(cfg->spool_dir);
-    cw_upload_stats_t st;
-    rc = cw_upload_run_once(cfg, &st);
+    cw__upload_stats_t st;
+    rc = cw__upload_run_once(cfg, &st);
     add_stats(total, &st);
     if (rc != 0 || fd < 0)
       break;
@@ -713,8 +714,8 @@ int cw_upload_run_exclusive(const cw_upload_config_t *cfg, int lock_fd,
   return rc;
 }
 
-int cw_upload_watch(const cw_upload_config_t *cfg, volatile int *stop,
-                    cw_upload_stats_t *total) {
+int cw__upload_watch(const cw__upload_config_t *cfg, volatile int *stop,
+                     cw__upload_stats_t *total) {
   memset(total, 0, sizeof(*total));
   g_stop = stop;
   /* One uploader per spool: wait for a running one to finish. */
@@ -724,8 +725,8 @@ int cw_upload_watch(const cw_upload_config_t *cfg, volatile int *stop,
     ulog(cfg, CW_UPLOAD_NORMAL,
          "waiting for the uploader delivering %s (pid %d) to finish",
          cfg->spool_dir, (int)holder);
-    while (!*stop && (lock_fd = upload_lock_try(cfg->spool_dir, 1, NULL)) ==
-                         CW_EINTR)
+    while (!*stop &&
+           (lock_fd = upload_lock_try(cfg->spool_dir, 1, NULL)) == CW_EINTR)
       ;
     if (*stop) {
       if (lock_fd >= 0)
@@ -745,9 +746,9 @@ int cw_upload_watch(const cw_upload_config_t *cfg, volatile int *stop,
   }
   int rc = 0;
   while (!*stop) {
-    cw_upload_stats_t st;
+    cw__upload_stats_t st;
     upload_kick_take(cfg->spool_dir);
-    rc = cw_upload_run_once(cfg, &st);
+    rc = cw__upload_run_once(cfg, &st);
     if (rc != 0 && rc != CW_ESPOOL)
       break;
     add_stats(total, &st);
@@ -774,7 +775,7 @@ int cw_upload_watch(const cw_upload_config_t *cfg, volatile int *stop,
         while ((len = read(in, buf, sizeof(buf))) > 0) {
           for (char *q = buf; q < buf + len;) {
             struct inotify_event *ev = (struct inotify_event *)q;
-            if (ev->len > 0 && spool_is_report_name(ev->name))
+            if (ev->len > 0 && cw__spool_is_report_name(ev->name))
               woke = 1;
             q += sizeof(*ev) + ev->len;
           }
@@ -792,18 +793,18 @@ int cw_upload_watch(const cw_upload_config_t *cfg, volatile int *stop,
   return rc == CW_ESPOOL ? 0 : rc;
 }
 
-int cw_upload_spawn_once(const cw_upload_config_t *cfg) {
-  int lock_fd = cw_upload_lock_for_spawn(cfg->spool_dir);
+int cw__upload_spawn_once(const cw__upload_config_t *cfg) {
+  int lock_fd = cw__upload_lock_for_spawn(cfg->spool_dir);
   if (lock_fd == CW_EBUSY)
     return CW_EBUSY;
   int keep[2] = {lock_fd, cfg->log != NULL ? fileno(cfg->log) : -1};
-  int rc = cw_upload_detach(keep, 2);
+  int rc = cw__upload_detach(keep, 2);
   if (rc != 0) {
     if (lock_fd >= 0)
       close(lock_fd);
     return rc < 0 ? rc : 0;
   }
-  cw_upload_stats_t st;
-  rc = cw_upload_run_exclusive(cfg, lock_fd, &st);
-  _exit(rc != 0 ? 1 : cw_upload_exit_code(&st));
+  cw__upload_stats_t st;
+  rc = cw__upload_run_exclusive(cfg, lock_fd, &st);
+  _exit(rc != 0 ? 1 : cw__upload_exit_code(&st));
 }

@@ -35,9 +35,9 @@
 typedef enum {
   CW_UPLOAD_ENVELOPE = 0, /* Sentry envelope to the DSN's endpoint */
   CW_UPLOAD_MINIDUMP = 1, /* Breakpad-style multipart to a URL */
-} cw_upload_format_t;
+} cw__upload_format_t;
 
-/* Log levels for cw_upload_config_t.verbosity. */
+/* Log levels for cw__upload_config_t.verbosity. */
 #define CW_UPLOAD_QUIET 0   /* errors only */
 #define CW_UPLOAD_NORMAL 1  /* + delivered / failed / pruned, one line each */
 #define CW_UPLOAD_VERBOSE 2 /* + every decision and attempt */
@@ -59,7 +59,7 @@ typedef enum {
 /* Everything borrowed: strings must outlive the calls that use them. */
 typedef struct {
   const char *spool_dir;
-  cw_upload_format_t format;
+  cw__upload_format_t format;
   const char *dsn; /* envelope: required */
   const char *url; /* minidump: required; envelope: overrides the DSN's URL */
   upload_field_t fields[CW_UPLOAD_MAX_FIELDS]; /* minidump annotations */
@@ -78,16 +78,16 @@ typedef struct {
   int verbosity;
   int curl_verbose;
   FILE *log; /* NULL: stderr */
-} cw_upload_config_t;
+} cw__upload_config_t;
 
 /* Fills defaults (no spool, no target), with the spool limits from
  * CRASHWATCH_SPOOL_MAX_REPORTS/_MAX_BYTES/_MAX_AGE/_FAILED_MAX on top. */
-void cw_upload_config_init(cw_upload_config_t *cfg);
+void cw__upload_config_init(cw__upload_config_t *cfg);
 
 /* Adds an annotation field from "name=value" (copied into the config).
  * CW_EINVAL with err if malformed, too long or too many. */
-int cw_upload_config_add_field(cw_upload_config_t *cfg, const char *spec,
-                               char *err, size_t errlen);
+int cw__upload_config_add_field(cw__upload_config_t *cfg, const char *spec,
+                                char *err, size_t errlen);
 
 /*
  * Sets the target from a DSN, an URL and a format name (each NULL or "" when
@@ -100,29 +100,29 @@ int cw_upload_config_add_field(cw_upload_config_t *cfg, const char *spec,
  *   format "envelope"      envelopes (needs a DSN)
  * The strings are borrowed. CW_EINVAL with err for an unknown format.
  */
-int cw_upload_config_target(cw_upload_config_t *cfg, const char *dsn,
-                            const char *url, const char *format, char *err,
-                            size_t errlen);
+int cw__upload_config_target(cw__upload_config_t *cfg, const char *dsn,
+                             const char *url, const char *format, char *err,
+                             size_t errlen);
 
 /* Checks the configuration (DSN/URL syntax, spool usable) with a message
  * naming what is wrong. Returns 0, CW_EDSN, CW_EURL, CW_EINVAL or CW_ESPOOL. */
-int cw_upload_config_check(const cw_upload_config_t *cfg, char *err,
-                           size_t errlen);
+int cw__upload_config_check(const cw__upload_config_t *cfg, char *err,
+                            size_t errlen);
 
 typedef struct {
-  int delivered; /* accepted by the server this pass */
-  int failed;    /* moved to failed/ this pass */
-  int pending;   /* still in the spool (retry later, rate limited, busy) */
-  int pruned;    /* deleted by the pruning limits */
-  int io_errors; /* spool problems */
+  int delivered;  /* accepted by the server this pass */
+  int failed;     /* moved to failed/ this pass */
+  int pending;    /* still in the spool (retry later, rate limited, busy) */
+  int pruned;     /* deleted by the pruning limits */
+  int io_errors;  /* spool problems */
   int handed_off; /* another uploader holds the spool; it was kicked */
   int holder;     /* that uploader's pid, when known */
   int64_t next_due_ms; /* earliest time something may be retried, 0: none */
-} cw_upload_stats_t;
+} cw__upload_stats_t;
 
 /* One pass over the spool: prune, then try every report that is due.
  * Returns 0 or a CW_E* code when the spool itself is unusable. */
-int cw_upload_run_once(const cw_upload_config_t *cfg, cw_upload_stats_t *st);
+int cw__upload_run_once(const cw__upload_config_t *cfg, cw__upload_stats_t *st);
 
 /*
  * One uploader per spool (upload_lock.h): takes the spool's uploader lock,
@@ -130,17 +130,17 @@ int cw_upload_run_once(const cw_upload_config_t *cfg, cw_upload_stats_t *st);
  * then makes passes until no kick marker is left, and releases it. If
  * another process holds the lock, leaves it a kick and returns at once with
  * st->handed_off set (and st->holder its pid). Totals of all passes go to
- * st. Returns 0 or a CW_E* code as cw_upload_run_once.
+ * st. Returns 0 or a CW_E* code as cw__upload_run_once.
  */
-int cw_upload_run_exclusive(const cw_upload_config_t *cfg, int lock_fd,
-                            cw_upload_stats_t *st);
+int cw__upload_run_exclusive(const cw__upload_config_t *cfg, int lock_fd,
+                             cw__upload_stats_t *st);
 
 /* Passes until *stop becomes nonzero (set it from a signal handler), waking
  * when a report appears (inotify), when a retry falls due, or every
  * poll_ms. Holds the spool's uploader lock throughout, waiting for it first
  * if another uploader has it. Totals go to st. */
-int cw_upload_watch(const cw_upload_config_t *cfg, volatile int *stop,
-                    cw_upload_stats_t *st);
+int cw__upload_watch(const cw__upload_config_t *cfg, volatile int *stop,
+                     cw__upload_stats_t *st);
 
 /*
  * For the watchdog: starts one upload pass in a detached process (double
@@ -151,15 +151,15 @@ int cw_upload_watch(const cw_upload_config_t *cfg, volatile int *stop,
  * intermediate child is reaped here. Returns 0 or a CW_E* code from fork.
  * The spool's uploader lock is taken here, before anything is started: if
  * another uploader holds it, it is kicked, nothing is started, and the
- * return is CW_EBUSY. The grandchild runs cw_upload_run_exclusive().
+ * return is CW_EBUSY. The grandchild runs cw__upload_run_exclusive().
  */
-int cw_upload_spawn_once(const cw_upload_config_t *cfg);
+int cw__upload_spawn_once(const cw__upload_config_t *cfg);
 
 /* Backoff delay in ms before attempt attempts+1 (attempts >= 1), with jitter
  * drawn from rnd in [0, 1): d = min(cap, base * 2^(attempts-1)); result in
  * [d/2, d]. */
-int64_t cw_upload_backoff_ms(int attempts, int64_t base_ms, int64_t cap_ms,
-                             double rnd);
+int64_t cw__upload_backoff_ms(int attempts, int64_t base_ms, int64_t cap_ms,
+                              double rnd);
 
 /* Exit codes of `crashwatch upload` (documented in --help and
  * docs/upload.md). */
@@ -171,6 +171,6 @@ int64_t cw_upload_backoff_ms(int attempts, int64_t base_ms, int64_t cap_ms,
 
 /* The exit code for a pass's stats (PENDING beats FAILED beats OK; handed
  * off to another uploader is PENDING). */
-int cw_upload_exit_code(const cw_upload_stats_t *st);
+int cw__upload_exit_code(const cw__upload_stats_t *st);
 
 #endif

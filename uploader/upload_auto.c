@@ -12,7 +12,7 @@
 #include "upload.h"
 #include "upload_spawn.h"
 
-int cw_upload_auto_main(int argc, char **argv) {
+int cw__upload_auto_main(int argc, char **argv) {
   const char *spool = NULL;
   long lock_fd = -1;
   for (int i = 2; i < argc; i++) {
@@ -36,24 +36,24 @@ int cw_upload_auto_main(int argc, char **argv) {
   sigset_t none;
   sigemptyset(&none);
   sigprocmask(SIG_SETMASK, &none, NULL);
-  cw_upload_config_t cfg;
-  cw_upload_config_init(&cfg);
+  cw__upload_config_t cfg;
+  cw__upload_config_init(&cfg);
   cfg.spool_dir = spool;
   cfg.verbosity = CW_UPLOAD_QUIET;
   char err[512];
   /* The DSN is the watchdog's own channel (it set it); the URL and format
    * are settings a user could put in a setuid program's environment. */
-  if (cw_upload_config_target(&cfg, getenv(CW_UPLOAD_DSN_ENV),
-                              secure_getenv("CRASHWATCH_UPLOAD_URL"),
-                              secure_getenv("CRASHWATCH_UPLOAD_FORMAT"), err,
-                              sizeof(err)) != 0 ||
-      cw_upload_config_check(&cfg, err, sizeof(err)) != 0) {
+  if (cw__upload_config_target(&cfg, getenv(CW_UPLOAD_DSN_ENV),
+                               secure_getenv("CRASHWATCH_UPLOAD_URL"),
+                               secure_getenv("CRASHWATCH_UPLOAD_FORMAT"), err,
+                               sizeof(err)) != 0 ||
+      cw__upload_config_check(&cfg, err, sizeof(err)) != 0) {
     fprintf(stderr, "crashwatch: upload: %s\n", err);
     return CW_UPLOAD_EXIT_USAGE;
   }
-  cw_upload_stats_t st;
-  int rc = cw_upload_run_exclusive(&cfg, (int)lock_fd, &st);
+  cw__upload_stats_t st;
+  int rc = cw__upload_run_exclusive(&cfg, (int)lock_fd, &st);
   if (rc == CW_ESPOOL)
     return CW_UPLOAD_EXIT_SPOOL;
-  return rc != 0 ? CW_UPLOAD_EXIT_USAGE : cw_upload_exit_code(&st);
+  return rc != 0 ? CW_UPLOAD_EXIT_USAGE : cw__upload_exit_code(&st);
 }

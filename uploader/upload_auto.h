@@ -9,8 +9,8 @@
  * The target comes from the environment only (never argv):
  * CRASHWATCH_WATCHDOG_DSN (the DSN the app resolved: cw_options_set_dsn or
  * SENTRY_DSN), CRASHWATCH_UPLOAD_URL and CRASHWATCH_UPLOAD_FORMAT, with the
- * precedence of cw_upload_config_target(). It makes one exclusive delivery
- * (cw_upload_run_exclusive: passes until no kick is left), logging errors
+ * precedence of cw__upload_config_target(). It makes one exclusive delivery
+ * (cw__upload_run_exclusive: passes until no kick is left), logging errors
  * only, to stderr (the app's). libcurl is dlopen()ed; without it the reports
  * stay in the spool and one line says why.
  */
@@ -19,6 +19,6 @@
 
 /* argv[1] is "--upload". Returns the process's exit status (that of
  * `crashwatch upload`). */
-int cw_upload_auto_main(int argc, char **argv);
+int cw__upload_auto_main(int argc, char **argv);
 
 #endif

@@ -40,8 +40,8 @@ int upload_kick(const char *spool_dir) {
   int rc = state_path(spool_dir, UPLOAD_KICK_FILE, 1, p, sizeof(p));
   if (rc != 0)
     return rc;
-  int fd = open(p, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK,
-                0600);
+  int fd =
+      open(p, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK, 0600);
   if (fd < 0)
     return neg_errno();
   close(fd);
@@ -88,8 +88,8 @@ int upload_lock_try(const char *spool_dir, int wait, pid_t *holder) {
   int rc = state_path(spool_dir, UPLOAD_LOCK_FILE, 1, p, sizeof(p));
   if (rc != 0)
     return rc;
-  int fd = open(p, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK,
-                0600);
+  int fd =
+      open(p, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK, 0600);
   if (fd < 0)
     return neg_errno();
   struct stat st;

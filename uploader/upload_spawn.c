@@ -25,7 +25,7 @@ static int kept(const int *keep, int nkeep, int fd) {
   return 0;
 }
 
-int cw_upload_detach(const int *keep, int nkeep) {
+int cw__upload_detach(const int *keep, int nkeep) {
   pid_t pid = fork();
   if (pid < 0)
     return errno ? -errno : CW_EAGAIN;
@@ -72,7 +72,7 @@ int cw_upload_detach(const int *keep, int nkeep) {
   return 1;
 }
 
-int cw_upload_lock_for_spawn(const char *spool_dir) {
+int cw__upload_lock_for_spawn(const char *spool_dir) {
   int krc = upload_kick(spool_dir);
   int fd = upload_lock_try(spool_dir, 0, NULL);
   if (fd == CW_EBUSY)
@@ -128,8 +128,8 @@ static void __attribute__((noreturn)) exec_failed(const char *what) {
   _exit(127);
 }
 
-int cw_upload_spawn_exec(const char *exe, const char *spool_dir,
-                         const char *dsn, const char *url) {
+int cw__upload_spawn_exec(const char *exe, const char *spool_dir,
+                          const char *dsn, const char *url) {
   if (spool_dir == NULL || (dsn == NULL && url == NULL))
     return CW_EINVAL;
   char found[PATH_MAX];
@@ -144,10 +144,10 @@ int cw_upload_spawn_exec(const char *exe, const char *spool_dir,
   if (resolve_exe(exe, found, sizeof(found)) != 0)
     return CW_ENOENT;
   exe = found;
-  int lock_fd = cw_upload_lock_for_spawn(spool_dir);
+  int lock_fd = cw__upload_lock_for_spawn(spool_dir);
   if (lock_fd == CW_EBUSY)
     return CW_EBUSY;
-  int rc = cw_upload_detach(&lock_fd, 1);
+  int rc = cw__upload_detach(&lock_fd, 1);
   if (rc != 0) {
     if (lock_fd >= 0)
       close(lock_fd);
@@ -176,15 +176,15 @@ int cw_upload_spawn_exec(const char *exe, const char *spool_dir,
   exec_failed(exe);
 }
 
-int cw_upload_spawn_self(int image_fd, const char *spool_dir, const char *dsn,
-                         const char *url) {
+int cw__upload_spawn_self(int image_fd, const char *spool_dir, const char *dsn,
+                          const char *url) {
   if (spool_dir == NULL || (dsn == NULL && url == NULL))
     return CW_EINVAL;
-  int lock_fd = cw_upload_lock_for_spawn(spool_dir);
+  int lock_fd = cw__upload_lock_for_spawn(spool_dir);
   if (lock_fd == CW_EBUSY)
     return CW_EBUSY;
   int keep[2] = {lock_fd, image_fd};
-  int rc = cw_upload_detach(keep, 2);
+  int rc = cw__upload_detach(keep, 2);
   if (rc != 0) {
     if (lock_fd >= 0)
       close(lock_fd);

@@ -4,9 +4,9 @@
  *
  * The watchdog is embedded into libcrashwatch and links only libc
  * dynamically. It uploads by starting a detached copy of itself in upload
- * mode (cw_upload_spawn_self: `crashwatch-upload --upload --spool DIR
+ * mode (cw__upload_spawn_self: `crashwatch-upload --upload --spool DIR
  * --lock-fd N`, which dlopen()s libcurl; see upload_auto.h), or, when
- * CRASHWATCH_CLI names one, the crashwatch CLI (cw_upload_spawn_exec). Both
+ * CRASHWATCH_CLI names one, the crashwatch CLI (cw__upload_spawn_exec). Both
  * double-fork (setsid, descriptors other than stderr and the lock closed,
  * stdin/stdout on /dev/null) and return at once.
  *
@@ -33,21 +33,21 @@
  * when NULL). exe: a path, or a name looked up in PATH; NULL means
  * $CRASHWATCH_CLI. CW_ENOENT when none is found: nothing is started and the
  * reports stay in the spool. spool_dir required, and at least one of dsn
- * and url (both: envelopes to the URL; see cw_upload_config_target).
+ * and url (both: envelopes to the URL; see cw__upload_config_target).
  * Returns 0 once the detached child exists (not when the upload is done),
  * CW_EBUSY when handed to a running uploader, or a CW_E* code from fork.
  */
-int cw_upload_spawn_exec(const char *exe, const char *spool_dir,
-                         const char *dsn, const char *url);
+int cw__upload_spawn_exec(const char *exe, const char *spool_dir,
+                          const char *dsn, const char *url);
 
 /*
  * Runs this executable again in upload mode: from image_fd (the embedded
  * watchdog's memfd) when >= 0, else /proc/self/exe. The DSN goes in
  * CRASHWATCH_WATCHDOG_DSN, the URL in CRASHWATCH_UPLOAD_URL. Returns as
- * cw_upload_spawn_exec.
+ * cw__upload_spawn_exec.
  */
-int cw_upload_spawn_self(int image_fd, const char *spool_dir, const char *dsn,
-                         const char *url);
+int cw__upload_spawn_self(int image_fd, const char *spool_dir, const char *dsn,
+                          const char *url);
 
 /*
  * Kicks the spool's uploader and tries its lock. Returns the locked
@@ -55,7 +55,7 @@ int cw_upload_spawn_self(int image_fd, const char *spool_dir, const char *dsn,
  * -1 when no lock can be had (start anyway: per-report locks still keep
  * uploaders apart).
  */
-int cw_upload_lock_for_spawn(const char *spool_dir);
+int cw__upload_lock_for_spawn(const char *spool_dir);
 
 /*
  * Detaches the work that follows into a grandchild: returns 0 in that
@@ -65,6 +65,6 @@ int cw_upload_lock_for_spawn(const char *spool_dir);
  * the short-lived intermediate child is reaped; a negative CW_E* code if
  * fork failed.
  */
-int cw_upload_detach(const int *keep, int nkeep);
+int cw__upload_detach(const int *keep, int nkeep);
 
 #endif

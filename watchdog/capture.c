@@ -1,5 +1,5 @@
 /*
- * capture.c — wd_handle_crash(): the order of a crash's handling in the
+ * capture.c — cw__wd_handle_crash(): the order of a crash's handling in the
  * watchdog (normal context, watchdog process). Copy out, detach, unwind,
  * serialise and fsync; release the app once the report is committed
  * (durable before dead; with release_early, as soon as everything is
@@ -44,7 +44,7 @@ static void new_event_id(char out[33]) {
   /* A version-4 UUID's bits, as Sentry's SDKs make event ids. */
   r[6] = (uint8_t)((r[6] & 0x0f) | 0x40);
   r[8] = (uint8_t)((r[8] & 0x3f) | 0x80);
-  cw_hex_encode(r, sizeof(r), out);
+  cw__hex_encode(r, sizeof(r), out);
 }
 
 static int env_flag(const char *name) {
@@ -53,8 +53,9 @@ static int env_flag(const char *name) {
 }
 
 /* A capture from the record alone, when the process could not be read. */
-static void capture_from_record(const cw_crash_record_t *rec, wd_capture_t *c) {
-  wd_capture_free(c);
+static void capture_from_record(const cw__crash_record_t *rec,
+                                wd_capture_t *c) {
+  cw__wd_capture_free(c);
   c->pid = rec->pid;
   c->signo = rec->signo;
   c->si_code = rec->si_code;
@@ -69,7 +70,7 @@ static void capture_from_record(const cw_crash_record_t *rec, wd_capture_t *c) {
   c->threads[0].tid = rec->tid;
   c->threads[0].stack_region = -1;
   c->threads[0].regs_ok = 1;
-  wd_regs_from_crash_context(&rec->context, NULL, &c->threads[0].regs);
+  cw__wd_regs_from_crash_context(&rec->context, NULL, &c->threads[0].regs);
   c->nthreads = 1;
   snprintf(c->notes, sizeof(c->notes), "process could not be captured");
 }
@@ -86,25 +87,25 @@ static int write_report(const wd_config_t *cfg, const wd_capture_t *c,
                         int *lock_fd) {
   *lock_fd = -1;
   spool_report_t *r;
-  int rc = spool_report_begin(cfg->spool_dir, event_id, &r);
+  int rc = cw__spool_report_begin(cfg->spool_dir, event_id, &r);
   if (rc != 0)
     return rc;
   int fd;
-  rc = spool_report_open_file(r, SPOOL_MINIDUMP_FILE, &fd);
+  rc = cw__spool_report_open_file(r, SPOOL_MINIDUMP_FILE, &fd);
   if (rc == 0) {
-    rc = wd_minidump_write(c, fd);
+    rc = cw__wd_minidump_write(c, fd);
     if (close(fd) != 0 && rc == 0)
       rc = CW_EIO;
   }
   if (rc == 0) {
-    cw_buf_t ev = CW_BUF_INIT;
-    rc = wd_event_json(c, event_id, cfg->release, cfg->environment, &ev);
+    cw__buf_t ev = CW_BUF_INIT;
+    rc = cw__wd_event_json(c, event_id, cfg->release, cfg->environment, &ev);
     if (rc == 0)
-      rc = spool_report_write_file(r, SPOOL_EVENT_FILE, ev.data, ev.len);
-    cw_buf_free(&ev);
+      rc = cw__spool_report_write_file(r, SPOOL_EVENT_FILE, ev.data, ev.len);
+    cw__buf_free(&ev);
   }
   if (rc != 0) {
-    spool_report_abort(r);
+    cw__spool_report_abort(r);
     return rc;
   }
   /* Locked the way the uploader locks (flock on the directory), on its
@@ -114,7 +115,7 @@ static int write_report(const wd_config_t *cfg, const wd_capture_t *c,
   *lock_fd = spool_report_lock(r);
   if (*lock_fd < 0)
     *lock_fd = -1;
-  rc = spool_report_commit(r, report_path, cap);
+  rc = cw__spool_report_commit(r, report_path, cap);
   if (rc != 0 && *lock_fd >= 0) {
     close(*lock_fd);
     *lock_fd = -1;
@@ -127,7 +128,7 @@ static int write_report(const wd_config_t *cfg, const wd_capture_t *c,
  * a crash here is never sent), fsync'd and renamed over event.json; then
  * the directory is fsync'd. A reader sees the old file or the new one,
  * never a mix. */
-static int replace_event(int dir_fd, const cw_buf_t *ev) {
+static int replace_event(int dir_fd, const cw__buf_t *ev) {
   int rc = spool_write_atomic_at(dir_fd, SPOOL_EVENT_FILE, ev->data, ev->len);
   if (rc == 0 && fsync(dir_fd) != 0)
     rc = errno ? -errno : CW_EIO;
@@ -143,33 +144,39 @@ static void symbolize_report(const wd_config_t *cfg, wd_capture_t *c,
     return; /* the committed report says so already */
   trace(cfg, "symbolize-start");
   uint64_t deadline =
-      cw_symbolizer_now_ns() + c->symbolize_budget_ms * 1000000ull;
-  wd_symbolize_all(c, deadline);
+      cw__symbolizer_now_ns() + c->symbolize_budget_ms * 1000000ull;
+  cw__wd_symbolize_all(c, deadline);
   trace(cfg, "symbolize-done");
   if (dir_fd < 0)
     return;
-  cw_buf_t ev = CW_BUF_INIT;
-  if (wd_event_json(c, event_id, cfg->release, cfg->environment, &ev) == 0 &&
+  cw__buf_t ev = CW_BUF_INIT;
+  if (cw__wd_event_json(c, event_id, cfg->release, cfg->environment, &ev) ==
+          0 &&
       replace_event(dir_fd, &ev) == 0)
     trace(cfg, "event-replaced");
-  cw_buf_free(&ev);
+  cw__buf_free(&ev);
 }
 
-int wd_handle_crash(const wd_config_t *cfg, const cw_crash_record_t *rec,
-                    wd_release_fn release, void *release_ctx, char *report_path,
-                    size_t cap) {
+int cw__wd_handle_crash(const wd_config_t *cfg, const cw__crash_record_t *rec,
+                        wd_release_fn release, void *release_ctx,
+                        char *report_path, size_t cap) {
   wd_capture_opts_t opts;
-  wd_capture_opts_default(&opts);
+  cw__wd_capture_opts_default(&opts);
   opts.include_environ = cfg->include_environ;
   opts.force_procmem = env_flag("CRASHWATCH_FORCE_PROCMEM");
 
   wd_capture_t c;
-  int capture_rc = wd_capture_process(rec, &opts, &c);
+  int capture_rc = cw__wd_capture_process(rec, &opts, &c);
   /* When the app is the init of its PID namespace (its getpid() is 1, and
    * the watchdog shares that namespace), its death SIGKILLs the watchdog:
    * it is held until the report is complete, symbolization included. */
-  enum { AT_CAPTURE, AT_COMMIT, AT_END } release_at =
-      cfg->release_early ? AT_CAPTURE : rec->pid == 1 ? AT_END : AT_COMMIT;
+  enum {
+    AT_CAPTURE,
+    AT_COMMIT,
+    AT_END
+  } release_at = cfg->release_early ? AT_CAPTURE
+                 : rec->pid == 1    ? AT_END
+                                    : AT_COMMIT;
   int released = 0;
   if (release_at == AT_CAPTURE) {
     release(release_ctx, capture_rc == 0 ? 0 : CW_ECAPTURE);
@@ -179,14 +186,14 @@ int wd_handle_crash(const wd_config_t *cfg, const cw_crash_record_t *rec,
   if (capture_rc != 0 && c.nthreads == 0)
     capture_from_record(rec, &c);
 
-  wd_capture_finish(&c);
-  wd_unwind_all(&c);
-  wd_trim_stacks(&c, WD_STACK_SLACK);
+  cw__wd_capture_finish(&c);
+  cw__wd_unwind_all(&c);
+  cw__wd_trim_stacks(&c, WD_STACK_SLACK);
   char event_id[33];
   new_event_id(event_id);
   char path[4096];
   int lock_fd;
-  c.symbolize_budget_ms = (uint64_t)wd_symbolize_budget_ms();
+  c.symbolize_budget_ms = (uint64_t)cw__wd_symbolize_budget_ms();
   if (c.symbolize_budget_ms == 0)
     c.symbolize_state = WD_SYMBOLIZE_DISABLED;
   /* Durability first: the report is committed with the symbol tables'
@@ -213,8 +220,8 @@ int wd_handle_crash(const wd_config_t *cfg, const cw_crash_record_t *rec,
   if (lock_fd >= 0)
     close(lock_fd); /* unlocks: the uploader may take the report */
   if (cfg->print_summary && cfg->summary_fd >= 0)
-    wd_summary_write(&c, cfg->summary_fd, rc == 0 ? path : NULL);
-  wd_capture_free(&c);
+    cw__wd_summary_write(&c, cfg->summary_fd, rc == 0 ? path : NULL);
+  cw__wd_capture_free(&c);
   if (rc != 0)
     return rc;
   return capture_rc == 0 ? 0 : CW_ECAPTURE;

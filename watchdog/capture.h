@@ -23,7 +23,7 @@ typedef struct {
    * everything has been copied out of it (faster exit; the report is lost
    * if the watchdog dies with the app). */
   int release_early;
-  /* Progress of wd_handle_crash(), one step name per call ("released",
+  /* Progress of cw__wd_handle_crash(), one step name per call ("released",
    * "committed", "symbolize-start", "symbolize-done", "event-replaced"),
    * for debug logs and tests; NULL for none. */
   void (*trace)(void *ctx, const char *step);
@@ -43,11 +43,11 @@ typedef void (*wd_release_fn)(void *ctx, int status);
  * and calls release (by default; for an app that is PID 1 of its namespace
  * after symbolizing). Only then, with the report durable, it
  * symbolizes every frame from the modules' debug info within a time budget
- * (wd_symbolize_all) and replaces event.json atomically with the
- * symbolized frames, holding the report's spool lock (spool_lock's flock,
+ * (cw__wd_symbolize_all) and replaces event.json atomically with the
+ * symbolized frames, holding the report's spool lock (cw__spool_lock's flock,
  * taken before the commit) so no uploader reads or sends the report in
  * between; the summary is printed last. The lock is released before this
- * returns: start a one-shot uploader (cw_upload_spawn_once) after it, not
+ * returns: start a one-shot uploader (cw__upload_spawn_once) after it, not
  * from inside (it would find the report locked and leave it). A running
  * `crashwatch upload --watch` finds it locked and takes it on its next
  * pass (after 1 s). If the watchdog dies while symbolizing, the
@@ -72,8 +72,8 @@ typedef void (*wd_release_fn)(void *ctx, int status);
  * memory through /proc/PID/mem only (the fallback used when
  * process_vm_readv is denied), for testing that path.
  */
-int wd_handle_crash(const wd_config_t *cfg, const cw_crash_record_t *rec,
-                    wd_release_fn release, void *release_ctx, char *report_path,
-                    size_t cap);
+int cw__wd_handle_crash(const wd_config_t *cfg, const cw__crash_record_t *rec,
+                        wd_release_fn release, void *release_ctx,
+                        char *report_path, size_t cap);
 
 #endif

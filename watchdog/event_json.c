@@ -1,7 +1,7 @@
 /*
  * event_json.c — the Sentry event for a capture, and the human summary.
  * Normal context, watchdog process; pure serialisation of a wd_capture_t
- * (after wd_unwind_all) — nothing here reads the crashed process.
+ * (after cw__wd_unwind_all) — nothing here reads the crashed process.
  *
  * Sentry wants stack frames oldest first, the reverse of unwind order.
  */
@@ -17,12 +17,12 @@
 #include "signals.h"
 #include "wd_capture.h"
 
-const char *wd_signal_name(int signo) {
-  const char *name = cw_signal_name(signo);
+const char *cw__wd_signal_name(int signo) {
+  const char *name = cw__signal_name(signo);
   return name != NULL ? name : "SIGNAL";
 }
 
-const char *wd_signal_description(int signo) {
+const char *cw__wd_signal_description(int signo) {
   switch (signo) {
   case SIGSEGV:
     return "Segmentation fault";
@@ -43,8 +43,8 @@ const char *wd_signal_description(int signo) {
   }
 }
 
-const char *wd_si_code_name(int signo, int code) {
-  const char *name = cw_si_code_name(signo, code);
+const char *cw__wd_si_code_name(int signo, int code) {
+  const char *name = cw__si_code_name(signo, code);
   return name != NULL ? name : "UNKNOWN";
 }
 
@@ -77,71 +77,71 @@ static const char *base_name(const char *p) {
 /* One Sentry frame. src is NULL for a frame named by the symbol table
  * only; otherwise the source frame, and inlined says whether it was
  * inlined into the frame listed before it. */
-static void frame_json(cw_json_t *j, const wd_frame_t *f, const wd_module_t *m,
+static void frame_json(cw__json_t *j, const wd_frame_t *f, const wd_module_t *m,
                        const char *symtab_name, const wd_src_t *src,
                        int inlined) {
-  cw_json_begin_object(j);
-  cw_json_key(j, "instruction_addr");
-  cw_json_hex(j, f->ip);
+  cw__json_begin_object(j);
+  cw__json_key(j, "instruction_addr");
+  cw__json_hex(j, f->ip);
   if (m != NULL) {
-    cw_json_key(j, "package");
-    cw_json_string(j, m->path);
-    cw_json_key(j, "image_addr");
-    cw_json_hex(j, m->base);
+    cw__json_key(j, "package");
+    cw__json_string(j, m->path);
+    cw__json_key(j, "image_addr");
+    cw__json_hex(j, m->base);
   }
   const char *fn = src ? src->function : symtab_name;
   if (fn == NULL && src != NULL && !inlined)
     fn = symtab_name;
   if (fn != NULL) {
-    cw_json_key(j, "function");
-    cw_json_string(j, fn);
+    cw__json_key(j, "function");
+    cw__json_string(j, fn);
   }
   /* The out-of-line function's ELF symbol, as Sentry's symbolicator
    * reports it next to the source-level name. */
   if (src != NULL && !inlined && symtab_name != NULL) {
-    cw_json_key(j, "symbol");
-    cw_json_string(j, symtab_name);
+    cw__json_key(j, "symbol");
+    cw__json_string(j, symtab_name);
   }
   /* Sentry's filename is the short name, abs_path the full one; a path
    * the compiler recorded relative (libc's "./csu/...") has no abs_path. */
   if (src != NULL && src->file != NULL) {
     int abs = src->file[0] == '/';
-    cw_json_key(j, "filename");
-    cw_json_string(j, abs ? base_name(src->file) : src->file);
+    cw__json_key(j, "filename");
+    cw__json_string(j, abs ? base_name(src->file) : src->file);
     if (abs) {
-      cw_json_key(j, "abs_path");
-      cw_json_string(j, src->file);
+      cw__json_key(j, "abs_path");
+      cw__json_string(j, src->file);
     }
   }
   if (src != NULL && src->line > 0) {
-    cw_json_key(j, "lineno");
-    cw_json_uint(j, src->line);
+    cw__json_key(j, "lineno");
+    cw__json_uint(j, src->line);
     if (src->column > 0) {
-      cw_json_key(j, "colno");
-      cw_json_uint(j, src->column);
+      cw__json_key(j, "colno");
+      cw__json_uint(j, src->column);
     }
   }
-  cw_json_key(j, "in_app");
-  cw_json_bool(j, m != NULL && !is_system_path(m->path));
-  cw_json_key(j, "trust");
-  cw_json_string(j, trust_name(f->trust));
+  cw__json_key(j, "in_app");
+  cw__json_bool(j, m != NULL && !is_system_path(m->path));
+  cw__json_key(j, "trust");
+  cw__json_string(j, trust_name(f->trust));
   if (inlined) {
     /* Inlined frames repeat the instruction address of the frame they
      * were inlined into, as Sentry's processed native events have them;
      * the flag says so outright. */
-    cw_json_key(j, "data");
-    cw_json_begin_object(j);
-    cw_json_key(j, "inlined");
-    cw_json_bool(j, 1);
-    cw_json_end_object(j);
+    cw__json_key(j, "data");
+    cw__json_begin_object(j);
+    cw__json_key(j, "inlined");
+    cw__json_bool(j, 1);
+    cw__json_end_object(j);
   }
-  cw_json_end_object(j);
+  cw__json_end_object(j);
 }
 
 /* Which threads' stacks the total stack budget left out of the report (or
  * cut short): their thread ids, so a reader knows an empty stack is the
  * budget's doing, and the budget. Nothing when it cut nothing. */
-static void stack_budget_json(cw_json_t *j, const wd_capture_t *cap) {
+static void stack_budget_json(cw__json_t *j, const wd_capture_t *cap) {
   size_t n[3] = {0, 0, 0};
   for (size_t i = 0; i < cap->nthreads; i++)
     n[cap->threads[i].stack_budget % 3]++;
@@ -155,23 +155,23 @@ static void stack_budget_json(cw_json_t *j, const wd_capture_t *cap) {
   for (size_t l = 0; l < 2; l++) {
     if (n[lists[l].kind] == 0)
       continue;
-    cw_json_key(j, lists[l].key);
-    cw_json_begin_array(j);
+    cw__json_key(j, lists[l].key);
+    cw__json_begin_array(j);
     for (size_t i = 0; i < cap->nthreads; i++)
       if (cap->threads[i].stack_budget == lists[l].kind)
-        cw_json_uint(j, (uint64_t)cap->threads[i].tid);
-    cw_json_end_array(j);
+        cw__json_uint(j, (uint64_t)cap->threads[i].tid);
+    cw__json_end_array(j);
   }
-  cw_json_key(j, "crashwatch.stacks_omitted_count");
-  cw_json_uint(j, n[WD_STACK_OMITTED]);
-  cw_json_key(j, "crashwatch.stack_budget_bytes");
-  cw_json_uint(j, cap->stack_budget);
+  cw__json_key(j, "crashwatch.stacks_omitted_count");
+  cw__json_uint(j, n[WD_STACK_OMITTED]);
+  cw__json_key(j, "crashwatch.stack_budget_bytes");
+  cw__json_uint(j, cap->stack_budget);
 }
 
-static void frames_json(cw_json_t *j, const wd_capture_t *cap,
+static void frames_json(cw__json_t *j, const wd_capture_t *cap,
                         const wd_thread_t *th) {
-  cw_json_key(j, "frames");
-  cw_json_begin_array(j);
+  cw__json_key(j, "frames");
+  cw__json_begin_array(j);
   /* Oldest first; a frame's inlined functions follow it, outermost to
    * innermost, so the innermost one sits closest to the crash. */
   for (size_t k = th->nframes; k-- > 0;) {
@@ -179,8 +179,8 @@ static void frames_json(cw_json_t *j, const wd_capture_t *cap,
     const wd_module_t *m;
     uint64_t off;
     char nbuf[WD_FRAME_NAME_BUF];
-    const char *fn =
-        wd_symbolize_frame(cap, lookup_addr(f, k), &m, &off, nbuf, sizeof(nbuf));
+    const char *fn = wd_symbolize_frame(cap, lookup_addr(f, k), &m, &off, nbuf,
+                                        sizeof(nbuf));
     if (f->nsrc == 0 || f->src + (size_t)f->nsrc > cap->nsrcs) {
       frame_json(j, f, m, fn, NULL, 0);
       continue;
@@ -188,10 +188,10 @@ static void frames_json(cw_json_t *j, const wd_capture_t *cap,
     for (size_t s = f->nsrc; s-- > 0;)
       frame_json(j, f, m, fn, &cap->srcs[f->src + s], s + 1 < f->nsrc);
   }
-  cw_json_end_array(j);
+  cw__json_end_array(j);
 }
 
-static void registers_json(cw_json_t *j, const wd_regs_t *r) {
+static void registers_json(cw__json_t *j, const wd_regs_t *r) {
   const struct {
     const char *name;
     uint64_t v;
@@ -203,22 +203,22 @@ static void registers_json(cw_json_t *j, const wd_regs_t *r) {
       {"r12", r->gp.r12}, {"r13", r->gp.r13}, {"r14", r->gp.r14},
       {"r15", r->gp.r15}, {"rip", r->gp.rip},
   };
-  cw_json_key(j, "registers");
-  cw_json_begin_object(j);
+  cw__json_key(j, "registers");
+  cw__json_begin_object(j);
   for (size_t i = 0; i < sizeof(regs) / sizeof(regs[0]); i++) {
-    cw_json_key(j, regs[i].name);
-    cw_json_hex(j, regs[i].v);
+    cw__json_key(j, regs[i].name);
+    cw__json_hex(j, regs[i].v);
   }
-  cw_json_end_object(j);
+  cw__json_end_object(j);
 }
 
-static void stacktrace_json(cw_json_t *j, const wd_capture_t *cap,
+static void stacktrace_json(cw__json_t *j, const wd_capture_t *cap,
                             const wd_thread_t *th, int with_regs) {
-  cw_json_begin_object(j);
+  cw__json_begin_object(j);
   frames_json(j, cap, th);
   if (with_regs)
     registers_json(j, &th->regs);
-  cw_json_end_object(j);
+  cw__json_end_object(j);
 }
 
 /* Year, month (1-12) and day of the day `days` after 1970-01-01 in the
@@ -227,10 +227,10 @@ static void civil_from_days(int64_t days, int64_t *y, unsigned *m,
                             unsigned *d) {
   days += 719468; /* from 0000-03-01 */
   int64_t era = (days >= 0 ? days : days - 146096) / 146097;
-  unsigned doe = (unsigned)(days - era * 146097);                /* 0..146096 */
+  unsigned doe = (unsigned)(days - era * 146097); /* 0..146096 */
   unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);        /* 0..365 */
-  unsigned mp = (5 * doy + 2) / 153;                             /* 0..11 */
+  unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100); /* 0..365 */
+  unsigned mp = (5 * doy + 2) / 153;                      /* 0..11 */
   *d = doy - (153 * mp + 2) / 5 + 1;
   *m = mp < 10 ? mp + 3 : mp - 9;
   *y = (int64_t)yoe + era * 400 + (*m <= 2);
@@ -250,15 +250,16 @@ static void timestamp(uint64_t ns, char out[40]) {
            sod / 60 % 60, sod % 60, (unsigned)((ns / 1000) % 1000000));
 }
 
-int wd_event_json(const wd_capture_t *cap, const char *event_id,
-                  const char *release, const char *environment, cw_buf_t *out) {
-  cw_json_t j;
-  cw_json_init(&j, out, 0);
+int cw__wd_event_json(const wd_capture_t *cap, const char *event_id,
+                      const char *release, const char *environment,
+                      cw__buf_t *out) {
+  cw__json_t j;
+  cw__json_init(&j, out, 0);
   const wd_thread_t *crashed =
       cap->nthreads > 0 ? &cap->threads[cap->crashed_index] : NULL;
-  cw_json_begin_object(&j);
-  cw_json_key(&j, "event_id");
-  cw_json_string(&j, event_id);
+  cw__json_begin_object(&j);
+  cw__json_key(&j, "event_id");
+  cw__json_string(&j, event_id);
   char ts[40];
   uint64_t ns = cap->time_realtime_ns;
   if (ns == 0) {
@@ -267,157 +268,157 @@ int wd_event_json(const wd_capture_t *cap, const char *event_id,
     ns = (uint64_t)now.tv_sec * 1000000000ull + (uint64_t)now.tv_nsec;
   }
   timestamp(ns, ts);
-  cw_json_key(&j, "timestamp");
-  cw_json_string(&j, ts);
-  cw_json_key(&j, "platform");
-  cw_json_string(&j, "native");
-  cw_json_key(&j, "level");
-  cw_json_string(&j, "fatal");
-  cw_json_key(&j, "sdk");
-  cw_json_begin_object(&j);
-  cw_json_key(&j, "name");
-  cw_json_string(&j, "crashwatch");
-  cw_json_key(&j, "version");
-  cw_json_string(&j, CW_VERSION_STRING);
-  cw_json_end_object(&j);
+  cw__json_key(&j, "timestamp");
+  cw__json_string(&j, ts);
+  cw__json_key(&j, "platform");
+  cw__json_string(&j, "native");
+  cw__json_key(&j, "level");
+  cw__json_string(&j, "fatal");
+  cw__json_key(&j, "sdk");
+  cw__json_begin_object(&j);
+  cw__json_key(&j, "name");
+  cw__json_string(&j, "crashwatch");
+  cw__json_key(&j, "version");
+  cw__json_string(&j, CW_VERSION_STRING);
+  cw__json_end_object(&j);
   if (cap->sys.nodename[0]) {
-    cw_json_key(&j, "server_name");
-    cw_json_string(&j, cap->sys.nodename);
+    cw__json_key(&j, "server_name");
+    cw__json_string(&j, cap->sys.nodename);
   }
   if (release != NULL) {
-    cw_json_key(&j, "release");
-    cw_json_string(&j, release);
+    cw__json_key(&j, "release");
+    cw__json_string(&j, release);
   }
   if (environment != NULL) {
-    cw_json_key(&j, "environment");
-    cw_json_string(&j, environment);
+    cw__json_key(&j, "environment");
+    cw__json_string(&j, environment);
   }
 
   /* exception */
-  const char *code_name = wd_si_code_name(cap->signo, cap->si_code);
-  cw_json_key(&j, "exception");
-  cw_json_begin_object(&j);
-  cw_json_key(&j, "values");
-  cw_json_begin_array(&j);
-  cw_json_begin_object(&j);
-  cw_json_key(&j, "type");
-  cw_json_string(&j, wd_signal_name(cap->signo));
+  const char *code_name = cw__wd_si_code_name(cap->signo, cap->si_code);
+  cw__json_key(&j, "exception");
+  cw__json_begin_object(&j);
+  cw__json_key(&j, "values");
+  cw__json_begin_array(&j);
+  cw__json_begin_object(&j);
+  cw__json_key(&j, "type");
+  cw__json_string(&j, cw__wd_signal_name(cap->signo));
   char value[160];
   snprintf(value, sizeof(value), "%s (%s) at 0x%llx",
-           wd_signal_description(cap->signo), code_name,
+           cw__wd_signal_description(cap->signo), code_name,
            (unsigned long long)cap->fault_addr);
-  cw_json_key(&j, "value");
-  cw_json_string(&j, value);
-  cw_json_key(&j, "thread_id");
-  cw_json_int(&j, cap->crashed_tid);
-  cw_json_key(&j, "mechanism");
-  cw_json_begin_object(&j);
-  cw_json_key(&j, "type");
-  cw_json_string(&j, "signalhandler");
-  cw_json_key(&j, "handled");
-  cw_json_bool(&j, 0);
-  cw_json_key(&j, "synthetic");
-  cw_json_bool(&j, 1);
-  cw_json_key(&j, "meta");
-  cw_json_begin_object(&j);
-  cw_json_key(&j, "signal");
-  cw_json_begin_object(&j);
-  cw_json_key(&j, "number");
-  cw_json_int(&j, cap->signo);
-  cw_json_key(&j, "code");
-  cw_json_int(&j, cap->si_code);
-  cw_json_key(&j, "name");
-  cw_json_string(&j, wd_signal_name(cap->signo));
-  cw_json_key(&j, "code_name");
-  cw_json_string(&j, code_name);
-  cw_json_end_object(&j);
-  cw_json_end_object(&j);
-  cw_json_key(&j, "data");
-  cw_json_begin_object(&j);
-  cw_json_key(&j, "fault_address");
-  cw_json_hex(&j, cap->fault_addr);
+  cw__json_key(&j, "value");
+  cw__json_string(&j, value);
+  cw__json_key(&j, "thread_id");
+  cw__json_int(&j, cap->crashed_tid);
+  cw__json_key(&j, "mechanism");
+  cw__json_begin_object(&j);
+  cw__json_key(&j, "type");
+  cw__json_string(&j, "signalhandler");
+  cw__json_key(&j, "handled");
+  cw__json_bool(&j, 0);
+  cw__json_key(&j, "synthetic");
+  cw__json_bool(&j, 1);
+  cw__json_key(&j, "meta");
+  cw__json_begin_object(&j);
+  cw__json_key(&j, "signal");
+  cw__json_begin_object(&j);
+  cw__json_key(&j, "number");
+  cw__json_int(&j, cap->signo);
+  cw__json_key(&j, "code");
+  cw__json_int(&j, cap->si_code);
+  cw__json_key(&j, "name");
+  cw__json_string(&j, cw__wd_signal_name(cap->signo));
+  cw__json_key(&j, "code_name");
+  cw__json_string(&j, code_name);
+  cw__json_end_object(&j);
+  cw__json_end_object(&j);
+  cw__json_key(&j, "data");
+  cw__json_begin_object(&j);
+  cw__json_key(&j, "fault_address");
+  cw__json_hex(&j, cap->fault_addr);
   if (cap->sender_pid > 0) {
-    cw_json_key(&j, "sender_pid");
-    cw_json_int(&j, cap->sender_pid);
+    cw__json_key(&j, "sender_pid");
+    cw__json_int(&j, cap->sender_pid);
   }
-  cw_json_end_object(&j);
-  cw_json_end_object(&j); /* mechanism */
+  cw__json_end_object(&j);
+  cw__json_end_object(&j); /* mechanism */
   if (crashed != NULL) {
-    cw_json_key(&j, "stacktrace");
+    cw__json_key(&j, "stacktrace");
     stacktrace_json(&j, cap, crashed, 1);
   }
-  cw_json_end_object(&j);
-  cw_json_end_array(&j);
-  cw_json_end_object(&j);
+  cw__json_end_object(&j);
+  cw__json_end_array(&j);
+  cw__json_end_object(&j);
 
   /* threads */
-  cw_json_key(&j, "threads");
-  cw_json_begin_object(&j);
-  cw_json_key(&j, "values");
-  cw_json_begin_array(&j);
+  cw__json_key(&j, "threads");
+  cw__json_begin_object(&j);
+  cw__json_key(&j, "values");
+  cw__json_begin_array(&j);
   for (size_t i = 0; i < cap->nthreads; i++) {
     const wd_thread_t *th = &cap->threads[i];
     int is_crashed = i == cap->crashed_index;
-    cw_json_begin_object(&j);
-    cw_json_key(&j, "id");
-    cw_json_int(&j, th->tid);
+    cw__json_begin_object(&j);
+    cw__json_key(&j, "id");
+    cw__json_int(&j, th->tid);
     if (th->name[0]) {
-      cw_json_key(&j, "name");
-      cw_json_string(&j, th->name);
+      cw__json_key(&j, "name");
+      cw__json_string(&j, th->name);
     }
-    cw_json_key(&j, "crashed");
-    cw_json_bool(&j, is_crashed);
-    cw_json_key(&j, "current");
-    cw_json_bool(&j, is_crashed);
+    cw__json_key(&j, "crashed");
+    cw__json_bool(&j, is_crashed);
+    cw__json_key(&j, "current");
+    cw__json_bool(&j, is_crashed);
     if (!is_crashed) { /* the exception carries the crashed one's */
-      cw_json_key(&j, "stacktrace");
+      cw__json_key(&j, "stacktrace");
       stacktrace_json(&j, cap, th, 0);
     }
-    cw_json_end_object(&j);
+    cw__json_end_object(&j);
   }
-  cw_json_end_array(&j);
-  cw_json_end_object(&j);
+  cw__json_end_array(&j);
+  cw__json_end_object(&j);
 
   /* debug_meta */
-  cw_json_key(&j, "debug_meta");
-  cw_json_begin_object(&j);
-  cw_json_key(&j, "images");
-  cw_json_begin_array(&j);
+  cw__json_key(&j, "debug_meta");
+  cw__json_begin_object(&j);
+  cw__json_key(&j, "images");
+  cw__json_begin_array(&j);
   for (size_t i = 0; i < cap->nmodules; i++) {
     const wd_module_t *m = &cap->modules[i];
-    cw_json_begin_object(&j);
-    cw_json_key(&j, "type");
-    cw_json_string(&j, "elf");
+    cw__json_begin_object(&j);
+    cw__json_key(&j, "type");
+    cw__json_string(&j, "elf");
     if (m->build_id_len > 0) {
       char hex[2 * sizeof(m->build_id) + 1];
-      cw_hex_encode(m->build_id, m->build_id_len, hex);
-      cw_json_key(&j, "code_id");
-      cw_json_string(&j, hex);
+      cw__hex_encode(m->build_id, m->build_id_len, hex);
+      cw__json_key(&j, "code_id");
+      cw__json_string(&j, hex);
       char did[37];
-      cw_debug_id_from_build_id(m->build_id, m->build_id_len, did);
-      cw_json_key(&j, "debug_id");
-      cw_json_string(&j, did);
+      cw__debug_id_from_build_id(m->build_id, m->build_id_len, did);
+      cw__json_key(&j, "debug_id");
+      cw__json_string(&j, did);
     }
-    cw_json_key(&j, "image_addr");
-    cw_json_hex(&j, m->base);
-    cw_json_key(&j, "image_size");
-    cw_json_uint(&j, m->size);
-    cw_json_key(&j, "code_file");
-    cw_json_string(&j, m->path);
-    cw_json_end_object(&j);
+    cw__json_key(&j, "image_addr");
+    cw__json_hex(&j, m->base);
+    cw__json_key(&j, "image_size");
+    cw__json_uint(&j, m->size);
+    cw__json_key(&j, "code_file");
+    cw__json_string(&j, m->path);
+    cw__json_end_object(&j);
   }
-  cw_json_end_array(&j);
-  cw_json_end_object(&j);
+  cw__json_end_array(&j);
+  cw__json_end_object(&j);
 
   /* What the capture itself saw: how long the app was held, and what
    * could not be read. */
-  cw_json_key(&j, "extra");
-  cw_json_begin_object(&j);
-  cw_json_key(&j, "crashwatch.capture_pause_us");
-  cw_json_uint(&j, cap->pause_ns / 1000);
+  cw__json_key(&j, "extra");
+  cw__json_begin_object(&j);
+  cw__json_key(&j, "crashwatch.capture_pause_us");
+  cw__json_uint(&j, cap->pause_ns / 1000);
   if (cap->notes[0]) {
-    cw_json_key(&j, "crashwatch.capture_notes");
-    cw_json_string(&j, cap->notes);
+    cw__json_key(&j, "crashwatch.capture_notes");
+    cw__json_string(&j, cap->notes);
   }
   stack_budget_json(&j, cap);
   /* Symbolization after the release (absent from the report committed
@@ -425,88 +426,88 @@ int wd_event_json(const wd_capture_t *cap, const char *event_id,
   if (cap->symbolize_state != WD_SYMBOLIZE_NOT_RUN) {
     static const char *const states[] = {"not run", "done", "timed out",
                                          "disabled"};
-    cw_json_key(&j, "crashwatch.symbolize");
-    cw_json_string(&j, states[cap->symbolize_state & 3]);
-    cw_json_key(&j, "crashwatch.symbolize_budget_ms");
-    cw_json_uint(&j, cap->symbolize_budget_ms);
-    cw_json_key(&j, "crashwatch.symbolize_timed_out");
-    cw_json_bool(&j, cap->symbolize_state == WD_SYMBOLIZE_TIMED_OUT);
+    cw__json_key(&j, "crashwatch.symbolize");
+    cw__json_string(&j, states[cap->symbolize_state & 3]);
+    cw__json_key(&j, "crashwatch.symbolize_budget_ms");
+    cw__json_uint(&j, cap->symbolize_budget_ms);
+    cw__json_key(&j, "crashwatch.symbolize_timed_out");
+    cw__json_bool(&j, cap->symbolize_state == WD_SYMBOLIZE_TIMED_OUT);
     if (cap->symbolize_state != WD_SYMBOLIZE_DISABLED) {
-      cw_json_key(&j, "crashwatch.symbolize_us");
-      cw_json_uint(&j, cap->symbolize_ns / 1000);
-      cw_json_key(&j, "crashwatch.symbolized_frames");
-      cw_json_uint(&j, cap->symbolized_frames);
-      cw_json_key(&j, "crashwatch.unwound_frames");
-      cw_json_uint(&j, cap->unwound_frames);
+      cw__json_key(&j, "crashwatch.symbolize_us");
+      cw__json_uint(&j, cap->symbolize_ns / 1000);
+      cw__json_key(&j, "crashwatch.symbolized_frames");
+      cw__json_uint(&j, cap->symbolized_frames);
+      cw__json_key(&j, "crashwatch.unwound_frames");
+      cw__json_uint(&j, cap->unwound_frames);
     }
   }
-  cw_json_end_object(&j);
+  cw__json_end_object(&j);
 
   /* contexts */
   const wd_sysinfo_t *s = &cap->sys;
-  cw_json_key(&j, "contexts");
-  cw_json_begin_object(&j);
-  cw_json_key(&j, "os");
-  cw_json_begin_object(&j);
-  cw_json_key(&j, "type");
-  cw_json_string(&j, "os");
-  cw_json_key(&j, "name");
-  cw_json_string(&j, s->sysname[0] ? s->sysname : "Linux");
+  cw__json_key(&j, "contexts");
+  cw__json_begin_object(&j);
+  cw__json_key(&j, "os");
+  cw__json_begin_object(&j);
+  cw__json_key(&j, "type");
+  cw__json_string(&j, "os");
+  cw__json_key(&j, "name");
+  cw__json_string(&j, s->sysname[0] ? s->sysname : "Linux");
   if (s->release[0]) {
     char ver[65];
     size_t n = strspn(s->release, "0123456789.");
     snprintf(ver, sizeof(ver), "%.*s", (int)n, s->release);
-    cw_json_key(&j, "version");
-    cw_json_string(&j, ver);
-    cw_json_key(&j, "kernel_version");
-    cw_json_string(&j, s->release);
-    cw_json_key(&j, "build");
-    cw_json_string(&j, s->version);
+    cw__json_key(&j, "version");
+    cw__json_string(&j, ver);
+    cw__json_key(&j, "kernel_version");
+    cw__json_string(&j, s->release);
+    cw__json_key(&j, "build");
+    cw__json_string(&j, s->version);
   }
   /* Sentry's flat distribution fields, from /etc/os-release. */
   if (s->os_id[0] || s->os_name[0]) {
-    cw_json_key(&j, "distribution_name");
-    cw_json_string(&j, s->os_id[0] ? s->os_id : s->os_name);
+    cw__json_key(&j, "distribution_name");
+    cw__json_string(&j, s->os_id[0] ? s->os_id : s->os_name);
   }
   if (s->os_version[0]) {
-    cw_json_key(&j, "distribution_version");
-    cw_json_string(&j, s->os_version);
+    cw__json_key(&j, "distribution_version");
+    cw__json_string(&j, s->os_version);
   }
   if (s->os_pretty[0]) {
-    cw_json_key(&j, "distribution_pretty_name");
-    cw_json_string(&j, s->os_pretty);
+    cw__json_key(&j, "distribution_pretty_name");
+    cw__json_string(&j, s->os_pretty);
   }
-  cw_json_end_object(&j);
-  cw_json_key(&j, "device");
-  cw_json_begin_object(&j);
-  cw_json_key(&j, "type");
-  cw_json_string(&j, "device");
-  cw_json_key(&j, "arch");
-  cw_json_string(&j, s->machine[0] ? s->machine : "x86_64");
-  cw_json_key(&j, "processor_count");
-  cw_json_int(&j, s->ncpus);
+  cw__json_end_object(&j);
+  cw__json_key(&j, "device");
+  cw__json_begin_object(&j);
+  cw__json_key(&j, "type");
+  cw__json_string(&j, "device");
+  cw__json_key(&j, "arch");
+  cw__json_string(&j, s->machine[0] ? s->machine : "x86_64");
+  cw__json_key(&j, "processor_count");
+  cw__json_int(&j, s->ncpus);
   if (s->mem_total) {
-    cw_json_key(&j, "memory_size");
-    cw_json_uint(&j, s->mem_total);
+    cw__json_key(&j, "memory_size");
+    cw__json_uint(&j, s->mem_total);
   }
-  cw_json_end_object(&j);
-  cw_json_end_object(&j);
+  cw__json_end_object(&j);
+  cw__json_end_object(&j);
 
-  cw_json_end_object(&j);
-  cw_buf_append_str(out, "\n");
+  cw__json_end_object(&j);
+  cw__buf_append_str(out, "\n");
   return out->oom ? CW_ENOMEM : 0;
 }
 
-void wd_summary_write(const wd_capture_t *cap, int fd, const char *report) {
+void cw__wd_summary_write(const wd_capture_t *cap, int fd, const char *report) {
   if (fd < 0)
     return;
-  cw_buf_t b = CW_BUF_INIT;
-  cw_buf_printf(&b,
-                "crashwatch: pid %d thread %d crashed: %s (%s, %s) at 0x%llx\n",
-                (int)cap->pid, (int)cap->crashed_tid,
-                wd_signal_name(cap->signo), wd_signal_description(cap->signo),
-                wd_si_code_name(cap->signo, cap->si_code),
-                (unsigned long long)cap->fault_addr);
+  cw__buf_t b = CW_BUF_INIT;
+  cw__buf_printf(
+      &b, "crashwatch: pid %d thread %d crashed: %s (%s, %s) at 0x%llx\n",
+      (int)cap->pid, (int)cap->crashed_tid, cw__wd_signal_name(cap->signo),
+      cw__wd_signal_description(cap->signo),
+      cw__wd_si_code_name(cap->signo, cap->si_code),
+      (unsigned long long)cap->fault_addr);
   if (cap->nthreads > 0) {
     const wd_thread_t *th = &cap->threads[cap->crashed_index];
     for (size_t k = 0; k < th->nframes; k++) {
@@ -526,8 +527,8 @@ void wd_summary_write(const wd_capture_t *cap, int fd, const char *report) {
         snprintf(where, sizeof(where), "[?]");
       int has_src = f->nsrc > 0 && f->src + (size_t)f->nsrc <= cap->nsrcs;
       if (!has_src) {
-        cw_buf_printf(&b, "  #%zu 0x%016llx %s %s\n", k,
-                      (unsigned long long)f->ip, fn ? fn : "??", where);
+        cw__buf_printf(&b, "  #%zu 0x%016llx %s %s\n", k,
+                       (unsigned long long)f->ip, fn ? fn : "??", where);
         continue;
       }
       /* Innermost first, like the frames: inlined functions, then the
@@ -538,21 +539,21 @@ void wd_summary_write(const wd_capture_t *cap, int fd, const char *report) {
         const char *name = src->function;
         if (name == NULL && !inlined)
           name = fn;
-        cw_buf_printf(&b, "  #%zu 0x%016llx %s", k, (unsigned long long)f->ip,
-                      name ? name : "??");
+        cw__buf_printf(&b, "  #%zu 0x%016llx %s", k, (unsigned long long)f->ip,
+                       name ? name : "??");
         if (src->file != NULL && src->line > 0 && src->column > 0)
-          cw_buf_printf(&b, " (%s:%u:%u)", src->file, (unsigned)src->line,
-                        (unsigned)src->column);
+          cw__buf_printf(&b, " (%s:%u:%u)", src->file, (unsigned)src->line,
+                         (unsigned)src->column);
         else if (src->file != NULL && src->line > 0)
-          cw_buf_printf(&b, " (%s:%u)", src->file, (unsigned)src->line);
+          cw__buf_printf(&b, " (%s:%u)", src->file, (unsigned)src->line);
         else if (src->file != NULL)
-          cw_buf_printf(&b, " (%s)", src->file);
-        cw_buf_printf(&b, " %s%s\n", where, inlined ? " (inlined)" : "");
+          cw__buf_printf(&b, " (%s)", src->file);
+        cw__buf_printf(&b, " %s%s\n", where, inlined ? " (inlined)" : "");
       }
     }
   }
   if (report != NULL)
-    cw_buf_printf(&b, "crashwatch: report written to %s\n", report);
+    cw__buf_printf(&b, "crashwatch: report written to %s\n", report);
   const uint8_t *p = b.data;
   size_t n = b.len;
   while (!b.oom && n > 0) {
@@ -562,5 +563,5 @@ void wd_summary_write(const wd_capture_t *cap, int fd, const char *report) {
     p += w;
     n -= (size_t)w;
   }
-  cw_buf_free(&b);
+  cw__buf_free(&b);
 }

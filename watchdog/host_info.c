@@ -112,7 +112,7 @@ static void sysinfo_read(wd_sysinfo_t *sys, const char *osr) {
     parse_os_release(sys, osr);
 }
 
-void wd_sysinfo_read(wd_sysinfo_t *sys) {
+void cw__wd_sysinfo_read(wd_sysinfo_t *sys) {
   size_t len;
   char *osr = read_os_release(&len);
   sysinfo_read(sys, osr);
@@ -127,10 +127,10 @@ static char *read_os_release(size_t *len) {
   return osr;
 }
 
-void wd_capture_finish(wd_capture_t *cap) {
+void cw__wd_capture_finish(wd_capture_t *cap) {
   for (size_t i = 0; i < cap->nmodules; i++) {
     wd_module_t *m = &cap->modules[i];
-    wd_elf_t *e = wd_module_elf(m);
+    wd_elf_t *e = cw__wd_module_elf(m);
     if (e != NULL && m->build_id_len == 0 && e->build_id_len > 0) {
       memcpy(m->build_id, e->build_id, e->build_id_len);
       m->build_id_len = e->build_id_len;
@@ -159,7 +159,7 @@ void wd_capture_finish(wd_capture_t *cap) {
       if (last != NULL)
         len = (size_t)(last - ci) + 1;
     }
-    wd_capture_add_blob(cap, MD_LINUX_CPU_INFO, ci, len);
+    cw__wd_capture_add_blob(cap, MD_LINUX_CPU_INFO, ci, len);
     free(ci);
   }
   /* The LSB release stream: /etc/lsb-release, else the os-release text
@@ -172,7 +172,7 @@ void wd_capture_finish(wd_capture_t *cap) {
   }
   free(osr);
   if (lsb != NULL) {
-    wd_capture_add_blob(cap, MD_LINUX_LSB_RELEASE, lsb, len);
+    cw__wd_capture_add_blob(cap, MD_LINUX_LSB_RELEASE, lsb, len);
     free(lsb);
   }
 }

@@ -5,7 +5,7 @@
  * Started by libcrashwatch at cw_init() with the watchdog's end of the crash
  * socket (AF_UNIX SOCK_SEQPACKET) and the app's settings on the command
  * line. Idle, it blocks in recv() and touches nothing else, so its resident
- * set stays small. For each valid crash record it calls wd_handle_crash(),
+ * set stays small. For each valid crash record it calls cw__wd_handle_crash(),
  * which captures the app and releases it through release_ack(); whatever
  * happens the app gets exactly one ack, so it never waits for the timeout
  * because capture failed. It exits when the app's end of the socket closes
@@ -79,7 +79,7 @@ static void send_ack(ack_state_t *st, int status) {
   if (st->sent)
     return;
   st->sent = 1;
-  cw_crash_ack_t ack = {.magic = CW_CRASH_ACK_MAGIC, .status = status};
+  cw__crash_ack_t ack = {.magic = CW_CRASH_ACK_MAGIC, .status = status};
   ssize_t n;
   do
     n = send(st->fd, &ack, sizeof(ack), MSG_NOSIGNAL);
@@ -131,8 +131,8 @@ static void prune_spool(const wd_config_t *cfg, const spool_limits_t *lim,
   clock_gettime(CLOCK_REALTIME, &ts);
   spool_prune_stats_t st;
   spool_prune(cfg->spool_dir, lim, slash ? slash + 1 : path,
-              (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000, prune_log,
-              NULL, &st);
+              (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000, prune_log, NULL,
+              &st);
 }
 
 static void usage(void) {
@@ -145,7 +145,7 @@ static void usage(void) {
 
 /* Checks what the app sent. Returns NULL if the record is usable, else
  * what is wrong with it. */
-static const char *validate(const cw_crash_record_t *rec, ssize_t n,
+static const char *validate(const cw__crash_record_t *rec, ssize_t n,
                             int truncated, pid_t app_pid) {
   if (truncated || n != (ssize_t)sizeof(*rec))
     return "wrong size";
@@ -165,7 +165,7 @@ static const char *validate(const cw_crash_record_t *rec, ssize_t n,
 }
 
 /* With a DSN or an upload URL, starts the upload of the spool now that the
- * report is committed and unlocked (wd_handle_crash has returned): a
+ * report is committed and unlocked (cw__wd_handle_crash has returned): a
  * detached copy of this executable in upload mode (upload_auto.h; it
  * dlopen()s libcurl) through /proc/self/exe (the idle stage closed the
  * image memfd at exec), or the CLI named by CRASHWATCH_CLI. If an uploader is
@@ -180,8 +180,8 @@ static void start_upload(const wd_config_t *cfg) {
     return;
   const char *cli = secure_getenv("CRASHWATCH_CLI");
   int rc = (cli != NULL && cli[0] != '\0')
-               ? cw_upload_spawn_exec(cli, cfg->spool_dir, cfg->dsn, url)
-               : cw_upload_spawn_self(-1, cfg->spool_dir, cfg->dsn, url);
+               ? cw__upload_spawn_exec(cli, cfg->spool_dir, cfg->dsn, url)
+               : cw__upload_spawn_self(-1, cfg->spool_dir, cfg->dsn, url);
   if (rc != 0 && rc != CW_EBUSY)
     log_line("crashwatch: could not start the uploader (%s); the report "
              "stays in %s for `crashwatch upload`",
@@ -203,7 +203,7 @@ static void own_file_size_limit(void) {
 
 int main(int argc, char **argv) {
   if (argc > 1 && strcmp(argv[1], "--upload") == 0)
-    return cw_upload_auto_main(argc, argv);
+    return cw__upload_auto_main(argc, argv);
   long fd = -1, pid = -1, summary_fd = -1, image_fd = -1;
   int upload_pending = 0;
   wd_config_t cfg = {.summary_fd = -1, .print_summary = 1};
@@ -297,8 +297,8 @@ int main(int argc, char **argv) {
   for (;;) {
     /* One byte more than a record, so an oversized datagram is caught. */
     union {
-      cw_crash_record_t rec;
-      char bytes[sizeof(cw_crash_record_t) + 1];
+      cw__crash_record_t rec;
+      char bytes[sizeof(cw__crash_record_t) + 1];
     } u;
     struct iovec iov = {.iov_base = u.bytes, .iov_len = sizeof(u.bytes)};
     struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
@@ -330,8 +330,8 @@ int main(int argc, char **argv) {
       continue;
     }
     char report[PATH_MAX] = "";
-    int rc = wd_handle_crash(&cfg, &u.rec, release_ack, &ack, report,
-                             sizeof(report));
+    int rc = cw__wd_handle_crash(&cfg, &u.rec, release_ack, &ack, report,
+                                 sizeof(report));
     send_ack(&ack, rc); /* in case capture returned without releasing */
     /* With the summary on, the capture's summary already ends with the
      * report's path; otherwise say where it is in one line. */

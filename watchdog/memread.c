@@ -46,8 +46,8 @@ static ssize_t read_procmem(pid_t pid, uint64_t addr, void *buf, size_t len) {
   return (ssize_t)done;
 }
 
-ssize_t wd_mem_read(pid_t pid, uint64_t addr, void *buf, size_t len,
-                    int force_procmem) {
+ssize_t cw__wd_mem_read(pid_t pid, uint64_t addr, void *buf, size_t len,
+                        int force_procmem) {
   if (len == 0)
     return 0;
   if (!force_procmem) {

@@ -22,10 +22,10 @@
 #include "minidump_format.h"
 #include "wd_capture.h"
 
-static void align8(cw_buf_t *b) {
+static void align8(cw__buf_t *b) {
   size_t pad = (8 - (b->len & 7)) & 7;
   if (pad)
-    cw_buf_append_zeros(b, pad);
+    cw__buf_append_zeros(b, pad);
 }
 
 static size_t utf8_next(const uint8_t *s, size_t n, uint32_t *cp) {
@@ -64,10 +64,10 @@ static size_t utf8_next(const uint8_t *s, size_t n, uint32_t *cp) {
 
 /* Appends an MDString (u32 byte length, UTF-16LE, 0 terminator); returns
  * its RVA. */
-static md_rva_t put_string(cw_buf_t *b, const char *s) {
+static md_rva_t put_string(cw__buf_t *b, const char *s) {
   align8(b);
   md_rva_t rva = (md_rva_t)b->len;
-  size_t len_off = cw_buf_append_zeros(b, 4);
+  size_t len_off = cw__buf_append_zeros(b, 4);
   const uint8_t *p = (const uint8_t *)s;
   size_t n = strlen(s);
   uint32_t bytes = 0;
@@ -84,29 +84,29 @@ static md_rva_t put_string(cw_buf_t *b, const char *s) {
     } else {
       u[0] = (uint16_t)cp;
     }
-    cw_buf_append(b, u, (size_t)k * 2);
+    cw__buf_append(b, u, (size_t)k * 2);
     bytes += (uint32_t)k * 2;
   }
-  cw_buf_append_zeros(b, 2);
+  cw__buf_append_zeros(b, 2);
   if (!b->oom)
     memcpy(b->data + len_off, &bytes, 4);
   return rva;
 }
 
-static md_rva_t put(cw_buf_t *b, const void *data, size_t n) {
+static md_rva_t put(cw__buf_t *b, const void *data, size_t n) {
   align8(b);
   md_rva_t rva = (md_rva_t)b->len;
-  cw_buf_append(b, data, n);
+  cw__buf_append(b, data, n);
   return rva;
 }
 
-static void patch(cw_buf_t *b, size_t off, const void *data, size_t n) {
+static void patch(cw__buf_t *b, size_t off, const void *data, size_t n) {
   if (!b->oom)
     memcpy(b->data + off, data, n);
 }
 
 typedef struct {
-  cw_buf_t *b;
+  cw__buf_t *b;
   size_t dir_off;
   uint32_t count;
 } dir_t;
@@ -183,18 +183,19 @@ static size_t image_pieces(const wd_capture_t *cap,
   return n;
 }
 
-int wd_minidump_build(const wd_capture_t *cap, cw_buf_t *b) {
+int cw__wd_minidump_build(const wd_capture_t *cap, cw__buf_t *b) {
   enum { FIXED_STREAMS = 8 };
   size_t nstreams = FIXED_STREAMS + cap->nblobs;
 
   md_header_t h;
   memset(&h, 0, sizeof(h));
-  h.signature = 0; /* written last by wd_minidump_write */
+  h.signature = 0; /* written last by cw__wd_minidump_write */
   h.version = MD_HEADER_VERSION;
   h.stream_directory_rva = sizeof(h);
   h.time_date_stamp = (uint32_t)(cap->time_realtime_ns / 1000000000ull);
-  cw_buf_append(b, &h, sizeof(h));
-  dir_t dir = {b, cw_buf_append_zeros(b, nstreams * sizeof(md_directory_t)), 0};
+  cw__buf_append(b, &h, sizeof(h));
+  dir_t dir = {b, cw__buf_append_zeros(b, nstreams * sizeof(md_directory_t)),
+               0};
 
   /* Memory: stacks and the code around the crashing instruction. */
   md_rva_t *region_rva = calloc(cap->nregions + 1, sizeof(*region_rva));
@@ -221,7 +222,7 @@ int wd_minidump_build(const wd_capture_t *cap, cw_buf_t *b) {
   }
   for (size_t i = 0; i < cap->nthreads; i++) {
     md_context_amd64_t c;
-    wd_regs_to_md_context(&cap->threads[i].regs, &c);
+    cw__wd_regs_to_md_context(&cap->threads[i].regs, &c);
     ctx_rva[i] = put(b, &c, sizeof(c));
   }
 
@@ -229,7 +230,7 @@ int wd_minidump_build(const wd_capture_t *cap, cw_buf_t *b) {
   align8(b);
   md_rva_t tl_rva = (md_rva_t)b->len;
   uint32_t n32 = (uint32_t)cap->nthreads;
-  cw_buf_append(b, &n32, 4);
+  cw__buf_append(b, &n32, 4);
   for (size_t i = 0; i < cap->nthreads; i++) {
     const wd_thread_t *th = &cap->threads[i];
     md_thread_t t;
@@ -243,7 +244,7 @@ int wd_minidump_build(const wd_capture_t *cap, cw_buf_t *b) {
     }
     t.thread_context.data_size = sizeof(md_context_amd64_t);
     t.thread_context.rva = ctx_rva[i];
-    cw_buf_append(b, &t, sizeof(t));
+    cw__buf_append(b, &t, sizeof(t));
   }
   dir_add(&dir, MD_THREAD_LIST_STREAM, tl_rva, 4 + cap->nthreads * 48);
 
@@ -258,10 +259,10 @@ int wd_minidump_build(const wd_capture_t *cap, cw_buf_t *b) {
     name_rva[i] = put_string(b, cap->threads[i].name);
   align8(b);
   md_rva_t tn_rva = (md_rva_t)b->len;
-  cw_buf_append(b, &n32, 4);
+  cw__buf_append(b, &n32, 4);
   for (size_t i = 0; i < cap->nthreads; i++) {
     md_thread_name_t tn = {(uint32_t)cap->threads[i].tid, name_rva[i]};
-    cw_buf_append(b, &tn, sizeof(tn));
+    cw__buf_append(b, &tn, sizeof(tn));
   }
   dir_add(&dir, MD_THREAD_NAME_LIST_STREAM, tn_rva,
           4 + cap->nthreads * sizeof(md_thread_name_t));
@@ -290,8 +291,8 @@ int wd_minidump_build(const wd_capture_t *cap, cw_buf_t *b) {
   align8(b);
   md_rva_t ml_rva = (md_rva_t)b->len;
   n32 = (uint32_t)cap->nmodules;
-  cw_buf_append(b, &n32, 4);
-  cw_buf_append(b, mods, cap->nmodules * sizeof(*mods));
+  cw__buf_append(b, &n32, 4);
+  cw__buf_append(b, mods, cap->nmodules * sizeof(*mods));
   dir_add(&dir, MD_MODULE_LIST_STREAM, ml_rva,
           4 + cap->nmodules * sizeof(md_module_t));
   free(mods);
@@ -300,16 +301,16 @@ int wd_minidump_build(const wd_capture_t *cap, cw_buf_t *b) {
   align8(b);
   md_rva_t mem_rva = (md_rva_t)b->len;
   n32 = (uint32_t)(cap->nregions + npieces);
-  cw_buf_append(b, &n32, 4);
+  cw__buf_append(b, &n32, 4);
   for (size_t i = 0; i < cap->nregions; i++) {
     md_memory_descriptor_t d = {cap->regions[i].start,
                                 {(uint32_t)cap->regions[i].len, region_rva[i]}};
-    cw_buf_append(b, &d, sizeof(d));
+    cw__buf_append(b, &d, sizeof(d));
   }
   for (size_t i = 0; i < npieces; i++) {
     md_memory_descriptor_t d = {pieces[i].start,
                                 {(uint32_t)pieces[i].len, pieces[i].rva}};
-    cw_buf_append(b, &d, sizeof(d));
+    cw__buf_append(b, &d, sizeof(d));
   }
   dir_add(&dir, MD_MEMORY_LIST_STREAM, mem_rva,
           4 + (cap->nregions + npieces) * sizeof(md_memory_descriptor_t));
@@ -389,7 +390,7 @@ int wd_minidump_build(const wd_capture_t *cap, cw_buf_t *b) {
       /* Breakpad follows MDRawDebug with the _DYNAMIC array. */
       md_rva_t rva = put(b, &dbg, sizeof(dbg));
       if (d->dynamic_len > 0)
-        cw_buf_append(b, d->dynamic_data, d->dynamic_len);
+        cw__buf_append(b, d->dynamic_data, d->dynamic_len);
       dir_add(&dir, MD_LINUX_DSO_DEBUG, rva, sizeof(dbg) + d->dynamic_len);
       free(lm);
     }
@@ -421,9 +422,9 @@ static int write_all(int fd, const uint8_t *p, size_t n, off_t off) {
   return 0;
 }
 
-int wd_minidump_write(const wd_capture_t *cap, int fd) {
-  cw_buf_t b = CW_BUF_INIT;
-  int rc = wd_minidump_build(cap, &b);
+int cw__wd_minidump_write(const wd_capture_t *cap, int fd) {
+  cw__buf_t b = CW_BUF_INIT;
+  int rc = cw__wd_minidump_build(cap, &b);
   if (rc == 0)
     rc = write_all(fd, b.data, b.len, 0);
   /* One fdatasync, after the signature: the file lives in the report's
@@ -437,6 +438,6 @@ int wd_minidump_write(const wd_capture_t *cap, int fd) {
   }
   if (rc == 0 && fdatasync(fd) != 0)
     rc = -errno;
-  cw_buf_free(&b);
+  cw__buf_free(&b);
   return rc;
 }

@@ -1,9 +1,9 @@
 /*
  * ptrace_capture.c — copies what a report needs out of a crashed process.
  * Normal context, watchdog process; the app is paused for the duration of
- * wd_capture_process(), so it does only copying: no ELF parsing, no
+ * cw__wd_capture_process(), so it does only copying: no ELF parsing, no
  * unwinding, no host facts (those come after the release, in
- * wd_capture_finish()).
+ * cw__wd_capture_finish()).
  *
  * Threads are stopped with PTRACE_SEIZE + PTRACE_INTERRUPT, which leaves
  * no trace in the app when we detach (no SIGSTOP to swallow). The list of
@@ -37,7 +37,7 @@
 #define MAX_PROC_FILE (256u * 1024)
 #define VDSO_MAX (64u * 1024)
 
-void wd_capture_opts_default(wd_capture_opts_t *o) {
+void cw__wd_capture_opts_default(wd_capture_opts_t *o) {
   memset(o, 0, sizeof(*o));
   o->stack_cap = 16 * 1024;
   o->crash_stack_cap = 32 * 1024;
@@ -111,8 +111,8 @@ static uint8_t *slurp(const char *path, size_t cap_bytes, size_t *len) {
   return buf;
 }
 
-int wd_capture_add_region(wd_capture_t *cap, uint64_t start, const void *data,
-                          size_t len) {
+int cw__wd_capture_add_region(wd_capture_t *cap, uint64_t start,
+                              const void *data, size_t len) {
   wd_region_t *r =
       realloc(cap->regions, (cap->nregions + 1) * sizeof(*cap->regions));
   if (r == NULL)
@@ -126,8 +126,8 @@ int wd_capture_add_region(wd_capture_t *cap, uint64_t start, const void *data,
   return (int)cap->nregions++;
 }
 
-int wd_capture_add_blob(wd_capture_t *cap, uint32_t type, const void *data,
-                        size_t len) {
+int cw__wd_capture_add_blob(wd_capture_t *cap, uint32_t type, const void *data,
+                            size_t len) {
   if (cap->nblobs == WD_MAX_BLOBS)
     return CW_ENOMEM;
   uint8_t *copy = malloc(len ? len : 1);
@@ -138,8 +138,8 @@ int wd_capture_add_blob(wd_capture_t *cap, uint32_t type, const void *data,
   return 0;
 }
 
-const uint8_t *wd_capture_memory(const wd_capture_t *cap, uint64_t addr,
-                                 size_t len) {
+const uint8_t *cw__wd_capture_memory(const wd_capture_t *cap, uint64_t addr,
+                                     size_t len) {
   for (size_t i = 0; i < cap->nregions; i++) {
     const wd_region_t *r = &cap->regions[i];
     if (addr >= r->start && addr - r->start <= r->len &&
@@ -149,8 +149,8 @@ const uint8_t *wd_capture_memory(const wd_capture_t *cap, uint64_t addr,
   return NULL;
 }
 
-const wd_module_t *wd_capture_module_at(const wd_capture_t *cap,
-                                        uint64_t addr) {
+const wd_module_t *cw__wd_capture_module_at(const wd_capture_t *cap,
+                                            uint64_t addr) {
   for (size_t i = 0; i < cap->nmodules; i++) {
     const wd_module_t *m = &cap->modules[i];
     if (addr >= m->base && addr - m->base < m->size)
@@ -159,7 +159,7 @@ const wd_module_t *wd_capture_module_at(const wd_capture_t *cap,
   return NULL;
 }
 
-void wd_capture_free(wd_capture_t *cap) {
+void cw__wd_capture_free(wd_capture_t *cap) {
   for (size_t i = 0; i < cap->nthreads; i++)
     free(cap->threads[i].frames);
   free(cap->threads);
@@ -167,7 +167,7 @@ void wd_capture_free(wd_capture_t *cap) {
     free(cap->regions[i].data);
   free(cap->regions);
   for (size_t i = 0; i < cap->nmodules; i++) {
-    wd_elf_close(cap->modules[i].elf);
+    cw__wd_elf_close(cap->modules[i].elf);
     if (cap->modules[i].fd >= 0)
       close(cap->modules[i].fd);
     free(cap->modules[i].image);
@@ -182,7 +182,7 @@ void wd_capture_free(wd_capture_t *cap) {
   free(cap->dso_debug.dynamic_data);
   free(cap->exe_path);
   free(cap->srcs);
-  cw_symbolizer_free(cap->symbolizer);
+  cw__symbolizer_free(cap->symbolizer);
   memset(cap, 0, sizeof(*cap));
 }
 
@@ -366,7 +366,7 @@ static void read_proc_blob(wd_capture_t *cap, pid_t pid, const char *name,
     note(cap, name);
     return;
   }
-  wd_capture_add_blob(cap, type, data, len);
+  cw__wd_capture_add_blob(cap, type, data, len);
   free(data);
 }
 
@@ -375,7 +375,7 @@ static void read_proc_blob(wd_capture_t *cap, pid_t pid, const char *name,
 static void capture_stack(wd_capture_t *cap, wd_thread_t *th, pid_t pid,
                           const mapping_t *maps, size_t nmaps, size_t limit,
                           uint64_t env_start, int force_procmem) {
-  uint64_t sp = wd_regs_sp(&th->regs);
+  uint64_t sp = cw__wd_regs_sp(&th->regs);
   const mapping_t *m = mapping_at(maps, nmaps, sp);
   if (m == NULL || m->perms[0] != 'r') {
     /* SP just below its stack, in the guard page or the gap (a stack
@@ -404,9 +404,9 @@ static void capture_stack(wd_capture_t *cap, wd_thread_t *th, pid_t pid,
   uint8_t *buf = malloc(len);
   if (buf == NULL)
     return;
-  ssize_t got = wd_mem_read(pid, start, buf, len, force_procmem);
+  ssize_t got = cw__wd_mem_read(pid, start, buf, len, force_procmem);
   if (got > 0) {
-    int idx = wd_capture_add_region(cap, start, buf, (size_t)got);
+    int idx = cw__wd_capture_add_region(cap, start, buf, (size_t)got);
     if (idx >= 0)
       th->stack_region = idx;
   }
@@ -420,7 +420,7 @@ static size_t note_build_id_from_memory(pid_t pid, uint64_t base,
                                         int force_procmem, uint8_t *out,
                                         size_t cap) {
   Elf64_Ehdr eh;
-  if (wd_mem_read(pid, base, &eh, sizeof(eh), force_procmem) !=
+  if (cw__wd_mem_read(pid, base, &eh, sizeof(eh), force_procmem) !=
           (ssize_t)sizeof(eh) ||
       memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0 ||
       eh.e_ident[EI_CLASS] != ELFCLASS64 ||
@@ -429,7 +429,7 @@ static size_t note_build_id_from_memory(pid_t pid, uint64_t base,
     return 0;
   Elf64_Phdr ph[256];
   size_t phlen = eh.e_phnum * sizeof(Elf64_Phdr);
-  if (wd_mem_read(pid, base + eh.e_phoff, ph, phlen, force_procmem) !=
+  if (cw__wd_mem_read(pid, base + eh.e_phoff, ph, phlen, force_procmem) !=
       (ssize_t)phlen)
     return 0;
   /* Link-time vaddr of the base: the segment at file offset 0. */
@@ -446,10 +446,10 @@ static size_t note_build_id_from_memory(pid_t pid, uint64_t base,
     uint64_t at = bias + ph[i].p_vaddr;
     if (mapping_at(maps, nmaps, at) == NULL)
       continue;
-    if (wd_mem_read(pid, at, notes, ph[i].p_filesz, force_procmem) !=
+    if (cw__wd_mem_read(pid, at, notes, ph[i].p_filesz, force_procmem) !=
         (ssize_t)ph[i].p_filesz)
       continue;
-    size_t n = wd_elf_build_id_from_notes(notes, ph[i].p_filesz, out, cap);
+    size_t n = cw__wd_elf_build_id_from_notes(notes, ph[i].p_filesz, out, cap);
     if (n > 0)
       return n;
   }
@@ -515,8 +515,8 @@ static void capture_modules(wd_capture_t *cap, pid_t pid, const mapping_t *maps,
          * caught inside it can be unwound and named. */
         size_t len = (size_t)(first->end - first->start);
         if (len <= VDSO_MAX && (mod->image = malloc(len)) != NULL) {
-          ssize_t got =
-              wd_mem_read(pid, first->start, mod->image, len, force_procmem);
+          ssize_t got = cw__wd_mem_read(pid, first->start, mod->image, len,
+                                        force_procmem);
           if (got == (ssize_t)len) {
             mod->image_size = len;
           } else {
@@ -550,7 +550,7 @@ static void capture_dso_debug(wd_capture_t *cap, pid_t pid, const uint8_t *auxv,
   if (phdr == 0 || phnum == 0 || phnum > 256)
     return;
   Elf64_Phdr ph[256];
-  if (wd_mem_read(pid, phdr, ph, phnum * sizeof(*ph), fpm) !=
+  if (cw__wd_mem_read(pid, phdr, ph, phnum * sizeof(*ph), fpm) !=
       (ssize_t)(phnum * sizeof(*ph)))
     return;
   uint64_t bias = 0, dyn = 0, dyn_size = 0;
@@ -571,7 +571,7 @@ static void capture_dso_debug(wd_capture_t *cap, pid_t pid, const uint8_t *auxv,
   uint64_t dynbuf[2 * 256];
   if (dyn_size > sizeof(dynbuf))
     dyn_size = sizeof(dynbuf);
-  ssize_t got_dyn = wd_mem_read(pid, dyn, dynbuf, (size_t)dyn_size, fpm);
+  ssize_t got_dyn = cw__wd_mem_read(pid, dyn, dynbuf, (size_t)dyn_size, fpm);
   for (ssize_t i = 0; got_dyn > 0 && (i + 1) * 16 <= got_dyn; i++) {
     if (dynbuf[2 * i] == DT_NULL)
       break;
@@ -588,7 +588,7 @@ static void capture_dso_debug(wd_capture_t *cap, pid_t pid, const uint8_t *auxv,
   /* struct r_debug: int r_version; link_map *r_map; ElfW(Addr) r_brk;
    * int r_state; ElfW(Addr) r_ldbase. */
   uint64_t rd[5];
-  if (wd_mem_read(pid, r_debug, rd, sizeof(rd), fpm) != (ssize_t)sizeof(rd))
+  if (cw__wd_mem_read(pid, r_debug, rd, sizeof(rd), fpm) != (ssize_t)sizeof(rd))
     return;
   d->present = 1;
   d->version = (uint32_t)rd[0];
@@ -598,7 +598,7 @@ static void capture_dso_debug(wd_capture_t *cap, pid_t pid, const uint8_t *auxv,
   /* struct link_map: l_addr, l_name, l_ld, l_next, l_prev. */
   for (uint64_t lm = d->map_addr; lm != 0 && d->ndsos < MAX_DSOS;) {
     uint64_t l[5];
-    if (wd_mem_read(pid, lm, l, sizeof(l), fpm) != (ssize_t)sizeof(l))
+    if (cw__wd_mem_read(pid, lm, l, sizeof(l), fpm) != (ssize_t)sizeof(l))
       break;
     wd_dso_t *nd = realloc(d->dsos, (d->ndsos + 1) * sizeof(*nd));
     if (nd == NULL)
@@ -606,10 +606,10 @@ static void capture_dso_debug(wd_capture_t *cap, pid_t pid, const uint8_t *auxv,
     d->dsos = nd;
     /* Names are short: read 256 bytes first, the rest only if needed. */
     char name[PATH_MAX];
-    ssize_t got = l[1] ? wd_mem_read(pid, l[1], name, 256, fpm) : 0;
+    ssize_t got = l[1] ? cw__wd_mem_read(pid, l[1], name, 256, fpm) : 0;
     if (got == 256 && memchr(name, 0, 256) == NULL) {
       ssize_t more =
-          wd_mem_read(pid, l[1] + 256, name + 256, sizeof(name) - 257, fpm);
+          cw__wd_mem_read(pid, l[1] + 256, name + 256, sizeof(name) - 257, fpm);
       got = more > 0 ? 256 + more : 256;
     }
     name[got > 0 ? got : 0] = '\0';
@@ -620,11 +620,11 @@ static void capture_dso_debug(wd_capture_t *cap, pid_t pid, const uint8_t *auxv,
 
 /* ---- the capture ---- */
 
-int wd_capture_process(const cw_crash_record_t *rec,
-                       const wd_capture_opts_t *opts, wd_capture_t *cap) {
+int cw__wd_capture_process(const cw__crash_record_t *rec,
+                           const wd_capture_opts_t *opts, wd_capture_t *cap) {
   wd_capture_opts_t defaults;
   if (opts == NULL) {
-    wd_capture_opts_default(&defaults);
+    cw__wd_capture_opts_default(&defaults);
     opts = &defaults;
   }
   const int fpm = opts->force_procmem;
@@ -672,8 +672,8 @@ int wd_capture_process(const cw_crash_record_t *rec,
     }
     if (th->tid == rec->tid) {
       wd_regs_t live = th->regs;
-      wd_regs_from_crash_context(&rec->context, th->regs_ok ? &live : NULL,
-                                 &th->regs);
+      cw__wd_regs_from_crash_context(&rec->context, th->regs_ok ? &live : NULL,
+                                     &th->regs);
       th->regs_ok = 1;
       cap->crashed_index = cap->nthreads;
       have_crashed = 1;
@@ -687,7 +687,7 @@ int wd_capture_process(const cw_crash_record_t *rec,
     memset(th, 0, sizeof(*th));
     th->tid = rec->tid;
     th->stack_region = -1;
-    wd_regs_from_crash_context(&rec->context, NULL, &th->regs);
+    cw__wd_regs_from_crash_context(&rec->context, NULL, &th->regs);
     th->regs_ok = 1;
     cap->crashed_index = cap->nthreads++;
   }
@@ -715,7 +715,7 @@ int wd_capture_process(const cw_crash_record_t *rec,
   mapping_t *maps = NULL;
   size_t nmaps = 0;
   if (maps_text != NULL) {
-    wd_capture_add_blob(cap, MD_LINUX_MAPS, maps_text, maps_len);
+    cw__wd_capture_add_blob(cap, MD_LINUX_MAPS, maps_text, maps_len);
     nmaps = parse_maps((char *)maps_text, &maps);
   } else {
     note(cap, "maps");
@@ -766,11 +766,13 @@ int wd_capture_process(const cw_crash_record_t *rec,
   }
   if (omitted > 0) {
     char what[96];
-    snprintf(what, sizeof(what), "%zu thread stack(s) left out by the %zu KiB "
-             "stack budget", omitted, opts->total_stack_cap / 1024);
+    snprintf(what, sizeof(what),
+             "%zu thread stack(s) left out by the %zu KiB "
+             "stack budget",
+             omitted, opts->total_stack_cap / 1024);
     note(cap, what);
   }
-  uint64_t ip = wd_regs_pc(&cap->threads[cap->crashed_index].regs);
+  uint64_t ip = cw__wd_regs_pc(&cap->threads[cap->crashed_index].regs);
   const mapping_t *ipm = mapping_at(maps, nmaps, ip);
   if (ipm != NULL && ipm->perms[0] == 'r') {
     uint64_t lo = ip - IP_REGION / 2, hi = ip + IP_REGION / 2;
@@ -779,9 +781,9 @@ int wd_capture_process(const cw_crash_record_t *rec,
     if (hi > ipm->end)
       hi = ipm->end;
     uint8_t buf[IP_REGION];
-    ssize_t got = wd_mem_read(pid, lo, buf, (size_t)(hi - lo), fpm);
-    if (got > 0 && wd_capture_memory(cap, lo, (size_t)got) == NULL)
-      wd_capture_add_region(cap, lo, buf, (size_t)got);
+    ssize_t got = cw__wd_mem_read(pid, lo, buf, (size_t)(hi - lo), fpm);
+    if (got > 0 && cw__wd_capture_memory(cap, lo, (size_t)got) == NULL)
+      cw__wd_capture_add_region(cap, lo, buf, (size_t)got);
   }
 
   capture_modules(cap, pid, maps, nmaps, fpm);

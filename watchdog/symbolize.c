@@ -4,7 +4,7 @@
  * Normal context, watchdog process, after the app was released: nothing
  * here reads the crashed process, and a time budget bounds the work.
  *
- * The frames' symbol-table names (wd_symbolize) stay the fallback: a frame
+ * The frames' symbol-table names (cw__wd_symbolize) stay the fallback: a frame
  * whose module has no debug information, could not be read in time, or
  * whose file was replaced since the crash keeps nsrc 0.
  */
@@ -22,7 +22,7 @@
 /* Longest inline chain kept per address (innermost frames win). */
 #define MAX_CHAIN 16
 
-long wd_symbolize_budget_ms(void) {
+long cw__wd_symbolize_budget_ms(void) {
   const char *v = secure_getenv("CRASHWATCH_SYMBOLIZE_BUDGET_MS");
   if (v == NULL || *v == '\0')
     return WD_SYMBOLIZE_BUDGET_MS_DEFAULT;
@@ -35,7 +35,7 @@ long wd_symbolize_budget_ms(void) {
 }
 
 typedef struct {
-  cw_sym_module_t *mod; /* NULL: no answers from this module */
+  cw__sym_module_t *mod; /* NULL: no answers from this module */
   int tried;
 } mod_state_t;
 
@@ -60,8 +60,8 @@ static const char *module_path(const wd_module_t *m, char *buf, size_t cap) {
   return m->build_id_len > 0 ? m->path : NULL;
 }
 
-static cw_sym_module_t *module_for(wd_capture_t *cap, size_t index,
-                                   mod_state_t *st, int *timed_out) {
+static cw__sym_module_t *module_for(wd_capture_t *cap, size_t index,
+                                    mod_state_t *st, int *timed_out) {
   mod_state_t *s = &st[index];
   if (s->tried)
     return s->mod;
@@ -72,10 +72,10 @@ static cw_sym_module_t *module_for(wd_capture_t *cap, size_t index,
     s->tried = 1;
     return NULL;
   }
-  cw_sym_module_t *mod = NULL;
-  int rc = cw_symbolizer_open(cap->symbolizer, path,
-                              m->build_id_len ? m->build_id : NULL,
-                              m->build_id_len, &mod);
+  cw__sym_module_t *mod = NULL;
+  int rc = cw__symbolizer_open(cap->symbolizer, path,
+                               m->build_id_len ? m->build_id : NULL,
+                               m->build_id_len, &mod);
   if (rc == CW_ETIMEDOUT) {
     /* Not cached by the symbolizer, and not retried here: past the
      * deadline every later open fails the same way. */
@@ -87,12 +87,12 @@ static cw_sym_module_t *module_for(wd_capture_t *cap, size_t index,
   /* CW_ENOSYMBOL still yields a module (it answers nothing); any other
    * failure (mismatched build-id, unreadable) leaves the symtab names. */
   s->mod = (rc == 0 || rc == CW_ENOSYMBOL) ? mod : NULL;
-  if (s->mod != NULL && strcmp(cw_sym_module_source(s->mod), "none") == 0)
+  if (s->mod != NULL && strcmp(cw__sym_module_source(s->mod), "none") == 0)
     s->mod = NULL;
   return s->mod;
 }
 
-static int add_srcs(wd_capture_t *cap, const cw_sym_frame_t *fr, int n,
+static int add_srcs(wd_capture_t *cap, const cw__sym_frame_t *fr, int n,
                     size_t *cap_srcs) {
   if (cap->nsrcs + (size_t)n > *cap_srcs) {
     size_t ncap = *cap_srcs ? *cap_srcs * 2 : 64;
@@ -118,27 +118,28 @@ static size_t symbolize_thread(wd_capture_t *cap, wd_thread_t *th,
   for (size_t k = 0; k < th->nframes; k++) {
     wd_frame_t *f = &th->frames[k];
     f->nsrc = 0;
-    const wd_module_t *m = wd_capture_module_at(cap, f->ip);
+    const wd_module_t *m = cw__wd_capture_module_at(cap, f->ip);
     if (m == NULL)
       continue;
     size_t index = (size_t)(m - cap->modules);
-    cw_sym_module_t *mod = module_for(cap, index, st, timed_out);
+    cw__sym_module_t *mod = module_for(cap, index, st, timed_out);
     if (mod == NULL)
       continue;
     /* Link-time address: the watchdog's own load bias when it has the
      * module's program headers, else the symbolizer's from the file. */
-    uint64_t vaddr = m->elf != NULL ? f->ip - wd_elf_load_bias(m->elf, m)
-                                    : cw_sym_module_vaddr(mod, f->ip - m->base);
+    uint64_t vaddr = m->elf != NULL
+                         ? f->ip - cw__wd_elf_load_bias(m->elf, m)
+                         : cw__sym_module_vaddr(mod, f->ip - m->base);
     /* Frame 0 is the faulting (or interrupted) instruction; every other
      * frame holds a return address, which may lie past the end of a
      * noreturn call's function: look inside the call. */
-    cw_sym_frame_t fr[MAX_CHAIN];
-    int n = cw_sym_lookup(mod, vaddr, k > 0 ? CW_SYM_RETURN_ADDRESS : 0, fr,
-                          MAX_CHAIN);
+    cw__sym_frame_t fr[MAX_CHAIN];
+    int n = cw__sym_lookup(mod, vaddr, k > 0 ? CW_SYM_RETURN_ADDRESS : 0, fr,
+                           MAX_CHAIN);
     if (n <= 0)
       continue;
     /* A bare name (a module with symbol tables only) is no better than
-     * what wd_symbolize() already gives. */
+     * what cw__wd_symbolize() already gives. */
     int useful = n > 1;
     for (int i = 0; i < n; i++)
       useful |= fr[i].file != NULL || fr[i].line != 0;
@@ -153,20 +154,20 @@ static size_t symbolize_thread(wd_capture_t *cap, wd_thread_t *th,
   return named;
 }
 
-size_t wd_symbolize_all(wd_capture_t *cap, uint64_t deadline_ns) {
-  uint64_t t0 = cw_symbolizer_now_ns();
+size_t cw__wd_symbolize_all(wd_capture_t *cap, uint64_t deadline_ns) {
+  uint64_t t0 = cw__symbolizer_now_ns();
   cap->unwound_frames = 0;
   for (size_t i = 0; i < cap->nthreads; i++)
     cap->unwound_frames += cap->threads[i].nframes;
   cap->symbolized_frames = 0;
   if (cap->symbolizer == NULL)
-    cap->symbolizer = cw_symbolizer_new(CW_SYM_NO_DEBUGINFOD);
+    cap->symbolizer = cw__symbolizer_new(CW_SYM_NO_DEBUGINFOD);
   mod_state_t *st = calloc(cap->nmodules ? cap->nmodules : 1, sizeof(*st));
   int timed_out = 0;
   if (cap->symbolizer != NULL && st != NULL) {
     /* Network lookups (debuginfod) never run in the crash path: the
      * budget is for local files. */
-    cw_symbolizer_set_deadline(cap->symbolizer, deadline_ns);
+    cw__symbolizer_set_deadline(cap->symbolizer, deadline_ns);
     size_t cap_srcs = cap->nsrcs;
     if (cap->nthreads > 0)
       cap->symbolized_frames += symbolize_thread(
@@ -178,6 +179,6 @@ size_t wd_symbolize_all(wd_capture_t *cap, uint64_t deadline_ns) {
   }
   free(st);
   cap->symbolize_state = timed_out ? WD_SYMBOLIZE_TIMED_OUT : WD_SYMBOLIZE_DONE;
-  cap->symbolize_ns = cw_symbolizer_now_ns() - t0;
+  cap->symbolize_ns = cw__symbolizer_now_ns() - t0;
   return cap->symbolized_frames;
 }

@@ -38,7 +38,7 @@ typedef struct {
 } uw_arg_t;
 
 static wd_module_t *module_at(const wd_capture_t *cap, uint64_t addr) {
-  return (wd_module_t *)wd_capture_module_at(cap, addr);
+  return (wd_module_t *)cw__wd_capture_module_at(cap, addr);
 }
 
 /* Reads a word for the unwinder. Module ranges go to the file first:
@@ -49,14 +49,15 @@ static int read_word_hint(const wd_capture_t *cap, const wd_region_t *hint,
                           uint64_t addr, uint64_t *v) {
   wd_module_t *m = module_at(cap, addr);
   if (m != NULL && m->elf != NULL &&
-      wd_elf_read_vaddr(m->elf, addr - wd_elf_load_bias(m->elf, m), v, 8) == 0)
+      cw__wd_elf_read_vaddr(m->elf, addr - cw__wd_elf_load_bias(m->elf, m), v,
+                            8) == 0)
     return 0;
   if (hint != NULL && addr >= hint->start && addr - hint->start <= hint->len &&
       hint->len - (addr - hint->start) >= 8) {
     memcpy(v, hint->data + (addr - hint->start), 8);
     return 0;
   }
-  const uint8_t *p = wd_capture_memory(cap, addr, 8);
+  const uint8_t *p = cw__wd_capture_memory(cap, addr, 8);
   if (p == NULL)
     return -1;
   memcpy(v, p, 8);
@@ -74,14 +75,14 @@ static int uw_find_proc_info(unw_addr_space_t as, unw_word_t ip,
   wd_module_t *m = module_at(arg->cap, ip);
   if (m == NULL || m->elf == NULL || m->elf->eh_frame_hdr_vaddr == 0)
     return -UNW_ENOINFO;
-  uint64_t bias = wd_elf_load_bias(m->elf, m);
+  uint64_t bias = cw__wd_elf_load_bias(m->elf, m);
   /* .eh_frame_hdr: version, eh_frame_ptr_enc, fde_count_enc, table_enc,
    * then eh_frame_ptr and fde_count, then the sorted (ip, fde) table.
    * Every linker emits udata4 counts and datarel|sdata4 entries; anything
    * else is left to the frame-pointer fallback. */
   uint8_t hdr[12];
-  if (wd_elf_read_vaddr(m->elf, m->elf->eh_frame_hdr_vaddr, hdr, sizeof(hdr)) !=
-          0 ||
+  if (cw__wd_elf_read_vaddr(m->elf, m->elf->eh_frame_hdr_vaddr, hdr,
+                            sizeof(hdr)) != 0 ||
       hdr[0] != 1 || hdr[2] != 0x03 || hdr[3] != 0x3b)
     return -UNW_ENOINFO;
   uint32_t fde_count;
@@ -129,7 +130,7 @@ static int uw_access_reg(unw_addr_space_t as, unw_regnum_t regnum,
   if (write)
     return -UNW_EREADONLYREG;
   uint64_t v;
-  if (wd_regs_get_unw(&arg->regs, regnum, &v) != 0)
+  if (cw__wd_regs_get_unw(&arg->regs, regnum, &v) != 0)
     return -UNW_EBADREG;
   *valp = v;
   return 0;
@@ -146,7 +147,7 @@ static int uw_resume(unw_addr_space_t as, unw_cursor_t *c, void *arg) {
 
 static int uw_get_proc_name(unw_addr_space_t as, unw_word_t addr, char *buf,
                             size_t len, unw_word_t *offp, void *arg) {
-  return -UNW_ENOINFO; /* names come from wd_symbolize() */
+  return -UNW_ENOINFO; /* names come from cw__wd_symbolize() */
 }
 
 static unw_accessors_t uw_accessors = {
@@ -176,7 +177,7 @@ static int push(wd_thread_t *th, size_t *cap, uint64_t ip, uint64_t sp,
 
 static int read_bytes(const wd_capture_t *cap, uint64_t addr, void *out,
                       size_t n) {
-  const uint8_t *p = wd_capture_memory(cap, addr, n);
+  const uint8_t *p = cw__wd_capture_memory(cap, addr, n);
   if (p != NULL) {
     memcpy(out, p, n);
     return 0;
@@ -184,7 +185,8 @@ static int read_bytes(const wd_capture_t *cap, uint64_t addr, void *out,
   wd_module_t *m = module_at(cap, addr);
   if (m == NULL || m->elf == NULL)
     return -1;
-  return wd_elf_read_vaddr(m->elf, addr - wd_elf_load_bias(m->elf, m), out, n);
+  return cw__wd_elf_read_vaddr(m->elf, addr - cw__wd_elf_load_bias(m->elf, m),
+                               out, n);
 }
 
 /* Frame 0 without CFI, in a function that may not have pushed a frame yet
@@ -206,8 +208,8 @@ static int leaf_step(const wd_capture_t *cap, uint64_t ip, uint64_t sp,
     int32_t rel;
     memcpy(&rel, call + 1, 4);
     uint64_t target = ret + (uint64_t)(int64_t)rel;
-    uint64_t bias = wd_elf_load_bias(m->elf, m);
-    const wd_elf_sym_t *sym = wd_elf_symbol(m->elf, ip - bias);
+    uint64_t bias = cw__wd_elf_load_bias(m->elf, m);
+    const wd_elf_sym_t *sym = cw__wd_elf_symbol(m->elf, ip - bias);
     if (sym == NULL || target != sym->addr + bias)
       return -1;
   }
@@ -299,9 +301,9 @@ static void unwind_thread(unw_addr_space_t as, const wd_capture_t *cap,
   }
 }
 
-void wd_unwind_all(wd_capture_t *cap) {
+void cw__wd_unwind_all(wd_capture_t *cap) {
   for (size_t i = 0; i < cap->nmodules; i++)
-    wd_module_elf(&cap->modules[i]);
+    cw__wd_module_elf(&cap->modules[i]);
   unw_addr_space_t as = unw_create_addr_space(&uw_accessors, 0);
   if (as == NULL)
     return;
@@ -317,7 +319,7 @@ void wd_unwind_all(wd_capture_t *cap) {
   unw_destroy_addr_space(as);
 }
 
-void wd_trim_stacks(wd_capture_t *cap, size_t slack) {
+void cw__wd_trim_stacks(wd_capture_t *cap, size_t slack) {
   for (size_t i = 0; i < cap->nthreads; i++) {
     wd_thread_t *th = &cap->threads[i];
     if (!th->unwind_complete || th->nframes == 0 || th->stack_region < 0)
@@ -333,9 +335,9 @@ void wd_trim_stacks(wd_capture_t *cap, size_t slack) {
   }
 }
 
-const char *wd_symbolize(const wd_capture_t *cap, uint64_t addr,
-                         const wd_module_t **mod_out, uint64_t *off_out) {
-  const wd_module_t *m = wd_capture_module_at(cap, addr);
+const char *cw__wd_symbolize(const wd_capture_t *cap, uint64_t addr,
+                             const wd_module_t **mod_out, uint64_t *off_out) {
+  const wd_module_t *m = cw__wd_capture_module_at(cap, addr);
   if (mod_out)
     *mod_out = m;
   if (m == NULL)
@@ -344,9 +346,9 @@ const char *wd_symbolize(const wd_capture_t *cap, uint64_t addr,
     *off_out = addr - m->base;
   if (m->elf == NULL)
     return NULL;
-  wd_elf_name_frames(cap, m); /* all of m's frames in one pass, once */
-  uint64_t vaddr = addr - wd_elf_load_bias(m->elf, m);
-  const wd_elf_sym_t *s = wd_elf_symbol(m->elf, vaddr);
+  cw__wd_elf_name_frames(cap, m); /* all of m's frames in one pass, once */
+  uint64_t vaddr = addr - cw__wd_elf_load_bias(m->elf, m);
+  const wd_elf_sym_t *s = cw__wd_elf_symbol(m->elf, vaddr);
   /* The vDSO exports a few functions and holds unexported helpers between
    * and after them (kernel 6.x: one before the first exported symbol,
    * others past __vdso_getrandom's end): there the nearest preceding
@@ -359,8 +361,7 @@ const char *wd_symbolize(const wd_capture_t *cap, uint64_t addr,
 }
 
 int wd_module_is_vdso(const wd_module_t *m) {
-  return m->fd < 0 && m->path != NULL &&
-         strcmp(m->path, WD_VDSO_NAME) == 0;
+  return m->fd < 0 && m->path != NULL && strcmp(m->path, WD_VDSO_NAME) == 0;
 }
 
 const char *wd_symbolize_frame(const wd_capture_t *cap, uint64_t addr,
@@ -368,7 +369,7 @@ const char *wd_symbolize_frame(const wd_capture_t *cap, uint64_t addr,
                                char *buf, size_t buflen) {
   const wd_module_t *m = NULL;
   uint64_t off = 0;
-  const char *fn = wd_symbolize(cap, addr, &m, &off);
+  const char *fn = cw__wd_symbolize(cap, addr, &m, &off);
   if (mod_out)
     *mod_out = m;
   if (off_out)

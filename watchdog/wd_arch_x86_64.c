@@ -10,8 +10,8 @@
 
 #include <libunwind.h>
 
-void wd_regs_from_crash_context(const cw_crash_context_t *ctx,
-                                const wd_regs_t *seg, wd_regs_t *out) {
+void cw__wd_regs_from_crash_context(const cw__crash_context_t *ctx,
+                                    const wd_regs_t *seg, wd_regs_t *out) {
   memset(out, 0, sizeof(*out));
   if (seg != NULL)
     out->gp = seg->gp; /* segments and bases: unchanged by the signal */
@@ -53,7 +53,7 @@ void wd_regs_from_crash_context(const cw_crash_context_t *ctx,
   }
 }
 
-void wd_regs_to_md_context(const wd_regs_t *r, md_context_amd64_t *c) {
+void cw__wd_regs_to_md_context(const wd_regs_t *r, md_context_amd64_t *c) {
   memset(c, 0, sizeof(*c));
   c->context_flags = MD_CONTEXT_AMD64_FULL | MD_CONTEXT_AMD64_SEGMENTS;
   c->cs = (uint16_t)r->gp.cs;
@@ -89,7 +89,7 @@ void wd_regs_to_md_context(const wd_regs_t *r, md_context_amd64_t *c) {
   }
 }
 
-void wd_regs_from_md_context(const md_context_amd64_t *c, wd_regs_t *r) {
+void cw__wd_regs_from_md_context(const md_context_amd64_t *c, wd_regs_t *r) {
   memset(r, 0, sizeof(*r));
   r->gp.cs = c->cs;
   r->gp.ds = c->ds;
@@ -122,11 +122,11 @@ void wd_regs_from_md_context(const md_context_amd64_t *c, wd_regs_t *r) {
   }
 }
 
-uint64_t wd_regs_pc(const wd_regs_t *r) { return r->gp.rip; }
-uint64_t wd_regs_sp(const wd_regs_t *r) { return r->gp.rsp; }
-uint64_t wd_regs_fp(const wd_regs_t *r) { return r->gp.rbp; }
+uint64_t cw__wd_regs_pc(const wd_regs_t *r) { return r->gp.rip; }
+uint64_t cw__wd_regs_sp(const wd_regs_t *r) { return r->gp.rsp; }
+uint64_t cw__wd_regs_fp(const wd_regs_t *r) { return r->gp.rbp; }
 
-int wd_regs_get_unw(const wd_regs_t *r, int regnum, uint64_t *val) {
+int cw__wd_regs_get_unw(const wd_regs_t *r, int regnum, uint64_t *val) {
   switch (regnum) {
   case UNW_X86_64_RAX:
     *val = r->gp.rax;

@@ -3,13 +3,13 @@
  * layers that work on it (normal context, watchdog process).
  *
  * The layers are separate so each can be tested alone:
- *   wd_capture_process()  reads a live, crashed process (ptrace, /proc);
- *   wd_unwind_all()       unwinds every thread from the captured data only;
- *   wd_symbolize_all()    names the frames from the modules' debug info;
- *   wd_minidump_write()   serialises a capture into a minidump;
- *   wd_event_json()       serialises it into a Sentry event;
- *   wd_summary_write()    prints the crashing thread's stack.
- * The capture owns every buffer it points to; wd_capture_free() releases
+ *   cw__wd_capture_process()  reads a live, crashed process (ptrace, /proc);
+ *   cw__wd_unwind_all()       unwinds every thread from the captured data only;
+ *   cw__wd_symbolize_all()    names the frames from the modules' debug info;
+ *   cw__wd_minidump_write()   serialises a capture into a minidump;
+ *   cw__wd_event_json()       serialises it into a Sentry event;
+ *   cw__wd_summary_write()    prints the crashing thread's stack.
+ * The capture owns every buffer it points to; cw__wd_capture_free() releases
  * them, the symbolizer and its strings, and closes the module files.
  *
  * Private to watchdog/ (and its tests); other folders call capture.h.
@@ -36,16 +36,16 @@ typedef struct {
   uint64_t ip; /* return address (or the PC for frame 0) */
   uint64_t sp;
   int trust;
-  /* Source frames from the debug info (wd_symbolize_all): nsrc entries of
+  /* Source frames from the debug info (cw__wd_symbolize_all): nsrc entries of
    * wd_capture_t.srcs from index src, the innermost inlined function first
    * and the real (out-of-line) function last. nsrc 0: not symbolized, the
-   * ELF symbol tables name the frame (wd_symbolize). */
+   * ELF symbol tables name the frame (cw__wd_symbolize). */
   uint32_t src;
   uint32_t nsrc;
 } wd_frame_t;
 
 /* One source-level frame. The strings belong to the capture's symbolizer
- * (wd_capture_t.symbolizer) and live until wd_capture_free(). */
+ * (wd_capture_t.symbolizer) and live until cw__wd_capture_free(). */
 typedef struct {
   const char *function; /* NULL when the debug info does not name it */
   const char *file;     /* NULL when unknown */
@@ -53,7 +53,7 @@ typedef struct {
   uint32_t column;      /* 0 when unknown */
 } wd_src_t;
 
-/* What wd_symbolize_all() did (wd_capture_t.symbolize_state). */
+/* What cw__wd_symbolize_all() did (wd_capture_t.symbolize_state). */
 enum {
   WD_SYMBOLIZE_NOT_RUN = 0,   /* not (yet) run: symbol-table names only */
   WD_SYMBOLIZE_DONE = 1,      /* every module needed was read in time */
@@ -102,7 +102,7 @@ typedef struct {
   size_t image_size; /* (unwinding, naming; in the minidump memory list) */
   uint8_t build_id[64];
   size_t build_id_len; /* 0 if none was found */
-  wd_elf_t *elf;       /* loaded on demand by wd_module_elf() */
+  wd_elf_t *elf;       /* loaded on demand by cw__wd_module_elf() */
 } wd_module_t;
 
 /* One of the MD_LINUX_* text/binary streams, copied verbatim. */
@@ -179,8 +179,8 @@ typedef struct {
   /* Symbolization (symbolize.c), after the release. */
   wd_src_t *srcs; /* the frames' source frames (wd_frame_t.src) */
   size_t nsrcs;
-  void *symbolizer;    /* cw_symbolizer_t owning the strings of srcs, or NULL */
-  int symbolize_state; /* WD_SYMBOLIZE_* */
+  void *symbolizer; /* cw__symbolizer_t owning the strings of srcs, or NULL */
+  int symbolize_state;   /* WD_SYMBOLIZE_* */
   uint64_t symbolize_ns; /* how long it took */
   uint64_t symbolize_budget_ms;
   size_t symbolized_frames; /* frames with a function or line from DWARF */
@@ -201,7 +201,7 @@ typedef struct {
   size_t total_stack_cap; /* for all stacks together */
 } wd_capture_opts_t;
 
-void wd_capture_opts_default(wd_capture_opts_t *o);
+void cw__wd_capture_opts_default(wd_capture_opts_t *o);
 
 /* ---- memread.c ---- */
 
@@ -210,8 +210,8 @@ void wd_capture_opts_default(wd_capture_opts_t *o);
  * force_procmem). Returns the number of bytes read from the start of the
  * range (short when the range crosses an unreadable page), or a negative
  * CW_E* code when nothing could be read. */
-ssize_t wd_mem_read(pid_t pid, uint64_t addr, void *buf, size_t len,
-                    int force_procmem);
+ssize_t cw__wd_mem_read(pid_t pid, uint64_t addr, void *buf, size_t len,
+                        int force_procmem);
 
 /* ---- ptrace_capture.c ---- */
 
@@ -221,43 +221,44 @@ ssize_t wd_mem_read(pid_t pid, uint64_t addr, void *buf, size_t len,
  * capture without registers; if none could be, the function returns
  * CW_EPERM with what it could read. On any failure the capture may be
  * partly filled (nthreads may be 0); free it anyway. */
-int wd_capture_process(const cw_crash_record_t *rec,
-                       const wd_capture_opts_t *opts, wd_capture_t *cap);
+int cw__wd_capture_process(const cw__crash_record_t *rec,
+                           const wd_capture_opts_t *opts, wd_capture_t *cap);
 
 /* After the release: opens the module ELF files (build-ids), reads the
  * host facts, /proc/cpuinfo and the release file. */
-void wd_capture_finish(wd_capture_t *cap);
+void cw__wd_capture_finish(wd_capture_t *cap);
 
 /* Reads the host facts into sys (no process needed). */
-void wd_sysinfo_read(wd_sysinfo_t *sys);
+void cw__wd_sysinfo_read(wd_sysinfo_t *sys);
 
 /* Adds a copy of [start, start+len) to the capture; returns its index or a
  * negative CW_E* code. Used by capture and by tests building captures. */
-int wd_capture_add_region(wd_capture_t *cap, uint64_t start, const void *data,
-                          size_t len);
+int cw__wd_capture_add_region(wd_capture_t *cap, uint64_t start,
+                              const void *data, size_t len);
 /* Adds a copy of a blob stream. */
-int wd_capture_add_blob(wd_capture_t *cap, uint32_t type, const void *data,
-                        size_t len);
+int cw__wd_capture_add_blob(wd_capture_t *cap, uint32_t type, const void *data,
+                            size_t len);
 
-void wd_capture_free(wd_capture_t *cap);
+void cw__wd_capture_free(wd_capture_t *cap);
 
 /* The captured bytes at [addr, addr+len), or NULL if not all captured. */
-const uint8_t *wd_capture_memory(const wd_capture_t *cap, uint64_t addr,
-                                 size_t len);
+const uint8_t *cw__wd_capture_memory(const wd_capture_t *cap, uint64_t addr,
+                                     size_t len);
 /* The module containing addr, or NULL. */
-const wd_module_t *wd_capture_module_at(const wd_capture_t *cap, uint64_t addr);
+const wd_module_t *cw__wd_capture_module_at(const wd_capture_t *cap,
+                                            uint64_t addr);
 
 /* ---- unwind.c ---- */
 
 /* Unwinds every thread from the captured registers and memory and the
  * module files (never the live process). Frames go to thread->frames. */
-void wd_unwind_all(wd_capture_t *cap);
+void cw__wd_unwind_all(wd_capture_t *cap);
 
 /* Cuts each completely unwound thread's stack copy a little (slack bytes)
  * above its outermost frame: what lies beyond (the thread descriptor and
  * TLS, or argv/envp/auxv on the main thread) serves no stackwalker and
  * would double a small daemon's minidump. */
-void wd_trim_stacks(wd_capture_t *cap, size_t slack);
+void cw__wd_trim_stacks(wd_capture_t *cap, size_t slack);
 
 /* ---- symbolize.c ---- */
 
@@ -267,7 +268,7 @@ void wd_trim_stacks(wd_capture_t *cap, size_t slack);
 /* The symbolization budget in milliseconds: CRASHWATCH_SYMBOLIZE_BUDGET_MS
  * (0 disables symbolization), else WD_SYMBOLIZE_BUDGET_MS_DEFAULT. A value
  * that is not a number up to 600000 is ignored (the default applies). */
-long wd_symbolize_budget_ms(void);
+long cw__wd_symbolize_budget_ms(void);
 
 /*
  * Names every unwound frame of every thread (the crashing thread first)
@@ -281,23 +282,23 @@ long wd_symbolize_budget_ms(void);
  * that path still names the same file, else as /proc/self/fd/N — and the
  * captured build-id is passed so a file that was replaced is refused.
  *
- * deadline_ns (CLOCK_MONOTONIC, cw_symbolizer_now_ns(); 0 = none): past
+ * deadline_ns (CLOCK_MONOTONIC, cw__symbolizer_now_ns(); 0 = none): past
  * it no further module is read; modules already indexed keep answering,
  * and frames of the others keep their symbol-table names. Fills
  * wd_frame_t.src/nsrc, cap->srcs, cap->symbolizer and the symbolize_*
  * fields (state DONE or TIMED_OUT). Returns the number of frames named
  * from debug info.
  */
-size_t wd_symbolize_all(wd_capture_t *cap, uint64_t deadline_ns);
+size_t cw__wd_symbolize_all(wd_capture_t *cap, uint64_t deadline_ns);
 
 /* ---- minidump_writer.c ---- */
 
-/* Serialises cap into out (signature left 0; see wd_minidump_write). */
-int wd_minidump_build(const wd_capture_t *cap, cw_buf_t *out);
+/* Serialises cap into out (signature left 0; see cw__wd_minidump_write). */
+int cw__wd_minidump_build(const wd_capture_t *cap, cw__buf_t *out);
 /* Writes the minidump to fd (at offset 0): everything with a zero
  * signature, fsync, then the signature, fsync. A torn file never carries
  * the MDMP signature. */
-int wd_minidump_write(const wd_capture_t *cap, int fd);
+int cw__wd_minidump_write(const wd_capture_t *cap, int fd);
 
 /* ---- event_json.c ---- */
 
@@ -312,29 +313,30 @@ int wd_minidump_write(const wd_capture_t *cap, int fd);
  * unwound_frames once symbolization ran; and when the total stack budget
  * cut anything, crashwatch.stacks_omitted / stacks_shortened (the thread
  * ids), stacks_omitted_count and stack_budget_bytes. */
-int wd_event_json(const wd_capture_t *cap, const char *event_id,
-                  const char *release, const char *environment, cw_buf_t *out);
+int cw__wd_event_json(const wd_capture_t *cap, const char *event_id,
+                      const char *release, const char *environment,
+                      cw__buf_t *out);
 /* Human summary: signal, address, the crashing thread's frames, report.
  * One line per frame, innermost first:
  *   #N 0xADDR function (file:line:column) [module+0xoffset]
  * with a frame's inlined functions on lines of their own before it (same
  * #N and address, marked "(inlined)"); frames not symbolized from debug
  * info show the symbol-table name and no source position. */
-void wd_summary_write(const wd_capture_t *cap, int fd, const char *report);
+void cw__wd_summary_write(const wd_capture_t *cap, int fd, const char *report);
 
 /* Symbol lookup: function name containing addr (NULL if unknown) and the
  * module offset. name is valid while cap lives. In the vDSO, an address no
  * symbol covers takes the nearest preceding function symbol of its
  * executable section (wd_elf_symbol_preceding). */
-const char *wd_symbolize(const wd_capture_t *cap, uint64_t addr,
-                         const wd_module_t **mod_out, uint64_t *off_out);
+const char *cw__wd_symbolize(const wd_capture_t *cap, uint64_t addr,
+                             const wd_module_t **mod_out, uint64_t *off_out);
 
 /* The name the vDSO module has in captures (and minidumps, events). */
 #define WD_VDSO_NAME "linux-vdso.so.1"
 /* Whether m is the vDSO (no file, named WD_VDSO_NAME). */
 int wd_module_is_vdso(const wd_module_t *m);
 
-/* The name a report gives the frame at addr: wd_symbolize()'s, and for an
+/* The name a report gives the frame at addr: cw__wd_symbolize()'s, and for an
  * address in the vDSO that nothing names, "linux-vdso.so.1+0x<addr - the
  * vDSO's base>" written into buf (buflen bytes; 48 is plenty), so that
  * such a frame is never nameless. Returns the borrowed name, buf, or NULL
@@ -345,8 +347,8 @@ const char *wd_symbolize_frame(const wd_capture_t *cap, uint64_t addr,
                                char *buf, size_t buflen);
 
 /* Signal and si_code names ("SIGSEGV", "SEGV_MAPERR"); never NULL. */
-const char *wd_signal_name(int signo);
-const char *wd_signal_description(int signo);
-const char *wd_si_code_name(int signo, int code);
+const char *cw__wd_signal_name(int signo);
+const char *cw__wd_signal_description(int signo);
+const char *cw__wd_si_code_name(int signo, int code);
 
 #endif

@@ -25,8 +25,8 @@ static void elf_init_once(void) {
   }
 }
 
-size_t wd_elf_build_id_from_notes(const uint8_t *p, size_t n, uint8_t *out,
-                                  size_t cap) {
+size_t cw__wd_elf_build_id_from_notes(const uint8_t *p, size_t n, uint8_t *out,
+                                      size_t cap) {
   size_t off = 0;
   while (off + 12 <= n) {
     uint32_t namesz, descsz, type;
@@ -60,7 +60,7 @@ static size_t build_id_from_elf(Elf *elf, uint8_t *out, size_t cap) {
                                          ELF_T_NHDR);
       if (d == NULL || d->d_buf == NULL)
         continue;
-      size_t n = wd_elf_build_id_from_notes(d->d_buf, d->d_size, out, cap);
+      size_t n = cw__wd_elf_build_id_from_notes(d->d_buf, d->d_size, out, cap);
       if (n > 0)
         return n;
     }
@@ -75,14 +75,14 @@ static size_t build_id_from_elf(Elf *elf, uint8_t *out, size_t cap) {
     Elf_Data *d = elf_rawdata(scn, NULL);
     if (d == NULL || d->d_buf == NULL)
       continue;
-    size_t n = wd_elf_build_id_from_notes(d->d_buf, d->d_size, out, cap);
+    size_t n = cw__wd_elf_build_id_from_notes(d->d_buf, d->d_size, out, cap);
     if (n > 0)
       return n;
   }
   return 0;
 }
 
-size_t wd_elf_build_id_fd(int fd, uint8_t *out, size_t cap) {
+size_t cw__wd_elf_build_id_fd(int fd, uint8_t *out, size_t cap) {
   elf_init_once();
   Elf *elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
   if (elf == NULL)
@@ -316,11 +316,11 @@ static void open_debug_file(wd_elf_t *e) {
   if (e->build_id_len < 2)
     return;
   char hex[2 * sizeof(e->build_id) + 1];
-  cw_hex_encode(e->build_id, e->build_id_len, hex);
+  cw__hex_encode(e->build_id, e->build_id_len, hex);
   char path[sizeof(hex) + 64];
   snprintf(path, sizeof(path), "/usr/lib/debug/.build-id/%.2s/%s.debug", hex,
            hex + 2);
-  int fd = cw_open_regular(path, 0, NULL); /* never a FIFO, never blocking */
+  int fd = cw__open_regular(path, 0, NULL); /* never a FIFO, never blocking */
   if (fd < 0)
     return;
   Elf *elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
@@ -365,7 +365,7 @@ static void ensure_symbols(wd_elf_t *e) {
  * On the crash path, before the report is committed, only a few dozen
  * addresses need a name, while loading and sorting libc's symbols took
  * ~0.5 ms. One pass over the table finds, for every such address at once,
- * exactly what wd_elf_symbol() would answer from the sorted table: among
+ * exactly what cw__wd_elf_symbol() would answer from the sorted table: among
  * the NAME_GROUPS highest symbol addresses at or below it (the groups that
  * lookup walks back over), the highest one holding a sized symbol that
  * covers it (or, for the nearest group only, an unsized symbol), and of
@@ -555,22 +555,22 @@ static void name_addrs(wd_elf_t *e, const uint64_t *a, size_t n) {
   e->named = set;
 }
 
-void wd_elf_name_frames(const wd_capture_t *cap, const wd_module_t *m) {
+void cw__wd_elf_name_frames(const wd_capture_t *cap, const wd_module_t *m) {
   wd_elf_t *e = m->elf;
   if (e == NULL || e->frames_named || e->syms_loaded)
     return;
   e->frames_named = 1;
   uint64_t a[NAME_MAX_ADDRS];
   size_t n = 0;
-  uint64_t bias = wd_elf_load_bias(e, m);
+  uint64_t bias = cw__wd_elf_load_bias(e, m);
   for (size_t t = 0; t < cap->nthreads; t++) {
     const wd_thread_t *th = &cap->threads[t];
     for (size_t k = 0; k < th->nframes; k++) {
       uint64_t ip = th->frames[k].ip;
-      /* As wd_symbolize() is asked: inside the call for return
+      /* As cw__wd_symbolize() is asked: inside the call for return
        * addresses. */
       uint64_t addr = k > 0 && ip > 0 ? ip - 1 : ip;
-      if (wd_capture_module_at(cap, addr) != m)
+      if (cw__wd_capture_module_at(cap, addr) != m)
         continue;
       uint64_t vaddr = addr - bias;
       size_t j = 0;
@@ -604,14 +604,14 @@ static const named_t *named_lookup(const wd_elf_t *e, uint64_t vaddr) {
 
 static wd_elf_t *elf_open(int fd, Elf *elf);
 
-wd_elf_t *wd_elf_open(int fd) {
+wd_elf_t *cw__wd_elf_open(int fd) {
   if (fd < 0)
     return NULL;
   elf_init_once();
   return elf_open(fd, elf_begin(fd, ELF_C_READ_MMAP, NULL));
 }
 
-wd_elf_t *wd_elf_open_memory(const uint8_t *image, size_t size) {
+wd_elf_t *cw__wd_elf_open_memory(const uint8_t *image, size_t size) {
   if (image == NULL || size == 0)
     return NULL;
   elf_init_once();
@@ -662,7 +662,7 @@ static wd_elf_t *elf_open(int fd, Elf *elf) {
   return e;
 }
 
-void wd_elf_close(wd_elf_t *e) {
+void cw__wd_elf_close(wd_elf_t *e) {
   if (e == NULL)
     return;
   elf_end(e->elf);
@@ -682,7 +682,7 @@ void wd_elf_close(wd_elf_t *e) {
   free(e);
 }
 
-uint64_t wd_elf_load_bias(const wd_elf_t *e, const wd_module_t *m) {
+uint64_t cw__wd_elf_load_bias(const wd_elf_t *e, const wd_module_t *m) {
   /* The segment whose file range holds the base mapping's offset tells
    * which link-time page the base maps. */
   for (size_t i = 0; i < e->nsegs; i++) {
@@ -700,8 +700,8 @@ uint64_t wd_elf_load_bias(const wd_elf_t *e, const wd_module_t *m) {
   return m->base;
 }
 
-int wd_elf_read_vaddr(const wd_elf_t *e, uint64_t vaddr, void *buf,
-                      size_t len) {
+int cw__wd_elf_read_vaddr(const wd_elf_t *e, uint64_t vaddr, void *buf,
+                          size_t len) {
   for (size_t i = 0; i < e->nsegs; i++) {
     const wd_elf_seg_t *s = &e->segs[i];
     if (vaddr >= s->vaddr && vaddr - s->vaddr < s->filesz &&
@@ -722,7 +722,7 @@ int wd_elf_read_vaddr(const wd_elf_t *e, uint64_t vaddr, void *buf,
   return -1;
 }
 
-const wd_elf_sym_t *wd_elf_symbol(wd_elf_t *e, uint64_t vaddr) {
+const wd_elf_sym_t *cw__wd_elf_symbol(wd_elf_t *e, uint64_t vaddr) {
   if (!e->syms_loaded && e->named != NULL) {
     const named_t *hit = named_lookup(e, vaddr);
     if (hit != NULL)
@@ -793,10 +793,10 @@ const wd_elf_sym_t *wd_elf_symbol_preceding(wd_elf_t *e, uint64_t vaddr) {
   return &e->syms[first];
 }
 
-wd_elf_t *wd_module_elf(wd_module_t *m) {
+wd_elf_t *cw__wd_module_elf(wd_module_t *m) {
   if (m->elf == NULL && m->fd >= 0)
-    m->elf = wd_elf_open(m->fd);
+    m->elf = cw__wd_elf_open(m->fd);
   else if (m->elf == NULL && m->image != NULL)
-    m->elf = wd_elf_open_memory(m->image, m->image_size);
+    m->elf = cw__wd_elf_open_memory(m->image, m->image_size);
   return m->elf;
 }

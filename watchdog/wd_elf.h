@@ -41,55 +41,56 @@ struct wd_elf {
   int syms_loaded;
   char **names; /* copies owned here (versioned names, cut) */
   size_t nnames;
-  void *named;      /* wd_elf_name_frames()'s answers, before any load */
-  int frames_named; /* wd_elf_name_frames() ran */
+  void *named;      /* cw__wd_elf_name_frames()'s answers, before any load */
+  int frames_named; /* cw__wd_elf_name_frames() ran */
   uint8_t build_id[64];
   size_t build_id_len;
 };
 
 /* Opens the ELF on fd (borrowed). Returns NULL if it is not a readable ELF
  * file. */
-wd_elf_t *wd_elf_open(int fd);
+wd_elf_t *cw__wd_elf_open(int fd);
 /* Opens an ELF image held in memory (borrowed: it must outlive the
  * wd_elf_t), such as the vDSO copied out of the process. */
-wd_elf_t *wd_elf_open_memory(const uint8_t *image, size_t size);
-void wd_elf_close(wd_elf_t *e);
+wd_elf_t *cw__wd_elf_open_memory(const uint8_t *image, size_t size);
+void cw__wd_elf_close(wd_elf_t *e);
 
 /* The GNU build-id note of the ELF file on fd: its length (0 if none, or
  * not ELF), at most cap bytes copied. */
-size_t wd_elf_build_id_fd(int fd, uint8_t *out, size_t cap);
+size_t cw__wd_elf_build_id_fd(int fd, uint8_t *out, size_t cap);
 
 /* Parses a GNU build-id out of a note segment image (n bytes). */
-size_t wd_elf_build_id_from_notes(const uint8_t *notes, size_t n, uint8_t *out,
-                                  size_t cap);
+size_t cw__wd_elf_build_id_from_notes(const uint8_t *notes, size_t n,
+                                      uint8_t *out, size_t cap);
 
 /* The load bias of module m (run-time address minus link-time vaddr). */
-uint64_t wd_elf_load_bias(const wd_elf_t *e, const wd_module_t *m);
+uint64_t cw__wd_elf_load_bias(const wd_elf_t *e, const wd_module_t *m);
 
 /* Reads len bytes at link-time vaddr from the file. Returns 0 or -1 when
  * [vaddr, vaddr+len) is not backed by the file. */
-int wd_elf_read_vaddr(const wd_elf_t *e, uint64_t vaddr, void *buf, size_t len);
+int cw__wd_elf_read_vaddr(const wd_elf_t *e, uint64_t vaddr, void *buf,
+                          size_t len);
 
 /* The function symbol containing link-time vaddr, or NULL. */
-const wd_elf_sym_t *wd_elf_symbol(wd_elf_t *e, uint64_t vaddr);
+const wd_elf_sym_t *cw__wd_elf_symbol(wd_elf_t *e, uint64_t vaddr);
 
 /* For a module whose symbol tables name only some of its functions (the
  * vDSO exports a handful; its internal helpers have no symbol): the
  * nearest function symbol at or below link-time vaddr within the same
  * executable section, sized or not, as Breakpad's PUBLIC records name
  * such code. NULL when vaddr lies in no executable section or no function
- * symbol precedes it there. Callers try wd_elf_symbol() first. */
+ * symbol precedes it there. Callers try cw__wd_elf_symbol() first. */
 const wd_elf_sym_t *wd_elf_symbol_preceding(wd_elf_t *e, uint64_t vaddr);
 
 /* Names, in one pass over m's symbol table, every frame address of cap
- * that lies in m (the address wd_symbolize() is given: ip, or ip - 1 for
- * a return address), so that wd_elf_symbol() answers those without
+ * that lies in m (the address cw__wd_symbolize() is given: ip, or ip - 1 for
+ * a return address), so that cw__wd_elf_symbol() answers those without
  * loading and sorting the whole table; the same answers as the full table
  * gives. Any other address still loads the table. Once per module. */
-void wd_elf_name_frames(const wd_capture_t *cap, const wd_module_t *m);
+void cw__wd_elf_name_frames(const wd_capture_t *cap, const wd_module_t *m);
 
 /* The module's ELF (its file, or its copied image), opened on first use;
  * NULL if unavailable. */
-wd_elf_t *wd_module_elf(wd_module_t *m);
+wd_elf_t *cw__wd_module_elf(wd_module_t *m);
 
 #endif

@@ -780,7 +780,7 @@ def t_proxy(work):
 
 
 def t_spawn_exec(work):
-    # cw_upload_spawn_exec: the libc-only path that runs the crashwatch CLI.
+    # cw__upload_spawn_exec: the libc-only path that runs the crashwatch CLI.
     helper = os.environ["CW_UPLOAD_SPAWN"]
     spool = os.path.join(work, "spool")
     os.makedirs(spool)

@@ -18,7 +18,7 @@ int main(int argc, char **argv) {
   const char *out = getenv("CW_RECORD_OUT");
   if (fd < 0 || out == NULL)
     return 2;
-  char buf[sizeof(cw_crash_record_t) + 64];
+  char buf[sizeof(cw__crash_record_t) + 64];
   ssize_t n = recv(fd, buf, sizeof(buf), 0);
   if (n <= 0)
     return 0; /* the app exited without crashing */
@@ -26,7 +26,7 @@ int main(int argc, char **argv) {
   if (o < 0 || write(o, buf, (size_t)n) != n)
     return 3;
   close(o);
-  cw_crash_ack_t ack = {CW_CRASH_ACK_MAGIC, 0};
+  cw__crash_ack_t ack = {CW_CRASH_ACK_MAGIC, 0};
   send(fd, &ack, sizeof(ack), MSG_NOSIGNAL);
   return 0;
 }

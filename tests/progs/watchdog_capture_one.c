@@ -1,7 +1,7 @@
 /*
  * watchdog_capture_one.c — runs one crash through the capture library, for
  * script tests and by hand: spawns a watchdog_target, waits for its crash
- * record, calls wd_handle_crash() (summary to stderr), prints the report
+ * record, calls cw__wd_handle_crash() (summary to stderr), prints the report
  * directory on stdout. Exits 0 if the report was written and the child
  * died by SIGSEGV.
  *
@@ -51,7 +51,7 @@ int main(int argc, char **argv) {
   close(recp[1]);
   close(ackp[0]);
   ack_fd = ackp[1];
-  cw_crash_record_t rec;
+  cw__crash_record_t rec;
   size_t got = 0;
   while (got < sizeof(rec)) {
     ssize_t r = read(recp[0], (char *)&rec + got, sizeof(rec) - got);
@@ -63,7 +63,7 @@ int main(int argc, char **argv) {
     }
     got += (size_t)r;
   }
-  if (spool_ensure_dir(argv[2], NULL, 0) != 0)
+  if (cw__spool_ensure_dir(argv[2], NULL, 0) != 0)
     return 1;
   wd_config_t cfg = {.spool_dir = argv[2],
                      .include_environ =
@@ -71,11 +71,12 @@ int main(int argc, char **argv) {
                      .print_summary = 1,
                      .summary_fd = 2};
   char report[4096];
-  int rc = wd_handle_crash(&cfg, &rec, release, NULL, report, sizeof(report));
+  int rc =
+      cw__wd_handle_crash(&cfg, &rec, release, NULL, report, sizeof(report));
   int st;
   waitpid(pid, &st, 0);
   if (rc != 0) {
-    fprintf(stderr, "wd_handle_crash: %d\n", rc);
+    fprintf(stderr, "cw__wd_handle_crash: %d\n", rc);
     return 1;
   }
   printf("%s\n", report);

@@ -1,7 +1,7 @@
 /*
  * watchdog_target.c — a crashing child for the watchdog capture tests. It
  * plays the in-process handler's part itself so the capture library can be
- * tested alone: the SIGSEGV handler fills a cw_crash_record_t from its
+ * tested alone: the SIGSEGV handler fills a cw__crash_record_t from its
  * ucontext, writes it to fd RECORD_FD, and waits for one byte on fd ACK_FD.
  *
  *   watchdog_target RECORD_FD ACK_FD NTHREADS [churn|callnull|vdso|inline]
@@ -32,7 +32,7 @@
 #include "crash_record.h"
 
 static int record_fd, ack_fd;
-static cw_crash_record_t rec;
+static cw__crash_record_t rec;
 static pthread_barrier_t ready;
 static volatile int *volatile null_ptr;
 static volatile int sink;

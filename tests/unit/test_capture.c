@@ -42,7 +42,7 @@ typedef struct {
   pid_t pid;
   int rec_fd, ack_fd;
   int releases, status;
-  cw_crash_record_t rec;
+  cw__crash_record_t rec;
 } child_t;
 
 static void spawn_args(const char *prog, int nthreads, const char *extra,
@@ -166,12 +166,12 @@ static const wd_module_t *find_module(const wd_capture_t *cap,
  * unwinds. */
 static void capture_spawned(child_t *c, const wd_capture_opts_t *o,
                             wd_capture_t *cap) {
-  assert_int_equal(wd_capture_process(&c->rec, o, cap), 0);
+  assert_int_equal(cw__wd_capture_process(&c->rec, o, cap), 0);
   int st = finish_child(c);
   assert_true(WIFSIGNALED(st));
   assert_int_equal(WTERMSIG(st), SIGSEGV);
-  wd_capture_finish(cap);
-  wd_unwind_all(cap);
+  cw__wd_capture_finish(cap);
+  cw__wd_unwind_all(cap);
 }
 
 /* Captures a crashed child, releases it, finishes and unwinds. */
@@ -179,14 +179,14 @@ static void capture_child(const char *prog, int force_procmem, child_t *c,
                           wd_capture_t *cap) {
   spawn(prog, NWORKERS, c);
   wd_capture_opts_t o;
-  wd_capture_opts_default(&o);
+  cw__wd_capture_opts_default(&o);
   o.force_procmem = force_procmem;
-  assert_int_equal(wd_capture_process(&c->rec, &o, cap), 0);
+  assert_int_equal(cw__wd_capture_process(&c->rec, &o, cap), 0);
   int st = finish_child(c);
   assert_true(WIFSIGNALED(st));
   assert_int_equal(WTERMSIG(st), SIGSEGV);
-  wd_capture_finish(cap);
-  wd_unwind_all(cap);
+  cw__wd_capture_finish(cap);
+  cw__wd_unwind_all(cap);
 }
 
 static void check_threads_modules_stacks(const char *prog, wd_capture_t *cap,
@@ -201,14 +201,14 @@ static void check_threads_modules_stacks(const char *prog, wd_capture_t *cap,
     /* Every stack was copied, from below SP (red zone) upwards. */
     assert_true(th->stack_region >= 0);
     const wd_region_t *r = &cap->regions[th->stack_region];
-    uint64_t sp = wd_regs_sp(&th->regs);
+    uint64_t sp = cw__wd_regs_sp(&th->regs);
     assert_true(r->len > 0);
     assert_true(r->start <= sp && sp < r->start + r->len);
     assert_true(sp - r->start <= WD_RED_ZONE);
   }
   assert_int_equal(named, NWORKERS);
   /* The crashing thread's registers are the fault's, not the handler's. */
-  assert_int_equal(wd_regs_pc(&cap->threads[cap->crashed_index].regs),
+  assert_int_equal(cw__wd_regs_pc(&cap->threads[cap->crashed_index].regs),
                    c->rec.context.gregs[16] /* REG_RIP */);
   assert_int_equal(cap->fault_addr, 0);
 
@@ -217,7 +217,7 @@ static void check_threads_modules_stacks(const char *prog, wd_capture_t *cap,
   char want[256], got[2 * 64 + 1];
   readelf_build_id(prog, want, sizeof(want));
   assert_true(m->build_id_len > 0);
-  cw_hex_encode(m->build_id, m->build_id_len, got);
+  cw__hex_encode(m->build_id, m->build_id_len, got);
   assert_string_equal(got, want);
   /* And libc, with some build-id. */
   int libc = 0;
@@ -233,8 +233,8 @@ static void check_threads_modules_stacks(const char *prog, wd_capture_t *cap,
   assert_true(vdso);
   assert_true(cap->pause_ns > 0);
   /* The crashing instruction's bytes are in the capture. */
-  assert_non_null(wd_capture_memory(
-      cap, wd_regs_pc(&cap->threads[cap->crashed_index].regs), 16));
+  assert_non_null(cw__wd_capture_memory(
+      cap, cw__wd_regs_pc(&cap->threads[cap->crashed_index].regs), 16));
 }
 
 /* Asserts that names appear in this thread's symbolized frames in order
@@ -244,7 +244,7 @@ static size_t expect_frames(const wd_capture_t *cap, const wd_thread_t *th,
   size_t want = 0, first = SIZE_MAX;
   for (size_t k = 0; k < th->nframes && want < n; k++) {
     uint64_t ip = th->frames[k].ip - (k > 0);
-    const char *fn = wd_symbolize(cap, ip, NULL, NULL);
+    const char *fn = cw__wd_symbolize(cap, ip, NULL, NULL);
     if (fn != NULL && strcmp(fn, names[want]) == 0) {
       if (want == 0)
         first = k;
@@ -256,7 +256,7 @@ static size_t expect_frames(const wd_capture_t *cap, const wd_thread_t *th,
             (int)th->tid, want, n);
     for (size_t k = 0; k < th->nframes; k++) {
       const char *fn =
-          wd_symbolize(cap, th->frames[k].ip - (k > 0), NULL, NULL);
+          cw__wd_symbolize(cap, th->frames[k].ip - (k > 0), NULL, NULL);
       fprintf(stderr, "  #%zu %#llx %s (trust %d)\n", k,
               (unsigned long long)th->frames[k].ip, fn ? fn : "??",
               th->frames[k].trust);
@@ -289,7 +289,7 @@ static void test_trim_stacks_keeps_every_frame(void **state) {
   size_t before[NWORKERS + 1];
   for (size_t i = 0; i < cap.nthreads; i++)
     before[i] = cap.regions[cap.threads[i].stack_region].len;
-  wd_trim_stacks(&cap, 512);
+  cw__wd_trim_stacks(&cap, 512);
   size_t total_before = 0, total_after = 0;
   for (size_t i = 0; i < cap.nthreads; i++) {
     const wd_thread_t *th = &cap.threads[i];
@@ -304,10 +304,10 @@ static void test_trim_stacks_keeps_every_frame(void **state) {
   assert_true(total_after < total_before);
   /* Unwinding the trimmed capture gives the same frames. */
   size_t n0 = cap.threads[cap.crashed_index].nframes;
-  wd_unwind_all(&cap);
+  cw__wd_unwind_all(&cap);
   assert_int_equal(cap.threads[cap.crashed_index].nframes, n0);
   check_unwind(&cap);
-  wd_capture_free(&cap);
+  cw__wd_capture_free(&cap);
 }
 
 static void test_capture_child_threads_modules_stacks(void **state) {
@@ -316,7 +316,7 @@ static void test_capture_child_threads_modules_stacks(void **state) {
   wd_capture_t cap;
   capture_child(WD_TARGET, 0, &c, &cap);
   check_threads_modules_stacks(WD_TARGET, &cap, &c);
-  wd_capture_free(&cap);
+  cw__wd_capture_free(&cap);
 }
 
 static void test_capture_procmem_fallback_same_result(void **state) {
@@ -326,7 +326,7 @@ static void test_capture_procmem_fallback_same_result(void **state) {
   capture_child(WD_TARGET, 1, &c, &cap);
   check_threads_modules_stacks(WD_TARGET, &cap, &c);
   check_unwind(&cap);
-  wd_capture_free(&cap);
+  cw__wd_capture_free(&cap);
 }
 
 /* Threads appear and vanish while the capture seizes them: the capture
@@ -338,7 +338,7 @@ static void test_capture_with_thread_churn(void **state) {
     child_t c;
     spawn_args(WD_TARGET, NWORKERS, "churn", &c);
     wd_capture_t cap;
-    assert_int_equal(wd_capture_process(&c.rec, NULL, &cap), 0);
+    assert_int_equal(cw__wd_capture_process(&c.rec, NULL, &cap), 0);
     int st = finish_child(&c);
     assert_true(WIFSIGNALED(st));
     assert_int_equal(WTERMSIG(st), SIGSEGV);
@@ -349,12 +349,12 @@ static void test_capture_with_thread_churn(void **state) {
       workers += strncmp(cap.threads[i].name, "wd-worker-", 10) == 0 &&
                  cap.threads[i].regs_ok;
     assert_int_equal(workers, NWORKERS);
-    wd_capture_finish(&cap);
-    wd_unwind_all(&cap);
+    cw__wd_capture_finish(&cap);
+    cw__wd_unwind_all(&cap);
     static const char *const crash[] = {"wd_crash_leaf", "wd_crash_middle"};
     assert_int_equal(
         expect_frames(&cap, &cap.threads[cap.crashed_index], crash, 2), 0);
-    wd_capture_free(&cap);
+    cw__wd_capture_free(&cap);
   }
 }
 
@@ -367,13 +367,13 @@ static void test_capture_with_thread_churn(void **state) {
  * wd_elf loads for it). */
 static int vdso_has_function(const uint8_t *image, size_t size,
                              const char *name) {
-  wd_elf_t *e = wd_elf_open_memory(image, size);
+  wd_elf_t *e = cw__wd_elf_open_memory(image, size);
   assert_non_null(e);
-  (void)wd_elf_symbol(e, 0); /* loads the whole table */
+  (void)cw__wd_elf_symbol(e, 0); /* loads the whole table */
   int found = 0;
   for (size_t i = 0; i < e->nsyms && !found; i++)
     found = strcmp(e->syms[i].name, name) == 0;
-  wd_elf_close(e);
+  cw__wd_elf_close(e);
   return found;
 }
 
@@ -408,34 +408,34 @@ static void test_unwind_through_vdso(void **state) {
     assert_true(spin->nframes > 0);
     for (size_t k = 0; k < spin->nframes; k++) {
       uint64_t addr = spin->frames[k].ip - (k > 0);
-      if (wd_capture_module_at(&cap, addr) != vdso)
+      if (cw__wd_capture_module_at(&cap, addr) != vdso)
         continue;
       in_vdso += k == 0;
       char buf[WD_FRAME_NAME_BUF], form[64];
-      const char *fn = wd_symbolize_frame(&cap, addr, NULL, NULL, buf,
-                                          sizeof(buf));
+      const char *fn =
+          wd_symbolize_frame(&cap, addr, NULL, NULL, buf, sizeof(buf));
       snprintf(form, sizeof(form), "linux-vdso.so.1+0x%llx",
                (unsigned long long)(addr - vdso->base));
       if (fn == NULL || (strcmp(fn, form) != 0 &&
-                         !vdso_has_function(vdso->image, vdso->image_size,
-                                            fn)))
+                         !vdso_has_function(vdso->image, vdso->image_size, fn)))
         fail_msg("vDSO frame #%zu at +0x%llx named %s", k,
                  (unsigned long long)(addr - vdso->base),
                  fn ? fn : "(nothing)");
       /* The report says the same. */
-      cw_buf_t ev = CW_BUF_INIT;
-      assert_int_equal(wd_event_json(&cap, "0123456789abcdef0123456789abcdef",
-                                     NULL, NULL, &ev),
+      cw__buf_t ev = CW_BUF_INIT;
+      assert_int_equal(cw__wd_event_json(&cap,
+                                         "0123456789abcdef0123456789abcdef",
+                                         NULL, NULL, &ev),
                        0);
       char want[160];
       snprintf(want, sizeof(want), "\"function\":\"%s\"", fn);
-      assert_non_null(strstr(cw_buf_cstr(&ev), want));
-      cw_buf_free(&ev);
+      assert_non_null(strstr(cw__buf_cstr(&ev), want));
+      cw__buf_free(&ev);
     }
     static const char *const names[] = {"wd_spin_leaf", "wd_spin_outer"};
     expect_frames(&cap, spin, names, 2);
     assert_true(spin->unwind_complete);
-    wd_capture_free(&cap);
+    cw__wd_capture_free(&cap);
   }
   fprintf(stderr, "vdso: frame 0 in the vDSO in %d of 8 rounds\n", in_vdso);
 }
@@ -502,7 +502,7 @@ static void vdso_capture(wd_capture_t *cap, wd_module_t *m, vdso_copy_t *v,
   m->path = (char *)"linux-vdso.so.1";
   m->image = v->image;
   m->image_size = v->size;
-  assert_non_null(wd_module_elf(m));
+  assert_non_null(cw__wd_module_elf(m));
   memset(cap, 0, sizeof(*cap));
   cap->modules = m;
   cap->nmodules = 1;
@@ -553,14 +553,14 @@ static void test_vdso_fallback_names_gaps(void **state) {
   wd_capture_t cap;
   uint64_t base = 0x7ffd12340000ull;
   vdso_capture(&cap, &m, &v, base);
-  /* The names the rule gives, checked against what wd_elf_symbol says. */
-  const wd_elf_sym_t *s = wd_elf_symbol(m.elf, first_addr + 16);
+  /* The names the rule gives, checked against what cw__wd_elf_symbol says. */
+  const wd_elf_sym_t *s = cw__wd_elf_symbol(m.elf, first_addr + 16);
   assert_non_null(s);
   snprintf(first_name, sizeof(first_name), "%s", s->name);
-  s = wd_elf_symbol(m.elf, last_end - 17);
+  s = cw__wd_elf_symbol(m.elf, last_end - 17);
   assert_non_null(s);
   snprintf(last_name, sizeof(last_name), "%s", s->name);
-  assert_null(wd_elf_symbol(m.elf, last_end - 8));
+  assert_null(cw__wd_elf_symbol(m.elf, last_end - 8));
 
   char buf[WD_FRAME_NAME_BUF], want[64];
   /* Before the first symbol (.text may start lower still: then that part
@@ -574,14 +574,14 @@ static void test_vdso_fallback_names_gaps(void **state) {
     assert_non_null(fn);
     assert_string_equal(fn, want);
     assert_ptr_equal(fn, buf);
-    assert_null(wd_symbolize(&cap, base + gap, NULL, NULL));
+    assert_null(cw__wd_symbolize(&cap, base + gap, NULL, NULL));
   }
   /* Past the end of the last sized symbol, still in .text. */
   fn = wd_symbolize_frame(&cap, base + last_end - 8, NULL, NULL, buf,
                           sizeof(buf));
   assert_non_null(fn);
   assert_string_equal(fn, last_name);
-  assert_string_equal(wd_symbolize(&cap, base + last_end - 8, NULL, NULL),
+  assert_string_equal(cw__wd_symbolize(&cap, base + last_end - 8, NULL, NULL),
                       last_name);
   /* Covered addresses keep their symbol. */
   fn = wd_symbolize_frame(&cap, base + first_addr + 20, NULL, NULL, buf,
@@ -621,8 +621,8 @@ static void test_vdso_fallback_names_gaps(void **state) {
   m2.path = (char *)"libnot-vdso.so";
   assert_null(wd_symbolize_frame(&cap2, base + last_end - 8, NULL, NULL, buf,
                                  sizeof(buf)));
-  wd_elf_close(m.elf);
-  wd_elf_close(m2.elf);
+  cw__wd_elf_close(m.elf);
+  cw__wd_elf_close(m2.elf);
   free(v.image);
 }
 
@@ -643,16 +643,17 @@ static void test_vdso_every_address_named(void **state) {
     const char *fn =
         wd_symbolize_frame(&cap, base + a, NULL, NULL, buf, sizeof(buf));
     assert_non_null(fn);
-    const wd_elf_sym_t *s = wd_elf_symbol(m.elf, a);
+    const wd_elf_sym_t *s = cw__wd_elf_symbol(m.elf, a);
     if (s != NULL && s->size > 0)
       assert_string_equal(fn, s->name);
     else
       gaps++;
   }
-  fprintf(stderr, "vdso: .text %#llx-%#llx, %zu bytes no sized symbol "
-                  "covers\n",
+  fprintf(stderr,
+          "vdso: .text %#llx-%#llx, %zu bytes no sized symbol "
+          "covers\n",
           (unsigned long long)v.text_lo, (unsigned long long)v.text_hi, gaps);
-  wd_elf_close(m.elf);
+  cw__wd_elf_close(m.elf);
   free(v.image);
 }
 
@@ -664,12 +665,12 @@ static void test_memread_procmem_matches_process_vm_readv(void **state) {
   uint8_t a[512], b[512];
   memset(a, 0xaa, sizeof(a));
   memset(b, 0xbb, sizeof(b));
-  assert_int_equal(wd_mem_read(c.pid, sp, a, sizeof(a), 0), sizeof(a));
-  assert_int_equal(wd_mem_read(c.pid, sp, b, sizeof(b), 1), sizeof(b));
+  assert_int_equal(cw__wd_mem_read(c.pid, sp, a, sizeof(a), 0), sizeof(a));
+  assert_int_equal(cw__wd_mem_read(c.pid, sp, b, sizeof(b), 1), sizeof(b));
   assert_memory_equal(a, b, sizeof(a));
   /* Unmapped memory: an error, not a crash, in both modes. */
-  assert_true(wd_mem_read(c.pid, 16, a, 8, 0) < 0);
-  assert_true(wd_mem_read(c.pid, 16, a, 8, 1) < 0);
+  assert_true(cw__wd_mem_read(c.pid, 16, a, 8, 0) < 0);
+  assert_true(cw__wd_mem_read(c.pid, 16, a, 8, 1) < 0);
   int st = finish_child(&c);
   assert_true(WIFSIGNALED(st));
 }
@@ -680,7 +681,7 @@ static void test_unwind_named_frames_with_frame_pointers(void **state) {
   wd_capture_t cap;
   capture_child(WD_TARGET, 0, &c, &cap);
   check_unwind(&cap);
-  wd_capture_free(&cap);
+  cw__wd_capture_free(&cap);
 }
 
 static void test_unwind_named_frames_without_frame_pointers(void **state) {
@@ -690,7 +691,7 @@ static void test_unwind_named_frames_without_frame_pointers(void **state) {
   capture_child(WD_TARGET_NOFP, 0, &c, &cap);
   check_threads_modules_stacks(WD_TARGET_NOFP, &cap, &c);
   check_unwind(&cap);
-  wd_capture_free(&cap);
+  cw__wd_capture_free(&cap);
 }
 
 static const void *stream(const uint8_t *d, size_t n, uint32_t type,
@@ -720,7 +721,7 @@ static void test_capture_many_threads_stack_budget(void **state) {
   child_t c;
   spawn(WD_TARGET, WORKERS, &c);
   wd_capture_opts_t o;
-  wd_capture_opts_default(&o);
+  cw__wd_capture_opts_default(&o);
   assert_int_equal(o.total_stack_cap, 512 * 1024);
   wd_capture_t cap;
   capture_spawned(&c, &o, &cap);
@@ -748,14 +749,15 @@ static void test_capture_many_threads_stack_budget(void **state) {
   assert_true(total <= o.total_stack_cap);
   assert_true(omitted > 0);
   assert_true(shortened <= 1);
-  fprintf(stderr, "501 threads: %zu stacks left out, %zu shortened, %zu bytes\n",
+  fprintf(stderr,
+          "501 threads: %zu stacks left out, %zu shortened, %zu bytes\n",
           omitted, shortened, total);
 
-  cw_buf_t ev = CW_BUF_INIT;
-  assert_int_equal(
-      wd_event_json(&cap, "0123456789abcdef0123456789abcdef", NULL, NULL, &ev),
-      0);
-  const char *e = cw_buf_cstr(&ev);
+  cw__buf_t ev = CW_BUF_INIT;
+  assert_int_equal(cw__wd_event_json(&cap, "0123456789abcdef0123456789abcdef",
+                                     NULL, NULL, &ev),
+                   0);
+  const char *e = cw__buf_cstr(&ev);
   char want[96];
   snprintf(want, sizeof(want), "\"crashwatch.stacks_omitted_count\":%zu",
            omitted);
@@ -782,11 +784,11 @@ static void test_capture_many_threads_stack_budget(void **state) {
     p = q;
   }
   assert_int_equal(listed, omitted);
-  cw_buf_free(&ev);
+  cw__buf_free(&ev);
 
   /* The dump: every listed thread's stack descriptor is empty. */
-  cw_buf_t md = CW_BUF_INIT;
-  assert_int_equal(wd_minidump_build(&cap, &md), 0);
+  cw__buf_t md = CW_BUF_INIT;
+  assert_int_equal(cw__wd_minidump_build(&cap, &md), 0);
   uint32_t size;
   const uint8_t *tl = stream(md.data, md.len, MD_THREAD_LIST_STREAM, &size);
   assert_non_null(tl);
@@ -802,8 +804,8 @@ static void test_capture_many_threads_stack_budget(void **state) {
     else if (cap.threads[i].regs_ok)
       assert_true(t.stack.memory.data_size > 0);
   }
-  cw_buf_free(&md);
-  wd_capture_free(&cap);
+  cw__buf_free(&md);
+  cw__wd_capture_free(&cap);
 }
 
 static void test_unwind_frame_pointer_fallback_without_cfi(void **state) {
@@ -821,7 +823,7 @@ static void test_unwind_frame_pointer_fallback_without_cfi(void **state) {
   for (size_t i = 0; i < cap.nthreads; i++)
     if (i != cap.crashed_index)
       expect_frames(&cap, &cap.threads[i], work, 3);
-  wd_capture_free(&cap);
+  cw__wd_capture_free(&cap);
 }
 
 /* A call through a null function pointer: the PC is 0, outside every
@@ -839,7 +841,7 @@ static void test_unwind_call_through_null_pointer(void **state) {
   static const char *const crash[] = {"wd_callnull_leaf", "wd_crash_middle",
                                       "wd_crash_outer", "main"};
   assert_int_equal(expect_frames(&cap, th, crash, 4), 1);
-  wd_capture_free(&cap);
+  cw__wd_capture_free(&cap);
 }
 
 static int regions_contain(const wd_capture_t *cap, const char *needle) {
@@ -867,7 +869,7 @@ static void test_capture_environ_only_on_opt_in(void **state) {
     child_t c;
     spawn(WD_TARGET, 1, &c);
     wd_capture_opts_t o;
-    wd_capture_opts_default(&o);
+    cw__wd_capture_opts_default(&o);
     o.include_environ = opt_in;
     o.crash_stack_cap = 1 << 20; /* the whole main stack, if allowed */
     wd_capture_t cap;
@@ -880,7 +882,7 @@ static void test_capture_environ_only_on_opt_in(void **state) {
       assert_null(env);
       assert_false(regions_contain(&cap, marker));
     }
-    wd_capture_free(&cap);
+    cw__wd_capture_free(&cap);
   }
   unsetenv("CW_WD_TEST_SECRET");
 }
@@ -913,13 +915,13 @@ static void test_capture_deleted_executable(void **state) {
   assert_non_null(m);
   char want[256], got[2 * 64 + 1];
   readelf_build_id(WD_TARGET, want, sizeof(want));
-  cw_hex_encode(m->build_id, m->build_id_len, got);
+  cw__hex_encode(m->build_id, m->build_id_len, got);
   assert_string_equal(got, want);
   static const char *const crash[] = {"wd_crash_leaf", "wd_crash_middle",
                                       "wd_crash_outer", "main"};
   assert_int_equal(
       expect_frames(&cap, &cap.threads[cap.crashed_index], crash, 4), 0);
-  wd_capture_free(&cap);
+  cw__wd_capture_free(&cap);
 }
 
 /* A thread already traced by someone else (here: this test) cannot be
@@ -931,7 +933,7 @@ static void test_capture_thread_already_traced(void **state) {
   spawn(WD_TARGET, NWORKERS, &c);
   assert_int_equal(ptrace(PTRACE_SEIZE, c.rec.tid, 0, 0), 0);
   wd_capture_t cap;
-  assert_int_equal(wd_capture_process(&c.rec, NULL, &cap), 0);
+  assert_int_equal(cw__wd_capture_process(&c.rec, NULL, &cap), 0);
   /* Detaching needs a ptrace-stop. */
   assert_int_equal(ptrace(PTRACE_INTERRUPT, c.rec.tid, 0, 0), 0);
   int ws;
@@ -943,19 +945,19 @@ static void test_capture_thread_already_traced(void **state) {
   const wd_thread_t *th = &cap.threads[cap.crashed_index];
   assert_int_equal(th->tid, c.rec.tid);
   assert_true(th->regs_ok);
-  assert_int_equal(wd_regs_pc(&th->regs), c.rec.context.gregs[16]);
+  assert_int_equal(cw__wd_regs_pc(&th->regs), c.rec.context.gregs[16]);
   assert_true(th->stack_region >= 0);
-  wd_capture_finish(&cap);
-  wd_unwind_all(&cap);
+  cw__wd_capture_finish(&cap);
+  cw__wd_unwind_all(&cap);
   static const char *const crash[] = {"wd_crash_leaf", "wd_crash_middle",
                                       "wd_crash_outer", "main"};
   assert_int_equal(expect_frames(&cap, th, crash, 4), 0);
-  wd_capture_free(&cap);
+  cw__wd_capture_free(&cap);
 }
 
-/* Names addrs[0..n) through wd_symbolize() as the frames of one thread
+/* Names addrs[0..n) through cw__wd_symbolize() as the frames of one thread
  * of a capture holding only path's module (one pass over the table for
- * them all, wd_elf_name_frames), and checks every name, address and size
+ * them all, cw__wd_elf_name_frames), and checks every name, address and size
  * against the whole sorted table of a separately opened wd_elf_t. */
 static size_t check_frame_names(const char *path, wd_elf_t *full,
                                 const uint64_t *addrs, size_t n) {
@@ -963,7 +965,7 @@ static size_t check_frame_names(const char *path, wd_elf_t *full,
   assert_true(fd >= 0);
   wd_module_t mod;
   memset(&mod, 0, sizeof(mod));
-  mod.elf = wd_elf_open(fd);
+  mod.elf = cw__wd_elf_open(fd);
   assert_non_null(mod.elf);
   uint64_t lo = UINT64_MAX, hi = 0;
   for (size_t i = 0; i < mod.elf->nsegs; i++) {
@@ -997,9 +999,9 @@ static size_t check_frame_names(const char *path, wd_elf_t *full,
   for (size_t k = 0; k < n; k++) {
     if (addrs[k] < lo || addrs[k] - lo >= mod.size)
       continue;
-    const char *fn = wd_symbolize(&cap, addrs[k] + bias, NULL, NULL);
-    const wd_elf_sym_t *want = wd_elf_symbol(full, addrs[k]);
-    const wd_elf_sym_t *got = wd_elf_symbol(mod.elf, addrs[k]);
+    const char *fn = cw__wd_symbolize(&cap, addrs[k] + bias, NULL, NULL);
+    const wd_elf_sym_t *want = cw__wd_elf_symbol(full, addrs[k]);
+    const wd_elf_sym_t *got = cw__wd_elf_symbol(mod.elf, addrs[k]);
     if (want == NULL) {
       assert_null(fn);
       assert_null(got);
@@ -1019,7 +1021,7 @@ static size_t check_frame_names(const char *path, wd_elf_t *full,
   }
   /* All answered from the one pass: the table was never loaded. */
   assert_int_equal(mod.elf->syms_loaded, 0);
-  wd_elf_close(mod.elf);
+  cw__wd_elf_close(mod.elf);
   close(fd);
   return named;
 }
@@ -1037,9 +1039,9 @@ static void test_frame_names_match_symbol_table(void **state) {
   for (size_t p = 0; p < sizeof(paths) / sizeof(paths[0]); p++) {
     int fd = open(paths[p], O_RDONLY | O_CLOEXEC);
     assert_true(fd >= 0);
-    wd_elf_t *full = wd_elf_open(fd);
+    wd_elf_t *full = cw__wd_elf_open(fd);
     assert_non_null(full);
-    assert_null(wd_elf_symbol(full, 0)); /* loads the whole table */
+    assert_null(cw__wd_elf_symbol(full, 0)); /* loads the whole table */
     assert_true(full->nsyms > 0);
     size_t cap = 4 * full->nsyms + 4096, n = 0;
     uint64_t *a = malloc(cap * sizeof(*a));
@@ -1067,7 +1069,7 @@ static void test_frame_names_match_symbol_table(void **state) {
     }
     assert_true(named > full->nsyms); /* most addresses have a name */
     free(a);
-    wd_elf_close(full);
+    cw__wd_elf_close(full);
     close(fd);
   }
 }
@@ -1090,9 +1092,9 @@ static void test_handle_crash_writes_one_report(void **state) {
                      .release = "app@1.2.3",
                      .environment = "test"};
   char report[PATH_MAX];
-  assert_int_equal(
-      wd_handle_crash(&cfg, &c.rec, release_child, &c, report, sizeof(report)),
-      0);
+  assert_int_equal(cw__wd_handle_crash(&cfg, &c.rec, release_child, &c, report,
+                                       sizeof(report)),
+                   0);
   assert_int_equal(c.releases, 1);
   assert_int_equal(c.status, 0);
   assert_int_equal(count_fds(), fds_before); /* no descriptor leaked */
@@ -1103,12 +1105,12 @@ static void test_handle_crash_writes_one_report(void **state) {
   /* Exactly one committed report, private. */
   char **ids;
   size_t n;
-  assert_int_equal(spool_list(spool, &ids, &n), 0);
+  assert_int_equal(cw__spool_list(spool, &ids, &n), 0);
   assert_int_equal(n, 1);
   char want[PATH_MAX + 40];
   snprintf(want, sizeof(want), "%s/%s", spool, ids[0]);
   assert_string_equal(report, want);
-  spool_list_free(ids, n);
+  cw__spool_list_free(ids, n);
   struct stat sb;
   assert_int_equal(stat(report, &sb), 0);
   assert_int_equal(sb.st_mode & 0777, 0700);
@@ -1195,8 +1197,8 @@ static void test_handle_crash_forced_procmem_env(void **state) {
   spawn(WD_TARGET, NWORKERS, &c);
   wd_config_t cfg = {.spool_dir = spool, .summary_fd = -1};
   char report[PATH_MAX];
-  int rc =
-      wd_handle_crash(&cfg, &c.rec, release_child, &c, report, sizeof(report));
+  int rc = cw__wd_handle_crash(&cfg, &c.rec, release_child, &c, report,
+                               sizeof(report));
   unsetenv("CRASHWATCH_FORCE_PROCMEM");
   assert_int_equal(rc, 0);
   int st = finish_child(&c);
@@ -1225,7 +1227,7 @@ static void test_handle_crash_of_vanished_process_still_releases(void **state) {
   make_spool(spool, sizeof(spool));
   child_t c;
   spawn(WD_TARGET, 0, &c);
-  cw_crash_record_t rec = c.rec;
+  cw__crash_record_t rec = c.rec;
   /* Let it die first: the watchdog then finds no process to seize. */
   int st = finish_child(&c);
   assert_true(WIFSIGNALED(st));
@@ -1233,8 +1235,8 @@ static void test_handle_crash_of_vanished_process_still_releases(void **state) {
   c.ack_fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
   wd_config_t cfg = {.spool_dir = spool, .summary_fd = -1};
   char report[PATH_MAX];
-  int rc =
-      wd_handle_crash(&cfg, &rec, release_child, &c, report, sizeof(report));
+  int rc = cw__wd_handle_crash(&cfg, &rec, release_child, &c, report,
+                               sizeof(report));
   assert_int_equal(rc, CW_ECAPTURE);
   assert_int_equal(c.releases, 1);
   assert_int_equal(c.status, CW_ECAPTURE);
@@ -1242,9 +1244,9 @@ static void test_handle_crash_of_vanished_process_still_releases(void **state) {
   /* A report from the record alone is still written. */
   char **ids;
   size_t n;
-  assert_int_equal(spool_list(spool, &ids, &n), 0);
+  assert_int_equal(cw__spool_list(spool, &ids, &n), 0);
   assert_int_equal(n, 1);
-  spool_list_free(ids, n);
+  cw__spool_list_free(ids, n);
 }
 
 /* ---- symbolization after the release ---- */
@@ -1332,13 +1334,13 @@ static void trace_step(void *ctx, const char *step) {
     return;
   char **ids;
   size_t n;
-  assert_int_equal(spool_list(t->spool, &ids, &n), 0);
+  assert_int_equal(cw__spool_list(t->spool, &ids, &n), 0);
   assert_int_equal(n, 1);
   int fd;
-  int rc = spool_lock(t->spool, ids[0], &fd);
-  spool_list_free(ids, n);
+  int rc = cw__spool_lock(t->spool, ids[0], &fd);
+  cw__spool_list_free(ids, n);
   if (rc == 0)
-    spool_unlock(fd);
+    cw__spool_unlock(fd);
   traced_append(t, rc == CW_EBUSY ? "busy" : rc == 0 ? "free" : "error");
 }
 
@@ -1346,7 +1348,7 @@ static void trace_step(void *ctx, const char *step) {
 static int traced_release_early;
 
 /* Runs one crash of WD_TARGET (mode: NULL or a watchdog_target mode)
- * through wd_handle_crash with the given budget (NULL: the default);
+ * through cw__wd_handle_crash with the given budget (NULL: the default);
  * returns event.json and the summary (malloc'd) and the trace. */
 static void handle_traced(const char *mode, const char *budget, traced_t *t,
                           char **event, char **summary) {
@@ -1369,8 +1371,8 @@ static void handle_traced(const char *mode, const char *budget, traced_t *t,
                      .trace = trace_step,
                      .trace_ctx = t};
   char report[PATH_MAX];
-  int rc = wd_handle_crash(&cfg, &t->child.rec, release_traced, t, report,
-                           sizeof(report));
+  int rc = cw__wd_handle_crash(&cfg, &t->child.rec, release_traced, t, report,
+                               sizeof(report));
   unsetenv("CRASHWATCH_SYMBOLIZE_BUDGET_MS");
   assert_int_equal(rc, 0);
   assert_int_equal(count_fds(), fds_before); /* no descriptor leaked */
@@ -1380,16 +1382,16 @@ static void handle_traced(const char *mode, const char *budget, traced_t *t,
   /* One report, and no temporary file left in it. */
   char **ids;
   size_t n;
-  assert_int_equal(spool_list(spool, &ids, &n), 0);
+  assert_int_equal(cw__spool_list(spool, &ids, &n), 0);
   assert_int_equal(n, 1);
-  spool_list_free(ids, n);
+  cw__spool_list_free(ids, n);
   char path[PATH_MAX + 40];
   snprintf(path, sizeof(path), "%s/.event.json.tmp", report);
   assert_int_not_equal(access(path, F_OK), 0);
   /* Unlocked on return: an uploader can take it now. */
   int lfd;
-  assert_int_equal(spool_lock(spool, strrchr(report, '/') + 1, &lfd), 0);
-  spool_unlock(lfd);
+  assert_int_equal(cw__spool_lock(spool, strrchr(report, '/') + 1, &lfd), 0);
+  cw__spool_unlock(lfd);
   snprintf(path, sizeof(path), "%s/event.json", report);
   struct stat sb;
   assert_int_equal(stat(path, &sb), 0);
@@ -1515,16 +1517,17 @@ static void test_symbolize_inlined_frame(void **state) {
 static void test_symbolize_budget(void **state) {
   (void)state;
   unsetenv("CRASHWATCH_SYMBOLIZE_BUDGET_MS");
-  assert_int_equal(wd_symbolize_budget_ms(), WD_SYMBOLIZE_BUDGET_MS_DEFAULT);
+  assert_int_equal(cw__wd_symbolize_budget_ms(),
+                   WD_SYMBOLIZE_BUDGET_MS_DEFAULT);
   assert_int_equal(WD_SYMBOLIZE_BUDGET_MS_DEFAULT, 2000);
   setenv("CRASHWATCH_SYMBOLIZE_BUDGET_MS", "soon", 1);
-  assert_int_equal(wd_symbolize_budget_ms(), 2000);
+  assert_int_equal(cw__wd_symbolize_budget_ms(), 2000);
   setenv("CRASHWATCH_SYMBOLIZE_BUDGET_MS", "-5", 1);
-  assert_int_equal(wd_symbolize_budget_ms(), 2000);
+  assert_int_equal(cw__wd_symbolize_budget_ms(), 2000);
   setenv("CRASHWATCH_SYMBOLIZE_BUDGET_MS", "0", 1);
-  assert_int_equal(wd_symbolize_budget_ms(), 0);
+  assert_int_equal(cw__wd_symbolize_budget_ms(), 0);
   setenv("CRASHWATCH_SYMBOLIZE_BUDGET_MS", "250", 1);
-  assert_int_equal(wd_symbolize_budget_ms(), 250);
+  assert_int_equal(cw__wd_symbolize_budget_ms(), 250);
   unsetenv("CRASHWATCH_SYMBOLIZE_BUDGET_MS");
 
   traced_t t;
@@ -1560,30 +1563,30 @@ static void test_symbolize_past_deadline_keeps_symtab_names(void **state) {
   child_t c;
   wd_capture_t cap;
   capture_child(WD_TARGET, 0, &c, &cap);
-  assert_int_equal(wd_symbolize_all(&cap, 1), 0);
+  assert_int_equal(cw__wd_symbolize_all(&cap, 1), 0);
   assert_int_equal(cap.symbolize_state, WD_SYMBOLIZE_TIMED_OUT);
   for (size_t i = 0; i < cap.nthreads; i++)
     for (size_t k = 0; k < cap.threads[i].nframes; k++)
       assert_int_equal(cap.threads[i].frames[k].nsrc, 0);
-  cw_buf_t ev = CW_BUF_INIT;
-  assert_int_equal(
-      wd_event_json(&cap, "0123456789abcdef0123456789abcdef", NULL, NULL, &ev),
-      0);
-  const char *text = cw_buf_cstr(&ev);
+  cw__buf_t ev = CW_BUF_INIT;
+  assert_int_equal(cw__wd_event_json(&cap, "0123456789abcdef0123456789abcdef",
+                                     NULL, NULL, &ev),
+                   0);
+  const char *text = cw__buf_cstr(&ev);
   assert_non_null(strstr(text, "\"function\":\"wd_crash_leaf\""));
   assert_null(strstr(text, "\"lineno\""));
   assert_non_null(strstr(text, "\"crashwatch.symbolize_timed_out\":true"));
-  cw_buf_free(&ev);
+  cw__buf_free(&ev);
   check_unwind(&cap);
 
-  assert_true(wd_symbolize_all(&cap, 0) > 0);
+  assert_true(cw__wd_symbolize_all(&cap, 0) > 0);
   assert_int_equal(cap.symbolize_state, WD_SYMBOLIZE_DONE);
   const wd_thread_t *th = &cap.threads[cap.crashed_index];
   assert_true(th->frames[0].nsrc >= 1);
   const wd_src_t *src = &cap.srcs[th->frames[0].src + th->frames[0].nsrc - 1];
   assert_string_equal(src->function, "wd_crash_leaf");
   assert_int_equal(src->line, marker_line("WD-CRASH-SITE"));
-  wd_capture_free(&cap);
+  cw__wd_capture_free(&cap);
 }
 
 /* The build-id the crash saw is passed along: a module file whose
@@ -1598,12 +1601,12 @@ static void test_symbolize_refuses_other_build_id(void **state) {
   assert_non_null(m);
   assert_true(m->build_id_len > 0);
   m->build_id[0] ^= 0xff;
-  wd_symbolize_all(&cap, 0);
+  cw__wd_symbolize_all(&cap, 0);
   const wd_thread_t *th = &cap.threads[cap.crashed_index];
   assert_int_equal(th->frames[0].nsrc, 0);
-  assert_string_equal(wd_symbolize(&cap, th->frames[0].ip, NULL, NULL),
+  assert_string_equal(cw__wd_symbolize(&cap, th->frames[0].ip, NULL, NULL),
                       "wd_crash_leaf");
-  wd_capture_free(&cap);
+  cw__wd_capture_free(&cap);
 }
 
 /* The executable was replaced on disk between the crash and the
@@ -1632,13 +1635,13 @@ static void test_symbolize_replaced_executable(void **state) {
   wd_capture_t cap;
   capture_spawned(&c, NULL, &cap);
   assert_int_equal(rename(other, copy), 0);
-  assert_true(wd_symbolize_all(&cap, 0) > 0);
+  assert_true(cw__wd_symbolize_all(&cap, 0) > 0);
   const wd_thread_t *th = &cap.threads[cap.crashed_index];
   assert_true(th->frames[0].nsrc >= 1);
   const wd_src_t *s0 = &cap.srcs[th->frames[0].src + th->frames[0].nsrc - 1];
   assert_string_equal(s0->function, "wd_crash_leaf");
   assert_int_equal(s0->line, marker_line("WD-CRASH-SITE"));
-  wd_capture_free(&cap);
+  cw__wd_capture_free(&cap);
   unlink(copy);
 }
 

@@ -20,14 +20,14 @@
 static void test_debug_id_sentry_vector(void **state) {
   (void)state;
   uint8_t id[20];
-  assert_int_equal(
-      cw_hex_decode("f1c3bcc0279865fe3058404b2831d9e64135386c", id, sizeof(id)),
-      20);
+  assert_int_equal(cw__hex_decode("f1c3bcc0279865fe3058404b2831d9e64135386c",
+                                  id, sizeof(id)),
+                   20);
   char debug_id[37];
-  cw_debug_id_from_build_id(id, 20, debug_id);
+  cw__debug_id_from_build_id(id, 20, debug_id);
   assert_string_equal(debug_id, "c0bcc3f1-9827-fe65-3058-404b2831d9e6");
   char bp[34];
-  cw_breakpad_id_from_build_id(id, 20, bp);
+  cw__breakpad_id_from_build_id(id, 20, bp);
   assert_string_equal(bp, "C0BCC3F19827FE653058404B2831D9E60");
 }
 
@@ -35,60 +35,60 @@ static void test_debug_id_short_build_id_is_zero_padded(void **state) {
   (void)state;
   uint8_t id[8] = {1, 2, 3, 4, 5, 6, 7, 8};
   char debug_id[37];
-  cw_debug_id_from_build_id(id, 8, debug_id);
+  cw__debug_id_from_build_id(id, 8, debug_id);
   assert_string_equal(debug_id, "04030201-0605-0807-0000-000000000000");
 }
 
 static void test_hex_decode_rejects_bad_input(void **state) {
   (void)state;
   uint8_t out[4];
-  assert_int_equal(cw_hex_decode("abc", out, 4), CW_EFORMAT);
-  assert_int_equal(cw_hex_decode("zz", out, 4), CW_EFORMAT);
-  assert_int_equal(cw_hex_decode("0011223344", out, 4), CW_ERANGE);
+  assert_int_equal(cw__hex_decode("abc", out, 4), CW_EFORMAT);
+  assert_int_equal(cw__hex_decode("zz", out, 4), CW_EFORMAT);
+  assert_int_equal(cw__hex_decode("0011223344", out, 4), CW_ERANGE);
   char hex[9];
-  assert_int_equal(cw_hex_decode("DEADbeef", out, 4), 4);
-  cw_hex_encode(out, 4, hex);
+  assert_int_equal(cw__hex_decode("DEADbeef", out, 4), 4);
+  cw__hex_encode(out, 4, hex);
   assert_string_equal(hex, "deadbeef");
 }
 
 static void test_json_writer_nesting_and_escapes(void **state) {
   (void)state;
-  cw_buf_t b = CW_BUF_INIT;
-  cw_json_t j;
-  cw_json_init(&j, &b, 0);
-  cw_json_begin_object(&j);
-  cw_json_key(&j, "s");
-  cw_json_string(&j, "a\"b\\c\n\x01");
-  cw_json_key(&j, "bad");
-  cw_json_string(&j, "x\xff y");
-  cw_json_key(&j, "arr");
-  cw_json_begin_array(&j);
-  cw_json_int(&j, -5);
-  cw_json_uint(&j, 18446744073709551615u);
-  cw_json_bool(&j, 1);
-  cw_json_null(&j);
-  cw_json_hex(&j, 0x1000);
-  cw_json_begin_object(&j);
-  cw_json_end_object(&j);
-  cw_json_end_array(&j);
-  cw_json_end_object(&j);
+  cw__buf_t b = CW_BUF_INIT;
+  cw__json_t j;
+  cw__json_init(&j, &b, 0);
+  cw__json_begin_object(&j);
+  cw__json_key(&j, "s");
+  cw__json_string(&j, "a\"b\\c\n\x01");
+  cw__json_key(&j, "bad");
+  cw__json_string(&j, "x\xff y");
+  cw__json_key(&j, "arr");
+  cw__json_begin_array(&j);
+  cw__json_int(&j, -5);
+  cw__json_uint(&j, 18446744073709551615u);
+  cw__json_bool(&j, 1);
+  cw__json_null(&j);
+  cw__json_hex(&j, 0x1000);
+  cw__json_begin_object(&j);
+  cw__json_end_object(&j);
+  cw__json_end_array(&j);
+  cw__json_end_object(&j);
   assert_string_equal(
-      cw_buf_cstr(&b),
+      cw__buf_cstr(&b),
       "{\"s\":\"a\\\"b\\\\c\\n\\u0001\",\"bad\":\"x\\ufffd y\",\"arr\":[-5,"
       "18446744073709551615,true,null,\"0x1000\",{}]}");
-  cw_buf_free(&b);
+  cw__buf_free(&b);
 }
 
 static void test_buf_printf_and_zeros(void **state) {
   (void)state;
-  cw_buf_t b = CW_BUF_INIT;
+  cw__buf_t b = CW_BUF_INIT;
   for (int i = 0; i < 1000; i++)
-    cw_buf_printf(&b, "%d,", i);
-  size_t off = cw_buf_append_zeros(&b, 8);
+    cw__buf_printf(&b, "%d,", i);
+  size_t off = cw__buf_append_zeros(&b, 8);
   assert_int_equal(off, b.len - 8);
   assert_memory_equal(b.data, "0,1,2,", 6);
   assert_false(b.oom);
-  cw_buf_free(&b);
+  cw__buf_free(&b);
 }
 
 static void test_strerror_names_every_code(void **state) {
@@ -99,7 +99,7 @@ static void test_strerror_names_every_code(void **state) {
   assert_string_equal(cw_strerror(0), "success");
 }
 
-/* cw_open_regular: a FIFO (no writer: open(2) would block for ever), a
+/* cw__open_regular: a FIFO (no writer: open(2) would block for ever), a
  * device and a directory are refused at once and named; a regular file,
  * also through a symlink, opens in blocking mode. */
 static void test_open_regular_refuses_fifo_device_dir(void **state) {
@@ -117,19 +117,19 @@ static void test_open_regular_refuses_fifo_device_dir(void **state) {
   fclose(f);
   assert_int_equal(symlink(file, link), 0);
   const char *kind = NULL;
-  assert_int_equal(cw_open_regular(fifo, 0, &kind), CW_REGFILE_NOT_REGULAR);
+  assert_int_equal(cw__open_regular(fifo, 0, &kind), CW_REGFILE_NOT_REGULAR);
   assert_string_equal(kind, "a FIFO");
-  assert_int_equal(cw_open_regular("/dev/null", 0, &kind),
+  assert_int_equal(cw__open_regular("/dev/null", 0, &kind),
                    CW_REGFILE_NOT_REGULAR);
   assert_string_equal(kind, "a character device");
-  assert_int_equal(cw_open_regular(dir, 0, &kind), CW_REGFILE_NOT_REGULAR);
+  assert_int_equal(cw__open_regular(dir, 0, &kind), CW_REGFILE_NOT_REGULAR);
   assert_string_equal(kind, "a directory");
-  assert_int_equal(cw_path_not_regular(fifo, &kind), 1);
+  assert_int_equal(cw__path_not_regular(fifo, &kind), 1);
   assert_string_equal(kind, "a FIFO");
-  assert_int_equal(cw_path_not_regular(file, &kind), 0);
-  assert_int_equal(cw_path_not_regular("/nonexistent/x", &kind), 0);
-  assert_int_equal(cw_open_regular("/nonexistent/x", 0, &kind), -1);
-  int fd = cw_open_regular(link, 0, &kind);
+  assert_int_equal(cw__path_not_regular(file, &kind), 0);
+  assert_int_equal(cw__path_not_regular("/nonexistent/x", &kind), 0);
+  assert_int_equal(cw__open_regular("/nonexistent/x", 0, &kind), -1);
+  int fd = cw__open_regular(link, 0, &kind);
   assert_true(fd >= 0);
   char c;
   assert_int_equal(read(fd, &c, 1), 1);

@@ -43,7 +43,7 @@ __attribute__((noinline)) static void fault_here(void) {
 
 /* Runs a child that crashes (or, with how == 'k', is killed by a sent
  * SIGABRT) and returns the saved record. */
-static void crash_child(char how, cw_crash_record_t *rec, ssize_t *len,
+static void crash_child(char how, cw__crash_record_t *rec, ssize_t *len,
                         pid_t *child, int *status) {
   char out[PATH_MAX + 16], spool[PATH_MAX + 16];
   snprintf(out, sizeof(out), "%s/record-%c", workdir, how);
@@ -80,7 +80,7 @@ static void crash_child(char how, cw_crash_record_t *rec, ssize_t *len,
 
 static void test_record_of_a_fault(void **state) {
   (void)state;
-  cw_crash_record_t rec;
+  cw__crash_record_t rec;
   ssize_t len;
   pid_t child;
   int status;
@@ -91,10 +91,10 @@ static void test_record_of_a_fault(void **state) {
   assert_true(WIFSIGNALED(status));
   assert_int_equal(WTERMSIG(status), SIGSEGV);
   /* One whole record of this protocol version. */
-  assert_int_equal(len, (ssize_t)sizeof(cw_crash_record_t));
+  assert_int_equal(len, (ssize_t)sizeof(cw__crash_record_t));
   assert_int_equal(rec.magic, CW_CRASH_RECORD_MAGIC);
   assert_int_equal(rec.version, CW_CRASH_RECORD_VERSION);
-  assert_int_equal(rec.size, sizeof(cw_crash_record_t));
+  assert_int_equal(rec.size, sizeof(cw__crash_record_t));
   /* The crash itself. */
   assert_int_equal(rec.signo, SIGSEGV);
   assert_int_equal(rec.si_code, SEGV_MAPERR);
@@ -132,14 +132,14 @@ static void test_record_of_a_fault(void **state) {
 
 static void test_record_of_a_sent_signal(void **state) {
   (void)state;
-  cw_crash_record_t rec;
+  cw__crash_record_t rec;
   ssize_t len;
   pid_t child;
   int status;
   crash_child('k', &rec, &len, &child, &status);
   assert_true(WIFSIGNALED(status));
   assert_int_equal(WTERMSIG(status), SIGABRT);
-  assert_int_equal(len, (ssize_t)sizeof(cw_crash_record_t));
+  assert_int_equal(len, (ssize_t)sizeof(cw__crash_record_t));
   assert_int_equal(rec.signo, SIGABRT);
   assert_int_equal(rec.si_code, SI_USER);
   assert_int_equal(rec.sender_pid, child); /* it sent the signal itself */

@@ -13,10 +13,10 @@
 
 static void test_dsn_parses_plain_sentry_dsn(void **state) {
   (void)state;
-  cw_dsn_t d;
+  cw__dsn_t d;
   char err[256];
-  assert_int_equal(cw_dsn_parse("https://abc123@o1.ingest.sentry.io/4505", &d,
-                                err, sizeof(err)),
+  assert_int_equal(cw__dsn_parse("https://abc123@o1.ingest.sentry.io/4505", &d,
+                                 err, sizeof(err)),
                    0);
   assert_string_equal(d.scheme, "https");
   assert_string_equal(d.public_key, "abc123");
@@ -27,20 +27,20 @@ static void test_dsn_parses_plain_sentry_dsn(void **state) {
   assert_string_equal(d.path, "");
   assert_string_equal(d.project_id, "4505");
   char url[512];
-  assert_int_equal(cw_dsn_envelope_url(&d, url, sizeof(url)), 0);
+  assert_int_equal(cw__dsn_envelope_url(&d, url, sizeof(url)), 0);
   assert_string_equal(url, "https://o1.ingest.sentry.io/api/4505/envelope/");
-  assert_int_equal(cw_dsn_auth_header(&d, "crashwatch/0.1.0", url, sizeof(url)),
-                   0);
+  assert_int_equal(
+      cw__dsn_auth_header(&d, "crashwatch/0.1.0", url, sizeof(url)), 0);
   assert_string_equal(url, "Sentry sentry_version=7, "
                            "sentry_client=crashwatch/0.1.0, sentry_key=abc123");
 }
 
 static void test_dsn_parses_port_path_and_secret(void **state) {
   (void)state;
-  cw_dsn_t d;
+  cw__dsn_t d;
   char err[256];
-  assert_int_equal(cw_dsn_parse("HTTP://pub:sec@127.0.0.1:9000/a/sentry/42/",
-                                &d, err, sizeof(err)),
+  assert_int_equal(cw__dsn_parse("HTTP://pub:sec@127.0.0.1:9000/a/sentry/42/",
+                                 &d, err, sizeof(err)),
                    0);
   assert_string_equal(d.scheme, "http");
   assert_string_equal(d.public_key, "pub");
@@ -51,20 +51,20 @@ static void test_dsn_parses_port_path_and_secret(void **state) {
   assert_string_equal(d.path, "/a/sentry");
   assert_string_equal(d.project_id, "42");
   char url[512];
-  assert_int_equal(cw_dsn_envelope_url(&d, url, sizeof(url)), 0);
+  assert_int_equal(cw__dsn_envelope_url(&d, url, sizeof(url)), 0);
   assert_string_equal(url, "http://127.0.0.1:9000/a/sentry/api/42/envelope/");
-  assert_int_equal(cw_dsn_format(&d, url, sizeof(url)), 0);
+  assert_int_equal(cw__dsn_format(&d, url, sizeof(url)), 0);
   assert_string_equal(url, "http://pub@127.0.0.1:9000/a/sentry/42");
-  assert_int_equal(cw_dsn_minidump_url(&d, url, sizeof(url)), 0);
+  assert_int_equal(cw__dsn_minidump_url(&d, url, sizeof(url)), 0);
   assert_string_equal(
       url, "http://127.0.0.1:9000/a/sentry/api/42/minidump/?sentry_key=pub");
-  assert_int_equal(cw_dsn_envelope_url(&d, url, 10), CW_ERANGE);
+  assert_int_equal(cw__dsn_envelope_url(&d, url, 10), CW_ERANGE);
 }
 
 static void test_dsn_parses_ipv6_host(void **state) {
   (void)state;
-  cw_dsn_t d;
-  assert_int_equal(cw_dsn_parse("http://k@[::1]:8080/7", &d, NULL, 0), 0);
+  cw__dsn_t d;
+  assert_int_equal(cw__dsn_parse("http://k@[::1]:8080/7", &d, NULL, 0), 0);
   assert_string_equal(d.host, "[::1]");
   assert_int_equal(d.port, 8080);
 }
@@ -103,21 +103,21 @@ static void test_dsn_rejects_malformed_with_reason(void **state) {
        "non-ASCII byte 0xc3 at offset 15"},
   };
   for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-    cw_dsn_t d;
+    cw__dsn_t d;
     char err[256];
-    int rc = cw_dsn_parse(cases[i].dsn, &d, err, sizeof(err));
+    int rc = cw__dsn_parse(cases[i].dsn, &d, err, sizeof(err));
     if (rc != CW_EDSN || strstr(err, cases[i].hint) == NULL ||
         strncmp(err, "DSN: ", 5) != 0)
       fail_msg("DSN \"%s\": rc=%d err=\"%s\", want hint \"%s\"", cases[i].dsn,
                rc, err, cases[i].hint);
     assert_string_equal(d.host, "");
   }
-  cw_dsn_t d;
+  cw__dsn_t d;
   char err[64];
-  assert_int_equal(cw_dsn_parse(NULL, &d, err, sizeof(err)), CW_EDSN);
+  assert_int_equal(cw__dsn_parse(NULL, &d, err, sizeof(err)), CW_EDSN);
   /* A tiny error buffer truncates the message without overflowing. */
   char tiny[8];
-  assert_int_equal(cw_dsn_parse("nope", &d, tiny, sizeof(tiny)), CW_EDSN);
+  assert_int_equal(cw__dsn_parse("nope", &d, tiny, sizeof(tiny)), CW_EDSN);
   assert_true(strlen(tiny) < sizeof(tiny));
 }
 
@@ -128,34 +128,35 @@ static void test_dsn_rejects_overlong_parts(void **state) {
   memset(key, 'a', sizeof(key) - 1);
   key[sizeof(key) - 1] = '\0';
   snprintf(dsn, sizeof(dsn), "https://%s@host/1", key);
-  cw_dsn_t d;
+  cw__dsn_t d;
   char err[256];
-  assert_int_equal(cw_dsn_parse(dsn, &d, err, sizeof(err)), CW_EDSN);
+  assert_int_equal(cw__dsn_parse(dsn, &d, err, sizeof(err)), CW_EDSN);
   assert_non_null(strstr(err, "public key longer than"));
 }
 
 static void test_url_accepts_and_rejects(void **state) {
   (void)state;
-  cw_url_t u;
+  cw__url_t u;
   char err[256];
-  assert_int_equal(cw_url_parse("https://submit.backtrace.io/acme/tok/minidump",
-                                &u, err, sizeof(err)),
-                   0);
+  assert_int_equal(
+      cw__url_parse("https://submit.backtrace.io/acme/tok/minidump", &u, err,
+                    sizeof(err)),
+      0);
   assert_string_equal(u.host, "submit.backtrace.io");
   assert_int_equal(u.port, 443);
-  assert_int_equal(cw_url_parse("http://u:p@127.0.0.1:8080/submit?x=1", &u, err,
-                                sizeof(err)),
+  assert_int_equal(cw__url_parse("http://u:p@127.0.0.1:8080/submit?x=1", &u,
+                                 err, sizeof(err)),
                    0);
   assert_int_equal(u.has_userinfo, 1);
   assert_int_equal(u.port, 8080);
-  assert_int_equal(cw_url_parse("127.0.0.1:8080/submit", &u, err, sizeof(err)),
+  assert_int_equal(cw__url_parse("127.0.0.1:8080/submit", &u, err, sizeof(err)),
                    CW_EURL);
   assert_non_null(strstr(err, "upload URL: missing \"://\""));
-  assert_int_equal(cw_url_parse("gopher://x/", &u, err, sizeof(err)), CW_EURL);
+  assert_int_equal(cw__url_parse("gopher://x/", &u, err, sizeof(err)), CW_EURL);
   assert_non_null(strstr(err, "not http or https"));
-  assert_int_equal(cw_url_parse("http:///x", &u, err, sizeof(err)), CW_EURL);
+  assert_int_equal(cw__url_parse("http:///x", &u, err, sizeof(err)), CW_EURL);
   assert_non_null(strstr(err, "missing host"));
-  assert_int_equal(cw_url_parse("http://h/#x", &u, err, sizeof(err)), CW_EURL);
+  assert_int_equal(cw__url_parse("http://h/#x", &u, err, sizeof(err)), CW_EURL);
   assert_non_null(strstr(err, "fragment"));
 }
 

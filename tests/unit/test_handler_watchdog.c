@@ -66,15 +66,15 @@ static int stop(wd_t *w) {
 }
 
 static int recv_ack(int sock) {
-  cw_crash_ack_t ack;
+  cw__crash_ack_t ack;
   ssize_t n = recv(sock, &ack, sizeof(ack), 0);
   assert_int_equal(n, sizeof(ack));
   assert_int_equal(ack.magic, CW_CRASH_ACK_MAGIC);
   return ack.status;
 }
 
-static cw_crash_record_t good_record(pid_t pid) {
-  cw_crash_record_t r;
+static cw__crash_record_t good_record(pid_t pid) {
+  cw__crash_record_t r;
   memset(&r, 0, sizeof(r));
   r.magic = CW_CRASH_RECORD_MAGIC;
   r.version = CW_CRASH_RECORD_VERSION;
@@ -129,7 +129,7 @@ static void test_watchdog_acks_malformed_records(void **state) {
   send_bytes(w.sock, "garbage", 7);
   assert_int_equal(recv_ack(w.sock), CW_EFORMAT);
 
-  cw_crash_record_t r = good_record(getpid());
+  cw__crash_record_t r = good_record(getpid());
   r.magic = 0x12345678;
   send_bytes(w.sock, &r, sizeof(r));
   assert_int_equal(recv_ack(w.sock), CW_EFORMAT);
@@ -143,7 +143,7 @@ static void test_watchdog_acks_malformed_records(void **state) {
   send_bytes(w.sock, &r, sizeof(r));
   assert_int_equal(recv_ack(w.sock), CW_EFORMAT);
 
-  char big[sizeof(cw_crash_record_t) + 16];
+  char big[sizeof(cw__crash_record_t) + 16];
   r = good_record(getpid());
   memset(big, 0, sizeof(big));
   memcpy(big, &r, sizeof(r));
@@ -168,7 +168,7 @@ static void test_watchdog_acks_failed_capture(void **state) {
   assert_int_equal(waitpid(gone, NULL, 0), gone);
   wd_t w;
   start(&w, gone);
-  cw_crash_record_t r = good_record(gone);
+  cw__crash_record_t r = good_record(gone);
   send_bytes(w.sock, &r, sizeof(r));
   int status = recv_ack(w.sock);
   assert_true(status < 0);

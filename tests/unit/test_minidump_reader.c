@@ -38,97 +38,98 @@ static void test_reader_breakpad_fixture(void **state) {
   (void)state;
   char path[4200], err[256];
   fixture("breakpad/linux_null_dereference.dmp", path, sizeof(path));
-  cw_md_t *md = NULL;
-  assert_int_equal(cw_md_open_file(path, &md, err, sizeof(err)), 0);
-  assert_int_equal(cw_md_error_count(md), 0);
-  assert_int_equal(cw_md_stream_count(md), 13);
+  cw__md_t *md = NULL;
+  assert_int_equal(cw__md_open_file(path, &md, err, sizeof(err)), 0);
+  assert_int_equal(cw__md_error_count(md), 0);
+  assert_int_equal(cw__md_stream_count(md), 13);
 
-  const cw_md_system_t *si = cw_md_system_info(md);
+  const cw__md_system_t *si = cw__md_system_info(md);
   assert_non_null(si);
-  assert_string_equal(cw_md_arch_name(si->raw.processor_architecture), "amd64");
+  assert_string_equal(cw__md_arch_name(si->raw.processor_architecture),
+                      "amd64");
   assert_string_equal(si->cpu_info, "family 6 model 63 stepping 2");
   assert_string_equal(si->csd_version,
                       "Linux 3.13.0-53-generic #89-Ubuntu SMP Wed May 20 "
                       "10:34:39 UTC 2015 x86_64");
   assert_string_equal(si->vendor, "GenuineIntel");
 
-  const cw_md_exception_t *e = cw_md_exception(md);
+  const cw__md_exception_t *e = cw__md_exception(md);
   assert_non_null(e);
   assert_int_equal(e->code, 11);
-  assert_string_equal(cw_signal_name((int)e->code), "SIGSEGV");
+  assert_string_equal(cw__signal_name((int)e->code), "SIGSEGV");
   assert_int_equal(e->address, 0);
-  assert_int_equal(cw_md_thread_index(md, e->tid), 0);
+  assert_int_equal(cw__md_thread_index(md, e->tid), 0);
 
-  assert_int_equal(cw_md_thread_count(md), 1);
-  const cw_md_thread_t *t = cw_md_thread(md, 0);
+  assert_int_equal(cw__md_thread_count(md), 1);
+  const cw__md_thread_t *t = cw__md_thread(md, 0);
   assert_int_equal(t->cpu, CW_MD_CPU_AMD64);
-  const md_context_amd64_t *c = cw_md_thread_amd64(md, 0, err, sizeof(err));
+  const md_context_amd64_t *c = cw__md_thread_amd64(md, 0, err, sizeof(err));
   assert_non_null(c);
   assert_int_equal(c->rip, 0x401f26);
   assert_int_equal(c->rsp, 0x7fffbf0d7f10);
   assert_int_equal(t->stack_size, 12288);
 
-  assert_int_equal(cw_md_module_count(md), 8);
-  const cw_md_module_t *m = cw_md_module(md, 0);
+  assert_int_equal(cw__md_module_count(md), 8);
+  const cw__md_module_t *m = cw__md_module(md, 0);
   assert_string_equal(m->basename, "driver");
   assert_int_equal(m->base, 0x400000);
   assert_int_equal(m->base + m->size - 1, 0x416fff);
   assert_string_equal(m->breakpad_id, "014F7B7CB88E7675C28A362BD5A8961F0");
   assert_int_equal(m->cv_signature, MD_CVINFOPDB70_SIGNATURE);
-  assert_int_equal(cw_md_module_for_address(md, 0x401f26), 0);
-  assert_int_equal(cw_md_module_for_address(md, 0x417000), -1);
+  assert_int_equal(cw__md_module_for_address(md, 0x401f26), 0);
+  assert_int_equal(cw__md_module_for_address(md, 0x417000), -1);
 
   /* The stack reads back through the memory lookup, across its end fails. */
   uint64_t word;
-  assert_int_equal(cw_md_read_memory(md, c->rsp, &word, 8), 0);
+  assert_int_equal(cw__md_read_memory(md, c->rsp, &word, 8), 0);
   assert_int_equal(
-      cw_md_read_memory(md, t->stack_start + t->stack_size - 4, &word, 8),
+      cw__md_read_memory(md, t->stack_start + t->stack_size - 4, &word, 8),
       CW_ENOENT);
 
   size_t len;
-  const uint8_t *cmd = cw_md_stream_data(md, MD_LINUX_CMD_LINE, &len);
+  const uint8_t *cmd = cw__md_stream_data(md, MD_LINUX_CMD_LINE, &len);
   assert_non_null(cmd);
   assert_memory_equal(cmd, "./driver", 8);
   size_t nauxv;
-  const cw_md_auxv_t *auxv = cw_md_auxv(md, &nauxv);
+  const cw__md_auxv_t *auxv = cw__md_auxv(md, &nauxv);
   assert_int_equal(nauxv, 304 / 16);
   int saw_pagesz = 0;
   for (size_t i = 0; i < nauxv; i++)
     if (auxv[i].type == 6 /* AT_PAGESZ */)
       saw_pagesz = auxv[i].value == 4096;
   assert_true(saw_pagesz);
-  const cw_md_dso_debug_t *dso = cw_md_dso_debug(md);
+  const cw__md_dso_debug_t *dso = cw__md_dso_debug(md);
   assert_non_null(dso);
   assert_true(dso->count > 0);
-  cw_md_close(md);
+  cw__md_close(md);
 }
 
 static void test_reader_crashpad_fixture(void **state) {
   (void)state;
   char path[4200], err[256];
   fixture("crashpad/sentry_example_segv.dmp", path, sizeof(path));
-  cw_md_t *md = NULL;
-  assert_int_equal(cw_md_open_file(path, &md, err, sizeof(err)), 0);
-  assert_int_equal(cw_md_error_count(md), 0);
-  assert_int_equal(cw_md_thread_count(md), 2);
-  const cw_md_exception_t *e = cw_md_exception(md);
+  cw__md_t *md = NULL;
+  assert_int_equal(cw__md_open_file(path, &md, err, sizeof(err)), 0);
+  assert_int_equal(cw__md_error_count(md), 0);
+  assert_int_equal(cw__md_thread_count(md), 2);
+  const cw__md_exception_t *e = cw__md_exception(md);
   assert_int_equal(e->flags, 1);
-  assert_string_equal(cw_si_code_name((int)e->code, (int)e->flags),
+  assert_string_equal(cw__si_code_name((int)e->code, (int)e->flags),
                       "SEGV_MAPERR");
   assert_int_equal(e->address, 1);
-  const cw_md_module_t *m = cw_md_module(md, 0);
+  const cw__md_module_t *m = cw__md_module(md, 0);
   assert_string_equal(m->basename, "sentry_example");
   assert_int_equal(m->cv_signature, MD_CVINFOELF_SIGNATURE);
   assert_int_equal(m->build_id_len, 20);
   assert_string_equal(m->breakpad_id, "01A085D078CF9C85B6A885EA4E9A78600");
   assert_int_equal(strlen(m->code_id), 40);
   assert_int_equal(strlen(m->debug_id), 36);
-  assert_non_null(cw_md_crashpad_info(md));
-  assert_non_null(cw_md_misc_info(md));
+  assert_non_null(cw__md_crashpad_info(md));
+  assert_non_null(cw__md_misc_info(md));
   /* Crashpad writes no /proc text streams; absence is not an error. */
   size_t len;
-  assert_null(cw_md_stream_data(md, MD_LINUX_MAPS, &len));
-  cw_md_close(md);
+  assert_null(cw__md_stream_data(md, MD_LINUX_MAPS, &len));
+  cw__md_close(md);
 }
 
 /* A damaged stream is reported with its name and offset, the rest reads. */
@@ -141,15 +142,15 @@ static void test_reader_damaged_streams(void **state) {
   /* Thread list at 0xc0: set its count to 5000. */
   uint32_t big = 5000;
   memcpy(data + 0xc0, &big, 4);
-  cw_md_t *md = NULL;
-  assert_int_equal(cw_md_open_buffer(data, len, &md, err, sizeof(err)), 0);
-  assert_int_equal(cw_md_error_count(md), 1);
-  assert_non_null(strstr(cw_md_errors(md),
+  cw__md_t *md = NULL;
+  assert_int_equal(cw__md_open_buffer(data, len, &md, err, sizeof(err)), 0);
+  assert_int_equal(cw__md_error_count(md), 1);
+  assert_non_null(strstr(cw__md_errors(md),
                          "thread list stream at offset 0xc0: count 5000 "
                          "needs 240004 bytes, stream has 52"));
-  assert_int_equal(cw_md_thread_count(md), 0);
-  assert_int_equal(cw_md_module_count(md), 8);
-  cw_md_close(md);
+  assert_int_equal(cw__md_thread_count(md), 0);
+  assert_int_equal(cw__md_module_count(md), 8);
+  cw__md_close(md);
   free(data);
 
   /* A module name RVA past the end of the file. */
@@ -157,10 +158,10 @@ static void test_reader_damaged_streams(void **state) {
   uint32_t far = 0x7fffff00;
   /* Module list at 0x36c8: count, then modules; name RVA at +20. */
   memcpy(data + 0x36c8 + 4 + 20, &far, 4);
-  assert_int_equal(cw_md_open_buffer(data, len, &md, err, sizeof(err)), 0);
-  assert_non_null(strstr(cw_md_errors(md), "offset 0x7fffff00"));
-  assert_string_equal(cw_md_module(md, 0)->name, "");
-  cw_md_close(md);
+  assert_int_equal(cw__md_open_buffer(data, len, &md, err, sizeof(err)), 0);
+  assert_non_null(strstr(cw__md_errors(md), "offset 0x7fffff00"));
+  assert_string_equal(cw__md_module(md, 0)->name, "");
+  cw__md_close(md);
   free(data);
 }
 
@@ -170,23 +171,23 @@ static void test_reader_bad_header(void **state) {
   fixture("breakpad/linux_null_dereference.dmp", path, sizeof(path));
   size_t len;
   uint8_t *data = slurp(path, &len);
-  cw_md_t *md = NULL;
-  assert_int_equal(cw_md_open_buffer(data, 20, &md, err, sizeof(err)),
+  cw__md_t *md = NULL;
+  assert_int_equal(cw__md_open_buffer(data, 20, &md, err, sizeof(err)),
                    CW_ETRUNC);
   assert_null(md);
   assert_non_null(strstr(err, "header at offset 0x0"));
 
-  assert_int_equal(cw_md_open_buffer(data, 100, &md, err, sizeof(err)),
+  assert_int_equal(cw__md_open_buffer(data, 100, &md, err, sizeof(err)),
                    CW_ETRUNC);
   assert_non_null(strstr(err, "stream directory at offset 0x20"));
 
   data[0] = 'X';
-  assert_int_equal(cw_md_open_buffer(data, len, &md, err, sizeof(err)),
+  assert_int_equal(cw__md_open_buffer(data, len, &md, err, sizeof(err)),
                    CW_EFORMAT);
   assert_non_null(strstr(err, "signature"));
   free(data);
 
-  assert_int_equal(cw_md_open_file("/nonexistent.dmp", &md, err, sizeof(err)),
+  assert_int_equal(cw__md_open_file("/nonexistent.dmp", &md, err, sizeof(err)),
                    CW_ENOENT);
 }
 
@@ -200,18 +201,18 @@ static void test_reader_every_truncation(void **state) {
   uint8_t *data = slurp(path, &len);
   int failed = 0, damaged = 0;
   for (size_t cut = 0; cut < len; cut += 7) {
-    cw_md_t *md = NULL;
-    int rc = cw_md_open_buffer(data, cut, &md, err, sizeof(err));
+    cw__md_t *md = NULL;
+    int rc = cw__md_open_buffer(data, cut, &md, err, sizeof(err));
     if (rc != 0) {
       assert_non_null(strstr(err, "offset"));
       failed++;
       continue;
     }
-    if (cw_md_error_count(md) > 0)
+    if (cw__md_error_count(md) > 0)
       damaged++;
-    for (size_t i = 0; i < cw_md_thread_count(md); i++)
-      cw_md_thread_amd64(md, i, err, sizeof(err));
-    cw_md_close(md);
+    for (size_t i = 0; i < cw__md_thread_count(md); i++)
+      cw__md_thread_amd64(md, i, err, sizeof(err));
+    cw__md_close(md);
   }
   assert_true(failed > 0);
   assert_true(damaged > 0);
@@ -254,7 +255,7 @@ static void synth_begin(synth_t *s) {
   s->len = sizeof(md_header_t) + 16 * sizeof(md_directory_t);
 }
 
-static cw_md_t *synth_open(synth_t *s) {
+static cw__md_t *synth_open(synth_t *s) {
   md_header_t h = {MD_HEADER_SIGNATURE,
                    MD_HEADER_VERSION,
                    s->n,
@@ -264,9 +265,9 @@ static cw_md_t *synth_open(synth_t *s) {
                    0};
   memcpy(s->b, &h, sizeof(h));
   memcpy(s->b + sizeof(h), s->dir, s->n * sizeof(md_directory_t));
-  cw_md_t *md = NULL;
+  cw__md_t *md = NULL;
   char err[256];
-  assert_int_equal(cw_md_open_buffer(s->b, s->len, &md, err, sizeof(err)), 0);
+  assert_int_equal(cw__md_open_buffer(s->b, s->len, &md, err, sizeof(err)), 0);
   return md;
 }
 
@@ -275,7 +276,7 @@ static void test_reader_other_cpus(void **state) {
   (void)state;
   static const struct {
     uint32_t flags, size;
-    cw_md_cpu_t cpu;
+    cw__md_cpu_t cpu;
     const char *name;
   } cases[] = {
       {0x0001003f, 716, CW_MD_CPU_X86, "x86"},
@@ -294,16 +295,16 @@ static void test_reader_other_cpus(void **state) {
     uint32_t rva = put_u32(&s, 1);
     put(&s, &t, sizeof(t));
     stream(&s, MD_THREAD_LIST_STREAM, rva, 4 + sizeof(t));
-    cw_md_t *md = synth_open(&s);
-    assert_int_equal(cw_md_error_count(md), 0);
-    assert_int_equal(cw_md_thread(md, 0)->cpu, cases[c].cpu);
-    assert_false(cw_md_thread(md, 0)->has_amd64);
+    cw__md_t *md = synth_open(&s);
+    assert_int_equal(cw__md_error_count(md), 0);
+    assert_int_equal(cw__md_thread(md, 0)->cpu, cases[c].cpu);
+    assert_false(cw__md_thread(md, 0)->has_amd64);
     char err[256];
-    assert_null(cw_md_thread_amd64(md, 0, err, sizeof(err)));
+    assert_null(cw__md_thread_amd64(md, 0, err, sizeof(err)));
     char want[64];
     snprintf(want, sizeof(want), "unsupported CPU %s", cases[c].name);
     assert_non_null(strstr(err, want));
-    cw_md_close(md);
+    cw__md_close(md);
   }
 }
 
@@ -343,27 +344,27 @@ static void test_reader_names_and_memory64(void **state) {
   put(&s, ranges, sizeof(ranges));
   stream(&s, MD_MEMORY_64_LIST_STREAM, rva, sizeof(hdr) + sizeof(ranges));
 
-  cw_md_t *md = synth_open(&s);
-  assert_string_equal(cw_md_errors(md), "");
-  assert_int_equal(cw_md_thread_count(md), 1);
-  assert_string_equal(cw_md_thread(md, 0)->name,
+  cw__md_t *md = synth_open(&s);
+  assert_string_equal(cw__md_errors(md), "");
+  assert_int_equal(cw__md_thread_count(md), 1);
+  assert_string_equal(cw__md_thread(md, 0)->name,
                       "w\xc3\xa9\xf0\x9f\x98\x80\xef\xbf\xbd");
-  assert_true(cw_md_thread(md, 0)->has_amd64);
-  assert_int_equal(cw_md_memory_count(md), 2);
+  assert_true(cw__md_thread(md, 0)->has_amd64);
+  assert_int_equal(cw__md_memory_count(md), 2);
   uint8_t got[4];
-  assert_int_equal(cw_md_read_memory(md, 0x2004, got, 4), 0);
+  assert_int_equal(cw__md_read_memory(md, 0x2004, got, 4), 0);
   assert_int_equal(got[0], 20); /* second range starts at data[16] */
-  assert_int_equal(cw_md_read_memory(md, 0x100e, got, 4), CW_ENOENT);
-  cw_md_close(md);
+  assert_int_equal(cw__md_read_memory(md, 0x100e, got, 4), CW_ENOENT);
+  cw__md_close(md);
 
   /* The same Memory64List claiming more ranges than the stream holds. */
   hdr[0] = 1000000;
   memcpy(s.b + rva, hdr, sizeof(hdr));
   md = synth_open(&s);
-  assert_non_null(strstr(cw_md_errors(md), "memory64 list stream at offset"));
-  assert_non_null(strstr(cw_md_errors(md), "count 1000000"));
-  assert_int_equal(cw_md_memory_count(md), 0);
-  cw_md_close(md);
+  assert_non_null(strstr(cw__md_errors(md), "memory64 list stream at offset"));
+  assert_non_null(strstr(cw__md_errors(md), "count 1000000"));
+  assert_int_equal(cw__md_memory_count(md), 0);
+  cw__md_close(md);
 }
 
 int main(void) {

@@ -68,7 +68,7 @@ static void build_capture(wd_capture_t *cap) {
     th->regs.fp.cwd = 0x37f;
     th->regs.has_fp = 1;
     uint64_t base = th->regs.gp.rsp - WD_RED_ZONE;
-    th->stack_region = wd_capture_add_region(
+    th->stack_region = cw__wd_capture_add_region(
         cap, base, t ? stack1 : stack0, t ? sizeof(stack1) : sizeof(stack0));
     assert_true(th->stack_region >= 0);
   }
@@ -81,9 +81,9 @@ static void build_capture(wd_capture_t *cap) {
   memcpy(cap->modules[0].build_id, kBuildId, sizeof(kBuildId));
   cap->modules[0].build_id_len = sizeof(kBuildId);
   assert_int_equal(
-      wd_capture_add_blob(cap, MD_LINUX_MAPS, kMaps, strlen(kMaps)), 0);
+      cw__wd_capture_add_blob(cap, MD_LINUX_MAPS, kMaps, strlen(kMaps)), 0);
   assert_int_equal(
-      wd_capture_add_blob(cap, MD_LINUX_PROC_STATUS, "Name:\tx\n", 8), 0);
+      cw__wd_capture_add_blob(cap, MD_LINUX_PROC_STATUS, "Name:\tx\n", 8), 0);
   cap->dso_debug.present = 1;
   cap->dso_debug.version = 1;
   cap->dso_debug.map_addr = 0x1000;
@@ -178,12 +178,13 @@ static void test_minidump_writer_streams_read_back(void **state) {
   (void)state;
   wd_capture_t cap;
   build_capture(&cap);
-  cw_buf_t b = CW_BUF_INIT;
-  assert_int_equal(wd_minidump_build(&cap, &b), 0);
+  cw__buf_t b = CW_BUF_INIT;
+  assert_int_equal(cw__wd_minidump_build(&cap, &b), 0);
   dump_t m = {b.data, b.len};
 
   const md_header_t *h = (const md_header_t *)at(&m, 0, sizeof(md_header_t));
-  assert_int_equal(h->signature, 0); /* written last, by wd_minidump_write */
+  assert_int_equal(h->signature,
+                   0); /* written last, by cw__wd_minidump_write */
   assert_int_equal(h->version, MD_HEADER_VERSION);
   assert_int_equal(h->stream_directory_rva, sizeof(md_header_t));
   assert_int_equal(h->time_date_stamp, 1700000000u);
@@ -328,8 +329,8 @@ static void test_minidump_writer_streams_read_back(void **state) {
   md_string(&m, lm[1].name, text, sizeof(text));
   assert_string_equal(text, "/lib/libc.so.6");
 
-  cw_buf_free(&b);
-  wd_capture_free(&cap);
+  cw__buf_free(&b);
+  cw__wd_capture_free(&cap);
 }
 
 static void test_minidump_writer_signature_written_last(void **state) {
@@ -342,9 +343,9 @@ static void test_minidump_writer_signature_written_last(void **state) {
   snprintf(buf, sizeof(buf), "%s/cw-md-XXXXXX", tmp ? tmp : "/tmp");
   int fd = mkstemp(tmp ? buf : path);
   assert_true(fd >= 0);
-  assert_int_equal(wd_minidump_write(&cap, fd), 0);
-  cw_buf_t b = CW_BUF_INIT;
-  assert_int_equal(wd_minidump_build(&cap, &b), 0);
+  assert_int_equal(cw__wd_minidump_write(&cap, fd), 0);
+  cw__buf_t b = CW_BUF_INIT;
+  assert_int_equal(cw__wd_minidump_build(&cap, &b), 0);
   off_t end = lseek(fd, 0, SEEK_END);
   assert_int_equal(end, (off_t)b.len);
   uint8_t *file = malloc(b.len);
@@ -360,15 +361,15 @@ static void test_minidump_writer_signature_written_last(void **state) {
 
   /* A write that cannot happen leaves no signature behind. */
   int ro = open("/dev/null", O_RDONLY | O_CLOEXEC);
-  assert_true(wd_minidump_write(&cap, ro) < 0);
+  assert_true(cw__wd_minidump_write(&cap, ro) < 0);
   close(ro);
-  cw_buf_free(&b);
-  wd_capture_free(&cap);
+  cw__buf_free(&b);
+  cw__wd_capture_free(&cap);
 }
 
 static void test_regs_from_crash_context_glibc_order(void **state) {
   (void)state;
-  cw_crash_context_t ctx;
+  cw__crash_context_t ctx;
   memset(&ctx, 0, sizeof(ctx));
   for (int i = 0; i < CW_CONTEXT_NGREG; i++)
     ctx.gregs[i] = 0x1000 + (uint64_t)i;
@@ -376,9 +377,9 @@ static void test_regs_from_crash_context_glibc_order(void **state) {
   ctx.has_fpregs = 1;
   ctx.fpregs[24] = 0x80; /* mxcsr low byte at offset 24 */
   wd_regs_t r;
-  wd_regs_from_crash_context(&ctx, NULL, &r);
+  cw__wd_regs_from_crash_context(&ctx, NULL, &r);
   md_context_amd64_t c;
-  wd_regs_to_md_context(&r, &c);
+  cw__wd_regs_to_md_context(&r, &c);
   assert_int_equal(c.r8, 0x1000 + REG_R8);
   assert_int_equal(c.r15, 0x1000 + REG_R15);
   assert_int_equal(c.rdi, 0x1000 + REG_RDI);
@@ -397,7 +398,7 @@ static void test_regs_from_crash_context_glibc_order(void **state) {
   assert_int_equal(c.flt_save.mx_csr, 0x80);
   /* And back, as a reader would. */
   wd_regs_t back;
-  wd_regs_from_md_context(&c, &back);
+  cw__wd_regs_from_md_context(&c, &back);
   assert_int_equal(back.gp.rip, r.gp.rip);
   assert_int_equal(back.gp.r12, r.gp.r12);
   assert_true(back.has_fp);
@@ -409,18 +410,18 @@ static void test_minidump_writer_round_trip_through_reader(void **state) {
   (void)state;
   wd_capture_t cap;
   build_capture(&cap);
-  cw_buf_t b = CW_BUF_INIT;
-  assert_int_equal(wd_minidump_build(&cap, &b), 0);
+  cw__buf_t b = CW_BUF_INIT;
+  assert_int_equal(cw__wd_minidump_build(&cap, &b), 0);
   uint32_t sig = MD_HEADER_SIGNATURE;
   memcpy(b.data, &sig, 4);
-  cw_md_t *md;
+  cw__md_t *md;
   char err[256] = "";
-  assert_int_equal(cw_md_open_buffer(b.data, b.len, &md, err, sizeof(err)), 0);
-  assert_int_equal(cw_md_error_count(md), 0);
+  assert_int_equal(cw__md_open_buffer(b.data, b.len, &md, err, sizeof(err)), 0);
+  assert_int_equal(cw__md_error_count(md), 0);
 
-  assert_int_equal(cw_md_thread_count(md), 2);
+  assert_int_equal(cw__md_thread_count(md), 2);
   for (size_t i = 0; i < 2; i++) {
-    const cw_md_thread_t *t = cw_md_thread(md, i);
+    const cw__md_thread_t *t = cw__md_thread(md, i);
     const wd_thread_t *th = &cap.threads[i];
     assert_int_equal(t->tid, th->tid);
     assert_string_equal(t->name, th->name);
@@ -430,11 +431,11 @@ static void test_minidump_writer_round_trip_through_reader(void **state) {
     assert_int_equal(t->stack_start, r->start);
     assert_int_equal(t->stack_size, r->len);
     uint8_t word[8];
-    assert_int_equal(cw_md_read_memory(md, th->regs.gp.rsp, word, 8), 0);
+    assert_int_equal(cw__md_read_memory(md, th->regs.gp.rsp, word, 8), 0);
     assert_memory_equal(word, r->data + WD_RED_ZONE, 8);
   }
-  assert_int_equal(cw_md_module_count(md), 1);
-  const cw_md_module_t *mod = cw_md_module(md, 0);
+  assert_int_equal(cw__md_module_count(md), 1);
+  const cw__md_module_t *mod = cw__md_module(md, 0);
   assert_string_equal(mod->name, kPath);
   assert_string_equal(mod->basename, "app-\xf0\x9f\x98\x80");
   assert_int_equal(mod->cv_signature, MD_CVINFOELF_SIGNATURE);
@@ -442,9 +443,9 @@ static void test_minidump_writer_round_trip_through_reader(void **state) {
   assert_string_equal(mod->code_id, "f1c3bcc0279865fe3058404b2831d9e64135386c");
   assert_int_equal(
       strncmp(mod->debug_id, "c0bcc3f1-9827-fe65-3058-404b2831d9e6", 36), 0);
-  assert_int_equal(cw_md_module_for_address(md, 0x555500001234ull), 0);
+  assert_int_equal(cw__md_module_for_address(md, 0x555500001234ull), 0);
 
-  const cw_md_exception_t *ex = cw_md_exception(md);
+  const cw__md_exception_t *ex = cw__md_exception(md);
   assert_non_null(ex);
   assert_int_equal(ex->tid, 4322);
   assert_int_equal(ex->code, SIGSEGV);
@@ -453,27 +454,27 @@ static void test_minidump_writer_round_trip_through_reader(void **state) {
   assert_true(ex->has_amd64);
   assert_int_equal(ex->amd64.rip, cap.threads[1].regs.gp.rip);
 
-  const cw_md_system_t *si = cw_md_system_info(md);
+  const cw__md_system_t *si = cw__md_system_info(md);
   assert_non_null(si);
   assert_string_equal(si->vendor, "GenuineIntel");
   assert_string_equal(si->csd_version, "Linux 6.1.0-13-amd64 #1 SMP x86_64");
-  const cw_md_misc_t *mi = cw_md_misc_info(md);
+  const cw__md_misc_t *mi = cw__md_misc_info(md);
   assert_non_null(mi);
   assert_int_equal(mi->process_id, 4321);
-  const cw_md_dso_debug_t *dd = cw_md_dso_debug(md);
+  const cw__md_dso_debug_t *dd = cw__md_dso_debug(md);
   assert_non_null(dd);
   assert_int_equal(dd->count, 2);
   assert_string_equal(dd->maps[1].name, "/lib/libc.so.6");
   assert_int_equal(dd->dynamic, 0x4000);
   size_t len;
-  const uint8_t *maps = cw_md_stream_data(md, MD_LINUX_MAPS, &len);
+  const uint8_t *maps = cw__md_stream_data(md, MD_LINUX_MAPS, &len);
   assert_non_null(maps);
   assert_int_equal(len, strlen(kMaps));
   assert_memory_equal(maps, kMaps, len);
 
-  cw_md_close(md);
-  cw_buf_free(&b);
-  wd_capture_free(&cap);
+  cw__md_close(md);
+  cw__buf_free(&b);
+  cw__wd_capture_free(&cap);
 }
 
 /* This process's vDSO image (its ELF headers through its section
@@ -516,26 +517,26 @@ static void test_minidump_writer_vdso_image_in_memory_list(void **state) {
   uint8_t id[20] = {0};
   {
     /* The build-id, as the capture reads it from the note segment. */
-    cw_symbolizer_t *s = cw_symbolizer_new(CW_SYM_NO_SYSTEM_DIRS |
-                                           CW_SYM_NO_DEBUGINFOD);
-    cw_sym_module_t *m = NULL;
+    cw__symbolizer_t *s =
+        cw__symbolizer_new(CW_SYM_NO_SYSTEM_DIRS | CW_SYM_NO_DEBUGINFOD);
+    cw__sym_module_t *m = NULL;
     assert_int_equal(
-        cw_symbolizer_open_image(s, "linux-vdso.so.1", img, size, NULL, 0, &m),
+        cw__symbolizer_open_image(s, "linux-vdso.so.1", img, size, NULL, 0, &m),
         0);
     const uint8_t *bid;
-    size_t n = cw_sym_module_build_id(m, &bid);
+    size_t n = cw__sym_module_build_id(m, &bid);
     assert_true(n > 0 && n <= sizeof(id));
     memcpy(v->build_id, bid, n);
     v->build_id_len = n;
     memcpy(id, bid, n);
-    cw_symbolizer_free(s);
+    cw__symbolizer_free(s);
   }
   /* A region inside the image, as the IP region of a crash in the vDSO. */
   assert_true(size > 0x400);
-  assert_true(wd_capture_add_region(&cap, v->base + 0x200, img + 0x200,
-                                    0x100) >= 0);
-  cw_buf_t b = CW_BUF_INIT;
-  assert_int_equal(wd_minidump_build(&cap, &b), 0);
+  assert_true(cw__wd_capture_add_region(&cap, v->base + 0x200, img + 0x200,
+                                        0x100) >= 0);
+  cw__buf_t b = CW_BUF_INIT;
+  assert_int_equal(cw__wd_minidump_build(&cap, &b), 0);
   uint32_t sig = MD_HEADER_SIGNATURE;
   memcpy(b.data, &sig, 4);
 
@@ -559,36 +560,37 @@ static void test_minidump_writer_vdso_image_in_memory_list(void **state) {
                       x.start_of_memory_range);
     }
 
-  cw_md_t *md;
+  cw__md_t *md;
   char err[256] = "";
-  assert_int_equal(cw_md_open_buffer(b.data, b.len, &md, err, sizeof(err)), 0);
-  assert_int_equal(cw_md_error_count(md), 0);
+  assert_int_equal(cw__md_open_buffer(b.data, b.len, &md, err, sizeof(err)), 0);
+  assert_int_equal(cw__md_error_count(md), 0);
   uint8_t *back = malloc(size);
   assert_non_null(back);
-  assert_int_equal(cw_md_read_memory(md, v->base, back, size), 0);
+  assert_int_equal(cw__md_read_memory(md, v->base, back, size), 0);
   assert_memory_equal(back, img, size);
-  cw_symbolizer_t *s =
-      cw_symbolizer_new(CW_SYM_NO_SYSTEM_DIRS | CW_SYM_NO_DEBUGINFOD);
-  cw_sym_module_t *m = NULL;
-  const cw_md_module_t *mm = cw_md_module(md, 1);
+  cw__symbolizer_t *s =
+      cw__symbolizer_new(CW_SYM_NO_SYSTEM_DIRS | CW_SYM_NO_DEBUGINFOD);
+  cw__sym_module_t *m = NULL;
+  const cw__md_module_t *mm = cw__md_module(md, 1);
   assert_string_equal(mm->name, "linux-vdso.so.1");
-  assert_int_equal(cw_symbolizer_open_image(s, mm->name, back, size,
-                                            mm->build_id, mm->build_id_len, &m),
+  assert_int_equal(cw__symbolizer_open_image(s, mm->name, back, size,
+                                             mm->build_id, mm->build_id_len,
+                                             &m),
                    0);
-  assert_string_equal(cw_sym_module_source(m), "symtab");
+  assert_string_equal(cw__sym_module_source(m), "symtab");
   /* Another build-id: refused. */
   uint8_t other[20];
   memcpy(other, id, sizeof(other));
   other[0] ^= 0xff;
-  cw_sym_module_t *m2 = NULL;
-  assert_int_equal(cw_symbolizer_open_image(s, mm->name, back, size, other,
-                                            mm->build_id_len, &m2),
+  cw__sym_module_t *m2 = NULL;
+  assert_int_equal(cw__symbolizer_open_image(s, mm->name, back, size, other,
+                                             mm->build_id_len, &m2),
                    CW_EBUILDID);
-  cw_symbolizer_free(s);
+  cw__symbolizer_free(s);
   free(back);
-  cw_md_close(md);
-  cw_buf_free(&b);
-  wd_capture_free(&cap);
+  cw__md_close(md);
+  cw__buf_free(&b);
+  cw__wd_capture_free(&cap);
 }
 
 int main(void) {

@@ -27,13 +27,13 @@ static void test_redact_dsn_keys(void **state) {
                       "{\"detail\":\"bad key [redacted]\"}");
   assert_string_equal(red(&r, "secret s3cr3tvalue!"), "secret [redacted]!");
   /* The X-Sentry-Auth header keeps its version and client. */
-  assert_string_equal(
-      red(NULL, "X-Sentry-Auth: Sentry sentry_version=7, "
-                "sentry_client=crashwatch/0.1.0, sentry_key=abc, "
-                "sentry_secret=def"),
-      "X-Sentry-Auth: Sentry sentry_version=7, "
-      "sentry_client=crashwatch/0.1.0, sentry_key=[redacted], "
-      "sentry_secret=[redacted]");
+  assert_string_equal(red(NULL,
+                          "X-Sentry-Auth: Sentry sentry_version=7, "
+                          "sentry_client=crashwatch/0.1.0, sentry_key=abc, "
+                          "sentry_secret=def"),
+                      "X-Sentry-Auth: Sentry sentry_version=7, "
+                      "sentry_client=crashwatch/0.1.0, sentry_key=[redacted], "
+                      "sentry_secret=[redacted]");
 }
 
 static void test_redact_url_credentials(void **state) {
@@ -49,8 +49,9 @@ static void test_redact_url_credentials(void **state) {
   assert_string_equal(red(&r, "cmVsYXl1c2VyOmh1bnRlcjJwYXNz"), "[redacted]");
   assert_string_equal(red(&r, "Server auth using Basic with user 'relayuser'"),
                       "Server auth using Basic with user '[redacted]'");
-  assert_string_equal(red(&r, "POST /api/1/minidump/?sentry_key=feedfacecafe&x=1 "
-                              "HTTP/1.1"),
+  assert_string_equal(red(&r,
+                          "POST /api/1/minidump/?sentry_key=feedfacecafe&x=1 "
+                          "HTTP/1.1"),
                       "POST /api/1/minidump/?sentry_key=[redacted]&x=1 "
                       "HTTP/1.1");
   assert_string_equal(red(&r, "hunter2pass"), "[redacted]");
@@ -59,8 +60,9 @@ static void test_redact_url_credentials(void **state) {
 static void test_redact_patterns_without_secrets(void **state) {
   (void)state;
   /* Nothing registered: the patterns alone still hide credentials. */
-  assert_string_equal(red(NULL, "to http://u:p@h:1/x?key=abc&token=t#f"),
-                      "to http://[redacted]@h:1/x?key=[redacted]&token=[redacted]#f");
+  assert_string_equal(
+      red(NULL, "to http://u:p@h:1/x?key=abc&token=t#f"),
+      "to http://[redacted]@h:1/x?key=[redacted]&token=[redacted]#f");
   assert_string_equal(red(NULL, "Proxy-Authorization: Basic eHg6eXk="),
                       "Proxy-Authorization: [redacted]");
   assert_string_equal(red(NULL, "authorization: Bearer x\r\nHost: h"),
@@ -73,8 +75,9 @@ static void test_redact_patterns_without_secrets(void **state) {
   redact_t r;
   redact_init(&r);
   redact_add_dsn(&r, "http://k@127.0.0.1:9/1");
-  assert_string_equal(red(&r, "http://k@127.0.0.1:9 sentry_key=k keep"),
-                      "http://[redacted]@127.0.0.1:9 sentry_key=[redacted] keep");
+  assert_string_equal(
+      red(&r, "http://k@127.0.0.1:9 sentry_key=k keep"),
+      "http://[redacted]@127.0.0.1:9 sentry_key=[redacted] keep");
   /* The output is always terminated, even when cut. */
   char small[8];
   redact_line(NULL, "abcdefghijkl", 12, small, sizeof(small));

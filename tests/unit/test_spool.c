@@ -37,7 +37,7 @@ static int setup(void **state) {
            root && *root ? root : "/tmp");
   if (mkdtemp(base) == NULL)
     return -1;
-  /* A spool path with missing parents: spool_ensure_dir creates them. */
+  /* A spool path with missing parents: cw__spool_ensure_dir creates them. */
   snprintf(dir, sizeof(dir), "%s/a/b/reports", base);
   return 0;
 }
@@ -45,15 +45,15 @@ static int setup(void **state) {
 static size_t count_listed(void) {
   char **ids;
   size_t n;
-  assert_int_equal(spool_list(dir, &ids, &n), 0);
-  spool_list_free(ids, n);
+  assert_int_equal(cw__spool_list(dir, &ids, &n), 0);
+  cw__spool_list_free(ids, n);
   return n;
 }
 
 static void test_spool_ensure_dir_creates_private_dirs(void **state) {
   (void)state;
   char err[256];
-  assert_int_equal(spool_ensure_dir(dir, err, sizeof(err)), 0);
+  assert_int_equal(cw__spool_ensure_dir(dir, err, sizeof(err)), 0);
   struct stat st;
   assert_int_equal(stat(dir, &st), 0);
   assert_true(S_ISDIR(st.st_mode));
@@ -64,7 +64,7 @@ static void test_spool_ensure_dir_creates_private_dirs(void **state) {
   FILE *f = fopen(file, "w");
   assert_non_null(f);
   fclose(f);
-  assert_int_equal(spool_ensure_dir(file, err, sizeof(err)) < 0, 1);
+  assert_int_equal(cw__spool_ensure_dir(file, err, sizeof(err)) < 0, 1);
   assert_non_null(strstr(err, file));
   unlink(file);
 }
@@ -73,14 +73,16 @@ static void test_spool_half_written_report_is_never_listed(void **state) {
   (void)state;
   const char *id = "0123456789abcdef0123456789abcdef";
   spool_report_t *r;
-  assert_int_equal(spool_report_begin(dir, id, &r), 0);
-  assert_int_equal(spool_report_write_file(r, "event.json", "{}", 2), 0);
+  assert_int_equal(cw__spool_report_begin(dir, id, &r), 0);
+  assert_int_equal(cw__spool_report_write_file(r, "event.json", "{}", 2), 0);
   /* Written but not committed: readers see nothing. */
   assert_int_equal(count_listed(), 0);
-  assert_int_equal(spool_report_write_file(r, "minidump.dmp", "MDMP", 4), 0);
+  assert_int_equal(cw__spool_report_write_file(r, "minidump.dmp", "MDMP", 4),
+                   0);
   assert_int_equal(count_listed(), 0);
   char final_path[PATH_MAX];
-  assert_int_equal(spool_report_commit(r, final_path, sizeof(final_path)), 0);
+  assert_int_equal(cw__spool_report_commit(r, final_path, sizeof(final_path)),
+                   0);
   assert_int_equal(count_listed(), 1);
   struct stat st;
   assert_int_equal(stat(final_path, &st), 0);
@@ -92,8 +94,8 @@ static void test_spool_half_written_report_is_never_listed(void **state) {
   assert_int_equal(st.st_size, 4);
   /* The same id cannot be written twice over a committed report. */
   spool_report_t *again;
-  assert_int_equal(spool_report_begin(dir, id, &again), 0);
-  assert_true(spool_report_commit(again, NULL, 0) < 0);
+  assert_int_equal(cw__spool_report_begin(dir, id, &again), 0);
+  assert_true(cw__spool_report_commit(again, NULL, 0) < 0);
   assert_int_equal(count_listed(), 1);
 }
 
@@ -105,9 +107,10 @@ test_spool_writer_killed_mid_report_leaves_nothing_listed(void **state) {
   assert_true(pid >= 0);
   if (pid == 0) {
     spool_report_t *r;
-    if (spool_report_begin(dir, "fedcba9876543210fedcba9876543210", &r) != 0)
+    if (cw__spool_report_begin(dir, "fedcba9876543210fedcba9876543210", &r) !=
+        0)
       _exit(1);
-    spool_report_write_file(r, "event.json", "{\"half\":", 8);
+    cw__spool_report_write_file(r, "event.json", "{\"half\":", 8);
     _exit(0); /* dies without commit or abort, like a killed watchdog */
   }
   int status;
@@ -126,11 +129,11 @@ static void test_spool_abort_removes_everything(void **state) {
   (void)state;
   const char *id = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
   spool_report_t *r;
-  assert_int_equal(spool_report_begin(dir, id, &r), 0);
+  assert_int_equal(cw__spool_report_begin(dir, id, &r), 0);
   char tmp[PATH_MAX];
-  snprintf(tmp, sizeof(tmp), "%s", spool_report_tmp_path(r));
-  assert_int_equal(spool_report_write_file(r, "event.json", "{}", 2), 0);
-  spool_report_abort(r);
+  snprintf(tmp, sizeof(tmp), "%s", cw__spool_report_tmp_path(r));
+  assert_int_equal(cw__spool_report_write_file(r, "event.json", "{}", 2), 0);
+  cw__spool_report_abort(r);
   struct stat st;
   assert_int_equal(stat(tmp, &st), -1);
 }
@@ -138,16 +141,17 @@ static void test_spool_abort_removes_everything(void **state) {
 static void test_spool_rejects_bad_names(void **state) {
   (void)state;
   spool_report_t *r;
-  assert_int_equal(spool_report_begin(dir, "../escape", &r), CW_EINVAL);
-  assert_int_equal(spool_report_begin(dir, "ABCDEF", &r), CW_EINVAL);
+  assert_int_equal(cw__spool_report_begin(dir, "../escape", &r), CW_EINVAL);
+  assert_int_equal(cw__spool_report_begin(dir, "ABCDEF", &r), CW_EINVAL);
   assert_int_equal(
-      spool_report_begin(dir, "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb", &r), 0);
-  assert_int_equal(spool_report_write_file(r, "../x", "", 0), CW_EINVAL);
-  assert_int_equal(spool_report_write_file(r, ".hidden", "", 0), CW_EINVAL);
-  spool_report_abort(r);
-  assert_true(spool_is_report_name("0123456789abcdef0123456789abcdef"));
-  assert_false(spool_is_report_name("0123456789abcdef0123456789abcde"));
-  assert_false(spool_is_report_name(".tmp-0123456789abcdef0123456789abcdef"));
+      cw__spool_report_begin(dir, "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb", &r), 0);
+  assert_int_equal(cw__spool_report_write_file(r, "../x", "", 0), CW_EINVAL);
+  assert_int_equal(cw__spool_report_write_file(r, ".hidden", "", 0), CW_EINVAL);
+  cw__spool_report_abort(r);
+  assert_true(cw__spool_is_report_name("0123456789abcdef0123456789abcdef"));
+  assert_false(cw__spool_is_report_name("0123456789abcdef0123456789abcde"));
+  assert_false(
+      cw__spool_is_report_name(".tmp-0123456789abcdef0123456789abcdef"));
 }
 
 static void test_spool_lists_oldest_first(void **state) {
@@ -156,10 +160,10 @@ static void test_spool_lists_oldest_first(void **state) {
                        "dddddddddddddddddddddddddddddddd"};
   for (int i = 0; i < 2; i++) {
     spool_report_t *r;
-    assert_int_equal(spool_report_begin(dir, ids[i], &r), 0);
-    assert_int_equal(spool_report_write_file(r, "event.json", "{}", 2), 0);
+    assert_int_equal(cw__spool_report_begin(dir, ids[i], &r), 0);
+    assert_int_equal(cw__spool_report_write_file(r, "event.json", "{}", 2), 0);
     char path[PATH_MAX];
-    assert_int_equal(spool_report_commit(r, path, sizeof(path)), 0);
+    assert_int_equal(cw__spool_report_commit(r, path, sizeof(path)), 0);
     /* d... is made older than c... by its mtime, not by its name. */
     struct timespec t[2] = {{1000000000 - i * 1000, 0},
                             {1000000000 - i * 1000, 0}};
@@ -167,11 +171,11 @@ static void test_spool_lists_oldest_first(void **state) {
   }
   char **list;
   size_t n;
-  assert_int_equal(spool_list(dir, &list, &n), 0);
+  assert_int_equal(cw__spool_list(dir, &list, &n), 0);
   assert_true(n >= 2);
   assert_string_equal(list[0], ids[1]);
   assert_string_equal(list[1], ids[0]);
-  spool_list_free(list, n);
+  cw__spool_list_free(list, n);
 }
 
 /* A fresh spool under the test directory (mkdtemp, 0700). */
@@ -201,19 +205,20 @@ static void assert_file_text(const char *path, const char *text) {
 static void commit_report(const char *spool, const char *id, size_t bytes,
                           time_t mtime) {
   spool_report_t *r;
-  assert_int_equal(spool_report_begin(spool, id, &r), 0);
-  assert_int_equal(spool_report_write_file(r, "event.json", "{}", 2), 0);
+  assert_int_equal(cw__spool_report_begin(spool, id, &r), 0);
+  assert_int_equal(cw__spool_report_write_file(r, "event.json", "{}", 2), 0);
   char *big = calloc(1, bytes + 1);
   assert_non_null(big);
-  assert_int_equal(spool_report_write_file(r, "minidump.dmp", big, bytes), 0);
+  assert_int_equal(cw__spool_report_write_file(r, "minidump.dmp", big, bytes),
+                   0);
   free(big);
   char path[PATH_MAX];
-  assert_int_equal(spool_report_commit(r, path, sizeof(path)), 0);
+  assert_int_equal(cw__spool_report_commit(r, path, sizeof(path)), 0);
   struct timespec t[2] = {{mtime, 0}, {mtime, 0}};
   assert_int_equal(utimensat(AT_FDCWD, path, t, 0), 0);
 }
 
-/* Issue 9.1: spool_write_atomic wrote through <path>.tmp-<pid>, following
+/* Issue 9.1: cw__spool_write_atomic wrote through <path>.tmp-<pid>, following
  * a symbolic link planted there. */
 static void test_spool_write_atomic_never_follows_planted_links(void **state) {
   (void)state;
@@ -228,7 +233,7 @@ static void test_spool_write_atomic_never_follows_planted_links(void **state) {
   assert_int_equal(symlink(victim, link), 0);
   snprintf(link, sizeof(link), "%s/.state.retry.tmp-", sp);
   assert_int_equal(symlink(victim, link), 0);
-  assert_int_equal(spool_write_atomic(path, "new\n", 4), 0);
+  assert_int_equal(cw__spool_write_atomic(path, "new\n", 4), 0);
   assert_file_text(victim, "precious\n");
   assert_file_text(path, "new\n");
   struct stat st;
@@ -238,7 +243,7 @@ static void test_spool_write_atomic_never_follows_planted_links(void **state) {
   /* A symbolic link at the destination is replaced, not written through. */
   unlink(path);
   assert_int_equal(symlink(victim, path), 0);
-  assert_int_equal(spool_write_atomic(path, "again\n", 6), 0);
+  assert_int_equal(cw__spool_write_atomic(path, "again\n", 6), 0);
   assert_file_text(victim, "precious\n");
   assert_int_equal(lstat(path, &st), 0);
   assert_true(S_ISREG(st.st_mode));
@@ -247,7 +252,7 @@ static void test_spool_write_atomic_never_follows_planted_links(void **state) {
   snprintf(dlink, sizeof(dlink), "%s/.state", sp);
   assert_int_equal(symlink(sp, dlink), 0);
   snprintf(dpath, sizeof(dpath), "%s/x.retry", dlink);
-  assert_int_equal(spool_write_atomic(dpath, "x", 1), CW_ESPOOL);
+  assert_int_equal(cw__spool_write_atomic(dpath, "x", 1), CW_ESPOOL);
 }
 
 /* Issue 9.2: a report "directory" that is a symbolic link to someone's
@@ -273,19 +278,19 @@ static void test_spool_symlinked_report_is_never_followed(void **state) {
   assert_int_equal(symlink(victim, link), 0);
   char **ids;
   size_t n;
-  assert_int_equal(spool_list(sp, &ids, &n), 0);
+  assert_int_equal(cw__spool_list(sp, &ids, &n), 0);
   assert_int_equal(n, 0);
-  spool_list_free(ids, n);
+  cw__spool_list_free(ids, n);
   int fd;
-  assert_int_equal(spool_lock(sp, id, &fd), CW_ENOENT);
-  assert_int_equal(spool_report_bytes(sp, id), 0);
-  assert_int_equal(spool_remove_report(sp, id), 0);
+  assert_int_equal(cw__spool_lock(sp, id, &fd), CW_ENOENT);
+  assert_int_equal(cw__spool_report_bytes(sp, id), 0);
+  assert_int_equal(cw__spool_remove_report(sp, id), 0);
   struct stat st;
   assert_int_equal(lstat(link, &st), -1);
   assert_file_text(vfile, "{\"mine\":1}");
   /* Quarantine moves the link itself. */
   assert_int_equal(symlink(victim, link), 0);
-  assert_int_equal(spool_quarantine(sp, id, "test"), 0);
+  assert_int_equal(cw__spool_quarantine(sp, id, "test"), 0);
   char moved[PATH_MAX + 64];
   snprintf(moved, sizeof(moved), "%s/failed/%s", sp, id);
   assert_int_equal(lstat(moved, &st), 0);
@@ -300,7 +305,8 @@ static void test_spool_symlinked_report_is_never_followed(void **state) {
   char log[4096] = "";
   spool_prune_stats_t ps;
   spool_prune(sp, &lim, NULL, (int64_t)time(NULL) * 1000, log_line, log, &ps);
-  assert_non_null(strstr(log, "moved " "0123456789abcdef0123456789abcdef"
+  assert_non_null(strstr(log, "moved "
+                              "0123456789abcdef0123456789abcdef"
                               " to failed/: not a report: a symbolic link"));
   assert_non_null(strstr(log, "pruned failed/"));
   assert_int_equal(lstat(link, &st), -1);
@@ -323,30 +329,28 @@ static void test_spool_prune_oldest_first_keeps_locked(void **state) {
   /* The oldest is locked by "an uploader" (another open file description);
    * the newest is the one just written. */
   int lfd;
-  assert_int_equal(spool_lock(sp, ids[0], &lfd), 0);
+  assert_int_equal(cw__spool_lock(sp, ids[0], &lfd), 0);
   spool_limits_t lim = {3, 0, 0, -1};
   char log[4096] = "";
   spool_prune_stats_t ps;
-  spool_prune(sp, &lim, ids[5], (int64_t)time(NULL) * 1000, log_line, log,
-              &ps);
-  spool_unlock(lfd);
+  spool_prune(sp, &lim, ids[5], (int64_t)time(NULL) * 1000, log_line, log, &ps);
+  cw__spool_unlock(lfd);
   assert_int_equal(ps.pruned, 3);
   char **left;
   size_t n;
-  assert_int_equal(spool_list(sp, &left, &n), 0);
+  assert_int_equal(cw__spool_list(sp, &left, &n), 0);
   assert_int_equal(n, 3);
   assert_string_equal(left[0], ids[0]); /* locked: skipped */
   assert_string_equal(left[1], ids[4]);
   assert_string_equal(left[2], ids[5]);
-  spool_list_free(left, n);
+  cw__spool_list_free(left, n);
   assert_non_null(strstr(log, "more than 3 reports"));
   /* Size: one report over the limit on its own goes to failed/ with the
    * reason; the others are pruned to fit, oldest first. */
   commit_report(sp, "ffffffffffffffffffffffffffffffff", 50000, 1000000100);
   spool_limits_t bytes = {0, 20000, 0, -1};
   log[0] = '\0';
-  spool_prune(sp, &bytes, NULL, (int64_t)time(NULL) * 1000, log_line, log,
-              &ps);
+  spool_prune(sp, &bytes, NULL, (int64_t)time(NULL) * 1000, log_line, log, &ps);
   assert_int_equal(ps.quarantined, 1);
   char reason[PATH_MAX + 64];
   snprintf(reason, sizeof(reason),
@@ -358,10 +362,10 @@ static void test_spool_prune_oldest_first_keeps_locked(void **state) {
   /* Age: everything is decades old. */
   spool_limits_t age = {0, 0, 1000, -1};
   spool_prune(sp, &age, ids[5], (int64_t)time(NULL) * 1000, NULL, NULL, &ps);
-  assert_int_equal(spool_list(sp, &left, &n), 0);
+  assert_int_equal(cw__spool_list(sp, &left, &n), 0);
   assert_int_equal(n, 1);
   assert_string_equal(left[0], ids[5]);
-  spool_list_free(left, n);
+  cw__spool_list_free(left, n);
 }
 
 /* Issue 9.3: a spool made under umask 0177 is still 0700 (mkdir, then
@@ -373,15 +377,16 @@ static void test_spool_private_whatever_the_umask(void **state) {
   snprintf(deep, sizeof(deep), "%s/x/y/reports", sp);
   mode_t old = umask(0177);
   char err[512];
-  int rc = spool_ensure_dir(deep, err, sizeof(err));
+  int rc = cw__spool_ensure_dir(deep, err, sizeof(err));
   spool_report_t *r = NULL;
-  int rb = rc == 0 ? spool_report_begin(deep, "abababababababababababababababab",
-                                        &r)
-                   : -1;
+  int rb =
+      rc == 0
+          ? cw__spool_report_begin(deep, "abababababababababababababababab", &r)
+          : -1;
   char final_path[PATH_MAX] = "";
   if (rb == 0) {
-    spool_report_write_file(r, "event.json", "{}", 2);
-    rb = spool_report_commit(r, final_path, sizeof(final_path));
+    cw__spool_report_write_file(r, "event.json", "{}", 2);
+    rb = cw__spool_report_commit(r, final_path, sizeof(final_path));
   }
   umask(old);
   assert_int_equal(rc, 0);
@@ -425,15 +430,15 @@ static void test_spool_unsafe_spool_is_refused(void **state) {
   assert_non_null(strstr(err, sp));
   spool_report_t *r;
   assert_int_equal(
-      spool_report_begin(sp, "cdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcd", &r),
+      cw__spool_report_begin(sp, "cdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcd", &r),
       CW_ESPOOL);
   assert_non_null(strstr(spool_last_error(), "UNPROTECTED"));
   assert_int_equal(chmod(sp, 0755), 0); /* readable by others is fine */
-  assert_int_equal(spool_ensure_dir(sp, err, sizeof(err)), 0);
+  assert_int_equal(cw__spool_ensure_dir(sp, err, sizeof(err)), 0);
   /* Owned by someone else (root can hand it over). */
   if (geteuid() == 0) {
     assert_int_equal(chown(sp, 65534, 65534), 0);
-    assert_int_equal(spool_ensure_dir(sp, err, sizeof(err)), CW_ESPOOL);
+    assert_int_equal(cw__spool_ensure_dir(sp, err, sizeof(err)), CW_ESPOOL);
     assert_non_null(strstr(err, "owned by uid 65534"));
     assert_int_equal(chown(sp, 0, 0), 0);
   }
@@ -453,7 +458,7 @@ static void test_spool_unsafe_spool_is_refused(void **state) {
   /* A parent writable by others: refused unless sticky (like /tmp). */
   char child[PATH_MAX + 16];
   snprintf(child, sizeof(child), "%s/inner", sp);
-  assert_int_equal(spool_ensure_dir(child, err, sizeof(err)), 0);
+  assert_int_equal(cw__spool_ensure_dir(child, err, sizeof(err)), 0);
   assert_int_equal(chmod(sp, 0777), 0);
   assert_int_equal(spool_check_dir(child, err, sizeof(err)), CW_ESPOOL);
   assert_non_null(strstr(err, "its parent"));
@@ -499,18 +504,19 @@ static void test_spool_out_of_fds_cleans_up(void **state) {
         close(fds[k]);
       if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
         _exit(10);
-      int rc = spool_report_begin(sp, "efefefefefefefefefefefefefefefef", &r);
+      int rc =
+          cw__spool_report_begin(sp, "efefefefefefefefefefefefefefefef", &r);
       if (rc == 0) {
-        rc = spool_report_write_file(r, "event.json", "{}", 2);
+        rc = cw__spool_report_write_file(r, "event.json", "{}", 2);
         int fds2[64], m = 0;
         while ((fd = open("/dev/null", O_RDONLY)) >= 0 && m < 64)
           fds2[m++] = fd;
-        int w = spool_report_write_file(r, "minidump.dmp", "MDMP", 4);
+        int w = cw__spool_report_write_file(r, "minidump.dmp", "MDMP", 4);
         if (w == 0 || strstr(spool_last_error(), "Too many open files") == 0)
           _exit(11);
         if (w != CW_ESPOOL)
           _exit(12);
-        spool_report_abort(r);
+        cw__spool_report_abort(r);
         for (int k = 0; k < m; k++)
           close(fds2[k]);
       } else if (rc != CW_ESPOOL) {
@@ -527,8 +533,8 @@ static void test_spool_out_of_fds_cleans_up(void **state) {
   assert_non_null(d);
   struct dirent *e;
   while ((e = readdir(d)) != NULL)
-    assert_true(strncmp(e->d_name, SPOOL_TMP_PREFIX,
-                        strlen(SPOOL_TMP_PREFIX)) != 0);
+    assert_true(
+        strncmp(e->d_name, SPOOL_TMP_PREFIX, strlen(SPOOL_TMP_PREFIX)) != 0);
   closedir(d);
 }
 

@@ -119,19 +119,19 @@ static size_t read_modules(pid_t pid, mod_t *mods, size_t cap, uint64_t sp,
   return n;
 }
 
-static uint32_t put_string(cw_buf_t *b, const char *s) {
+static uint32_t put_string(cw__buf_t *b, const char *s) {
   uint32_t rva = (uint32_t)b->len;
   uint32_t bytes = (uint32_t)strlen(s) * 2;
-  cw_buf_append(b, &bytes, 4);
+  cw__buf_append(b, &bytes, 4);
   for (const char *p = s; *p; p++) {
     uint16_t u = (uint8_t)*p;
-    cw_buf_append(b, &u, 2);
+    cw__buf_append(b, &u, 2);
   }
-  cw_buf_append_zeros(b, 2);
+  cw__buf_append_zeros(b, 2);
   return rva;
 }
 
-static void write_dump(cw_buf_t *b, const struct user_regs_struct *r,
+static void write_dump(cw__buf_t *b, const struct user_regs_struct *r,
                        uint32_t tid, uint64_t stack_lo, const uint8_t *stack,
                        size_t stack_len, const mod_t *mods, size_t nmods) {
   enum { NSTREAMS = 4 };
@@ -142,8 +142,8 @@ static void write_dump(cw_buf_t *b, const struct user_regs_struct *r,
                    0,
                    0,
                    0};
-  cw_buf_append(b, &h, sizeof(h));
-  size_t dir = cw_buf_append_zeros(b, NSTREAMS * sizeof(md_directory_t));
+  cw__buf_append(b, &h, sizeof(h));
+  size_t dir = cw__buf_append_zeros(b, NSTREAMS * sizeof(md_directory_t));
   md_directory_t d[NSTREAMS];
 
   /* Context and stack bytes. */
@@ -157,9 +157,9 @@ static void write_dump(cw_buf_t *b, const struct user_regs_struct *r,
   c.rip = r->rip;
   c.eflags = (uint32_t)r->eflags;
   uint32_t ctx_rva = (uint32_t)b->len;
-  cw_buf_append(b, &c, sizeof(c));
+  cw__buf_append(b, &c, sizeof(c));
   uint32_t stack_rva = (uint32_t)b->len;
-  cw_buf_append(b, stack, stack_len);
+  cw__buf_append(b, stack, stack_len);
 
   /* ThreadList. */
   md_thread_t t;
@@ -171,8 +171,8 @@ static void write_dump(cw_buf_t *b, const struct user_regs_struct *r,
   uint32_t one = 1;
   d[0].stream_type = MD_THREAD_LIST_STREAM;
   d[0].location.rva = (uint32_t)b->len;
-  cw_buf_append(b, &one, 4);
-  cw_buf_append(b, &t, sizeof(t));
+  cw__buf_append(b, &one, 4);
+  cw__buf_append(b, &t, sizeof(t));
   d[0].location.data_size = (uint32_t)(b->len - d[0].location.rva);
 
   /* ModuleList: names and CodeView records first. */
@@ -181,14 +181,14 @@ static void write_dump(cw_buf_t *b, const struct user_regs_struct *r,
     name_rva[i] = put_string(b, mods[i].path);
     cv_rva[i] = (uint32_t)b->len;
     uint32_t sig = MD_CVINFOELF_SIGNATURE;
-    cw_buf_append(b, &sig, 4);
-    cw_buf_append(b, mods[i].build_id, mods[i].build_id_len);
+    cw__buf_append(b, &sig, 4);
+    cw__buf_append(b, mods[i].build_id, mods[i].build_id_len);
     cv_size[i] = (uint32_t)(4 + mods[i].build_id_len);
   }
   d[1].stream_type = MD_MODULE_LIST_STREAM;
   d[1].location.rva = (uint32_t)b->len;
   uint32_t count = (uint32_t)nmods;
-  cw_buf_append(b, &count, 4);
+  cw__buf_append(b, &count, 4);
   for (size_t i = 0; i < nmods; i++) {
     md_module_t m;
     memset(&m, 0, sizeof(m));
@@ -196,7 +196,7 @@ static void write_dump(cw_buf_t *b, const struct user_regs_struct *r,
     m.size_of_image = (uint32_t)(mods[i].end - mods[i].start);
     m.module_name_rva = name_rva[i];
     m.cv_record = (md_location_t){cv_size[i], cv_rva[i]};
-    cw_buf_append(b, &m, sizeof(m));
+    cw__buf_append(b, &m, sizeof(m));
   }
   d[1].location.data_size = (uint32_t)(b->len - d[1].location.rva);
 
@@ -204,8 +204,8 @@ static void write_dump(cw_buf_t *b, const struct user_regs_struct *r,
   d[2].stream_type = MD_MEMORY_LIST_STREAM;
   d[2].location.rva = (uint32_t)b->len;
   md_memory_descriptor_t md = {stack_lo, {(uint32_t)stack_len, stack_rva}};
-  cw_buf_append(b, &one, 4);
-  cw_buf_append(b, &md, sizeof(md));
+  cw__buf_append(b, &one, 4);
+  cw__buf_append(b, &md, sizeof(md));
   d[2].location.data_size = (uint32_t)(b->len - d[2].location.rva);
 
   /* SystemInfo. */
@@ -216,7 +216,7 @@ static void write_dump(cw_buf_t *b, const struct user_regs_struct *r,
   si.platform_id = MD_OS_LINUX;
   d[3].stream_type = MD_SYSTEM_INFO_STREAM;
   d[3].location = (md_location_t){sizeof(si), (uint32_t)b->len};
-  cw_buf_append(b, &si, sizeof(si));
+  cw__buf_append(b, &si, sizeof(si));
 
   assert_false(b->oom);
   memcpy(b->data + dir, d, sizeof(d));
@@ -224,7 +224,7 @@ static void write_dump(cw_buf_t *b, const struct user_regs_struct *r,
 
 /* ---- capture ------------------------------------------------------------ */
 
-static cw_buf_t dump = CW_BUF_INIT;
+static cw__buf_t dump = CW_BUF_INIT;
 
 static int capture_child(void **state) {
   (void)state;
@@ -268,11 +268,11 @@ static int capture_child(void **state) {
 
 static int free_dump(void **state) {
   (void)state;
-  cw_buf_free(&dump);
+  cw__buf_free(&dump);
   return 0;
 }
 
-static const char *module_path(void *ctx, const cw_md_module_t *m) {
+static const char *module_path(void *ctx, const cw__md_module_t *m) {
   (void)ctx;
   return m->name[0] == '/' ? m->name : NULL;
 }
@@ -286,25 +286,25 @@ static const char *fn_name(uint64_t pc) {
 
 /* Walks the dump; returns how many of chain[] appear in order, and checks
  * frames 0..4 exactly when `exact`. */
-static void walk_and_check(int use_files, cw_sw_trust_t want_trust) {
-  cw_md_t *md;
+static void walk_and_check(int use_files, cw__sw_trust_t want_trust) {
+  cw__md_t *md;
   char err[256];
   assert_int_equal(
-      cw_md_open_buffer(dump.data, dump.len, &md, err, sizeof(err)), 0);
-  assert_int_equal(cw_md_error_count(md), 0);
-  cw_sw_options_t o = {0};
+      cw__md_open_buffer(dump.data, dump.len, &md, err, sizeof(err)), 0);
+  assert_int_equal(cw__md_error_count(md), 0);
+  cw__sw_options_t o = {0};
   if (use_files) {
     o.find_module_file = module_path;
   }
-  cw_stackwalker_t *sw;
-  assert_int_equal(cw_sw_new(md, &o, &sw), 0);
-  cw_sw_frame_t *f;
+  cw__stackwalker_t *sw;
+  assert_int_equal(cw__sw_new(md, &o, &sw), 0);
+  cw__sw_frame_t *f;
   size_t n;
-  assert_int_equal(cw_sw_walk_thread(sw, 0, &f, &n, err, sizeof(err)), 0);
+  assert_int_equal(cw__sw_walk_thread(sw, 0, &f, &n, err, sizeof(err)), 0);
   size_t next = 0;
   for (size_t i = 0; i < n; i++) {
     const char *name = fn_name(f[i].lookup_pc);
-    printf("  #%zu %s 0x%llx %s\n", i, cw_sw_trust_name(f[i].trust),
+    printf("  #%zu %s 0x%llx %s\n", i, cw__sw_trust_name(f[i].trust),
            (unsigned long long)f[i].ip, name);
     if (next < 5 && strcmp(name, chain[next]) == 0)
       next++;
@@ -323,12 +323,12 @@ static void walk_and_check(int use_files, cw_sw_trust_t want_trust) {
     }
     for (size_t i = 1; i < n; i++)
       assert_int_equal(f[i].trust, CW_SW_TRUST_CFI);
-    assert_string_equal(cw_sw_module_file(sw, (size_t)f[0].module_index),
-                        cw_md_module(md, (size_t)f[0].module_index)->name);
+    assert_string_equal(cw__sw_module_file(sw, (size_t)f[0].module_index),
+                        cw__md_module(md, (size_t)f[0].module_index)->name);
   }
   free(f);
-  cw_sw_free(sw);
-  cw_md_close(md);
+  cw__sw_free(sw);
+  cw__md_close(md);
 }
 
 static void test_stackwalk_cfi_real_stack(void **state) {
@@ -356,20 +356,20 @@ static int after_call(uint64_t ip) {
 
 static void test_stackwalk_scan_checks_calls(void **state) {
   (void)state;
-  cw_md_t *md;
+  cw__md_t *md;
   char err[256];
   assert_int_equal(
-      cw_md_open_buffer(dump.data, dump.len, &md, err, sizeof(err)), 0);
+      cw__md_open_buffer(dump.data, dump.len, &md, err, sizeof(err)), 0);
   size_t scanned[2] = {0, 0};
   for (int files = 0; files < 2; files++) {
-    cw_sw_options_t o = {.no_cfi = 1};
+    cw__sw_options_t o = {.no_cfi = 1};
     if (files)
       o.find_module_file = module_path;
-    cw_stackwalker_t *sw;
-    assert_int_equal(cw_sw_new(md, &o, &sw), 0);
-    cw_sw_frame_t *f;
+    cw__stackwalker_t *sw;
+    assert_int_equal(cw__sw_new(md, &o, &sw), 0);
+    cw__sw_frame_t *f;
     size_t n;
-    assert_int_equal(cw_sw_walk_thread(sw, 0, &f, &n, err, sizeof(err)), 0);
+    assert_int_equal(cw__sw_walk_thread(sw, 0, &f, &n, err, sizeof(err)), 0);
     for (size_t i = 1; i < n; i++) {
       if (f[i].trust != CW_SW_TRUST_SCAN)
         continue;
@@ -382,16 +382,16 @@ static void test_stackwalk_scan_checks_calls(void **state) {
       }
     }
     free(f);
-    cw_sw_free(sw);
+    cw__sw_free(sw);
   }
   printf("  scanned frames: %zu without module code, %zu with\n", scanned[0],
          scanned[1]);
   assert_true(scanned[1] < scanned[0]);
-  cw_md_close(md);
+  cw__md_close(md);
 }
 
 /* A module file whose build-id differs is never used for CFI. */
-static const char *wrong_file(void *ctx, const cw_md_module_t *m) {
+static const char *wrong_file(void *ctx, const cw__md_module_t *m) {
   (void)ctx;
   (void)m;
   return "/bin/sh";
@@ -399,29 +399,29 @@ static const char *wrong_file(void *ctx, const cw_md_module_t *m) {
 
 static void test_stackwalk_rejects_other_build_id(void **state) {
   (void)state;
-  cw_md_t *md;
+  cw__md_t *md;
   char err[256];
   assert_int_equal(
-      cw_md_open_buffer(dump.data, dump.len, &md, err, sizeof(err)), 0);
-  cw_sw_options_t o = {.find_module_file = wrong_file};
-  cw_stackwalker_t *sw;
-  assert_int_equal(cw_sw_new(md, &o, &sw), 0);
-  cw_sw_frame_t *f;
+      cw__md_open_buffer(dump.data, dump.len, &md, err, sizeof(err)), 0);
+  cw__sw_options_t o = {.find_module_file = wrong_file};
+  cw__stackwalker_t *sw;
+  assert_int_equal(cw__sw_new(md, &o, &sw), 0);
+  cw__sw_frame_t *f;
   size_t n;
-  assert_int_equal(cw_sw_walk_thread(sw, 0, &f, &n, err, sizeof(err)), 0);
+  assert_int_equal(cw__sw_walk_thread(sw, 0, &f, &n, err, sizeof(err)), 0);
   for (size_t i = 0; i < n; i++)
     assert_int_not_equal(f[i].trust, CW_SW_TRUST_CFI);
-  assert_string_equal(cw_sw_module_file(sw, 0), "");
+  assert_string_equal(cw__sw_module_file(sw, 0), "");
   free(f);
-  cw_sw_free(sw);
-  cw_md_close(md);
+  cw__sw_free(sw);
+  cw__md_close(md);
 }
 
 /* Breakpad .sym STACK CFI: a synthetic module with records for two
  * functions, the second reached through a delta record's rules. */
 static char sym_path[512];
 
-static const char *sym_file(void *ctx, const cw_md_module_t *m) {
+static const char *sym_file(void *ctx, const cw__md_module_t *m) {
   (void)ctx;
   (void)m;
   return sym_path;
@@ -440,11 +440,11 @@ static void test_stackwalk_breakpad_stack_cfi(void **state) {
   regs.rip = base + 0x1010;
   regs.rsp = S;
   regs.rbx = 0x99;
-  cw_buf_t b = CW_BUF_INIT;
+  cw__buf_t b = CW_BUF_INIT;
   write_dump(&b, &regs, 1, S, (const uint8_t *)stack, sizeof(stack), &mod, 1);
 
   char id[34];
-  cw_breakpad_id_from_build_id(mod.build_id, 16, id);
+  cw__breakpad_id_from_build_id(mod.build_id, 16, id);
   const char *tmp = getenv("CW_TEST_TMP");
   snprintf(sym_path, sizeof(sym_path), "%s/stackwalk-%d.sym",
            tmp ? tmp : "/tmp", (int)getpid());
@@ -462,16 +462,16 @@ static void test_stackwalk_breakpad_stack_cfi(void **state) {
             "$rbp: .cfa -16 + ^\n",
             variant == 0 ? id : "00000000000000000000000000000000");
     fclose(f);
-    cw_md_t *md;
+    cw__md_t *md;
     char err[256];
-    assert_int_equal(cw_md_open_buffer(b.data, b.len, &md, err, sizeof(err)),
+    assert_int_equal(cw__md_open_buffer(b.data, b.len, &md, err, sizeof(err)),
                      0);
-    cw_sw_options_t o = {.find_module_sym = sym_file, .no_scan = 1};
-    cw_stackwalker_t *sw;
-    assert_int_equal(cw_sw_new(md, &o, &sw), 0);
-    cw_sw_frame_t *fr;
+    cw__sw_options_t o = {.find_module_sym = sym_file, .no_scan = 1};
+    cw__stackwalker_t *sw;
+    assert_int_equal(cw__sw_new(md, &o, &sw), 0);
+    cw__sw_frame_t *fr;
     size_t n;
-    assert_int_equal(cw_sw_walk_thread(sw, 0, &fr, &n, err, sizeof(err)), 0);
+    assert_int_equal(cw__sw_walk_thread(sw, 0, &fr, &n, err, sizeof(err)), 0);
     if (variant == 1) {
       /* Another module's .sym is never used. */
       assert_int_equal(n, 1);
@@ -489,11 +489,11 @@ static void test_stackwalk_breakpad_stack_cfi(void **state) {
       assert_int_equal(fr[2].regs[CW_SW_RBX], 0x1234); /* callee-saved */
     }
     free(fr);
-    cw_sw_free(sw);
-    cw_md_close(md);
+    cw__sw_free(sw);
+    cw__md_close(md);
   }
   unlink(sym_path);
-  cw_buf_free(&b);
+  cw__buf_free(&b);
 }
 
 /* Fixture: the crashing thread of a Breakpad dump, as minidump_stackwalk
@@ -506,18 +506,18 @@ static void test_stackwalk_fixture_matches_breakpad(void **state) {
            "%s/../shared/fixtures/minidumps/breakpad/"
            "linux_null_dereference.dmp",
            src ? src : ".");
-  cw_md_t *md;
+  cw__md_t *md;
   char err[256];
-  assert_int_equal(cw_md_open_file(path, &md, err, sizeof(err)), 0);
-  cw_stackwalker_t *sw;
-  assert_int_equal(cw_sw_new(md, NULL, &sw), 0);
-  cw_sw_frame_t *f;
+  assert_int_equal(cw__md_open_file(path, &md, err, sizeof(err)), 0);
+  cw__stackwalker_t *sw;
+  assert_int_equal(cw__sw_new(md, NULL, &sw), 0);
+  cw__sw_frame_t *f;
   size_t n;
-  assert_int_equal(cw_sw_walk_thread(sw, 0, &f, &n, err, sizeof(err)), 0);
+  assert_int_equal(cw__sw_walk_thread(sw, 0, &f, &n, err, sizeof(err)), 0);
   static const struct {
     const char *module;
     uint64_t offset;
-    cw_sw_trust_t trust;
+    cw__sw_trust_t trust;
   } want[] = {
       {"driver", 0x1f26, CW_SW_TRUST_CONTEXT},
       {"driver", 0x1fce, CW_SW_TRUST_FP},
@@ -534,14 +534,14 @@ static void test_stackwalk_fixture_matches_breakpad(void **state) {
   assert_int_equal(n, sizeof(want) / sizeof(want[0]));
   for (size_t i = 0; i < n; i++) {
     assert_true(f[i].module_index >= 0);
-    assert_string_equal(cw_md_module(md, (size_t)f[i].module_index)->basename,
+    assert_string_equal(cw__md_module(md, (size_t)f[i].module_index)->basename,
                         want[i].module);
     assert_int_equal(f[i].module_offset, want[i].offset);
     assert_int_equal(f[i].trust, want[i].trust);
   }
   free(f);
-  cw_sw_free(sw);
-  cw_md_close(md);
+  cw__sw_free(sw);
+  cw__md_close(md);
 }
 
 int main(void) {

@@ -42,34 +42,35 @@ static void write_file(const char *path, const void *data, size_t n) {
 
 static void test_index_nested_ranges(void **state) {
   (void)state;
-  symidx_t *ix = symidx_new();
-  const char *f = symidx_intern(ix, "f", 1);
-  const char *g = symidx_intern(ix, "g", 1);
-  const char *h = symidx_intern(ix, "h", 1);
-  const char *file = symidx_intern(ix, "a.c", 3);
-  int32_t sf = symidx_add_scope(ix, f, -1, NULL, 0, 0, 0);
-  int32_t sg = symidx_add_scope(ix, g, sf, file, 10, 3, 0);
-  int32_t sh = symidx_add_scope(ix, h, sg, file, 20, 5, 0);
+  symidx_t *ix = cw__symidx_new();
+  const char *f = cw__symidx_intern(ix, "f", 1);
+  const char *g = cw__symidx_intern(ix, "g", 1);
+  const char *h = cw__symidx_intern(ix, "h", 1);
+  const char *file = cw__symidx_intern(ix, "a.c", 3);
+  int32_t sf = cw__symidx_add_scope(ix, f, -1, NULL, 0, 0, 0);
+  int32_t sg = cw__symidx_add_scope(ix, g, sf, file, 10, 3, 0);
+  int32_t sh = cw__symidx_add_scope(ix, h, sg, file, 20, 5, 0);
   /* f: [100,200); g inlined at [120,160) and [170,180); h in g [130,140) */
-  assert_int_equal(symidx_add_range(ix, 100, 200, sf, 0), 0);
-  assert_int_equal(symidx_add_range(ix, 170, 180, sg, 1), 0);
-  assert_int_equal(symidx_add_range(ix, 130, 140, sh, 2), 0);
-  assert_int_equal(symidx_add_range(ix, 120, 160, sg, 1), 0);
-  int32_t fid = symidx_file(ix, "a.c");
-  symidx_add_row(ix, 100, fid, 1, 0, 0, 0);
-  symidx_add_row(ix, 135, fid, 30, 2, 0, 0);
-  symidx_add_row(ix, 135, fid, 31, 2, 0, 0); /* the last at one address wins */
-  symidx_add_row(ix, 200, -1, 0, 0, 0, 1);
-  symidx_add_sym(ix, 100, 100, symidx_intern(ix, "f.part.0", 8), 1);
-  assert_int_equal(symidx_finish(ix), 0);
+  assert_int_equal(cw__symidx_add_range(ix, 100, 200, sf, 0), 0);
+  assert_int_equal(cw__symidx_add_range(ix, 170, 180, sg, 1), 0);
+  assert_int_equal(cw__symidx_add_range(ix, 130, 140, sh, 2), 0);
+  assert_int_equal(cw__symidx_add_range(ix, 120, 160, sg, 1), 0);
+  int32_t fid = cw__symidx_file(ix, "a.c");
+  cw__symidx_add_row(ix, 100, fid, 1, 0, 0, 0);
+  cw__symidx_add_row(ix, 135, fid, 30, 2, 0, 0);
+  cw__symidx_add_row(ix, 135, fid, 31, 2, 0,
+                     0); /* the last at one address wins */
+  cw__symidx_add_row(ix, 200, -1, 0, 0, 0, 1);
+  cw__symidx_add_sym(ix, 100, 100, cw__symidx_intern(ix, "f.part.0", 8), 1);
+  assert_int_equal(cw__symidx_finish(ix), 0);
 
   symidx_frame_t fr[8];
-  assert_int_equal(symidx_lookup(ix, 110, fr, 8), 1);
+  assert_int_equal(cw__symidx_lookup(ix, 110, fr, 8), 1);
   assert_string_equal(fr[0].function, "f");
   assert_string_equal(fr[0].symbol, "f.part.0");
   assert_int_equal(fr[0].line, 1);
 
-  assert_int_equal(symidx_lookup(ix, 135, fr, 8), 3);
+  assert_int_equal(cw__symidx_lookup(ix, 135, fr, 8), 3);
   assert_string_equal(fr[0].function, "h");
   assert_int_equal(fr[0].line, 31);
   assert_string_equal(fr[1].function, "g");
@@ -78,14 +79,14 @@ static void test_index_nested_ranges(void **state) {
   assert_string_equal(fr[2].function, "f");
   assert_int_equal(fr[2].line, 10); /* g's call site, inside f */
 
-  assert_int_equal(symidx_lookup(ix, 150, fr, 8), 2); /* g again after h */
+  assert_int_equal(cw__symidx_lookup(ix, 150, fr, 8), 2); /* g again after h */
   assert_string_equal(fr[0].function, "g");
-  assert_int_equal(symidx_lookup(ix, 165, fr, 8), 1); /* the gap in g */
-  assert_int_equal(symidx_lookup(ix, 175, fr, 8), 2);
-  assert_int_equal(symidx_lookup(ix, 199, fr, 8), 1);
-  assert_int_equal(symidx_lookup(ix, 200, fr, 8), 0); /* past everything */
-  assert_int_equal(symidx_lookup(ix, 99, fr, 8), 0);
-  symidx_free(ix);
+  assert_int_equal(cw__symidx_lookup(ix, 165, fr, 8), 1); /* the gap in g */
+  assert_int_equal(cw__symidx_lookup(ix, 175, fr, 8), 2);
+  assert_int_equal(cw__symidx_lookup(ix, 199, fr, 8), 1);
+  assert_int_equal(cw__symidx_lookup(ix, 200, fr, 8), 0); /* past everything */
+  assert_int_equal(cw__symidx_lookup(ix, 99, fr, 8), 0);
+  cw__symidx_free(ix);
 }
 
 /* llvm-symbolizer's reading of line tables and symbol tables (issue 9
@@ -96,87 +97,88 @@ static void test_index_nested_ranges(void **state) {
  * line covers the address. */
 static void test_index_sequence_end_and_symbol_extents(void **state) {
   (void)state;
-  symidx_t *ix = symidx_new();
-  int32_t fid = symidx_file(ix, "a.c");
+  symidx_t *ix = cw__symidx_new();
+  int32_t fid = cw__symidx_file(ix, "a.c");
   /* Sequence 1: [100, 120), its last row at 120 itself (zero length). */
-  symidx_add_row(ix, 100, fid, 5, 1, 0, 0);
-  symidx_add_row(ix, 110, fid, 6, 1, 0, 0);
-  symidx_add_row(ix, 120, fid, 7, 1, 0, 0);
-  symidx_add_row(ix, 120, -1, 0, 0, 0, 1);
+  cw__symidx_add_row(ix, 100, fid, 5, 1, 0, 0);
+  cw__symidx_add_row(ix, 110, fid, 6, 1, 0, 0);
+  cw__symidx_add_row(ix, 120, fid, 7, 1, 0, 0);
+  cw__symidx_add_row(ix, 120, -1, 0, 0, 0, 1);
   /* Sequence 2 starts where sequence 3 ends: [140, 150) then [150, 160). */
-  symidx_add_row(ix, 150, fid, 20, 1, 0, 0);
-  symidx_add_row(ix, 160, -1, 0, 0, 0, 1);
-  symidx_add_row(ix, 140, fid, 10, 1, 0, 0);
-  symidx_add_row(ix, 150, -1, 0, 0, 0, 1);
+  cw__symidx_add_row(ix, 150, fid, 20, 1, 0, 0);
+  cw__symidx_add_row(ix, 160, -1, 0, 0, 0, 1);
+  cw__symidx_add_row(ix, 140, fid, 10, 1, 0, 0);
+  cw__symidx_add_row(ix, 150, -1, 0, 0, 0, 1);
   /* Symbols: sized f [100,120); unsized g at 200 in a section to 400,
    * followed by h at 250; unsized local k at 300 from "k.c". */
-  const char *kc = symidx_intern(ix, "k.c", 3);
-  symidx_add_elf_sym(ix, 100, 20, symidx_intern(ix, "f", 1), 0, NULL, 0);
-  symidx_add_elf_sym(ix, 200, 200, symidx_intern(ix, "g", 1), 0, NULL, 1);
-  symidx_add_elf_sym(ix, 250, 10, symidx_intern(ix, "h", 1), 0, NULL, 0);
-  symidx_add_elf_sym(ix, 300, 100, symidx_intern(ix, "k", 1), 1, kc, 1);
-  assert_int_equal(symidx_finish(ix), 0);
+  const char *kc = cw__symidx_intern(ix, "k.c", 3);
+  symidx_add_elf_sym(ix, 100, 20, cw__symidx_intern(ix, "f", 1), 0, NULL, 0);
+  symidx_add_elf_sym(ix, 200, 200, cw__symidx_intern(ix, "g", 1), 0, NULL, 1);
+  symidx_add_elf_sym(ix, 250, 10, cw__symidx_intern(ix, "h", 1), 0, NULL, 0);
+  symidx_add_elf_sym(ix, 300, 100, cw__symidx_intern(ix, "k", 1), 1, kc, 1);
+  assert_int_equal(cw__symidx_finish(ix), 0);
   symidx_frame_t fr[4];
-  assert_int_equal(symidx_lookup(ix, 115, fr, 4), 1);
+  assert_int_equal(cw__symidx_lookup(ix, 115, fr, 4), 1);
   assert_int_equal(fr[0].line, 6);
   /* 120: the end of sequence 1, and no symbol: nothing at all. */
-  assert_int_equal(symidx_lookup(ix, 120, fr, 4), 0);
-  assert_int_equal(symidx_lookup(ix, 125, fr, 4), 0);
-  assert_int_equal(symidx_lookup(ix, 145, fr, 4), 1);
+  assert_int_equal(cw__symidx_lookup(ix, 120, fr, 4), 0);
+  assert_int_equal(cw__symidx_lookup(ix, 125, fr, 4), 0);
+  assert_int_equal(cw__symidx_lookup(ix, 145, fr, 4), 1);
   assert_int_equal(fr[0].line, 10);
-  assert_int_equal(symidx_lookup(ix, 150, fr, 4), 1); /* sequence 2's row */
+  assert_int_equal(cw__symidx_lookup(ix, 150, fr, 4), 1); /* sequence 2's row */
   assert_int_equal(fr[0].line, 20);
-  assert_int_equal(symidx_lookup(ix, 160, fr, 4), 0);
+  assert_int_equal(cw__symidx_lookup(ix, 160, fr, 4), 0);
   /* g runs to h, not to its section's end. */
-  assert_int_equal(symidx_lookup(ix, 240, fr, 4), 1);
+  assert_int_equal(cw__symidx_lookup(ix, 240, fr, 4), 1);
   assert_string_equal(fr[0].function, "g");
-  assert_int_equal(symidx_lookup(ix, 255, fr, 4), 1);
+  assert_int_equal(cw__symidx_lookup(ix, 255, fr, 4), 1);
   assert_string_equal(fr[0].function, "h");
-  assert_int_equal(symidx_lookup(ix, 270, fr, 4), 0); /* past h: not g */
+  assert_int_equal(cw__symidx_lookup(ix, 270, fr, 4), 0); /* past h: not g */
   /* k: last in its section, runs to its end; its file from STT_FILE. */
-  assert_int_equal(symidx_lookup(ix, 399, fr, 4), 1);
+  assert_int_equal(cw__symidx_lookup(ix, 399, fr, 4), 1);
   assert_string_equal(fr[0].function, "k");
   assert_string_equal(fr[0].file, "k.c");
   assert_int_equal(fr[0].line, 0);
-  assert_int_equal(symidx_lookup(ix, 400, fr, 4), 0);
-  symidx_free(ix);
+  assert_int_equal(cw__symidx_lookup(ix, 400, fr, 4), 0);
+  cw__symidx_free(ix);
 
   /* Compile unit ranges: a row past the unit's end answers nothing. */
-  ix = symidx_new();
-  fid = symidx_file(ix, "a.c");
-  symidx_add_row(ix, 100, fid, 5, 1, 0, 0);
-  symidx_add_row(ix, 130, fid, 6, 1, 0, 0);
-  symidx_add_row(ix, 140, -1, 0, 0, 0, 1);
+  ix = cw__symidx_new();
+  fid = cw__symidx_file(ix, "a.c");
+  cw__symidx_add_row(ix, 100, fid, 5, 1, 0, 0);
+  cw__symidx_add_row(ix, 130, fid, 6, 1, 0, 0);
+  cw__symidx_add_row(ix, 140, -1, 0, 0, 0, 1);
   assert_int_equal(symidx_add_cu_range(ix, 100, 126), 0);
   assert_int_equal(symidx_add_cu_range(ix, 120, 128), 0); /* merged */
-  assert_int_equal(symidx_finish(ix), 0);
-  assert_int_equal(symidx_lookup(ix, 127, fr, 4), 1);
+  assert_int_equal(cw__symidx_finish(ix), 0);
+  assert_int_equal(cw__symidx_lookup(ix, 127, fr, 4), 1);
   assert_int_equal(fr[0].line, 5);
-  assert_int_equal(symidx_lookup(ix, 128, fr, 4), 0); /* padding */
-  assert_int_equal(symidx_lookup(ix, 135, fr, 4), 0);
-  symidx_free(ix);
+  assert_int_equal(cw__symidx_lookup(ix, 128, fr, 4), 0); /* padding */
+  assert_int_equal(cw__symidx_lookup(ix, 135, fr, 4), 0);
+  cw__symidx_free(ix);
 }
 
 /* A range poking out of its parent is clipped, never breaks the order. */
 static void test_index_malformed_nesting(void **state) {
   (void)state;
-  symidx_t *ix = symidx_new();
-  int32_t a =
-      symidx_add_scope(ix, symidx_intern(ix, "a", 1), -1, NULL, 0, 0, 0);
-  int32_t b = symidx_add_scope(ix, symidx_intern(ix, "b", 1), a, NULL, 0, 0, 0);
-  int32_t c =
-      symidx_add_scope(ix, symidx_intern(ix, "c", 1), -1, NULL, 0, 0, 0);
-  symidx_add_range(ix, 10, 20, a, 0);
-  symidx_add_range(ix, 15, 40, b, 1);
-  symidx_add_range(ix, 18, 30, c, 0); /* overlaps both */
-  symidx_add_range(ix, 50, 50, c, 0); /* empty */
-  assert_int_equal(symidx_finish(ix), 0);
+  symidx_t *ix = cw__symidx_new();
+  int32_t a = cw__symidx_add_scope(ix, cw__symidx_intern(ix, "a", 1), -1, NULL,
+                                   0, 0, 0);
+  int32_t b =
+      cw__symidx_add_scope(ix, cw__symidx_intern(ix, "b", 1), a, NULL, 0, 0, 0);
+  int32_t c = cw__symidx_add_scope(ix, cw__symidx_intern(ix, "c", 1), -1, NULL,
+                                   0, 0, 0);
+  cw__symidx_add_range(ix, 10, 20, a, 0);
+  cw__symidx_add_range(ix, 15, 40, b, 1);
+  cw__symidx_add_range(ix, 18, 30, c, 0); /* overlaps both */
+  cw__symidx_add_range(ix, 50, 50, c, 0); /* empty */
+  assert_int_equal(cw__symidx_finish(ix), 0);
   symidx_frame_t fr[4];
   for (uint64_t x = 0; x < 60; x++)
-    (void)symidx_lookup(ix, x, fr, 4);
-  assert_int_equal(symidx_lookup(ix, 16, fr, 4), 2);
+    (void)cw__symidx_lookup(ix, x, fr, 4);
+  assert_int_equal(cw__symidx_lookup(ix, 16, fr, 4), 2);
   assert_string_equal(fr[0].function, "b");
-  symidx_free(ix);
+  cw__symidx_free(ix);
 }
 
 /* ---- Breakpad .sym ----------------------------------------------------- */
@@ -203,20 +205,20 @@ static const char good_sym[] =
 
 static void test_bpsym_parse_and_lookup(void **state) {
   (void)state;
-  symidx_t *ix = symidx_new();
+  symidx_t *ix = cw__symidx_new();
   bpsym_module_t mod;
   char err[256] = "";
-  assert_int_equal(bpsym_parse(ix, good_sym, strlen(good_sym), 0, &mod, "t.sym",
-                               err, sizeof(err)),
+  assert_int_equal(cw__bpsym_parse(ix, good_sym, strlen(good_sym), 0, &mod,
+                                   "t.sym", err, sizeof(err)),
                    0);
   assert_string_equal(mod.os, "Linux");
   assert_string_equal(mod.arch, "x86_64");
   assert_string_equal(mod.id, "BBA6FA10B8AAB33D00000000000000000");
   assert_string_equal(mod.name, "linux_inline");
-  assert_int_equal(symidx_finish(ix), 0);
+  assert_int_equal(cw__symidx_finish(ix), 0);
 
   symidx_frame_t fr[8];
-  assert_int_equal(symidx_lookup(ix, 0x1025, fr, 8), 3);
+  assert_int_equal(cw__symidx_lookup(ix, 0x1025, fr, 8), 3);
   assert_string_equal(fr[0].function, "bar()");
   assert_string_equal(fr[0].file, "b.cpp");
   assert_int_equal(fr[0].line, 30);
@@ -227,28 +229,28 @@ static void test_bpsym_parse_and_lookup(void **state) {
   assert_string_equal(fr[2].file, "linux_inline.cpp");
   assert_int_equal(fr[2].line, 42);
 
-  assert_int_equal(symidx_lookup(ix, 0x1005, fr, 8), 1);
+  assert_int_equal(cw__symidx_lookup(ix, 0x1005, fr, 8), 1);
   assert_int_equal(fr[0].line, 40);
-  assert_int_equal(symidx_lookup(ix, 0x2004, fr, 8), 1);
+  assert_int_equal(cw__symidx_lookup(ix, 0x2004, fr, 8), 1);
   assert_string_equal(fr[0].function, "other");
   assert_int_equal(fr[0].line, 7);
   /* Past the last line record of "other": function, no line. */
-  assert_int_equal(symidx_lookup(ix, 0x200c, fr, 8), 1);
+  assert_int_equal(cw__symidx_lookup(ix, 0x200c, fr, 8), 1);
   assert_null(fr[0].file);
-  assert_int_equal(symidx_lookup(ix, 0x3004, fr, 8), 1);
+  assert_int_equal(cw__symidx_lookup(ix, 0x3004, fr, 8), 1);
   assert_string_equal(fr[0].function, "public_sym");
-  symidx_free(ix);
+  cw__symidx_free(ix);
 }
 
 static void expect_sym_error(const char *text, const char *msg) {
-  symidx_t *ix = symidx_new();
+  symidx_t *ix = cw__symidx_new();
   char err[256] = "";
-  int rc =
-      bpsym_parse(ix, text, strlen(text), 0, NULL, "bad.sym", err, sizeof(err));
+  int rc = cw__bpsym_parse(ix, text, strlen(text), 0, NULL, "bad.sym", err,
+                           sizeof(err));
   assert_int_equal(rc, CW_EFORMAT);
   if (strstr(err, msg) == NULL)
     fail_msg("error '%s' does not contain '%s'", err, msg);
-  symidx_free(ix);
+  cw__symidx_free(ix);
 }
 
 static void test_bpsym_errors(void **state) {
@@ -276,13 +278,13 @@ static void test_bpsym_errors(void **state) {
   expect_sym_error("MODULE a b c d\nMODULE a b c d\n",
                    "bad.sym:2: a second MODULE");
   char nul[] = "MODULE a b c d\nFUNC 1\0 2 0 f\n";
-  symidx_t *ix = symidx_new();
+  symidx_t *ix = cw__symidx_new();
   char err[256];
-  assert_int_equal(
-      bpsym_parse(ix, nul, sizeof(nul) - 1, 0, NULL, "n.sym", err, sizeof(err)),
-      CW_EFORMAT);
+  assert_int_equal(cw__bpsym_parse(ix, nul, sizeof(nul) - 1, 0, NULL, "n.sym",
+                                   err, sizeof(err)),
+                   CW_EFORMAT);
   assert_non_null(strstr(err, "n.sym:2: NUL byte"));
-  symidx_free(ix);
+  cw__symidx_free(ix);
 }
 
 /* Every prefix of a good file either parses or fails cleanly. */
@@ -291,13 +293,13 @@ static void test_bpsym_truncated(void **state) {
   for (size_t n = 0; n <= strlen(good_sym); n++) {
     char *copy = malloc(n ? n : 1);
     memcpy(copy, good_sym, n);
-    symidx_t *ix = symidx_new();
+    symidx_t *ix = cw__symidx_new();
     char err[256];
-    int rc = bpsym_parse(ix, copy, n, 0, NULL, "t.sym", err, sizeof(err));
+    int rc = cw__bpsym_parse(ix, copy, n, 0, NULL, "t.sym", err, sizeof(err));
     assert_true(rc == 0 || rc == CW_EFORMAT);
     if (rc == 0)
-      assert_int_equal(symidx_finish(ix), 0);
-    symidx_free(ix);
+      assert_int_equal(cw__symidx_finish(ix), 0);
+    cw__symidx_free(ix);
     free(copy);
   }
 }
@@ -329,24 +331,24 @@ static int target_line(void) {
 
 static void test_open_self_and_lookup(void **state) {
   (void)state;
-  cw_symbolizer_t *s = cw_symbolizer_new(CW_SYM_NO_DEBUGINFOD);
-  cw_sym_module_t *m = NULL;
-  int rc = cw_symbolizer_open(s, "/proc/self/exe", NULL, 0, &m);
+  cw__symbolizer_t *s = cw__symbolizer_new(CW_SYM_NO_DEBUGINFOD);
+  cw__sym_module_t *m = NULL;
+  int rc = cw__symbolizer_open(s, "/proc/self/exe", NULL, 0, &m);
   assert_int_equal(rc, 0);
-  assert_string_equal(cw_sym_module_source(m), "dwarf");
+  assert_string_equal(cw__sym_module_source(m), "dwarf");
   const uint8_t *id;
-  assert_true(cw_sym_module_build_id(m, &id) >= 16);
+  assert_true(cw__sym_module_build_id(m, &id) >= 16);
 
   /* Cached: the same module comes back. */
-  cw_sym_module_t *m2 = NULL;
-  assert_int_equal(cw_symbolizer_open(s, "/proc/self/exe", NULL, 0, &m2), 0);
+  cw__sym_module_t *m2 = NULL;
+  assert_int_equal(cw__symbolizer_open(s, "/proc/self/exe", NULL, 0, &m2), 0);
   assert_ptr_equal(m, m2);
 
   uint64_t off = (uint64_t)((uintptr_t)&test_target_function -
                             (uintptr_t)__executable_start);
-  uint64_t va = cw_sym_module_vaddr(m, off);
-  cw_sym_frame_t fr[8];
-  int n = cw_sym_lookup(m, va, 0, fr, 8);
+  uint64_t va = cw__sym_module_vaddr(m, off);
+  cw__sym_frame_t fr[8];
+  int n = cw__sym_lookup(m, va, 0, fr, 8);
   assert_true(n >= 1);
   assert_string_equal(fr[n - 1].function, "test_target_function");
   assert_non_null(fr[0].file);
@@ -359,45 +361,45 @@ static void test_open_self_and_lookup(void **state) {
 
   /* A return address just past the function's first byte still maps into
    * it when looked up as a return address. */
-  n = cw_sym_lookup(m, va + 1, CW_SYM_RETURN_ADDRESS, fr, 8);
+  n = cw__sym_lookup(m, va + 1, CW_SYM_RETURN_ADDRESS, fr, 8);
   assert_true(n >= 1);
   assert_string_equal(fr[n - 1].function, "test_target_function");
 
   /* cap 1 keeps the innermost frame. */
-  assert_int_equal(cw_sym_lookup(m, va, 0, fr, 1), 1);
+  assert_int_equal(cw__sym_lookup(m, va, 0, fr, 1), 1);
   /* Nothing mapped at 1. */
-  assert_int_equal(cw_sym_lookup(m, 1, 0, fr, 8), 0);
-  cw_symbolizer_free(s);
+  assert_int_equal(cw__sym_lookup(m, 1, 0, fr, 8), 0);
+  cw__symbolizer_free(s);
 }
 
 static void test_open_build_id_mismatch(void **state) {
   (void)state;
-  cw_symbolizer_t *s = cw_symbolizer_new(CW_SYM_NO_DEBUGINFOD);
+  cw__symbolizer_t *s = cw__symbolizer_new(CW_SYM_NO_DEBUGINFOD);
   uint8_t wrong[20];
   memset(wrong, 0xab, sizeof(wrong));
-  cw_sym_module_t *m = NULL;
-  int rc = cw_symbolizer_open(s, "/proc/self/exe", wrong, sizeof(wrong), &m);
+  cw__sym_module_t *m = NULL;
+  int rc = cw__symbolizer_open(s, "/proc/self/exe", wrong, sizeof(wrong), &m);
   assert_int_equal(rc, CW_EBUILDID);
   assert_null(m);
-  const char *e = cw_symbolizer_last_error(s);
+  const char *e = cw__symbolizer_last_error(s);
   assert_non_null(strstr(e, "/proc/self/exe: build-id "));
   assert_non_null(strstr(e, "does not match module's abababab"));
-  cw_symbolizer_free(s);
+  cw__symbolizer_free(s);
 }
 
 static void test_open_errors(void **state) {
   (void)state;
-  cw_symbolizer_t *s =
-      cw_symbolizer_new(CW_SYM_NO_DEBUGINFOD | CW_SYM_NO_SYSTEM_DIRS);
-  cw_sym_module_t *m = NULL;
-  assert_int_equal(cw_symbolizer_open(s, tmp_path("missing"), NULL, 0, &m),
+  cw__symbolizer_t *s =
+      cw__symbolizer_new(CW_SYM_NO_DEBUGINFOD | CW_SYM_NO_SYSTEM_DIRS);
+  cw__sym_module_t *m = NULL;
+  assert_int_equal(cw__symbolizer_open(s, tmp_path("missing"), NULL, 0, &m),
                    CW_ENOENT);
-  assert_non_null(strstr(cw_symbolizer_last_error(s), "missing: "));
+  assert_non_null(strstr(cw__symbolizer_last_error(s), "missing: "));
 
   write_file(tmp_path("text"), "not elf at all\n", 15);
-  assert_int_equal(cw_symbolizer_open(s, tmp_path("text"), NULL, 0, &m),
+  assert_int_equal(cw__symbolizer_open(s, tmp_path("text"), NULL, 0, &m),
                    CW_EFORMAT);
-  assert_non_null(strstr(cw_symbolizer_last_error(s), "text: not an ELF"));
+  assert_non_null(strstr(cw__symbolizer_last_error(s), "text: not an ELF"));
 
   /* The first 4 KiB of this executable: headers promise more. */
   FILE *f = fopen("/proc/self/exe", "rb");
@@ -406,47 +408,47 @@ static void test_open_errors(void **state) {
   assert_int_equal(fread(head, 1, sizeof(head), f), sizeof(head));
   fclose(f);
   write_file(tmp_path("trunc"), head, sizeof(head));
-  int rc = cw_symbolizer_open(s, tmp_path("trunc"), NULL, 0, &m);
+  int rc = cw__symbolizer_open(s, tmp_path("trunc"), NULL, 0, &m);
   assert_true(rc == CW_ETRUNC || rc == CW_EFORMAT);
-  assert_non_null(strstr(cw_symbolizer_last_error(s), "trunc: "));
+  assert_non_null(strstr(cw__symbolizer_last_error(s), "trunc: "));
 
   /* Neither path nor build-id. */
-  assert_int_equal(cw_symbolizer_open(s, NULL, NULL, 0, &m), CW_EINVAL);
+  assert_int_equal(cw__symbolizer_open(s, NULL, NULL, 0, &m), CW_EINVAL);
   /* A build-id nobody has. */
   uint8_t id[20] = {1, 2, 3};
-  assert_int_equal(cw_symbolizer_open(s, NULL, id, sizeof(id), &m), CW_ENOENT);
-  assert_non_null(strstr(cw_symbolizer_last_error(s), "no file with build-id "
-                                                      "0102030000"));
-  cw_symbolizer_free(s);
+  assert_int_equal(cw__symbolizer_open(s, NULL, id, sizeof(id), &m), CW_ENOENT);
+  assert_non_null(strstr(cw__symbolizer_last_error(s), "no file with build-id "
+                                                       "0102030000"));
+  cw__symbolizer_free(s);
 }
 
 static void test_deadline(void **state) {
   (void)state;
-  cw_symbolizer_t *s = cw_symbolizer_new(CW_SYM_NO_DEBUGINFOD);
-  cw_symbolizer_set_deadline(s, cw_symbolizer_now_ns() - 1);
-  cw_sym_module_t *m = NULL;
-  assert_int_equal(cw_symbolizer_open(s, "/proc/self/exe", NULL, 0, &m),
+  cw__symbolizer_t *s = cw__symbolizer_new(CW_SYM_NO_DEBUGINFOD);
+  cw__symbolizer_set_deadline(s, cw__symbolizer_now_ns() - 1);
+  cw__sym_module_t *m = NULL;
+  assert_int_equal(cw__symbolizer_open(s, "/proc/self/exe", NULL, 0, &m),
                    CW_ETIMEDOUT);
   assert_null(m);
   /* Not cached: with time again it opens. */
-  cw_symbolizer_set_deadline(s, 0);
-  assert_int_equal(cw_symbolizer_open(s, "/proc/self/exe", NULL, 0, &m), 0);
-  cw_symbolizer_free(s);
+  cw__symbolizer_set_deadline(s, 0);
+  assert_int_equal(cw__symbolizer_open(s, "/proc/self/exe", NULL, 0, &m), 0);
+  cw__symbolizer_free(s);
 }
 
 static void test_sym_file_as_module(void **state) {
   (void)state;
   write_file(tmp_path("m.sym"), good_sym, strlen(good_sym));
-  cw_symbolizer_t *s = cw_symbolizer_new(CW_SYM_NO_DEBUGINFOD);
-  cw_sym_module_t *m = NULL;
-  assert_int_equal(cw_symbolizer_open(s, tmp_path("m.sym"), NULL, 0, &m), 0);
-  assert_string_equal(cw_sym_module_source(m), "breakpad");
-  cw_sym_frame_t fr[4];
-  assert_int_equal(cw_sym_lookup(m, 0x1025, 0, fr, 4), 3);
+  cw__symbolizer_t *s = cw__symbolizer_new(CW_SYM_NO_DEBUGINFOD);
+  cw__sym_module_t *m = NULL;
+  assert_int_equal(cw__symbolizer_open(s, tmp_path("m.sym"), NULL, 0, &m), 0);
+  assert_string_equal(cw__sym_module_source(m), "breakpad");
+  cw__sym_frame_t fr[4];
+  assert_int_equal(cw__sym_lookup(m, 0x1025, 0, fr, 4), 3);
   assert_int_equal(fr[0].inlined, 1);
   assert_int_equal(fr[2].inlined, 0);
   assert_string_equal(fr[2].function, "main");
-  cw_symbolizer_free(s);
+  cw__symbolizer_free(s);
 }
 
 /* ---- modules from memory (the vDSO) ------------------------------- */
@@ -506,7 +508,7 @@ static int gapped_vdso(gapped_vdso_t *g) {
   return 0;
 }
 
-/* cw_symbolizer_open_image: names from the image's own symbol table; where
+/* cw__symbolizer_open_image: names from the image's own symbol table; where
  * no symbol covers an address, the nearest preceding function of its
  * section (the watchdog's rule), and nothing where none precedes it or
  * outside every executable section. */
@@ -515,37 +517,37 @@ static void test_open_image_vdso_rule(void **state) {
   gapped_vdso_t g = {0};
   if (gapped_vdso(&g) != 0)
     skip();
-  cw_symbolizer_t *s = cw_symbolizer_new(CW_SYM_NO_SYSTEM_DIRS |
-                                         CW_SYM_NO_DEBUGINFOD);
-  cw_sym_module_t *m = NULL;
-  assert_int_equal(
-      cw_symbolizer_open_image(s, "linux-vdso.so.1", g.img, g.size, NULL, 0, &m),
-      0);
+  cw__symbolizer_t *s =
+      cw__symbolizer_new(CW_SYM_NO_SYSTEM_DIRS | CW_SYM_NO_DEBUGINFOD);
+  cw__sym_module_t *m = NULL;
+  assert_int_equal(cw__symbolizer_open_image(s, "linux-vdso.so.1", g.img,
+                                             g.size, NULL, 0, &m),
+                   0);
   memset(g.img, 0, g.size); /* read during the call only */
-  assert_string_equal(cw_sym_module_path(m), "linux-vdso.so.1");
-  assert_string_equal(cw_sym_module_source(m), "symtab");
-  cw_sym_frame_t fr[4];
+  assert_string_equal(cw__sym_module_path(m), "linux-vdso.so.1");
+  assert_string_equal(cw__sym_module_source(m), "symtab");
+  cw__sym_frame_t fr[4];
   /* Covered. */
-  assert_int_equal(cw_sym_lookup(m, g.first_addr + 20, 0, fr, 4), 1);
+  assert_int_equal(cw__sym_lookup(m, g.first_addr + 20, 0, fr, 4), 1);
   assert_non_null(fr[0].function);
   char covered_last[64];
-  assert_int_equal(cw_sym_lookup(m, g.last_end - 17, 0, fr, 4), 1);
+  assert_int_equal(cw__sym_lookup(m, g.last_end - 17, 0, fr, 4), 1);
   snprintf(covered_last, sizeof(covered_last), "%s", fr[0].function);
   /* Past the end of the last sized symbol: the preceding function. */
-  assert_int_equal(cw_sym_lookup(m, g.last_end - 8, 0, fr, 4), 1);
+  assert_int_equal(cw__sym_lookup(m, g.last_end - 8, 0, fr, 4), 1);
   assert_string_equal(fr[0].function, covered_last);
   /* Before every symbol of .text: unknown (the module+offset form). */
   if (g.text_lo <= g.first_addr)
-    assert_int_equal(cw_sym_lookup(m, g.first_addr + 4, 0, fr, 4), 0);
+    assert_int_equal(cw__sym_lookup(m, g.first_addr + 4, 0, fr, 4), 0);
   /* The ELF header is in no executable section. */
-  assert_int_equal(cw_sym_lookup(m, 0x10, 0, fr, 4), 0);
+  assert_int_equal(cw__sym_lookup(m, 0x10, 0, fr, 4), 0);
   /* Not ELF: refused. */
-  cw_sym_module_t *bad = NULL;
-  assert_int_equal(cw_symbolizer_open_image(s, "x", "MODULE x", 8, NULL, 0,
-                                            &bad),
-                   CW_EFORMAT);
+  cw__sym_module_t *bad = NULL;
+  assert_int_equal(
+      cw__symbolizer_open_image(s, "x", "MODULE x", 8, NULL, 0, &bad),
+      CW_EFORMAT);
   assert_null(bad);
-  cw_symbolizer_free(s);
+  cw__symbolizer_free(s);
   free(g.img);
 }
 

@@ -44,10 +44,10 @@ static report_t sample(void) {
 static void test_envelope_exact_bytes(void **state) {
   (void)state;
   report_t r = sample();
-  cw_buf_t out = CW_BUF_INIT;
+  cw__buf_t out = CW_BUF_INIT;
   /* 2023-11-14T22:13:20.123Z */
-  assert_int_equal(envelope_encode(&r, "http://k@h/1", 1700000000123LL, &out),
-                   0);
+  assert_int_equal(
+      cw__envelope_encode(&r, "http://k@h/1", 1700000000123LL, &out), 0);
   static const char head[] =
       "{\"event_id\":\"" ID "\",\"dsn\":\"http://k@h/1\",\"sdk\":{\"name\":"
       "\"crashwatch\",\"version\":\"" CW_VERSION_STRING "\"},\"sent_at\":"
@@ -69,24 +69,24 @@ static void test_envelope_exact_bytes(void **state) {
   assert_int_equal(out.len, hl + sizeof(dump_and_next) + sizeof(tail) - 1);
   assert_memory_equal(out.data + hl + sizeof(dump_and_next), tail,
                       sizeof(tail) - 1);
-  cw_buf_free(&out);
+  cw__buf_free(&out);
   /* Without a DSN and files: header and one event item. */
   r.nfiles = 0;
-  assert_int_equal(envelope_encode(&r, NULL, 0, &out), 0);
+  assert_int_equal(cw__envelope_encode(&r, NULL, 0, &out), 0);
   assert_string_equal(
-      cw_buf_cstr(&out),
+      cw__buf_cstr(&out),
       "{\"event_id\":\"" ID "\",\"sdk\":{\"name\":\"crashwatch\",\"version\":"
       "\"" CW_VERSION_STRING "\"},\"sent_at\":\"1970-01-01T00:00:00.000Z\"}\n"
       "{\"type\":\"event\",\"length\":7}\n{\"a\":1}\n");
-  cw_buf_free(&out);
+  cw__buf_free(&out);
 }
 
 static void test_multipart_exact_bytes(void **state) {
   (void)state;
   report_t r = sample();
   upload_field_t fields[] = {{"prod", "my\"app"}, {"ver", "1.0"}};
-  cw_buf_t out = CW_BUF_INIT;
-  assert_int_equal(multipart_encode(&r, fields, 2, "BND", &out), 0);
+  cw__buf_t out = CW_BUF_INIT;
+  assert_int_equal(cw__multipart_encode(&r, fields, 2, "BND", &out), 0);
   static const char part1[] =
       "--BND\r\nContent-Disposition: form-data; name=\"prod\"\r\n\r\n"
       "my\"app\r\n"
@@ -106,14 +106,14 @@ static void test_multipart_exact_bytes(void **state) {
       "a\nb\r\n--BND--\r\n";
   assert_int_equal(out.len, l1 + sizeof(dump) + sizeof(part2) - 1);
   assert_memory_equal(out.data + l1 + sizeof(dump), part2, sizeof(part2) - 1);
-  cw_buf_free(&out);
+  cw__buf_free(&out);
 }
 
 static void test_multipart_boundary_avoids_data(void **state) {
   (void)state;
   report_t r = sample();
   char b[96];
-  multipart_boundary(&r, b, sizeof(b));
+  cw__multipart_boundary(&r, b, sizeof(b));
   assert_int_equal(strlen(b),
                    strlen("------------------------crashwatch") + 24);
   assert_null(memmem(r.event_json, r.event_len, b, strlen(b)));
@@ -121,17 +121,17 @@ static void test_multipart_boundary_avoids_data(void **state) {
 
 static void test_backoff_doubles_caps_and_jitters(void **state) {
   (void)state;
-  assert_int_equal(cw_upload_backoff_ms(1, 1000, 60000, 0.0), 500);
-  assert_int_equal(cw_upload_backoff_ms(1, 1000, 60000, 0.999999), 999);
-  assert_int_equal(cw_upload_backoff_ms(2, 1000, 60000, 0.0), 1000);
-  assert_int_equal(cw_upload_backoff_ms(3, 1000, 60000, 0.0), 2000);
-  assert_int_equal(cw_upload_backoff_ms(7, 1000, 60000, 0.0), 30000);
-  assert_int_equal(cw_upload_backoff_ms(8, 1000, 60000, 0.0), 30000);
-  assert_int_equal(cw_upload_backoff_ms(1000000, 1000, 60000, 0.5), 45000);
-  assert_int_equal(cw_upload_backoff_ms(0, 1000, 60000, 0.0), 500);
-  assert_int_equal(cw_upload_backoff_ms(5, 0, 60000, 0.7), 0);
+  assert_int_equal(cw__upload_backoff_ms(1, 1000, 60000, 0.0), 500);
+  assert_int_equal(cw__upload_backoff_ms(1, 1000, 60000, 0.999999), 999);
+  assert_int_equal(cw__upload_backoff_ms(2, 1000, 60000, 0.0), 1000);
+  assert_int_equal(cw__upload_backoff_ms(3, 1000, 60000, 0.0), 2000);
+  assert_int_equal(cw__upload_backoff_ms(7, 1000, 60000, 0.0), 30000);
+  assert_int_equal(cw__upload_backoff_ms(8, 1000, 60000, 0.0), 30000);
+  assert_int_equal(cw__upload_backoff_ms(1000000, 1000, 60000, 0.5), 45000);
+  assert_int_equal(cw__upload_backoff_ms(0, 1000, 60000, 0.0), 500);
+  assert_int_equal(cw__upload_backoff_ms(5, 0, 60000, 0.7), 0);
   for (int a = 1; a < 80; a++) {
-    int64_t d = cw_upload_backoff_ms(a, 5000, 3600000, 0.3);
+    int64_t d = cw__upload_backoff_ms(a, 5000, 3600000, 0.3);
     assert_true(d >= 2500 && d <= 3600000);
   }
 }
@@ -146,7 +146,7 @@ static void test_json_check(void **state) {
   for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
     size_t off;
     const char *what;
-    if (report_json_check(good[i], strlen(good[i]), &off, &what) != 0)
+    if (cw__report_json_check(good[i], strlen(good[i]), &off, &what) != 0)
       fail_msg("rejected %s at %zu: %s", good[i], off, what);
   }
   static const struct {
@@ -160,7 +160,7 @@ static void test_json_check(void **state) {
   for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
     size_t off = 999;
     const char *what = NULL;
-    if (report_json_check(bad[i].s, strlen(bad[i].s), &off, &what) !=
+    if (cw__report_json_check(bad[i].s, strlen(bad[i].s), &off, &what) !=
             CW_EFORMAT ||
         off != bad[i].off || what == NULL)
       fail_msg("\"%s\": off %zu (want %zu), %s", bad[i].s, off, bad[i].off,
@@ -172,7 +172,7 @@ static void test_json_check(void **state) {
   deep[4000] = '\0';
   size_t off;
   const char *what;
-  assert_int_equal(report_json_check(deep, 4000, &off, &what), CW_EFORMAT);
+  assert_int_equal(cw__report_json_check(deep, 4000, &off, &what), CW_EFORMAT);
   assert_string_equal(what, "nesting deeper than 128");
 }
 
@@ -181,8 +181,8 @@ static void test_gzip_roundtrip(void **state) {
   char in[10000];
   for (size_t i = 0; i < sizeof(in); i++)
     in[i] = (char)("abcabcabd"[i % 9]);
-  cw_buf_t gz = CW_BUF_INIT;
-  assert_int_equal(gzip_compress(in, sizeof(in), &gz), 0);
+  cw__buf_t gz = CW_BUF_INIT;
+  assert_int_equal(cw__gzip_compress(in, sizeof(in), &gz), 0);
   assert_true(gz.len < sizeof(in) / 10);
   assert_int_equal(gz.data[0], 0x1f); /* gzip magic */
   assert_int_equal(gz.data[1], 0x8b);
@@ -198,7 +198,7 @@ static void test_gzip_roundtrip(void **state) {
   assert_int_equal(z.total_out, sizeof(in));
   assert_memory_equal(out, in, sizeof(in));
   inflateEnd(&z);
-  cw_buf_free(&gz);
+  cw__buf_free(&gz);
 }
 
 static char spool_dir[512];
@@ -209,7 +209,7 @@ static int setup_spool(void **state) {
   snprintf(spool_dir, sizeof(spool_dir), "%s/test_uploader-%d",
            tmp ? tmp : "/tmp", (int)getpid());
   char err[256];
-  return spool_ensure_dir(spool_dir, err, sizeof(err));
+  return cw__spool_ensure_dir(spool_dir, err, sizeof(err));
 }
 
 static int teardown_spool(void **state) {
@@ -221,13 +221,14 @@ static int teardown_spool(void **state) {
 
 static void write_report(const char *id, const char *event) {
   spool_report_t *r;
-  assert_int_equal(spool_report_begin(spool_dir, id, &r), 0);
+  assert_int_equal(cw__spool_report_begin(spool_dir, id, &r), 0);
   if (event != NULL)
     assert_int_equal(
-        spool_report_write_file(r, "event.json", event, strlen(event)), 0);
-  assert_int_equal(spool_report_write_file(r, "minidump.dmp", "MDMP", 4), 0);
-  assert_int_equal(spool_report_write_file(r, "b.txt", "b", 1), 0);
-  assert_int_equal(spool_report_commit(r, NULL, 0), 0);
+        cw__spool_report_write_file(r, "event.json", event, strlen(event)), 0);
+  assert_int_equal(cw__spool_report_write_file(r, "minidump.dmp", "MDMP", 4),
+                   0);
+  assert_int_equal(cw__spool_report_write_file(r, "b.txt", "b", 1), 0);
+  assert_int_equal(cw__spool_report_commit(r, NULL, 0), 0);
 }
 
 static void test_report_load_and_lock(void **state) {
@@ -235,24 +236,24 @@ static void test_report_load_and_lock(void **state) {
   write_report(ID, "{\"event_id\":\"" ID "\"}");
   report_t r;
   char err[256];
-  assert_int_equal(report_load(spool_dir, ID, &r, err, sizeof(err)), 0);
+  assert_int_equal(cw__report_load(spool_dir, ID, &r, err, sizeof(err)), 0);
   assert_int_equal(r.nfiles, 2);
   assert_string_equal(r.files[0].name, "minidump.dmp"); /* minidump first */
   assert_true(r.files[0].is_minidump);
   assert_string_equal(r.files[1].name, "b.txt");
-  report_free(&r);
+  cw__report_free(&r);
 
   /* A second lock on the same report is refused, even in-process (flock
    * belongs to the open file description). */
   int fd1, fd2;
-  assert_int_equal(spool_lock(spool_dir, ID, &fd1), 0);
-  assert_int_equal(spool_lock(spool_dir, ID, &fd2), CW_EBUSY);
-  spool_unlock(fd1);
-  assert_int_equal(spool_lock(spool_dir, ID, &fd2), 0);
+  assert_int_equal(cw__spool_lock(spool_dir, ID, &fd1), 0);
+  assert_int_equal(cw__spool_lock(spool_dir, ID, &fd2), CW_EBUSY);
+  cw__spool_unlock(fd1);
+  assert_int_equal(cw__spool_lock(spool_dir, ID, &fd2), 0);
   /* Quarantine while holding the lock; the report is then gone. */
-  assert_int_equal(spool_quarantine(spool_dir, ID, "because"), 0);
-  spool_unlock(fd2);
-  assert_int_equal(spool_lock(spool_dir, ID, &fd1), CW_ENOENT);
+  assert_int_equal(cw__spool_quarantine(spool_dir, ID, "because"), 0);
+  cw__spool_unlock(fd2);
+  assert_int_equal(cw__spool_lock(spool_dir, ID, &fd1), CW_ENOENT);
   char p[700];
   snprintf(p, sizeof(p), "%s/failed/" ID ".reason", spool_dir);
   FILE *f = fopen(p, "r");
@@ -263,7 +264,7 @@ static void test_report_load_and_lock(void **state) {
   assert_string_equal(line, "because\n");
   /* The same id failing again gets a suffix instead of clobbering. */
   write_report(ID, "{}");
-  assert_int_equal(spool_quarantine(spool_dir, ID, "again"), 0);
+  assert_int_equal(cw__spool_quarantine(spool_dir, ID, "again"), 0);
   snprintf(p, sizeof(p), "%s/failed/" ID ".1/event.json", spool_dir);
   struct stat st;
   assert_int_equal(stat(p, &st), 0);
@@ -275,26 +276,27 @@ static void test_report_load_rejects_corrupt(void **state) {
   write_report(id, NULL);
   report_t r;
   char err[256];
-  assert_int_equal(report_load(spool_dir, id, &r, err, sizeof(err)),
+  assert_int_equal(cw__report_load(spool_dir, id, &r, err, sizeof(err)),
                    CW_EFORMAT);
   assert_string_equal(err, "missing event.json");
-  report_free(&r);
-  assert_int_equal(spool_remove_report(spool_dir, id), 0);
+  cw__report_free(&r);
+  assert_int_equal(cw__spool_remove_report(spool_dir, id), 0);
   write_report(id, "{\"a\":}");
-  assert_int_equal(report_load(spool_dir, id, &r, err, sizeof(err)),
+  assert_int_equal(cw__report_load(spool_dir, id, &r, err, sizeof(err)),
                    CW_EFORMAT);
   assert_string_equal(err, "event.json: invalid JSON at offset 5: unexpected "
                            "character");
-  report_free(&r);
-  assert_int_equal(spool_remove_report(spool_dir, id), 0);
-  assert_int_equal(report_load(spool_dir, id, &r, err, sizeof(err)), CW_ENOENT);
-  report_free(&r);
+  cw__report_free(&r);
+  assert_int_equal(cw__spool_remove_report(spool_dir, id), 0);
+  assert_int_equal(cw__report_load(spool_dir, id, &r, err, sizeof(err)),
+                   CW_ENOENT);
+  cw__report_free(&r);
 }
 
 static void test_remove_is_atomic_and_trash_is_emptied(void **state) {
   (void)state;
   write_report(ID, "{}");
-  assert_int_equal(spool_remove_report(spool_dir, ID), 0);
+  assert_int_equal(cw__spool_remove_report(spool_dir, ID), 0);
   char p[700];
   struct stat st;
   snprintf(p, sizeof(p), "%s/" ID, spool_dir);
@@ -308,87 +310,88 @@ static void test_remove_is_atomic_and_trash_is_emptied(void **state) {
   FILE *fp = fopen(f, "w");
   assert_non_null(fp);
   fclose(fp);
-  spool_empty_trash(spool_dir);
+  cw__spool_empty_trash(spool_dir);
   assert_int_not_equal(stat(p, &st), 0);
   /* Removing what is already gone is not an error. */
-  assert_int_equal(spool_remove_report(spool_dir, ID), 0);
+  assert_int_equal(cw__spool_remove_report(spool_dir, ID), 0);
 }
 
 static void test_retry_state_roundtrip(void **state) {
   (void)state;
   spool_retry_t st = {3, 1234567890123LL, "HTTP 500\nsecond line"}, back;
-  assert_int_equal(spool_retry_save(spool_dir, ID, &st), 0);
-  assert_int_equal(spool_retry_load(spool_dir, ID, &back), 0);
+  assert_int_equal(cw__spool_retry_save(spool_dir, ID, &st), 0);
+  assert_int_equal(cw__spool_retry_load(spool_dir, ID, &back), 0);
   assert_int_equal(back.attempts, 3);
   assert_int_equal(back.next_ms, 1234567890123LL);
   assert_string_equal(back.last_error, "HTTP 500 second line");
-  spool_retry_remove(spool_dir, ID);
-  assert_int_equal(spool_retry_load(spool_dir, ID, &back), 0);
+  cw__spool_retry_remove(spool_dir, ID);
+  assert_int_equal(cw__spool_retry_load(spool_dir, ID, &back), 0);
   assert_int_equal(back.attempts, 0);
 }
 
 static void test_config_fields_and_check(void **state) {
   (void)state;
-  cw_upload_config_t cfg;
-  cw_upload_config_init(&cfg);
+  cw__upload_config_t cfg;
+  cw__upload_config_init(&cfg);
   char err[256];
   assert_int_equal(
-      cw_upload_config_add_field(&cfg, "prod=a=b", err, sizeof(err)), 0);
+      cw__upload_config_add_field(&cfg, "prod=a=b", err, sizeof(err)), 0);
   assert_string_equal(cfg.fields[0].name, "prod");
   assert_string_equal(cfg.fields[0].value, "a=b");
-  assert_int_equal(cw_upload_config_add_field(&cfg, "=x", err, sizeof(err)),
+  assert_int_equal(cw__upload_config_add_field(&cfg, "=x", err, sizeof(err)),
                    CW_EINVAL);
   assert_int_equal(
-      cw_upload_config_add_field(&cfg, "sentry=x", err, sizeof(err)),
+      cw__upload_config_add_field(&cfg, "sentry=x", err, sizeof(err)),
       CW_EINVAL);
   assert_non_null(strstr(err, "reserved"));
   cfg.spool_dir = spool_dir;
   cfg.dsn = "https://key@sentry.example.com/12";
-  assert_int_equal(cw_upload_config_check(&cfg, err, sizeof(err)), 0);
+  assert_int_equal(cw__upload_config_check(&cfg, err, sizeof(err)), 0);
   cfg.dsn = "https://sentry.example.com/12";
-  assert_int_equal(cw_upload_config_check(&cfg, err, sizeof(err)), CW_EDSN);
+  assert_int_equal(cw__upload_config_check(&cfg, err, sizeof(err)), CW_EDSN);
   cfg.format = CW_UPLOAD_MINIDUMP;
   cfg.dsn = NULL;
   cfg.url = "http//x";
-  assert_int_equal(cw_upload_config_check(&cfg, err, sizeof(err)), CW_EURL);
+  assert_int_equal(cw__upload_config_check(&cfg, err, sizeof(err)), CW_EURL);
 }
-
 
 /* Issue 9.6: one precedence rule for a DSN and an URL. */
 static void test_config_target_precedence(void **state) {
   (void)state;
-  cw_upload_config_t cfg;
-  cw_upload_config_init(&cfg);
+  cw__upload_config_t cfg;
+  cw__upload_config_init(&cfg);
   char err[256];
   const char *dsn = "https://key@sentry.example.com/12";
   const char *url = "https://relay.example/x";
-  assert_int_equal(cw_upload_config_target(&cfg, dsn, NULL, NULL, err,
-                                           sizeof(err)), 0);
+  assert_int_equal(
+      cw__upload_config_target(&cfg, dsn, NULL, NULL, err, sizeof(err)), 0);
   assert_int_equal(cfg.format, CW_UPLOAD_ENVELOPE);
   assert_ptr_equal(cfg.url, NULL);
-  assert_int_equal(cw_upload_config_target(&cfg, NULL, url, NULL, err,
-                                           sizeof(err)), 0);
+  assert_int_equal(
+      cw__upload_config_target(&cfg, NULL, url, NULL, err, sizeof(err)), 0);
   assert_int_equal(cfg.format, CW_UPLOAD_MINIDUMP);
   assert_ptr_equal(cfg.dsn, NULL);
   /* Both: envelopes with the DSN's key to the URL (what failed with "no
    * target" before). */
-  assert_int_equal(cw_upload_config_target(&cfg, dsn, url, "", err,
-                                           sizeof(err)), 0);
+  assert_int_equal(
+      cw__upload_config_target(&cfg, dsn, url, "", err, sizeof(err)), 0);
   assert_int_equal(cfg.format, CW_UPLOAD_ENVELOPE);
   assert_string_equal(cfg.dsn, dsn);
   assert_string_equal(cfg.url, url);
   cfg.spool_dir = spool_dir;
-  assert_int_equal(cw_upload_config_check(&cfg, err, sizeof(err)), 0);
-  assert_int_equal(cw_upload_config_target(&cfg, dsn, url, "minidump", err,
-                                           sizeof(err)), 0);
+  assert_int_equal(cw__upload_config_check(&cfg, err, sizeof(err)), 0);
+  assert_int_equal(
+      cw__upload_config_target(&cfg, dsn, url, "minidump", err, sizeof(err)),
+      0);
   assert_int_equal(cfg.format, CW_UPLOAD_MINIDUMP);
-  assert_int_equal(cw_upload_config_check(&cfg, err, sizeof(err)), 0);
+  assert_int_equal(cw__upload_config_check(&cfg, err, sizeof(err)), 0);
   /* Empty strings are absent; an unknown format is refused. */
-  assert_int_equal(cw_upload_config_target(&cfg, "", url, NULL, err,
-                                           sizeof(err)), 0);
+  assert_int_equal(
+      cw__upload_config_target(&cfg, "", url, NULL, err, sizeof(err)), 0);
   assert_int_equal(cfg.format, CW_UPLOAD_MINIDUMP);
-  assert_int_equal(cw_upload_config_target(&cfg, dsn, NULL, "zip", err,
-                                           sizeof(err)), CW_EINVAL);
+  assert_int_equal(
+      cw__upload_config_target(&cfg, dsn, NULL, "zip", err, sizeof(err)),
+      CW_EINVAL);
   assert_non_null(strstr(err, "zip"));
 }
 
@@ -409,18 +412,18 @@ static void test_uploader_lock_and_kick(void **state) {
   assert_int_equal(upload_kick_take(spool_dir), 1);
   assert_int_equal(upload_kick_take(spool_dir), 0);
   /* A starter that finds the lock taken starts nothing and leaves a kick. */
-  assert_int_equal(cw_upload_lock_for_spawn(spool_dir), CW_EBUSY);
+  assert_int_equal(cw__upload_lock_for_spawn(spool_dir), CW_EBUSY);
   assert_int_equal(upload_kick_present(spool_dir), 1);
-  cw_upload_config_t cfg;
-  cw_upload_config_init(&cfg);
+  cw__upload_config_t cfg;
+  cw__upload_config_init(&cfg);
   cfg.spool_dir = spool_dir;
   cfg.dsn = "http://key@127.0.0.1:9/1";
   cfg.verbosity = CW_UPLOAD_QUIET;
-  cw_upload_stats_t st;
-  assert_int_equal(cw_upload_run_exclusive(&cfg, -1, &st), 0);
+  cw__upload_stats_t st;
+  assert_int_equal(cw__upload_run_exclusive(&cfg, -1, &st), 0);
   assert_int_equal(st.handed_off, 1);
   assert_int_equal(st.holder, getpid());
-  assert_int_equal(cw_upload_exit_code(&st), CW_UPLOAD_EXIT_PENDING);
+  assert_int_equal(cw__upload_exit_code(&st), CW_UPLOAD_EXIT_PENDING);
   /* Released and relocked on the same descriptor. */
   upload_lock_release(fd);
   int fd2 = upload_lock_try(spool_dir, 0, NULL);
@@ -431,7 +434,7 @@ static void test_uploader_lock_and_kick(void **state) {
   close(fd);
   /* Free again: an exclusive run takes it, consumes the kick, passes (an
    * empty spool) and lets go. */
-  assert_int_equal(cw_upload_run_exclusive(&cfg, -1, &st), 0);
+  assert_int_equal(cw__upload_run_exclusive(&cfg, -1, &st), 0);
   assert_int_equal(st.handed_off, 0);
   assert_int_equal(upload_kick_present(spool_dir), 0);
   fd = upload_lock_try(spool_dir, 0, NULL);
@@ -441,16 +444,16 @@ static void test_uploader_lock_and_kick(void **state) {
 
 static void test_exit_codes(void **state) {
   (void)state;
-  cw_upload_stats_t st;
+  cw__upload_stats_t st;
   memset(&st, 0, sizeof(st));
-  assert_int_equal(cw_upload_exit_code(&st), CW_UPLOAD_EXIT_OK);
+  assert_int_equal(cw__upload_exit_code(&st), CW_UPLOAD_EXIT_OK);
   st.failed = 1;
-  assert_int_equal(cw_upload_exit_code(&st), CW_UPLOAD_EXIT_FAILED);
+  assert_int_equal(cw__upload_exit_code(&st), CW_UPLOAD_EXIT_FAILED);
   st.pending = 1;
-  assert_int_equal(cw_upload_exit_code(&st), CW_UPLOAD_EXIT_PENDING);
+  assert_int_equal(cw__upload_exit_code(&st), CW_UPLOAD_EXIT_PENDING);
   memset(&st, 0, sizeof(st));
   st.io_errors = 1;
-  assert_int_equal(cw_upload_exit_code(&st), CW_UPLOAD_EXIT_SPOOL);
+  assert_int_equal(cw__upload_exit_code(&st), CW_UPLOAD_EXIT_SPOOL);
 }
 
 int main(void) {
@@ -474,8 +477,8 @@ int main(void) {
                                       teardown_spool),
       cmocka_unit_test_setup_teardown(test_config_target_precedence,
                                       setup_spool, teardown_spool),
-      cmocka_unit_test_setup_teardown(test_uploader_lock_and_kick,
-                                      setup_spool, teardown_spool),
+      cmocka_unit_test_setup_teardown(test_uploader_lock_and_kick, setup_spool,
+                                      teardown_spool),
       cmocka_unit_test(test_exit_codes),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -89,7 +89,7 @@ static void cleanup(idle_t *w) {
 }
 
 static int recv_ack(int sock) {
-  cw_crash_ack_t ack;
+  cw__crash_ack_t ack;
   ssize_t n = recv(sock, &ack, sizeof(ack), 0);
   assert_int_equal(n, sizeof(ack));
   assert_int_equal(ack.magic, CW_CRASH_ACK_MAGIC);
@@ -99,7 +99,7 @@ static int recv_ack(int sock) {
 /* A record the full watchdog refuses (wrong magic) without touching any
  * process: its CW_EFORMAT ack shows who answered. */
 static void send_bad_record(int sock) {
-  cw_crash_record_t r;
+  cw__crash_record_t r;
   memset(&r, 0, sizeof(r));
   r.magic = 0x12345678u;
   assert_int_equal(send(sock, &r, sizeof(r), MSG_NOSIGNAL), sizeof(r));
