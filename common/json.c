@@ -56,8 +56,12 @@ void cw__json_begin_array(cw__json_t *j) { open(j, '['); }
 void cw__json_end_array(cw__json_t *j) { close_(j, ']'); }
 
 void cw__json_key(cw__json_t *j, const char *key) {
+  cw__json_key_n(j, key, strlen(key));
+}
+
+void cw__json_key_n(cw__json_t *j, const char *key, size_t n) {
   before_value(j);
-  cw__json_escape(j->out, key, strlen(key));
+  cw__json_escape(j->out, key, n);
   cw__buf_append(j->out, j->pretty ? ": " : ":", j->pretty ? 2 : 1);
   j->after_key = 1;
 }

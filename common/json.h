@@ -30,6 +30,8 @@ void cw__json_end_object(cw__json_t *j);
 void cw__json_begin_array(cw__json_t *j);
 void cw__json_end_array(cw__json_t *j);
 void cw__json_key(cw__json_t *j, const char *key);
+/* A key of n bytes (may hold NUL bytes, written as \u0000). */
+void cw__json_key_n(cw__json_t *j, const char *key, size_t n);
 void cw__json_string(cw__json_t *j, const char *s);
 void cw__json_string_n(cw__json_t *j, const char *s, size_t n);
 void cw__json_int(cw__json_t *j, int64_t v);

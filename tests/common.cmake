@@ -1,2 +1,4 @@
 # Tests of common/: buffer, JSON writer, build-id/debug-id vectors.
 cw_add_unit_test(test_common SOURCES unit/test_common.c LIBS cw_common crashwatch_static)
+# Scrubbing the scope's values by key (issue 10).
+cw_add_unit_test(test_scrub SOURCES unit/test_scrub.c LIBS cw_common crashwatch_static)
