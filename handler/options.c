@@ -23,7 +23,14 @@
 #define CW_ACK_TIMEOUT_DEFAULT_MS 10000u
 #define CW_ACK_TIMEOUT_MAX_MS 600000u
 
-static char last_error[512];
+/* Per thread, so one thread's failure never overwrites (or tears) the
+ * message another thread is reading. The default TLS model: in
+ * libcrashwatch.so that is general-dynamic (__tls_get_addr, which may
+ * allocate a dlopen()ed library's block on a thread's first use), fine
+ * here because cw__fail() and cw_last_error() are normal context only; no
+ * signal-context file touches this variable (tests/check-signal-safe.sh
+ * would refuse __tls_get_addr there). */
+static __thread char last_error[512];
 
 int cw__secure_exec(void) { return getauxval(AT_SECURE) != 0; }
 

@@ -12,6 +12,88 @@
  *   - Strings passed in are copied; the caller keeps ownership of its memory.
  *   - cw_options_t is opaque; ownership passes to cw_init(), which frees it
  *     whether or not it succeeds.
+ *
+ * Contract. Each function below says where it may be called:
+ *   - "any context": also from a signal handler and in the child of fork()
+ *     of a multi-threaded program before it exec()s (async-signal-safe: no
+ *     memory allocated, no lock, no state);
+ *   - "normal context": not from a signal handler, nor between fork() and
+ *     exec() in the child of a multi-threaded program: it may allocate, take
+ *     crashwatch's lock, or read the environment.
+ * Threads: every function may be called from any thread. cw_init(),
+ * cw_shutdown() and cw_reinstall() take one process-wide lock;
+ * cw_thread_init() works on the calling thread alone. A cw_options_t
+ * belongs to one thread at a time.
+ * cw_last_error() is per thread. cw_options_new() and cw_init() read the
+ * environment: not while another thread calls setenv()/putenv().
+ *
+ * What cw_init() leaves in the process (what /proc/PID/fd and maps show):
+ *   - One file descriptor: the app's end of an AF_UNIX SOCK_SEQPACKET
+ *     socketpair to the watchdog, close-on-exec, numbered 3 or above.
+ *     Nothing else stays open (the memfds and /dev/null it uses while
+ *     starting the watchdog are closed before it returns). A program that
+ *     closes it, or dup2()s over it, is still covered: the crash handler
+ *     sees the socket is not the one cw_init() made and starts a watchdog
+ *     for that crash.
+ *   - One process, the watchdog: in its idle stage, a 1.5 KiB static
+ *     program with no libc (/proc/PID/exe is "/memfd:crashwatch-wd-idle";
+ *     about 12 KiB resident), started with two vfork-style clone() hops so
+ *     that it is not the app's child (an intermediate child exits at once,
+ *     without SIGCHLD, reaped by cw_init()) and in a session of its own. It
+ *     holds the other end of the socket, /dev/null as stdin and stdout, the
+ *     app's stderr (fd 2, where the crash summary goes: a pipe on the app's
+ *     stderr reaches end-of-file only once the watchdog exits too) and a
+ *     memfd "crashwatch-watchdog" with the full watchdog (about 0.5 MB of
+ *     shared memory, in nobody's RSS), which it exec()s in place at the
+ *     first crash. It blocks SIGHUP, SIGINT and SIGTERM and exits when the
+ *     app's end of the socket closes (exit, exec, cw_shutdown()). Its
+ *     environment is a copy of the app's at cw_init() (none in a
+ *     secure-execution process) plus CRASHWATCH_WATCHDOG_DSN, the DSN kept
+ *     out of its command line. With a DSN (or CRASHWATCH_UPLOAD_URL) and
+ *     reports from an earlier run in the spool, it also starts a detached
+ *     uploader. With cw_options_set_watchdog_path() the full watchdog
+ *     is exec()d directly instead (no memfds).
+ *   - prctl(PR_SET_PTRACER, watchdog), so Yama lets it ptrace the app: it
+ *     replaces any ptracer the program named before.
+ *   - Handlers for SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGTRAP and
+ *     SIGSYS (SA_SIGINFO|SA_ONSTACK); no other signal's disposition or mask
+ *     is changed (SIGPIPE and SIGCHLD are left alone). With
+ *     libcrashwatch.so, sigaction() and the signal() family keep them in
+ *     place (cw_options_set_intercept_signals).
+ *   - A 2 MiB alternate signal stack, with a guard page, on the calling
+ *     thread and on each thread created later with pthread_create()
+ *     (libcrashwatch.so): a private mapping of a memfd, shown in
+ *     /proc/PID/maps as "/memfd:crashwatch-sigaltstack (deleted)", whose fd
+ *     is closed at once; anonymous memory when RLIMIT_FSIZE is below 2 MiB.
+ *     Only the pages a handler touches cost memory.
+ *   - Two 64 KiB anonymous stacks and a copy of the environment and of the
+ *     watchdog's command line (malloc), kept so that the crash handler can
+ *     start a watchdog without allocating.
+ *   - A pthread_atfork() child handler (registered once).
+ * It starts no thread, sets no environment variable and changes no
+ * resource limit (RLIMIT_FSIZE is raised for the few hundred microseconds
+ * it writes the memfd, if the soft limit is below the watchdog's size).
+ *
+ * After fork(): the child keeps crashwatch's handlers and its view of the
+ * program's handlers; the atfork handler closes the child's copy of the
+ * socket (the parent's watchdog watches the parent only and sees end of
+ * file once the parent is gone). Nothing is started at fork(): if the
+ * child crashes, its crash handler starts a watchdog for it then, whether
+ * or not the parent is alive and the child still has fds open
+ * (cw_options_set_cover_forks; off, the child dies by its signal with no
+ * report). A child may call cw_init() for itself (it then gets its own
+ * watchdog at once; the parent's handlers are replaced). cw_reinstall()
+ * in a child that has not called cw_init() is CW_ENOTINIT. vfork(),
+ * posix_spawn() and clone() run no atfork handler; a child that then
+ * exec()s closes the socket anyway (close-on-exec).
+ *
+ * After exec(): nothing of crashwatch remains in the new image: the kernel
+ * resets the handled signals to SIG_DFL and drops the alternate stack, and
+ * the socket is closed, so the watchdog exits once no process holds the
+ * app's end. The new program is covered only if it calls cw_init(). One
+ * difference to a process without crashwatch: a crash signal the program
+ * had set to SIG_IGN is SIG_DFL in the exec()d program (the kernel held
+ * crashwatch's handler, not SIG_IGN, when exec() reset it).
  */
 #ifndef CRASHWATCH_H
 #define CRASHWATCH_H
@@ -26,10 +108,24 @@ extern "C" {
 #define CW_EXTERN
 #endif
 
+/*
+ * The version of this header; cw_version() gives the library's. The build
+ * reads these three lines (CMakeLists.txt): the shared library's SONAME
+ * (libcrashwatch.so.MAJOR) and file name, crashwatch.pc and the CMake
+ * package version all come from them. CW_VERSION_HEX is 0xMMmmpp (one byte
+ * each), for `#if CW_VERSION_HEX >= 0x000200` in code that needs a newer
+ * API.
+ */
 #define CW_VERSION_MAJOR 0
 #define CW_VERSION_MINOR 1
 #define CW_VERSION_PATCH 0
-#define CW_VERSION_STRING "0.1.0"
+#define CW__STR2(x) #x
+#define CW__STR(x) CW__STR2(x)
+#define CW_VERSION_STRING                                                      \
+  CW__STR(CW_VERSION_MAJOR)                                                    \
+  "." CW__STR(CW_VERSION_MINOR) "." CW__STR(CW_VERSION_PATCH)
+#define CW_VERSION_HEX                                                         \
+  ((CW_VERSION_MAJOR << 16) | (CW_VERSION_MINOR << 8) | CW_VERSION_PATCH)
 
 /*
  * Error codes. Where a POSIX errno fits, the code is its negative value;
@@ -77,25 +173,38 @@ typedef enum {
 #undef CW__ERR_ENUM
 } cw_errno_t;
 
-/* Static messages; never NULL. An unknown code gives "unknown error". */
+/* Static messages; never NULL. An unknown code gives "unknown error".
+ * Any context, any thread. */
 CW_EXTERN const char *cw_strerror(int err);
-/* "CW_EINVAL" and so on; "CW_EUNKNOWN" for an unknown code. */
+/* "CW_EINVAL" and so on; "CW_EUNKNOWN" for an unknown code. Any context,
+ * any thread. */
 CW_EXTERN const char *cw_err_name(int err);
 
 /*
- * The message of the last failed cw_init()/cw_options_set_*() in this
- * process: what was wrong and where ("spool directory /x: permission
- * denied"). Empty string when nothing failed. Valid until the next call into
- * crashwatch; not thread-safe.
+ * The message of the calling thread's last failed cw_init(),
+ * cw_reinstall(), cw_thread_init() or cw_options_*() call: what was wrong
+ * and where ("spool directory /x: permission denied"). Empty string when
+ * nothing failed on this thread (cw_init() and cw_reinstall() clear it
+ * first). Per thread: another thread's failure never changes it. Valid
+ * until this thread's next call into crashwatch or its exit. Normal
+ * context (its thread-local storage may be allocated on a thread's first
+ * use in libcrashwatch.so); a forked child's thread starts with the
+ * message of the thread that forked.
  */
 CW_EXTERN const char *cw_last_error(void);
 
-/* "0.1.0" */
+/* The library's version, "MAJOR.MINOR.PATCH" ("0.1.0"); compare with
+ * CW_VERSION_STRING for the header's. Any context, any thread. */
 CW_EXTERN const char *cw_version(void);
 
 /* ---- Options -------------------------------------------------------- */
 
 typedef struct cw_options cw_options_t;
+
+/* All cw_options_* functions: normal context; any thread, one thread at a
+ * time per cw_options_t (different objects on different threads are fine).
+ * A failed setter leaves the setting as it was and sets this thread's
+ * cw_last_error(). */
 
 /* Defaults, then the environment (CRASHWATCH_*, SENTRY_*) on top. NULL on
  * out-of-memory. In a secure-execution process (setuid, setgid, or file
@@ -150,7 +259,8 @@ CW_EXTERN int cw_options_set_print_summary(cw_options_t *opts, int on);
  * Off: the program's sigaction() replaces crashwatch's handler, as in
  * crashwatch 0.1. Interposition needs libcrashwatch.so among the program's
  * libraries (linked, or LD_PRELOAD); with libcrashwatch.a or dlopen() it
- * does not apply: call cw_reinstall() after installing handlers.
+ * does not apply: call cw_reinstall() after installing handlers. The
+ * interposed functions stay async-signal-safe, as libc's sigaction() is.
  * docs/signals.md has the details.
  */
 CW_EXTERN int cw_options_set_intercept_signals(cw_options_t *opts, int on);
@@ -199,16 +309,25 @@ CW_EXTERN int cw_options_set_cover_forks(cw_options_t *opts, int on);
 /* ---- Lifecycle ------------------------------------------------------ */
 
 /*
- * Installs the crash handlers and starts the watchdog. opts may be NULL
- * (everything from the environment); otherwise cw_init() takes ownership of
- * opts and frees it, on success and on failure. On failure nothing is left
- * installed and cw_last_error() says why. CW_EALREADY if already initialized
- * in this process.
+ * Installs the crash handlers and starts the watchdog (what it creates is
+ * listed at the top of this file). opts may be NULL (everything from the
+ * environment); otherwise cw_init() takes ownership of opts and frees it,
+ * on success and on failure. On failure nothing is left installed, no
+ * watchdog runs, and cw_last_error() says why. CW_EALREADY if already
+ * initialized in this process (a forked child of an initialized process
+ * is not: it gets a watchdog of its own). Normal context, any thread
+ * (usually main() before it starts threads); it returns once the watchdog
+ * has exec()d.
  */
 CW_EXTERN int cw_init(cw_options_t *opts);
 
-/* Removes the handlers (restoring the previous ones), stops the watchdog,
- * frees everything. Safe to call when not initialized. */
+/* Removes the handlers (putting back the program's: those from before
+ * cw_init() or installed since), turns interception off and closes the
+ * socket, so the watchdog exits. The alternate stacks stay until their
+ * threads exit, the copy of the environment and command line until the
+ * next cw_init(), the two launch stacks for the life of the process (a
+ * crash handler still running on another thread may be using them). Safe to
+ * call when not initialized, and again. Normal context, any thread. */
 CW_EXTERN void cw_shutdown(void);
 
 /* Gives the calling thread an alternate signal stack (2 MiB, a guard page
@@ -216,7 +335,11 @@ CW_EXTERN void cw_shutdown(void);
  * libcrashwatch.so, every thread created with pthread_create() after
  * cw_init() gets one by itself (pthread_create is interposed); call this at
  * the start of threads created before cw_init(), by other means (clone),
- * or with libcrashwatch.a. The stack is freed when the thread exits. */
+ * or with libcrashwatch.a. The stack is freed when the thread exits (a
+ * pthread key destructor; a thread made by clone() without pthreads keeps
+ * it). Idempotent. Normal context, on the thread itself; works before
+ * cw_init() too. A forked child's thread keeps the stack of the thread
+ * that forked (the kernel copies the alternate stack setting). */
 CW_EXTERN int cw_thread_init(void);
 
 /*
@@ -225,7 +348,10 @@ CW_EXTERN int cw_thread_init(void);
  * rt_sigaction system call, libcrashwatch.a, a dlopen()ed library, or
  * interception off. A handler found in place of crashwatch's becomes the
  * program's handler: it still runs first on a crash (see
- * cw_options_set_intercept_signals). CW_ENOTINIT before cw_init().
+ * cw_options_set_intercept_signals). CW_ENOTINIT before cw_init(), after
+ * cw_shutdown(), and in a forked child that has not called cw_init().
+ * Normal context (not from a signal handler: it takes crashwatch's lock),
+ * any thread.
  */
 CW_EXTERN int cw_reinstall(void);
 

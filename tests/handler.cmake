@@ -161,3 +161,18 @@ if(CW_SANITIZE)
   # The fault under test is deliberate; UBSan must not report it first.
   target_compile_options(test_crash_record PRIVATE -fno-sanitize=undefined)
 endif()
+
+# The public header's promises that hold in both libraries: cw_last_error()
+# per thread (thread-local storage: initial-exec in the static archive,
+# general-dynamic in the .so), cw_version() as the macros say.
+cw_add_unit_test(test_api_static SOURCES unit/test_api.c
+  LIBS crashwatch_static Threads::Threads TIMEOUT 30)
+cw_add_unit_test(test_api_shared SOURCES unit/test_api.c
+  LIBS crashwatch Threads::Threads TIMEOUT 30)
+# One source for the version: SONAME, file name, crashwatch.pc, the CMake
+# package and cw_version() against the header's macros.
+cw_add_script_test(handler_version
+  COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/integration/version_test.sh
+          $<TARGET_FILE:crashwatch> $<TARGET_FILE:crashwatch_cli>
+          ${CMAKE_BINARY_DIR} ${PROJECT_SOURCE_DIR}/include/crashwatch.h
+  TIMEOUT 30)
