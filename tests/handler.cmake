@@ -5,16 +5,14 @@
 cw_add_unit_test(test_handler SOURCES unit/test_handler.c
   LIBS crashwatch_static Threads::Threads TIMEOUT 60)
 
-if(TARGET crashwatch-watchdog)
-  cw_add_unit_test(test_handler_watchdog SOURCES unit/test_handler_watchdog.c
-    LIBS cw_common_headers cw_errors TIMEOUT 60)
-  target_compile_definitions(test_handler_watchdog PRIVATE
-    CW_WATCHDOG_EXE="$<TARGET_FILE:crashwatch-watchdog>")
-  add_dependencies(test_handler_watchdog crashwatch-watchdog)
-endif()
+cw_add_unit_test(test_handler_watchdog SOURCES unit/test_handler_watchdog.c
+  LIBS cw_common_headers cw_errors TIMEOUT 60)
+target_compile_definitions(test_handler_watchdog PRIVATE
+  CW_WATCHDOG_EXE="$<TARGET_FILE:crashwatch-watchdog>")
+add_dependencies(test_handler_watchdog crashwatch-watchdog)
 
 # The watchdog's idle stage (handler/wd_idle.c), the real executable.
-if(TARGET crashwatch-watchdog AND CW_HAVE_EMBEDDED_WATCHDOG)
+if(CW_HAVE_EMBEDDED_WATCHDOG)
   cw_add_unit_test(test_wd_idle SOURCES unit/test_wd_idle.c
     LIBS cw_common_headers cw_errors TIMEOUT 60)
   target_compile_definitions(test_wd_idle PRIVATE
@@ -70,7 +68,7 @@ foreach(v O0 O2)
   endif()
 endforeach()
 
-if(TARGET crashwatch-watchdog AND CW_HAVE_EMBEDDED_WATCHDOG)
+if(CW_HAVE_EMBEDDED_WATCHDOG)
   set(_cw_crash_cases null abort fpe ill bus trap sys segv-kill stack-main
       stack-thread shlib threads50 two-threads prev-handler no-watchdog
       stopped-watchdog fork-child environ ignored-kill fsize pidns pidns-early
@@ -106,7 +104,7 @@ target_link_libraries(chainprog PRIVATE crashwatch Threads::Threads)
 if(CW_SANITIZE)
   target_compile_options(chainprog PRIVATE -fno-sanitize=undefined)
 endif()
-if(TARGET crashwatch-watchdog AND CW_HAVE_EMBEDDED_WATCHDOG)
+if(CW_HAVE_EMBEDDED_WATCHDOG)
   foreach(c reraise reraise-thread resethand handler-overflow abort-dfl abort-ign abort-returns
           raise-abrt segv-dfl recover recover-ctx raw-syscall raw-reinstall
           stack-pthread

@@ -26,10 +26,8 @@ set_tests_properties(symbolize_compare PROPERTIES SKIP_RETURN_CODE 77)
 # programs (sym_* in C and C++ at -O0/-O2, DWARF 4 and 5; crashprog_O0/O2)
 # symbolized exactly as llvm-symbolizer does, but for the two documented
 # differences (tests/integration/symbolize_every_insn.py).
-set(_cw_every_env "CC=${CMAKE_C_COMPILER}")
-if(TARGET crashprog_O2)
-  list(APPEND _cw_every_env "CW_CRASHPROG_DIR=$<TARGET_FILE_DIR:crashprog_O2>")
-endif()
+set(_cw_every_env "CC=${CMAKE_C_COMPILER}"
+    "CW_CRASHPROG_DIR=$<TARGET_FILE_DIR:crashprog_O2>")
 cw_add_script_test(symbolize_every_insn
   COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_SOURCE_DIR}/integration/symbolize_every_insn.py
   TIMEOUT 300 LABELS symbolizer ENV ${_cw_every_env})
@@ -45,22 +43,20 @@ set_tests_properties(symbolize_dump PROPERTIES SKIP_RETURN_CODE 77)
 # End to end: a real crash (crashprog_O0, from tests/handler.cmake) captured
 # by crashwatch, then `crashwatch symbolize REPORT_DIR` against the live
 # unwind in event.json.
-if(TARGET crashprog_O0)
-  cw_add_script_test(symbolize_report
-    COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_SOURCE_DIR}/integration/symbolize_test.py report
-    TIMEOUT 120 LABELS symbolizer ptrace
-    ENV "CW_CRASHPROG=$<TARGET_FILE:crashprog_O0>")
-  set_tests_properties(symbolize_report PROPERTIES SKIP_RETURN_CODE 77)
-  # A crash inside the vDSO: named in event.json and, from the image the
-  # minidump carries, by `crashwatch symbolize REPORT_DIR`.
-  cw_add_script_test(symbolize_vdso
-    COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_SOURCE_DIR}/integration/symbolize_test.py vdso
-    TIMEOUT 120 LABELS symbolizer ptrace
-    ENV "CW_CRASHPROG=$<TARGET_FILE:crashprog_O0>")
-  set_tests_properties(symbolize_vdso PROPERTIES SKIP_RETURN_CODE 77)
-  # Issue 9 item 7: FIFOs as modules, debug files, .sym files and dumps.
-  cw_add_script_test(symbolize_fifo
-    COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_SOURCE_DIR}/integration/symbolize_test.py fifo
-    TIMEOUT 180 LABELS symbolizer ptrace
-    ENV "CW_CRASHPROG=$<TARGET_FILE:crashprog_O0>" "CC=${CMAKE_C_COMPILER}")
-endif()
+cw_add_script_test(symbolize_report
+  COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_SOURCE_DIR}/integration/symbolize_test.py report
+  TIMEOUT 120 LABELS symbolizer ptrace
+  ENV "CW_CRASHPROG=$<TARGET_FILE:crashprog_O0>")
+set_tests_properties(symbolize_report PROPERTIES SKIP_RETURN_CODE 77)
+# A crash inside the vDSO: named in event.json and, from the image the
+# minidump carries, by `crashwatch symbolize REPORT_DIR`.
+cw_add_script_test(symbolize_vdso
+  COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_SOURCE_DIR}/integration/symbolize_test.py vdso
+  TIMEOUT 120 LABELS symbolizer ptrace
+  ENV "CW_CRASHPROG=$<TARGET_FILE:crashprog_O0>")
+set_tests_properties(symbolize_vdso PROPERTIES SKIP_RETURN_CODE 77)
+# Issue 9 item 7: FIFOs as modules, debug files, .sym files and dumps.
+cw_add_script_test(symbolize_fifo
+  COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_SOURCE_DIR}/integration/symbolize_test.py fifo
+  TIMEOUT 180 LABELS symbolizer ptrace
+  ENV "CW_CRASHPROG=$<TARGET_FILE:crashprog_O0>" "CC=${CMAKE_C_COMPILER}")

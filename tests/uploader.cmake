@@ -30,15 +30,13 @@ endforeach()
 
 # The watchdog starts the upload itself after a real crash (SENTRY_DSN or
 # CRASHWATCH_UPLOAD_URL), and keeps the report when it cannot.
-if(TARGET crashprog_O2)
-  foreach(s crash_dsn crash_url crash_no_uploader crash_no_cli
-            crash_both_targets pending_at_start crash_storm crash_storm_cli)
-    cw_add_script_test(upload_${s}
-      COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_SOURCE_DIR}/integration/upload_test.py ${s}
-      TIMEOUT 90 LABELS "uploader;crash;ptrace"
-      ENV "CW_CRASHPROG=$<TARGET_FILE:crashprog_O2>")
-  endforeach()
-endif()
+foreach(s crash_dsn crash_url crash_no_uploader crash_no_cli
+          crash_both_targets pending_at_start crash_storm crash_storm_cli)
+  cw_add_script_test(upload_${s}
+    COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_SOURCE_DIR}/integration/upload_test.py ${s}
+    TIMEOUT 90 LABELS "uploader;crash;ptrace"
+    ENV "CW_CRASHPROG=$<TARGET_FILE:crashprog_O2>")
+endforeach()
 
 # A daemon shipped with the installed libcrashwatch.so alone uploads (no
 # CLI). nosan: see handler_install_consumers.
@@ -55,24 +53,22 @@ cw_add_unit_test(test_spool SOURCES unit/test_spool.c LIBS cw_spool cw_errors)
 # Who may write the spool and what it may contain (issue 9: 1, 2, 3, 9, 10,
 # 17; issue 8: 9): real users (skipped, exit 77, when not root), real
 # crashes, the real `crashwatch upload`.
-if(TARGET crashprog_O2)
-  foreach(s tmp_symlink symlinked_report unsafe_spool nofile_readonly
-            too_large nonexistent bounded fifo_state)
-    set(_t 120)
-    if(s STREQUAL "bounded")
-      set(_t 600) # 505 real crashes, one after the other
-    endif()
-    cw_add_script_test(spool_${s}
-      COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_SOURCE_DIR}/integration/spool_security_test.py ${s}
-      TIMEOUT ${_t} LABELS "uploader;spool;crash;ptrace"
-      ENV "CW_CRASHPROG=$<TARGET_FILE:crashprog_O2>")
-    set_tests_properties(spool_${s} PROPERTIES SKIP_RETURN_CODE 77)
-    if(s STREQUAL "bounded" AND CW_SANITIZE)
-      # The sanitized run checks the same pruning with 150 crashes (past the
-      # default limit of 100): 500 sanitized crashes take minutes, and the
-      # plain run has the issue's 500.
-      set_property(TEST spool_${s} APPEND PROPERTY ENVIRONMENT
-                   "CW_SPOOL_BOUNDED_CRASHES=150")
-    endif()
-  endforeach()
-endif()
+foreach(s tmp_symlink symlinked_report unsafe_spool nofile_readonly
+          too_large nonexistent bounded fifo_state)
+  set(_t 120)
+  if(s STREQUAL "bounded")
+    set(_t 600) # 505 real crashes, one after the other
+  endif()
+  cw_add_script_test(spool_${s}
+    COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_SOURCE_DIR}/integration/spool_security_test.py ${s}
+    TIMEOUT ${_t} LABELS "uploader;spool;crash;ptrace"
+    ENV "CW_CRASHPROG=$<TARGET_FILE:crashprog_O2>")
+  set_tests_properties(spool_${s} PROPERTIES SKIP_RETURN_CODE 77)
+  if(s STREQUAL "bounded" AND CW_SANITIZE)
+    # The sanitized run checks the same pruning with 150 crashes (past the
+    # default limit of 100): 500 sanitized crashes take minutes, and the
+    # plain run has the issue's 500.
+    set_property(TEST spool_${s} APPEND PROPERTY ENVIRONMENT
+                 "CW_SPOOL_BOUNDED_CRASHES=150")
+  endif()
+endforeach()

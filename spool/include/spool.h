@@ -169,7 +169,8 @@ int cw__spool_quarantine(const char *spool_dir, const char *name,
                          const char *reason);
 
 /* Total size in bytes of the regular files of <spool>/<name> (0 if it is
- * not a real directory). */
+ * not a real directory). The spool's one byte count (spool_bytes.c), which
+ * pruning uses too. */
 long long cw__spool_report_bytes(const char *spool_dir, const char *name);
 
 /* Lists entries of dir whose names start with prefix ("" for all, skipping

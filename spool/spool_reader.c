@@ -271,31 +271,6 @@ int cw__spool_quarantine(const char *spool_dir, const char *name,
   return rc;
 }
 
-long long cw__spool_report_bytes(const char *spool_dir, const char *name) {
-  int sfd = spool__open_dir(spool_dir, 0);
-  if (sfd < 0)
-    return 0;
-  int fd = spool__open_subdir_at(sfd, name);
-  close(sfd);
-  if (fd < 0)
-    return 0;
-  DIR *d = fdopendir(fd);
-  if (d == NULL) {
-    close(fd);
-    return 0;
-  }
-  long long total = 0;
-  struct dirent *e;
-  while ((e = readdir(d)) != NULL) {
-    struct stat st;
-    if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-        S_ISREG(st.st_mode))
-      total += st.st_size;
-  }
-  closedir(d);
-  return total;
-}
-
 static int retry_name(const char *id, char *out, size_t cap) {
   if (strchr(id, '/') != NULL)
     return CW_EINVAL;

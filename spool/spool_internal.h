@@ -1,11 +1,12 @@
 /*
  * spool_internal.h — helpers the spool's files share (private to
- * uploader/spool*.c; normal context).
+ * spool/spool*.c; normal context).
  */
 #ifndef CW_SPOOL_INTERNAL_H
 #define CW_SPOOL_INTERNAL_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/stat.h>
 
 /* Records "<message>: <strerror(e)>" (e = 0: the message alone) for
@@ -40,5 +41,13 @@ int spool__rename_noreplace(int from_fd, const char *from, int to_fd,
 /* cw__spool_list (prefix NULL) or cw__spool_list_prefix on an open directory,
  * which stays open. */
 int spool__list_at(int dir_fd, const char *prefix, char ***names, size_t *n);
+
+/* st's modification time in ms since the epoch. */
+int64_t cw__spool_mtime_ms(const struct stat *st);
+
+/* Bytes of the regular files in the directory name of dir_fd (0 if it is
+ * not a real directory: a symbolic link is never followed) and, if newest
+ * is not NULL, the newest mtime of it and its entries (spool_bytes.c). */
+long long cw__spool_bytes_at(int dir_fd, const char *name, int64_t *newest);
 
 #endif

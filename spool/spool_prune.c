@@ -38,39 +38,6 @@ static void plog(const pruner_t *p, const char *fmt, ...) {
   p->log(p->ctx, line);
 }
 
-static int64_t mtime_ms(const struct stat *st) {
-  return (int64_t)st->st_mtim.tv_sec * 1000 + st->st_mtim.tv_nsec / 1000000;
-}
-
-/* Bytes of the regular files in the directory name of dir_fd (0 if it is
- * not a real directory), and the newest mtime of it and its entries. */
-static long long dir_bytes_at(int dir_fd, const char *name, int64_t *newest) {
-  int fd = spool__open_subdir_at(dir_fd, name);
-  if (fd < 0)
-    return 0;
-  struct stat st;
-  if (newest != NULL && fstat(fd, &st) == 0)
-    *newest = mtime_ms(&st);
-  DIR *d = fdopendir(fd);
-  if (d == NULL) {
-    close(fd);
-    return 0;
-  }
-  long long total = 0;
-  struct dirent *e;
-  while ((e = readdir(d)) != NULL) {
-    if (strcmp(e->d_name, "..") == 0 ||
-        fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0)
-      continue;
-    if (S_ISREG(st.st_mode))
-      total += st.st_size;
-    if (newest != NULL && mtime_ms(&st) > *newest)
-      *newest = mtime_ms(&st);
-  }
-  closedir(d);
-  return total;
-}
-
 static void move_aside(const pruner_t *p, const char *name,
                        const char *reason) {
   int rc = cw__spool_quarantine(p->spool_dir, name, reason);
@@ -125,9 +92,9 @@ static void quarantine_stale_tmp(const pruner_t *p, int sfd, int64_t now) {
     struct stat st;
     if (fstatat(sfd, names[i], &st, AT_SYMLINK_NOFOLLOW) != 0)
       continue;
-    int64_t newest = mtime_ms(&st);
+    int64_t newest = cw__spool_mtime_ms(&st);
     if (S_ISDIR(st.st_mode))
-      dir_bytes_at(sfd, names[i], &newest);
+      cw__spool_bytes_at(sfd, names[i], &newest);
     int64_t age = now - newest;
     if (age <= (int64_t)SPOOL_STALE_TMP_SECONDS * 1000)
       continue;
@@ -178,9 +145,10 @@ static void prune_reports(const pruner_t *p, int sfd, const spool_limits_t *l,
   size_t live = n;
   for (size_t i = 0; i < n; i++) {
     struct stat st;
-    mt[i] = fstatat(sfd, ids[i], &st, AT_SYMLINK_NOFOLLOW) == 0 ? mtime_ms(&st)
-                                                                : now;
-    bytes[i] = dir_bytes_at(sfd, ids[i], NULL);
+    mt[i] = fstatat(sfd, ids[i], &st, AT_SYMLINK_NOFOLLOW) == 0
+                ? cw__spool_mtime_ms(&st)
+                : now;
+    bytes[i] = cw__spool_bytes_at(sfd, ids[i], NULL);
     total += bytes[i];
   }
   /* A report that alone exceeds the byte limit could never stay: it goes
@@ -263,13 +231,13 @@ static void prune_failed(const pruner_t *p, int sfd, const spool_limits_t *l,
     if (fstatat(ffd, names[i], &st, AT_SYMLINK_NOFOLLOW) != 0)
       continue;
     const char *why = NULL;
-    if (l->max_age_ms > 0 && now - mtime_ms(&st) > l->max_age_ms)
+    if (l->max_age_ms > 0 && now - cw__spool_mtime_ms(&st) > l->max_age_ms)
       why = "failed report past the age limit";
     else if (l->failed_max >= 0 && (long)entries > l->failed_max)
       why = "more failed reports than the limit";
     if (why == NULL)
       continue;
-    long long b = dir_bytes_at(ffd, names[i], NULL);
+    long long b = cw__spool_bytes_at(ffd, names[i], NULL);
     if (spool_remove_tree_at(ffd, names[i]) != 0) {
       p->st->errors++;
       continue;
