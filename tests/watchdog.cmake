@@ -48,3 +48,7 @@ if(CW_LLDB)
       TIMEOUT 120)
   endforeach()
 endif()
+
+# The scope in the event and the attachments of a report (issue 10).
+cw_add_unit_test(test_wd_scope SOURCES unit/test_wd_scope.c
+  LIBS cw_capture cw_spool cw_common cw_errors TIMEOUT 60)

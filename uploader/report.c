@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -385,6 +386,23 @@ void cw__format_rfc3339(int64_t ms, char *out, size_t cap) {
   snprintf(out, cap, "%s.%03dZ", base, (int)(ms % 1000));
 }
 
+const char *cw__report_content_type(const char *name) {
+  static const struct {
+    const char *ext;
+    const char *type;
+  } types[] = {{".log", "text/plain"},        {".txt", "text/plain"},
+               {".out", "text/plain"},        {".err", "text/plain"},
+               {".json", "application/json"}, {".xml", "application/xml"},
+               {".csv", "text/csv"}};
+  if (strcmp(name, SPOOL_MINIDUMP_FILE) == 0)
+    return "application/x-dmp";
+  const char *dot = strrchr(name, '.');
+  for (size_t i = 0; dot != NULL && i < sizeof(types) / sizeof(types[0]); i++)
+    if (strcasecmp(dot, types[i].ext) == 0)
+      return types[i].type;
+  return "application/octet-stream";
+}
+
 static void item_header(cw__buf_t *out, const char *type, size_t len,
                         const report_file_t *f) {
   cw__json_t j;
@@ -401,7 +419,7 @@ static void item_header(cw__buf_t *out, const char *type, size_t len,
     cw__json_string(&j, f->is_minidump ? "event.minidump" : "event.attachment");
     cw__json_key(&j, "content_type");
     cw__json_string(&j, f->is_minidump ? "application/x-dmp"
-                                       : "application/octet-stream");
+                                       : cw__report_content_type(f->name));
   }
   cw__json_end_object(&j);
   cw__buf_append(out, "\n", 1);
@@ -488,7 +506,9 @@ int cw__multipart_encode(const report_t *r, const upload_field_t *fields,
   for (size_t i = 0; i < r->nfiles; i++) {
     const report_file_t *f = &r->files[i];
     part_begin(out, boundary, f->is_minidump ? "upload_file_minidump" : f->name,
-               f->name, "application/octet-stream");
+               f->name,
+               f->is_minidump ? "application/octet-stream"
+                              : cw__report_content_type(f->name));
     cw__buf_append(out, f->data, f->len);
     cw__buf_append_str(out, "\r\n");
   }

@@ -52,6 +52,12 @@ void cw__report_free(report_t *r);
 int cw__report_json_check(const char *s, size_t n, size_t *err_off,
                           const char **what);
 
+/* The MIME type a report file is sent with, from its name: text/plain
+ * (.log, .txt, .out, .err), application/json (.json), application/xml
+ * (.xml), text/csv (.csv), application/x-dmp (minidump.dmp), else
+ * application/octet-stream. Sentry shows a text attachment inline. */
+const char *cw__report_content_type(const char *name);
+
 /* SDK identity used in envelopes and HTTP headers. */
 #define CW_SDK_NAME "crashwatch"
 
@@ -61,7 +67,8 @@ int cw__report_json_check(const char *s, size_t n, size_t *err_off,
  *   {"type":"event","length":N}\n<event.json>\n
  *   {"type":"attachment","length":N,"filename":"minidump.dmp",
  *    "attachment_type":"event.minidump",...}\n<bytes>\n
- *   ... one attachment item per other file (attachment_type event.attachment)
+ *   ... one attachment item per other file (attachment_type event.attachment,
+ *   content_type from cw__report_content_type)
  * dsn may be NULL (omitted). now_ms gives sent_at. Appends to out; returns 0
  * or CW_ENOMEM.
  */
@@ -77,7 +84,9 @@ typedef struct {
 /*
  * Breakpad-style multipart/form-data body: the annotation fields, the event
  * JSON in a "sentry" field, the minidump as file part "upload_file_minidump"
- * and each other attachment as a file part named after its file. boundary
+ * and each other attachment as a file part named after its file, with its
+ * Content-Type from cw__report_content_type (the minidump's part keeps
+ * application/octet-stream, as Breakpad's sender writes it). boundary
  * must not occur in the data (use cw__multipart_boundary). Returns 0 or
  * CW_ENOMEM.
  */

@@ -140,6 +140,7 @@ def parse_multipart(body, ctype):
             raise ValueError("multipart: part without a name")
         if "filename" in params:
             files[name] = {"filename": params["filename"], "length": len(data),
+                           "content_type": headers.get("content-type"),
                            "sha256": hashlib.sha256(data).hexdigest(),
                            "_payload": data}
         else:

@@ -65,7 +65,7 @@ static void test_envelope_exact_bytes(void **state) {
   static const char tail[] =
       "{\"type\":\"attachment\",\"length\":3,\"filename\":\"app.log\","
       "\"attachment_type\":\"event.attachment\",\"content_type\":"
-      "\"application/octet-stream\"}\na\nb\n";
+      "\"text/plain\"}\na\nb\n";
   assert_int_equal(out.len, hl + sizeof(dump_and_next) + sizeof(tail) - 1);
   assert_memory_equal(out.data + hl + sizeof(dump_and_next), tail,
                       sizeof(tail) - 1);
@@ -102,11 +102,25 @@ static void test_multipart_exact_bytes(void **state) {
   assert_memory_equal(out.data + l1, dump, sizeof(dump));
   static const char part2[] =
       "\r\n--BND\r\nContent-Disposition: form-data; name=\"app.log\"; "
-      "filename=\"app.log\"\r\nContent-Type: application/octet-stream\r\n\r\n"
+      "filename=\"app.log\"\r\nContent-Type: text/plain\r\n\r\n"
       "a\nb\r\n--BND--\r\n";
   assert_int_equal(out.len, l1 + sizeof(dump) + sizeof(part2) - 1);
   assert_memory_equal(out.data + l1 + sizeof(dump), part2, sizeof(part2) - 1);
   cw__buf_free(&out);
+}
+
+static void test_report_content_types(void **state) {
+  (void)state;
+  assert_string_equal(cw__report_content_type("app.log"), "text/plain");
+  assert_string_equal(cw__report_content_type("A.TXT"), "text/plain");
+  assert_string_equal(cw__report_content_type("event-2.json"),
+                      "application/json");
+  assert_string_equal(cw__report_content_type("minidump.dmp"),
+                      "application/x-dmp");
+  assert_string_equal(cw__report_content_type("core"),
+                      "application/octet-stream");
+  assert_string_equal(cw__report_content_type("x.log.gz"),
+                      "application/octet-stream");
 }
 
 static void test_multipart_boundary_avoids_data(void **state) {
@@ -460,6 +474,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_envelope_exact_bytes),
       cmocka_unit_test(test_multipart_exact_bytes),
+      cmocka_unit_test(test_report_content_types),
       cmocka_unit_test(test_multipart_boundary_avoids_data),
       cmocka_unit_test(test_backoff_doubles_caps_and_jitters),
       cmocka_unit_test(test_json_check),
