@@ -2,3 +2,6 @@
 # watchdog re-emits it with scrubbed values (issue 10).
 cw_add_fuzzer(fuzz_scrub_json SOURCE ${CMAKE_CURRENT_SOURCE_DIR}/fuzz_scrub_json.c
   LIBS cw_uploader cw_common cw_errors)
+# The release and tags a multipart upload reads out of a spooled event.json.
+cw_add_fuzzer(fuzz_report_fields SOURCE ${CMAKE_CURRENT_SOURCE_DIR}/fuzz_report_fields.c
+  LIBS cw_uploader cw_common cw_errors)

@@ -93,6 +93,29 @@ typedef struct {
 int cw__multipart_encode(const report_t *r, const upload_field_t *fields,
                          size_t nfields, const char *boundary, cw__buf_t *out);
 
+/* The fields a multipart upload sends: the given ones (the annotations
+ * configured with --field / cw__upload_config_add_field), then the event's
+ * "release" and each of its "tags" (a string value) as a plain form field
+ * of the tag's name, as Breakpad-style collectors (Socorro, Backtrace)
+ * take a crash's attributes; the minidump carries the same pairs as
+ * Crashpad simple annotations. A tag is left out when its name is taken
+ * (a given field, "release", an earlier tag), reserved ("sentry",
+ * "upload_file_*", anything starting "sentry"), empty, or longer than 255
+ * bytes, and past CW_REPORT_MAX_FIELDS fields. event.json is parsed as
+ * outside input (fuzz_report_fields): a malformed one yields the given
+ * fields alone. Free with cw__report_fields_free(). */
+#define CW_REPORT_MAX_FIELDS 128
+typedef struct {
+  upload_field_t v[CW_REPORT_MAX_FIELDS];
+  size_t n;
+  char *store[CW_REPORT_MAX_FIELDS * 2]; /* decoded names and values */
+  size_t nstore;
+} report_fields_t;
+
+void cw__report_fields(const report_t *r, const upload_field_t *given,
+                       size_t ngiven, report_fields_t *out);
+void cw__report_fields_free(report_fields_t *f);
+
 /* A random boundary ("------------------------crashwatch" + 24 hex) that
  * does not occur in any of r's data. cap >= 64. */
 void cw__multipart_boundary(const report_t *r, char *out, size_t cap);

@@ -431,7 +431,11 @@ static void send_one(pass_t *p, const char *id, cw__upload_stats_t *st) {
   } else {
     char boundary[96];
     cw__multipart_boundary(&r, boundary, sizeof(boundary));
-    rc = cw__multipart_encode(&r, cfg->fields, cfg->nfields, boundary, &body);
+    /* The event's release and tags go along as plain fields too. */
+    report_fields_t fields;
+    cw__report_fields(&r, cfg->fields, cfg->nfields, &fields);
+    rc = cw__multipart_encode(&r, fields.v, fields.n, boundary, &body);
+    cw__report_fields_free(&fields);
     snprintf(ctype, sizeof(ctype),
              "Content-Type: multipart/form-data; boundary=%s", boundary);
     headers[nh++] = ctype;

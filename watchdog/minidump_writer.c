@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "crashwatch.h"
+#include "debug_id.h"
 #include "minidump_format.h"
 #include "wd_capture.h"
 
@@ -93,6 +94,25 @@ static md_rva_t put_string(cw__buf_t *b, const char *s) {
   return rva;
 }
 
+/* Appends a MinidumpUTF8String (Crashpad: u32 byte length, the bytes, a
+ * NUL) of at most max bytes of s, cut on a UTF-8 boundary; returns its
+ * RVA. */
+static md_rva_t put_utf8(cw__buf_t *b, const char *s, size_t max) {
+  align8(b);
+  md_rva_t rva = (md_rva_t)b->len;
+  size_t n = strlen(s);
+  if (n > max) {
+    n = max;
+    while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
+      n--;
+  }
+  uint32_t len = (uint32_t)n;
+  cw__buf_append(b, &len, 4);
+  cw__buf_append(b, s, n);
+  cw__buf_append_zeros(b, 1);
+  return rva;
+}
+
 static md_rva_t put(cw__buf_t *b, const void *data, size_t n) {
   align8(b);
   md_rva_t rva = (md_rva_t)b->len;
@@ -115,6 +135,56 @@ static void dir_add(dir_t *d, uint32_t type, md_rva_t rva, size_t size) {
   md_directory_t e = {type, {(uint32_t)size, rva}};
   patch(d->b, d->dir_off + d->count * sizeof(e), &e, sizeof(e));
   d->count++;
+}
+
+/* Crashpad's limits for a simple annotation (SimpleStringDictionary). */
+#define WD_ANNOTATION_MAX_ENTRIES 64
+#define WD_ANNOTATION_MAX_BYTES 255
+
+/* The Crashpad info stream (MinidumpCrashpadInfo, version 1): report id,
+ * no client id, the simple annotations, no module list. Crashpad-aware
+ * readers (Sentry's, crashpad's own, ours) show them as the dump's
+ * annotations. */
+static void crashpad_info(const wd_capture_t *cap, dir_t *dir) {
+  cw__buf_t *b = dir->b;
+  size_t n = cap->nannotations < WD_ANNOTATION_MAX_ENTRIES
+                 ? cap->nannotations
+                 : WD_ANNOTATION_MAX_ENTRIES;
+  uint32_t *rvas = calloc(n * 2 + 1, sizeof(*rvas));
+  if (rvas == NULL) {
+    b->oom = 1;
+    return;
+  }
+  for (size_t i = 0; i < n; i++) {
+    rvas[2 * i] = put_utf8(b, cap->annotation_keys[i], WD_ANNOTATION_MAX_BYTES);
+    rvas[2 * i + 1] =
+        put_utf8(b, cap->annotation_values[i], WD_ANNOTATION_MAX_BYTES);
+  }
+  align8(b);
+  md_rva_t dict = (md_rva_t)b->len;
+  uint32_t count = (uint32_t)n;
+  cw__buf_append(b, &count, 4);
+  cw__buf_append(b, rvas, n * 2 * sizeof(*rvas));
+  free(rvas);
+  uint8_t info[52];
+  memset(info, 0, sizeof(info));
+  uint32_t version = 1;
+  memcpy(info, &version, 4);
+  if (cap->report_id_hex != NULL) {
+    /* The UUID's bytes as Crashpad stores a UUID: the first three fields
+     * little-endian. */
+    uint8_t u[16];
+    if (cw__hex_decode(cap->report_id_hex, u, sizeof(u)) == 16) {
+      uint8_t le[16] = {u[3], u[2], u[1], u[0], u[5], u[4], u[7], u[6]};
+      memcpy(le + 8, u + 8, 8);
+      memcpy(info + 4, le, 16);
+    }
+  }
+  uint32_t dict_size = 4 + count * 8;
+  memcpy(info + 36, &dict_size, 4);
+  memcpy(info + 40, &dict, 4);
+  dir_add(dir, MD_CRASHPAD_INFO_STREAM, put(b, info, sizeof(info)),
+          sizeof(info));
 }
 
 static void parse_release(const char *rel, uint32_t v[3]) {
@@ -184,7 +254,7 @@ static size_t image_pieces(const wd_capture_t *cap,
 }
 
 int cw__wd_minidump_build(const wd_capture_t *cap, cw__buf_t *b) {
-  enum { FIXED_STREAMS = 8 };
+  enum { FIXED_STREAMS = 9 }; /* the Crashpad info stream included */
   size_t nstreams = FIXED_STREAMS + cap->nblobs;
 
   md_header_t h;
@@ -395,6 +465,9 @@ int cw__wd_minidump_build(const wd_capture_t *cap, cw__buf_t *b) {
       free(lm);
     }
   }
+
+  if (cap->nannotations > 0 || cap->report_id_hex != NULL)
+    crashpad_info(cap, &dir);
 
   free(region_rva);
   free(ctx_rva);

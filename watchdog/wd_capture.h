@@ -188,6 +188,16 @@ typedef struct {
 
   size_t stack_budget; /* total_stack_cap in force (bytes) */
 
+  /* Crashpad-style simple annotations for the minidump's Crashpad info
+   * stream (the scope's release and tags, issue 10): nannotations
+   * key/value pairs, borrowed (the caller keeps them alive while the
+   * minidump is written; cw__wd_capture_free does not free them). The
+   * report id is event_id (32 hex digits), when set. */
+  const char *const *annotation_keys;
+  const char *const *annotation_values;
+  size_t nannotations;
+  const char *report_id_hex;
+
   char *exe_path;    /* /proc/PID/exe target, or NULL */
   uint64_t pause_ns; /* how long the process was held stopped */
   char notes[256];   /* what could not be captured, for the report */

@@ -477,6 +477,53 @@ static void test_minidump_writer_round_trip_through_reader(void **state) {
   cw__wd_capture_free(&cap);
 }
 
+/* The scope's release and tags as Crashpad simple annotations (issue 10),
+ * read back by the symbolizer's Crashpad info parser: keys and values in
+ * order, a value past Crashpad's 255 bytes cut on a UTF-8 boundary, and
+ * the report id as the UUID of the event id. */
+static void test_minidump_writer_crashpad_annotations(void **state) {
+  (void)state;
+  wd_capture_t cap;
+  build_capture(&cap);
+  char longv[400];
+  memset(longv, 'a', sizeof(longv));
+  memcpy(longv + 254, "\xc3\xa9", 2); /* bytes 254-255: one character */
+  longv[sizeof(longv) - 1] = '\0';
+  const char *keys[] = {"release", "tenant", "long"};
+  const char *values[] = {"app@1.2.3", "acme", longv};
+  cap.annotation_keys = keys;
+  cap.annotation_values = values;
+  cap.nannotations = 3;
+  cap.report_id_hex = "0123456789abcdef0123456789abcdef";
+  cw__buf_t b = CW_BUF_INIT;
+  assert_int_equal(cw__wd_minidump_build(&cap, &b), 0);
+  uint32_t sig = MD_HEADER_SIGNATURE;
+  memcpy(b.data, &sig, 4);
+  cw__md_t *md;
+  char err[256] = "";
+  assert_int_equal(cw__md_open_buffer(b.data, b.len, &md, err, sizeof(err)), 0);
+  assert_int_equal(cw__md_error_count(md), 0);
+  const cw__md_crashpad_t *cp = cw__md_crashpad_info(md);
+  assert_non_null(cp);
+  assert_int_equal(cp->version, 1);
+  static const uint8_t id[16] = {0x67, 0x45, 0x23, 0x01, 0xab, 0x89,
+                                 0xef, 0xcd, 0x01, 0x23, 0x45, 0x67,
+                                 0x89, 0xab, 0xcd, 0xef};
+  assert_memory_equal(cp->report_id, id, 16);
+  assert_int_equal(cp->simple_count, 3);
+  assert_string_equal(cp->simple[0].key, "release");
+  assert_string_equal(cp->simple[0].value, "app@1.2.3");
+  assert_string_equal(cp->simple[1].key, "tenant");
+  assert_string_equal(cp->simple[1].value, "acme");
+  assert_int_equal(strlen(cp->simple[2].value), 254);
+  assert_int_equal(cp->module_count, 0);
+  cw__md_close(md);
+  cw__buf_free(&b);
+  cap.nannotations = 0;
+  cap.report_id_hex = NULL;
+  cw__wd_capture_free(&cap);
+}
+
 /* This process's vDSO image (its ELF headers through its section
  * headers), malloc'd; NULL when there is none. */
 static uint8_t *own_vdso(size_t *size) {
@@ -599,6 +646,7 @@ int main(void) {
       cmocka_unit_test(test_minidump_writer_signature_written_last),
       cmocka_unit_test(test_regs_from_crash_context_glibc_order),
       cmocka_unit_test(test_minidump_writer_round_trip_through_reader),
+      cmocka_unit_test(test_minidump_writer_crashpad_annotations),
       cmocka_unit_test(test_minidump_writer_vdso_image_in_memory_list),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

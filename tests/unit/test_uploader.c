@@ -123,6 +123,45 @@ static void test_report_content_types(void **state) {
                       "application/octet-stream");
 }
 
+/* The event's release and tags as plain multipart fields, after the given
+ * ones; names that are taken or reserved are left out. */
+static void test_report_fields_release_and_tags(void **state) {
+  (void)state;
+  static const char ev[] =
+      "{\"event_id\":\"x\",\"exception\":{\"values\":[{\"a\":\"}\"}]},"
+      "\"release\":\"app@1.0\",\"extra\":{\"tags\":{\"no\":\"no\"}},"
+      "\"tags\":{\"tenant\":\"ac\\u006de\",\"prod\":\"other\","
+      "\"sentry[x]\":\"y\",\"upload_file_a\":\"b\",\"release\":\"r2\","
+      "\"n\":1,\"region\":\"eu \\\"1\\\"\",\"tenant\":\"dup\"},"
+      "\"level\":\"fatal\"}";
+  report_t r = {.event_json = (char *)ev, .event_len = sizeof(ev) - 1};
+  upload_field_t given[] = {{"prod", "myapp"}};
+  report_fields_t f;
+  cw__report_fields(&r, given, 1, &f);
+  assert_int_equal(f.n, 4);
+  assert_string_equal(f.v[0].name, "prod");
+  assert_string_equal(f.v[0].value, "myapp");
+  assert_string_equal(f.v[1].name, "release");
+  assert_string_equal(f.v[1].value, "app@1.0");
+  assert_string_equal(f.v[2].name, "tenant");
+  assert_string_equal(f.v[2].value, "acme");
+  assert_string_equal(f.v[3].name, "region");
+  assert_string_equal(f.v[3].value, "eu \"1\"");
+  cw__report_fields_free(&f);
+  /* Malformed: the given fields alone (and what came before the fault). */
+  static const char bad[] = "{\"release\":\"r\",\"tags\":{\"a\":";
+  r.event_json = (char *)bad;
+  r.event_len = sizeof(bad) - 1;
+  cw__report_fields(&r, given, 1, &f);
+  assert_int_equal(f.n, 2);
+  cw__report_fields_free(&f);
+  r.event_json = NULL;
+  r.event_len = 0;
+  cw__report_fields(&r, NULL, 0, &f);
+  assert_int_equal(f.n, 0);
+  cw__report_fields_free(&f);
+}
+
 static void test_multipart_boundary_avoids_data(void **state) {
   (void)state;
   report_t r = sample();
@@ -475,6 +514,7 @@ int main(void) {
       cmocka_unit_test(test_envelope_exact_bytes),
       cmocka_unit_test(test_multipart_exact_bytes),
       cmocka_unit_test(test_report_content_types),
+      cmocka_unit_test(test_report_fields_release_and_tags),
       cmocka_unit_test(test_multipart_boundary_avoids_data),
       cmocka_unit_test(test_backoff_doubles_caps_and_jitters),
       cmocka_unit_test(test_json_check),
