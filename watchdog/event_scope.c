@@ -76,9 +76,11 @@ static void opt_string(cw__json_t *j, const char *key, const char *v) {
 }
 
 static void user_json(cw__json_t *j, const cw__scope_snapshot_t *s) {
-  int pii = s->send_default_pii;
-  const char *ip = pii ? s->user_ip_address : NULL;
-  if (pii && ip == NULL)
+  /* What the application set goes out as set; crashwatch's own addition
+   * (Sentry's "{{auto}}": the sender's address) only with
+   * send_default_pii. */
+  const char *ip = s->user_ip_address;
+  if (s->send_default_pii && ip == NULL)
     ip = "{{auto}}";
   if (s->user_id == NULL && s->user_email == NULL && s->user_username == NULL &&
       ip == NULL)

@@ -77,10 +77,10 @@ void cw__wd_timestamp(uint64_t ns, char out[40]);
  * top-level object of j: "dist", "tags", "user", "fingerprint",
  * "transaction", "breadcrumbs" ({"values": [...]}, oldest first). Each only
  * when the scope has it. Tags, and breadcrumb data at any depth, are
- * scrubbed. user: id, email and username as the application set them;
- * ip_address only with send_default_pii — and then "{{auto}}" (Sentry
- * fills in the sender's address) when the application set none. Without
- * send_default_pii crashwatch adds no user data of its own.
+ * scrubbed. user: id, email, username and ip_address as the application
+ * set them (cw_set_user); with send_default_pii, ip_address "{{auto}}"
+ * (Sentry fills in the sender's address) when the application set none.
+ * Without send_default_pii crashwatch adds no user data of its own.
  */
 void cw__wd_event_scope_members(cw__json_t *j, const wd_event_scope_t *es);
 

@@ -117,7 +117,7 @@ static void test_event_scope_members_full(void **state) {
       "{\"dist\":\"7\",\"transaction\":\"GET /orders\","
       "\"tags\":{\"tenant\":\"acme\",\"X-Auth-Token\":\"[Filtered]\"},"
       "\"user\":{\"id\":\"42\",\"email\":\"a@example.com\",\"username\":"
-      "\"ann\"},"
+      "\"ann\",\"ip_address\":\"10.1.2.3\"},"
       "\"fingerprint\":[\"{{ default }}\",\"db-pool\"],"
       "\"breadcrumbs\":{\"values\":["
       "{\"timestamp\":\"1970-01-01T00:00:00.000000Z\",\"message\":\"first\","
@@ -127,8 +127,8 @@ static void test_event_scope_members_full(void **state) {
       "\"data\":{\"url\":\"/\",\"cookie\":\"[Filtered]\",\"n\":[{\"token\":"
       "\"[Filtered]\"}]}}]}}");
   free(out);
-  /* With send_default_pii the app's address goes out; with none set,
-   * Sentry is asked to fill in the sender's. */
+  /* The app's own address goes out either way; with send_default_pii and
+   * none set, Sentry is asked to fill in the sender's. */
   s.send_default_pii = 1;
   s.ntags = 0, s.nfingerprint = 0, s.ncrumbs = 0;
   s.dist = NULL, s.transaction = NULL;
