@@ -9,7 +9,7 @@
 
 #include "buf.h"
 #include "json.h"
-#include "report.h"
+#include "json_check.h"
 #include "scrub.h"
 
 static int scrub(const cw__scrub_t *s, const char *in, size_t n,
@@ -30,11 +30,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   size_t off;
   const char *what;
   int rc = scrub(&s, (const char *)data, size, &a);
-  if (a.oom ||
-      cw__report_json_check((const char *)a.data, a.len, &off, &what) != 0)
+  if (a.oom || cw__json_check((const char *)a.data, a.len, CW__JSON_CHECK_ANY,
+                              0, &off, &what) != 0)
     abort();
-  if (rc != 0 &&
-      cw__report_json_check((const char *)data, size, &off, &what) == 0)
+  if (rc != 0 && cw__json_check((const char *)data, size, CW__JSON_CHECK_ANY, 0,
+                                &off, &what) == 0)
     abort();
   if (scrub(&s, (const char *)a.data, a.len, &b) != 0 || a.len != b.len ||
       memcmp(a.data, b.data, a.len) != 0)

@@ -4,9 +4,6 @@ cw_add_fuzzer(fuzz_dsn SOURCE ${CMAKE_CURRENT_SOURCE_DIR}/fuzz_dsn.c
   LIBS cw_common cw_errors)
 cw_add_fuzzer(fuzz_ratelimit SOURCE ${CMAKE_CURRENT_SOURCE_DIR}/fuzz_ratelimit.c
   LIBS cw_uploader cw_errors)
-# The event.json syntax check (spool files may be damaged or hand-made).
-cw_add_fuzzer(fuzz_report_json SOURCE ${CMAKE_CURRENT_SOURCE_DIR}/fuzz_report_json.c
-  LIBS cw_uploader cw_errors)
 # Log-line redaction (server bodies and libcurl trace lines are outside
 # input).
 cw_add_fuzzer(fuzz_redact SOURCE ${CMAKE_CURRENT_SOURCE_DIR}/fuzz_redact.c

@@ -17,162 +17,8 @@
 
 #include "crashwatch.h"
 #include "json.h"
+#include "json_check.h"
 #include "spool.h"
-
-/* ---- JSON syntax check ---------------------------------------------- */
-
-typedef struct {
-  const char *s;
-  size_t n, i;
-  const char *what;
-} jc_t;
-
-static void jc_ws(jc_t *c) {
-  while (c->i < c->n && (c->s[c->i] == ' ' || c->s[c->i] == '\t' ||
-                         c->s[c->i] == '\n' || c->s[c->i] == '\r'))
-    c->i++;
-}
-
-static int jc_fail(jc_t *c, const char *what) {
-  c->what = what;
-  return -1;
-}
-
-static int jc_string(jc_t *c) {
-  c->i++; /* opening quote */
-  while (c->i < c->n) {
-    unsigned char ch = (unsigned char)c->s[c->i];
-    if (ch == '"') {
-      c->i++;
-      return 0;
-    }
-    if (ch < 0x20)
-      return jc_fail(c, "control character in string");
-    if (ch == '\\') {
-      c->i++;
-      if (c->i >= c->n)
-        break;
-      char e = c->s[c->i];
-      if (e == 'u') {
-        for (int k = 1; k <= 4; k++) {
-          if (c->i + (size_t)k >= c->n)
-            return jc_fail(c, "truncated \\u escape");
-          char h = c->s[c->i + (size_t)k];
-          if (!((h >= '0' && h <= '9') || (h >= 'a' && h <= 'f') ||
-                (h >= 'A' && h <= 'F')))
-            return jc_fail(c, "bad \\u escape");
-        }
-        c->i += 4;
-      } else if (strchr("\"\\/bfnrt", e) == NULL || e == '\0') {
-        return jc_fail(c, "bad escape in string");
-      }
-    }
-    c->i++;
-  }
-  return jc_fail(c, "unterminated string");
-}
-
-static int jc_digits(jc_t *c) {
-  size_t start = c->i;
-  while (c->i < c->n && c->s[c->i] >= '0' && c->s[c->i] <= '9')
-    c->i++;
-  return c->i > start ? 0 : -1;
-}
-
-static int jc_number(jc_t *c) {
-  if (c->s[c->i] == '-')
-    c->i++;
-  if (c->i < c->n && c->s[c->i] == '0')
-    c->i++;
-  else if (jc_digits(c) != 0)
-    return jc_fail(c, "bad number");
-  if (c->i < c->n && c->s[c->i] == '.') {
-    c->i++;
-    if (jc_digits(c) != 0)
-      return jc_fail(c, "bad number fraction");
-  }
-  if (c->i < c->n && (c->s[c->i] == 'e' || c->s[c->i] == 'E')) {
-    c->i++;
-    if (c->i < c->n && (c->s[c->i] == '+' || c->s[c->i] == '-'))
-      c->i++;
-    if (jc_digits(c) != 0)
-      return jc_fail(c, "bad number exponent");
-  }
-  return 0;
-}
-
-static int jc_value(jc_t *c, int depth) {
-  if (depth > 128)
-    return jc_fail(c, "nesting deeper than 128");
-  jc_ws(c);
-  if (c->i >= c->n)
-    return jc_fail(c, "unexpected end of input");
-  char ch = c->s[c->i];
-  if (ch == '{' || ch == '[') {
-    char close = ch == '{' ? '}' : ']';
-    c->i++;
-    jc_ws(c);
-    if (c->i < c->n && c->s[c->i] == close) {
-      c->i++;
-      return 0;
-    }
-    for (;;) {
-      if (ch == '{') {
-        jc_ws(c);
-        if (c->i >= c->n || c->s[c->i] != '"')
-          return jc_fail(c, "expected a string key");
-        if (jc_string(c) != 0)
-          return -1;
-        jc_ws(c);
-        if (c->i >= c->n || c->s[c->i] != ':')
-          return jc_fail(c, "expected ':'");
-        c->i++;
-      }
-      if (jc_value(c, depth + 1) != 0)
-        return -1;
-      jc_ws(c);
-      if (c->i >= c->n)
-        return jc_fail(c, "unexpected end of input");
-      if (c->s[c->i] == ',') {
-        c->i++;
-        continue;
-      }
-      if (c->s[c->i] == close) {
-        c->i++;
-        return 0;
-      }
-      return jc_fail(c,
-                     ch == '{' ? "expected ',' or '}'" : "expected ',' or ']'");
-    }
-  }
-  if (ch == '"')
-    return jc_string(c);
-  if (ch == '-' || (ch >= '0' && ch <= '9'))
-    return jc_number(c);
-  static const char *const lits[] = {"true", "false", "null"};
-  for (int k = 0; k < 3; k++) {
-    size_t l = strlen(lits[k]);
-    if (c->n - c->i >= l && memcmp(c->s + c->i, lits[k], l) == 0) {
-      c->i += l;
-      return 0;
-    }
-  }
-  return jc_fail(c, "unexpected character");
-}
-
-int cw__report_json_check(const char *s, size_t n, size_t *err_off,
-                          const char **what) {
-  jc_t c = {s, n, 0, NULL};
-  if (jc_value(&c, 0) == 0) {
-    jc_ws(&c);
-    if (c.i == n)
-      return 0;
-    c.what = "trailing data after the JSON value";
-  }
-  *err_off = c.i;
-  *what = c.what;
-  return CW_EFORMAT;
-}
 
 /* ---- Loading ---------------------------------------------------------- */
 
@@ -355,19 +201,11 @@ int cw__report_load(const char *spool_dir, const char *id, report_t *r,
   }
   size_t off;
   const char *what;
-  if (cw__report_json_check(r->event_json, r->event_len, &off, &what) != 0) {
+  if (cw__json_check(r->event_json, r->event_len, CW__JSON_CHECK_OBJECT, 0,
+                     &off, &what) != 0) {
     if (err)
       snprintf(err, errlen, "%s: invalid JSON at offset %zu: %s",
                SPOOL_EVENT_FILE, off, what);
-    return CW_EFORMAT;
-  }
-  size_t i = 0;
-  while (i < r->event_len && strchr(" \t\r\n", r->event_json[i]))
-    i++;
-  if (i >= r->event_len || r->event_json[i] != '{') {
-    if (err)
-      snprintf(err, errlen, "%s: not a JSON object (offset %zu)",
-               SPOOL_EVENT_FILE, i);
     return CW_EFORMAT;
   }
   if (r->nfiles > 1)

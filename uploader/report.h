@@ -36,21 +36,14 @@ typedef struct {
 
 /*
  * Loads <spool_dir>/<id>/. Returns 0; CW_EFORMAT if the report is unusable
- * (reason in err: missing event.json, event.json not a JSON object at offset
- * N, an unreadable file...); another CW_E* code for an I/O error that may be
+ * (reason in err: missing event.json, event.json invalid JSON or not a JSON
+ * object (common/json_check.h, default depth) at offset N, an unreadable
+ * file...); another CW_E* code for an I/O error that may be
  * transient. Free with cw__report_free (also after failure).
  */
 int cw__report_load(const char *spool_dir, const char *id, report_t *r,
                     char *err, size_t errlen);
 void cw__report_free(report_t *r);
-
-/*
- * Checks that s[0..n) is one JSON value (RFC 8259 syntax, nesting up to 128)
- * with nothing but whitespace after it. Returns 0, or CW_EFORMAT with the
- * offset of the problem in *err_off and a static description in *what.
- */
-int cw__report_json_check(const char *s, size_t n, size_t *err_off,
-                          const char **what);
 
 /* The MIME type a report file is sent with, from its name: text/plain
  * (.log, .txt, .out, .err), application/json (.json), application/xml

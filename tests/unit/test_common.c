@@ -15,6 +15,7 @@
 #include "crashwatch.h"
 #include "debug_id.h"
 #include "json.h"
+#include "json_check.h"
 #include "regfile.h"
 
 static void test_debug_id_sentry_vector(void **state) {
@@ -141,6 +142,153 @@ static void test_open_regular_refuses_fifo_device_dir(void **state) {
   rmdir(dir);
 }
 
+static void expect_json_valid(const char *s, unsigned flags, unsigned depth) {
+  size_t off = 999;
+  const char *what = NULL;
+  if (cw__json_check(s, strlen(s), flags, depth, &off, &what) != 0)
+    fail_msg("rejected %s (flags %u, depth %u) at %zu: %s", s, flags, depth,
+             off, what);
+}
+
+static void expect_json_invalid(const char *s, size_t n, unsigned flags,
+                                unsigned depth, size_t want_off,
+                                const char *want_what) {
+  size_t off = 999;
+  const char *what = NULL;
+  if (cw__json_check(s, n, flags, depth, &off, &what) != CW_EFORMAT ||
+      off != want_off || what == NULL ||
+      (want_what != NULL && strcmp(what, want_what) != 0))
+    fail_msg("\"%s\" (flags %u): off %zu (want %zu), %s (want %s)", s, flags,
+             off, want_off, what ? what : "(null)",
+             want_what ? want_what : "any");
+}
+
+static void test_json_check_syntax(void **state) {
+  (void)state;
+  static const char *good[] = {
+      "{}",
+      " {\"a\":[1,-2.5e+3,true,false,null,\"\\u00e9\\n\"]} ",
+      "[]",
+      "\"s\"",
+      "0",
+      "{\"a\":{\"b\":{}}}",
+      "[[],{},[{}]]",
+  };
+  for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+    expect_json_valid(good[i], CW__JSON_CHECK_ANY, 0);
+  static const struct {
+    const char *s;
+    size_t off;
+  } bad[] = {
+      {"", 0},         {"{", 1},         {"{\"a\" 1}", 5}, {"{\"a\":1,}", 7},
+      {"[1 2]", 3},    {"\"\\x\"", 2},   {"01", 1},        {"{} x", 3},
+      {"\"a\nb\"", 2}, {"[1.]", 3},      {"tru", 0},       {"\"\\u12\"", 2},
+      {"[1,]", 3},     {"{\"a\":1]", 6}, {"[}", 1},        {"  ", 2},
+  };
+  for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+    expect_json_invalid(bad[i].s, strlen(bad[i].s), CW__JSON_CHECK_ANY, 0,
+                        bad[i].off, NULL);
+  /* Only n bytes are read: a valid prefix of a longer string is checked as
+   * it is, and NUL bytes are data. */
+  expect_json_invalid("{}", 1, CW__JSON_CHECK_ANY, 0, 1, NULL);
+  expect_json_invalid("\"a\0b\"", 5, CW__JSON_CHECK_ANY, 0, 2,
+                      "control character in string");
+  /* The out-parameters are optional. */
+  assert_int_equal(cw__json_check("[", 1, 0, 0, NULL, NULL), CW_EFORMAT);
+  assert_int_equal(cw__json_check("[]", 2, 0, 0, NULL, NULL), 0);
+}
+
+static void test_json_check_object_flag(void **state) {
+  (void)state;
+  expect_json_valid(" {\"topic\":\"t\",\"partition\":3} ",
+                    CW__JSON_CHECK_OBJECT, 0);
+  expect_json_invalid("[1]", 3, CW__JSON_CHECK_OBJECT, 0, 0,
+                      "not a JSON object");
+  expect_json_invalid("  \"s\"", 5, CW__JSON_CHECK_OBJECT, 0, 2,
+                      "not a JSON object");
+  expect_json_invalid("", 0, CW__JSON_CHECK_OBJECT, 0, 0, "not a JSON object");
+  expect_json_invalid("{\"a\":1} {}", 10, CW__JSON_CHECK_OBJECT, 0, 8,
+                      "trailing data after the JSON value");
+  expect_json_valid("[1]", CW__JSON_CHECK_ANY, 0);
+}
+
+static void test_json_check_depth_limit(void **state) {
+  (void)state;
+  char s[2 * CW__JSON_CHECK_MAX_DEPTH + 8];
+  /* depth d = d nested arrays; accepted up to the limit, refused past it at
+   * the offset of the first container too many. */
+  static const unsigned limits[] = {1, 2, 5, 128, CW__JSON_CHECK_MAX_DEPTH};
+  for (size_t k = 0; k < sizeof(limits) / sizeof(limits[0]); k++) {
+    unsigned d = limits[k];
+    memset(s, '[', d);
+    memset(s + d, ']', d);
+    s[2 * d] = '\0';
+    expect_json_valid(s, CW__JSON_CHECK_ANY, d);
+    memset(s, '[', d + 1);
+    memset(s + d + 1, ']', d + 1);
+    s[2 * d + 2] = '\0';
+    expect_json_invalid(s, strlen(s), CW__JSON_CHECK_ANY, d, d,
+                        "nesting too deep");
+  }
+  /* 0 is the default (128); larger limits are lowered to the maximum. */
+  memset(s, '[', 128);
+  memset(s + 128, ']', 128);
+  s[256] = '\0';
+  expect_json_valid(s, CW__JSON_CHECK_ANY, 0);
+  memset(s, '[', 129);
+  memset(s + 129, ']', 129);
+  s[258] = '\0';
+  expect_json_invalid(s, 258, CW__JSON_CHECK_ANY, 0, 128, "nesting too deep");
+  expect_json_valid(s, CW__JSON_CHECK_ANY, 129);
+  size_t d = CW__JSON_CHECK_MAX_DEPTH + 1;
+  memset(s, '[', d);
+  memset(s + d, ']', d);
+  expect_json_invalid(s, 2 * d, CW__JSON_CHECK_ANY, 100000,
+                      CW__JSON_CHECK_MAX_DEPTH, "nesting too deep");
+  /* Objects count like arrays; a scalar alone has depth 0. */
+  expect_json_valid("{\"a\":{\"b\":1}}", CW__JSON_CHECK_OBJECT, 2);
+  expect_json_invalid("{\"a\":{\"b\":{}}}", 13, CW__JSON_CHECK_ANY, 2, 10,
+                      "nesting too deep");
+  /* Very deep input is refused without recursion (no stack overflow). */
+  static char deep[1 << 20];
+  memset(deep, '[', sizeof(deep));
+  expect_json_invalid(deep, sizeof(deep), CW__JSON_CHECK_ANY, 0, 128,
+                      "nesting too deep");
+}
+
+static void test_json_check_utf8_flag(void **state) {
+  (void)state;
+  static const char *good[] = {
+      "\"caf\xc3\xa9\"",  "\"\xe2\x82\xac\"",     "\"\xf0\x9f\x98\x80\"",
+      "\"\xef\xbf\xbf\"", "\"\xf4\x8f\xbf\xbf\"", "{\"\xc3\xa9\":1}",
+  };
+  for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+    expect_json_valid(good[i], CW__JSON_CHECK_UTF8, 0);
+  static const struct {
+    const char *s;
+    size_t off;
+  } bad[] = {
+      {"\"\x80\"", 1},             /* lone continuation byte */
+      {"\"\xc0\xaf\"", 1},         /* overlong '/' */
+      {"\"\xe0\x80\xaf\"", 2},     /* overlong, 3 bytes */
+      {"\"\xed\xa0\x80\"", 2},     /* surrogate U+D800 */
+      {"\"\xf4\x90\x80\x80\"", 2}, /* above U+10FFFF */
+      {"\"\xf5\x80\x80\x80\"", 1}, /* no such lead byte */
+      {"\"\xc3(\"", 2},            /* missing continuation */
+      {"\"\xe2\x82", 3},           /* truncated */
+  };
+  for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+    expect_json_invalid(bad[i].s, strlen(bad[i].s), CW__JSON_CHECK_UTF8, 0,
+                        bad[i].off, NULL);
+    /* Without the flag, bytes inside strings are not judged. */
+    if (bad[i].s[strlen(bad[i].s) - 1] == '"')
+      expect_json_valid(bad[i].s, CW__JSON_CHECK_ANY, 0);
+  }
+  /* Outside strings, non-ASCII is refused either way. */
+  expect_json_invalid("[\xc3\xa9]", 4, CW__JSON_CHECK_ANY, 0, 1,
+                      "unexpected character");
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_debug_id_sentry_vector),
@@ -150,6 +298,10 @@ int main(void) {
       cmocka_unit_test(test_buf_printf_and_zeros),
       cmocka_unit_test(test_strerror_names_every_code),
       cmocka_unit_test(test_open_regular_refuses_fifo_device_dir),
+      cmocka_unit_test(test_json_check_syntax),
+      cmocka_unit_test(test_json_check_object_flag),
+      cmocka_unit_test(test_json_check_depth_limit),
+      cmocka_unit_test(test_json_check_utf8_flag),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
