@@ -250,16 +250,11 @@ static void timestamp(uint64_t ns, char out[40]) {
            sod / 60 % 60, sod % 60, (unsigned)((ns / 1000) % 1000000));
 }
 
-int cw__wd_event_json(const wd_capture_t *cap, const char *event_id,
-                      const char *release, const char *environment,
-                      cw__buf_t *out) {
-  cw__json_t j;
-  cw__json_init(&j, out, 0);
-  const wd_thread_t *crashed =
-      cap->nthreads > 0 ? &cap->threads[cap->crashed_index] : NULL;
-  cw__json_begin_object(&j);
-  cw__json_key(&j, "event_id");
-  cw__json_string(&j, event_id);
+/* event_id, timestamp, platform, level and sdk. */
+static void header_json(cw__json_t *j, const wd_capture_t *cap,
+                        const char *event_id) {
+  cw__json_key(j, "event_id");
+  cw__json_string(j, event_id);
   char ts[40];
   uint64_t ns = cap->time_realtime_ns;
   if (ns == 0) {
@@ -268,231 +263,288 @@ int cw__wd_event_json(const wd_capture_t *cap, const char *event_id,
     ns = (uint64_t)now.tv_sec * 1000000000ull + (uint64_t)now.tv_nsec;
   }
   timestamp(ns, ts);
-  cw__json_key(&j, "timestamp");
-  cw__json_string(&j, ts);
-  cw__json_key(&j, "platform");
-  cw__json_string(&j, "native");
-  cw__json_key(&j, "level");
-  cw__json_string(&j, "fatal");
-  cw__json_key(&j, "sdk");
-  cw__json_begin_object(&j);
-  cw__json_key(&j, "name");
-  cw__json_string(&j, "crashwatch");
-  cw__json_key(&j, "version");
-  cw__json_string(&j, CW_VERSION_STRING);
-  cw__json_end_object(&j);
+  cw__json_key(j, "timestamp");
+  cw__json_string(j, ts);
+  cw__json_key(j, "platform");
+  cw__json_string(j, "native");
+  cw__json_key(j, "level");
+  cw__json_string(j, "fatal");
+  cw__json_key(j, "sdk");
+  cw__json_begin_object(j);
+  cw__json_key(j, "name");
+  cw__json_string(j, "crashwatch");
+  cw__json_key(j, "version");
+  cw__json_string(j, CW_VERSION_STRING);
+  cw__json_end_object(j);
+}
+
+/*
+ * The top-level members that describe the app rather than the crash:
+ * today server_name (the host), release and environment (the options).
+ * This is the seam for the app's scope (issue 10): its top-level members
+ * (tags, user, fingerprint, transaction, dist, breadcrumbs...) are written
+ * here; its extras go in extra_json() and its contexts in contexts_json(),
+ * beside what the capture itself writes there.
+ */
+static void scope_members_json(cw__json_t *j, const wd_capture_t *cap,
+                               const char *release, const char *environment) {
   if (cap->sys.nodename[0]) {
-    cw__json_key(&j, "server_name");
-    cw__json_string(&j, cap->sys.nodename);
+    cw__json_key(j, "server_name");
+    cw__json_string(j, cap->sys.nodename);
   }
   if (release != NULL) {
-    cw__json_key(&j, "release");
-    cw__json_string(&j, release);
+    cw__json_key(j, "release");
+    cw__json_string(j, release);
   }
   if (environment != NULL) {
-    cw__json_key(&j, "environment");
-    cw__json_string(&j, environment);
+    cw__json_key(j, "environment");
+    cw__json_string(j, environment);
   }
+}
 
-  /* exception */
-  const char *code_name = cw__wd_si_code_name(cap->signo, cap->si_code);
-  cw__json_key(&j, "exception");
-  cw__json_begin_object(&j);
-  cw__json_key(&j, "values");
-  cw__json_begin_array(&j);
-  cw__json_begin_object(&j);
-  cw__json_key(&j, "type");
-  cw__json_string(&j, cw__wd_signal_name(cap->signo));
+/* The exception's mechanism: a signal, its code, who sent it. */
+static void mechanism_json(cw__json_t *j, const wd_capture_t *cap) {
+  cw__json_key(j, "mechanism");
+  cw__json_begin_object(j);
+  cw__json_key(j, "type");
+  cw__json_string(j, "signalhandler");
+  cw__json_key(j, "handled");
+  cw__json_bool(j, 0);
+  cw__json_key(j, "synthetic");
+  cw__json_bool(j, 1);
+  cw__json_key(j, "meta");
+  cw__json_begin_object(j);
+  cw__json_key(j, "signal");
+  cw__json_begin_object(j);
+  cw__json_key(j, "number");
+  cw__json_int(j, cap->signo);
+  cw__json_key(j, "code");
+  cw__json_int(j, cap->si_code);
+  cw__json_key(j, "name");
+  cw__json_string(j, cw__wd_signal_name(cap->signo));
+  cw__json_key(j, "code_name");
+  cw__json_string(j, cw__wd_si_code_name(cap->signo, cap->si_code));
+  cw__json_end_object(j);
+  cw__json_end_object(j);
+  cw__json_key(j, "data");
+  cw__json_begin_object(j);
+  cw__json_key(j, "fault_address");
+  cw__json_hex(j, cap->fault_addr);
+  if (cap->sender_pid > 0) {
+    cw__json_key(j, "sender_pid");
+    cw__json_int(j, cap->sender_pid);
+  }
+  cw__json_end_object(j);
+  cw__json_end_object(j);
+}
+
+/* exception.values[0]: the signal, and the crashed thread's stack with its
+ * registers. */
+static void exception_json(cw__json_t *j, const wd_capture_t *cap) {
+  cw__json_key(j, "exception");
+  cw__json_begin_object(j);
+  cw__json_key(j, "values");
+  cw__json_begin_array(j);
+  cw__json_begin_object(j);
+  cw__json_key(j, "type");
+  cw__json_string(j, cw__wd_signal_name(cap->signo));
   char value[160];
   snprintf(value, sizeof(value), "%s (%s) at 0x%llx",
-           cw__wd_signal_description(cap->signo), code_name,
+           cw__wd_signal_description(cap->signo),
+           cw__wd_si_code_name(cap->signo, cap->si_code),
            (unsigned long long)cap->fault_addr);
-  cw__json_key(&j, "value");
-  cw__json_string(&j, value);
-  cw__json_key(&j, "thread_id");
-  cw__json_int(&j, cap->crashed_tid);
-  cw__json_key(&j, "mechanism");
-  cw__json_begin_object(&j);
-  cw__json_key(&j, "type");
-  cw__json_string(&j, "signalhandler");
-  cw__json_key(&j, "handled");
-  cw__json_bool(&j, 0);
-  cw__json_key(&j, "synthetic");
-  cw__json_bool(&j, 1);
-  cw__json_key(&j, "meta");
-  cw__json_begin_object(&j);
-  cw__json_key(&j, "signal");
-  cw__json_begin_object(&j);
-  cw__json_key(&j, "number");
-  cw__json_int(&j, cap->signo);
-  cw__json_key(&j, "code");
-  cw__json_int(&j, cap->si_code);
-  cw__json_key(&j, "name");
-  cw__json_string(&j, cw__wd_signal_name(cap->signo));
-  cw__json_key(&j, "code_name");
-  cw__json_string(&j, code_name);
-  cw__json_end_object(&j);
-  cw__json_end_object(&j);
-  cw__json_key(&j, "data");
-  cw__json_begin_object(&j);
-  cw__json_key(&j, "fault_address");
-  cw__json_hex(&j, cap->fault_addr);
-  if (cap->sender_pid > 0) {
-    cw__json_key(&j, "sender_pid");
-    cw__json_int(&j, cap->sender_pid);
+  cw__json_key(j, "value");
+  cw__json_string(j, value);
+  cw__json_key(j, "thread_id");
+  cw__json_int(j, cap->crashed_tid);
+  mechanism_json(j, cap);
+  if (cap->nthreads > 0) {
+    cw__json_key(j, "stacktrace");
+    stacktrace_json(j, cap, &cap->threads[cap->crashed_index], 1);
   }
-  cw__json_end_object(&j);
-  cw__json_end_object(&j); /* mechanism */
-  if (crashed != NULL) {
-    cw__json_key(&j, "stacktrace");
-    stacktrace_json(&j, cap, crashed, 1);
-  }
-  cw__json_end_object(&j);
-  cw__json_end_array(&j);
-  cw__json_end_object(&j);
+  cw__json_end_object(j);
+  cw__json_end_array(j);
+  cw__json_end_object(j);
+}
 
-  /* threads */
-  cw__json_key(&j, "threads");
-  cw__json_begin_object(&j);
-  cw__json_key(&j, "values");
-  cw__json_begin_array(&j);
+/* threads.values: every thread; the crashed one without a stack (the
+ * exception carries it). */
+static void threads_json(cw__json_t *j, const wd_capture_t *cap) {
+  cw__json_key(j, "threads");
+  cw__json_begin_object(j);
+  cw__json_key(j, "values");
+  cw__json_begin_array(j);
   for (size_t i = 0; i < cap->nthreads; i++) {
     const wd_thread_t *th = &cap->threads[i];
     int is_crashed = i == cap->crashed_index;
-    cw__json_begin_object(&j);
-    cw__json_key(&j, "id");
-    cw__json_int(&j, th->tid);
+    cw__json_begin_object(j);
+    cw__json_key(j, "id");
+    cw__json_int(j, th->tid);
     if (th->name[0]) {
-      cw__json_key(&j, "name");
-      cw__json_string(&j, th->name);
+      cw__json_key(j, "name");
+      cw__json_string(j, th->name);
     }
-    cw__json_key(&j, "crashed");
-    cw__json_bool(&j, is_crashed);
-    cw__json_key(&j, "current");
-    cw__json_bool(&j, is_crashed);
-    if (!is_crashed) { /* the exception carries the crashed one's */
-      cw__json_key(&j, "stacktrace");
-      stacktrace_json(&j, cap, th, 0);
+    cw__json_key(j, "crashed");
+    cw__json_bool(j, is_crashed);
+    cw__json_key(j, "current");
+    cw__json_bool(j, is_crashed);
+    if (!is_crashed) {
+      cw__json_key(j, "stacktrace");
+      stacktrace_json(j, cap, th, 0);
     }
-    cw__json_end_object(&j);
+    cw__json_end_object(j);
   }
-  cw__json_end_array(&j);
-  cw__json_end_object(&j);
+  cw__json_end_array(j);
+  cw__json_end_object(j);
+}
 
-  /* debug_meta */
-  cw__json_key(&j, "debug_meta");
-  cw__json_begin_object(&j);
-  cw__json_key(&j, "images");
-  cw__json_begin_array(&j);
+/* debug_meta.images: one ELF image per module, with its build-id as
+ * code_id and the Breakpad/Sentry debug_id derived from it. */
+static void debug_meta_json(cw__json_t *j, const wd_capture_t *cap) {
+  cw__json_key(j, "debug_meta");
+  cw__json_begin_object(j);
+  cw__json_key(j, "images");
+  cw__json_begin_array(j);
   for (size_t i = 0; i < cap->nmodules; i++) {
     const wd_module_t *m = &cap->modules[i];
-    cw__json_begin_object(&j);
-    cw__json_key(&j, "type");
-    cw__json_string(&j, "elf");
+    cw__json_begin_object(j);
+    cw__json_key(j, "type");
+    cw__json_string(j, "elf");
     if (m->build_id_len > 0) {
       char hex[2 * sizeof(m->build_id) + 1];
       cw__hex_encode(m->build_id, m->build_id_len, hex);
-      cw__json_key(&j, "code_id");
-      cw__json_string(&j, hex);
+      cw__json_key(j, "code_id");
+      cw__json_string(j, hex);
       char did[37];
       cw__debug_id_from_build_id(m->build_id, m->build_id_len, did);
-      cw__json_key(&j, "debug_id");
-      cw__json_string(&j, did);
+      cw__json_key(j, "debug_id");
+      cw__json_string(j, did);
     }
-    cw__json_key(&j, "image_addr");
-    cw__json_hex(&j, m->base);
-    cw__json_key(&j, "image_size");
-    cw__json_uint(&j, m->size);
-    cw__json_key(&j, "code_file");
-    cw__json_string(&j, m->path);
-    cw__json_end_object(&j);
+    cw__json_key(j, "image_addr");
+    cw__json_hex(j, m->base);
+    cw__json_key(j, "image_size");
+    cw__json_uint(j, m->size);
+    cw__json_key(j, "code_file");
+    cw__json_string(j, m->path);
+    cw__json_end_object(j);
   }
-  cw__json_end_array(&j);
-  cw__json_end_object(&j);
+  cw__json_end_array(j);
+  cw__json_end_object(j);
+}
 
-  /* What the capture itself saw: how long the app was held, and what
-   * could not be read. */
-  cw__json_key(&j, "extra");
-  cw__json_begin_object(&j);
-  cw__json_key(&j, "crashwatch.capture_pause_us");
-  cw__json_uint(&j, cap->pause_ns / 1000);
+/* Symbolization after the release (absent from the report committed
+ * before it ran). */
+static void symbolize_extra_json(cw__json_t *j, const wd_capture_t *cap) {
+  if (cap->symbolize_state == WD_SYMBOLIZE_NOT_RUN)
+    return;
+  static const char *const states[] = {"not run", "done", "timed out",
+                                       "disabled"};
+  cw__json_key(j, "crashwatch.symbolize");
+  cw__json_string(j, states[cap->symbolize_state & 3]);
+  cw__json_key(j, "crashwatch.symbolize_budget_ms");
+  cw__json_uint(j, cap->symbolize_budget_ms);
+  cw__json_key(j, "crashwatch.symbolize_timed_out");
+  cw__json_bool(j, cap->symbolize_state == WD_SYMBOLIZE_TIMED_OUT);
+  if (cap->symbolize_state != WD_SYMBOLIZE_DISABLED) {
+    cw__json_key(j, "crashwatch.symbolize_us");
+    cw__json_uint(j, cap->symbolize_ns / 1000);
+    cw__json_key(j, "crashwatch.symbolized_frames");
+    cw__json_uint(j, cap->symbolized_frames);
+    cw__json_key(j, "crashwatch.unwound_frames");
+    cw__json_uint(j, cap->unwound_frames);
+  }
+}
+
+/* extra: what the capture itself saw (how long the app was held, what
+ * could not be read, what the stack budget left out, how symbolization
+ * went), under crashwatch.* keys. */
+static void extra_json(cw__json_t *j, const wd_capture_t *cap) {
+  cw__json_key(j, "extra");
+  cw__json_begin_object(j);
+  cw__json_key(j, "crashwatch.capture_pause_us");
+  cw__json_uint(j, cap->pause_ns / 1000);
   if (cap->notes[0]) {
-    cw__json_key(&j, "crashwatch.capture_notes");
-    cw__json_string(&j, cap->notes);
+    cw__json_key(j, "crashwatch.capture_notes");
+    cw__json_string(j, cap->notes);
   }
-  stack_budget_json(&j, cap);
-  /* Symbolization after the release (absent from the report committed
-   * before it ran). */
-  if (cap->symbolize_state != WD_SYMBOLIZE_NOT_RUN) {
-    static const char *const states[] = {"not run", "done", "timed out",
-                                         "disabled"};
-    cw__json_key(&j, "crashwatch.symbolize");
-    cw__json_string(&j, states[cap->symbolize_state & 3]);
-    cw__json_key(&j, "crashwatch.symbolize_budget_ms");
-    cw__json_uint(&j, cap->symbolize_budget_ms);
-    cw__json_key(&j, "crashwatch.symbolize_timed_out");
-    cw__json_bool(&j, cap->symbolize_state == WD_SYMBOLIZE_TIMED_OUT);
-    if (cap->symbolize_state != WD_SYMBOLIZE_DISABLED) {
-      cw__json_key(&j, "crashwatch.symbolize_us");
-      cw__json_uint(&j, cap->symbolize_ns / 1000);
-      cw__json_key(&j, "crashwatch.symbolized_frames");
-      cw__json_uint(&j, cap->symbolized_frames);
-      cw__json_key(&j, "crashwatch.unwound_frames");
-      cw__json_uint(&j, cap->unwound_frames);
-    }
-  }
-  cw__json_end_object(&j);
+  stack_budget_json(j, cap);
+  symbolize_extra_json(j, cap);
+  cw__json_end_object(j);
+}
 
-  /* contexts */
-  const wd_sysinfo_t *s = &cap->sys;
-  cw__json_key(&j, "contexts");
-  cw__json_begin_object(&j);
-  cw__json_key(&j, "os");
-  cw__json_begin_object(&j);
-  cw__json_key(&j, "type");
-  cw__json_string(&j, "os");
-  cw__json_key(&j, "name");
-  cw__json_string(&j, s->sysname[0] ? s->sysname : "Linux");
+/* contexts.os: uname(2) and /etc/os-release. */
+static void os_context_json(cw__json_t *j, const wd_sysinfo_t *s) {
+  cw__json_key(j, "os");
+  cw__json_begin_object(j);
+  cw__json_key(j, "type");
+  cw__json_string(j, "os");
+  cw__json_key(j, "name");
+  cw__json_string(j, s->sysname[0] ? s->sysname : "Linux");
   if (s->release[0]) {
     char ver[65];
     size_t n = strspn(s->release, "0123456789.");
     snprintf(ver, sizeof(ver), "%.*s", (int)n, s->release);
-    cw__json_key(&j, "version");
-    cw__json_string(&j, ver);
-    cw__json_key(&j, "kernel_version");
-    cw__json_string(&j, s->release);
-    cw__json_key(&j, "build");
-    cw__json_string(&j, s->version);
+    cw__json_key(j, "version");
+    cw__json_string(j, ver);
+    cw__json_key(j, "kernel_version");
+    cw__json_string(j, s->release);
+    cw__json_key(j, "build");
+    cw__json_string(j, s->version);
   }
   /* Sentry's flat distribution fields, from /etc/os-release. */
   if (s->os_id[0] || s->os_name[0]) {
-    cw__json_key(&j, "distribution_name");
-    cw__json_string(&j, s->os_id[0] ? s->os_id : s->os_name);
+    cw__json_key(j, "distribution_name");
+    cw__json_string(j, s->os_id[0] ? s->os_id : s->os_name);
   }
   if (s->os_version[0]) {
-    cw__json_key(&j, "distribution_version");
-    cw__json_string(&j, s->os_version);
+    cw__json_key(j, "distribution_version");
+    cw__json_string(j, s->os_version);
   }
   if (s->os_pretty[0]) {
-    cw__json_key(&j, "distribution_pretty_name");
-    cw__json_string(&j, s->os_pretty);
+    cw__json_key(j, "distribution_pretty_name");
+    cw__json_string(j, s->os_pretty);
   }
-  cw__json_end_object(&j);
-  cw__json_key(&j, "device");
-  cw__json_begin_object(&j);
-  cw__json_key(&j, "type");
-  cw__json_string(&j, "device");
-  cw__json_key(&j, "arch");
-  cw__json_string(&j, s->machine[0] ? s->machine : "x86_64");
-  cw__json_key(&j, "processor_count");
-  cw__json_int(&j, s->ncpus);
-  if (s->mem_total) {
-    cw__json_key(&j, "memory_size");
-    cw__json_uint(&j, s->mem_total);
-  }
-  cw__json_end_object(&j);
-  cw__json_end_object(&j);
+  cw__json_end_object(j);
+}
 
+/* contexts.device: architecture, CPUs, memory. */
+static void device_context_json(cw__json_t *j, const wd_sysinfo_t *s) {
+  cw__json_key(j, "device");
+  cw__json_begin_object(j);
+  cw__json_key(j, "type");
+  cw__json_string(j, "device");
+  cw__json_key(j, "arch");
+  cw__json_string(j, s->machine[0] ? s->machine : "x86_64");
+  cw__json_key(j, "processor_count");
+  cw__json_int(j, s->ncpus);
+  if (s->mem_total) {
+    cw__json_key(j, "memory_size");
+    cw__json_uint(j, s->mem_total);
+  }
+  cw__json_end_object(j);
+}
+
+static void contexts_json(cw__json_t *j, const wd_capture_t *cap) {
+  cw__json_key(j, "contexts");
+  cw__json_begin_object(j);
+  os_context_json(j, &cap->sys);
+  device_context_json(j, &cap->sys);
+  cw__json_end_object(j);
+}
+
+int cw__wd_event_json(const wd_capture_t *cap, const char *event_id,
+                      const char *release, const char *environment,
+                      cw__buf_t *out) {
+  cw__json_t j;
+  cw__json_init(&j, out, 0);
+  cw__json_begin_object(&j);
+  header_json(&j, cap, event_id);
+  scope_members_json(&j, cap, release, environment);
+  exception_json(&j, cap);
+  threads_json(&j, cap);
+  debug_meta_json(&j, cap);
+  extra_json(&j, cap);
+  contexts_json(&j, cap);
   cw__json_end_object(&j);
   cw__buf_append_str(out, "\n");
   return out->oom ? CW_ENOMEM : 0;
