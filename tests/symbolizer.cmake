@@ -33,11 +33,11 @@ cw_add_script_test(symbolize_every_insn
   TIMEOUT 300 LABELS symbolizer ENV ${_cw_every_env})
 set_tests_properties(symbolize_every_insn PROPERTIES SKIP_RETURN_CODE 77)
 
-# Minidump mode on the third-party fixtures in ../shared (exit 77: absent).
+# Minidump mode on the third-party fixtures (CW_FIXTURES_DIR; exit 77:
+# absent).
 cw_add_script_test(symbolize_dump
   COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_SOURCE_DIR}/integration/symbolize_test.py dump
-  TIMEOUT 120 LABELS symbolizer
-  ENV "CW_FIXTURES=${PROJECT_SOURCE_DIR}/../shared/fixtures/minidumps")
+  TIMEOUT 120 LABELS symbolizer fixtures)
 set_tests_properties(symbolize_dump PROPERTIES SKIP_RETURN_CODE 77)
 
 # End to end: a real crash (crashprog_O0, from tests/handler.cmake) captured

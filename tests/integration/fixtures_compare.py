@@ -15,7 +15,9 @@ needs the .sym and is not what this walker does without one.
 Then: truncated and corrupted copies of a fixture must give exit status 1
 and an error naming an offset, never a crash.
 
-usage: fixtures_compare.py CRASHWATCH FIXTURES_DIR TMPDIR
+usage: fixtures_compare.py CRASHWATCH TMPDIR
+The fixtures are found by cw_fixtures.py (CW_FIXTURES_DIR); without them
+the test exits 77 (skipped).
 """
 import glob
 import json
@@ -23,6 +25,8 @@ import os
 import random
 import subprocess
 import sys
+
+import cw_fixtures
 
 
 # Fixtures with a stream that really is damaged, and which: the DSO debug
@@ -172,7 +176,8 @@ def corrupt(crashwatch, dmp, tmp):
 
 
 def main():
-    crashwatch, fixtures, tmp = sys.argv[1:4]
+    crashwatch, tmp = sys.argv[1:3]
+    fixtures = cw_fixtures.minidumps_dir()  # exits 77 (skip) without them
     dumps = sorted(glob.glob(os.path.join(fixtures, "*", "*.dmp")))
     if not dumps:
         print("no fixtures under %s" % fixtures)

@@ -24,6 +24,8 @@ import sys
 import tempfile
 import zlib
 
+import cw_fixtures
+
 SRC = os.environ.get("CW_SOURCE_DIR", os.path.join(os.path.dirname(__file__), "..", ".."))
 BIN = os.environ.get("CW_BINARY_DIR", "build")
 # A directory of our own (mkdtemp): other suites, and other checkouts' runs
@@ -469,11 +471,8 @@ def t_badinput():
 def t_dump():
     """Minidump mode on the third-party fixtures (Breakpad's Linux dumps with
     minidump_stackwalk's output beside them, a Crashpad dump)."""
-    fx = os.environ.get("CW_FIXTURES", os.path.join(SRC, "..", "shared", "fixtures", "minidumps"))
+    fx = cw_fixtures.minidumps_dir()  # exits 77 (skip) without them
     bp = os.path.join(fx, "breakpad")
-    if not os.path.isdir(bp):
-        print("skip: no fixtures at %s" % fx)
-        sys.exit(77)
     syms = os.path.join(bp, "symbols")
     # linux_inline: its .sym has INLINE records; the symbolized frames must be
     # minidump_stackwalk's (function, file, line), inline chain included.

@@ -1,5 +1,7 @@
 /* test_minidump_reader.c — the minidump reader on third-party fixtures
- * (Breakpad's and Crashpad's Linux dumps) and on damaged copies of them. */
+ * (Breakpad's and Crashpad's Linux dumps) and on damaged copies of them
+ * (run with --fixtures: CTest's test_minidump_reader_fixtures, skipped
+ * without them, tests/cw_fixtures.h), and on dumps built here. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,6 +13,7 @@
 #include <cmocka.h>
 
 #include "crashwatch.h"
+#include "cw_fixtures.h"
 #include "minidump.h"
 #include "signals.h"
 
@@ -367,20 +370,20 @@ static void test_reader_names_and_memory64(void **state) {
   cw__md_close(md);
 }
 
-int main(void) {
-  const char *src = getenv("CW_SOURCE_DIR");
-  const char *fx = getenv("CW_FIXTURES");
-  if (fx != NULL)
-    snprintf(fixtures, sizeof(fixtures), "%s", fx);
-  else
-    snprintf(fixtures, sizeof(fixtures), "%s/../shared/fixtures/minidumps",
-             src ? src : ".");
+int main(int argc, char **argv) {
+  if (argc > 1 && strcmp(argv[1], "--fixtures") == 0) {
+    if (fixtures_minidumps_dir(fixtures, sizeof(fixtures)) != 0)
+      return FIXTURES_SKIP;
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_reader_breakpad_fixture),
+        cmocka_unit_test(test_reader_crashpad_fixture),
+        cmocka_unit_test(test_reader_damaged_streams),
+        cmocka_unit_test(test_reader_bad_header),
+        cmocka_unit_test(test_reader_every_truncation),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+  }
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_reader_breakpad_fixture),
-      cmocka_unit_test(test_reader_crashpad_fixture),
-      cmocka_unit_test(test_reader_damaged_streams),
-      cmocka_unit_test(test_reader_bad_header),
-      cmocka_unit_test(test_reader_every_truncation),
       cmocka_unit_test(test_reader_other_cpus),
       cmocka_unit_test(test_reader_names_and_memory64),
   };

@@ -7,6 +7,9 @@
  * with the format structs, and walks that dump: with the module files (CFI
  * from .eh_frame) the chain must come out in order with trust "cfi"; with
  * no module files, frame pointers and scanning must still find it.
+ *
+ * With --fixtures (CTest's test_stackwalk_fixtures): a third-party dump,
+ * skipped when the fixtures are absent (tests/cw_fixtures.h).
  */
 #include <dlfcn.h>
 #include <elfutils/libdwelf.h>
@@ -32,6 +35,7 @@
 #include <cmocka.h>
 
 #include "buf.h"
+#include "cw_fixtures.h"
 #include "debug_id.h"
 #include "minidump.h"
 #include "stackwalk.h"
@@ -496,16 +500,16 @@ static void test_stackwalk_breakpad_stack_cfi(void **state) {
   cw__buf_free(&b);
 }
 
+/* The fixtures' minidumps/ directory (--fixtures). */
+static char fixtures[4096];
+
 /* Fixture: the crashing thread of a Breakpad dump, as minidump_stackwalk
  * walked it (context, frame pointer, then scanning). */
 static void test_stackwalk_fixture_matches_breakpad(void **state) {
   (void)state;
-  const char *src = getenv("CW_SOURCE_DIR");
   char path[4200];
-  snprintf(path, sizeof(path),
-           "%s/../shared/fixtures/minidumps/breakpad/"
-           "linux_null_dereference.dmp",
-           src ? src : ".");
+  snprintf(path, sizeof(path), "%s/breakpad/linux_null_dereference.dmp",
+           fixtures);
   cw__md_t *md;
   char err[256];
   assert_int_equal(cw__md_open_file(path, &md, err, sizeof(err)), 0);
@@ -544,14 +548,21 @@ static void test_stackwalk_fixture_matches_breakpad(void **state) {
   cw__md_close(md);
 }
 
-int main(void) {
+int main(int argc, char **argv) {
+  if (argc > 1 && strcmp(argv[1], "--fixtures") == 0) {
+    if (fixtures_minidumps_dir(fixtures, sizeof(fixtures)) != 0)
+      return FIXTURES_SKIP;
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_stackwalk_fixture_matches_breakpad),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+  }
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_stackwalk_cfi_real_stack),
       cmocka_unit_test(test_stackwalk_no_module_files),
       cmocka_unit_test(test_stackwalk_scan_checks_calls),
       cmocka_unit_test(test_stackwalk_rejects_other_build_id),
       cmocka_unit_test(test_stackwalk_breakpad_stack_cfi),
-      cmocka_unit_test(test_stackwalk_fixture_matches_breakpad),
   };
   return cmocka_run_group_tests(tests, capture_child, free_dump);
 }
