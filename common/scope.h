@@ -45,8 +45,8 @@ typedef struct {
   size_t nfingerprint;
   int level; /* a CW_LEVEL_* value, or -1 when unset (a crash is fatal) */
   const char *transaction;
-  const char *trace_id; /* 32 lowercase hex digits, or NULL */
-  const char *span_id;  /* 16 lowercase hex digits, or NULL */
+  const char *trace_id;      /* 32 lowercase hex digits, or NULL */
+  const char *span_id;       /* 16 lowercase hex digits, or NULL */
   cw__scope_crumb_t *crumbs; /* oldest first */
   size_t ncrumbs;
   const char **attachments; /* absolute paths registered by the app */
