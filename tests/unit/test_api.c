@@ -1,16 +1,30 @@
 /*
  * test_api.c — the parts of the public header that hold whatever the
- * build: cw_last_error() is per thread, and cw_version() is the version
- * the header's macros say. Built twice (tests/handler.cmake): against
+ * build: cw_last_error() is per thread, cw_version() is the version the
+ * header's macros say, and cw_init() leaves in the process what the
+ * header's contract lists (one close-on-exec AF_UNIX SOCK_SEQPACKET
+ * socket, no child, the named alternate stack, no other signal or
+ * environment change). Built twice (tests/handler.cmake): against
  * libcrashwatch.a (test_api_static) and libcrashwatch.so (test_api_shared),
  * whose thread-local storage takes different TLS models.
  */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <pthread.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -112,11 +126,155 @@ static void test_version_matches_macros(void **state) {
   assert_int_equal(hex & 0xff, CW_VERSION_PATCH);
 }
 
+/* The open fds of this process, as a bitmap of the first 1024. */
+typedef struct {
+  unsigned char open[1024];
+} fdset_t;
+
+static void list_fds(fdset_t *s) {
+  memset(s, 0, sizeof(*s));
+  DIR *d = opendir("/proc/self/fd");
+  assert_non_null(d);
+  int self = dirfd(d);
+  struct dirent *e;
+  while ((e = readdir(d)) != NULL) {
+    int fd = atoi(e->d_name);
+    if (e->d_name[0] != '.' && fd != self && fd >= 0 && fd < 1024)
+      s->open[fd] = 1;
+  }
+  closedir(d);
+}
+
+static int maps_contain(const char *needle) {
+  FILE *f = fopen("/proc/self/maps", "r");
+  assert_non_null(f);
+  char line[4096];
+  int found = 0;
+  while (!found && fgets(line, sizeof(line), f) != NULL)
+    found = strstr(line, needle) != NULL;
+  fclose(f);
+  return found;
+}
+
+static int is_crash_signal(int s) {
+  return s == SIGSEGV || s == SIGBUS || s == SIGILL || s == SIGFPE ||
+         s == SIGABRT || s == SIGTRAP || s == SIGSYS;
+}
+
+extern char **environ;
+
+/* The kernel's action for a signal (libcrashwatch.so interposes
+ * sigaction(), which shows the program's view instead). */
+typedef struct {
+  void *handler;
+  unsigned long flags;
+  void *restorer;
+  unsigned long mask;
+} kaction_t;
+
+static kaction_t kernel_action(int sig) {
+  kaction_t k;
+  memset(&k, 0, sizeof(k));
+  syscall(SYS_rt_sigaction, sig, NULL, &k, sizeof(k.mask)); /* 32, 33 fail */
+  return k;
+}
+
+static void test_init_leaves_what_the_header_says(void **state) {
+  (void)state;
+  const char *root = getenv("CW_TEST_TMP");
+  char dir[PATH_MAX], spool[PATH_MAX + 16];
+  snprintf(dir, sizeof(dir), "%s/api-XXXXXX", root && *root ? root : "/tmp");
+  assert_non_null(mkdtemp(dir));
+  snprintf(spool, sizeof(spool), "%s/spool", dir);
+
+  cw_options_t *o = cw_options_new();
+  assert_non_null(o);
+  assert_int_equal(cw_options_set_spool_dir(o, spool), 0);
+  assert_int_equal(cw_options_set_print_summary(o, 0), 0);
+
+  fdset_t before, after;
+  kaction_t sa_before[65];
+  sigset_t mask_before, mask_after;
+  char **env_before = environ;
+  size_t nenv = 0;
+  while (environ[nenv] != NULL)
+    nenv++;
+  for (int s = 1; s < 65; s++)
+    sa_before[s] = kernel_action(s);
+  pthread_sigmask(SIG_SETMASK, NULL, &mask_before);
+  list_fds(&before);
+
+  int rc = cw_init(o);
+  if (rc != 0)
+    fail_msg("cw_init: %s (%s)", cw_strerror(rc), cw_last_error());
+  list_fds(&after);
+
+  /* One new fd: the socket, close-on-exec, above stdio. */
+  int added = -1, nadded = 0;
+  for (int fd = 0; fd < 1024; fd++) {
+    assert_false(before.open[fd] && !after.open[fd]); /* none closed */
+    if (after.open[fd] && !before.open[fd]) {
+      added = fd;
+      nadded++;
+    }
+  }
+  assert_int_equal(nadded, 1);
+  assert_true(added > 2);
+  assert_true(fcntl(added, F_GETFD) & FD_CLOEXEC);
+  int type = 0;
+  socklen_t len = sizeof(type);
+  assert_int_equal(getsockopt(added, SOL_SOCKET, SO_TYPE, &type, &len), 0);
+  assert_int_equal(type, SOCK_SEQPACKET);
+  struct sockaddr_storage ss;
+  len = sizeof(ss);
+  assert_int_equal(getsockname(added, (struct sockaddr *)&ss, &len), 0);
+  assert_int_equal(ss.ss_family, AF_UNIX);
+
+  /* The watchdog is not our child; the intermediate child was reaped. */
+  errno = 0;
+  assert_int_equal(waitpid(-1, NULL, WNOHANG | __WALL), -1);
+  assert_int_equal(errno, ECHILD);
+
+  /* The alternate stack, by its name. */
+  assert_true(maps_contain("/memfd:crashwatch-sigaltstack"));
+  stack_t alt;
+  assert_int_equal(sigaltstack(NULL, &alt), 0);
+  assert_false(alt.ss_flags & SS_DISABLE);
+  assert_true(alt.ss_size >= 2u * 1024u * 1024u);
+
+  /* Only the crash signals changed; the mask and the environment not. */
+  for (int s = 1; s < 65; s++) {
+    kaction_t cur = kernel_action(s);
+    if (is_crash_signal(s)) {
+      assert_true(cur.flags & SA_SIGINFO);
+      assert_true(cur.flags & SA_ONSTACK);
+    } else if (cur.handler != sa_before[s].handler ||
+               cur.flags != sa_before[s].flags) {
+      fail_msg("signal %d changed by cw_init", s);
+    }
+  }
+  pthread_sigmask(SIG_SETMASK, NULL, &mask_after);
+  for (int s = 1; s < 65; s++)
+    assert_int_equal(sigismember(&mask_before, s) == 1,
+                     sigismember(&mask_after, s) == 1);
+  assert_ptr_equal(environ, env_before);
+  size_t n = 0;
+  while (environ[n] != NULL)
+    n++;
+  assert_int_equal(n, nenv);
+
+  /* cw_shutdown() closes the socket: the fds are as before. */
+  cw_shutdown();
+  list_fds(&after);
+  assert_memory_equal(before.open, after.open, sizeof(before.open));
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_last_error_per_thread),
       cmocka_unit_test(test_last_error_empty_in_new_thread),
       cmocka_unit_test(test_version_matches_macros),
+      cmocka_unit_test(test_init_leaves_what_the_header_says),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
