@@ -37,7 +37,8 @@ add_dependencies(test_capture watchdog_target watchdog_target_nofp
 # crashing thread's backtrace must come out right; the dump's size for a
 # 6-thread process is printed and held to the 64 KiB budget.
 add_executable(watchdog_capture_one progs/watchdog_capture_one.c)
-target_link_libraries(watchdog_capture_one PRIVATE cw_capture cw_spool cw_common)
+target_link_libraries(watchdog_capture_one PRIVATE cw_capture cw_spool cw_common
+                      cw_test_internals)
 find_program(CW_LLDB lldb)
 if(CW_LLDB)
   foreach(variant watchdog_target watchdog_target_nofp)

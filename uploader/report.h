@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "buf.h"
+#include "upload.h" /* upload_field_t */
 
 typedef struct {
   char *name; /* file name inside the report */
@@ -67,12 +68,6 @@ const char *cw__report_content_type(const char *name);
  */
 int cw__envelope_encode(const report_t *r, const char *dsn, int64_t now_ms,
                         cw__buf_t *out);
-
-/* An annotation field of a multipart upload ("prod" = "myapp"). */
-typedef struct {
-  const char *name;
-  const char *value;
-} upload_field_t;
 
 /*
  * Breakpad-style multipart/form-data body: the annotation fields, the event

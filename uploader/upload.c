@@ -20,6 +20,7 @@
 #include "dsn.h"
 #include "ratelimit.h"
 #include "redact.h"
+#include "report.h"
 #include "spool.h"
 #include "transport.h"
 #include "upload_lock.h"

@@ -30,7 +30,11 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "report.h"
+/* An annotation field of a multipart upload ("prod" = "myapp"). */
+typedef struct {
+  const char *name;
+  const char *value;
+} upload_field_t;
 
 typedef enum {
   CW_UPLOAD_ENVELOPE = 0, /* Sentry envelope to the DSN's endpoint */
