@@ -16,6 +16,7 @@
 #include "json.h"
 #include "signals.h"
 #include "wd_capture.h"
+#include "wd_scope.h"
 
 const char *cw__wd_signal_name(int signo) {
   const char *name = cw__signal_name(signo);
@@ -221,38 +222,9 @@ static void stacktrace_json(cw__json_t *j, const wd_capture_t *cap,
   cw__json_end_object(j);
 }
 
-/* Year, month (1-12) and day of the day `days` after 1970-01-01 in the
- * proleptic Gregorian calendar (the usual era-of-400-years arithmetic). */
-static void civil_from_days(int64_t days, int64_t *y, unsigned *m,
-                            unsigned *d) {
-  days += 719468; /* from 0000-03-01 */
-  int64_t era = (days >= 0 ? days : days - 146096) / 146097;
-  unsigned doe = (unsigned)(days - era * 146097); /* 0..146096 */
-  unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100); /* 0..365 */
-  unsigned mp = (5 * doy + 2) / 153;                      /* 0..11 */
-  *d = doy - (153 * mp + 2) / 5 + 1;
-  *m = mp < 10 ? mp + 3 : mp - 9;
-  *y = (int64_t)yoe + era * 400 + (*m <= 2);
-}
-
-/* ISO 8601 UTC with microseconds. Not gmtime_r/strftime: glibc's run
- * tzset() on first use, which reads /etc/localtime on the crash path for a
- * stamp that needs no time zone. */
-static void timestamp(uint64_t ns, char out[40]) {
-  uint64_t s = ns / 1000000000ull;
-  int64_t y;
-  unsigned mo, d;
-  civil_from_days((int64_t)(s / 86400), &y, &mo, &d);
-  unsigned sod = (unsigned)(s % 86400);
-  snprintf(out, 40, "%04u-%02u-%02uT%02u:%02u:%02u.%06uZ",
-           (unsigned)(y % 10000), mo % 100u, d % 100u, sod / 3600,
-           sod / 60 % 60, sod % 60, (unsigned)((ns / 1000) % 1000000));
-}
-
 /* event_id, timestamp, platform, level and sdk. */
 static void header_json(cw__json_t *j, const wd_capture_t *cap,
-                        const char *event_id) {
+                        const char *event_id, const wd_event_scope_t *es) {
   cw__json_key(j, "event_id");
   cw__json_string(j, event_id);
   char ts[40];
@@ -262,13 +234,15 @@ static void header_json(cw__json_t *j, const wd_capture_t *cap,
     clock_gettime(CLOCK_REALTIME, &now);
     ns = (uint64_t)now.tv_sec * 1000000000ull + (uint64_t)now.tv_nsec;
   }
-  timestamp(ns, ts);
+  cw__wd_timestamp(ns, ts);
   cw__json_key(j, "timestamp");
   cw__json_string(j, ts);
   cw__json_key(j, "platform");
   cw__json_string(j, "native");
+  /* A crash is fatal unless the app set the scope's level. */
   cw__json_key(j, "level");
-  cw__json_string(j, "fatal");
+  cw__json_string(j,
+                  cw__wd_level_name(es->scope != NULL ? es->scope->level : -1));
   cw__json_key(j, "sdk");
   cw__json_begin_object(j);
   cw__json_key(j, "name");
@@ -287,10 +261,15 @@ static void header_json(cw__json_t *j, const wd_capture_t *cap,
  * beside what the capture itself writes there.
  */
 static void scope_members_json(cw__json_t *j, const wd_capture_t *cap,
-                               const char *release, const char *environment) {
-  if (cap->sys.nodename[0]) {
+                               const char *release, const char *environment,
+                               const wd_event_scope_t *es) {
+  const char *server =
+      es->scope != NULL ? es->scope->server_name : NULL; /* the option */
+  if (server == NULL && cap->sys.nodename[0])
+    server = cap->sys.nodename;
+  if (server != NULL) {
     cw__json_key(j, "server_name");
-    cw__json_string(j, cap->sys.nodename);
+    cw__json_string(j, server);
   }
   if (release != NULL) {
     cw__json_key(j, "release");
@@ -300,6 +279,7 @@ static void scope_members_json(cw__json_t *j, const wd_capture_t *cap,
     cw__json_key(j, "environment");
     cw__json_string(j, environment);
   }
+  cw__wd_event_scope_members(j, es);
 }
 
 /* The exception's mechanism: a signal, its code, who sent it. */
@@ -458,9 +438,11 @@ static void symbolize_extra_json(cw__json_t *j, const wd_capture_t *cap) {
 /* extra: what the capture itself saw (how long the app was held, what
  * could not be read, what the stack budget left out, how symbolization
  * went), under crashwatch.* keys. */
-static void extra_json(cw__json_t *j, const wd_capture_t *cap) {
+static void extra_json(cw__json_t *j, const wd_capture_t *cap,
+                       const wd_event_scope_t *es) {
   cw__json_key(j, "extra");
   cw__json_begin_object(j);
+  cw__wd_event_scope_extra(j, es); /* the app's, and the attachments */
   cw__json_key(j, "crashwatch.capture_pause_us");
   cw__json_uint(j, cap->pause_ns / 1000);
   if (cap->notes[0]) {
@@ -524,27 +506,42 @@ static void device_context_json(cw__json_t *j, const wd_sysinfo_t *s) {
   cw__json_end_object(j);
 }
 
-static void contexts_json(cw__json_t *j, const wd_capture_t *cap) {
+/* contexts: the trace and the app's (event_scope.c), then os and device,
+ * unless the app set a context of that name itself. */
+static void contexts_json(cw__json_t *j, const wd_capture_t *cap,
+                          const wd_event_scope_t *es) {
   cw__json_key(j, "contexts");
   cw__json_begin_object(j);
-  os_context_json(j, &cap->sys);
-  device_context_json(j, &cap->sys);
+  cw__wd_event_scope_contexts(j, es);
+  if (!cw__wd_event_scope_has_context(es, "os"))
+    os_context_json(j, &cap->sys);
+  if (!cw__wd_event_scope_has_context(es, "device"))
+    device_context_json(j, &cap->sys);
   cw__json_end_object(j);
 }
 
 int cw__wd_event_json(const wd_capture_t *cap, const char *event_id,
                       const char *release, const char *environment,
                       cw__buf_t *out) {
+  return cw__wd_event_json_scope(cap, event_id, release, environment, NULL,
+                                 out);
+}
+
+int cw__wd_event_json_scope(const wd_capture_t *cap, const char *event_id,
+                            const char *release, const char *environment,
+                            const wd_event_scope_t *scope, cw__buf_t *out) {
+  static const wd_event_scope_t none;
+  const wd_event_scope_t *es = scope != NULL ? scope : &none;
   cw__json_t j;
   cw__json_init(&j, out, 0);
   cw__json_begin_object(&j);
-  header_json(&j, cap, event_id);
-  scope_members_json(&j, cap, release, environment);
+  header_json(&j, cap, event_id, es);
+  scope_members_json(&j, cap, release, environment, es);
   exception_json(&j, cap);
   threads_json(&j, cap);
   debug_meta_json(&j, cap);
-  extra_json(&j, cap);
-  contexts_json(&j, cap);
+  extra_json(&j, cap, es);
+  contexts_json(&j, cap, es);
   cw__json_end_object(&j);
   cw__buf_append_str(out, "\n");
   return out->oom ? CW_ENOMEM : 0;

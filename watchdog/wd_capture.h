@@ -326,6 +326,14 @@ int cw__wd_minidump_write(const wd_capture_t *cap, int fd);
 int cw__wd_event_json(const wd_capture_t *cap, const char *event_id,
                       const char *release, const char *environment,
                       cw__buf_t *out);
+/* The same with the app's scope merged in (wd_scope.h: tags, user,
+ * contexts incl. trace, breadcrumbs, fingerprint, level, transaction,
+ * dist, server_name, extras, the attachments' fate); scope NULL: none, as
+ * cw__wd_event_json. */
+struct wd_event_scope;
+int cw__wd_event_json_scope(const wd_capture_t *cap, const char *event_id,
+                            const char *release, const char *environment,
+                            const struct wd_event_scope *scope, cw__buf_t *out);
 /* Human summary: signal, address, the crashing thread's frames, report.
  * One line per frame, innermost first:
  *   #N 0xADDR function (file:line:column) [module+0xoffset]

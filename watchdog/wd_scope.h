@@ -58,7 +58,7 @@ void cw__wd_attachments_free(wd_attachments_t *a);
 
 /* Everything the event needs besides the capture: the scope (NULL: none),
  * the scrub list, and what became of the attachments. */
-typedef struct {
+typedef struct wd_event_scope {
   const cw__scope_snapshot_t *scope;
   const cw__scrub_t *scrub;
   const wd_attachments_t *attachments;

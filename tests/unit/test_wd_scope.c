@@ -21,6 +21,7 @@
 #include "json.h"
 #include "scrub.h"
 #include "spool.h"
+#include "wd_capture.h"
 #include "wd_scope.h"
 
 /* cw_level_t values (include/crashwatch.h, issue 10 order). */
@@ -213,6 +214,76 @@ static void test_event_scope_contexts_and_trace(void **state) {
   free(out);
 }
 
+static size_t count(const char *hay, const char *needle) {
+  size_t n = 0;
+  for (const char *p = hay; (p = strstr(p, needle)) != NULL; p++)
+    n++;
+  return n;
+}
+
+/* The whole event: the scope's level and server_name replace the
+ * defaults, an app context named "device" replaces crashwatch's, the
+ * app's extras sit beside crashwatch's own, and no key is written twice;
+ * without a scope the event is cw__wd_event_json's. */
+static void test_event_json_scope_merged(void **state) {
+  (void)state;
+  wd_capture_t cap;
+  memset(&cap, 0, sizeof(cap));
+  cap.signo = 11;
+  cap.time_realtime_ns = 1700000000ull * 1000000000ull;
+  snprintf(cap.sys.nodename, sizeof(cap.sys.nodename), "host-a");
+  snprintf(cap.sys.machine, sizeof(cap.sys.machine), "x86_64");
+  cw__buf_t a = CW_BUF_INIT, b = CW_BUF_INIT;
+  assert_int_equal(cw__wd_event_json(&cap, "0123456789abcdef0123456789abcdef",
+                                     "r1", "prod", &a),
+                   0);
+  assert_int_equal(cw__wd_event_json_scope(&cap,
+                                           "0123456789abcdef0123456789abcdef",
+                                           "r1", "prod", NULL, &b),
+                   0);
+  assert_string_equal(cw__buf_cstr(&a), cw__buf_cstr(&b));
+  assert_non_null(strstr(cw__buf_cstr(&a), "\"level\":\"fatal\""));
+  assert_non_null(strstr(cw__buf_cstr(&a), "\"server_name\":\"host-a\""));
+  cw__buf_free(&a);
+  cw__buf_free(&b);
+
+  cw__scope_kv_t ctx[] = {{"device", "{\"model\":\"pi4\"}"}};
+  cw__scope_kv_t extra[] = {{"n", "1"}};
+  cw__scope_kv_t tags[] = {{"t", "v"}};
+  cw__scope_snapshot_t s = {.contexts = ctx,
+                            .ncontexts = 1,
+                            .extra = extra,
+                            .nextra = 1,
+                            .tags = tags,
+                            .ntags = 1,
+                            .level = L_WARNING,
+                            .server_name = "web-1",
+                            .dist = "d1",
+                            .trace_id = "4bf92f3577b34da6a3ce929d0e0e4736",
+                            .span_id = "00f067aa0ba902b7"};
+  cw__scrub_t sc;
+  cw__scrub_init(&sc, 1, NULL);
+  wd_event_scope_t es = {.scope = &s, .scrub = &sc};
+  assert_int_equal(cw__wd_event_json_scope(&cap,
+                                           "0123456789abcdef0123456789abcdef",
+                                           "r1", "prod", &es, &b),
+                   0);
+  const char *ev = cw__buf_cstr(&b);
+  assert_non_null(strstr(ev, "\"level\":\"warning\""));
+  assert_int_equal(count(ev, "\"level\":"), 1);
+  assert_non_null(strstr(ev, "\"server_name\":\"web-1\""));
+  assert_null(strstr(ev, "host-a"));
+  assert_int_equal(count(ev, "\"release\":"), 1);
+  assert_int_equal(count(ev, "\"dist\":\"d1\""), 1);
+  assert_non_null(strstr(ev, "\"tags\":{\"t\":\"v\"}"));
+  assert_non_null(strstr(ev, "\"device\":{\"model\":\"pi4\"}"));
+  assert_int_equal(count(ev, "\"device\":"), 1);
+  assert_int_equal(count(ev, "\"os\":"), 1);
+  assert_non_null(strstr(ev, "\"contexts\":{\"trace\":{\"trace_id\":"));
+  assert_non_null(strstr(ev, "\"extra\":{\"n\":1,\"crashwatch."));
+  cw__buf_free(&b);
+}
+
 /* ---- attachments ---- */
 
 static void write_file(const char *path, size_t n) {
@@ -322,6 +393,7 @@ int main(void) {
       cmocka_unit_test(test_event_scope_members_full),
       cmocka_unit_test(test_event_scope_extra_scrubbed),
       cmocka_unit_test(test_event_scope_contexts_and_trace),
+      cmocka_unit_test(test_event_json_scope_merged),
       cmocka_unit_test(test_attachments_tail_names_and_refusals),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
