@@ -64,8 +64,7 @@ static void all(void) {
   check(cw_add_breadcrumb("http", "net", "GET /orders", CW_LEVEL_INFO,
                           "{\"status\":200}"),
         "breadcrumb");
-  check(cw_add_breadcrumb(NULL, "db", "pool exhausted", CW_LEVEL_WARNING,
-                          NULL),
+  check(cw_add_breadcrumb(NULL, "db", "pool exhausted", CW_LEVEL_WARNING, NULL),
         "breadcrumb");
 }
 
