@@ -271,7 +271,7 @@ static int rec_public(parser_t *ps, tok_t *t) {
   if (!rest(t, &name, &n))
     return fail(ps, "PUBLIC record: missing name");
   const char *in = cw__symidx_intern(ps->ix, name, n);
-  if (in == NULL || cw__symidx_add_sym(ps->ix, addr + ps->bias, 0, in, 0) != 0)
+  if (in == NULL || cw__symidx_add_sym(ps->ix, addr + ps->bias, 0, in) != 0)
     return oom(ps);
   return 0;
 }

@@ -13,11 +13,12 @@
 #include <unistd.h>
 
 #include "crashwatch.h"
+#include "cw_elf.h"
 #include "debug_id.h"
 #include "regfile.h"
 #include "symsrc.h"
 
-#define SYSTEM_DEBUG_DIR "/usr/lib/debug"
+#define SYSTEM_DEBUG_DIR CW_ELF_SYSTEM_DEBUG_DIR
 
 static void hex_short(const uint8_t *id, size_t n, char out[24]) {
   char full[129];
@@ -52,7 +53,7 @@ int cw__dbg_check_build_id(const char *path, const uint8_t *id, size_t n,
     return CW_EFORMAT;
   }
   uint8_t got[64];
-  int len = cw__symsrc_elf_build_id(elf, got, sizeof(got));
+  int len = (int)cw__elf_build_id(elf, got, sizeof(got));
   elf_end(elf);
   close(fd);
   if (len > 0 && (size_t)len == n && memcmp(got, id, n) == 0)
@@ -71,15 +72,15 @@ int cw__dbg_check_build_id(const char *path, const uint8_t *id, size_t n,
   return CW_EBUILDID;
 }
 
+/* The one build-id path rule (cw_elf.h), in a malloc'd string. */
 static char *build_id_path(const char *root, const uint8_t *id, size_t n,
                            const char *suffix) {
-  if (n < 2 || n > 64)
-    return NULL;
-  char hex[129];
-  cw__hex_encode(id, n, hex);
-  char *p = NULL;
-  if (asprintf(&p, "%s/.build-id/%.2s/%s%s", root, hex, hex + 2, suffix) < 0)
-    return NULL;
+  size_t cap = strlen(root) + strlen(suffix) + 2 * 64 + 16;
+  char *p = malloc(cap);
+  if (p != NULL && cw__elf_build_id_path(p, cap, root, id, n, suffix) != 0) {
+    free(p);
+    p = NULL;
+  }
   return p;
 }
 

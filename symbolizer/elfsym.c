@@ -1,6 +1,7 @@
-/* elfsym.c — what the symbolizer reads from ELF with libelf: function
- * symbols, build-id, .gnu_debuglink, load address; plus the CRC-32 that
- * .gnu_debuglink uses. */
+/* elfsym.c — what the symbolizer reads from ELF with libelf beyond the one
+ * ELF layer (elf/cw_elf.h, which gives build-ids and function symbols):
+ * the symbol index's ELF symbols, .gnu_debuglink, load address, debug
+ * section checks; plus the CRC-32 that .gnu_debuglink uses. */
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
@@ -8,6 +9,7 @@
 #include <unistd.h>
 
 #include "crashwatch.h"
+#include "cw_elf.h"
 #include "regfile.h"
 #include "symsrc.h"
 
@@ -127,55 +129,6 @@ uint64_t cw__symsrc_elf_load_vaddr(Elf *elf) {
   return 0;
 }
 
-/* The GNU build-id note among the notes of d, copied to out (at most cap
- * bytes); returns its length, or 0 when d has none. */
-static int note_build_id(Elf_Data *d, uint8_t *out, size_t cap) {
-  size_t off = 0, name_off, desc_off;
-  GElf_Nhdr nh;
-  while (off < d->d_size &&
-         (off = gelf_getnote(d, off, &nh, &name_off, &desc_off)) > 0) {
-    if (nh.n_type == NT_GNU_BUILD_ID && nh.n_namesz == 4 &&
-        memcmp((char *)d->d_buf + name_off, "GNU", 4) == 0) {
-      size_t n = nh.n_descsz < cap ? nh.n_descsz : cap;
-      memcpy(out, (char *)d->d_buf + desc_off, n);
-      return (int)n;
-    }
-  }
-  return 0;
-}
-
-int cw__symsrc_elf_build_id(Elf *elf, uint8_t *out, size_t cap) {
-  Elf_Scn *scn = NULL;
-  while ((scn = elf_nextscn(elf, scn)) != NULL) {
-    GElf_Shdr sh;
-    if (gelf_getshdr(scn, &sh) == NULL || sh.sh_type != SHT_NOTE)
-      continue;
-    Elf_Data *d = elf_getdata(scn, NULL);
-    if (d == NULL)
-      continue;
-    int n = note_build_id(d, out, cap);
-    if (n > 0)
-      return n;
-  }
-  /* Stripped of section headers: look through the program headers. */
-  size_t np;
-  if (elf_getphdrnum(elf, &np) != 0)
-    return 0;
-  for (size_t i = 0; i < np; i++) {
-    GElf_Phdr ph;
-    if (gelf_getphdr(elf, (int)i, &ph) == NULL || ph.p_type != PT_NOTE)
-      continue;
-    Elf_Data *d =
-        elf_getdata_rawchunk(elf, ph.p_offset, ph.p_filesz, ELF_T_NHDR);
-    if (d == NULL)
-      continue;
-    int n = note_build_id(d, out, cap);
-    if (n > 0)
-      return n;
-  }
-  return 0;
-}
-
 int cw__symsrc_elf_debuglink(Elf *elf, char *name, size_t cap, uint32_t *crc) {
   Elf_Scn *scn = find_section(elf, ".gnu_debuglink");
   if (scn == NULL)
@@ -235,76 +188,52 @@ int cw__symsrc_file_crc32(const char *path, uint32_t *crc) {
   return 0;
 }
 
-static int add_symtab(symidx_t *ix, Elf *elf, Elf_Scn *scn, GElf_Shdr *sh) {
-  Elf_Data *d = elf_getdata(scn, NULL);
-  if (d == NULL || sh->sh_entsize == 0)
-    return 0;
-  size_t n = sh->sh_size / sh->sh_entsize;
-  int added = 0;
-  /* The STT_FILE entry a local symbol follows names its source file. */
-  const char *file = NULL;
-  for (size_t i = 1; i < n; i++) {
-    GElf_Sym sym;
-    if (gelf_getsym(d, (int)i, &sym) == NULL)
-      break;
-    int type = GELF_ST_TYPE(sym.st_info);
-    if (type == STT_FILE) {
-      const char *fn = elf_strptr(elf, sh->sh_link, sym.st_name);
-      file = fn != NULL && *fn != '\0' ? cw__symidx_intern(ix, fn, strlen(fn))
-                                       : NULL;
-      continue;
-    }
-    if ((type != STT_FUNC && type != STT_GNU_IFUNC) ||
-        sym.st_shndx == SHN_UNDEF || sym.st_value == 0)
-      continue;
-    const char *name = elf_strptr(elf, sh->sh_link, sym.st_name);
-    if (name == NULL || *name == '\0')
-      continue;
-    uint64_t size = sym.st_size;
-    int unsized = size == 0;
-    if (size == 0) {
-      /* Unsized (assembly) functions reach at most to the end of their
-       * section, not to every address above them. */
-      GElf_Shdr sec;
-      Elf_Scn *sc = elf_getscn(elf, sym.st_shndx);
-      if (sc == NULL || gelf_getshdr(sc, &sec) == NULL ||
-          sym.st_value < sec.sh_addr ||
-          sym.st_value >= sec.sh_addr + sec.sh_size)
-        continue;
-      size = sec.sh_addr + sec.sh_size - sym.st_value;
-    }
-    const char *in = cw__symidx_intern(ix, name, strlen(name));
-    if (in == NULL ||
-        symidx_add_elf_sym(
-            ix, sym.st_value, size, in, GELF_ST_BIND(sym.st_info) != STB_GLOBAL,
-            GELF_ST_BIND(sym.st_info) == STB_LOCAL ? file : NULL, unsized) != 0)
-      return CW_ENOMEM;
-    added++;
+typedef struct {
+  symidx_t *ix;
+  Elf *elf;
+  int added; /* or CW_ENOMEM */
+} add_ctx_t;
+
+static int add_symbol(void *ctx, const cw__elf_fsym_t *sym) {
+  add_ctx_t *a = ctx;
+  uint64_t size = sym->size;
+  int unsized = size == 0;
+  if (size == 0) {
+    /* Unsized (assembly) functions reach at most to the end of their
+     * section, not to every address above them. */
+    GElf_Shdr sec;
+    Elf_Scn *sc = elf_getscn(a->elf, sym->shndx);
+    if (sc == NULL || gelf_getshdr(sc, &sec) == NULL ||
+        sym->addr < sec.sh_addr || sym->addr >= sec.sh_addr + sec.sh_size)
+      return 0;
+    size = sec.sh_addr + sec.sh_size - sym->addr;
   }
-  return added;
+  const char *in =
+      cw__symidx_intern(a->ix, sym->name, cw__elf_name_len(sym->name));
+  const char *file =
+      sym->file != NULL ? cw__symidx_intern(a->ix, sym->file, strlen(sym->file))
+                        : NULL;
+  if (in == NULL || (sym->file != NULL && file == NULL) ||
+      symidx_add_elf_sym(a->ix, sym->addr, size, in, sym->order, file,
+                         unsized) != 0) {
+    a->added = CW_ENOMEM;
+    return 1;
+  }
+  a->added++;
+  return 0;
 }
 
 int cw__symsrc_elf_symbols(symidx_t *ix, Elf *elf, const char *path, char *err,
                            size_t errlen) {
-  Elf_Scn *symtab = NULL, *dynsym = NULL, *scn = NULL;
-  GElf_Shdr sh_sym, sh_dyn, sh;
-  while ((scn = elf_nextscn(elf, scn)) != NULL) {
-    if (gelf_getshdr(scn, &sh) == NULL)
-      continue;
-    if (sh.sh_type == SHT_SYMTAB && symtab == NULL) {
-      symtab = scn;
-      sh_sym = sh;
-    } else if (sh.sh_type == SHT_DYNSYM && dynsym == NULL) {
-      dynsym = scn;
-      sh_dyn = sh;
-    }
-  }
-  int rc = 0;
-  if (symtab != NULL)
-    rc = add_symtab(ix, elf, symtab, &sh_sym);
-  else if (dynsym != NULL)
-    rc = add_symtab(ix, elf, dynsym, &sh_dyn);
-  if (rc < 0)
+  add_ctx_t a = {ix, elf, 0};
+  size_t size = 0;
+  const uint8_t *image = (const uint8_t *)elf_rawfile(elf, &size);
+  if (cw__elf_function_symbols(elf, image, image ? size : 0, SHT_SYMTAB,
+                               add_symbol, &a) == 0 &&
+      a.added == 0)
+    cw__elf_function_symbols(elf, image, image ? size : 0, SHT_DYNSYM,
+                             add_symbol, &a);
+  if (a.added < 0)
     snprintf(err, errlen, "%s: out of memory reading symbols", path);
-  return rc;
+  return a.added;
 }

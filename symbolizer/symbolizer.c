@@ -16,6 +16,7 @@
 #include "breakpad_sym.h"
 #include "buf.h"
 #include "crashwatch.h"
+#include "cw_elf.h"
 #include "debug_id.h"
 #include "debuginfo.h"
 #include "regfile.h"
@@ -325,7 +326,7 @@ static int module_load(cw__symbolizer_t *s, cw__sym_module_t *m,
   }
   if (pe.elf != NULL) {
     uint8_t fid[MAX_BUILD_ID];
-    int flen = cw__symsrc_elf_build_id(pe.elf, fid, sizeof(fid));
+    int flen = (int)cw__elf_build_id(pe.elf, fid, sizeof(fid));
     if (n > 0 && (flen != (int)n || memcmp(fid, id, n) != 0)) {
       char want[2 * MAX_BUILD_ID + 1], have[2 * MAX_BUILD_ID + 1];
       id_text(id, n, want, sizeof(want));
@@ -546,7 +547,7 @@ int cw__symbolizer_open_image(cw__symbolizer_t *s, const char *name,
     goto out;
   }
   uint8_t fid[MAX_BUILD_ID];
-  int flen = cw__symsrc_elf_build_id(elf, fid, sizeof(fid));
+  int flen = (int)cw__elf_build_id(elf, fid, sizeof(fid));
   if (build_id_len > 0 &&
       (flen != (int)build_id_len || memcmp(fid, build_id, build_id_len) != 0)) {
     char want[2 * MAX_BUILD_ID + 1];

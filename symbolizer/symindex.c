@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "crashwatch.h"
+#include "cw_elf.h"
 
 typedef struct {
   uint64_t lo, hi;
@@ -258,18 +259,18 @@ static int in_cu(const symidx_t *ix, uint64_t addr) {
 }
 
 int symidx_add_elf_sym(symidx_t *ix, uint64_t lo, uint64_t size,
-                       const char *name, int weak, const char *file,
+                       const char *name, uint32_t order, const char *file,
                        int unsized) {
   if (grow((void **)&ix->syms, &ix->syms_cap, ix->nsyms, sizeof(symidx_sym_t)))
     return CW_ENOMEM;
   ix->syms[ix->nsyms++] =
-      (symidx_sym_t){lo, size, name, file, weak ? 1 : 0, unsized ? 1 : 0};
+      (symidx_sym_t){lo, size, name, file, order, unsized ? 1 : 0};
   return 0;
 }
 
 int cw__symidx_add_sym(symidx_t *ix, uint64_t lo, uint64_t size,
-                       const char *name, int weak) {
-  return symidx_add_elf_sym(ix, lo, size, name, weak, NULL, 0);
+                       const char *name) {
+  return symidx_add_elf_sym(ix, lo, size, name, (uint32_t)ix->nsyms, NULL, 0);
 }
 
 static int cmp_range(const void *a, const void *b) {
@@ -287,9 +288,12 @@ static int cmp_sym(const void *a, const void *b) {
   const symidx_sym_t *x = a, *y = b;
   if (x->lo != y->lo)
     return x->lo < y->lo ? -1 : 1;
-  if (x->weak != y->weak)
-    return x->weak > y->weak ? -1 : 1; /* globals last: they win */
-  return strcmp(x->name, y->name);
+  /* Aliases by the one alias rule (elf/cw_elf.h), the one naming the
+   * address last: lookups take the last symbol starting at or below an
+   * address. An unsized symbol's size (extended to its section's end here)
+   * counts as 0, as its st_size was. */
+  return -cw__elf_alias_cmp(x->unsized ? 0 : x->size, x->order,
+                            y->unsized ? 0 : y->size, y->order);
 }
 
 static int row_before(const symidx_row_t *x, const symidx_row_t *y) {

@@ -52,7 +52,9 @@ typedef struct {
   uint64_t lo, size;
   const char *name;
   const char *file; /* a local symbol's STT_FILE name, or NULL */
-  uint8_t weak;     /* local or weak: a global at the same address wins */
+  uint32_t order;   /* index in its symbol table (or order added): of
+                       aliases, the largest size, then the highest order
+                       names the address (cw__elf_alias_cmp) */
   uint8_t unsized;  /* no st_size: size runs to the section's end, cut at
                        the next symbol by cw__symidx_finish() */
 } symidx_sym_t;
@@ -87,20 +89,24 @@ int cw__symidx_add_range(symidx_t *ix, uint64_t lo, uint64_t hi, int32_t scope,
                          uint32_t depth);
 int cw__symidx_add_row(symidx_t *ix, uint64_t addr, int32_t file, uint32_t line,
                        uint32_t col, uint32_t discr, int end);
+/* A symbol without a table (a Breakpad PUBLIC record): its order is the
+ * order added. */
 int cw__symidx_add_sym(symidx_t *ix, uint64_t lo, uint64_t size,
-                       const char *name, int weak);
+                       const char *name);
 /* A compile unit's address range [lo, hi): once any is added, line rows
  * answer only for addresses inside one (llvm-symbolizer looks the unit up
  * first: padding after a unit's last function has no line even when its
  * line sequence runs on). */
 int symidx_add_cu_range(symidx_t *ix, uint64_t lo, uint64_t hi);
-/* An ELF symbol: file is the STT_FILE name preceding a local symbol in
+/* An ELF symbol: order its index in its symbol table (which alias names
+ * an address: elf/cw_elf.h); file is the STT_FILE name preceding a local
+ * symbol in
  * its table (interned, or NULL), given as the frame's file when no line
  * table covers the address (as llvm-symbolizer and addr2line do);
  * unsized: the symbol had no st_size and size reaches its section's end,
  * to be cut at the next symbol's start. */
 int symidx_add_elf_sym(symidx_t *ix, uint64_t lo, uint64_t size,
-                       const char *name, int weak, const char *file,
+                       const char *name, uint32_t order, const char *file,
                        int unsized);
 
 /* Sorts and flattens; 0 or CW_ENOMEM. */

@@ -41,8 +41,10 @@ int cw__symsrc_line_program(symidx_t *ix, const symsrc_sections_t *sec,
                             uint64_t min_addr, const char ***files,
                             size_t *nfiles, char *why, size_t whylen);
 
-/* Adds the function symbols of .symtab (or of .dynsym when there is no
- * .symtab). Returns the number added (0 is fine) or a negative code. */
+/* Adds the function symbols of .symtab (or of .dynsym when .symtab has
+ * none), read by the one ELF layer (cw__elf_function_symbols) and named by
+ * its name rule; their table order goes with them for its alias rule.
+ * Returns the number added (0 is fine) or a negative code. */
 int cw__symsrc_elf_symbols(symidx_t *ix, Elf *elf, const char *path, char *err,
                            size_t errlen);
 
@@ -68,9 +70,6 @@ uint64_t cw__symsrc_elf_min_exec_addr(Elf *elf);
 /* The page-aligned p_vaddr of the first PT_LOAD: the address a module
  * offset (runtime address - module base) counts from. */
 uint64_t cw__symsrc_elf_load_vaddr(Elf *elf);
-/* The GNU build-id note; returns its length (0 if none) or a negative code.
- * Copies at most cap bytes. */
-int cw__symsrc_elf_build_id(Elf *elf, uint8_t *out, size_t cap);
 /* The .gnu_debuglink name and CRC; 0, or CW_ENOENT when there is none. */
 int cw__symsrc_elf_debuglink(Elf *elf, char *name, size_t cap, uint32_t *crc);
 

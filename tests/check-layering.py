@@ -29,7 +29,7 @@ import subprocess
 import sys
 import tempfile
 
-MODULES = ["common", "handler", "spool", "uploader", "symbolizer", "watchdog", "cli"]
+MODULES = ["common", "handler", "spool", "elf", "uploader", "symbolizer", "watchdog", "cli"]
 
 
 def headers(src):

@@ -130,7 +130,7 @@ static char *read_os_release(size_t *len) {
 void cw__wd_capture_finish(wd_capture_t *cap) {
   for (size_t i = 0; i < cap->nmodules; i++) {
     wd_module_t *m = &cap->modules[i];
-    wd_elf_t *e = cw__wd_module_elf(m);
+    cw__elf_t *e = cw__wd_module_elf(m);
     if (e != NULL && m->build_id_len == 0 && e->build_id_len > 0) {
       memcpy(m->build_id, e->build_id, e->build_id_len);
       m->build_id_len = e->build_id_len;

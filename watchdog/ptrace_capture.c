@@ -167,7 +167,7 @@ void cw__wd_capture_free(wd_capture_t *cap) {
     free(cap->regions[i].data);
   free(cap->regions);
   for (size_t i = 0; i < cap->nmodules; i++) {
-    cw__wd_elf_close(cap->modules[i].elf);
+    cw__elf_close(cap->modules[i].elf);
     if (cap->modules[i].fd >= 0)
       close(cap->modules[i].fd);
     free(cap->modules[i].image);
@@ -449,7 +449,7 @@ static size_t note_build_id_from_memory(pid_t pid, uint64_t base,
     if (cw__wd_mem_read(pid, at, notes, ph[i].p_filesz, force_procmem) !=
         (ssize_t)ph[i].p_filesz)
       continue;
-    size_t n = cw__wd_elf_build_id_from_notes(notes, ph[i].p_filesz, out, cap);
+    size_t n = cw__elf_build_id_from_notes(notes, ph[i].p_filesz, out, cap);
     if (n > 0)
       return n;
   }

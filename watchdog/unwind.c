@@ -49,8 +49,8 @@ static int read_word_hint(const wd_capture_t *cap, const wd_region_t *hint,
                           uint64_t addr, uint64_t *v) {
   wd_module_t *m = module_at(cap, addr);
   if (m != NULL && m->elf != NULL &&
-      cw__wd_elf_read_vaddr(m->elf, addr - cw__wd_elf_load_bias(m->elf, m), v,
-                            8) == 0)
+      cw__elf_read_vaddr(m->elf, addr - cw__wd_elf_load_bias(m->elf, m), v,
+                         8) == 0)
     return 0;
   if (hint != NULL && addr >= hint->start && addr - hint->start <= hint->len &&
       hint->len - (addr - hint->start) >= 8) {
@@ -81,8 +81,8 @@ static int uw_find_proc_info(unw_addr_space_t as, unw_word_t ip,
    * Every linker emits udata4 counts and datarel|sdata4 entries; anything
    * else is left to the frame-pointer fallback. */
   uint8_t hdr[12];
-  if (cw__wd_elf_read_vaddr(m->elf, m->elf->eh_frame_hdr_vaddr, hdr,
-                            sizeof(hdr)) != 0 ||
+  if (cw__elf_read_vaddr(m->elf, m->elf->eh_frame_hdr_vaddr, hdr,
+                         sizeof(hdr)) != 0 ||
       hdr[0] != 1 || hdr[2] != 0x03 || hdr[3] != 0x3b)
     return -UNW_ENOINFO;
   uint32_t fde_count;
@@ -185,8 +185,8 @@ static int read_bytes(const wd_capture_t *cap, uint64_t addr, void *out,
   wd_module_t *m = module_at(cap, addr);
   if (m == NULL || m->elf == NULL)
     return -1;
-  return cw__wd_elf_read_vaddr(m->elf, addr - cw__wd_elf_load_bias(m->elf, m),
-                               out, n);
+  return cw__elf_read_vaddr(m->elf, addr - cw__wd_elf_load_bias(m->elf, m), out,
+                            n);
 }
 
 /* Frame 0 without CFI, in a function that may not have pushed a frame yet
@@ -209,7 +209,7 @@ static int leaf_step(const wd_capture_t *cap, uint64_t ip, uint64_t sp,
     memcpy(&rel, call + 1, 4);
     uint64_t target = ret + (uint64_t)(int64_t)rel;
     uint64_t bias = cw__wd_elf_load_bias(m->elf, m);
-    const wd_elf_sym_t *sym = cw__wd_elf_symbol(m->elf, ip - bias);
+    const cw__elf_sym_t *sym = cw__elf_symbol(m->elf, ip - bias);
     if (sym == NULL || target != sym->addr + bias)
       return -1;
   }
@@ -348,7 +348,7 @@ const char *cw__wd_symbolize(const wd_capture_t *cap, uint64_t addr,
     return NULL;
   cw__wd_elf_name_frames(cap, m); /* all of m's frames in one pass, once */
   uint64_t vaddr = addr - cw__wd_elf_load_bias(m->elf, m);
-  const wd_elf_sym_t *s = cw__wd_elf_symbol(m->elf, vaddr);
+  const cw__elf_sym_t *s = cw__elf_symbol(m->elf, vaddr);
   /* The vDSO exports a few functions and holds unexported helpers between
    * and after them (kernel 6.x: one before the first exported symbol,
    * others past __vdso_getrandom's end): there the nearest preceding
@@ -356,7 +356,7 @@ const char *cw__wd_symbolize(const wd_capture_t *cap, uint64_t addr,
    * do. Only for the vDSO: in a stripped library the preceding exported
    * function is as often a stranger as a caller. */
   if (s == NULL && wd_module_is_vdso(m))
-    s = wd_elf_symbol_preceding(m->elf, vaddr);
+    s = cw__elf_symbol_preceding(m->elf, vaddr);
   return s ? s->name : NULL;
 }
 

@@ -90,7 +90,7 @@ typedef struct {
   uint8_t *data;
 } wd_region_t;
 
-typedef struct wd_elf wd_elf_t; /* lazily loaded ELF facts (wd_elf.h) */
+typedef struct cw__elf cw__elf_t; /* lazily loaded ELF facts (wd_elf.h) */
 
 typedef struct {
   uint64_t base; /* lowest mapping of the file */
@@ -102,7 +102,7 @@ typedef struct {
   size_t image_size; /* (unwinding, naming; in the minidump memory list) */
   uint8_t build_id[64];
   size_t build_id_len; /* 0 if none was found */
-  wd_elf_t *elf;       /* loaded on demand by cw__wd_module_elf() */
+  cw__elf_t *elf;      /* loaded on demand by cw__wd_module_elf() */
 } wd_module_t;
 
 /* One of the MD_LINUX_* text/binary streams, copied verbatim. */
@@ -345,7 +345,7 @@ void cw__wd_summary_write(const wd_capture_t *cap, int fd, const char *report);
 /* Symbol lookup: function name containing addr (NULL if unknown) and the
  * module offset. name is valid while cap lives. In the vDSO, an address no
  * symbol covers takes the nearest preceding function symbol of its
- * executable section (wd_elf_symbol_preceding). */
+ * executable section (cw__elf_symbol_preceding). */
 const char *cw__wd_symbolize(const wd_capture_t *cap, uint64_t addr,
                              const wd_module_t **mod_out, uint64_t *off_out);
 

@@ -124,6 +124,11 @@ CASES = {
     # and the report is still written.
     "term-idle": (signal.SIGSEGV, MAIN_CHAIN,
                   {"mode": "wait-go", "term_idle": True}),
+    # Frame 0 inside the vDSO (clock_gettime writing through a bad
+    # pointer): named alike by the event and `crashwatch symbolize` (the
+    # vDSO's aliases clock_gettime / __vdso_clock_gettime: issue 14). A
+    # kernel without a vDSO makes the call fail instead: exit 77, skipped.
+    "vdso": (signal.SIGSEGV, MAIN_CHAIN, {"skip_rc": 77}),
 }
 
 MD_LINUX_ENVIRON = 0x47670007
@@ -223,6 +228,86 @@ def crashed_frame_objects(event):
 def is_subsequence(want, names):
     it = iter(names)
     return all(any(n == w for n in it) for w in want)
+
+
+VDSO_FALLBACK = re.compile(r"^linux-vdso\.so\.1\+0x[0-9a-f]+$")
+
+
+def event_stacks(event):
+    """{thread id: [(ip, [function names innermost first])]} of the event:
+    a frame and the inlined functions listed after it share one ip."""
+    stacks = {}
+    exc = (event.get("exception") or {}).get("values") or []
+    lists = []
+    if exc and exc[0].get("stacktrace"):
+        lists.append((exc[0].get("thread_id"), exc[0]["stacktrace"].get("frames")))
+    for t in (event.get("threads") or {}).get("values") or []:
+        if t.get("stacktrace"):
+            lists.append((t.get("id"), t["stacktrace"].get("frames")))
+    for tid, frames in lists:
+        out = []
+        for f in frames or []:  # outermost first; inlined ones follow
+            ip = int(f["instruction_addr"], 16)
+            name = f.get("function")
+            if name is not None and VDSO_FALLBACK.match(name):
+                name = None  # the event's form for "no symbol names it"
+            inl = bool((f.get("data") or {}).get("inlined"))
+            if inl and out and out[-1][0] == ip:
+                out[-1][1].insert(0, name)
+            else:
+                out.append((ip, [name]))
+        stacks[tid] = list(reversed(out))
+    return stacks
+
+
+def symbolize_stacks(doc):
+    """The same from `crashwatch symbolize REPORT --json`: frames innermost
+    first, inlined ones ("inlined": true) before the frame they are in."""
+    stacks = {}
+    for t in doc.get("threads") or []:
+        out = []
+        for f in t.get("frames") or []:
+            ip = int(f["ip"], 16)
+            if out and out[-1][0] == ip and out[-1][2]:
+                out[-1][1].append(f.get("function"))
+                out[-1][2] = f.get("inlined", False)
+            else:
+                out.append([ip, [f.get("function")], f.get("inlined", False)])
+        stacks[t.get("tid")] = [(ip, names) for ip, names, _ in out]
+    return stacks
+
+
+def check_symbolize_agrees(cli, rdir, event):
+    """Issue 14: every frame's function name in event.json is the one
+    `crashwatch symbolize REPORT --json` gives the frame at the same
+    address of the same thread (the watchdog and the symbolizer read ELF
+    through one layer, with one alias rule). Frames only one of the two
+    walks found (stack scanning) have nothing to compare."""
+    extra = event.get("extra") or {}
+    if extra.get("crashwatch.symbolize") == "timed out":
+        print("SKIP sub-check: the watchdog's symbolization ran out of time")
+        return
+    r = subprocess.run([cli, "symbolize", rdir, "--json"], stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, timeout=120)
+    if not check(r.returncode in (0, 1), "symbolize %s: exit %d: %s" %
+                 (rdir, r.returncode, r.stderr.decode(errors="replace"))):
+        return
+    doc = json.loads(r.stdout)
+    ours, theirs = event_stacks(event), symbolize_stacks(doc)
+    compared = 0
+    for tid, frames in ours.items():
+        walked = {}
+        for ip, names in theirs.get(tid, []):
+            walked.setdefault(ip, names)
+        for i, (ip, names) in enumerate(frames):
+            if ip not in walked:
+                continue
+            compared += 1
+            check(names == walked[ip],
+                  "thread %s frame #%d at %#x: event.json names %s, "
+                  "crashwatch symbolize %s" % (tid, i, ip, names, walked[ip]))
+    check(compared > 0, "no frame in common between event.json and symbolize")
+    print("event.json vs crashwatch symbolize: %d frame(s) compared" % compared)
 
 
 def find_watchdog(app_pid):
@@ -439,6 +524,10 @@ def main():
         out, err = p.communicate(timeout=90)
     out, err = out.decode(errors="replace"), err.decode(errors="replace")
     print("--- stdout\n" + out + "--- stderr\n" + err + "---")
+    if "skip_rc" in opts and p.returncode == opts["skip_rc"]:
+        print("SKIP: %s: the program could not make this crash here" % args.case)
+        shutil.rmtree(work, ignore_errors=True)
+        return SKIP
 
     if signo == 0:
         check(p.returncode == 0, "exit: want 0, got %d" % p.returncode)
@@ -591,6 +680,8 @@ def main():
             if tid is not None:
                 check(str(tid) in do,
                       "crashwatch dump does not show thread %d" % tid)
+        if args.cli:
+            check_symbolize_agrees(args.cli, rdir, event)
 
     if failures:
         print("%d check(s) failed; work dir kept: %s" % (len(failures), work))

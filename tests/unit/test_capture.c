@@ -33,6 +33,7 @@
 #include "debug_id.h"
 #include "minidump_format.h"
 #include "spool.h"
+#include "symbolizer.h"
 #include "wd_capture.h"
 #include "wd_elf.h"
 
@@ -367,13 +368,13 @@ static void test_capture_with_thread_churn(void **state) {
  * wd_elf loads for it). */
 static int vdso_has_function(const uint8_t *image, size_t size,
                              const char *name) {
-  wd_elf_t *e = cw__wd_elf_open_memory(image, size);
+  cw__elf_t *e = cw__elf_open_memory(image, size);
   assert_non_null(e);
-  (void)cw__wd_elf_symbol(e, 0); /* loads the whole table */
+  (void)cw__elf_symbol(e, 0); /* loads the whole table */
   int found = 0;
   for (size_t i = 0; i < e->nsyms && !found; i++)
     found = strcmp(e->syms[i].name, name) == 0;
-  cw__wd_elf_close(e);
+  cw__elf_close(e);
   return found;
 }
 
@@ -554,13 +555,13 @@ static void test_vdso_fallback_names_gaps(void **state) {
   uint64_t base = 0x7ffd12340000ull;
   vdso_capture(&cap, &m, &v, base);
   /* The names the rule gives, checked against what cw__wd_elf_symbol says. */
-  const wd_elf_sym_t *s = cw__wd_elf_symbol(m.elf, first_addr + 16);
+  const cw__elf_sym_t *s = cw__elf_symbol(m.elf, first_addr + 16);
   assert_non_null(s);
   snprintf(first_name, sizeof(first_name), "%s", s->name);
-  s = cw__wd_elf_symbol(m.elf, last_end - 17);
+  s = cw__elf_symbol(m.elf, last_end - 17);
   assert_non_null(s);
   snprintf(last_name, sizeof(last_name), "%s", s->name);
-  assert_null(cw__wd_elf_symbol(m.elf, last_end - 8));
+  assert_null(cw__elf_symbol(m.elf, last_end - 8));
 
   char buf[WD_FRAME_NAME_BUF], want[64];
   /* Before the first symbol (.text may start lower still: then that part
@@ -591,7 +592,7 @@ static void test_vdso_fallback_names_gaps(void **state) {
    * form, never a function's name. */
   fn = wd_symbolize_frame(&cap, base + 0x10, NULL, NULL, buf, sizeof(buf));
   assert_string_equal(fn, "linux-vdso.so.1+0x10");
-  assert_null(wd_elf_symbol_preceding(m.elf, 0x10));
+  assert_null(cw__elf_symbol_preceding(m.elf, 0x10));
   /* The batch naming path answers the same: a thread with these frames. */
   wd_module_t m2;
   wd_capture_t cap2;
@@ -621,8 +622,8 @@ static void test_vdso_fallback_names_gaps(void **state) {
   m2.path = (char *)"libnot-vdso.so";
   assert_null(wd_symbolize_frame(&cap2, base + last_end - 8, NULL, NULL, buf,
                                  sizeof(buf)));
-  cw__wd_elf_close(m.elf);
-  cw__wd_elf_close(m2.elf);
+  cw__elf_close(m.elf);
+  cw__elf_close(m2.elf);
   free(v.image);
 }
 
@@ -643,7 +644,7 @@ static void test_vdso_every_address_named(void **state) {
     const char *fn =
         wd_symbolize_frame(&cap, base + a, NULL, NULL, buf, sizeof(buf));
     assert_non_null(fn);
-    const wd_elf_sym_t *s = cw__wd_elf_symbol(m.elf, a);
+    const cw__elf_sym_t *s = cw__elf_symbol(m.elf, a);
     if (s != NULL && s->size > 0)
       assert_string_equal(fn, s->name);
     else
@@ -653,7 +654,51 @@ static void test_vdso_every_address_named(void **state) {
           "vdso: .text %#llx-%#llx, %zu bytes no sized symbol "
           "covers\n",
           (unsigned long long)v.text_lo, (unsigned long long)v.text_hi, gaps);
-  cw__wd_elf_close(m.elf);
+  cw__elf_close(m.elf);
+  free(v.image);
+}
+
+/* Issue 14: the watchdog and `crashwatch symbolize` name every address of
+ * this machine's vDSO alike (one ELF layer, one alias rule): what the event
+ * says (wd_symbolize_frame) is what the symbolizer answers from the same
+ * image as a minidump carries it (cw__symbolizer_open_image), and where
+ * the symbolizer knows no name the event has the
+ * "linux-vdso.so.1+0x<offset>" form. The vDSO's aliases
+ * (clock_gettime / __vdso_clock_gettime) are where the two used to differ. */
+static void test_vdso_names_agree_with_symbolizer(void **state) {
+  (void)state;
+  vdso_copy_t v;
+  vdso_copy(&v);
+  wd_module_t m;
+  wd_capture_t cap;
+  uint64_t base = 0x7ffd12340000ull;
+  vdso_capture(&cap, &m, &v, base);
+  cw__symbolizer_t *sy =
+      cw__symbolizer_new(CW_SYM_NO_SYSTEM_DIRS | CW_SYM_NO_DEBUGINFOD);
+  assert_non_null(sy);
+  cw__sym_module_t *sm = NULL;
+  assert_int_equal(cw__symbolizer_open_image(sy, "linux-vdso.so.1", v.image,
+                                             v.size, NULL, 0, &sm),
+                   0);
+  size_t named = 0;
+  for (uint64_t a = v.text_lo; a < v.text_hi; a++) {
+    char buf[WD_FRAME_NAME_BUF], form[64];
+    const char *fn =
+        wd_symbolize_frame(&cap, base + a, NULL, NULL, buf, sizeof(buf));
+    cw__sym_frame_t fr[4];
+    int n = cw__sym_lookup(sm, cw__sym_module_vaddr(sm, a), 0, fr, 4);
+    const char *want = n > 0 ? fr[n - 1].function : NULL;
+    snprintf(form, sizeof(form), "linux-vdso.so.1+0x%llx",
+             (unsigned long long)a);
+    assert_non_null(fn);
+    if (want == NULL ? strcmp(fn, form) != 0 : strcmp(fn, want) != 0)
+      fail_msg("vDSO +0x%llx: the watchdog names %s, the symbolizer %s",
+               (unsigned long long)a, fn, want ? want : "(nothing)");
+    named += want != NULL;
+  }
+  assert_true(named > 0);
+  cw__symbolizer_free(sy);
+  cw__elf_close(m.elf);
   free(v.image);
 }
 
@@ -958,18 +1003,18 @@ static void test_capture_thread_already_traced(void **state) {
 /* Names addrs[0..n) through cw__wd_symbolize() as the frames of one thread
  * of a capture holding only path's module (one pass over the table for
  * them all, cw__wd_elf_name_frames), and checks every name, address and size
- * against the whole sorted table of a separately opened wd_elf_t. */
-static size_t check_frame_names(const char *path, wd_elf_t *full,
+ * against the whole sorted table of a separately opened cw__elf_t. */
+static size_t check_frame_names(const char *path, cw__elf_t *full,
                                 const uint64_t *addrs, size_t n) {
   int fd = open(path, O_RDONLY | O_CLOEXEC);
   assert_true(fd >= 0);
   wd_module_t mod;
   memset(&mod, 0, sizeof(mod));
-  mod.elf = cw__wd_elf_open(fd);
+  mod.elf = cw__elf_open_fd(fd);
   assert_non_null(mod.elf);
   uint64_t lo = UINT64_MAX, hi = 0;
   for (size_t i = 0; i < mod.elf->nsegs; i++) {
-    const wd_elf_seg_t *sg = &mod.elf->segs[i];
+    const cw__elf_seg_t *sg = &mod.elf->segs[i];
     if (sg->vaddr < lo)
       lo = sg->vaddr;
     if (sg->vaddr + sg->memsz > hi)
@@ -1000,8 +1045,8 @@ static size_t check_frame_names(const char *path, wd_elf_t *full,
     if (addrs[k] < lo || addrs[k] - lo >= mod.size)
       continue;
     const char *fn = cw__wd_symbolize(&cap, addrs[k] + bias, NULL, NULL);
-    const wd_elf_sym_t *want = cw__wd_elf_symbol(full, addrs[k]);
-    const wd_elf_sym_t *got = cw__wd_elf_symbol(mod.elf, addrs[k]);
+    const cw__elf_sym_t *want = cw__elf_symbol(full, addrs[k]);
+    const cw__elf_sym_t *got = cw__elf_symbol(mod.elf, addrs[k]);
     if (want == NULL) {
       assert_null(fn);
       assert_null(got);
@@ -1021,7 +1066,7 @@ static size_t check_frame_names(const char *path, wd_elf_t *full,
   }
   /* All answered from the one pass: the table was never loaded. */
   assert_int_equal(mod.elf->syms_loaded, 0);
-  cw__wd_elf_close(mod.elf);
+  cw__elf_close(mod.elf);
   close(fd);
   return named;
 }
@@ -1039,15 +1084,15 @@ static void test_frame_names_match_symbol_table(void **state) {
   for (size_t p = 0; p < sizeof(paths) / sizeof(paths[0]); p++) {
     int fd = open(paths[p], O_RDONLY | O_CLOEXEC);
     assert_true(fd >= 0);
-    wd_elf_t *full = cw__wd_elf_open(fd);
+    cw__elf_t *full = cw__elf_open_fd(fd);
     assert_non_null(full);
-    assert_null(cw__wd_elf_symbol(full, 0)); /* loads the whole table */
+    assert_null(cw__elf_symbol(full, 0)); /* loads the whole table */
     assert_true(full->nsyms > 0);
     size_t cap = 4 * full->nsyms + 4096, n = 0;
     uint64_t *a = malloc(cap * sizeof(*a));
     assert_non_null(a);
     for (size_t i = 0; i < full->nsyms; i++) {
-      const wd_elf_sym_t *sy = &full->syms[i];
+      const cw__elf_sym_t *sy = &full->syms[i];
       uint64_t edge[4] = {sy->addr - 1, sy->addr, sy->addr + sy->size - 1,
                           sy->addr + sy->size};
       for (int k = 0; k < 4 && n < cap; k++)
@@ -1069,7 +1114,7 @@ static void test_frame_names_match_symbol_table(void **state) {
     }
     assert_true(named > full->nsyms); /* most addresses have a name */
     free(a);
-    cw__wd_elf_close(full);
+    cw__elf_close(full);
     close(fd);
   }
 }
@@ -1654,6 +1699,7 @@ int main(void) {
       cmocka_unit_test(test_unwind_through_vdso),
       cmocka_unit_test(test_vdso_fallback_names_gaps),
       cmocka_unit_test(test_vdso_every_address_named),
+      cmocka_unit_test(test_vdso_names_agree_with_symbolizer),
       cmocka_unit_test(test_unwind_named_frames_with_frame_pointers),
       cmocka_unit_test(test_unwind_named_frames_without_frame_pointers),
       cmocka_unit_test(test_trim_stacks_keeps_every_frame),

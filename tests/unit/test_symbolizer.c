@@ -61,7 +61,7 @@ static void test_index_nested_ranges(void **state) {
   cw__symidx_add_row(ix, 135, fid, 31, 2, 0,
                      0); /* the last at one address wins */
   cw__symidx_add_row(ix, 200, -1, 0, 0, 0, 1);
-  cw__symidx_add_sym(ix, 100, 100, cw__symidx_intern(ix, "f.part.0", 8), 1);
+  cw__symidx_add_sym(ix, 100, 100, cw__symidx_intern(ix, "f.part.0", 8));
   assert_int_equal(cw__symidx_finish(ix), 0);
 
   symidx_frame_t fr[8];
@@ -113,9 +113,9 @@ static void test_index_sequence_end_and_symbol_extents(void **state) {
    * followed by h at 250; unsized local k at 300 from "k.c". */
   const char *kc = cw__symidx_intern(ix, "k.c", 3);
   symidx_add_elf_sym(ix, 100, 20, cw__symidx_intern(ix, "f", 1), 0, NULL, 0);
-  symidx_add_elf_sym(ix, 200, 200, cw__symidx_intern(ix, "g", 1), 0, NULL, 1);
-  symidx_add_elf_sym(ix, 250, 10, cw__symidx_intern(ix, "h", 1), 0, NULL, 0);
-  symidx_add_elf_sym(ix, 300, 100, cw__symidx_intern(ix, "k", 1), 1, kc, 1);
+  symidx_add_elf_sym(ix, 200, 200, cw__symidx_intern(ix, "g", 1), 1, NULL, 1);
+  symidx_add_elf_sym(ix, 250, 10, cw__symidx_intern(ix, "h", 1), 2, NULL, 0);
+  symidx_add_elf_sym(ix, 300, 100, cw__symidx_intern(ix, "k", 1), 3, kc, 1);
   assert_int_equal(cw__symidx_finish(ix), 0);
   symidx_frame_t fr[4];
   assert_int_equal(cw__symidx_lookup(ix, 115, fr, 4), 1);

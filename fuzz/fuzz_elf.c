@@ -1,16 +1,21 @@
-/* fuzz_wd_elf.c — the watchdog's reading of module ELF files (outside
- * input: whatever the crashed process had mapped): open, build-id, segment
- * reads, symbols, and a libunwind unwind through the file's .eh_frame_hdr
- * and .eh_frame from a synthetic thread whose stack is the input itself.
- * Also the note parser on the raw bytes (the vDSO path reads notes from
- * memory). The bytes are also tried as a vDSO image: named in the
- * watchdog (wd_symbolize_frame) and opened from memory by the symbolizer
- * (cw__symbolizer_open_image), as `crashwatch symbolize DUMP` does. */
+/* fuzz_elf.c — the one ELF layer (elf/cw_elf.h) on module ELF files
+ * (outside input: whatever the crashed process had mapped), as the
+ * watchdog uses it: open, build-id, segment reads, symbols, and a
+ * libunwind unwind through the file's .eh_frame_hdr and .eh_frame from a
+ * synthetic thread whose stack is the input itself. Also the note parser
+ * on the raw bytes (the vDSO path reads notes from memory), the one-pass
+ * naming of a few addresses checked against the sorted table (they must
+ * agree), and the bytes as a vDSO image: named in the watchdog
+ * (wd_symbolize_frame) and opened from memory by the symbolizer
+ * (cw__symbolizer_open_image, whose symbols come through the same layer),
+ * as `crashwatch symbolize DUMP` does. (Formerly fuzz_wd_elf.) */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
+
+#include "cw_elf.h"
 
 #include "crashwatch.h"
 #include "symbolizer.h"
@@ -20,16 +25,16 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   uint8_t id[64];
   volatile size_t sink =
-      cw__wd_elf_build_id_from_notes(data, size, id, sizeof(id));
+      cw__elf_build_id_from_notes(data, size, id, sizeof(id));
 
-  int fd = memfd_create("fuzz_wd_elf", MFD_CLOEXEC);
+  int fd = memfd_create("fuzz_elf", MFD_CLOEXEC);
   if (fd < 0)
     return 0;
   if (write(fd, data, size) != (ssize_t)size) {
     close(fd);
     return 0;
   }
-  sink += cw__wd_elf_build_id_fd(fd, id, sizeof(id));
+  sink += cw__elf_build_id_fd(fd, id, sizeof(id));
 
   /* A capture with this file as its one module, mapped at 0x400000, and
    * one thread whose registers and stack come from the input. */
@@ -68,14 +73,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (fn != NULL)
       sink += strlen(fn);
   }
-  wd_elf_t *e = cap.modules[0].elf;
+  cw__elf_t *e = cap.modules[0].elf;
   if (e != NULL) {
     uint8_t buf[16];
     for (size_t i = 0; i < e->nsegs; i++)
-      sink +=
-          (size_t)cw__wd_elf_read_vaddr(e, e->segs[i].vaddr, buf, sizeof(buf));
+      sink += (size_t)cw__elf_read_vaddr(e, e->segs[i].vaddr, buf, sizeof(buf));
     for (uint64_t a = 0; a < 0x10000; a += 0x400) {
-      const wd_elf_sym_t *s = cw__wd_elf_symbol(e, a);
+      const cw__elf_sym_t *s = cw__elf_symbol(e, a);
       if (s != NULL)
         sink += strlen(s->name);
     }
@@ -109,9 +113,46 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         if (fn != NULL)
           sink += strlen(fn);
       }
-      cw__wd_elf_close(vm.elf);
+      cw__elf_close(vm.elf);
     }
   }
+  /* The one-pass naming of a few addresses answers as the sorted table. */
+  cw__elf_t *fast = cw__elf_open_memory(data, size);
+  cw__elf_t *full = cw__elf_open_memory(data, size);
+  if (fast != NULL && full != NULL) {
+    uint64_t a[16];
+    size_t na = 0;
+    for (size_t i = 0; i + 8 <= size && na < 16; i += size / 16 + 8) {
+      uint64_t w;
+      memcpy(&w, data + i, 8);
+      a[na++] = w % 0x20000;
+    }
+    for (size_t i = 1; i < na; i++) /* sorted, distinct */
+      for (size_t j = i; j > 0 && a[j - 1] > a[j]; j--) {
+        uint64_t t = a[j];
+        a[j] = a[j - 1];
+        a[j - 1] = t;
+      }
+    size_t nd = 0;
+    for (size_t i = 0; i < na; i++)
+      if (nd == 0 || a[nd - 1] != a[i])
+        a[nd++] = a[i];
+    cw__elf_name_addrs(fast, a, nd);
+    for (size_t i = 0; i < nd; i++) {
+      const cw__elf_sym_t *x = cw__elf_symbol(fast, a[i]);
+      const cw__elf_sym_t *y = cw__elf_symbol(full, a[i]);
+      if ((x == NULL) != (y == NULL) ||
+          (x != NULL && (x->addr != y->addr || x->size != y->size ||
+                         strcmp(x->name, y->name) != 0)))
+        abort(); /* the fast path named an address otherwise */
+      const cw__elf_sym_t *p = cw__elf_symbol_preceding(full, a[i]);
+      if (p != NULL)
+        sink += strlen(p->name);
+    }
+  }
+  cw__elf_close(fast);
+  cw__elf_close(full);
+
   cw__symbolizer_t *sy =
       cw__symbolizer_new(CW_SYM_NO_SYSTEM_DIRS | CW_SYM_NO_DEBUGINFOD);
   cw__sym_module_t *sm = NULL;
