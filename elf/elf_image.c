@@ -90,8 +90,10 @@ void cw__elf_open_debug(cw__elf_t *e) {
     return;
   e->debug_tried = 1;
   char path[256];
-  if (cw__elf_build_id_path(path, sizeof(path), CW_ELF_SYSTEM_DEBUG_DIR,
-                            e->build_id, e->build_id_len, ".debug") != 0)
+  const char *root =
+      e->debug_root != NULL ? e->debug_root : CW_ELF_SYSTEM_DEBUG_DIR;
+  if (cw__elf_build_id_path(path, sizeof(path), root, e->build_id,
+                            e->build_id_len, ".debug") != 0)
     return;
   int fd = cw__open_regular(path, 0, NULL); /* never a FIFO, never blocking */
   if (fd < 0)

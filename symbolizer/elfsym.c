@@ -223,17 +223,21 @@ static int add_symbol(void *ctx, const cw__elf_fsym_t *sym) {
   return 0;
 }
 
-int cw__symsrc_elf_symbols(symidx_t *ix, Elf *elf, const char *path, char *err,
-                           size_t errlen) {
+int cw__symsrc_elf_table(symidx_t *ix, Elf *elf, unsigned table,
+                         const char *path, char *err, size_t errlen) {
   add_ctx_t a = {ix, elf, 0};
   size_t size = 0;
   const uint8_t *image = (const uint8_t *)elf_rawfile(elf, &size);
-  if (cw__elf_function_symbols(elf, image, image ? size : 0, SHT_SYMTAB,
-                               add_symbol, &a) == 0 &&
-      a.added == 0)
-    cw__elf_function_symbols(elf, image, image ? size : 0, SHT_DYNSYM,
-                             add_symbol, &a);
+  cw__elf_function_symbols(elf, image, image ? size : 0, table, add_symbol, &a);
   if (a.added < 0)
     snprintf(err, errlen, "%s: out of memory reading symbols", path);
   return a.added;
+}
+
+int cw__symsrc_elf_symbols(symidx_t *ix, Elf *elf, const char *path, char *err,
+                           size_t errlen) {
+  int added = cw__symsrc_elf_table(ix, elf, SHT_SYMTAB, path, err, errlen);
+  if (added == 0)
+    added = cw__symsrc_elf_table(ix, elf, SHT_DYNSYM, path, err, errlen);
+  return added;
 }

@@ -574,7 +574,33 @@ int cw__symbolizer_open_image(cw__symbolizer_t *s, const char *name,
     m->exec_lo[m->nexec] = sh.sh_addr;
     m->exec_hi[m->nexec++] = sh.sh_addr + sh.sh_size;
   }
-  int added = cw__symsrc_elf_symbols(m->ix, elf, name, s->err, sizeof(s->err));
+  /* The tables the watchdog names the image from, in its order
+   * (elf/cw_elf.h): the image's .symtab, else the .symtab of a debug file
+   * by build-id (a kernel's debug package may ship the vDSO's, naming its
+   * internal helpers), else the image's .dynsym. The watchdog looks in
+   * /usr/lib/debug only; here the --debug-dir roots come first. */
+  int added = cw__symsrc_elf_table(m->ix, elf, SHT_SYMTAB, name, s->err,
+                                   sizeof(s->err));
+  if (added == 0 && flen > 0) {
+    dbg_search_t search = {s->dirs, s->ndirs,
+                           !(s->flags & CW_SYM_NO_SYSTEM_DIRS), 0};
+    char *found = NULL;
+    elf_file_t de = {-1, NULL};
+    char derr[256];
+    if (cw__dbg_find_by_build_id(&search, fid, (size_t)flen, &found,
+                                 &m->warn) == 0 &&
+        elf_file_open(found, &de, derr, sizeof(derr)) == 0) {
+      added = cw__symsrc_elf_table(m->ix, de.elf, SHT_SYMTAB, found, s->err,
+                                   sizeof(s->err));
+      if (added > 0)
+        m->debug_file = strdup(found);
+    }
+    elf_file_close(&de);
+    free(found);
+  }
+  if (added == 0)
+    added = cw__symsrc_elf_table(m->ix, elf, SHT_DYNSYM, name, s->err,
+                                 sizeof(s->err));
   if (added < 0) {
     rc = added;
     goto out;

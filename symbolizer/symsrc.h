@@ -47,6 +47,9 @@ int cw__symsrc_line_program(symidx_t *ix, const symsrc_sections_t *sec,
  * Returns the number added (0 is fine) or a negative code. */
 int cw__symsrc_elf_symbols(symidx_t *ix, Elf *elf, const char *path, char *err,
                            size_t errlen);
+/* The same from one kind of table only (SHT_SYMTAB or SHT_DYNSYM). */
+int cw__symsrc_elf_table(symidx_t *ix, Elf *elf, unsigned table,
+                         const char *path, char *err, size_t errlen);
 
 /* Compressed debug sections (SHF_COMPRESSED, or GNU .zdebug_*) may inflate
  * to at most SYMSRC_INFLATE_RATIO times the size of the file holding them,

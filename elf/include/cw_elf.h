@@ -131,7 +131,10 @@ typedef struct cw__elf {
   struct Elf *debug_elf; /* the separate debug file by build-id, or NULL */
   int debug_fd;          /* its fd, or -1 */
   int debug_tried;
-  cw__elf_seg_t *segs; /* PT_LOAD */
+  const char *debug_root; /* where to look for it; NULL:
+                             CW_ELF_SYSTEM_DEBUG_DIR (tests set it
+                             before the first lookup) */
+  cw__elf_seg_t *segs;    /* PT_LOAD */
   size_t nsegs;
   uint64_t eh_frame_hdr_vaddr; /* 0 if none */
   uint64_t eh_frame_hdr_size;
@@ -173,7 +176,8 @@ int cw__elf_read_vaddr(const cw__elf_t *e, uint64_t vaddr, void *buf,
  * whose st_size covers it, an unsized one at the nearest address counting
  * as covering. Symbols come from .symtab, else the .symtab of the separate
  * debug file found by build-id under CW_ELF_SYSTEM_DEBUG_DIR, else
- * .dynsym. */
+ * .dynsym: for files and images (the vDSO) alike, the order
+ * cw__symbolizer_open_image() reads an image's tables in too. */
 const cw__elf_sym_t *cw__elf_symbol(cw__elf_t *e, uint64_t vaddr);
 
 /* For a module whose symbol tables name only some of its functions (the

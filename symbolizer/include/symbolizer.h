@@ -87,9 +87,12 @@ int cw__symbolizer_open(cw__symbolizer_t *s, const char *path,
  * vDSO, whose bytes a minidump's memory list carries. name is what the
  * module is called (cw__sym_module_path() returns it); the image is read
  * during the call only (it may be freed afterwards) and must be at most
- * CW_SYM_IMAGE_MAX bytes. Only its symbol tables are read (no debug files
- * are searched). When build_id is given, an image with another build-id
- * is refused (CW_EBUILDID).
+ * CW_SYM_IMAGE_MAX bytes. Only symbol tables are read, as the watchdog
+ * reads them (elf/cw_elf.h): the image's .symtab, else the .symtab of a
+ * debug file found by the image's build-id (DIR/.build-id/xx/rest.debug
+ * under each debug dir, then /usr/lib/debug), else the image's .dynsym.
+ * When build_id is given, an image with another build-id is refused
+ * (CW_EBUILDID).
  *
  * Lookups in such a module name an address that no symbol covers by the
  * nearest function symbol below it within the same executable section
