@@ -1,4 +1,4 @@
-# The one ELF layer (elf/cw_elf.h) on module files and vDSO images (outside
+# The one ELF layer (elf/include/cw_elf.h) on module files and vDSO images (outside
 # input), as the watchdog (open, build-id, segments, symbols, the one-pass
 # naming, CFI unwinding) and the symbolizer (an image from a minidump) use
 # it.

@@ -1,4 +1,4 @@
-/* fuzz_elf.c — the one ELF layer (elf/cw_elf.h) on module ELF files
+/* fuzz_elf.c — the one ELF layer (elf/include/cw_elf.h) on module ELF files
  * (outside input: whatever the crashed process had mapped), as the
  * watchdog uses it: open, build-id, segment reads, symbols, and a
  * libunwind unwind through the file's .eh_frame_hdr and .eh_frame from a

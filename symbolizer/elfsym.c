@@ -1,5 +1,5 @@
 /* elfsym.c — what the symbolizer reads from ELF with libelf beyond the one
- * ELF layer (elf/cw_elf.h, which gives build-ids and function symbols):
+ * ELF layer (elf/include/cw_elf.h, which gives build-ids and function symbols):
  * the symbol index's ELF symbols, .gnu_debuglink, load address, debug
  * section checks; plus the CRC-32 that .gnu_debuglink uses. */
 #include <fcntl.h>

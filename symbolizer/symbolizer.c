@@ -575,8 +575,8 @@ int cw__symbolizer_open_image(cw__symbolizer_t *s, const char *name,
     m->exec_hi[m->nexec++] = sh.sh_addr + sh.sh_size;
   }
   /* The tables the watchdog names the image from, in its order
-   * (elf/cw_elf.h): the image's .symtab, else the .symtab of a debug file
-   * by build-id (a kernel's debug package may ship the vDSO's, naming its
+   * (elf/include/cw_elf.h): the image's .symtab, else the .symtab of a debug
+   * file by build-id (a kernel's debug package may ship the vDSO's, naming its
    * internal helpers), else the image's .dynsym. The watchdog looks in
    * /usr/lib/debug only; here the --debug-dir roots come first. */
   int added = cw__symsrc_elf_table(m->ix, elf, SHT_SYMTAB, name, s->err,

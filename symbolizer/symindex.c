@@ -288,7 +288,7 @@ static int cmp_sym(const void *a, const void *b) {
   const symidx_sym_t *x = a, *y = b;
   if (x->lo != y->lo)
     return x->lo < y->lo ? -1 : 1;
-  /* Aliases by the one alias rule (elf/cw_elf.h), the one naming the
+  /* Aliases by the one alias rule (elf/include/cw_elf.h), the one naming the
    * address last: lookups take the last symbol starting at or below an
    * address. An unsized symbol's size (extended to its section's end here)
    * counts as 0, as its st_size was. */

@@ -99,10 +99,9 @@ int cw__symidx_add_sym(symidx_t *ix, uint64_t lo, uint64_t size,
  * line sequence runs on). */
 int symidx_add_cu_range(symidx_t *ix, uint64_t lo, uint64_t hi);
 /* An ELF symbol: order its index in its symbol table (which alias names
- * an address: elf/cw_elf.h); file is the STT_FILE name preceding a local
- * symbol in
- * its table (interned, or NULL), given as the frame's file when no line
- * table covers the address (as llvm-symbolizer and addr2line do);
+ * an address: elf/include/cw_elf.h); file is the STT_FILE name preceding a
+ * local symbol in its table (interned, or NULL), given as the frame's file when
+ * no line table covers the address (as llvm-symbolizer and addr2line do);
  * unsized: the symbol had no st_size and size reaches its section's end,
  * to be cut at the next symbol's start. */
 int symidx_add_elf_sym(symidx_t *ix, uint64_t lo, uint64_t size,

@@ -1,5 +1,5 @@
 /*
- * wd_elf.h — the watchdog's use of the one ELF layer (elf/cw_elf.h): a
+ * wd_elf.h — the watchdog's use of the one ELF layer (elf/include/cw_elf.h): a
  * module's cw__elf_t, opened on first use, and the fast path that names
  * all of a module's frames in one pass. Normal context.
  */

@@ -88,7 +88,7 @@ int cw__symbolizer_open(cw__symbolizer_t *s, const char *path,
  * module is called (cw__sym_module_path() returns it); the image is read
  * during the call only (it may be freed afterwards) and must be at most
  * CW_SYM_IMAGE_MAX bytes. Only symbol tables are read, as the watchdog
- * reads them (elf/cw_elf.h): the image's .symtab, else the .symtab of a
+ * reads them (elf/include/cw_elf.h): the image's .symtab, else the .symtab of a
  * debug file found by the image's build-id (DIR/.build-id/xx/rest.debug
  * under each debug dir, then /usr/lib/debug), else the image's .dynsym.
  * When build_id is given, an image with another build-id is refused

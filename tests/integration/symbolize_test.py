@@ -660,7 +660,7 @@ def vdso_functions():
                          text=True).stdout
     # A debug file by build-id (a kernel debug package may ship the vDSO's)
     # names its internal helpers too: the watchdog and the symbolizer read
-    # its .symtab when there is one (elf/cw_elf.h).
+    # its .symtab when there is one (elf/include/cw_elf.h).
     notes = subprocess.run(["readelf", "-n", path], capture_output=True,
                            text=True).stdout
     m = re.search(r"Build ID: ([0-9a-f]+)", notes)
