@@ -16,7 +16,6 @@
 
 #include <dwarf.h>
 #include <elfutils/libdw.h>
-#include <elfutils/libdwelf.h>
 #include <fcntl.h>
 #include <gelf.h>
 #include <libelf.h>
@@ -26,6 +25,7 @@
 #include <unistd.h>
 
 #include "crashwatch.h"
+#include "cw_elf.h"
 #include "md_symcfi.h"
 #include "regfile.h"
 #include "symsrc.h"
@@ -176,13 +176,11 @@ static sw_module_t *module_get(cw__stackwalker_t *sw, long idx) {
   m->elf = elf_begin(m->fd, ELF_C_READ_MMAP, NULL);
   if (m->elf == NULL || elf_kind(m->elf) != ELF_K_ELF)
     goto fail;
-  if (info->build_id_len > 0) {
-    const void *id = NULL;
-    ssize_t n = dwelf_elf_gnu_build_id(m->elf, &id);
-    if (n != (ssize_t)info->build_id_len ||
-        memcmp(id, info->build_id, (size_t)n) != 0)
-      goto fail; /* a file with another build-id is never used */
-  }
+  /* A file with another build-id is never used (the one build-id reader:
+   * elf/include/cw_elf.h). */
+  if (info->build_id_len > 0 &&
+      !cw__elf_build_id_matches(m->elf, info->build_id, info->build_id_len))
+    goto fail;
   size_t nph = 0;
   if (elf_getphdrnum(m->elf, &nph) != 0)
     goto fail;

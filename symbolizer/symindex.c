@@ -505,7 +505,8 @@ const symidx_sym_t *symidx_sym_before(const symidx_t *ix, uint64_t addr,
     else
       hi = mid;
   }
-  /* Of aliases the last in order (the global one), as find_sym takes. */
+  /* Of aliases the last in order (the one the alias rule prefers), as
+   * find_sym takes. */
   if (lo == 0 || ix->syms[lo - 1].lo < min_lo)
     return NULL;
   return &ix->syms[lo - 1];
