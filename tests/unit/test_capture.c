@@ -365,7 +365,7 @@ static void test_capture_with_thread_churn(void **state) {
  * must come out right either way. */
 /* Whether name is one of the function symbols of the vDSO image (its
  * .dynsym, or the .symtab of a debug file found by build-id: whatever
- * wd_elf loads for it). */
+ * the ELF layer loads for it). */
 static int vdso_has_function(const uint8_t *image, size_t size,
                              const char *name) {
   cw__elf_t *e = cw__elf_open_memory(image, size);
@@ -554,7 +554,7 @@ static void test_vdso_fallback_names_gaps(void **state) {
   wd_capture_t cap;
   uint64_t base = 0x7ffd12340000ull;
   vdso_capture(&cap, &m, &v, base);
-  /* The names the rule gives, checked against what cw__wd_elf_symbol says. */
+  /* The names the rule gives, checked against what cw__elf_symbol says. */
   const cw__elf_sym_t *s = cw__elf_symbol(m.elf, first_addr + 16);
   assert_non_null(s);
   snprintf(first_name, sizeof(first_name), "%s", s->name);
