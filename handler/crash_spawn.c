@@ -26,6 +26,7 @@
  * (registers, addresses) is never sent to such a stranger.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <fcntl.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -37,6 +38,7 @@
 #include <unistd.h>
 
 #include "cw_internal.h"
+#include "scope_write.h"
 
 cw__respawn_t cw__respawn;
 
@@ -95,13 +97,10 @@ static int socket_is_ours(int fd) {
          (unsigned long long)st.st_ino == cw__respawn.sock_ino;
 }
 
-/* Signal context: a memfd holding the embedded watchdog, or -errno. The
- * process is dying: its own RLIMIT_FSIZE soft limit is raised as far as
- * the hard one for good (a write past it would raise SIGXFSZ). */
-static int image_memfd(void) {
-  size_t len = (size_t)(cw__watchdog_blob_end - cw__watchdog_blob_start);
-  if (len == 0)
-    return -ENOEXEC;
+/* Signal context: 0 if a file of len bytes may be written, else -EFBIG.
+ * The process is dying: its own RLIMIT_FSIZE soft limit is raised as far
+ * as the hard one for good (a write past it would raise SIGXFSZ). */
+static int fsize_allow(size_t len) {
   struct rlimit rl;
   if (syscall(SYS_prlimit64, 0, RLIMIT_FSIZE, NULL, &rl) == 0 &&
       rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < len) {
@@ -110,6 +109,16 @@ static int image_memfd(void) {
     rl.rlim_cur = rl.rlim_max;
     syscall(SYS_prlimit64, 0, RLIMIT_FSIZE, &rl, NULL);
   }
+  return 0;
+}
+
+/* Signal context: a memfd holding the embedded watchdog, or -errno. */
+static int image_memfd(void) {
+  size_t len = (size_t)(cw__watchdog_blob_end - cw__watchdog_blob_start);
+  if (len == 0)
+    return -ENOEXEC;
+  if (fsize_allow(len) != 0)
+    return -EFBIG;
   int fd = above_stdio(
       (int)syscall(SYS_memfd_create, "crashwatch-watchdog", MFD_CLOEXEC));
   if (fd < 0)
@@ -130,6 +139,78 @@ static int image_memfd(void) {
   return fd;
 }
 
+/* ---- the scope for a watchdog started now ---------------------------- */
+
+/* Signal context: writes one slot (size bytes at src, offset off of the
+ * mapping) into fd if it was ever written; a slot that changed during the
+ * write, or is being written (odd counter), is marked torn in the copy.
+ * The kernel's copy in pwrite is the read of a seqlock reader. */
+static void slot_to_fd(int fd, const void *base, const void *src, size_t size) {
+  const cw__scope_slot_hdr_t *h = src;
+  off_t off = (off_t)((const char *)src - (const char *)base);
+  uint32_t s1 = __atomic_load_n(&h->seq, __ATOMIC_ACQUIRE);
+  if (s1 == 0)
+    return;
+  long w = syscall(SYS_pwrite64, fd, src, size, off);
+  __atomic_thread_fence(__ATOMIC_ACQUIRE);
+  uint32_t s2 = __atomic_load_n(&h->seq, __ATOMIC_RELAXED);
+  if (w != (long)size || s1 != s2 || (s1 & 1)) {
+    uint32_t torn = 1;
+    syscall(SYS_pwrite64, fd, &torn, sizeof(torn), off);
+  }
+}
+
+static void slots_to_fd(int fd, const void *base, const void *src, size_t size,
+                        size_t n) {
+  for (size_t i = 0; i < n; i++)
+    slot_to_fd(fd, base, (const char *)src + i * size, size);
+}
+
+/* Signal context: true if fd is still the scope's memfd. */
+static int scope_fd_is_ours(int fd) {
+  struct stat st;
+  return fd >= 0 && syscall(SYS_fstat, fd, &st) == 0 &&
+         (uint64_t)st.st_dev == cw__scope.fd_dev &&
+         (uint64_t)st.st_ino == cw__scope.fd_ino;
+}
+
+int cw__scope_crash_fd(int pid, int *owned) {
+  *owned = 0;
+  cw__scope_map_t *m = __atomic_load_n(&cw__scope.map, __ATOMIC_ACQUIRE);
+  if (m == NULL)
+    return -1;
+  if (pid == cw__crash.pid && scope_fd_is_ours(cw__scope.fd))
+    return cw__scope.fd;
+  size_t len = cw__scope.len;
+  if (fsize_allow(len) != 0)
+    return -1;
+  int fd = above_stdio(
+      (int)syscall(SYS_memfd_create, "crashwatch-scope", MFD_CLOEXEC));
+  if (fd < 0)
+    return -1;
+  if (syscall(SYS_ftruncate, fd, (off_t)len) != 0 ||
+      syscall(SYS_pwrite64, fd, m, offsetof(cw__scope_map_t, config), 0) !=
+          (long)offsetof(cw__scope_map_t, config)) {
+    close(fd);
+    return -1;
+  }
+  slot_to_fd(fd, m, &m->config, sizeof(m->config));
+  slot_to_fd(fd, m, &m->level, sizeof(m->level));
+  slot_to_fd(fd, m, &m->transaction, sizeof(m->transaction));
+  slot_to_fd(fd, m, &m->trace, sizeof(m->trace));
+  slot_to_fd(fd, m, &m->user, sizeof(m->user));
+  slot_to_fd(fd, m, &m->fingerprint, sizeof(m->fingerprint));
+  slots_to_fd(fd, m, m->tags, sizeof(m->tags[0]), CW__SCOPE_NTAGS);
+  slots_to_fd(fd, m, m->extra, sizeof(m->extra[0]), CW__SCOPE_NEXTRA);
+  slots_to_fd(fd, m, m->contexts, sizeof(m->contexts[0]), CW__SCOPE_NCONTEXTS);
+  slots_to_fd(fd, m, m->attachments, sizeof(m->attachments[0]),
+              CW__SCOPE_NATTACH);
+  slots_to_fd(fd, m, CW__SCOPE_CRUMBS(m), sizeof(cw__scope_crumb_slot_t),
+              cw__scope.ncrumbs);
+  *owned = 1;
+  return fd;
+}
+
 /* Signal context: starts a watchdog for process pid. Returns the app's
  * end of its crash socket, or -errno. */
 static int start_watchdog(int pid) {
@@ -147,6 +228,10 @@ static int start_watchdog(int pid) {
     if (exe_fd < 0)
       return exe_fd;
   }
+  /* The report still carries the scope: its memfd, or a copy of it. */
+  int scope_owned = 0;
+  int scope_fd = cw__scope_crash_fd(pid, &scope_owned);
+  put_num(r->scope_str, scope_fd);
   if (syscall(SYS_socketpair, AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) !=
       0) {
     rc = -errno;
@@ -167,6 +252,7 @@ static int start_watchdog(int pid) {
                     .exe_fd = exe_fd,
                     .wd_sock = sv[1],
                     .image_fd = -1,
+                    .scope_fd = scope_fd,
                     .devnull = devnull,
                     .argv = r->argv,
                     .envp = r->envp,
@@ -183,6 +269,8 @@ static int start_watchdog(int pid) {
 out:
   if (exe_fd >= 0)
     close(exe_fd);
+  if (scope_owned)
+    close(scope_fd);
   if (devnull >= 0)
     close(devnull);
   if (sv[0] >= 0)

@@ -15,6 +15,7 @@
 #include <sys/types.h>
 
 #include "crash_record.h"
+#include "scope_layout.h"
 #include "spool.h"
 
 /* The signals crashwatch reports, in the order of cw__crash_state.old. */
@@ -115,6 +116,14 @@ struct cw_options {
   char *release;
   char *environment;
   spool_limits_t spool_limits; /* applied by the watchdog after a commit */
+  /* The scope (issue 10; handler/scope*.c). */
+  char *dist;
+  char *server_name;                    /* NULL: the host name at cw_init */
+  unsigned max_breadcrumbs;             /* ring capacity, 0..1000 */
+  int send_default_pii;                 /* for the watchdog */
+  unsigned long attachment_max_bytes;   /* tail kept of each attachment */
+  char *attachments[CW__SCOPE_NATTACH]; /* cw_options_add_attachment() */
+  int nattachments;
   /* The first bad value read from the environment: cw_init() fails with
    * it, so a typo in a variable is not silently ignored. */
   int env_err;
@@ -147,14 +156,15 @@ int cw__spawn_watchdog(const struct cw_options *o, const char *spool_abs,
 typedef struct {
   const char *path;                       /* exec this path, or else exe_fd */
   int exe_fd, wd_sock, image_fd, devnull; /* image_fd, devnull: -1 = none */
+  int scope_fd;                           /* the scope memfd, -1 = none */
   char **argv, **envp;
   char *stacks; /* 2 * CW__LAUNCH_STACK bytes of memory, not used otherwise */
   int report;   /* set by cw__launch: the children's report pipe */
 } cw__launch_t;
 
 /* Starts the watchdog as an orphaned grandchild in a new session, its fds
- * 0 and 1 on devnull, 2 inherited, wd_sock and image_fd kept, every other
- * fd >= 3 closed. Returns its pid, or -errno (when the exec failed,
+ * 0 and 1 on devnull, 2 inherited, wd_sock, image_fd and scope_fd kept, every
+ * other fd >= 3 closed. Returns its pid, or -errno (when the exec failed,
  * *exec_errno is its errno too). Async-signal-safe. */
 int cw__launch(cw__launch_t *c, int *exec_errno);
 
@@ -176,6 +186,7 @@ typedef struct {
   char *argv[CW__MAX_ARGS];
   int image_arg;
   char fd_str[16], pid_str[16], summary_str[4], image_str[16];
+  char scope_str[16];  /* --scope-fd: the scope memfd, or -1 */
   char limits_str[96]; /* --spool-limits */
   char **envp;    /* a deep copy of the environment at cw_init, DSN added */
   char *path;     /* the external watchdog, or NULL for the embedded one */
@@ -195,6 +206,13 @@ extern cw__respawn_t cw__respawn;
  * off, or the start failed; one line on stderr then says why). Signal
  * context. */
 int cw__crash_channel(int pid);
+
+/* The scope memfd for a watchdog started at crash time by process pid:
+ * the mapping's own memfd if it is still open as such, else a new memfd
+ * holding a consistent copy of the scope (a forked child's private copy,
+ * or fds closed by the program; *owned is then 1 and the caller closes
+ * it); -1 if there is no scope. Signal context. */
+int cw__scope_crash_fd(int pid, int *owned);
 
 /* One line on stderr, from pieces (NULL-terminated) and at most one
  * number (printed where a piece is exactly "%d"). Signal context. */

@@ -22,6 +22,7 @@
 
 #include "crashwatch.h"
 #include "cw_internal.h"
+#include "scope_write.h"
 #include "spool.h"
 
 const int cw__signals[CW__NSIGNALS] = {SIGSEGV, SIGBUS,  SIGILL, SIGFPE,
@@ -164,6 +165,7 @@ int cw__thread_alt_stack(void) { return thread_alt_stack(); }
  * child closes its copy so the watchdog sees EOF when the parent exits. */
 static void atfork_child(void) {
   cw__gettid_forget();
+  cw__scope_atfork_child();
   int fd = cw__crash.sock_fd;
   if (fd >= 0 && cw__crash.pid != getpid()) {
     cw__crash.sock_fd = -1;
@@ -231,6 +233,10 @@ static int init_locked(cw_options_t *o) {
   int rc = thread_alt_stack();
   if (rc != 0)
     return rc;
+  /* The scope mapping, before the watchdog that maps it too. */
+  rc = cw__scope_open(o);
+  if (rc != 0)
+    return rc;
 
   int sock = -1;
   pid_t wd_pid = 0;
@@ -267,6 +273,7 @@ static int init_locked(cw_options_t *o) {
   if (!atfork_registered && pthread_atfork(NULL, NULL, atfork_child) == 0)
     atfork_registered = 1;
   __atomic_store_n(&cw__crash.installed, 1, __ATOMIC_RELEASE);
+  cw__scope_go_live();
   return 0;
 }
 
@@ -324,6 +331,7 @@ out:
 
 CW_EXTERN void cw_shutdown(void) {
   pthread_mutex_lock(&init_lock);
+  cw__scope_stop();
   if (cw__crash.installed) {
     uninstall_handlers(CW__NSIGNALS);
     int fd = cw__crash.sock_fd;

@@ -59,12 +59,14 @@ static CHILD_FN int grandchild_main(void *arg) {
     syscall(SYS_dup2, c->devnull, STDIN_FILENO);
     syscall(SYS_dup2, c->devnull, STDOUT_FILENO);
   }
-  /* Nothing of the app's but stderr, the crash socket and the watchdog's
-   * image goes along. */
+  /* Nothing of the app's but stderr, the crash socket, the watchdog's
+   * image and the scope mapping goes along. */
   syscall(SYS_close_range, 3u, ~0u, CLOSE_RANGE_CLOEXEC);
   syscall(SYS_fcntl, c->wd_sock, F_SETFD, 0);
   if (c->image_fd >= 0)
     syscall(SYS_fcntl, c->image_fd, F_SETFD, 0);
+  if (c->scope_fd >= 0)
+    syscall(SYS_fcntl, c->scope_fd, F_SETFD, 0);
   long r = syscall(SYS_chdir, "/");
   (void)r; /* else it stays in the app's directory; harmless */
   unsigned long none = 0;

@@ -19,9 +19,14 @@
 #include "crashwatch.h"
 #include "cw_internal.h"
 #include "dsn.h"
+#include "scope_layout.h"
 
 #define CW_ACK_TIMEOUT_DEFAULT_MS 10000u
 #define CW_ACK_TIMEOUT_MAX_MS 600000u
+#define CW_ATTACHMENT_MAX_BYTES_DEFAULT (256ul * 1024)
+#define CW_ATTACHMENT_MAX_BYTES_LIMIT (1ul << 30)
+
+int cw__scope_abs_path(const char *path, char *buf, size_t cap, size_t *len);
 
 /* Per thread, so one thread's failure never overwrites (or tears) the
  * message another thread is reading. The default TLS model: in
@@ -190,6 +195,37 @@ static void read_env(cw_options_t *o) {
   char lmsg[200];
   if (spool_limits_from_env(&o->spool_limits, lmsg, sizeof(lmsg)) != 0)
     env_fail(o, CW_EINVAL, "%s", lmsg);
+  if ((v = env_nonempty("CRASHWATCH_MAX_BREADCRUMBS")) != NULL) {
+    char *end;
+    errno = 0;
+    unsigned long n = strtoul(v, &end, 10);
+    if (errno != 0 || *end != '\0' || v[0] == '-' || n > CW__SCOPE_MAX_CRUMBS)
+      env_fail(o, CW_EINVAL, "CRASHWATCH_MAX_BREADCRUMBS=%s: expected 0..%d", v,
+               CW__SCOPE_MAX_CRUMBS);
+    else
+      o->max_breadcrumbs = (unsigned)n;
+  }
+  if ((v = env_nonempty("CRASHWATCH_ATTACHMENT_MAX_BYTES")) != NULL) {
+    char *end;
+    errno = 0;
+    unsigned long n = strtoul(v, &end, 10);
+    if (errno != 0 || *end != '\0' || v[0] == '-' || n < 1 ||
+        n > CW_ATTACHMENT_MAX_BYTES_LIMIT)
+      env_fail(o, CW_EINVAL,
+               "CRASHWATCH_ATTACHMENT_MAX_BYTES=%s: expected 1..%lu", v,
+               CW_ATTACHMENT_MAX_BYTES_LIMIT);
+    else
+      o->attachment_max_bytes = n;
+  }
+  if ((v = env_nonempty("CRASHWATCH_SEND_DEFAULT_PII")) != NULL) {
+    int b = parse_bool(v);
+    if (b < 0)
+      env_fail(o, CW_EINVAL, "CRASHWATCH_SEND_DEFAULT_PII=%s: expected 0 or 1",
+               v);
+    else
+      o->send_default_pii = b;
+  }
+  o->dist = dup_or_null(env_nonempty("SENTRY_DIST"), &ok);
   o->release = dup_or_null(env_nonempty("SENTRY_RELEASE"), &ok);
   o->environment = dup_or_null(env_nonempty("SENTRY_ENVIRONMENT"), &ok);
   if (!ok)
@@ -205,6 +241,8 @@ CW_EXTERN cw_options_t *cw_options_new(void) {
   o->intercept_signals = 1;
   spool_limits_default(&o->spool_limits);
   o->cover_forks = 1;
+  o->max_breadcrumbs = CW__SCOPE_DEFAULT_CRUMBS;
+  o->attachment_max_bytes = CW_ATTACHMENT_MAX_BYTES_DEFAULT;
   read_env(o);
   return o;
 }
@@ -217,6 +255,10 @@ CW_EXTERN void cw_options_free(cw_options_t *o) {
   free(o->dsn);
   free(o->release);
   free(o->environment);
+  free(o->dist);
+  free(o->server_name);
+  for (int i = 0; i < o->nattachments; i++)
+    free(o->attachments[i]);
   free(o);
 }
 
@@ -335,5 +377,67 @@ CW_EXTERN int cw_options_set_release_early(cw_options_t *o, int on) {
 CW_EXTERN int cw_options_set_cover_forks(cw_options_t *o, int on) {
   CHECK_OPTS(o, "cw_options_set_cover_forks");
   o->cover_forks = on != 0;
+  return 0;
+}
+
+/* ---- the scope's options (issue 10) ---------------------------------- */
+
+CW_EXTERN int cw_options_set_dist(cw_options_t *o, const char *dist) {
+  CHECK_OPTS(o, "cw_options_set_dist");
+  return replace_string(&o->dist, dist);
+}
+
+CW_EXTERN int cw_options_set_server_name(cw_options_t *o,
+                                         const char *server_name) {
+  CHECK_OPTS(o, "cw_options_set_server_name");
+  return replace_string(&o->server_name, server_name);
+}
+
+CW_EXTERN int cw_options_set_max_breadcrumbs(cw_options_t *o, unsigned n) {
+  CHECK_OPTS(o, "cw_options_set_max_breadcrumbs");
+  if (n > CW__SCOPE_MAX_CRUMBS)
+    return cw__fail(CW_EINVAL, "cw_options_set_max_breadcrumbs: %u is above %d",
+                    n, CW__SCOPE_MAX_CRUMBS);
+  o->max_breadcrumbs = n;
+  return 0;
+}
+
+CW_EXTERN int cw_options_set_send_default_pii(cw_options_t *o, int on) {
+  CHECK_OPTS(o, "cw_options_set_send_default_pii");
+  o->send_default_pii = on != 0;
+  return 0;
+}
+
+CW_EXTERN int cw_options_set_attachment_max_bytes(cw_options_t *o,
+                                                  size_t max_bytes) {
+  CHECK_OPTS(o, "cw_options_set_attachment_max_bytes");
+  if (max_bytes < 1 || max_bytes > CW_ATTACHMENT_MAX_BYTES_LIMIT)
+    return cw__fail(CW_EINVAL,
+                    "cw_options_set_attachment_max_bytes: %zu is outside "
+                    "1..%lu",
+                    max_bytes, CW_ATTACHMENT_MAX_BYTES_LIMIT);
+  o->attachment_max_bytes = max_bytes;
+  return 0;
+}
+
+CW_EXTERN int cw_options_add_attachment(cw_options_t *o, const char *path) {
+  CHECK_OPTS(o, "cw_options_add_attachment");
+  char abs[CW__SCOPE_PATH_MAX];
+  size_t len;
+  int rc = cw__scope_abs_path(path, abs, sizeof(abs), &len);
+  if (rc != 0)
+    return cw__fail(rc, "cw_options_add_attachment: %s: %s",
+                    path ? path : "(null)", cw_strerror(rc));
+  for (int i = 0; i < o->nattachments; i++)
+    if (strcmp(o->attachments[i], abs) == 0)
+      return 0;
+  if (o->nattachments >= CW__SCOPE_NATTACH)
+    return cw__fail(CW_ENOSPC,
+                    "cw_options_add_attachment: more than %d attachments",
+                    CW__SCOPE_NATTACH);
+  char *d = strdup(abs);
+  if (d == NULL)
+    return cw__fail(CW_ENOMEM, "out of memory");
+  o->attachments[o->nattachments++] = d;
   return 0;
 }

@@ -25,6 +25,7 @@
 
 #include "crashwatch.h"
 #include "cw_internal.h"
+#include "scope_write.h"
 
 extern char **environ;
 
@@ -213,6 +214,9 @@ static int respawn_prepare(const struct cw_options *o, const char *spool_abs,
            o->spool_limits.failed_max);
   add_arg(r, &argc, "--spool-limits");
   add_arg(r, &argc, r->limits_str);
+  /* The scope mapping's memfd (docs/scope.md); rewritten at crash time. */
+  add_arg(r, &argc, "--scope-fd");
+  add_arg(r, &argc, r->scope_str);
   if (o->include_environ)
     add_arg(r, &argc, "--include-environ");
   if (!o->print_summary)
@@ -298,11 +302,14 @@ int cw__spawn_watchdog(const struct cw_options *o, const char *spool_abs,
   snprintf(r->summary_str, sizeof(r->summary_str), "%s",
            fcntl(STDERR_FILENO, F_GETFD) >= 0 ? "2" : "-1");
   snprintf(r->image_str, sizeof(r->image_str), "%d", image_fd);
+  int scope_fd = cw__scope_fd();
+  snprintf(r->scope_str, sizeof(r->scope_str), "%d", scope_fd);
 
   cw__launch_t ctx = {.path = o->watchdog_path,
                       .exe_fd = exe_fd,
                       .wd_sock = sv[1],
                       .image_fd = image_fd,
+                      .scope_fd = scope_fd,
                       .devnull = devnull,
                       .argv = r->argv,
                       .envp = r->envp,

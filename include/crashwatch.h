@@ -98,6 +98,8 @@
 #ifndef CRASHWATCH_H
 #define CRASHWATCH_H
 
+#include <stddef.h>
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -165,7 +167,8 @@ extern "C" {
   XX(EWATCHDOG, -4010, "watchdog unavailable")                                 \
   XX(ECAPTURE, -4011, "could not capture the crashed process")                 \
   XX(ESPOOL, -4012, "spool directory unusable")                                \
-  XX(ETLS, -4013, "TLS error")
+  XX(ETLS, -4013, "TLS error")                                                 \
+  XX(ETOOBIG, -4014, "value too large")
 
 typedef enum {
 #define CW__ERR_ENUM(name, value, msg) CW_##name = (value),
@@ -354,6 +357,157 @@ CW_EXTERN int cw_thread_init(void);
  * any thread.
  */
 CW_EXTERN int cw_reinstall(void);
+
+/* ---- Scope --------------------------------------------------------- */
+
+/*
+ * The scope: context that travels with every crash report (Sentry's event
+ * fields tags, extra, user, contexts, breadcrumbs, fingerprint, level,
+ * transaction, contexts.trace; docs/scope.md). Each call writes straight
+ * into a memory mapping the watchdog shares, so the crash path serializes
+ * nothing, and a crash at any moment, even inside one of these calls on
+ * another thread, still gives a valid report: an entry caught half
+ * written is left out (or keeps its previous value), never garbled.
+ *
+ * Common rules of every function in this section:
+ *   - Before cw_init() and after cw_shutdown() it does nothing and returns
+ *     CW_ENOTINIT (cw_clear_scope: does nothing).
+ *   - Thread-safe: any thread may call any of them at any time.
+ *   - Async-signal-safe: cw_add_breadcrumb() only. The others take a short
+ *     spin lock, which a signal handler could find held by the thread it
+ *     interrupted.
+ *   - No allocation, and no system call unless another thread holds the
+ *     same entry (then it yields after a short spin).
+ *   - Strings are copied; UTF-8 is expected. A string longer than its limit
+ *     is cut on a character boundary and ends with "\xe2\x80\xa6" (U+2026,
+ *     "..."), within the limit; limits count bytes and exclude the NUL.
+ *   - JSON arguments must be one complete JSON text in valid UTF-8 (objects
+ *     where the name says so): CW_EFORMAT otherwise; CW_ETOOBIG if longer
+ *     than its limit (JSON is never cut). CW_EINVAL for a NULL or empty
+ *     key or a NULL required argument.
+ *   - A forked child starts with a copy of its parent's scope; from the
+ *     fork on, each changes only its own (docs/scope.md).
+ *
+ * Limits: keys and context names 63 bytes; tag values 255; extra values
+ * and context objects 2047 bytes of JSON; user fields, transaction,
+ * fingerprint parts and server_name 255; dist 63; breadcrumb type 31,
+ * category 63, message 511, data 1023 bytes of JSON; 64 tags, 32 extra
+ * entries, 16 contexts, 8 fingerprint parts, 8 attachments (CW_ENOSPC
+ * past a count; an existing key can always be set again).
+ */
+
+/* Severity of an event or a breadcrumb (Sentry's levels). */
+typedef enum {
+  CW_LEVEL_DEBUG = 0,
+  CW_LEVEL_INFO = 1,
+  CW_LEVEL_WARNING = 2,
+  CW_LEVEL_ERROR = 3,
+  CW_LEVEL_FATAL = 4
+} cw_level_t;
+
+/* Tag key -> value (both text; event "tags"). Setting an existing key
+ * replaces its value. Removing a key that is not set returns 0. */
+CW_EXTERN int cw_set_tag(const char *key, const char *value);
+CW_EXTERN int cw_remove_tag(const char *key);
+
+/* Extra key -> any JSON value (event "extra"), e.g. "42", "\"text\"",
+ * "{\"a\":[1,2]}". */
+CW_EXTERN int cw_set_extra(const char *key, const char *json);
+CW_EXTERN int cw_remove_extra(const char *key);
+
+/* The user (event "user"). Any argument may be NULL (left out); all NULL
+ * clears the user. crashwatch adds no user data of its own (see
+ * cw_options_set_send_default_pii). */
+CW_EXTERN int cw_set_user(const char *id, const char *email,
+                          const char *username, const char *ip_address);
+
+/* A named context (event "contexts"), a JSON object: a Kafka consumer sets
+ * cw_set_context("kafka", "{\"topic\":\"t\",\"partition\":3,\"offset\":7}").
+ * The "trace" context comes from cw_set_trace(). */
+CW_EXTERN int cw_set_context(const char *name, const char *json_object);
+CW_EXTERN int cw_remove_context(const char *name);
+
+/* The event's fingerprint (how Sentry groups it): n parts; n == 0 clears
+ * it (the default grouping). CW_ETOOBIG above 8 parts. */
+CW_EXTERN int cw_set_fingerprint(const char *const *parts, size_t n);
+
+/* The event's level; unset, a crash is "fatal". CW_EINVAL for a value
+ * outside cw_level_t. */
+CW_EXTERN int cw_set_level(cw_level_t level);
+
+/* The event's transaction (the request or job that was running); NULL
+ * clears it. */
+CW_EXTERN int cw_set_transaction(const char *name);
+
+/* Empties the scope: tags, extra, contexts, user, fingerprint, level,
+ * transaction, trace and breadcrumbs. Attachments and the options (release,
+ * dist, server_name...) stay. */
+CW_EXTERN void cw_clear_scope(void);
+
+/*
+ * Adds a breadcrumb (event "breadcrumbs.values", oldest first). Every
+ * argument but level may be NULL; data_json, if given, is a JSON object.
+ * The timestamp is taken at the call (the kernel's coarse real-time clock:
+ * a resolution of one scheduler tick, 1-4 ms; the order of crumbs is
+ * exact). The newest max_breadcrumbs are kept (a ring, default 100).
+ * CW_EBUSY in the rare case that the ring is so small for the number of
+ * threads adding at once that every slot tried is still being written.
+ * Async-signal-safe (and thread-safe, allocation- and system-call-free).
+ */
+CW_EXTERN int cw_add_breadcrumb(const char *type, const char *category,
+                                const char *message, cw_level_t level,
+                                const char *data_json);
+
+/*
+ * Trace correlation (OpenTelemetry, W3C Trace Context): the event carries
+ * contexts.trace {trace_id, span_id, type: "trace"}, so the crash links to
+ * the distributed trace that caused it. cw_set_trace() takes a 32- and a
+ * 16-digit hex id (either case; stored lowercase); cw_set_traceparent() a
+ * "traceparent" header, "00-<32 hex>-<16 hex>-<2 hex>" in lowercase.
+ * CW_EINVAL for another version, wrong lengths, non-hex digits or an
+ * all-zero id. cw_set_trace(NULL, NULL) clears it. At cw_init(),
+ * $TRACEPARENT (OpenTelemetry's environment carrier) is taken if valid,
+ * and ignored if not.
+ */
+CW_EXTERN int cw_set_trace(const char *trace_id_hex32,
+                           const char *span_id_hex16);
+CW_EXTERN int cw_set_traceparent(const char *w3c_header);
+
+/*
+ * Registers a file (a log, a config) that the watchdog copies into the
+ * report at a crash, keeping its last attachment_max_bytes (the tail of a
+ * log is what matters); the uploader sends it as an attachment. A relative
+ * path is taken against the working directory now. The file need not
+ * exist yet; one missing at the crash is left out. Registering a path twice
+ * adds it once. CW_ETOOBIG for a path of 4096 bytes or more, CW_ENOSPC
+ * past 8 files (those from cw_options_add_attachment() included).
+ */
+CW_EXTERN int cw_add_attachment(const char *path);
+
+/* ---- Scope options ------------------------------------------------- */
+
+/* Same as cw_add_attachment(), registered at cw_init(). Thread-safe on
+ * distinct options objects; returns CW_EINVAL/CW_ETOOBIG/CW_ENOSPC as it. */
+CW_EXTERN int cw_options_add_attachment(cw_options_t *opts, const char *path);
+/* The tail kept of each attachment, in bytes: 1..2^30, default 262144
+ * (256 KiB; $CRASHWATCH_ATTACHMENT_MAX_BYTES). */
+CW_EXTERN int cw_options_set_attachment_max_bytes(cw_options_t *opts,
+                                                  size_t max_bytes);
+/* The event's dist (a release's build variant; $SENTRY_DIST); at most 63
+ * bytes kept. */
+CW_EXTERN int cw_options_set_dist(cw_options_t *opts, const char *dist);
+/* The event's server_name; default: the host name at cw_init(). */
+CW_EXTERN int cw_options_set_server_name(cw_options_t *opts,
+                                         const char *server_name);
+/* Breadcrumbs kept, 0..1000 (0: none); default 100
+ * ($CRASHWATCH_MAX_BREADCRUMBS). */
+CW_EXTERN int cw_options_set_max_breadcrumbs(cw_options_t *opts,
+                                             unsigned max_breadcrumbs);
+/* Off (the default): crashwatch adds no personal data of its own to a
+ * report (no IP address, no user); what the program sets with
+ * cw_set_user() is sent as set. On ($CRASHWATCH_SEND_DEFAULT_PII=1): the
+ * server may infer the user's IP address ({{auto}}). */
+CW_EXTERN int cw_options_set_send_default_pii(cw_options_t *opts, int on);
 
 #ifdef __cplusplus
 }

@@ -28,6 +28,12 @@ typedef struct {
    * for debug logs and tests; NULL for none. */
   void (*trace)(void *ctx, const char *step);
   void *trace_ctx;
+  /* The app's scope mapping (issue 10; --scope-fd), read-only, or NULL
+   * and 0 when the app has none. Outside input: give it to
+   * cw__scope_snapshot() (common/scope.h), which trusts none of it. It
+   * stays mapped for the watchdog's life, after the app has died too. */
+  const void *scope_map;
+  size_t scope_len;
 } wd_config_t;
 
 /* Called exactly once per crash, as soon as everything needed from the

@@ -14,7 +14,7 @@
  * Usage: crashwatch-watchdog --fd N --pid PID --spool DIR [--summary-fd FD]
  *        [--include-environ] [--no-summary] [--release-early]
  *        [--release R] [--environment E] [--dsn DSN] [--upload-pending]
- *        [--spool-limits REPORTS,BYTES,AGE_S,FAILED]
+ *        [--spool-limits REPORTS,BYTES,AGE_S,FAILED] [--scope-fd N]
  *        crashwatch-watchdog --upload --spool DIR [--lock-fd N]
  * The second form is the upload mode (upload_auto.h), which the watchdog
  * and its idle stage start detached.
@@ -36,9 +36,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <poll.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -135,6 +137,29 @@ static void prune_spool(const wd_config_t *cfg, const spool_limits_t *lim,
               &st);
 }
 
+/* The largest scope mapping taken (the app's is about 2 MiB at most). */
+#define SCOPE_MAP_MAX (64u << 20)
+
+/* Maps the app's scope memfd read-only into cfg (--scope-fd) and closes
+ * the fd, so no child of the watchdog inherits it. A file that is not a
+ * plausible scope is left out: the reader checks the contents. The memfd
+ * is sealed against shrinking (handler/scope_map.c), so reading it never
+ * faults. */
+static void map_scope(wd_config_t *cfg, long fd) {
+  if (fd < 0)
+    return;
+  struct stat st;
+  if (fstat((int)fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0 &&
+      (unsigned long long)st.st_size <= SCOPE_MAP_MAX) {
+    void *p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, (int)fd, 0);
+    if (p != MAP_FAILED) {
+      cfg->scope_map = p;
+      cfg->scope_len = (size_t)st.st_size;
+    }
+  }
+  close((int)fd);
+}
+
 static void usage(void) {
   fprintf(stderr, "usage: crashwatch-watchdog --fd N --pid PID --spool DIR "
                   "[--summary-fd FD] [--include-environ] [--no-summary] "
@@ -204,7 +229,7 @@ static void own_file_size_limit(void) {
 int main(int argc, char **argv) {
   if (argc > 1 && strcmp(argv[1], "--upload") == 0)
     return cw__upload_auto_main(argc, argv);
-  long fd = -1, pid = -1, summary_fd = -1, image_fd = -1;
+  long fd = -1, pid = -1, summary_fd = -1, image_fd = -1, scope_fd = -1;
   int upload_pending = 0;
   wd_config_t cfg = {.summary_fd = -1, .print_summary = 1};
   spool_limits_t limits;
@@ -220,6 +245,8 @@ int main(int argc, char **argv) {
       takes = parse_int(v, 1, INT_MAX, &pid) == 0 ? 2 : -1;
     else if (strcmp(a, "--summary-fd") == 0 && v)
       takes = parse_int(v, -1, INT_MAX, &summary_fd) == 0 ? 2 : -1;
+    else if (strcmp(a, "--scope-fd") == 0 && v)
+      takes = parse_int(v, -1, INT_MAX, &scope_fd) == 0 ? 2 : -1;
     else if (strcmp(a, "--image-fd") == 0 && v)
       takes = parse_int(v, 0, INT_MAX, &image_fd) == 0 ? 2 : -1;
     else if (strcmp(a, "--spool") == 0 && v)
@@ -262,6 +289,7 @@ int main(int argc, char **argv) {
     if (d != NULL && *d)
       cfg.dsn = d;
   }
+  map_scope(&cfg, scope_fd);
   /* "memfd:crashwatc..." otherwise; this is what ps and top show. */
   prctl(PR_SET_NAME, "crashwatch-wd", 0, 0, 0);
   cfg.summary_fd = (int)summary_fd;
