@@ -506,7 +506,8 @@ CW_EXTERN int cw_options_set_max_breadcrumbs(cw_options_t *opts,
 /* Off (the default): crashwatch adds no personal data of its own to a
  * report (no IP address, no user); what the program sets with
  * cw_set_user() is sent as set. On ($CRASHWATCH_SEND_DEFAULT_PII=1): the
- * server may infer the user's IP address ({{auto}}). */
+ * watchdog is told, and may add what Sentry SDKs add under the same
+ * option (docs/scope.md). */
 CW_EXTERN int cw_options_set_send_default_pii(cw_options_t *opts, int on);
 
 #ifdef __cplusplus

@@ -5,6 +5,11 @@
 cw_add_unit_test(test_handler SOURCES unit/test_handler.c
   LIBS crashwatch_static Threads::Threads TIMEOUT 60)
 
+# The scope API (issue 10), read back through the watchdog's reader
+# (cw__scope_snapshot in cw_common) from the memfd found in /proc.
+cw_add_unit_test(test_scope SOURCES unit/test_scope.c
+  LIBS crashwatch_static cw_common Threads::Threads TIMEOUT 120)
+
 cw_add_unit_test(test_handler_watchdog SOURCES unit/test_handler_watchdog.c
   LIBS cw_common_headers cw_errors TIMEOUT 60)
 target_compile_definitions(test_handler_watchdog PRIVATE

@@ -1,0 +1,10 @@
+#!/bin/sh
+# scope.sh BUILD_DIR [--rounds R] [--calls N] — ns per call of
+# cw_add_breadcrumb, cw_set_tag (existing and new key) and cw_set_extra from
+# 1 and 2 threads (medians and minimums; no assertions). Targets (issue
+# 10): <= 30 ns per breadcrumb and per cw_set_tag on an existing key from
+# one thread. Run it on an otherwise idle machine.
+set -eu
+build=${1:-build}
+[ $# -gt 0 ] && shift
+exec "$build/bench/bench_scope" "$@"
