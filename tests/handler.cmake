@@ -9,6 +9,11 @@ cw_add_unit_test(test_handler SOURCES unit/test_handler.c
 # (cw__scope_snapshot in cw_common) from the memfd found in /proc.
 cw_add_unit_test(test_scope SOURCES unit/test_scope.c
   LIBS crashwatch_static cw_common Threads::Threads TIMEOUT 120)
+# What a watchdog gets at a crash: the stand-in watchdog saves the scope
+# memfd it is handed (the cw_init one, or the crash-time copy).
+target_compile_definitions(test_scope PRIVATE
+  CW_RECORD_WATCHDOG="$<TARGET_FILE:record_watchdog>")
+add_dependencies(test_scope record_watchdog)
 
 cw_add_unit_test(test_handler_watchdog SOURCES unit/test_handler_watchdog.c
   LIBS cw_common_headers cw_errors TIMEOUT 60)

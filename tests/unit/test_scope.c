@@ -10,6 +10,7 @@
 #include <limits.h>
 #include <pthread.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -860,6 +861,95 @@ static void test_scope_fork_child_has_own_copy(void **state) {
   close(done[1]);
 }
 
+/* ---- what a watchdog gets at a crash ---------------------------------- */
+
+/* A child initializes crashwatch with the stand-in watchdog (which saves
+ * the scope memfd it was handed when the crash record arrives), sets a
+ * scope and dies by SIGABRT: directly ('d': the cw_init watchdog and its
+ * memfd), from a forked grandchild ('f': a watchdog started at crash time
+ * with a copy of the grandchild's private scope), or after closing every
+ * fd above stderr ('c': a copy made from the mapping). Returns the saved
+ * scope's snapshot. */
+static void crash_and_read_scope(char how, cw__scope_snapshot_t *s) {
+  char out[PATH_MAX + 16], scope_out[PATH_MAX + 16];
+  snprintf(out, sizeof(out), "%s/record-%c", tmpdir, how);
+  snprintf(scope_out, sizeof(scope_out), "%s/scope-%c", tmpdir, how);
+  pid_t pid = fork();
+  assert_true(pid >= 0);
+  if (pid == 0) {
+    int sigs[] = {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT};
+    for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+      signal(sigs[i], SIG_DFL);
+    setenv("CRASHWATCH_WATCHDOG", CW_RECORD_WATCHDOG, 1);
+    setenv("CW_RECORD_OUT", out, 1);
+    setenv("CW_SCOPE_OUT", scope_out, 1);
+    setenv("CRASHWATCH_ACK_TIMEOUT_MS", "20000", 1);
+    if (cw_init(NULL) != 0)
+      _exit(99);
+    cw_set_tag("stage", "parent");
+    cw_add_breadcrumb(NULL, NULL, "from the parent", CW_LEVEL_INFO, NULL);
+    if (how == 'f') {
+      pid_t g = fork();
+      if (g == 0) {
+        cw_set_tag("stage", "grandchild");
+        cw_add_breadcrumb(NULL, NULL, "from the grandchild", CW_LEVEL_INFO,
+                          NULL);
+        raise(SIGABRT);
+        _exit(97);
+      }
+      int st;
+      waitpid(g, &st, 0);
+      _exit(WIFSIGNALED(st) && WTERMSIG(st) == SIGABRT ? 0 : 96);
+    }
+    if (how == 'c')
+      for (int fd = 3; fd < 1024; fd++)
+        close(fd);
+    raise(SIGABRT);
+    _exit(98);
+  }
+  int status;
+  assert_int_equal(waitpid(pid, &status, 0), pid);
+  if (how == 'f') {
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+  } else {
+    assert_true(WIFSIGNALED(status));
+    assert_int_equal(WTERMSIG(status), SIGABRT);
+  }
+  int fd = open(scope_out, O_RDONLY);
+  if (fd < 0)
+    fail_msg("case %c: the watchdog got no scope", how);
+  struct stat st;
+  assert_int_equal(fstat(fd, &st), 0);
+  void *p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+  assert_true(p != MAP_FAILED);
+  close(fd);
+  assert_int_equal(cw__scope_snapshot(p, (size_t)st.st_size, s), 0);
+  munmap(p, (size_t)st.st_size);
+}
+
+static void test_scope_reaches_crash_watchdogs(void **state) {
+  (void)state;
+  static const struct {
+    char how;
+    const char *stage, *last_crumb;
+    size_t ncrumbs;
+  } cases[] = {{'d', "parent", "from the parent", 1},
+               {'c', "parent", "from the parent", 1},
+               {'f', "grandchild", "from the grandchild", 2}};
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    cw__scope_snapshot_t s;
+    crash_and_read_scope(cases[i].how, &s);
+    const char *stage = kv_get(s.tags, s.ntags, "stage");
+    if (stage == NULL || strcmp(stage, cases[i].stage) != 0)
+      fail_msg("case %c: stage '%s'", cases[i].how, stage ? stage : "(none)");
+    assert_int_equal(s.ncrumbs, cases[i].ncrumbs);
+    assert_string_equal(s.crumbs[s.ncrumbs - 1].message, cases[i].last_crumb);
+    assert_string_equal(s.crumbs[0].message, "from the parent");
+    cw__scope_snapshot_free(&s);
+  }
+}
+
 /* ---- torn writes ------------------------------------------------------- */
 
 typedef struct {
@@ -965,6 +1055,8 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_scope_watchdog_holds_it, setup,
                                       teardown),
       cmocka_unit_test_setup_teardown(test_scope_fork_child_has_own_copy, setup,
+                                      teardown),
+      cmocka_unit_test_setup_teardown(test_scope_reaches_crash_watchdogs, setup,
                                       teardown),
       cmocka_unit_test_setup_teardown(test_scope_torn_writes_never_seen, setup,
                                       teardown),
