@@ -28,19 +28,22 @@
  * environment: not while another thread calls setenv()/putenv().
  *
  * What cw_init() leaves in the process (what /proc/PID/fd and maps show):
- *   - One file descriptor: the app's end of an AF_UNIX SOCK_SEQPACKET
- *     socketpair to the watchdog, close-on-exec, numbered 3 or above.
- *     Nothing else stays open (the memfds and /dev/null it uses while
- *     starting the watchdog are closed before it returns). A program that
- *     closes it, or dup2()s over it, is still covered: the crash handler
- *     sees the socket is not the one cw_init() made and starts a watchdog
- *     for that crash.
+ *   - Two file descriptors, close-on-exec, numbered 3 or above: the app's
+ *     end of an AF_UNIX SOCK_SEQPACKET socketpair to the watchdog, and the
+ *     scope's memfd "crashwatch-scope" (sealed against resizing), mapped
+ *     shared: 318 KiB with the default 100 breadcrumbs, of which only the
+ *     pages written cost memory (docs/scope.md). Nothing else stays open (the
+ * memfds and /dev/null it uses while starting the watchdog are closed before it
+ * returns). A program that closes it, or dup2()s over it, is still covered: the
+ * crash handler sees the socket is not the one cw_init() made and starts a
+ * watchdog for that crash.
  *   - One process, the watchdog: in its idle stage, a 1.5 KiB static
  *     program with no libc (/proc/PID/exe is "/memfd:crashwatch-wd-idle";
  *     about 12 KiB resident), started with two vfork-style clone() hops so
  *     that it is not the app's child (an intermediate child exits at once,
  *     without SIGCHLD, reaped by cw_init()) and in a session of its own. It
- *     holds the other end of the socket, /dev/null as stdin and stdout, the
+ *     holds the other end of the socket, the scope's memfd (the full
+ *     watchdog maps it read-only), /dev/null as stdin and stdout, the
  *     app's stderr (fd 2, where the crash summary goes: a pipe on the app's
  *     stderr reaches end-of-file only once the watchdog exits too) and a
  *     memfd "crashwatch-watchdog" with the full watchdog (about 0.5 MB of
@@ -77,7 +80,9 @@
  * After fork(): the child keeps crashwatch's handlers and its view of the
  * program's handlers; the atfork handler closes the child's copy of the
  * socket (the parent's watchdog watches the parent only and sees end of
- * file once the parent is gone). Nothing is started at fork(): if the
+ * file once the parent is gone) and of the scope's memfd, and gives the
+ * child a private copy of the scope (the parent's as of the fork; from
+ * then on each changes only its own). Nothing is started at fork(): if the
  * child crashes, its crash handler starts a watchdog for it then, whether
  * or not the parent is alive and the child still has fds open
  * (cw_options_set_cover_forks; off, the child dies by its signal with no
@@ -372,10 +377,11 @@ CW_EXTERN int cw_reinstall(void);
  * Common rules of every function in this section:
  *   - Before cw_init() and after cw_shutdown() it does nothing and returns
  *     CW_ENOTINIT (cw_clear_scope: does nothing).
- *   - Thread-safe: any thread may call any of them at any time.
- *   - Async-signal-safe: cw_add_breadcrumb() only. The others take a short
- *     spin lock, which a signal handler could find held by the thread it
- *     interrupted.
+ *   - Thread-safe: any thread may call any of them at any time, also
+ *     while cw_init() or cw_shutdown() runs on another thread.
+ *   - Async-signal-safe ("any context"): cw_add_breadcrumb() only. The
+ *     others are "normal context": they take a short spin lock, which a
+ *     signal handler could find held by the thread it interrupted.
  *   - No allocation, and no system call unless another thread holds the
  *     same entry (then it yields after a short spin).
  *   - Strings are copied; UTF-8 is expected. A string longer than its limit
@@ -406,42 +412,45 @@ typedef enum {
 } cw_level_t;
 
 /* Tag key -> value (both text; event "tags"). Setting an existing key
- * replaces its value. Removing a key that is not set returns 0. */
+ * replaces its value. Removing a key that is not set returns 0. Normal
+ * context, any thread. */
 CW_EXTERN int cw_set_tag(const char *key, const char *value);
 CW_EXTERN int cw_remove_tag(const char *key);
 
 /* Extra key -> any JSON value (event "extra"), e.g. "42", "\"text\"",
- * "{\"a\":[1,2]}". */
+ * "{\"a\":[1,2]}". Normal context, any thread. */
 CW_EXTERN int cw_set_extra(const char *key, const char *json);
 CW_EXTERN int cw_remove_extra(const char *key);
 
 /* The user (event "user"). Any argument may be NULL (left out); all NULL
  * clears the user. crashwatch adds no user data of its own (see
- * cw_options_set_send_default_pii). */
+ * cw_options_set_send_default_pii). Normal context, any thread. */
 CW_EXTERN int cw_set_user(const char *id, const char *email,
                           const char *username, const char *ip_address);
 
 /* A named context (event "contexts"), a JSON object: a Kafka consumer sets
  * cw_set_context("kafka", "{\"topic\":\"t\",\"partition\":3,\"offset\":7}").
- * The "trace" context comes from cw_set_trace(). */
+ * The "trace" context comes from cw_set_trace(). Normal context, any
+ * thread. */
 CW_EXTERN int cw_set_context(const char *name, const char *json_object);
 CW_EXTERN int cw_remove_context(const char *name);
 
 /* The event's fingerprint (how Sentry groups it): n parts; n == 0 clears
- * it (the default grouping). CW_ETOOBIG above 8 parts. */
+ * it (the default grouping). CW_ETOOBIG above 8 parts. Normal context,
+ * any thread. */
 CW_EXTERN int cw_set_fingerprint(const char *const *parts, size_t n);
 
 /* The event's level; unset, a crash is "fatal". CW_EINVAL for a value
- * outside cw_level_t. */
+ * outside cw_level_t. Normal context, any thread. */
 CW_EXTERN int cw_set_level(cw_level_t level);
 
 /* The event's transaction (the request or job that was running); NULL
- * clears it. */
+ * clears it. Normal context, any thread. */
 CW_EXTERN int cw_set_transaction(const char *name);
 
 /* Empties the scope: tags, extra, contexts, user, fingerprint, level,
  * transaction, trace and breadcrumbs. Attachments and the options (release,
- * dist, server_name...) stay. */
+ * dist, server_name...) stay. Normal context, any thread. */
 CW_EXTERN void cw_clear_scope(void);
 
 /*
@@ -452,7 +461,8 @@ CW_EXTERN void cw_clear_scope(void);
  * exact). The newest max_breadcrumbs are kept (a ring, default 100).
  * CW_EBUSY in the rare case that the ring is so small for the number of
  * threads adding at once that every slot tried is still being written.
- * Async-signal-safe (and thread-safe, allocation- and system-call-free).
+ * Any context (async-signal-safe), any thread; no allocation, no system
+ * call.
  */
 CW_EXTERN int cw_add_breadcrumb(const char *type, const char *category,
                                 const char *message, cw_level_t level,
@@ -467,7 +477,7 @@ CW_EXTERN int cw_add_breadcrumb(const char *type, const char *category,
  * CW_EINVAL for another version, wrong lengths, non-hex digits or an
  * all-zero id. cw_set_trace(NULL, NULL) clears it. At cw_init(),
  * $TRACEPARENT (OpenTelemetry's environment carrier) is taken if valid,
- * and ignored if not.
+ * and ignored if not. Normal context, any thread.
  */
 CW_EXTERN int cw_set_trace(const char *trace_id_hex32,
                            const char *span_id_hex16);
@@ -481,13 +491,16 @@ CW_EXTERN int cw_set_traceparent(const char *w3c_header);
  * exist yet; one missing at the crash is left out. Registering a path twice
  * adds it once. CW_ETOOBIG for a path of 4096 bytes or more, CW_ENOSPC
  * past 8 files (those from cw_options_add_attachment() included).
+ * Normal context, any thread.
  */
 CW_EXTERN int cw_add_attachment(const char *path);
 
 /* ---- Scope options ------------------------------------------------- */
 
-/* Same as cw_add_attachment(), registered at cw_init(). Thread-safe on
- * distinct options objects; returns CW_EINVAL/CW_ETOOBIG/CW_ENOSPC as it. */
+/* Same as cw_add_attachment(), registered at cw_init() (a relative path
+ * is taken against the working directory of this call); returns
+ * CW_EINVAL/CW_ETOOBIG/CW_ENOSPC as it does. Like every cw_options_*
+ * function: normal context, one thread at a time per options object. */
 CW_EXTERN int cw_options_add_attachment(cw_options_t *opts, const char *path);
 /* The tail kept of each attachment, in bytes: 1..2^30, default 262144
  * (256 KiB; $CRASHWATCH_ATTACHMENT_MAX_BYTES). */
