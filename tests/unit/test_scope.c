@@ -955,6 +955,7 @@ static void test_scope_reaches_crash_watchdogs(void **state) {
 typedef struct {
   int id;
   volatile int *stop;
+  unsigned long *progress; /* writes done, all writers */
 } writer_t;
 
 static void *writer_main(void *arg) {
@@ -971,6 +972,7 @@ static void *writer_main(void *arg) {
     cw_add_breadcrumb("t", "c", v, CW_LEVEL_INFO, data);
     if (n % 7 == 0)
       cw_remove_tag("k1");
+    __atomic_fetch_add(w->progress, 1, __ATOMIC_RELAXED);
   }
   return NULL;
 }
@@ -987,14 +989,20 @@ static void test_scope_torn_writes_never_seen(void **state) {
   (void)state;
   init_or_fail(NULL);
   volatile int stop = 0;
-  writer_t w[2] = {{0, &stop}, {1, &stop}};
+  unsigned long progress = 0;
+  writer_t w[2] = {{0, &stop, &progress}, {1, &stop, &progress}};
   pthread_t t[2];
   for (int i = 0; i < 2; i++)
     assert_int_equal(pthread_create(&t[i], NULL, writer_main, &w[i]), 0);
   view_t v = map_scope_of(getpid());
   assert_non_null(v.map);
   int seen = 0;
-  for (int round = 0; round < 1000; round++) {
+  /* At least 1000 snapshots, and as many as it takes for the writers to
+   * have rewritten the entries 20000 times (on a busy machine they may be
+   * scheduled late): no timing involved. */
+  for (int round = 0;
+       round < 1000 || __atomic_load_n(&progress, __ATOMIC_RELAXED) < 20000;
+       round++) {
     cw__scope_snapshot_t s;
     assert_int_equal(cw__scope_snapshot(v.map, v.len, &s), 0);
     for (size_t i = 0; i < s.ntags; i++) {
