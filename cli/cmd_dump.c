@@ -209,6 +209,15 @@ static void print_text(const cw__md_t *md, const char *file, int stack) {
     printf("  Command line: %s\n", (const char *)line.data);
   cw__buf_free(&line);
 
+  /* Crashpad simple annotations: Crashpad's own, or the release and tags
+   * crashwatch writes there (issue 10). */
+  const cw__md_crashpad_t *cp = cw__md_crashpad_info(md);
+  if (cp != NULL && cp->simple_count > 0) {
+    printf("\nAnnotations:\n");
+    for (size_t i = 0; i < cp->simple_count; i++)
+      printf("  %s = %s\n", cp->simple[i].key, cp->simple[i].value);
+  }
+
   const cw__md_exception_t *e = cw__md_exception(md);
   if (e != NULL) {
     const char *sig = cw__signal_name((int)e->code);
