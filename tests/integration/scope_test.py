@@ -33,6 +33,7 @@ ISO = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$")
 TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
 SPAN_ID = "00f067aa0ba902b7"
 TAIL = 256 * 1024
+CLI = None  # the crashwatch command (--cli), for `crashwatch dump`
 
 
 class Fail(Exception):
@@ -186,6 +187,11 @@ def t_all(prog, work):
     check(dict(ann) == {"release": "app@1.2.3", "environment": "staging",
                         "dist": "b7", "tenant": "acme", "region": "eu-west-1"},
           "annotations %r" % ann)
+    if CLI:
+        out = subprocess.run([CLI, "dump", d], stdout=subprocess.PIPE,
+                             stderr=subprocess.STDOUT, timeout=60).stdout.decode()
+        check("Annotations:" in out and "  tenant = acme" in out and
+              "  release = app@1.2.3" in out, "crashwatch dump:\n" + out)
 
 
 def t_crumbs250(prog, work):
@@ -414,7 +420,10 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--prog", required=True)
     ap.add_argument("--case", required=True, choices=sorted(CASES))
+    ap.add_argument("--cli")
     a = ap.parse_args()
+    global CLI
+    CLI = a.cli
     work = tempfile.mkdtemp(prefix="cw-scope-",
                             dir=os.environ.get("CW_TEST_TMP") or None)
     try:
