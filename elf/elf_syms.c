@@ -67,17 +67,22 @@ size_t cw__elf_function_symbols(Elf *elf, const uint8_t *image,
       else if (gelf_getsym(d, (int)i, &s) == NULL)
         break;
       int type = GELF_ST_TYPE(s.st_info);
-      if (type != STT_FUNC && type != STT_GNU_IFUNC && type != STT_FILE)
+      if (type == STT_FILE) {
+        const char *fname = strs == NULL
+                                ? elf_strptr(elf, sh.sh_link, s.st_name)
+                            : s.st_name < strs_len ? strs + s.st_name
+                                                   : NULL;
+        file = fname != NULL && fname[0] != '\0' ? fname : NULL;
+        continue;
+      }
+      /* Filters first: most of a table is not a defined function. */
+      if ((type != STT_FUNC && type != STT_GNU_IFUNC) || s.st_value == 0 ||
+          s.st_shndx == SHN_UNDEF)
         continue;
       const char *name = strs == NULL ? elf_strptr(elf, sh.sh_link, s.st_name)
                          : s.st_name < strs_len ? strs + s.st_name
                                                 : NULL;
-      if (type == STT_FILE) {
-        file = name != NULL && name[0] != '\0' ? name : NULL;
-        continue;
-      }
-      if (s.st_value == 0 || s.st_shndx == SHN_UNDEF || name == NULL ||
-          name[0] == '\0')
+      if (name == NULL || name[0] == '\0')
         continue;
       int bind = GELF_ST_BIND(s.st_info);
       cw__elf_fsym_t r = {s.st_value,   s.st_size,
