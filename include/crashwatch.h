@@ -32,11 +32,11 @@
  *     end of an AF_UNIX SOCK_SEQPACKET socketpair to the watchdog, and the
  *     scope's memfd "crashwatch-scope" (sealed against resizing), mapped
  *     shared: 318 KiB with the default 100 breadcrumbs, of which only the
- *     pages written cost memory (docs/scope.md). Nothing else stays open (the
- * memfds and /dev/null it uses while starting the watchdog are closed before it
- * returns). A program that closes it, or dup2()s over it, is still covered: the
- * crash handler sees the socket is not the one cw_init() made and starts a
- * watchdog for that crash.
+ *     pages written cost memory (docs/scope.md). Nothing else stays open
+ *     (the memfds and /dev/null it uses while starting the watchdog are
+ *     closed before it returns). A program that closes the socket, or
+ *     dup2()s over it, is still covered: the crash handler sees the socket
+ *     is not the one cw_init() made and starts a watchdog for that crash.
  *   - One process, the watchdog: in its idle stage, a 1.5 KiB static
  *     program with no libc (/proc/PID/exe is "/memfd:crashwatch-wd-idle";
  *     about 12 KiB resident), started with two vfork-style clone() hops so
@@ -333,8 +333,10 @@ CW_EXTERN int cw_init(cw_options_t *opts);
  * cw_init() or installed since), turns interception off and closes the
  * socket, so the watchdog exits. The alternate stacks stay until their
  * threads exit, the copy of the environment and command line until the
- * next cw_init(), the two launch stacks for the life of the process (a
- * crash handler still running on another thread may be using them). Safe to
+ * next cw_init(), the two launch stacks and the scope's memfd and mapping
+ * for the life of the process (a crash handler or a scope call still
+ * running on another thread may be using them; a later cw_init() reuses
+ * the scope's). Safe to
  * call when not initialized, and again. Normal context, any thread. */
 CW_EXTERN void cw_shutdown(void);
 

@@ -2,9 +2,9 @@
  * test_api.c — the parts of the public header that hold whatever the
  * build: cw_last_error() is per thread, cw_version() is the version the
  * header's macros say, and cw_init() leaves in the process what the
- * header's contract lists (one close-on-exec AF_UNIX SOCK_SEQPACKET
- * socket, no child, the named alternate stack, no other signal or
- * environment change). Built twice (tests/handler.cmake): against
+ * header's contract lists (a close-on-exec AF_UNIX SOCK_SEQPACKET socket
+ * and the scope's memfd, no child, the named alternate stack, no other
+ * signal or environment change). Built twice (tests/handler.cmake): against
  * libcrashwatch.a (test_api_static) and libcrashwatch.so (test_api_shared),
  * whose thread-local storage takes different TLS models.
  */
@@ -209,18 +209,30 @@ static void test_init_leaves_what_the_header_says(void **state) {
     fail_msg("cw_init: %s (%s)", cw_strerror(rc), cw_last_error());
   list_fds(&after);
 
-  /* One new fd: the socket, close-on-exec, above stdio. */
-  int added = -1, nadded = 0;
+  /* Two new fds, close-on-exec, above stdio: the socket and the scope's
+   * memfd. */
+  int added = -1, scope_fd = -1, nadded = 0;
   for (int fd = 0; fd < 1024; fd++) {
     assert_false(before.open[fd] && !after.open[fd]); /* none closed */
-    if (after.open[fd] && !before.open[fd]) {
+    if (!after.open[fd] || before.open[fd])
+      continue;
+    nadded++;
+    assert_true(fd > 2);
+    assert_true(fcntl(fd, F_GETFD) & FD_CLOEXEC);
+    char link[64], target[256];
+    snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+    ssize_t n = readlink(link, target, sizeof(target) - 1);
+    assert_true(n > 0);
+    target[n] = '\0';
+    if (strncmp(target, "socket:", 7) == 0)
       added = fd;
-      nadded++;
-    }
+    else if (strncmp(target, "/memfd:crashwatch-scope", 23) == 0)
+      scope_fd = fd;
+    else
+      fail_msg("cw_init left fd %d open: %s", fd, target);
   }
-  assert_int_equal(nadded, 1);
-  assert_true(added > 2);
-  assert_true(fcntl(added, F_GETFD) & FD_CLOEXEC);
+  assert_int_equal(nadded, 2);
+  assert_true(added >= 0 && scope_fd >= 0);
   int type = 0;
   socklen_t len = sizeof(type);
   assert_int_equal(getsockopt(added, SOL_SOCKET, SO_TYPE, &type, &len), 0);
@@ -237,6 +249,7 @@ static void test_init_leaves_what_the_header_says(void **state) {
 
   /* The alternate stack, by its name. */
   assert_true(maps_contain("/memfd:crashwatch-sigaltstack"));
+  assert_true(maps_contain("/memfd:crashwatch-scope"));
   stack_t alt;
   assert_int_equal(sigaltstack(NULL, &alt), 0);
   assert_false(alt.ss_flags & SS_DISABLE);
@@ -263,9 +276,11 @@ static void test_init_leaves_what_the_header_says(void **state) {
     n++;
   assert_int_equal(n, nenv);
 
-  /* cw_shutdown() closes the socket: the fds are as before. */
+  /* cw_shutdown() closes the socket; the scope's memfd stays, for a later
+   * cw_init() to reuse. */
   cw_shutdown();
   list_fds(&after);
+  before.open[scope_fd] = 1;
   assert_memory_equal(before.open, after.open, sizeof(before.open));
 }
 
