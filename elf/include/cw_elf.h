@@ -83,7 +83,9 @@ static inline int cw__elf_alias_cmp(uint64_t size_a, uint32_t order_a,
 }
 
 /* The name rule: a symbol is shown without its symbol version ("memcpy"
- * for "memcpy@@GLIBC_2.14" in a .symtab; .dynsym names carry none). Returns
+ * for "memcpy@@GLIBC_2.14" in a .symtab; .dynsym names carry none), as the
+ * watchdog always showed them. llvm-symbolizer prints such a .symtab name
+ * whole: the one place the two differ (no test program has one). Returns
  * the length of the name to show. */
 size_t cw__elf_name_len(const char *name);
 
