@@ -7,7 +7,8 @@
  * The mapping is outside input: a crashed program can leave any bytes in
  * it, and a live one may be writing while this runs. So every slot is
  * first copied out under its sequence counter (a slot that is odd, or
- * changed during the copy, is retried a few times and then dropped), and
+ * changed during the copy, is retried, yielding the CPU after a few tries,
+ * and then dropped), and
  * only the private copy is parsed: sizes and counts bounded, strings cut
  * at their field and repaired to valid UTF-8, JSON values re-checked with
  * the writer's checker, ids and levels range-checked. An entry that fails
@@ -15,6 +16,7 @@
  */
 #include "scope.h"
 
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -23,14 +25,20 @@
 #include "scope_layout.h"
 #include "utf8.h"
 
-/* Copies of a slot tried before it counts as torn. */
-#define SLOT_TRIES 64
+/* Copies of a slot tried before it counts as torn: first at once, then
+ * yielding the CPU, so a live writer that was descheduled in the middle of
+ * its write can finish it. A slot a crashed writer left odd stays odd and
+ * costs these tries once. */
+#define SLOT_SPINS 64
+#define SLOT_YIELDS 256
 
 /* Copies size bytes of the slot at src into dst under its counter.
  * Returns 1 for a consistent copy of a slot in use, else 0. */
 static int read_slot(void *dst, const void *src, size_t size) {
   const cw__scope_slot_hdr_t *h = src;
-  for (int i = 0; i < SLOT_TRIES; i++) {
+  for (int i = 0; i < SLOT_SPINS + SLOT_YIELDS; i++) {
+    if (i >= SLOT_SPINS)
+      sched_yield();
     uint32_t s1 = __atomic_load_n(&h->seq, __ATOMIC_ACQUIRE);
     if (s1 == 0)
       return 0; /* never written */

@@ -998,10 +998,11 @@ static void test_scope_torn_writes_never_seen(void **state) {
   assert_non_null(v.map);
   int seen = 0;
   /* At least 1000 snapshots, and as many as it takes for the writers to
-   * have rewritten the entries 20000 times (on a busy machine they may be
-   * scheduled late): no timing involved. */
-  for (int round = 0;
-       round < 1000 || __atomic_load_n(&progress, __ATOMIC_RELAXED) < 20000;
+   * have rewritten the entries 20000 times and for a snapshot to have
+   * caught a tag between two writes (on a busy machine the writers may be
+   * scheduled late, or descheduled inside a write): no timing involved. */
+  for (int round = 0; round < 1000 || seen == 0 ||
+                      __atomic_load_n(&progress, __ATOMIC_RELAXED) < 20000;
        round++) {
     cw__scope_snapshot_t s;
     assert_int_equal(cw__scope_snapshot(v.map, v.len, &s), 0);
