@@ -184,3 +184,29 @@ cw_add_script_test(handler_version
           $<TARGET_FILE:crashwatch> $<TARGET_FILE:crashwatch_cli>
           ${CMAKE_BINARY_DIR} ${PROJECT_SOURCE_DIR}/include/crashwatch.h
   TIMEOUT 30)
+
+# The scope in real crash reports (issue 10; tests/integration/scope_test.py):
+# scopeprog fills it through the public API and crashes; the cases check
+# the event, the minidump's annotations, scrubbing, the attachments and
+# their upload to the loopback collector. hammer crashes 50 times (10 in a
+# sanitizer build, to keep make test within its budget).
+add_executable(scopeprog progs/scopeprog.c)
+target_compile_options(scopeprog PRIVATE -g -O2)
+target_link_libraries(scopeprog PRIVATE crashwatch Threads::Threads)
+if(CW_SANITIZE)
+  target_compile_options(scopeprog PRIVATE -fno-sanitize=undefined)
+  set(_cw_hammer_runs 10)
+else()
+  set(_cw_hammer_runs 50)
+endif()
+if(CW_HAVE_EMBEDDED_WATCHDOG)
+  foreach(c all crumbs250 hammer secret pii attach)
+    cw_add_script_test(scope_${c}
+      COMMAND ${Python3_EXECUTABLE}
+              ${CMAKE_CURRENT_SOURCE_DIR}/integration/scope_test.py
+              --prog $<TARGET_FILE:scopeprog> --case ${c}
+              --cli $<TARGET_FILE:crashwatch_cli>
+      ENV CW_SCOPE_HAMMER_RUNS=${_cw_hammer_runs}
+      TIMEOUT 300 LABELS crash ptrace scope)
+  endforeach()
+endif()

@@ -24,6 +24,7 @@
 #include "spool.h"
 #include "symbolizer.h"
 #include "wd_capture.h"
+#include "wd_scope.h"
 
 /* Stack kept above the outermost frame's SP: its caller's argument area
  * and saved registers, for stackwalkers that look a little further. */
@@ -80,11 +81,90 @@ static void trace(const wd_config_t *cfg, const char *step) {
     cfg->trace(cfg->trace_ctx, step);
 }
 
-/* Writes the minidump and event.json and commits the report; *lock_fd is
- * the report directory, locked (or -1 if it could not be locked). */
+/* The app's scope at the crash, and what the report makes of it. */
+typedef struct {
+  cw__scope_snapshot_t snap;
+  int have; /* snap holds the app's scope */
+  cw__scrub_t scrub;
+  wd_attachments_t attachments;
+  wd_event_scope_t es;
+  /* The minidump's Crashpad annotations: release, environment, dist and
+   * the tags (scrubbed). */
+  const char *ann_keys[3 + 64];
+  const char *ann_values[3 + 64];
+  size_t nann;
+} scope_state_t;
+
+/* The scrub list: Sentry's defaults unless CRASHWATCH_SCRUB_DEFAULTS=0, and
+ * the patterns of CRASHWATCH_SCRUB_KEYS. secure_getenv: a setuid app's
+ * watchdog gets an environment of the library's making, so there the
+ * defaults apply and nothing is added or turned off. */
+static void scrub_from_env(cw__scrub_t *s) {
+  const char *d = secure_getenv("CRASHWATCH_SCRUB_DEFAULTS");
+  int defaults = !(d != NULL && strcmp(d, "0") == 0);
+  cw__scrub_init(s, defaults, secure_getenv("CRASHWATCH_SCRUB_KEYS"));
+}
+
+/* Copies the scope out of the shared mapping: at the crash, before the
+ * capture, so what the app's other threads write while the watchdog works
+ * is not mixed in. A mapping that is not a scope gives none. */
+static void scope_take(const wd_config_t *cfg, scope_state_t *st) {
+  memset(st, 0, sizeof(*st));
+  st->snap.level = -1;
+  if (cfg->scope_map != NULL &&
+      cw__scope_snapshot(cfg->scope_map, cfg->scope_len, &st->snap) == 0)
+    st->have = 1;
+  scrub_from_env(&st->scrub);
+  st->es.scope = st->have ? &st->snap : NULL;
+  st->es.scrub = &st->scrub;
+  st->es.attachments = &st->attachments;
+}
+
+static void annotate(scope_state_t *st, const char *k, const char *v) {
+  if (v == NULL || st->nann >= sizeof(st->ann_keys) / sizeof(*st->ann_keys))
+    return;
+  st->ann_keys[st->nann] = k;
+  st->ann_values[st->nann] = v;
+  st->nann++;
+}
+
+/* The Crashpad simple annotations of the minidump (Breakpad-style
+ * collectors read them, and Crashpad's own tools). */
+static void scope_annotations(const wd_config_t *cfg, scope_state_t *st,
+                              wd_capture_t *c, const char *event_id) {
+  annotate(st, "release", cfg->release);
+  annotate(st, "environment", cfg->environment);
+  if (st->have) {
+    annotate(st, "dist", st->snap.dist);
+    for (size_t i = 0; i < st->snap.ntags; i++) {
+      const char *k = st->snap.tags[i].key;
+      if (k == NULL || strcmp(k, "release") == 0 ||
+          strcmp(k, "environment") == 0 || strcmp(k, "dist") == 0)
+        continue;
+      annotate(st, k,
+               cw__scrub_key_matches(&st->scrub, k, strlen(k))
+                   ? CW_SCRUB_FILTERED
+                   : st->snap.tags[i].value);
+    }
+  }
+  c->annotation_keys = st->ann_keys;
+  c->annotation_values = st->ann_values;
+  c->nannotations = st->nann;
+  c->report_id_hex = event_id;
+}
+
+static void scope_free(scope_state_t *st) {
+  cw__wd_attachments_free(&st->attachments);
+  if (st->have)
+    cw__scope_snapshot_free(&st->snap);
+}
+
+/* Writes the minidump, the attachments and event.json and commits the
+ * report; *lock_fd is the report directory, locked (or -1 if it could not
+ * be locked). */
 static int write_report(const wd_config_t *cfg, const wd_capture_t *c,
-                        const char *event_id, char *report_path, size_t cap,
-                        int *lock_fd) {
+                        scope_state_t *st, const char *event_id,
+                        char *report_path, size_t cap, int *lock_fd) {
   *lock_fd = -1;
   spool_report_t *r;
   int rc = cw__spool_report_begin(cfg->spool_dir, event_id, &r);
@@ -97,9 +177,16 @@ static int write_report(const wd_config_t *cfg, const wd_capture_t *c,
     if (close(fd) != 0 && rc == 0)
       rc = CW_EIO;
   }
+  /* The registered files' tails: a file that cannot be read is noted in
+   * the event, only a failure to write the report fails it. */
+  if (rc == 0 && st->have)
+    rc = cw__wd_attachments_copy(r, st->snap.attachments, st->snap.nattachments,
+                                 st->snap.attachment_max_bytes,
+                                 &st->attachments);
   if (rc == 0) {
     cw__buf_t ev = CW_BUF_INIT;
-    rc = cw__wd_event_json(c, event_id, cfg->release, cfg->environment, &ev);
+    rc = cw__wd_event_json_scope(c, event_id, cfg->release, cfg->environment,
+                                 &st->es, &ev);
     if (rc == 0)
       rc = cw__spool_report_write_file(r, SPOOL_EVENT_FILE, ev.data, ev.len);
     cw__buf_free(&ev);
@@ -139,7 +226,8 @@ static int replace_event(int dir_fd, const cw__buf_t *ev) {
  * frame or says why not, replaces event.json. Failures here cost only the
  * source lines: the committed report stays as it is. */
 static void symbolize_report(const wd_config_t *cfg, wd_capture_t *c,
-                             const char *event_id, int dir_fd) {
+                             const scope_state_t *st, const char *event_id,
+                             int dir_fd) {
   if (c->symbolize_state == WD_SYMBOLIZE_DISABLED)
     return; /* the committed report says so already */
   trace(cfg, "symbolize-start");
@@ -150,8 +238,8 @@ static void symbolize_report(const wd_config_t *cfg, wd_capture_t *c,
   if (dir_fd < 0)
     return;
   cw__buf_t ev = CW_BUF_INIT;
-  if (cw__wd_event_json(c, event_id, cfg->release, cfg->environment, &ev) ==
-          0 &&
+  if (cw__wd_event_json_scope(c, event_id, cfg->release, cfg->environment,
+                              &st->es, &ev) == 0 &&
       replace_event(dir_fd, &ev) == 0)
     trace(cfg, "event-replaced");
   cw__buf_free(&ev);
@@ -165,6 +253,8 @@ int cw__wd_handle_crash(const wd_config_t *cfg, const cw__crash_record_t *rec,
   opts.include_environ = cfg->include_environ;
   opts.force_procmem = env_flag("CRASHWATCH_FORCE_PROCMEM");
 
+  scope_state_t st;
+  scope_take(cfg, &st);
   wd_capture_t c;
   int capture_rc = cw__wd_capture_process(rec, &opts, &c);
   /* When the app is the init of its PID namespace (its getpid() is 1, and
@@ -198,7 +288,8 @@ int cw__wd_handle_crash(const wd_config_t *cfg, const cw__crash_record_t *rec,
     c.symbolize_state = WD_SYMBOLIZE_DISABLED;
   /* Durability first: the report is committed with the symbol tables'
    * names before any debug information is read. */
-  int rc = write_report(cfg, &c, event_id, path, sizeof(path), &lock_fd);
+  scope_annotations(cfg, &st, &c, event_id);
+  int rc = write_report(cfg, &c, &st, event_id, path, sizeof(path), &lock_fd);
   if (rc == 0) {
     trace(cfg, "committed");
     if (report_path != NULL && cap > 0)
@@ -212,7 +303,7 @@ int cw__wd_handle_crash(const wd_config_t *cfg, const cw__crash_record_t *rec,
     released = 1;
   }
   if (rc == 0)
-    symbolize_report(cfg, &c, event_id, lock_fd);
+    symbolize_report(cfg, &c, &st, event_id, lock_fd);
   if (!released) {
     release(release_ctx, status);
     trace(cfg, "released");
@@ -221,7 +312,9 @@ int cw__wd_handle_crash(const wd_config_t *cfg, const cw__crash_record_t *rec,
     close(lock_fd); /* unlocks: the uploader may take the report */
   if (cfg->print_summary && cfg->summary_fd >= 0)
     cw__wd_summary_write(&c, cfg->summary_fd, rc == 0 ? path : NULL);
+  c.nannotations = 0; /* borrowed from st */
   cw__wd_capture_free(&c);
+  scope_free(&st);
   if (rc != 0)
     return rc;
   return capture_rc == 0 ? 0 : CW_ECAPTURE;
