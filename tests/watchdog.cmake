@@ -23,7 +23,7 @@ cw_add_unit_test(test_minidump_writer SOURCES unit/test_minidump_writer.c
   LIBS cw_capture cw_symbolizer cw_common cw_errors TIMEOUT 30)
 
 cw_add_unit_test(test_capture SOURCES unit/test_capture.c
-  LIBS cw_capture cw_symbolizer cw_elf cw_spool cw_common TIMEOUT 90)
+  LIBS cw_capture cw_symbolizer cw_elf cw_spool cw_common TIMEOUT 180)
 target_compile_definitions(test_capture PRIVATE
   WD_TARGET_SRC="${CMAKE_CURRENT_SOURCE_DIR}/progs/watchdog_target.c"
   WD_TARGET="$<TARGET_FILE:watchdog_target>"
