@@ -9,7 +9,7 @@ own files reach it (same directory). The CMake targets export only those
 directories, and this check proves it with the real compile commands
 (BUILD_DIR/compile_commands.json):
 
-  for every distinct set of flags a module's files are compiled with, a
+  for every distinct set of flags a module's targets compile with, a
   probe file outside every module finds none of the private headers of the
   OTHER modules (one compile asks __has_include, which looks a header up as
   #include does, for each of them, after including crashwatch.h as a
@@ -54,8 +54,8 @@ def headers(src):
     return out
 
 
-def module_of(src, path):
-    rel = os.path.relpath(os.path.realpath(path), os.path.realpath(src))
+def module_of(root, path):
+    rel = os.path.relpath(os.path.realpath(path), os.path.realpath(root))
     top = rel.split(os.sep)[0]
     return top if top in MODULES else None
 
@@ -97,7 +97,11 @@ def main():
     hdrs = headers(src)
     seen = {}
     for e in entries:
-        m = module_of(src, os.path.join(e.get("directory", ""), e["file"]))
+        # The flags belong to the target, and the target to the module whose
+        # CMakeLists.txt declares it: its build directory (a file of another
+        # folder compiled into it, as common/utf8.c into the handler's
+        # signal-context objects, is compiled with the target's flags).
+        m = module_of(build, e.get("directory", ""))
         if m is None or not e["file"].endswith(".c"):
             continue
         cc, flags, cwd = flags_of(e)
