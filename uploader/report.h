@@ -1,6 +1,6 @@
 /*
- * report.h — one spooled report loaded for sending, and its encodings
- * (normal context).
+ * report.h — one spooled report loaded for sending (normal context). Its
+ * encodings are envelope.h (Sentry) and multipart.h (Breakpad-style).
  *
  * A report is <spool>/<event_id>/ with event.json (required, a JSON object),
  * minidump.dmp (optional) and other attachment files. Names starting with
@@ -55,32 +55,6 @@ const char *cw__report_content_type(const char *name);
 /* SDK identity used in envelopes and HTTP headers. */
 #define CW_SDK_NAME "crashwatch"
 
-/*
- * Sentry envelope:
- *   {"event_id":..,"dsn":..,"sdk":{"name":..,"version":..},"sent_at":..}\n
- *   {"type":"event","length":N}\n<event.json>\n
- *   {"type":"attachment","length":N,"filename":"minidump.dmp",
- *    "attachment_type":"event.minidump",...}\n<bytes>\n
- *   ... one attachment item per other file (attachment_type event.attachment,
- *   content_type from cw__report_content_type)
- * dsn may be NULL (omitted). now_ms gives sent_at. Appends to out; returns 0
- * or CW_ENOMEM.
- */
-int cw__envelope_encode(const report_t *r, const char *dsn, int64_t now_ms,
-                        cw__buf_t *out);
-
-/*
- * Breakpad-style multipart/form-data body: the annotation fields, the event
- * JSON in a "sentry" field, the minidump as file part "upload_file_minidump"
- * and each other attachment as a file part named after its file, with its
- * Content-Type from cw__report_content_type (the minidump's part keeps
- * application/octet-stream, as Breakpad's sender writes it). boundary
- * must not occur in the data (use cw__multipart_boundary). Returns 0 or
- * CW_ENOMEM.
- */
-int cw__multipart_encode(const report_t *r, const upload_field_t *fields,
-                         size_t nfields, const char *boundary, cw__buf_t *out);
-
 /* The fields a multipart upload sends: the given ones (the annotations
  * configured with --field / cw__upload_config_add_field), then the event's
  * "release" and each of its "tags" (a string value) as a plain form field
@@ -103,12 +77,5 @@ typedef struct {
 void cw__report_fields(const report_t *r, const upload_field_t *given,
                        size_t ngiven, report_fields_t *out);
 void cw__report_fields_free(report_fields_t *f);
-
-/* A random boundary ("------------------------crashwatch" + 24 hex) that
- * does not occur in any of r's data. cap >= 64. */
-void cw__multipart_boundary(const report_t *r, char *out, size_t cap);
-
-/* RFC 3339 UTC with milliseconds: "2026-11-25T12:41:34.123Z". */
-void cw__format_rfc3339(int64_t ms, char *out, size_t cap);
 
 #endif

@@ -18,6 +18,8 @@
 
 #include "crashwatch.h"
 #include "dsn.h"
+#include "envelope.h"
+#include "multipart.h"
 #include "ratelimit.h"
 #include "redact.h"
 #include "report.h"

@@ -15,6 +15,8 @@
 
 #include "buf.h"
 #include "crashwatch.h"
+#include "envelope.h"
+#include "multipart.h"
 #include "report.h"
 #include "spool.h"
 #include "transport.h"
