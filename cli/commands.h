@@ -8,4 +8,10 @@ int cw__cmd_dump(int argc, char **argv);
 int cw__cmd_symbolize(int argc, char **argv);
 int cw__cmd_upload(int argc, char **argv);
 
+/* symbolize's minidump mode (cmd_symbolize_dump.c): the dump at arg (or the
+ * minidump.dmp of the report directory arg) walked and symbolized with s,
+ * as text or JSON on stdout. Returns the exit status. */
+struct cw__symbolizer;
+int cw__cmd_symbolize_dump(struct cw__symbolizer *s, const char *arg, int json);
+
 #endif
