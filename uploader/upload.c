@@ -372,16 +372,37 @@ static int64_t blocked(const pass_t *p, int has_attachments, int64_t now) {
   return a;
 }
 
-static void send_one(pass_t *p, const char *id, cw__upload_stats_t *st) {
+/* A 2xx: the report leaves the spool. */
+static void delivered(pass_t *p, const char *id, long status, size_t sent,
+                      cw__upload_stats_t *st) {
   const cw__upload_config_t *cfg = p->cfg;
-  int64_t now = now_ms();
+  int drc = cw__spool_remove_report(cfg->spool_dir, id);
+  cw__spool_retry_remove(cfg->spool_dir, id);
+  if (drc != 0) {
+    st->io_errors++;
+    ulog(cfg, CW_UPLOAD_QUIET,
+         "%s: delivered but cannot remove it from the spool: %s (it will "
+         "be sent again)",
+         id, cw_strerror(drc));
+  }
+  st->delivered++;
+  ulog(cfg, CW_UPLOAD_NORMAL, "delivered %s (HTTP %ld, %zu bytes)", id, status,
+       sent);
+}
+
+/* Whether report id is due now: not held back by a rate limit or its
+ * retry schedule, and loadable. Returns 1 with the report in *r (free it),
+ * or 0 when it was counted (pending, quarantined, I/O error) and logged. */
+static int load_due(pass_t *p, const char *id, int64_t now, report_t *r,
+                    cw__upload_stats_t *st) {
+  const cw__upload_config_t *cfg = p->cfg;
   int64_t until = blocked(p, 0, now);
   if (until) {
     st->pending++;
     due(st, until);
     ulog(cfg, CW_UPLOAD_VERBOSE, "%s: rate limited for %.1f s more", id,
          (double)(until - now) / 1000.0);
-    return;
+    return 0;
   }
   spool_retry_t rs;
   cw__spool_retry_load(cfg->spool_dir, id, &rs);
@@ -390,72 +411,157 @@ static void send_one(pass_t *p, const char *id, cw__upload_stats_t *st) {
     due(st, rs.next_ms);
     ulog(cfg, CW_UPLOAD_VERBOSE, "%s: next attempt in %.1f s", id,
          (double)(rs.next_ms - now) / 1000.0);
-    return;
+    return 0;
   }
-  report_t r;
   char err[512];
-  int rc = cw__report_load(cfg->spool_dir, id, &r, err, sizeof(err));
+  int rc = cw__report_load(cfg->spool_dir, id, r, err, sizeof(err));
   if (rc == CW_EFORMAT) {
     char reason[600];
     snprintf(reason, sizeof(reason), "corrupt report: %s", err);
-    cw__report_free(&r);
+    cw__report_free(r);
     quarantine(p, id, reason, st);
-    return;
+    return 0;
   }
   if (rc != 0) {
-    cw__report_free(&r);
+    cw__report_free(r);
     st->io_errors++;
     st->pending++;
     ulog(cfg, CW_UPLOAD_QUIET, "%s: cannot read the report: %s", id,
          err[0] ? err : cw_strerror(rc));
-    return;
+    return 0;
   }
-  until = blocked(p, r.nfiles > 0, now);
+  until = blocked(p, r->nfiles > 0, now);
   if (until) {
-    cw__report_free(&r);
+    cw__report_free(r);
     st->pending++;
     due(st, until);
     ulog(cfg, CW_UPLOAD_VERBOSE, "%s: attachments rate limited for %.1f s", id,
          (double)(until - now) / 1000.0);
-    return;
+    return 0;
   }
-  cw__buf_t body = CW_BUF_INIT, gz = CW_BUF_INIT;
+  return 1;
+}
+
+/* One HTTP request for a report: its headers and (possibly gzipped) body.
+ * headers point into the struct itself: do not copy it. */
+typedef struct {
+  cw__buf_t body, gz;
+  const cw__buf_t *send; /* body or gz */
+  size_t raw_len;        /* before gzip */
   const char *headers[6];
-  size_t nh = 0;
+  size_t nh;
   char ctype[160], ua[64];
-  snprintf(ua, sizeof(ua), "User-Agent: " CW_SDK_NAME "/%s", CW_VERSION_STRING);
-  headers[nh++] = ua;
-  int use_gzip;
+} request_t;
+
+/* Encodes r in the configured format (envelope or multipart) into q.
+ * Returns 0 or a CW_E* code; free q with request_free either way. */
+static int request_encode(pass_t *p, const report_t *r, int64_t now,
+                          request_t *q) {
+  const cw__upload_config_t *cfg = p->cfg;
+  memset(q, 0, sizeof(*q));
+  snprintf(q->ua, sizeof(q->ua), "User-Agent: " CW_SDK_NAME "/%s",
+           CW_VERSION_STRING);
+  q->headers[q->nh++] = q->ua;
+  int rc, use_gzip;
   if (cfg->format == CW_UPLOAD_ENVELOPE) {
-    rc = cw__envelope_encode(&r, p->dsn_public, now, &body);
-    headers[nh++] = "Content-Type: application/x-sentry-envelope";
-    headers[nh++] = p->auth;
+    rc = cw__envelope_encode(r, p->dsn_public, now, &q->body);
+    q->headers[q->nh++] = "Content-Type: application/x-sentry-envelope";
+    q->headers[q->nh++] = p->auth;
     use_gzip = 1;
   } else {
     char boundary[96];
-    cw__multipart_boundary(&r, boundary, sizeof(boundary));
+    cw__multipart_boundary(r, boundary, sizeof(boundary));
     /* The event's release and tags go along as plain fields too. */
     report_fields_t fields;
-    cw__report_fields(&r, cfg->fields, cfg->nfields, &fields);
-    rc = cw__multipart_encode(&r, fields.v, fields.n, boundary, &body);
+    cw__report_fields(r, cfg->fields, cfg->nfields, &fields);
+    rc = cw__multipart_encode(r, fields.v, fields.n, boundary, &q->body);
     cw__report_fields_free(&fields);
-    snprintf(ctype, sizeof(ctype),
+    snprintf(q->ctype, sizeof(q->ctype),
              "Content-Type: multipart/form-data; boundary=%s", boundary);
-    headers[nh++] = ctype;
+    q->headers[q->nh++] = q->ctype;
     use_gzip = cfg->gzip;
   }
-  size_t raw_len = body.len;
-  int nfiles = (int)r.nfiles;
-  cw__report_free(&r);
-  const cw__buf_t *send = &body;
+  q->raw_len = q->body.len;
+  q->send = &q->body;
   if (rc == 0 && use_gzip) {
-    rc = cw__gzip_compress(body.data, body.len, &gz);
-    headers[nh++] = "Content-Encoding: gzip";
-    send = &gz;
+    rc = cw__gzip_compress(q->body.data, q->body.len, &q->gz);
+    q->headers[q->nh++] = "Content-Encoding: gzip";
+    q->send = &q->gz;
   }
+  return rc;
+}
+
+static void request_free(request_t *q) {
+  cw__buf_free(&q->body);
+  cw__buf_free(&q->gz);
+}
+
+/* Acts on the server's answer for report id: rate limits learnt, then
+ * delivered (removed), retried later, or quarantined (refused). */
+static void handle_response(pass_t *p, const char *id, http_result_t *res,
+                            int nfiles, size_t sent, cw__upload_stats_t *st) {
+  const cw__upload_config_t *cfg = p->cfg;
+  int64_t now = now_ms();
+  if (!res->transport_error &&
+      cw__ratelimit_update(&p->rl, res->status, res->rate_limits,
+                           res->retry_after, now)) {
+    save_limits(p);
+    ulog(cfg, CW_UPLOAD_NORMAL,
+         "rate limited by the server (HTTP %ld%s%.200s%s%s%s)", res->status,
+         res->rate_limits ? ", X-Sentry-Rate-Limits: " : "",
+         res->rate_limits ? res->rate_limits : "",
+         res->rate_limits && res->rate_limits_len > 200 ? "..." : "",
+         res->retry_after[0] ? ", Retry-After: " : "", res->retry_after);
+  }
+  http_result_free(res);
+  char what[600];
+  if (res->transport_error) {
+    if (should_abort()) {
+      st->pending++;
+      p->stop_pass = 1;
+      ulog(cfg, CW_UPLOAD_VERBOSE, "%s: transfer interrupted", id);
+      return;
+    }
+    snprintf(what, sizeof(what), "%s%s", res->tls_error ? "TLS error: " : "",
+             res->error);
+    retry_later(p, id, what, !res->timed_out, st);
+    return;
+  }
+  long s = res->status;
+  if (s < 500 && s != 408)
+    p->fails_in_row = 0; /* the server works */
+  if (s >= 200 && s < 300) {
+    delivered(p, id, s, sent, st);
+    return;
+  }
+  if (s == 429) {
+    st->pending++;
+    due(st, blocked(p, nfiles > 0, now));
+    return;
+  }
+  snprintf(what, sizeof(what), "HTTP %ld%s%.300s", s, res->body[0] ? ": " : "",
+           res->body);
+  if (s >= 400 && s < 500 && s != 408) {
+    char reason[700];
+    snprintf(reason, sizeof(reason), "refused by %s: %s", p->url, what);
+    quarantine(p, id, reason, st);
+    return;
+  }
+  retry_later(p, id, what, 0, st);
+}
+
+static void send_one(pass_t *p, const char *id, cw__upload_stats_t *st) {
+  const cw__upload_config_t *cfg = p->cfg;
+  int64_t now = now_ms();
+  report_t r;
+  if (!load_due(p, id, now, &r, st))
+    return;
+  int nfiles = (int)r.nfiles;
+  request_t q;
+  int rc = request_encode(p, &r, now, &q);
+  cw__report_free(&r);
   if (rc != 0) {
-    cw__buf_free(&body);
-    cw__buf_free(&gz);
+    request_free(&q);
     st->pending++;
     st->io_errors++;
     ulog(cfg, CW_UPLOAD_QUIET, "%s: cannot encode: %s", id, cw_strerror(rc));
@@ -464,13 +570,12 @@ static void send_one(pass_t *p, const char *id, cw__upload_stats_t *st) {
   ulog(cfg, CW_UPLOAD_VERBOSE,
        "%s: sending %zu bytes (%zu before gzip, %d "
        "attachment%s) to %s",
-       id, send->len, raw_len, nfiles, nfiles == 1 ? "" : "s", p->url);
+       id, q.send->len, q.raw_len, nfiles, nfiles == 1 ? "" : "s", p->url);
   http_result_t res;
-  rc =
-      cw__http_post(&p->http, p->url, headers, nh, send->data, send->len, &res);
-  size_t sent = send->len;
-  cw__buf_free(&body);
-  cw__buf_free(&gz);
+  rc = cw__http_post(&p->http, p->url, q.headers, q.nh, q.send->data,
+                     q.send->len, &res);
+  size_t sent = q.send->len;
+  request_free(&q);
   if (rc != 0) {
     st->pending++;
     st->io_errors++;
@@ -478,64 +583,7 @@ static void send_one(pass_t *p, const char *id, cw__upload_stats_t *st) {
     p->stop_pass = 1;
     return;
   }
-  now = now_ms();
-  if (!res.transport_error &&
-      cw__ratelimit_update(&p->rl, res.status, res.rate_limits, res.retry_after,
-                           now)) {
-    save_limits(p);
-    ulog(cfg, CW_UPLOAD_NORMAL,
-         "rate limited by the server (HTTP %ld%s%.200s%s%s%s)", res.status,
-         res.rate_limits ? ", X-Sentry-Rate-Limits: " : "",
-         res.rate_limits ? res.rate_limits : "",
-         res.rate_limits && res.rate_limits_len > 200 ? "..." : "",
-         res.retry_after[0] ? ", Retry-After: " : "", res.retry_after);
-  }
-  http_result_free(&res);
-  char what[600];
-  if (res.transport_error) {
-    if (should_abort()) {
-      st->pending++;
-      p->stop_pass = 1;
-      ulog(cfg, CW_UPLOAD_VERBOSE, "%s: transfer interrupted", id);
-      return;
-    }
-    snprintf(what, sizeof(what), "%s%s", res.tls_error ? "TLS error: " : "",
-             res.error);
-    retry_later(p, id, what, !res.timed_out, st);
-    return;
-  }
-  long s = res.status;
-  if (s < 500 && s != 408)
-    p->fails_in_row = 0; /* the server works */
-  if (s >= 200 && s < 300) {
-    int drc = cw__spool_remove_report(cfg->spool_dir, id);
-    cw__spool_retry_remove(cfg->spool_dir, id);
-    if (drc != 0) {
-      st->io_errors++;
-      ulog(cfg, CW_UPLOAD_QUIET,
-           "%s: delivered but cannot remove it from the spool: %s (it will "
-           "be sent again)",
-           id, cw_strerror(drc));
-    }
-    st->delivered++;
-    ulog(cfg, CW_UPLOAD_NORMAL, "delivered %s (HTTP %ld, %zu bytes)", id, s,
-         sent);
-    return;
-  }
-  if (s == 429) {
-    st->pending++;
-    due(st, blocked(p, nfiles > 0, now));
-    return;
-  }
-  snprintf(what, sizeof(what), "HTTP %ld%s%.300s", s, res.body[0] ? ": " : "",
-           res.body);
-  if (s >= 400 && s < 500 && s != 408) {
-    char reason[700];
-    snprintf(reason, sizeof(reason), "refused by %s: %s", p->url, what);
-    quarantine(p, id, reason, st);
-    return;
-  }
-  retry_later(p, id, what, 0, st);
+  handle_response(p, id, &res, nfiles, sent, st);
 }
 
 static int pass_setup(const cw__upload_config_t *cfg, pass_t *p) {
