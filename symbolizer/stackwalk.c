@@ -276,241 +276,277 @@ static int terminate(uint64_t caller_ip, uint64_t caller_sp, uint64_t callee_sp,
   return first ? caller_sp < callee_sp : caller_sp <= callee_sp;
 }
 
+/* The DWARF expression evaluator's stack. */
+typedef struct {
+  uint64_t v[SW_EXPR_STACK];
+  size_t n;
+} expr_stack_t;
+
+static int expr_push(expr_stack_t *st, uint64_t v) {
+  if (st->n >= SW_EXPR_STACK)
+    return -1;
+  st->v[st->n++] = v;
+  return 0;
+}
+
+/* The binary operators: x OP b, both popped, the result pushed. Returns 1
+ * with *r, 0 if a is not one, -1 for a division by zero or overflow. */
+static int expr_binop(unsigned a, uint64_t x, uint64_t b, uint64_t *r) {
+  int64_t sx = (int64_t)x, sb = (int64_t)b;
+  switch (a) {
+  case DW_OP_plus:
+    *r = x + b;
+    return 1;
+  case DW_OP_minus:
+    *r = x - b;
+    return 1;
+  case DW_OP_mul:
+    *r = x * b;
+    return 1;
+  case DW_OP_and:
+    *r = x & b;
+    return 1;
+  case DW_OP_or:
+    *r = x | b;
+    return 1;
+  case DW_OP_xor:
+    *r = x ^ b;
+    return 1;
+  case DW_OP_shl:
+    *r = b >= 64 ? 0 : x << b;
+    return 1;
+  case DW_OP_shr:
+    *r = b >= 64 ? 0 : x >> b;
+    return 1;
+  case DW_OP_shra:
+    *r = (uint64_t)(b >= 64 ? (sx < 0 ? -1 : 0) : sx >> b);
+    return 1;
+  case DW_OP_div:
+    if (b == 0 || (sx == INT64_MIN && sb == -1))
+      return -1;
+    *r = (uint64_t)(sx / sb);
+    return 1;
+  case DW_OP_mod:
+    if (b == 0)
+      return -1;
+    *r = x % b;
+    return 1;
+  case DW_OP_eq:
+    *r = sx == sb;
+    return 1;
+  case DW_OP_ne:
+    *r = sx != sb;
+    return 1;
+  case DW_OP_lt:
+    *r = sx < sb;
+    return 1;
+  case DW_OP_le:
+    *r = sx <= sb;
+    return 1;
+  case DW_OP_gt:
+    *r = sx > sb;
+    return 1;
+  case DW_OP_ge:
+    *r = sx >= sb;
+    return 1;
+  default:
+    return 0;
+  }
+}
+
+/* The operators that only rearrange the stack. Returns 1 if op was one
+ * (done), 0 if not, -1 on a stack too short or too deep. */
+static int expr_stack_op(expr_stack_t *st, const Dwarf_Op *op) {
+  uint64_t *v = st->v, t;
+  size_t n = st->n;
+  switch (op->atom) {
+  case DW_OP_dup:
+    return n < 1 || expr_push(st, v[n - 1]) != 0 ? -1 : 1;
+  case DW_OP_drop:
+    if (n < 1)
+      return -1;
+    st->n--;
+    return 1;
+  case DW_OP_over:
+    return n < 2 || expr_push(st, v[n - 2]) != 0 ? -1 : 1;
+  case DW_OP_pick:
+    return op->number >= n || expr_push(st, v[n - 1 - op->number]) != 0 ? -1
+                                                                        : 1;
+  case DW_OP_swap:
+    if (n < 2)
+      return -1;
+    t = v[n - 1];
+    v[n - 1] = v[n - 2];
+    v[n - 2] = t;
+    return 1;
+  case DW_OP_rot:
+    if (n < 3)
+      return -1;
+    t = v[n - 1];
+    v[n - 1] = v[n - 2];
+    v[n - 2] = v[n - 3];
+    v[n - 3] = t;
+    return 1;
+  default:
+    return 0;
+  }
+}
+
+/* The operators that replace the top of the stack (dereference included).
+ * Returns 1 if op was one (done), 0 if not, -1 on failure. */
+static int expr_unary_op(cw__stackwalker_t *sw, expr_stack_t *st,
+                         const Dwarf_Op *op) {
+  switch (op->atom) {
+  case DW_OP_deref:
+  case DW_OP_plus_uconst:
+  case DW_OP_neg:
+  case DW_OP_not:
+  case DW_OP_abs:
+    break;
+  default:
+    return 0;
+  }
+  if (st->n < 1)
+    return -1;
+  uint64_t *top = &st->v[st->n - 1];
+  switch (op->atom) {
+  case DW_OP_deref: {
+    uint64_t v;
+    if (any_read(sw, *top, &v, 8) != 0)
+      return -1;
+    *top = v;
+    break;
+  }
+  case DW_OP_plus_uconst:
+    *top += op->number;
+    break;
+  case DW_OP_neg:
+    *top = (uint64_t)(-(int64_t)*top);
+    break;
+  case DW_OP_not:
+    *top = ~*top;
+    break;
+  default: /* DW_OP_abs */
+    if ((int64_t)*top < 0)
+      *top = (uint64_t)(-(int64_t)*top);
+    break;
+  }
+  return 1;
+}
+
+/* The operators that push a constant, a register plus an offset, or the
+ * CFA. Returns 1 if op was one (done), 0 if not, -1 on failure (an unknown
+ * register, no CFA yet, a full stack). */
+static int expr_push_op(expr_stack_t *st, const Dwarf_Op *op,
+                        const cw__sw_frame_t *f, uint64_t cfa, int have_cfa) {
+  unsigned a = op->atom;
+  if (a >= DW_OP_lit0 && a <= DW_OP_lit31)
+    return expr_push(st, a - DW_OP_lit0) != 0 ? -1 : 1;
+  if (a >= DW_OP_breg0 && a <= DW_OP_breg31) {
+    unsigned r = a - DW_OP_breg0;
+    if (r >= CW_SW_NREGS || !(f->valid & BIT(r)))
+      return -1;
+    return expr_push(st, f->regs[r] + (uint64_t)(int64_t)op->number) ? -1 : 1;
+  }
+  switch (a) {
+  case DW_OP_bregx:
+    if (op->number >= CW_SW_NREGS || !(f->valid & BIT(op->number)))
+      return -1;
+    return expr_push(st, f->regs[op->number] + (uint64_t)(int64_t)op->number2)
+               ? -1
+               : 1;
+  case DW_OP_call_frame_cfa:
+    return !have_cfa || expr_push(st, cfa) != 0 ? -1 : 1;
+  case DW_OP_addr:
+  case DW_OP_const1u:
+  case DW_OP_const2u:
+  case DW_OP_const4u:
+  case DW_OP_const8u:
+  case DW_OP_constu:
+    return expr_push(st, op->number) != 0 ? -1 : 1;
+  case DW_OP_const1s:
+  case DW_OP_const2s:
+  case DW_OP_const4s:
+  case DW_OP_const8s:
+  case DW_OP_consts:
+    return expr_push(st, (uint64_t)(int64_t)op->number) != 0 ? -1 : 1;
+  default:
+    return 0;
+  }
+}
+
+/* Where DW_OP_skip / DW_OP_bra at ops[i] jumps: the index of the target
+ * op, nops for a jump past the end (the expression ends), or -1 for a
+ * target that is not an op boundary. */
+static long expr_jump(const Dwarf_Op *ops, size_t nops, size_t i) {
+  /* Operand: signed 2-byte offset from the end of this op (3 bytes). */
+  uint64_t target =
+      ops[i].offset + 3 + (uint64_t)(int64_t)(int16_t)ops[i].number;
+  size_t k = 0;
+  while (k < nops && ops[k].offset != target)
+    k++;
+  if (k == nops)
+    return target > ops[nops - 1].offset ? (long)nops : -1;
+  return (long)k;
+}
+
 /* Evaluates a DWARF expression from libdw (CFI subset plus arithmetic). */
 static int eval_expr(cw__stackwalker_t *sw, const Dwarf_Op *ops, size_t nops,
                      const cw__sw_frame_t *f, uint64_t cfa, int have_cfa,
                      uint64_t *result, int *is_value) {
-  uint64_t st[SW_EXPR_STACK];
-  size_t sp = 0;
+  expr_stack_t st;
+  st.n = 0;
   *is_value = 0;
-#define PUSH(v)                                                                \
-  do {                                                                         \
-    uint64_t pushed_ = (v);                                                    \
-    if (sp >= SW_EXPR_STACK)                                                   \
-      return -1;                                                               \
-    st[sp] = pushed_;                                                          \
-    sp++;                                                                      \
-  } while (0)
-#define NEED(n)                                                                \
-  do {                                                                         \
-    if (sp < (n))                                                              \
-      return -1;                                                               \
-  } while (0)
   size_t steps = 0;
   for (size_t i = 0; i < nops; i++) {
     if (++steps > SW_EXPR_STEPS)
       return -1;
     const Dwarf_Op *op = &ops[i];
     unsigned a = op->atom;
-    if (a >= DW_OP_lit0 && a <= DW_OP_lit31) {
-      PUSH(a - DW_OP_lit0);
-    } else if (a >= DW_OP_breg0 && a <= DW_OP_breg31) {
-      unsigned r = a - DW_OP_breg0;
-      if (r >= CW_SW_NREGS || !(f->valid & BIT(r)))
+    int done = expr_push_op(&st, op, f, cfa, have_cfa);
+    if (done == 0)
+      done = expr_stack_op(&st, op);
+    if (done == 0)
+      done = expr_unary_op(sw, &st, op);
+    if (done < 0)
+      return -1;
+    if (done > 0 || a == DW_OP_nop)
+      continue;
+    uint64_t r;
+    if (expr_binop(a, 0, 1, &r) != 0) { /* a binary operator */
+      if (st.n < 2)
         return -1;
-      PUSH(f->regs[r] + (uint64_t)(int64_t)op->number);
-    } else {
-      switch (a) {
-      case DW_OP_bregx:
-        if (op->number >= CW_SW_NREGS || !(f->valid & BIT(op->number)))
-          return -1;
-        PUSH(f->regs[op->number] + (uint64_t)(int64_t)op->number2);
-        break;
-      case DW_OP_call_frame_cfa:
-        if (!have_cfa)
-          return -1;
-        PUSH(cfa);
-        break;
-      case DW_OP_addr:
-      case DW_OP_const1u:
-      case DW_OP_const2u:
-      case DW_OP_const4u:
-      case DW_OP_const8u:
-      case DW_OP_constu:
-        PUSH(op->number);
-        break;
-      case DW_OP_const1s:
-      case DW_OP_const2s:
-      case DW_OP_const4s:
-      case DW_OP_const8s:
-      case DW_OP_consts:
-        PUSH((uint64_t)(int64_t)op->number);
-        break;
-      case DW_OP_dup:
-        NEED(1);
-        PUSH(st[sp - 1]);
-        break;
-      case DW_OP_drop:
-        NEED(1);
-        sp--;
-        break;
-      case DW_OP_over:
-        NEED(2);
-        PUSH(st[sp - 2]);
-        break;
-      case DW_OP_pick:
-        if (op->number >= sp)
-          return -1;
-        PUSH(st[sp - 1 - op->number]);
-        break;
-      case DW_OP_swap: {
-        NEED(2);
-        uint64_t t = st[sp - 1];
-        st[sp - 1] = st[sp - 2];
-        st[sp - 2] = t;
-        break;
-      }
-      case DW_OP_rot: {
-        NEED(3);
-        uint64_t t = st[sp - 1];
-        st[sp - 1] = st[sp - 2];
-        st[sp - 2] = st[sp - 3];
-        st[sp - 3] = t;
-        break;
-      }
-      case DW_OP_deref: {
-        NEED(1);
-        uint64_t v;
-        if (any_read(sw, st[sp - 1], &v, 8) != 0)
-          return -1;
-        st[sp - 1] = v;
-        break;
-      }
-      case DW_OP_plus_uconst:
-        NEED(1);
-        st[sp - 1] += op->number;
-        break;
-      case DW_OP_neg:
-        NEED(1);
-        st[sp - 1] = (uint64_t)(-(int64_t)st[sp - 1]);
-        break;
-      case DW_OP_not:
-        NEED(1);
-        st[sp - 1] = ~st[sp - 1];
-        break;
-      case DW_OP_abs:
-        NEED(1);
-        if ((int64_t)st[sp - 1] < 0)
-          st[sp - 1] = (uint64_t)(-(int64_t)st[sp - 1]);
-        break;
-      case DW_OP_plus:
-      case DW_OP_minus:
-      case DW_OP_mul:
-      case DW_OP_and:
-      case DW_OP_or:
-      case DW_OP_xor:
-      case DW_OP_shl:
-      case DW_OP_shr:
-      case DW_OP_shra:
-      case DW_OP_div:
-      case DW_OP_mod:
-      case DW_OP_eq:
-      case DW_OP_ne:
-      case DW_OP_lt:
-      case DW_OP_le:
-      case DW_OP_gt:
-      case DW_OP_ge: {
-        NEED(2);
-        uint64_t b = st[--sp], x = st[sp - 1], r = 0;
-        int64_t sx = (int64_t)x, sb = (int64_t)b;
-        switch (a) {
-        case DW_OP_plus:
-          r = x + b;
-          break;
-        case DW_OP_minus:
-          r = x - b;
-          break;
-        case DW_OP_mul:
-          r = x * b;
-          break;
-        case DW_OP_and:
-          r = x & b;
-          break;
-        case DW_OP_or:
-          r = x | b;
-          break;
-        case DW_OP_xor:
-          r = x ^ b;
-          break;
-        case DW_OP_shl:
-          r = b >= 64 ? 0 : x << b;
-          break;
-        case DW_OP_shr:
-          r = b >= 64 ? 0 : x >> b;
-          break;
-        case DW_OP_shra:
-          r = (uint64_t)(b >= 64 ? (sx < 0 ? -1 : 0) : sx >> b);
-          break;
-        case DW_OP_div:
-          if (b == 0 || (sx == INT64_MIN && sb == -1))
-            return -1;
-          r = (uint64_t)(sx / sb);
-          break;
-        case DW_OP_mod:
-          if (b == 0)
-            return -1;
-          r = x % b;
-          break;
-        case DW_OP_eq:
-          r = sx == sb;
-          break;
-        case DW_OP_ne:
-          r = sx != sb;
-          break;
-        case DW_OP_lt:
-          r = sx < sb;
-          break;
-        case DW_OP_le:
-          r = sx <= sb;
-          break;
-        case DW_OP_gt:
-          r = sx > sb;
-          break;
-        default:
-          r = sx >= sb;
-          break;
-        }
-        st[sp - 1] = r;
-        break;
-      }
-      case DW_OP_skip:
-      case DW_OP_bra: {
-        if (a == DW_OP_bra) {
-          NEED(1);
-          if (st[--sp] == 0)
-            break;
-        }
-        /* Operand: signed 2-byte offset from the end of this op (3 bytes). */
-        uint64_t target =
-            op->offset + 3 + (uint64_t)(int64_t)(int16_t)op->number;
-        size_t k = 0;
-        while (k < nops && ops[k].offset != target)
-          k++;
-        if (k == nops) {
-          if (target > ops[nops - 1].offset)
-            goto done; /* jump to the end */
-          return -1;
-        }
-        i = k - 1; /* the loop's i++ lands on k */
-        break;
-      }
-      case DW_OP_nop:
-        break;
-      case DW_OP_stack_value:
-        *is_value = 1;
-        goto done;
-      default:
-        return -1; /* registers as locations, TLS, pieces: not for CFI */
-      }
+      uint64_t b = st.v[--st.n];
+      if (expr_binop(a, st.v[st.n - 1], b, &r) < 0)
+        return -1;
+      st.v[st.n - 1] = r;
+      continue;
     }
+    if (a == DW_OP_skip || a == DW_OP_bra) {
+      if (a == DW_OP_bra) {
+        if (st.n < 1)
+          return -1;
+        if (st.v[--st.n] == 0)
+          continue;
+      }
+      long k = expr_jump(ops, nops, i);
+      if (k < 0)
+        return -1;
+      if ((size_t)k == nops)
+        break;           /* jump to the end */
+      i = (size_t)k - 1; /* the loop's i++ lands on k */
+      continue;
+    }
+    if (a == DW_OP_stack_value) {
+      *is_value = 1;
+      break;
+    }
+    return -1; /* registers as locations, TLS, pieces: not for CFI */
   }
-done:
-  if (sp == 0)
+  if (st.n == 0)
     return -1;
-  *result = st[sp - 1];
+  *result = st.v[st.n - 1];
   return 0;
-#undef PUSH
-#undef NEED
 }
 
 /* One CFI step from frame f. Returns 0 with *caller filled. */
