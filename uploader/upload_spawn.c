@@ -128,6 +128,20 @@ static void __attribute__((noreturn)) exec_failed(const char *what) {
   _exit(127);
 }
 
+/* In the detached grandchild: the spool lock's fd survives the exec and
+ * the uploader is told which it is ("--lock-fd N", N written into fd_str),
+ * appended to argv[0..n), then argv's terminating NULL. */
+static void lock_fd_args(int lock_fd, char fd_str[16], const char **argv,
+                         int n) {
+  if (lock_fd >= 0) {
+    fcntl(lock_fd, F_SETFD, 0);
+    snprintf(fd_str, 16, "%d", lock_fd);
+    argv[n++] = "--lock-fd";
+    argv[n++] = fd_str;
+  }
+  argv[n] = NULL;
+}
+
 int cw__upload_spawn_exec(const char *exe, const char *spool_dir,
                           const char *dsn, const char *url) {
   if (spool_dir == NULL || (dsn == NULL && url == NULL))
@@ -165,13 +179,7 @@ int cw__upload_spawn_exec(const char *exe, const char *spool_dir,
   argv[n++] = "--quiet";
   argv[n++] = "--spool";
   argv[n++] = spool_dir;
-  if (lock_fd >= 0) {
-    fcntl(lock_fd, F_SETFD, 0);
-    snprintf(fd_str, sizeof(fd_str), "%d", lock_fd);
-    argv[n++] = "--lock-fd";
-    argv[n++] = fd_str;
-  }
-  argv[n] = NULL;
+  lock_fd_args(lock_fd, fd_str, argv, n);
   execv(exe, (char *const *)argv);
   exec_failed(exe);
 }
@@ -199,13 +207,7 @@ int cw__upload_spawn_self(int image_fd, const char *spool_dir, const char *dsn,
   argv[n++] = "--upload";
   argv[n++] = "--spool";
   argv[n++] = spool_dir;
-  if (lock_fd >= 0) {
-    fcntl(lock_fd, F_SETFD, 0);
-    snprintf(fd_str, sizeof(fd_str), "%d", lock_fd);
-    argv[n++] = "--lock-fd";
-    argv[n++] = fd_str;
-  }
-  argv[n] = NULL;
+  lock_fd_args(lock_fd, fd_str, argv, n);
   if (image_fd >= 0) {
     /* The memfd may be close-on-exec: fine for an ELF image. */
     syscall(SYS_execveat, image_fd, "", (char *const *)argv, environ,
