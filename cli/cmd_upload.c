@@ -197,7 +197,7 @@ int cw__cmd_upload(int argc, char **argv) {
   spool_limits_t lim = {cfg.max_reports, cfg.max_bytes, cfg.prune_age_ms,
                         cfg.failed_max};
   char lerr[256];
-  if (spool_limits_from_env(&lim, lerr, sizeof(lerr)) != 0) {
+  if (cw__spool_limits_from_env(&lim, lerr, sizeof(lerr)) != 0) {
     fprintf(stderr, "crashwatch upload: %s\n", lerr);
     return CW_UPLOAD_EXIT_USAGE;
   }

@@ -6,7 +6,7 @@
  * on the raw bytes (the vDSO path reads notes from memory), the one-pass
  * naming of a few addresses checked against the sorted table (they must
  * agree), and the bytes as a vDSO image: named in the watchdog
- * (wd_symbolize_frame) and opened from memory by the symbolizer
+ * (cw__wd_symbolize_frame) and opened from memory by the symbolizer
  * (cw__symbolizer_open_image, whose symbols come through the same layer),
  * as `crashwatch symbolize DUMP` does. (Formerly fuzz_wd_elf.) */
 #include <stdint.h>
@@ -108,8 +108,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (cw__wd_module_elf(&vm) != NULL) {
       for (uint64_t a = 0; a < size && a < 0x4000; a += 0x40) {
         char buf[WD_FRAME_NAME_BUF];
-        const char *fn =
-            wd_symbolize_frame(&vc, vm.base + a, NULL, NULL, buf, sizeof(buf));
+        const char *fn = cw__wd_symbolize_frame(&vc, vm.base + a, NULL, NULL,
+                                                buf, sizeof(buf));
         if (fn != NULL)
           sink += strlen(fn);
       }

@@ -14,7 +14,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   ratelimits_t rl;
   memset(&rl, 0, sizeof(rl));
   char err[128];
-  size_t cut = ratelimit_header_cut((const char *)data, size);
+  size_t cut = cw__ratelimit_header_cut((const char *)data, size);
   if (cut > size || cut > RL_MAX_HEADER || (cut != size && data[cut] != ','))
     abort();
   cw__ratelimit_parse_sentry(&rl, (const char *)data, size, now, err,

@@ -12,11 +12,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   static const char *const secrets[] = {"0123456789abcdef", "hunter2pass",
                                         "relayuser", "tok3n"};
   redact_t r;
-  redact_init(&r);
-  redact_add_dsn(&r, "https://0123456789abcdef@o1.example/42");
-  redact_add_url(&r, "http://relayuser:hunter2pass@h/x?token=tok3n");
+  cw__redact_init(&r);
+  cw__redact_add_dsn(&r, "https://0123456789abcdef@o1.example/42");
+  cw__redact_add_url(&r, "http://relayuser:hunter2pass@h/x?token=tok3n");
   char out[512];
-  size_t n = redact_line(&r, (const char *)data, size, out, sizeof(out));
+  size_t n = cw__redact_line(&r, (const char *)data, size, out, sizeof(out));
   if (n >= sizeof(out) || out[n] != '\0' || strlen(out) != n)
     abort();
   /* Every occurrence is replaced, and what is copied around the markers

@@ -193,7 +193,7 @@ static void read_env(cw_options_t *o) {
       o->dsn = dup_or_null(v, &ok);
   }
   char lmsg[200];
-  if (spool_limits_from_env(&o->spool_limits, lmsg, sizeof(lmsg)) != 0)
+  if (cw__spool_limits_from_env(&o->spool_limits, lmsg, sizeof(lmsg)) != 0)
     env_fail(o, CW_EINVAL, "%s", lmsg);
   if ((v = env_nonempty("CRASHWATCH_MAX_BREADCRUMBS")) != NULL) {
     char *end;
@@ -239,7 +239,7 @@ CW_EXTERN cw_options_t *cw_options_new(void) {
   o->ack_timeout_ms = CW_ACK_TIMEOUT_DEFAULT_MS;
   o->print_summary = 1;
   o->intercept_signals = 1;
-  spool_limits_default(&o->spool_limits);
+  cw__spool_limits_default(&o->spool_limits);
   o->cover_forks = 1;
   o->max_breadcrumbs = CW__SCOPE_DEFAULT_CRUMBS;
   o->attachment_max_bytes = CW_ATTACHMENT_MAX_BYTES_DEFAULT;

@@ -62,8 +62,8 @@ static int rename_noreplace(int from_fd, const char *from, int to_fd,
   return renameat(from_fd, from, to_fd, to);
 }
 
-int spool__rename_noreplace(int from_fd, const char *from, int to_fd,
-                            const char *to) {
+int cw__spool_rename_noreplace(int from_fd, const char *from, int to_fd,
+                               const char *to) {
   return rename_noreplace(from_fd, from, to_fd, to);
 }
 
@@ -86,9 +86,9 @@ int cw__spool_report_begin(const char *spool_dir, const char *event_id,
     return CW_EINVAL;
   }
   int rc;
-  r->spool_fd = spool__open_dir(spool_dir, 0);
+  r->spool_fd = cw__spool_open_dir(spool_dir, 0);
   if (r->spool_fd < 0) {
-    rc = spool__fail(errno, "spool directory %s", spool_dir);
+    rc = cw__spool_fail(errno, "spool directory %s", spool_dir);
     free(r);
     return rc;
   }
@@ -98,13 +98,13 @@ int cw__spool_report_begin(const char *spool_dir, const char *event_id,
    * the crash path pays no path walk. */
   struct stat st;
   memset(&st, 0, sizeof(st));
-  if (fstat(r->spool_fd, &st) != 0 || !spool__private_dir(&st)) {
-    rc = spool__fail(0,
-                     "spool directory %s: UNPROTECTED: owned by uid %u with "
-                     "mode %04o; it must be owned by uid %u (this process's "
-                     "effective user) and writable by no one else",
-                     spool_dir, (unsigned)st.st_uid,
-                     (unsigned)(st.st_mode & 07777), (unsigned)geteuid());
+  if (fstat(r->spool_fd, &st) != 0 || !cw__spool_private_dir(&st)) {
+    rc = cw__spool_fail(0,
+                        "spool directory %s: UNPROTECTED: owned by uid %u with "
+                        "mode %04o; it must be owned by uid %u (this process's "
+                        "effective user) and writable by no one else",
+                        spool_dir, (unsigned)st.st_uid,
+                        (unsigned)(st.st_mode & 07777), (unsigned)geteuid());
     close(r->spool_fd);
     free(r);
     return rc;
@@ -112,14 +112,14 @@ int cw__spool_report_begin(const char *spool_dir, const char *event_id,
   /* The event id is 128 random bits and mkdirat never follows or reuses
    * an entry: the directory is new and ours. */
   if (mkdirat(r->spool_fd, r->tmp_name, 0700) != 0) {
-    rc = spool__fail(errno, "cannot create %s", r->tmp);
+    rc = cw__spool_fail(errno, "cannot create %s", r->tmp);
     close(r->spool_fd);
     free(r);
     return rc;
   }
-  r->dir_fd = spool__open_subdir_at(r->spool_fd, r->tmp_name);
+  r->dir_fd = cw__spool_open_subdir_at(r->spool_fd, r->tmp_name);
   if (r->dir_fd < 0 || fchmod(r->dir_fd, 0700) != 0) {
-    rc = spool__fail(errno, "cannot open %s", r->tmp);
+    rc = cw__spool_fail(errno, "cannot open %s", r->tmp);
     if (r->dir_fd >= 0)
       close(r->dir_fd);
     unlinkat(r->spool_fd, r->tmp_name, AT_REMOVEDIR);
@@ -135,14 +135,14 @@ const char *cw__spool_report_tmp_path(const spool_report_t *r) {
   return r->tmp;
 }
 
-int spool_report_lock(spool_report_t *r) {
+int cw__spool_report_lock(spool_report_t *r) {
   int fd = fcntl(r->dir_fd, F_DUPFD_CLOEXEC, 3);
   if (fd < 0)
-    return spool__fail(errno, "cannot lock %s", r->tmp);
+    return cw__spool_fail(errno, "cannot lock %s", r->tmp);
   /* A dup shares the open file description, which is what flock locks:
    * the lock lasts until this fd is closed, whatever happens to dir_fd. */
   if (flock(fd, LOCK_EX) != 0) {
-    int rc = spool__fail(errno, "cannot lock %s", r->tmp);
+    int rc = cw__spool_fail(errno, "cannot lock %s", r->tmp);
     close(fd);
     return rc;
   }
@@ -156,7 +156,7 @@ int cw__spool_report_open_file(spool_report_t *r, const char *name,
   int fd = openat(r->dir_fd, name,
                   O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (fd < 0)
-    return spool__fail(errno, "cannot create %s/%s", r->tmp, name);
+    return cw__spool_fail(errno, "cannot create %s/%s", r->tmp, name);
   fchmod(fd, 0600); /* whatever the umask: the uploader reads it back */
   *fd_out = fd;
   return 0;
@@ -191,7 +191,7 @@ int cw__spool_report_write_file(spool_report_t *r, const char *name,
     return rc;
   rc = cw__spool_write_fd(fd, data, len);
   if (rc != 0)
-    return spool__fail(-rc, "cannot write %s/%s", r->tmp, name);
+    return cw__spool_fail(-rc, "cannot write %s/%s", r->tmp, name);
   return 0;
 }
 
@@ -218,7 +218,7 @@ static int empty_dir_fd(int fd, int depth) {
         rc = neg_errno();
       continue;
     }
-    int sub = spool__open_subdir_at(dirfd(d), e->d_name);
+    int sub = cw__spool_open_subdir_at(dirfd(d), e->d_name);
     if (sub >= 0)
       empty_dir_fd(sub, depth + 1);
     if (unlinkat(dirfd(d), e->d_name, AT_REMOVEDIR) != 0 && errno != ENOENT &&
@@ -229,8 +229,8 @@ static int empty_dir_fd(int fd, int depth) {
   return rc;
 }
 
-int spool_remove_tree_at(int dir_fd, const char *name) {
-  int fd = spool__open_subdir_at(dir_fd, name);
+int cw__spool_remove_tree_at(int dir_fd, const char *name) {
+  int fd = cw__spool_open_subdir_at(dir_fd, name);
   if (fd < 0) {
     if (errno == ENOENT)
       return 0;
@@ -260,13 +260,13 @@ static void report_free_fds(spool_report_t *r) {
 int cw__spool_report_commit(spool_report_t *r, char *final_path, size_t cap) {
   int rc = 0;
   if (fsync(r->dir_fd) != 0)
-    rc = spool__fail(errno, "cannot sync %s", r->tmp);
+    rc = cw__spool_fail(errno, "cannot sync %s", r->tmp);
   if (rc == 0 &&
       rename_noreplace(r->spool_fd, r->tmp_name, r->spool_fd, r->id) != 0)
-    rc = spool__fail(errno, "cannot rename %s to %s/%s", r->tmp, r->spool,
-                     r->id);
+    rc = cw__spool_fail(errno, "cannot rename %s to %s/%s", r->tmp, r->spool,
+                        r->id);
   if (rc == 0 && fsync(r->spool_fd) != 0)
-    rc = spool__fail(errno, "cannot sync %s", r->spool);
+    rc = cw__spool_fail(errno, "cannot sync %s", r->spool);
   if (rc == 0) {
     if (final_path != NULL)
       snprintf(final_path, cap, "%s/%s", r->spool, r->id);
@@ -398,7 +398,8 @@ int cw__spool_list_prefix(const char *dir, const char *prefix, char ***names,
   return list_sorted(d, &f, names, n);
 }
 
-int spool__list_at(int dir_fd, const char *prefix, char ***names, size_t *n) {
+int cw__spool_list_at(int dir_fd, const char *prefix, char ***names,
+                      size_t *n) {
   *names = NULL;
   *n = 0;
   int fd = fcntl(dir_fd, F_DUPFD_CLOEXEC, 3);

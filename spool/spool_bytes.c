@@ -17,7 +17,7 @@ int64_t cw__spool_mtime_ms(const struct stat *st) {
 }
 
 long long cw__spool_bytes_at(int dir_fd, const char *name, int64_t *newest) {
-  int fd = spool__open_subdir_at(dir_fd, name);
+  int fd = cw__spool_open_subdir_at(dir_fd, name);
   if (fd < 0)
     return 0;
   struct stat st;
@@ -46,7 +46,7 @@ long long cw__spool_bytes_at(int dir_fd, const char *name, int64_t *newest) {
 }
 
 long long cw__spool_report_bytes(const char *spool_dir, const char *name) {
-  int sfd = spool__open_dir(spool_dir, 0);
+  int sfd = cw__spool_open_dir(spool_dir, 0);
   if (sfd < 0)
     return 0;
   long long total = cw__spool_bytes_at(sfd, name, NULL);

@@ -9,7 +9,7 @@
 #include "crashwatch.h"
 #include "spool.h"
 
-void spool_limits_default(spool_limits_t *l) {
+void cw__spool_limits_default(spool_limits_t *l) {
   l->max_reports = SPOOL_DEFAULT_MAX_REPORTS;
   l->max_bytes = SPOOL_DEFAULT_MAX_BYTES;
   l->max_age_ms = SPOOL_DEFAULT_MAX_AGE_S * 1000;
@@ -27,7 +27,7 @@ static int parse_count(const char *v, long long max, long long *out) {
   return 0;
 }
 
-int spool_limits_from_env(spool_limits_t *l, char *err, size_t errlen) {
+int cw__spool_limits_from_env(spool_limits_t *l, char *err, size_t errlen) {
   static const struct {
     const char *name;
     long long max;
@@ -68,7 +68,7 @@ int spool_limits_from_env(spool_limits_t *l, char *err, size_t errlen) {
   return rc;
 }
 
-void spool_limits_to_env(const spool_limits_t *l) {
+void cw__spool_limits_to_env(const spool_limits_t *l) {
   char v[32];
   snprintf(v, sizeof(v), "%ld", l->max_reports);
   setenv("CRASHWATCH_SPOOL_MAX_REPORTS", v, 1);

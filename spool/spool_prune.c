@@ -2,7 +2,7 @@
  * oldest first, for the watchdog after each commit and the uploader before
  * each pass; and moving aside what is not a report (symbolic links and
  * other non-directories at report names, stale .tmp- directories, reports
- * too large to ever fit). See spool_prune() in spool.h. Normal context. */
+ * too large to ever fit). See cw__spool_prune() in spool.h. Normal context. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -47,7 +47,7 @@ static void move_aside(const pruner_t *p, const char *name,
   } else {
     p->st->errors++;
     plog(p, "cannot move %s to failed/: %s", name,
-         rc == CW_ESPOOL ? spool_last_error() : cw_strerror(rc));
+         rc == CW_ESPOOL ? cw__spool_last_error() : cw_strerror(rc));
   }
 }
 
@@ -65,7 +65,7 @@ static const char *kind(mode_t m) {
 static void sweep_non_reports(const pruner_t *p, int sfd) {
   char **names;
   size_t n;
-  if (spool__list_at(sfd, "", &names, &n) != 0)
+  if (cw__spool_list_at(sfd, "", &names, &n) != 0)
     return;
   for (size_t i = 0; i < n; i++) {
     struct stat st;
@@ -86,7 +86,7 @@ static void sweep_non_reports(const pruner_t *p, int sfd) {
 static void quarantine_stale_tmp(const pruner_t *p, int sfd, int64_t now) {
   char **names;
   size_t n;
-  if (spool__list_at(sfd, SPOOL_TMP_PREFIX, &names, &n) != 0)
+  if (cw__spool_list_at(sfd, SPOOL_TMP_PREFIX, &names, &n) != 0)
     return;
   for (size_t i = 0; i < n; i++) {
     struct stat st;
@@ -131,7 +131,7 @@ static void prune_reports(const pruner_t *p, int sfd, const spool_limits_t *l,
                           const char *keep, int64_t now) {
   char **ids;
   size_t n;
-  if (spool__list_at(sfd, NULL, &ids, &n) != 0)
+  if (cw__spool_list_at(sfd, NULL, &ids, &n) != 0)
     return;
   long long *bytes = calloc(n ? n : 1, sizeof(long long));
   int64_t *mt = calloc(n ? n : 1, sizeof(int64_t));
@@ -211,12 +211,12 @@ static int is_reason(const char *name) {
 /* failed/: entries (each with a .reason file) by age and count. */
 static void prune_failed(const pruner_t *p, int sfd, const spool_limits_t *l,
                          int64_t now) {
-  int ffd = spool__open_subdir_at(sfd, SPOOL_FAILED_DIR);
+  int ffd = cw__spool_open_subdir_at(sfd, SPOOL_FAILED_DIR);
   if (ffd < 0)
     return;
   char **names;
   size_t n;
-  if (spool__list_at(ffd, "", &names, &n) != 0) {
+  if (cw__spool_list_at(ffd, "", &names, &n) != 0) {
     close(ffd);
     return;
   }
@@ -238,7 +238,7 @@ static void prune_failed(const pruner_t *p, int sfd, const spool_limits_t *l,
     if (why == NULL)
       continue;
     long long b = cw__spool_bytes_at(ffd, names[i], NULL);
-    if (spool_remove_tree_at(ffd, names[i]) != 0) {
+    if (cw__spool_remove_tree_at(ffd, names[i]) != 0) {
       p->st->errors++;
       continue;
     }
@@ -254,12 +254,12 @@ static void prune_failed(const pruner_t *p, int sfd, const spool_limits_t *l,
   close(ffd);
 }
 
-void spool_prune(const char *spool_dir, const spool_limits_t *lim,
-                 const char *keep, int64_t now_ms, spool_log_fn log,
-                 void *log_ctx, spool_prune_stats_t *st) {
+void cw__spool_prune(const char *spool_dir, const spool_limits_t *lim,
+                     const char *keep, int64_t now_ms, spool_log_fn log,
+                     void *log_ctx, spool_prune_stats_t *st) {
   memset(st, 0, sizeof(*st));
   pruner_t p = {spool_dir, log, log_ctx, st};
-  int sfd = spool__open_dir(spool_dir, 0);
+  int sfd = cw__spool_open_dir(spool_dir, 0);
   if (sfd < 0) {
     st->errors++;
     plog(&p, "cannot open %s: %s", spool_dir, strerror(errno));

@@ -21,13 +21,13 @@
 
 static int neg_errno(void) { return errno ? -errno : CW_EIO; }
 
-int spool_write_atomic_at(int dir_fd, const char *name, const void *data,
-                          size_t len) {
+int cw__spool_write_atomic_at(int dir_fd, const char *name, const void *data,
+                              size_t len) {
   char tmp[NAME_MAX + 1];
   int fd = -1;
   for (int tries = 0; fd < 0 && tries < 16; tries++) {
     char rnd[17];
-    spool__random_hex(rnd, 8);
+    cw__spool_random_hex(rnd, 8);
     /* A dot-name: report readers skip those, so a leftover (a crash right
      * here) is never sent as an attachment. */
     if ((size_t)snprintf(tmp, sizeof(tmp), ".%s.tmp-%s", name, rnd) >=
@@ -73,16 +73,16 @@ static int open_parent(const char *path, char *dir, size_t cap,
   }
   if ((*base)[0] == '\0')
     return CW_EINVAL;
-  int fd = spool__open_dir(dir, 1);
+  int fd = cw__spool_open_dir(dir, 1);
   if (fd < 0)
-    return spool__fail(errno, "%s", dir);
+    return cw__spool_fail(errno, "%s", dir);
   struct stat st;
-  if (fstat(fd, &st) != 0 || !spool__private_dir(&st)) {
+  if (fstat(fd, &st) != 0 || !cw__spool_private_dir(&st)) {
     close(fd);
-    return spool__fail(0,
-                       "%s: not a directory owned by uid %u and writable by "
-                       "no one else",
-                       dir, (unsigned)geteuid());
+    return cw__spool_fail(0,
+                          "%s: not a directory owned by uid %u and writable by "
+                          "no one else",
+                          dir, (unsigned)geteuid());
   }
   return fd;
 }
@@ -93,12 +93,12 @@ int cw__spool_write_atomic(const char *path, const void *data, size_t len) {
   int dfd = open_parent(path, dir, sizeof(dir), &base);
   if (dfd < 0)
     return dfd;
-  int rc = spool_write_atomic_at(dfd, base, data, len);
+  int rc = cw__spool_write_atomic_at(dfd, base, data, len);
   close(dfd);
   return rc;
 }
 
-long spool_read_small(const char *path, char *buf, size_t cap) {
+long cw__spool_read_small(const char *path, char *buf, size_t cap) {
   if (cap == 0)
     return CW_EINVAL;
   buf[0] = '\0';
@@ -137,15 +137,15 @@ int cw__spool_lock(const char *spool_dir, const char *id, int *fd_out) {
   *fd_out = -1;
   if (strchr(id, '/') != NULL)
     return CW_EINVAL;
-  int sfd = spool__open_dir(spool_dir, 0);
+  int sfd = cw__spool_open_dir(spool_dir, 0);
   if (sfd < 0)
     return errno == ENOENT ? CW_ENOENT : neg_errno();
-  int fd = spool__open_subdir_at(sfd, id);
+  int fd = cw__spool_open_subdir_at(sfd, id);
   if (fd < 0) {
     int e = errno;
     close(sfd);
     /* A symbolic link or a file where a report should be is not a report:
-     * skipped here, moved to failed/ by spool_prune. */
+     * skipped here, moved to failed/ by cw__spool_prune. */
     return e == ENOENT || e == ELOOP || e == ENOTDIR ? CW_ENOENT : -e;
   }
   if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
@@ -178,7 +178,7 @@ void cw__spool_unlock(int fd) {
 int cw__spool_remove_report(const char *spool_dir, const char *name) {
   if (strchr(name, '/') != NULL)
     return CW_EINVAL;
-  int sfd = spool__open_dir(spool_dir, 0);
+  int sfd = cw__spool_open_dir(spool_dir, 0);
   if (sfd < 0)
     return errno == ENOENT ? 0 : neg_errno();
   /* Renamed out of sight first, so the report disappears at once and whole:
@@ -190,24 +190,24 @@ int cw__spool_remove_report(const char *spool_dir, const char *name) {
   if ((size_t)snprintf(tname, sizeof(tname), SPOOL_TRASH_PREFIX "%s", name) <
           sizeof(tname) &&
       renameat(sfd, name, sfd, tname) == 0)
-    rc = spool_remove_tree_at(sfd, tname);
+    rc = cw__spool_remove_tree_at(sfd, tname);
   else if (errno == ENOENT)
     rc = 0;
   else
-    rc = spool_remove_tree_at(sfd, name);
+    rc = cw__spool_remove_tree_at(sfd, name);
   close(sfd);
   return rc;
 }
 
 void cw__spool_empty_trash(const char *spool_dir) {
-  int sfd = spool__open_dir(spool_dir, 0);
+  int sfd = cw__spool_open_dir(spool_dir, 0);
   if (sfd < 0)
     return;
   char **names;
   size_t n;
-  if (spool__list_at(sfd, SPOOL_TRASH_PREFIX, &names, &n) == 0) {
+  if (cw__spool_list_at(sfd, SPOOL_TRASH_PREFIX, &names, &n) == 0) {
     for (size_t i = 0; i < n; i++)
-      spool_remove_tree_at(sfd, names[i]);
+      cw__spool_remove_tree_at(sfd, names[i]);
     cw__spool_list_free(names, n);
   }
   close(sfd);
@@ -217,10 +217,10 @@ int cw__spool_quarantine(const char *spool_dir, const char *name,
                          const char *reason) {
   if (strchr(name, '/') != NULL)
     return CW_EINVAL;
-  int ffd = spool_open_subdir(spool_dir, SPOOL_FAILED_DIR);
+  int ffd = cw__spool_open_subdir(spool_dir, SPOOL_FAILED_DIR);
   if (ffd < 0)
     return ffd;
-  int sfd = spool__open_dir(spool_dir, 0);
+  int sfd = cw__spool_open_dir(spool_dir, 0);
   if (sfd < 0) {
     int rc = neg_errno();
     close(ffd);
@@ -255,10 +255,10 @@ int cw__spool_quarantine(const char *spool_dir, const char *name,
       continue;
     /* The reason goes first: a crash between the two steps leaves a stray
      * reason file, never a failed report without one. */
-    rc = spool_write_atomic_at(ffd, rname, text, rlen + 1);
+    rc = cw__spool_write_atomic_at(ffd, rname, text, rlen + 1);
     if (rc != 0)
       break;
-    if (spool__rename_noreplace(sfd, name, ffd, dst) == 0)
+    if (cw__spool_rename_noreplace(sfd, name, ffd, dst) == 0)
       break;
     rc = errno == EEXIST ? CW_EEXIST : neg_errno();
     unlinkat(ffd, rname, 0);
@@ -286,7 +286,7 @@ int cw__spool_retry_load(const char *spool_dir, const char *id,
                        spool_dir, name) >= sizeof(path))
     return CW_EINVAL;
   char text[1024];
-  long n = spool_read_small(path, text, sizeof(text));
+  long n = cw__spool_read_small(path, text, sizeof(text));
   if (n == CW_ENOENT)
     return 0;
   if (n < 0)
@@ -313,7 +313,7 @@ int cw__spool_retry_save(const char *spool_dir, const char *id,
   char name[NAME_MAX + 1];
   if (retry_name(id, name, sizeof(name)) != 0)
     return CW_EINVAL;
-  int dfd = spool_open_subdir(spool_dir, SPOOL_STATE_DIR);
+  int dfd = cw__spool_open_subdir(spool_dir, SPOOL_STATE_DIR);
   if (dfd < 0)
     return dfd;
   char text[512];
@@ -325,7 +325,7 @@ int cw__spool_retry_save(const char *spool_dir, const char *id,
   int n =
       snprintf(text, sizeof(text), "attempts %d\nnext_ms %lld\nlast_error %s\n",
                st->attempts, st->next_ms, err);
-  int rc = spool_write_atomic_at(dfd, name, text, (size_t)n);
+  int rc = cw__spool_write_atomic_at(dfd, name, text, (size_t)n);
   close(dfd);
   return rc;
 }
@@ -336,7 +336,7 @@ void cw__spool_retry_remove(const char *spool_dir, const char *id) {
       (size_t)snprintf(path, sizeof(path), "%s/" SPOOL_STATE_DIR, spool_dir) >=
           sizeof(path))
     return;
-  int dfd = spool__open_dir(path, 1);
+  int dfd = cw__spool_open_dir(path, 1);
   if (dfd < 0)
     return;
   unlinkat(dfd, name, 0);

@@ -21,9 +21,9 @@
 
 static char last_error[PATH_MAX + 256];
 
-const char *spool_last_error(void) { return last_error; }
+const char *cw__spool_last_error(void) { return last_error; }
 
-int spool__fail(int e, const char *fmt, ...) {
+int cw__spool_fail(int e, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
   int n = vsnprintf(last_error, sizeof(last_error), fmt, ap);
@@ -34,21 +34,21 @@ int spool__fail(int e, const char *fmt, ...) {
   return CW_ESPOOL;
 }
 
-int spool__open_dir(const char *path, int nofollow) {
+int cw__spool_open_dir(const char *path, int nofollow) {
   return open(path,
               O_RDONLY | O_DIRECTORY | O_CLOEXEC | (nofollow ? O_NOFOLLOW : 0));
 }
 
-int spool__open_subdir_at(int dir_fd, const char *name) {
+int cw__spool_open_subdir_at(int dir_fd, const char *name) {
   return openat(dir_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 }
 
-int spool__private_dir(const struct stat *st) {
+int cw__spool_private_dir(const struct stat *st) {
   return S_ISDIR(st->st_mode) && st->st_uid == geteuid() &&
          (st->st_mode & (S_IWGRP | S_IWOTH)) == 0;
 }
 
-void spool__random_hex(char *out, size_t nbytes) {
+void cw__spool_random_hex(char *out, size_t nbytes) {
   static unsigned counter;
   unsigned char r[16];
   if (nbytes > sizeof(r))
@@ -86,7 +86,7 @@ static int unprotected(char *err, size_t errlen, const char *dir,
 
 static int check_private(char *err, size_t errlen, const char *dir,
                          const char *which, const struct stat *st) {
-  if (spool__private_dir(st))
+  if (cw__spool_private_dir(st))
     return 0;
   char rule[160];
   snprintf(rule, sizeof(rule),
@@ -137,7 +137,7 @@ static int check_ancestors(char *err, size_t errlen, const char *dir,
   }
 }
 
-int spool_check_dir(const char *dir, char *err, size_t errlen) {
+int cw__spool_check_dir(const char *dir, char *err, size_t errlen) {
   if (dir == NULL || dir[0] == '\0') {
     if (err)
       snprintf(err, errlen, "spool directory: empty path");
@@ -151,7 +151,7 @@ int spool_check_dir(const char *dir, char *err, size_t errlen) {
       snprintf(err, errlen, "spool directory %s: %s", dir, strerror(errno));
     return errno == ENOENT ? CW_ENOENT : CW_ESPOOL;
   }
-  int fd = spool__open_dir(real, 1);
+  int fd = cw__spool_open_dir(real, 1);
   if (fd < 0) {
     if (err != NULL)
       snprintf(err, errlen, "spool directory %s: %s", dir,
@@ -204,7 +204,7 @@ int spool_check_dir(const char *dir, char *err, size_t errlen) {
 static int mkdir_private(const char *path) {
   if (mkdir(path, 0700) != 0)
     return -1;
-  int fd = spool__open_dir(path, 1);
+  int fd = cw__spool_open_dir(path, 1);
   if (fd < 0)
     return -1;
   int rc = fchmod(fd, 0700);
@@ -241,41 +241,42 @@ int cw__spool_ensure_dir(const char *dir, char *err, size_t errlen) {
         break;
     }
   }
-  int rc = spool_check_dir(dir, err, errlen);
+  int rc = cw__spool_check_dir(dir, err, errlen);
   return rc == CW_ENOENT ? CW_ESPOOL : rc;
 }
 
-int spool_open_subdir(const char *spool_dir, const char *name) {
-  int sfd = spool__open_dir(spool_dir, 0);
+int cw__spool_open_subdir(const char *spool_dir, const char *name) {
+  int sfd = cw__spool_open_dir(spool_dir, 0);
   if (sfd < 0)
-    return spool__fail(errno, "spool directory %s", spool_dir);
+    return cw__spool_fail(errno, "spool directory %s", spool_dir);
   int made = mkdirat(sfd, name, 0700) == 0;
   if (!made && errno != EEXIST) {
     int e = errno;
     close(sfd);
-    return spool__fail(e, "cannot create %s/%s", spool_dir, name);
+    return cw__spool_fail(e, "cannot create %s/%s", spool_dir, name);
   }
-  int fd = spool__open_subdir_at(sfd, name);
+  int fd = cw__spool_open_subdir_at(sfd, name);
   int e = errno;
   close(sfd);
   if (fd < 0)
-    return spool__fail(e, "%s/%s", spool_dir, name);
+    return cw__spool_fail(e, "%s/%s", spool_dir, name);
   struct stat st;
   memset(&st, 0, sizeof(st));
   if (made)
     fchmod(fd, 0700);
-  int ok = fstat(fd, &st) == 0 && spool__private_dir(&st);
+  int ok = fstat(fd, &st) == 0 && cw__spool_private_dir(&st);
   /* Ours but not enterable (made with a plain mkdir under a umask like
    * 0177 elsewhere): give the owner its access back. */
   if (ok && (st.st_mode & 0700) != 0700)
     fchmod(fd, 0700);
   if (!ok) {
     close(fd);
-    return spool__fail(0,
-                       "%s/%s: UNPROTECTED: owned by uid %u with mode %04o; it "
-                       "must be owned by uid %u and writable by no one else",
-                       spool_dir, name, (unsigned)st.st_uid,
-                       (unsigned)(st.st_mode & 07777), (unsigned)geteuid());
+    return cw__spool_fail(
+        0,
+        "%s/%s: UNPROTECTED: owned by uid %u with mode %04o; it "
+        "must be owned by uid %u and writable by no one else",
+        spool_dir, name, (unsigned)st.st_uid, (unsigned)(st.st_mode & 07777),
+        (unsigned)geteuid());
   }
   return fd;
 }

@@ -260,7 +260,7 @@ int cw__symsrc_dwarf(symidx_t *ix, Elf *elf, const char *path,
               .errlen = errlen};
   /* libdw inflates every compressed debug section it opens, in full: a
    * zlib bomb must be refused before. */
-  int crc = symsrc_elf_check_inflate(elf, path, err, errlen);
+  int crc = cw__symsrc_elf_check_inflate(elf, path, err, errlen);
   if (crc != 0)
     return crc;
   Dwarf *dw = dwarf_begin_elf(elf, DWARF_C_READ, NULL);
@@ -282,7 +282,7 @@ int cw__symsrc_dwarf(symidx_t *ix, Elf *elf, const char *path,
       Dwarf_Addr base, lo, hi;
       ptrdiff_t off = 0;
       while ((off = dwarf_ranges(&cudie, off, &base, &lo, &hi)) > 0)
-        if (lo >= w.min_addr && symidx_add_cu_range(ix, lo, hi) != 0) {
+        if (lo >= w.min_addr && cw__symidx_add_cu_range(ix, lo, hi) != 0) {
           w.rc = CW_ENOMEM;
           break;
         }

@@ -35,8 +35,8 @@ static Elf_Scn *find_section(Elf *elf, const char *name) {
   return NULL;
 }
 
-int symsrc_elf_check_inflate(Elf *elf, const char *path, char *err,
-                             size_t errlen) {
+int cw__symsrc_elf_check_inflate(Elf *elf, const char *path, char *err,
+                                 size_t errlen) {
   size_t file_size = 0;
   if (elf_rawfile(elf, &file_size) == NULL)
     file_size = 0;
@@ -214,8 +214,8 @@ static int add_symbol(void *ctx, const cw__elf_fsym_t *sym) {
       sym->file != NULL ? cw__symidx_intern(a->ix, sym->file, strlen(sym->file))
                         : NULL;
   if (in == NULL || (sym->file != NULL && file == NULL) ||
-      symidx_add_elf_sym(a->ix, sym->addr, size, in, sym->order, file,
-                         unsized) != 0) {
+      cw__symidx_add_elf_sym(a->ix, sym->addr, size, in, sym->order, file,
+                             unsized) != 0) {
     a->added = CW_ENOMEM;
     return 1;
   }

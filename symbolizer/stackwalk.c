@@ -209,7 +209,7 @@ static sw_module_t *module_get(cw__stackwalker_t *sw, long idx) {
     /* .debug_frame comes through libdw, which inflates every compressed
      * debug section in full: not from a file over the inflate limit. */
     char why[64 + 4096];
-    if (symsrc_elf_check_inflate(m->elf, path, why, sizeof(why)) == 0)
+    if (cw__symsrc_elf_check_inflate(m->elf, path, why, sizeof(why)) == 0)
       m->dwarf = dwarf_begin_elf(m->elf, DWARF_C_READ, NULL);
     if (m->dwarf != NULL)
       m->dbg_cfi = dwarf_getcfi(m->dwarf);

@@ -639,7 +639,7 @@ static size_t lookup_preceding(const cw__sym_module_t *m, uint64_t addr,
   for (size_t i = 0; i < m->nexec; i++) {
     if (addr < m->exec_lo[i] || addr >= m->exec_hi[i])
       continue;
-    const symidx_sym_t *sym = symidx_sym_before(m->ix, addr, m->exec_lo[i]);
+    const symidx_sym_t *sym = cw__symidx_sym_before(m->ix, addr, m->exec_lo[i]);
     if (sym == NULL)
       return 0;
     memset(out, 0, sizeof(*out));

@@ -230,7 +230,7 @@ int cw__symidx_add_row(symidx_t *ix, uint64_t addr, int32_t file, uint32_t line,
   return 0;
 }
 
-int symidx_add_cu_range(symidx_t *ix, uint64_t lo, uint64_t hi) {
+int cw__symidx_add_cu_range(symidx_t *ix, uint64_t lo, uint64_t hi) {
   if (hi <= lo)
     return 0;
   if (grow((void **)&ix->cus, &ix->cus_cap, ix->ncus, sizeof(cu_range_t)))
@@ -258,9 +258,9 @@ static int in_cu(const symidx_t *ix, uint64_t addr) {
   return lo > 0 && addr < ix->cus[lo - 1].hi;
 }
 
-int symidx_add_elf_sym(symidx_t *ix, uint64_t lo, uint64_t size,
-                       const char *name, uint32_t order, const char *file,
-                       int unsized) {
+int cw__symidx_add_elf_sym(symidx_t *ix, uint64_t lo, uint64_t size,
+                           const char *name, uint32_t order, const char *file,
+                           int unsized) {
   if (grow((void **)&ix->syms, &ix->syms_cap, ix->nsyms, sizeof(symidx_sym_t)))
     return CW_ENOMEM;
   ix->syms[ix->nsyms++] =
@@ -270,7 +270,8 @@ int symidx_add_elf_sym(symidx_t *ix, uint64_t lo, uint64_t size,
 
 int cw__symidx_add_sym(symidx_t *ix, uint64_t lo, uint64_t size,
                        const char *name) {
-  return symidx_add_elf_sym(ix, lo, size, name, (uint32_t)ix->nsyms, NULL, 0);
+  return cw__symidx_add_elf_sym(ix, lo, size, name, (uint32_t)ix->nsyms, NULL,
+                                0);
 }
 
 static int cmp_range(const void *a, const void *b) {
@@ -495,8 +496,8 @@ static const symidx_sym_t *find_sym(const symidx_t *ix, uint64_t addr) {
   return NULL;
 }
 
-const symidx_sym_t *symidx_sym_before(const symidx_t *ix, uint64_t addr,
-                                      uint64_t min_lo) {
+const symidx_sym_t *cw__symidx_sym_before(const symidx_t *ix, uint64_t addr,
+                                          uint64_t min_lo) {
   size_t lo = 0, hi = ix->nsyms;
   while (lo < hi) {
     size_t mid = lo + (hi - lo) / 2;

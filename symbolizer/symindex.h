@@ -97,16 +97,16 @@ int cw__symidx_add_sym(symidx_t *ix, uint64_t lo, uint64_t size,
  * answer only for addresses inside one (llvm-symbolizer looks the unit up
  * first: padding after a unit's last function has no line even when its
  * line sequence runs on). */
-int symidx_add_cu_range(symidx_t *ix, uint64_t lo, uint64_t hi);
+int cw__symidx_add_cu_range(symidx_t *ix, uint64_t lo, uint64_t hi);
 /* An ELF symbol: order its index in its symbol table (which alias names
  * an address: elf/include/cw_elf.h); file is the STT_FILE name preceding a
  * local symbol in its table (interned, or NULL), given as the frame's file when
  * no line table covers the address (as llvm-symbolizer and addr2line do);
  * unsized: the symbol had no st_size and size reaches its section's end,
  * to be cut at the next symbol's start. */
-int symidx_add_elf_sym(symidx_t *ix, uint64_t lo, uint64_t size,
-                       const char *name, uint32_t order, const char *file,
-                       int unsized);
+int cw__symidx_add_elf_sym(symidx_t *ix, uint64_t lo, uint64_t size,
+                           const char *name, uint32_t order, const char *file,
+                           int unsized);
 
 /* Sorts and flattens; 0 or CW_ENOMEM. */
 int cw__symidx_finish(symidx_t *ix);
@@ -120,8 +120,8 @@ size_t cw__symidx_lookup(const symidx_t *ix, uint64_t addr, symidx_frame_t *out,
  * the one a lookup prefers), whether or not it covers addr; NULL when none
  * starts at or above min_lo. For modules named by nearest preceding
  * function (the vDSO). */
-const symidx_sym_t *symidx_sym_before(const symidx_t *ix, uint64_t addr,
-                                      uint64_t min_lo);
+const symidx_sym_t *cw__symidx_sym_before(const symidx_t *ix, uint64_t addr,
+                                          uint64_t min_lo);
 
 /* Counts, for reports and tests. */
 size_t cw__symidx_nscopes(const symidx_t *ix);

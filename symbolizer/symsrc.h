@@ -63,8 +63,8 @@ int cw__symsrc_elf_table(symidx_t *ix, Elf *elf, unsigned table,
  * above. 0, or CW_EFORMAT with a message naming the file, the section,
  * the size it claims and the limit: then no DWARF may be read from the
  * file (libdw inflates every debug section it opens). */
-int symsrc_elf_check_inflate(Elf *elf, const char *path, char *err,
-                             size_t errlen);
+int cw__symsrc_elf_check_inflate(Elf *elf, const char *path, char *err,
+                                 size_t errlen);
 
 /* Whether the file holds DWARF (a .debug_info section with contents). */
 int cw__symsrc_elf_has_dwarf(Elf *elf);

@@ -34,6 +34,7 @@ endif()
 cw_add_script_test(handler_signal_safe
   COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/check-signal-safe.sh
           $<TARGET_OBJECTS:cw_handler_sigctx>
+          $<TARGET_OBJECTS:cw_common_sigctx>
           $<TARGET_OBJECTS:cw_handler_intercept>
   TIMEOUT 30)
 # The checker must be able to fail: it has to refuse an object that calls

@@ -74,7 +74,7 @@ static int set_err(char *err, size_t errlen, int have, const char *msg,
   return 1;
 }
 
-size_t ratelimit_header_cut(const char *hdr, size_t n) {
+size_t cw__ratelimit_header_cut(const char *hdr, size_t n) {
   if (n <= RL_MAX_HEADER)
     return n;
   size_t cut = RL_MAX_HEADER;
@@ -162,7 +162,7 @@ static int parse_sentry(ratelimits_t *rl, const char *hdr, size_t n,
   *wellformed = 0;
   if (err != NULL && errlen > 0)
     err[0] = '\0';
-  n = ratelimit_header_cut(hdr, n);
+  n = cw__ratelimit_header_cut(hdr, n);
   /* Spaces are insignificant anywhere: work on a copy without them, keeping
    * each byte's original offset for messages. */
   char *s = malloc(n + 1);
@@ -285,7 +285,7 @@ int cw__ratelimit_load(ratelimits_t *rl, const char *path, int64_t now_ms) {
   /* Only a regular file, never through a symbolic link (a FIFO planted
    * here would block fopen forever). */
   char text[RL_COUNT * 64];
-  long n = spool_read_small(path, text, sizeof(text));
+  long n = cw__spool_read_small(path, text, sizeof(text));
   if (n == CW_ENOENT)
     return 0;
   if (n < 0)

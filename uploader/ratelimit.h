@@ -95,6 +95,6 @@ int cw__ratelimit_load(ratelimits_t *rl, const char *path, int64_t now_ms);
 /* Where a header of n bytes is cut: n when n <= RL_MAX_HEADER, else the
  * end of the last complete quota limit (the last ',') in its first
  * RL_MAX_HEADER bytes, 0 if there is none. */
-size_t ratelimit_header_cut(const char *hdr, size_t n);
+size_t cw__ratelimit_header_cut(const char *hdr, size_t n);
 
 #endif

@@ -6,9 +6,9 @@
 
 #include "dsn.h"
 
-void redact_init(redact_t *r) { memset(r, 0, sizeof(*r)); }
+void cw__redact_init(redact_t *r) { memset(r, 0, sizeof(*r)); }
 
-void redact_add(redact_t *r, const char *s, size_t n) {
+void cw__redact_add(redact_t *r, const char *s, size_t n) {
   if (n < REDACT_MIN_SECRET || n >= REDACT_SECRET_MAX ||
       r->n >= REDACT_MAX_SECRETS)
     return;
@@ -20,12 +20,12 @@ void redact_add(redact_t *r, const char *s, size_t n) {
   r->n++;
 }
 
-void redact_add_dsn(redact_t *r, const char *dsn) {
+void cw__redact_add_dsn(redact_t *r, const char *dsn) {
   cw__dsn_t d;
   if (dsn == NULL || cw__dsn_parse(dsn, &d, NULL, 0) != 0)
     return;
-  redact_add(r, d.public_key, strlen(d.public_key));
-  redact_add(r, d.secret_key, strlen(d.secret_key));
+  cw__redact_add(r, d.public_key, strlen(d.public_key));
+  cw__redact_add(r, d.secret_key, strlen(d.secret_key));
 }
 
 static void base64(const unsigned char *in, size_t n, char *out) {
@@ -46,7 +46,7 @@ static void base64(const unsigned char *in, size_t n, char *out) {
   out[o] = '\0';
 }
 
-void redact_add_url(redact_t *r, const char *url) {
+void cw__redact_add_url(redact_t *r, const char *url) {
   if (url == NULL)
     return;
   const char *p = strstr(url, "://");
@@ -60,17 +60,17 @@ void redact_add_url(redact_t *r, const char *url) {
       at = p + i; /* the last '@' ends the userinfo */
   if (at != NULL) {
     size_t ui = (size_t)(at - p);
-    redact_add(r, p, ui);
+    cw__redact_add(r, p, ui);
     const char *colon = memchr(p, ':', ui);
     if (colon != NULL) {
-      redact_add(r, p, (size_t)(colon - p));
-      redact_add(r, colon + 1, ui - (size_t)(colon - p) - 1);
+      cw__redact_add(r, p, (size_t)(colon - p));
+      cw__redact_add(r, colon + 1, ui - (size_t)(colon - p) - 1);
     }
     if (ui < 300) {
       /* libcurl sends "Authorization: Basic base64(user:password)". */
       char b64[420];
       base64((const unsigned char *)p, ui, b64);
-      redact_add(r, b64, strlen(b64));
+      cw__redact_add(r, b64, strlen(b64));
     }
   }
   const char *q = strchr(p, '?');
@@ -79,7 +79,7 @@ void redact_add_url(redact_t *r, const char *url) {
     size_t len = strcspn(q, "&#");
     const char *eq = memchr(q, '=', len);
     if (eq != NULL)
-      redact_add(r, eq + 1, len - (size_t)(eq + 1 - q));
+      cw__redact_add(r, eq + 1, len - (size_t)(eq + 1 - q));
     q += len;
     if (*q != '&')
       break;
@@ -122,8 +122,8 @@ static void put(sink_t *s, const char *p, size_t n) {
   s->out[s->len] = '\0';
 }
 
-size_t redact_line(const redact_t *r, const char *in, size_t n, char *out,
-                   size_t cap) {
+size_t cw__redact_line(const redact_t *r, const char *in, size_t n, char *out,
+                       size_t cap) {
   sink_t s = {out, cap, 0};
   if (cap > 0)
     out[0] = '\0';

@@ -3,7 +3,7 @@
  * libc only).
  *
  * Every line the uploader logs (its own messages, libcurl's -vv trace, the
- * reasons written to failed/) goes through redact_line() first. Two
+ * reasons written to failed/) goes through cw__redact_line() first. Two
  * layers, so a secret is hidden whether or not it was recognised:
  *  - the secrets themselves, collected from the configured DSN (public and
  *    secret key) and upload URL (user, password, the value of every query
@@ -32,20 +32,20 @@ typedef struct {
   int n;
 } redact_t;
 
-void redact_init(redact_t *r);
+void cw__redact_init(redact_t *r);
 /* Adds s[0..n) as a secret (ignored when shorter than REDACT_MIN_SECRET,
  * longer than REDACT_SECRET_MAX - 1, or when the table is full). */
-void redact_add(redact_t *r, const char *s, size_t n);
+void cw__redact_add(redact_t *r, const char *s, size_t n);
 /* Adds the public and secret key of a DSN (unparsable: nothing). */
-void redact_add_dsn(redact_t *r, const char *dsn);
+void cw__redact_add_dsn(redact_t *r, const char *dsn);
 /* Adds an URL's userinfo, its password, the base64 of "user:password" (what
  * an Authorization: Basic header carries), and every query value. */
-void redact_add_url(redact_t *r, const char *url);
+void cw__redact_add_url(redact_t *r, const char *url);
 
 /* Writes in[0..n) into out (cap bytes, always terminated) with every secret
  * and pattern replaced. Returns the length written. r may be NULL (patterns
  * only). */
-size_t redact_line(const redact_t *r, const char *in, size_t n, char *out,
-                   size_t cap);
+size_t cw__redact_line(const redact_t *r, const char *in, size_t n, char *out,
+                       size_t cap);
 
 #endif

@@ -89,9 +89,9 @@ int cw__http_global_init(void) {
   return cl.rc;
 }
 
-const char *http_load_error(void) { return cl.error; }
+const char *cw__http_load_error(void) { return cl.error; }
 
-void http_result_free(http_result_t *res) {
+void cw__http_result_free(http_result_t *res) {
   free(res->rate_limits);
   res->rate_limits = NULL;
   res->rate_limits_len = 0;
@@ -143,7 +143,7 @@ static size_t on_header(char *data, size_t size, size_t nitems, void *ud) {
   /* A new status line (after 100 Continue or a redirect) starts over. */
   if (n >= 5 && strncmp(data, "HTTP/", 5) == 0) {
     res->retry_after[0] = '\0';
-    http_result_free(res);
+    cw__http_result_free(res);
     return n;
   }
   const char *colon = memchr(data, ':', n);
@@ -212,8 +212,8 @@ static int on_trace(CURL *c, curl_infotype type, char *data, size_t size,
       len--;
     if (len > 0) {
       char line[2048];
-      redact_line(opt->redact, data + i, len > 1500 ? 1500 : len, line,
-                  sizeof(line));
+      cw__redact_line(opt->redact, data + i, len > 1500 ? 1500 : len, line,
+                      sizeof(line));
       for (char *q = line; *q; q++)
         if ((unsigned char)*q < 0x20 && *q != '\t')
           *q = '?';

@@ -44,19 +44,19 @@ typedef struct {
   char retry_after[64]; /* Retry-After, "" if absent */
   /* X-Sentry-Rate-Limits, NULL if absent; several header lines are joined
    * with ','; at most RL_MAX_HEADER + 1 bytes are kept (the parser cuts at
-   * the last complete entry). Freed by http_result_free. */
+   * the last complete entry). Freed by cw__http_result_free. */
   char *rate_limits;
   size_t rate_limits_len;
   char body[512]; /* start of the response body, for logs */
 } http_result_t;
 
-void http_result_free(http_result_t *res);
+void cw__http_result_free(http_result_t *res);
 
 /* Loads libcurl and sets it up; call once before any other function here.
- * Returns 0, or CW_ENOENT when libcurl cannot be loaded (http_load_error()
+ * Returns 0, or CW_ENOENT when libcurl cannot be loaded (cw__http_load_error()
  * says why), CW_ENOMEM when its global init fails. */
 int cw__http_global_init(void);
-const char *http_load_error(void);
+const char *cw__http_load_error(void);
 
 /* POSTs body to url with the given extra header lines ("Name: value").
  * Returns 0 when a response (any status) arrived or the transfer failed in a

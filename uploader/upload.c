@@ -45,9 +45,9 @@ static int g_redact_ready;
 
 static const redact_t *redactor(const cw__upload_config_t *cfg) {
   if (!g_redact_ready || cfg->dsn != g_redact_dsn || cfg->url != g_redact_url) {
-    redact_init(&g_redact);
-    redact_add_dsn(&g_redact, cfg->dsn);
-    redact_add_url(&g_redact, cfg->url);
+    cw__redact_init(&g_redact);
+    cw__redact_add_dsn(&g_redact, cfg->dsn);
+    cw__redact_add_url(&g_redact, cfg->url);
     g_redact_dsn = cfg->dsn;
     g_redact_url = cfg->url;
     g_redact_ready = 1;
@@ -65,7 +65,7 @@ static void ulog(const cw__upload_config_t *cfg, int level, const char *fmt,
   va_start(ap, fmt);
   vsnprintf(line, sizeof(line), fmt, ap);
   va_end(ap);
-  redact_line(redactor(cfg), line, strlen(line), clean, sizeof(clean));
+  cw__redact_line(redactor(cfg), line, strlen(line), clean, sizeof(clean));
   fprintf(f, "crashwatch upload: %s\n", clean);
   fflush(f);
 }
@@ -88,7 +88,7 @@ void cw__upload_config_init(cw__upload_config_t *cfg) {
    * `crashwatch upload`, which reports them. */
   spool_limits_t lim = {cfg->max_reports, cfg->max_bytes, cfg->prune_age_ms,
                         cfg->failed_max};
-  if (spool_limits_from_env(&lim, NULL, 0) == 0) {
+  if (cw__spool_limits_from_env(&lim, NULL, 0) == 0) {
     cfg->max_reports = lim.max_reports;
     cfg->max_bytes = lim.max_bytes;
     cfg->prune_age_ms = lim.max_age_ms;
@@ -194,7 +194,7 @@ int cw__upload_config_check(const cw__upload_config_t *cfg, char *err,
     snprintf(err, errlen, "CA bundle %s: %s", cfg->ca_bundle, strerror(errno));
     return CW_EINVAL;
   }
-  if (spool_check_dir(cfg->spool_dir, err, errlen) != 0)
+  if (cw__spool_check_dir(cfg->spool_dir, err, errlen) != 0)
     return CW_ESPOOL;
   return 0;
 }
@@ -254,14 +254,14 @@ static void prune_log(void *ctx, const char *line) {
   ulog(ctx, CW_UPLOAD_QUIET, "%s", line);
 }
 
-/* The spool's limits (spool_prune, shared with the watchdog's commits),
+/* The spool's limits (cw__spool_prune, shared with the watchdog's commits),
  * with this configuration's values. */
 static void prune(const cw__upload_config_t *cfg, int64_t now,
                   cw__upload_stats_t *st) {
   spool_limits_t lim = {cfg->max_reports, cfg->max_bytes, cfg->prune_age_ms,
                         cfg->failed_max};
   spool_prune_stats_t ps;
-  spool_prune(cfg->spool_dir, &lim, NULL, now, prune_log, (void *)cfg, &ps);
+  cw__spool_prune(cfg->spool_dir, &lim, NULL, now, prune_log, (void *)cfg, &ps);
   st->pruned += ps.pruned;
   st->failed += ps.quarantined;
   st->io_errors += ps.errors;
@@ -296,8 +296,8 @@ static int save_limits(pass_t *p) {
 static void quarantine(pass_t *p, const char *id, const char *raw_reason,
                        cw__upload_stats_t *st) {
   char reason[1024];
-  redact_line(redactor(p->cfg), raw_reason, strlen(raw_reason), reason,
-              sizeof(reason));
+  cw__redact_line(redactor(p->cfg), raw_reason, strlen(raw_reason), reason,
+                  sizeof(reason));
   int rc = cw__spool_quarantine(p->cfg->spool_dir, id, reason);
   if (rc != 0) {
     st->io_errors++;
@@ -347,8 +347,8 @@ static void retry_later(pass_t *p, const char *id, const char *what,
   int64_t delay = cw__upload_backoff_ms(rs.attempts, cfg->retry_base_ms,
                                         cfg->retry_cap_ms, random_unit());
   rs.next_ms = now + delay;
-  redact_line(redactor(cfg), what, strlen(what), rs.last_error,
-              sizeof(rs.last_error));
+  cw__redact_line(redactor(cfg), what, strlen(what), rs.last_error,
+                  sizeof(rs.last_error));
   int rc = cw__spool_retry_save(cfg->spool_dir, id, &rs);
   if (rc != 0)
     ulog(cfg, CW_UPLOAD_QUIET,
@@ -513,7 +513,7 @@ static void handle_response(pass_t *p, const char *id, http_result_t *res,
          res->rate_limits && res->rate_limits_len > 200 ? "..." : "",
          res->retry_after[0] ? ", Retry-After: " : "", res->retry_after);
   }
-  http_result_free(res);
+  cw__http_result_free(res);
   char what[600];
   if (res->transport_error) {
     if (should_abort()) {
@@ -593,7 +593,7 @@ static int pass_setup(const cw__upload_config_t *cfg, pass_t *p) {
   if (!curl_ready) {
     int rc = cw__http_global_init();
     if (rc != 0) {
-      ulog(cfg, CW_UPLOAD_QUIET, "%s", http_load_error());
+      ulog(cfg, CW_UPLOAD_QUIET, "%s", cw__http_load_error());
       return rc;
     }
     curl_ready = 1;
@@ -637,7 +637,7 @@ int cw__upload_run_once(const cw__upload_config_t *cfg,
   memset(st, 0, sizeof(*st));
   char err[512];
   /* An uploader never creates a spool, and uses only one it can trust. */
-  if (spool_check_dir(cfg->spool_dir, err, sizeof(err)) != 0) {
+  if (cw__spool_check_dir(cfg->spool_dir, err, sizeof(err)) != 0) {
     ulog(cfg, CW_UPLOAD_QUIET, "%s", err);
     st->io_errors++;
     return CW_ESPOOL;
@@ -648,9 +648,9 @@ int cw__upload_run_once(const cw__upload_config_t *cfg,
     ulog(cfg, CW_UPLOAD_QUIET, "bad configuration: %s", cw_strerror(rc));
     return rc;
   }
-  int sfd = spool_open_subdir(cfg->spool_dir, SPOOL_STATE_DIR);
+  int sfd = cw__spool_open_subdir(cfg->spool_dir, SPOOL_STATE_DIR);
   if (sfd < 0)
-    ulog(cfg, CW_UPLOAD_QUIET, "%s (continuing)", spool_last_error());
+    ulog(cfg, CW_UPLOAD_QUIET, "%s (continuing)", cw__spool_last_error());
   else
     close(sfd);
   int64_t now = now_ms();
@@ -716,13 +716,13 @@ int cw__upload_run_exclusive(const cw__upload_config_t *cfg, int lock_fd,
   memset(total, 0, sizeof(*total));
   int fd = lock_fd;
   if (fd >= 0) {
-    upload_lock_adopt(fd);
+    cw__upload_lock_adopt(fd);
   } else {
     /* Kick first, then try: whoever holds the lock now sees the kick
      * before it lets go (upload_lock.h). */
-    int krc = upload_kick(cfg->spool_dir);
+    int krc = cw__upload_kick(cfg->spool_dir);
     pid_t holder = 0;
-    fd = upload_lock_try(cfg->spool_dir, 0, &holder);
+    fd = cw__upload_lock_try(cfg->spool_dir, 0, &holder);
     if (fd == CW_EBUSY && krc == 0) {
       total->handed_off = 1;
       total->holder = (int)holder;
@@ -747,23 +747,24 @@ int cw__upload_run_exclusive(const cw__upload_config_t *cfg, int lock_fd,
   }
   int rc = 0;
   for (;;) {
-    upload_kick_take(cfg->spool_dir);
+    cw__upload_kick_take(cfg->spool_dir);
     cw__upload_stats_t st;
     rc = cw__upload_run_once(cfg, &st);
     add_stats(total, &st);
     if (rc != 0 || fd < 0)
       break;
-    if (upload_kick_present(cfg->spool_dir)) {
+    if (cw__upload_kick_present(cfg->spool_dir)) {
       ulog(cfg, CW_UPLOAD_VERBOSE, "kicked by another starter: one more pass");
       continue;
     }
-    upload_lock_release(fd);
-    if (!upload_kick_present(cfg->spool_dir) || upload_lock_relock(fd) != 0)
+    cw__upload_lock_release(fd);
+    if (!cw__upload_kick_present(cfg->spool_dir) ||
+        cw__upload_lock_relock(fd) != 0)
       break;
     ulog(cfg, CW_UPLOAD_VERBOSE, "kicked by another starter: one more pass");
   }
   if (fd >= 0) {
-    upload_lock_release(fd);
+    cw__upload_lock_release(fd);
     close(fd);
   }
   return rc;
@@ -775,13 +776,13 @@ int cw__upload_watch(const cw__upload_config_t *cfg, volatile int *stop,
   g_stop = stop;
   /* One uploader per spool: wait for a running one to finish. */
   pid_t holder = 0;
-  int lock_fd = upload_lock_try(cfg->spool_dir, 0, &holder);
+  int lock_fd = cw__upload_lock_try(cfg->spool_dir, 0, &holder);
   if (lock_fd == CW_EBUSY) {
     ulog(cfg, CW_UPLOAD_NORMAL,
          "waiting for the uploader delivering %s (pid %d) to finish",
          cfg->spool_dir, (int)holder);
     while (!*stop &&
-           (lock_fd = upload_lock_try(cfg->spool_dir, 1, NULL)) == CW_EINTR)
+           (lock_fd = cw__upload_lock_try(cfg->spool_dir, 1, NULL)) == CW_EINTR)
       ;
     if (*stop) {
       if (lock_fd >= 0)
@@ -802,7 +803,7 @@ int cw__upload_watch(const cw__upload_config_t *cfg, volatile int *stop,
   int rc = 0;
   while (!*stop) {
     cw__upload_stats_t st;
-    upload_kick_take(cfg->spool_dir);
+    cw__upload_kick_take(cfg->spool_dir);
     rc = cw__upload_run_once(cfg, &st);
     if (rc != 0 && rc != CW_ESPOOL)
       break;

@@ -24,7 +24,7 @@ static int state_path(const char *spool, const char *name, int create_dir,
     return CW_ERANGE;
   if (create_dir) {
     /* 0700 whatever the umask, never through a symbolic link. */
-    int fd = spool_open_subdir(spool, SPOOL_STATE_DIR);
+    int fd = cw__spool_open_subdir(spool, SPOOL_STATE_DIR);
     if (fd < 0)
       return fd;
     close(fd);
@@ -35,7 +35,7 @@ static int state_path(const char *spool, const char *name, int create_dir,
   return 0;
 }
 
-int upload_kick(const char *spool_dir) {
+int cw__upload_kick(const char *spool_dir) {
   char p[PATH_MAX];
   int rc = state_path(spool_dir, UPLOAD_KICK_FILE, 1, p, sizeof(p));
   if (rc != 0)
@@ -48,14 +48,14 @@ int upload_kick(const char *spool_dir) {
   return 0;
 }
 
-int upload_kick_take(const char *spool_dir) {
+int cw__upload_kick_take(const char *spool_dir) {
   char p[PATH_MAX];
   if (state_path(spool_dir, UPLOAD_KICK_FILE, 0, p, sizeof(p)) != 0)
     return 0;
   return unlink(p) == 0;
 }
 
-int upload_kick_present(const char *spool_dir) {
+int cw__upload_kick_present(const char *spool_dir) {
   char p[PATH_MAX];
   struct stat st;
   if (state_path(spool_dir, UPLOAD_KICK_FILE, 0, p, sizeof(p)) != 0)
@@ -73,7 +73,7 @@ static pid_t read_holder(int fd) {
   return v > 0 && v < INT_MAX ? (pid_t)v : 0;
 }
 
-void upload_lock_adopt(int fd) {
+void cw__upload_lock_adopt(int fd) {
   char buf[24];
   int n = snprintf(buf, sizeof(buf), "%d\n", (int)getpid());
   if (ftruncate(fd, 0) == 0 && pwrite(fd, buf, (size_t)n, 0) < 0) {
@@ -81,7 +81,7 @@ void upload_lock_adopt(int fd) {
   }
 }
 
-int upload_lock_try(const char *spool_dir, int wait, pid_t *holder) {
+int cw__upload_lock_try(const char *spool_dir, int wait, pid_t *holder) {
   if (holder != NULL)
     *holder = 0;
   char p[PATH_MAX];
@@ -108,18 +108,18 @@ int upload_lock_try(const char *spool_dir, int wait, pid_t *holder) {
     close(fd);
     return e == EINTR ? CW_EINTR : -e;
   }
-  upload_lock_adopt(fd);
+  cw__upload_lock_adopt(fd);
   return fd;
 }
 
-int upload_lock_relock(int fd) {
+int cw__upload_lock_relock(int fd) {
   if (flock(fd, LOCK_EX | LOCK_NB) != 0)
     return CW_EBUSY;
-  upload_lock_adopt(fd);
+  cw__upload_lock_adopt(fd);
   return 0;
 }
 
-void upload_lock_release(int fd) {
+void cw__upload_lock_release(int fd) {
   if (fd >= 0)
     flock(fd, LOCK_UN);
 }

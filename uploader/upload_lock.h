@@ -8,11 +8,11 @@
  * pass whenever it finds the marker before it exits. The protocol, in this
  * order, loses no report:
  *
- *   starter: commit the report; upload_kick(); upload_lock_try()
+ *   starter: commit the report; cw__upload_kick(); cw__upload_lock_try()
  *            busy -> done (the holder will see the kick)
- *   holder:  loop { upload_kick_take(); one pass;
+ *   holder:  loop { cw__upload_kick_take(); one pass;
  *                   if kicked again -> loop; release;
- *                   if kicked again and upload_lock_relock() -> loop;
+ *                   if kicked again and cw__upload_lock_relock() -> loop;
  *                   exit }
  *
  * A kick that lands after the holder's last check is seen either by the
@@ -34,11 +34,11 @@
 #define UPLOAD_KICK_FILE "uploader.kick"
 
 /* Leaves the kick marker (creating .state/ if needed). 0 or a CW_E* code. */
-int upload_kick(const char *spool_dir);
+int cw__upload_kick(const char *spool_dir);
 /* Removes the kick marker; 1 if it was there, else 0. */
-int upload_kick_take(const char *spool_dir);
+int cw__upload_kick_take(const char *spool_dir);
 /* 1 if the kick marker is there. */
-int upload_kick_present(const char *spool_dir);
+int cw__upload_kick_present(const char *spool_dir);
 
 /*
  * Takes the spool's uploader lock without waiting (wait = 0) or waiting for
@@ -48,13 +48,13 @@ int upload_kick_present(const char *spool_dir);
  * CW_EBUSY when another process holds it (*holder set to its pid when
  * known, else 0), or another CW_E* code (no .state/, permissions).
  */
-int upload_lock_try(const char *spool_dir, int wait, pid_t *holder);
+int cw__upload_lock_try(const char *spool_dir, int wait, pid_t *holder);
 /* Takes the lock again on a descriptor that held it: 0, or CW_EBUSY. */
-int upload_lock_relock(int fd);
-/* Releases the lock; the descriptor stays open for upload_lock_relock. */
-void upload_lock_release(int fd);
+int cw__upload_lock_relock(int fd);
+/* Releases the lock; the descriptor stays open for cw__upload_lock_relock. */
+void cw__upload_lock_release(int fd);
 /* Writes the calling process's pid into the lock file (after inheriting
  * the descriptor across exec). */
-void upload_lock_adopt(int fd);
+void cw__upload_lock_adopt(int fd);
 
 #endif

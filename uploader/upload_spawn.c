@@ -73,8 +73,8 @@ int cw__upload_detach(const int *keep, int nkeep) {
 }
 
 int cw__upload_lock_for_spawn(const char *spool_dir) {
-  int krc = upload_kick(spool_dir);
-  int fd = upload_lock_try(spool_dir, 0, NULL);
+  int krc = cw__upload_kick(spool_dir);
+  int fd = cw__upload_lock_try(spool_dir, 0, NULL);
   if (fd == CW_EBUSY)
     return krc == 0 ? CW_EBUSY : -1;
   return fd >= 0 ? fd : -1;

@@ -199,7 +199,7 @@ static int write_report(const wd_config_t *cfg, const wd_capture_t *c,
    * temporary name: the lock follows the inode through the commit's rename,
    * so from the moment the report becomes visible until event.json has
    * been replaced no uploader can take it. */
-  *lock_fd = spool_report_lock(r);
+  *lock_fd = cw__spool_report_lock(r);
   if (*lock_fd < 0)
     *lock_fd = -1;
   rc = cw__spool_report_commit(r, report_path, cap);
@@ -216,7 +216,8 @@ static int write_report(const wd_config_t *cfg, const wd_capture_t *c,
  * the directory is fsync'd. A reader sees the old file or the new one,
  * never a mix. */
 static int replace_event(int dir_fd, const cw__buf_t *ev) {
-  int rc = spool_write_atomic_at(dir_fd, SPOOL_EVENT_FILE, ev->data, ev->len);
+  int rc =
+      cw__spool_write_atomic_at(dir_fd, SPOOL_EVENT_FILE, ev->data, ev->len);
   if (rc == 0 && fsync(dir_fd) != 0)
     rc = errno ? -errno : CW_EIO;
   return rc;

@@ -180,8 +180,8 @@ static void frames_json(cw__json_t *j, const wd_capture_t *cap,
     const wd_module_t *m;
     uint64_t off;
     char nbuf[WD_FRAME_NAME_BUF];
-    const char *fn = wd_symbolize_frame(cap, lookup_addr(f, k), &m, &off, nbuf,
-                                        sizeof(nbuf));
+    const char *fn = cw__wd_symbolize_frame(cap, lookup_addr(f, k), &m, &off,
+                                            nbuf, sizeof(nbuf));
     if (f->nsrc == 0 || f->src + (size_t)f->nsrc > cap->nsrcs) {
       frame_json(j, f, m, fn, NULL, 0);
       continue;
@@ -564,8 +564,8 @@ void cw__wd_summary_write(const wd_capture_t *cap, int fd, const char *report) {
       const wd_module_t *m;
       uint64_t off = 0;
       char nbuf[WD_FRAME_NAME_BUF];
-      const char *fn = wd_symbolize_frame(cap, lookup_addr(f, k), &m, &off,
-                                          nbuf, sizeof(nbuf));
+      const char *fn = cw__wd_symbolize_frame(cap, lookup_addr(f, k), &m, &off,
+                                              nbuf, sizeof(nbuf));
       if (m != NULL)
         off = f->ip - m->base;
       char where[320];

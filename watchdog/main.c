@@ -19,7 +19,7 @@
  * The second form is the upload mode (upload_auto.h), which the watchdog
  * and its idle stage start detached.
  * After each report it commits, the watchdog applies the spool's limits
- * (spool_prune: oldest first, never the report just written, never a
+ * (cw__spool_prune: oldest first, never the report just written, never a
  * locked one), so the spool stays bounded with no server at all; without
  * --spool-limits they are the defaults with CRASHWATCH_SPOOL_MAX_* on top.
  * The library passes the DSN as $CRASHWATCH_WATCHDOG_DSN rather than
@@ -132,9 +132,9 @@ static void prune_spool(const wd_config_t *cfg, const spool_limits_t *lim,
   struct timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);
   spool_prune_stats_t st;
-  spool_prune(cfg->spool_dir, lim, slash ? slash + 1 : path,
-              (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000, prune_log, NULL,
-              &st);
+  cw__spool_prune(cfg->spool_dir, lim, slash ? slash + 1 : path,
+                  (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000, prune_log,
+                  NULL, &st);
 }
 
 /* The largest scope mapping taken (the app's is about 2 MiB at most). */
@@ -233,8 +233,8 @@ int main(int argc, char **argv) {
   int upload_pending = 0;
   wd_config_t cfg = {.summary_fd = -1, .print_summary = 1};
   spool_limits_t limits;
-  spool_limits_default(&limits);
-  spool_limits_from_env(&limits, NULL, 0);
+  cw__spool_limits_default(&limits);
+  cw__spool_limits_from_env(&limits, NULL, 0);
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
     const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -315,7 +315,7 @@ int main(int argc, char **argv) {
   sigaddset(&waiting, SIGINT);
   sigaddset(&waiting, SIGHUP);
   /* An uploader started from here prunes with the app's limits too. */
-  spool_limits_to_env(&limits);
+  cw__spool_limits_to_env(&limits);
   /* Started directly (CRASHWATCH_WATCHDOG, no idle stage): deliver what an
    * earlier run left in the spool. The idle stage does this itself and
    * passes --image-fd when it execs us for a crash. */
@@ -371,7 +371,7 @@ int main(int argc, char **argv) {
       log_line("crashwatch: the crash of pid %d was captured but not "
                "written: %s (%s): %s",
                (int)u.rec.pid, cw_strerror(rc), cw_err_name(rc),
-               spool_last_error());
+               cw__spool_last_error());
     else if (rc != 0)
       log_line("crashwatch: capturing the crash of pid %d failed: %s (%s)",
                (int)u.rec.pid, cw_strerror(rc), cw_err_name(rc));

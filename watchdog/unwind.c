@@ -355,18 +355,19 @@ const char *cw__wd_symbolize(const wd_capture_t *cap, uint64_t addr,
    * function of the section names the code, as Breakpad's PUBLIC records
    * do. Only for the vDSO: in a stripped library the preceding exported
    * function is as often a stranger as a caller. */
-  if (s == NULL && wd_module_is_vdso(m))
+  if (s == NULL && cw__wd_module_is_vdso(m))
     s = cw__elf_symbol_preceding(m->elf, vaddr);
   return s ? s->name : NULL;
 }
 
-int wd_module_is_vdso(const wd_module_t *m) {
+int cw__wd_module_is_vdso(const wd_module_t *m) {
   return m->fd < 0 && m->path != NULL && strcmp(m->path, WD_VDSO_NAME) == 0;
 }
 
-const char *wd_symbolize_frame(const wd_capture_t *cap, uint64_t addr,
-                               const wd_module_t **mod_out, uint64_t *off_out,
-                               char *buf, size_t buflen) {
+const char *cw__wd_symbolize_frame(const wd_capture_t *cap, uint64_t addr,
+                                   const wd_module_t **mod_out,
+                                   uint64_t *off_out, char *buf,
+                                   size_t buflen) {
   const wd_module_t *m = NULL;
   uint64_t off = 0;
   const char *fn = cw__wd_symbolize(cap, addr, &m, &off);
@@ -374,7 +375,7 @@ const char *wd_symbolize_frame(const wd_capture_t *cap, uint64_t addr,
     *mod_out = m;
   if (off_out)
     *off_out = off;
-  if (fn == NULL && m != NULL && wd_module_is_vdso(m) && buflen > 0) {
+  if (fn == NULL && m != NULL && cw__wd_module_is_vdso(m) && buflen > 0) {
     snprintf(buf, buflen, "%s+0x%llx", WD_VDSO_NAME,
              (unsigned long long)(addr - m->base));
     fn = buf;

@@ -352,7 +352,7 @@ const char *cw__wd_symbolize(const wd_capture_t *cap, uint64_t addr,
 /* The name the vDSO module has in captures (and minidumps, events). */
 #define WD_VDSO_NAME "linux-vdso.so.1"
 /* Whether m is the vDSO (no file, named WD_VDSO_NAME). */
-int wd_module_is_vdso(const wd_module_t *m);
+int cw__wd_module_is_vdso(const wd_module_t *m);
 
 /* The name a report gives the frame at addr: cw__wd_symbolize()'s, and for an
  * address in the vDSO that nothing names, "linux-vdso.so.1+0x<addr - the
@@ -360,9 +360,9 @@ int wd_module_is_vdso(const wd_module_t *m);
  * such a frame is never nameless. Returns the borrowed name, buf, or NULL
  * (outside the vDSO, unknown). */
 #define WD_FRAME_NAME_BUF 48
-const char *wd_symbolize_frame(const wd_capture_t *cap, uint64_t addr,
-                               const wd_module_t **mod_out, uint64_t *off_out,
-                               char *buf, size_t buflen);
+const char *cw__wd_symbolize_frame(const wd_capture_t *cap, uint64_t addr,
+                                   const wd_module_t **mod_out,
+                                   uint64_t *off_out, char *buf, size_t buflen);
 
 /* Signal and si_code names ("SIGSEGV", "SEGV_MAPERR"); never NULL. */
 const char *cw__wd_signal_name(int signo);

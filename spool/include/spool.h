@@ -31,7 +31,7 @@
 #define SPOOL_TMP_PREFIX ".tmp-"
 
 /* Creates dir and its missing parents (0700 whatever the umask: mkdir,
- * then fchmod), then checks it as spool_check_dir does. On failure returns
+ * then fchmod), then checks it as cw__spool_check_dir does. On failure returns
  * CW_ESPOOL (CW_EINVAL for an empty or too long path) and, if err is not
  * NULL, a message naming the path and the problem. For writers (cw_init,
  * the watchdog). */
@@ -46,12 +46,12 @@ int cw__spool_ensure_dir(const char *dir, char *err, size_t errlen);
  *   0777; it must be owned by uid 0 (this process's effective user) and
  *   writable by no one else
  * For readers (`crashwatch upload`), which must not create a spool. */
-int spool_check_dir(const char *dir, char *err, size_t errlen);
+int cw__spool_check_dir(const char *dir, char *err, size_t errlen);
 
 /* The message of the last spool function that failed with CW_ESPOOL in
  * this process (path, operation and errno text). Not thread-safe: one
  * writer per process (the watchdog writes one report at a time). */
-const char *spool_last_error(void);
+const char *cw__spool_last_error(void);
 
 /* A report being written. Owned by the caller until commit or abort, which
  * free it. */
@@ -78,7 +78,7 @@ const char *cw__spool_report_tmp_path(const spool_report_t *r);
 /* Locks the report directory the way cw__spool_lock does (flock, blocking) and
  * returns a new fd holding the lock, or a CW_E* code. The lock is on the
  * directory itself, so it follows it through the commit's rename. */
-int spool_report_lock(spool_report_t *r);
+int cw__spool_report_lock(spool_report_t *r);
 /* Makes the report durable and visible as <spool>/<event_id>/: fsyncs the
  * directory, renames it into place, fsyncs the spool. Frees r either way. */
 int cw__spool_report_commit(spool_report_t *r, char *final_path, size_t cap);
@@ -127,25 +127,25 @@ void cw__spool_list_free(char **ids, size_t n);
  * writable by no one else (CW_ESPOOL otherwise). */
 int cw__spool_write_atomic(const char *path, const void *data, size_t len);
 /* The same relative to the open directory dir_fd; name has no slash. */
-int spool_write_atomic_at(int dir_fd, const char *name, const void *data,
-                          size_t len);
+int cw__spool_write_atomic_at(int dir_fd, const char *name, const void *data,
+                              size_t len);
 
 /* Reads the regular file path (at most cap - 1 bytes, NUL-terminated)
  * without following a symbolic link or opening anything but a regular
  * file. Returns the length, CW_ENOENT, CW_EFORMAT (not a regular file) or
  * another CW_E* code. For the small state files. */
-long spool_read_small(const char *path, char *buf, size_t cap);
+long cw__spool_read_small(const char *path, char *buf, size_t cap);
 
 /* Opens <spool>/<name> (.state, failed), creating it 0700 if missing, as a
  * directory fd (O_NOFOLLOW) that belongs to this process's effective user
  * and is writable by no one else. Returns the fd or CW_ESPOOL (message in
- * spool_last_error). */
-int spool_open_subdir(const char *spool_dir, const char *name);
+ * cw__spool_last_error). */
+int cw__spool_open_subdir(const char *spool_dir, const char *name);
 
 /* Removes the entry name of the directory dir_fd and, if it is a real
  * directory, everything in it; a symbolic link (or any other non-directory)
  * is unlinked itself, never followed. */
-int spool_remove_tree_at(int dir_fd, const char *name);
+int cw__spool_remove_tree_at(int dir_fd, const char *name);
 
 /* Locks <spool>/<id>/ for this process (non-blocking). Returns 0 and the
  * lock's fd (close it with cw__spool_unlock), CW_EBUSY if another process holds
@@ -211,16 +211,16 @@ typedef struct {
 } spool_limits_t;
 
 /* The defaults above. */
-void spool_limits_default(spool_limits_t *l);
+void cw__spool_limits_default(spool_limits_t *l);
 
 /* Overrides l with CRASHWATCH_SPOOL_MAX_REPORTS, CRASHWATCH_SPOOL_MAX_BYTES,
  * CRASHWATCH_SPOOL_MAX_AGE (seconds) and CRASHWATCH_SPOOL_FAILED_MAX where
  * set (secure_getenv: ignored in a setuid/setcap process). Returns 0, or
  * CW_EINVAL with a message naming the variable (l keeps the valid ones). */
-int spool_limits_from_env(spool_limits_t *l, char *err, size_t errlen);
+int cw__spool_limits_from_env(spool_limits_t *l, char *err, size_t errlen);
 
 /* Sets the variables above from l, for a process started from here. */
-void spool_limits_to_env(const spool_limits_t *l);
+void cw__spool_limits_to_env(const spool_limits_t *l);
 
 typedef struct {
   int pruned;      /* reports and failed/ entries deleted */
@@ -248,8 +248,8 @@ typedef void (*spool_log_fn)(void *ctx, const char *line);
  * touched, and neither is keep (the report just written; NULL for none).
  * now_ms is the current time in ms since the epoch. log may be NULL.
  */
-void spool_prune(const char *spool_dir, const spool_limits_t *lim,
-                 const char *keep, int64_t now_ms, spool_log_fn log,
-                 void *log_ctx, spool_prune_stats_t *st);
+void cw__spool_prune(const char *spool_dir, const spool_limits_t *lim,
+                     const char *keep, int64_t now_ms, spool_log_fn log,
+                     void *log_ctx, spool_prune_stats_t *st);
 
 #endif

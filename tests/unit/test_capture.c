@@ -399,7 +399,7 @@ static void test_unwind_through_vdso(void **state) {
     assert_non_null(vdso);
     assert_non_null(vdso->image);
     assert_non_null(vdso->elf);
-    assert_true(wd_module_is_vdso(vdso));
+    assert_true(cw__wd_module_is_vdso(vdso));
     assert_true(vdso->elf->eh_frame_hdr_vaddr != 0);
     const wd_thread_t *spin = NULL;
     for (size_t i = 0; i < cap.nthreads; i++)
@@ -414,7 +414,7 @@ static void test_unwind_through_vdso(void **state) {
       in_vdso += k == 0;
       char buf[WD_FRAME_NAME_BUF], form[64];
       const char *fn =
-          wd_symbolize_frame(&cap, addr, NULL, NULL, buf, sizeof(buf));
+          cw__wd_symbolize_frame(&cap, addr, NULL, NULL, buf, sizeof(buf));
       snprintf(form, sizeof(form), "linux-vdso.so.1+0x%llx",
                (unsigned long long)(addr - vdso->base));
       if (fn == NULL || (strcmp(fn, form) != 0 &&
@@ -568,7 +568,7 @@ static void test_vdso_fallback_names_gaps(void **state) {
    * of .text is such a gap too). */
   uint64_t gap = first_addr + 4;
   const char *fn =
-      wd_symbolize_frame(&cap, base + gap, NULL, NULL, buf, sizeof(buf));
+      cw__wd_symbolize_frame(&cap, base + gap, NULL, NULL, buf, sizeof(buf));
   if (v.text_lo <= first_addr) {
     snprintf(want, sizeof(want), "linux-vdso.so.1+0x%llx",
              (unsigned long long)gap);
@@ -578,19 +578,19 @@ static void test_vdso_fallback_names_gaps(void **state) {
     assert_null(cw__wd_symbolize(&cap, base + gap, NULL, NULL));
   }
   /* Past the end of the last sized symbol, still in .text. */
-  fn = wd_symbolize_frame(&cap, base + last_end - 8, NULL, NULL, buf,
-                          sizeof(buf));
+  fn = cw__wd_symbolize_frame(&cap, base + last_end - 8, NULL, NULL, buf,
+                              sizeof(buf));
   assert_non_null(fn);
   assert_string_equal(fn, last_name);
   assert_string_equal(cw__wd_symbolize(&cap, base + last_end - 8, NULL, NULL),
                       last_name);
   /* Covered addresses keep their symbol. */
-  fn = wd_symbolize_frame(&cap, base + first_addr + 20, NULL, NULL, buf,
-                          sizeof(buf));
+  fn = cw__wd_symbolize_frame(&cap, base + first_addr + 20, NULL, NULL, buf,
+                              sizeof(buf));
   assert_string_equal(fn, first_name);
   /* Outside every executable section (the ELF header): the module+offset
    * form, never a function's name. */
-  fn = wd_symbolize_frame(&cap, base + 0x10, NULL, NULL, buf, sizeof(buf));
+  fn = cw__wd_symbolize_frame(&cap, base + 0x10, NULL, NULL, buf, sizeof(buf));
   assert_string_equal(fn, "linux-vdso.so.1+0x10");
   assert_null(cw__elf_symbol_preceding(m.elf, 0x10));
   /* The batch naming path answers the same: a thread with these frames. */
@@ -611,8 +611,9 @@ static void test_vdso_fallback_names_gaps(void **state) {
   for (size_t k = 0; k < 3; k++) {
     char b1[WD_FRAME_NAME_BUF], b2[WD_FRAME_NAME_BUF];
     uint64_t a = frames[k].ip - (k > 0);
-    const char *x = wd_symbolize_frame(&cap2, a, NULL, NULL, b1, sizeof(b1));
-    const char *y = wd_symbolize_frame(&cap, a, NULL, NULL, b2, sizeof(b2));
+    const char *x =
+        cw__wd_symbolize_frame(&cap2, a, NULL, NULL, b1, sizeof(b1));
+    const char *y = cw__wd_symbolize_frame(&cap, a, NULL, NULL, b2, sizeof(b2));
     assert_non_null(x);
     assert_non_null(y);
     assert_string_equal(x, y);
@@ -620,15 +621,15 @@ static void test_vdso_fallback_names_gaps(void **state) {
   /* A file-backed module never takes the rule: the same image under
    * another name gives nothing where no symbol covers. */
   m2.path = (char *)"libnot-vdso.so";
-  assert_null(wd_symbolize_frame(&cap2, base + last_end - 8, NULL, NULL, buf,
-                                 sizeof(buf)));
+  assert_null(cw__wd_symbolize_frame(&cap2, base + last_end - 8, NULL, NULL,
+                                     buf, sizeof(buf)));
   cw__elf_close(m.elf);
   cw__elf_close(m2.elf);
   free(v.image);
 }
 
 /* This machine's real vDSO, unmodified: every address of its executable
- * sections gets a name through wd_symbolize_frame(), and one a symbol
+ * sections gets a name through cw__wd_symbolize_frame(), and one a symbol
  * covers keeps that symbol's name. */
 static void test_vdso_every_address_named(void **state) {
   (void)state;
@@ -642,7 +643,7 @@ static void test_vdso_every_address_named(void **state) {
   for (uint64_t a = v.text_lo; a < v.text_hi; a++) {
     char buf[WD_FRAME_NAME_BUF];
     const char *fn =
-        wd_symbolize_frame(&cap, base + a, NULL, NULL, buf, sizeof(buf));
+        cw__wd_symbolize_frame(&cap, base + a, NULL, NULL, buf, sizeof(buf));
     assert_non_null(fn);
     const cw__elf_sym_t *s = cw__elf_symbol(m.elf, a);
     if (s != NULL && s->size > 0)
@@ -660,7 +661,7 @@ static void test_vdso_every_address_named(void **state) {
 
 /* Issue 14: the watchdog and `crashwatch symbolize` name every address of
  * a vDSO image alike (one ELF layer, one alias rule): what the event says
- * (wd_symbolize_frame) is what the symbolizer answers from the same image
+ * (cw__wd_symbolize_frame) is what the symbolizer answers from the same image
  * as a minidump carries it (cw__symbolizer_open_image), and where the
  * symbolizer knows no name the event has the "linux-vdso.so.1+0x<offset>"
  * form: every address is named. Returns how many addresses the symbolizer
@@ -690,7 +691,7 @@ static size_t check_vdso_names_agree(vdso_copy_t *v, const char *debug_dir,
   for (uint64_t a = v->text_lo; a < v->text_hi; a++) {
     char buf[WD_FRAME_NAME_BUF], form[64];
     const char *fn =
-        wd_symbolize_frame(&cap, base + a, NULL, NULL, buf, sizeof(buf));
+        cw__wd_symbolize_frame(&cap, base + a, NULL, NULL, buf, sizeof(buf));
     cw__sym_frame_t fr[4];
     int n = cw__sym_lookup(sm, cw__sym_module_vaddr(sm, a), 0, fr, 4);
     const char *want = n > 0 ? fr[n - 1].function : NULL;

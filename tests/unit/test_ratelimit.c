@@ -207,7 +207,7 @@ static void test_ratelimit_long_header(void **state) {
   n += (size_t)snprintf(h + n, cap - n, "3600:attachment;error:organization,");
   n += (size_t)snprintf(h + n, cap - n, "7200::organization");
   assert_true(straddle < RL_MAX_HEADER && n > RL_MAX_HEADER);
-  assert_int_equal(ratelimit_header_cut(h, n), straddle - 1);
+  assert_int_equal(cw__ratelimit_header_cut(h, n), straddle - 1);
   memset(&rl, 0, sizeof(rl));
   assert_true(cw__ratelimit_parse_sentry(&rl, h, n, NOW, NULL, 0) > 0);
   assert_int_equal(rl.until_ms[RL_SESSION], NOW + 2000);

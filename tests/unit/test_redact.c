@@ -11,15 +11,16 @@
 
 static const char *red(const redact_t *r, const char *in) {
   static char out[2048];
-  redact_line(r, in, strlen(in), out, sizeof(out));
+  cw__redact_line(r, in, strlen(in), out, sizeof(out));
   return out;
 }
 
 static void test_redact_dsn_keys(void **state) {
   (void)state;
   redact_t r;
-  redact_init(&r);
-  redact_add_dsn(&r, "https://0123456789abcdef:s3cr3tvalue@o1.example.com/42");
+  cw__redact_init(&r);
+  cw__redact_add_dsn(&r,
+                     "https://0123456789abcdef:s3cr3tvalue@o1.example.com/42");
   assert_string_equal(red(&r, "sending to https://0123456789abcdef@o1/x"),
                       "sending to https://[redacted]@o1/x");
   /* Wherever it appears, e.g. echoed in a response body. */
@@ -39,9 +40,9 @@ static void test_redact_dsn_keys(void **state) {
 static void test_redact_url_credentials(void **state) {
   (void)state;
   redact_t r;
-  redact_init(&r);
-  redact_add_url(&r, "https://relayuser:hunter2pass@relay.example/api/1/"
-                     "minidump/?sentry_key=feedfacecafe&x=1");
+  cw__redact_init(&r);
+  cw__redact_add_url(&r, "https://relayuser:hunter2pass@relay.example/api/1/"
+                         "minidump/?sentry_key=feedfacecafe&x=1");
   /* libcurl's Basic header: base64("relayuser:hunter2pass"). */
   assert_string_equal(
       red(&r, "Authorization: Basic cmVsYXl1c2VyOmh1bnRlcjJwYXNz"),
@@ -73,14 +74,14 @@ static void test_redact_patterns_without_secrets(void **state) {
   /* Short secrets are not replaced literally (they would blank out text),
    * but their structured places still are. */
   redact_t r;
-  redact_init(&r);
-  redact_add_dsn(&r, "http://k@127.0.0.1:9/1");
+  cw__redact_init(&r);
+  cw__redact_add_dsn(&r, "http://k@127.0.0.1:9/1");
   assert_string_equal(
       red(&r, "http://k@127.0.0.1:9 sentry_key=k keep"),
       "http://[redacted]@127.0.0.1:9 sentry_key=[redacted] keep");
   /* The output is always terminated, even when cut. */
   char small[8];
-  redact_line(NULL, "abcdefghijkl", 12, small, sizeof(small));
+  cw__redact_line(NULL, "abcdefghijkl", 12, small, sizeof(small));
   assert_string_equal(small, "abcdefg");
 }
 

@@ -300,11 +300,12 @@ static void test_spool_symlinked_report_is_never_followed(void **state) {
    * by count (0 allowed): the link goes, the target stays. */
   assert_int_equal(symlink(victim, link), 0);
   spool_limits_t lim;
-  spool_limits_default(&lim);
+  cw__spool_limits_default(&lim);
   lim.failed_max = 0;
   char log[4096] = "";
   spool_prune_stats_t ps;
-  spool_prune(sp, &lim, NULL, (int64_t)time(NULL) * 1000, log_line, log, &ps);
+  cw__spool_prune(sp, &lim, NULL, (int64_t)time(NULL) * 1000, log_line, log,
+                  &ps);
   assert_non_null(strstr(log, "moved "
                               "0123456789abcdef0123456789abcdef"
                               " to failed/: not a report: a symbolic link"));
@@ -333,7 +334,8 @@ static void test_spool_prune_oldest_first_keeps_locked(void **state) {
   spool_limits_t lim = {3, 0, 0, -1};
   char log[4096] = "";
   spool_prune_stats_t ps;
-  spool_prune(sp, &lim, ids[5], (int64_t)time(NULL) * 1000, log_line, log, &ps);
+  cw__spool_prune(sp, &lim, ids[5], (int64_t)time(NULL) * 1000, log_line, log,
+                  &ps);
   cw__spool_unlock(lfd);
   assert_int_equal(ps.pruned, 3);
   char **left;
@@ -350,18 +352,20 @@ static void test_spool_prune_oldest_first_keeps_locked(void **state) {
   commit_report(sp, "ffffffffffffffffffffffffffffffff", 50000, 1000000100);
   spool_limits_t bytes = {0, 20000, 0, -1};
   log[0] = '\0';
-  spool_prune(sp, &bytes, NULL, (int64_t)time(NULL) * 1000, log_line, log, &ps);
+  cw__spool_prune(sp, &bytes, NULL, (int64_t)time(NULL) * 1000, log_line, log,
+                  &ps);
   assert_int_equal(ps.quarantined, 1);
   char reason[PATH_MAX + 64];
   snprintf(reason, sizeof(reason),
            "%s/failed/ffffffffffffffffffffffffffffffff.reason", sp);
   char text[256] = "";
-  assert_true(spool_read_small(reason, text, sizeof(text)) > 0);
+  assert_true(cw__spool_read_small(reason, text, sizeof(text)) > 0);
   assert_non_null(strstr(text, "report too large: 50"));
   assert_non_null(strstr(text, "size limit of 20000 bytes"));
   /* Age: everything is decades old. */
   spool_limits_t age = {0, 0, 1000, -1};
-  spool_prune(sp, &age, ids[5], (int64_t)time(NULL) * 1000, NULL, NULL, &ps);
+  cw__spool_prune(sp, &age, ids[5], (int64_t)time(NULL) * 1000, NULL, NULL,
+                  &ps);
   assert_int_equal(cw__spool_list(sp, &left, &n), 0);
   assert_int_equal(n, 1);
   assert_string_equal(left[0], ids[5]);
@@ -410,7 +414,7 @@ static void test_spool_private_whatever_the_umask(void **state) {
   snprintf(sdir, sizeof(sdir), "%s/.state", deep);
   assert_int_equal(mkdir(sdir, 0700), 0);
   assert_int_equal(chmod(sdir, 0600), 0);
-  int fd = spool_open_subdir(deep, ".state");
+  int fd = cw__spool_open_subdir(deep, ".state");
   assert_true(fd >= 0);
   close(fd);
   assert_int_equal(stat(sdir, &st), 0);
@@ -422,9 +426,9 @@ static void test_spool_unsafe_spool_is_refused(void **state) {
   (void)state;
   char sp[PATH_MAX], err[1024];
   fresh_spool(sp, sizeof(sp));
-  assert_int_equal(spool_check_dir(sp, err, sizeof(err)), 0);
+  assert_int_equal(cw__spool_check_dir(sp, err, sizeof(err)), 0);
   assert_int_equal(chmod(sp, 0777), 0);
-  assert_int_equal(spool_check_dir(sp, err, sizeof(err)), CW_ESPOOL);
+  assert_int_equal(cw__spool_check_dir(sp, err, sizeof(err)), CW_ESPOOL);
   assert_non_null(strstr(err, "UNPROTECTED"));
   assert_non_null(strstr(err, "mode 0777"));
   assert_non_null(strstr(err, sp));
@@ -432,7 +436,7 @@ static void test_spool_unsafe_spool_is_refused(void **state) {
   assert_int_equal(
       cw__spool_report_begin(sp, "cdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcd", &r),
       CW_ESPOOL);
-  assert_non_null(strstr(spool_last_error(), "UNPROTECTED"));
+  assert_non_null(strstr(cw__spool_last_error(), "UNPROTECTED"));
   assert_int_equal(chmod(sp, 0755), 0); /* readable by others is fine */
   assert_int_equal(cw__spool_ensure_dir(sp, err, sizeof(err)), 0);
   /* Owned by someone else (root can hand it over). */
@@ -446,13 +450,13 @@ static void test_spool_unsafe_spool_is_refused(void **state) {
   char sub[PATH_MAX + 16];
   snprintf(sub, sizeof(sub), "%s/.state", sp);
   assert_int_equal(symlink("/tmp", sub), 0);
-  assert_int_equal(spool_check_dir(sp, err, sizeof(err)), CW_ESPOOL);
+  assert_int_equal(cw__spool_check_dir(sp, err, sizeof(err)), CW_ESPOOL);
   assert_non_null(strstr(err, ".state is a symbolic link"));
   unlink(sub);
   snprintf(sub, sizeof(sub), "%s/failed", sp);
   assert_int_equal(mkdir(sub, 0700), 0);
   assert_int_equal(chmod(sub, 0770), 0);
-  assert_int_equal(spool_check_dir(sp, err, sizeof(err)), CW_ESPOOL);
+  assert_int_equal(cw__spool_check_dir(sp, err, sizeof(err)), CW_ESPOOL);
   assert_non_null(strstr(err, "failed is owned by uid"));
   assert_int_equal(chmod(sub, 0700), 0);
   /* A parent writable by others: refused unless sticky (like /tmp). */
@@ -460,10 +464,10 @@ static void test_spool_unsafe_spool_is_refused(void **state) {
   snprintf(child, sizeof(child), "%s/inner", sp);
   assert_int_equal(cw__spool_ensure_dir(child, err, sizeof(err)), 0);
   assert_int_equal(chmod(sp, 0777), 0);
-  assert_int_equal(spool_check_dir(child, err, sizeof(err)), CW_ESPOOL);
+  assert_int_equal(cw__spool_check_dir(child, err, sizeof(err)), CW_ESPOOL);
   assert_non_null(strstr(err, "its parent"));
   assert_int_equal(chmod(sp, 01777), 0);
-  assert_int_equal(spool_check_dir(child, err, sizeof(err)), 0);
+  assert_int_equal(cw__spool_check_dir(child, err, sizeof(err)), 0);
   assert_int_equal(chmod(sp, 0700), 0);
 }
 
@@ -473,7 +477,7 @@ static void test_spool_check_never_creates(void **state) {
   char sp[PATH_MAX], missing[PATH_MAX + 16], err[512];
   fresh_spool(sp, sizeof(sp));
   snprintf(missing, sizeof(missing), "%s/nope/reports", sp);
-  assert_int_equal(spool_check_dir(missing, err, sizeof(err)), CW_ENOENT);
+  assert_int_equal(cw__spool_check_dir(missing, err, sizeof(err)), CW_ENOENT);
   assert_non_null(strstr(err, "does not exist"));
   struct stat st;
   char parent[PATH_MAX + 16];
@@ -512,7 +516,8 @@ static void test_spool_out_of_fds_cleans_up(void **state) {
         while ((fd = open("/dev/null", O_RDONLY)) >= 0 && m < 64)
           fds2[m++] = fd;
         int w = cw__spool_report_write_file(r, "minidump.dmp", "MDMP", 4);
-        if (w == 0 || strstr(spool_last_error(), "Too many open files") == 0)
+        if (w == 0 ||
+            strstr(cw__spool_last_error(), "Too many open files") == 0)
           _exit(11);
         if (w != CW_ESPOOL)
           _exit(12);

@@ -112,10 +112,13 @@ static void test_index_sequence_end_and_symbol_extents(void **state) {
   /* Symbols: sized f [100,120); unsized g at 200 in a section to 400,
    * followed by h at 250; unsized local k at 300 from "k.c". */
   const char *kc = cw__symidx_intern(ix, "k.c", 3);
-  symidx_add_elf_sym(ix, 100, 20, cw__symidx_intern(ix, "f", 1), 0, NULL, 0);
-  symidx_add_elf_sym(ix, 200, 200, cw__symidx_intern(ix, "g", 1), 1, NULL, 1);
-  symidx_add_elf_sym(ix, 250, 10, cw__symidx_intern(ix, "h", 1), 2, NULL, 0);
-  symidx_add_elf_sym(ix, 300, 100, cw__symidx_intern(ix, "k", 1), 3, kc, 1);
+  cw__symidx_add_elf_sym(ix, 100, 20, cw__symidx_intern(ix, "f", 1), 0, NULL,
+                         0);
+  cw__symidx_add_elf_sym(ix, 200, 200, cw__symidx_intern(ix, "g", 1), 1, NULL,
+                         1);
+  cw__symidx_add_elf_sym(ix, 250, 10, cw__symidx_intern(ix, "h", 1), 2, NULL,
+                         0);
+  cw__symidx_add_elf_sym(ix, 300, 100, cw__symidx_intern(ix, "k", 1), 3, kc, 1);
   assert_int_equal(cw__symidx_finish(ix), 0);
   symidx_frame_t fr[4];
   assert_int_equal(cw__symidx_lookup(ix, 115, fr, 4), 1);
@@ -148,8 +151,8 @@ static void test_index_sequence_end_and_symbol_extents(void **state) {
   cw__symidx_add_row(ix, 100, fid, 5, 1, 0, 0);
   cw__symidx_add_row(ix, 130, fid, 6, 1, 0, 0);
   cw__symidx_add_row(ix, 140, -1, 0, 0, 0, 1);
-  assert_int_equal(symidx_add_cu_range(ix, 100, 126), 0);
-  assert_int_equal(symidx_add_cu_range(ix, 120, 128), 0); /* merged */
+  assert_int_equal(cw__symidx_add_cu_range(ix, 100, 126), 0);
+  assert_int_equal(cw__symidx_add_cu_range(ix, 120, 128), 0); /* merged */
   assert_int_equal(cw__symidx_finish(ix), 0);
   assert_int_equal(cw__symidx_lookup(ix, 127, fr, 4), 1);
   assert_int_equal(fr[0].line, 5);

@@ -421,21 +421,21 @@ static void test_config_target_precedence(void **state) {
 static void test_uploader_lock_and_kick(void **state) {
   (void)state;
   pid_t holder = -1;
-  int fd = upload_lock_try(spool_dir, 0, &holder);
+  int fd = cw__upload_lock_try(spool_dir, 0, &holder);
   assert_true(fd >= 0);
   assert_int_equal(holder, 0);
   /* A second open file description, even in this process, is refused and
    * told who holds it. */
-  assert_int_equal(upload_lock_try(spool_dir, 0, &holder), CW_EBUSY);
+  assert_int_equal(cw__upload_lock_try(spool_dir, 0, &holder), CW_EBUSY);
   assert_int_equal(holder, getpid());
-  assert_int_equal(upload_kick_present(spool_dir), 0);
-  assert_int_equal(upload_kick(spool_dir), 0);
-  assert_int_equal(upload_kick_present(spool_dir), 1);
-  assert_int_equal(upload_kick_take(spool_dir), 1);
-  assert_int_equal(upload_kick_take(spool_dir), 0);
+  assert_int_equal(cw__upload_kick_present(spool_dir), 0);
+  assert_int_equal(cw__upload_kick(spool_dir), 0);
+  assert_int_equal(cw__upload_kick_present(spool_dir), 1);
+  assert_int_equal(cw__upload_kick_take(spool_dir), 1);
+  assert_int_equal(cw__upload_kick_take(spool_dir), 0);
   /* A starter that finds the lock taken starts nothing and leaves a kick. */
   assert_int_equal(cw__upload_lock_for_spawn(spool_dir), CW_EBUSY);
-  assert_int_equal(upload_kick_present(spool_dir), 1);
+  assert_int_equal(cw__upload_kick_present(spool_dir), 1);
   cw__upload_config_t cfg;
   cw__upload_config_init(&cfg);
   cfg.spool_dir = spool_dir;
@@ -447,19 +447,19 @@ static void test_uploader_lock_and_kick(void **state) {
   assert_int_equal(st.holder, getpid());
   assert_int_equal(cw__upload_exit_code(&st), CW_UPLOAD_EXIT_PENDING);
   /* Released and relocked on the same descriptor. */
-  upload_lock_release(fd);
-  int fd2 = upload_lock_try(spool_dir, 0, NULL);
+  cw__upload_lock_release(fd);
+  int fd2 = cw__upload_lock_try(spool_dir, 0, NULL);
   assert_true(fd2 >= 0);
-  assert_int_equal(upload_lock_relock(fd), CW_EBUSY);
+  assert_int_equal(cw__upload_lock_relock(fd), CW_EBUSY);
   close(fd2);
-  assert_int_equal(upload_lock_relock(fd), 0);
+  assert_int_equal(cw__upload_lock_relock(fd), 0);
   close(fd);
   /* Free again: an exclusive run takes it, consumes the kick, passes (an
    * empty spool) and lets go. */
   assert_int_equal(cw__upload_run_exclusive(&cfg, -1, &st), 0);
   assert_int_equal(st.handed_off, 0);
-  assert_int_equal(upload_kick_present(spool_dir), 0);
-  fd = upload_lock_try(spool_dir, 0, NULL);
+  assert_int_equal(cw__upload_kick_present(spool_dir), 0);
+  fd = cw__upload_lock_try(spool_dir, 0, NULL);
   assert_true(fd >= 0);
   close(fd);
 }
