@@ -9,7 +9,9 @@
  * before it dereferences NULL, and we record when the report directory is
  * renamed into the spool (inotify IN_MOVED_TO) and when waitpid() sees the
  * child die, in both release modes (durable before dead, the default, and
- * CRASHWATCH_RELEASE_EARLY=1), interleaved. Also: cw_init() time, the
+ * CRASHWATCH_RELEASE_EARLY=1), and durable-first again with a full scope
+ * (tags, extras, contexts, user, trace and 100 breadcrumbs), interleaved.
+ * Also: cw_init() time, the
  * watchdog's idle RSS, and the minidump size of a 6-thread process.
  * Medians are printed.
  */
@@ -70,10 +72,54 @@ __attribute__((noinline)) static void crash_now(int fd) {
   *(volatile int *)(uintptr_t)(t & 0) = 1;
 }
 
+/* A scope at its limits (docs/scope.md): 64 tags, 32 extras, 16 contexts,
+ * the user, the trace, a fingerprint and a full ring of 100 breadcrumbs
+ * with data, so the watchdog merges (and scrubs) the most it can. */
+static int fill_scope(void) {
+  char key[64], val[256], json[512];
+  int bad = 0;
+  memset(val, 'v', 200);
+  val[200] = '\0';
+  for (int i = 0; i < 64; i++) {
+    snprintf(key, sizeof(key), "tag%02d", i);
+    bad |= cw_set_tag(key, val) != 0;
+  }
+  for (int i = 0; i < 32; i++) {
+    snprintf(key, sizeof(key), "extra%02d", i);
+    snprintf(json, sizeof(json),
+             "{\"n\":%d,\"token\":\"secret\",\"list\":[1,2,3,\"%s\"]}", i,
+             "some text of the extra value");
+    bad |= cw_set_extra(key, json) != 0;
+  }
+  for (int i = 0; i < 16; i++) {
+    snprintf(key, sizeof(key), "ctx%02d", i);
+    snprintf(json, sizeof(json),
+             "{\"topic\":\"orders\",\"partition\":%d,\"offset\":%d}", i,
+             i * 1000);
+    bad |= cw_set_context(key, json) != 0;
+  }
+  bad |= cw_set_user("42", "user@example.org", "user", "192.0.2.1") != 0;
+  bad |= cw_set_traceparent(
+             "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01") != 0;
+  const char *fp[] = {"{{ default }}", "bench"};
+  bad |= cw_set_fingerprint(fp, 2) != 0;
+  bad |= cw_set_transaction("GET /bench") != 0;
+  for (int i = 0; i < 100; i++) {
+    snprintf(json, sizeof(json), "{\"i\":%d,\"url\":\"/api/item/%d\"}", i, i);
+    bad |= cw_add_breadcrumb("http", "request", "a request of the benchmark",
+                             CW_LEVEL_INFO, json) != 0;
+  }
+  return bad ? -1 : 0;
+}
+
 static int child_main(int nthreads, int fd) {
   if (cw_init(NULL) != 0) {
     fprintf(stderr, "bench child: cw_init: %s\n", cw_last_error());
     return 3;
+  }
+  if (getenv("CW_BENCH_FULL_SCOPE") != NULL && fill_scope() != 0) {
+    fprintf(stderr, "bench child: a scope call failed\n");
+    return 4; /* the run counts as failed */
   }
   pthread_barrier_init(&barrier, NULL, (unsigned)nthreads);
   for (int i = 1; i < nthreads; i++) {
@@ -269,19 +315,25 @@ int main(int argc, char **argv) {
   for (size_t c = 0; c < sizeof(counts) / sizeof(counts[0]); c++) {
     if (only_threads > 0 && counts[c] != only_threads)
       continue;
-    /* Both release modes, interleaved run by run: durable before dead
-     * (the default) and CRASHWATCH_RELEASE_EARLY=1. */
-    static const char *const mode_name[2] = {"durable-first", "release-early"};
-    uint64_t *rep[2], *ex[2];
+    /* Three modes, interleaved run by run: durable before dead (the
+     * default), CRASHWATCH_RELEASE_EARLY=1, and the default with a scope
+     * at its limits (fill_scope), which shows what merging it costs. */
+    static const char *const mode_name[3] = {"durable-first", "release-early",
+                                             "durable-first, full scope"};
+    uint64_t *rep[3], *ex[3];
     long size = -1;
-    int ok[2] = {0, 0};
-    for (int m = 0; m < 2; m++) {
+    int ok[3] = {0, 0, 0};
+    for (int m = 0; m < 3; m++) {
       rep[m] = calloc((size_t)runs, sizeof(uint64_t));
       ex[m] = calloc((size_t)runs, sizeof(uint64_t));
     }
     for (int i = 0; i < runs; i++) {
-      for (int m = 0; m < 2; m++) {
-        setenv("CRASHWATCH_RELEASE_EARLY", m ? "1" : "0", 1);
+      for (int m = 0; m < 3; m++) {
+        setenv("CRASHWATCH_RELEASE_EARLY", m == 1 ? "1" : "0", 1);
+        if (m == 2)
+          setenv("CW_BENCH_FULL_SCOPE", "1", 1);
+        else
+          unsetenv("CW_BENCH_FULL_SCOPE");
         long sz;
         if (one_crash(argv[0], counts[c], &rep[m][ok[m]], &ex[m][ok[m]], &sz) ==
             0) {
@@ -290,7 +342,7 @@ int main(int argc, char **argv) {
         }
       }
     }
-    for (int m = 0; m < 2; m++) {
+    for (int m = 0; m < 3; m++) {
       printf("%3d threads, %s: fault->report durable median %.2f ms, "
              "fault->exit median %.2f ms, minidump %ld bytes (%d/%d runs)\n",
              counts[c], mode_name[m], median_ms(rep[m], ok[m]),
