@@ -3,12 +3,13 @@
 # tests on real crashing programs (tests/progs/, tests/integration/).
 
 cw_add_unit_test(test_handler SOURCES unit/test_handler.c
-  LIBS crashwatch_static Threads::Threads TIMEOUT 60)
+  LIBS crashwatch_static Threads::Threads cw_test_support TIMEOUT 60)
 
 # The scope API (issue 10), read back through the watchdog's reader
 # (cw__scope_snapshot in cw_common) from the memfd found in /proc.
 cw_add_unit_test(test_scope SOURCES unit/test_scope.c
-  LIBS crashwatch_static cw_common Threads::Threads TIMEOUT 120)
+  LIBS crashwatch_static cw_common Threads::Threads cw_test_support
+  TIMEOUT 120)
 # What a watchdog gets at a crash: the stand-in watchdog saves the scope
 # memfd it is handed (the cw_init one, or the crash-time copy).
 target_compile_definitions(test_scope PRIVATE
@@ -16,7 +17,7 @@ target_compile_definitions(test_scope PRIVATE
 add_dependencies(test_scope record_watchdog)
 
 cw_add_unit_test(test_handler_watchdog SOURCES unit/test_handler_watchdog.c
-  LIBS cw_common_headers cw_errors TIMEOUT 60)
+  LIBS cw_common_headers cw_errors cw_test_support TIMEOUT 60)
 target_compile_definitions(test_handler_watchdog PRIVATE
   CW_WATCHDOG_EXE="$<TARGET_FILE:crashwatch-watchdog>")
 add_dependencies(test_handler_watchdog crashwatch-watchdog)
@@ -24,7 +25,7 @@ add_dependencies(test_handler_watchdog crashwatch-watchdog)
 # The watchdog's idle stage (handler/wd_idle.c), the real executable.
 if(CW_HAVE_EMBEDDED_WATCHDOG)
   cw_add_unit_test(test_wd_idle SOURCES unit/test_wd_idle.c
-    LIBS cw_common_headers cw_errors TIMEOUT 60)
+    LIBS cw_common_headers cw_errors cw_test_support TIMEOUT 60)
   target_compile_definitions(test_wd_idle PRIVATE
     CW_WATCHDOG_EXE="$<TARGET_FILE:crashwatch-watchdog>"
     CW_WD_IDLE_EXE="${CW_WD_IDLE_EXE}")

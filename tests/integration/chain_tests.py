@@ -17,7 +17,6 @@ a fresh directory under $CW_TEST_TMP.
 import argparse
 import os
 import re
-import shutil
 import signal
 import struct
 import subprocess
@@ -200,13 +199,7 @@ def main():
             check(ct.base_name(f0.get("function")) == "crash_here",
                   "frame 0 is %r" % f0.get("function"))
 
-    if ct.failures:
-        print("%d check(s) failed; work dir kept: %s" % (len(ct.failures),
-                                                          work))
-        return 1
-    shutil.rmtree(work, ignore_errors=True)
-    print("ok: %s" % args.case)
-    return 0
+    return ct.finish(work, "ok: %s" % args.case)
 
 
 if __name__ == "__main__":

@@ -30,6 +30,8 @@ import subprocess
 import sys
 import tempfile
 
+from cw_check import check, failures
+
 TMP_ROOT = os.environ.get("CW_TEST_TMP", tempfile.gettempdir())
 # Plain build: what `dump` and `symbolize` may load (libdw and libelf for
 # DWARF/ELF, the compression libraries they link).
@@ -39,16 +41,6 @@ ALLOWED = re.compile(r"^(ld-linux.*|libc|libdw|libelf|libz|liblzma|libbz2|libzst
 SANITIZER = re.compile(r"^(libasan|libubsan|libgcc_s|libstdc\+\+)\.so")
 NEVER = re.compile(r"^(libcurl|libdebuginfod|libcrashwatch|libunwind|libssl|libgnutls|"
                    r"libcrypto|libnghttp2|libssh2|libkrb5|libldap)")
-
-failures = []
-
-
-def check(cond, what):
-    if not cond:
-        failures.append(what)
-        print("FAIL: " + what)
-    return cond
-
 
 def loaded(args, stdin=None, env_extra=None):
     """Runs args with LD_DEBUG=libs; returns (exit status, stdout, the

@@ -23,6 +23,8 @@ import sys
 import tempfile
 import time
 
+from cw_check import check, finish
+
 MAIN_CHAIN = ["crash_here", "level2", "level1", "main"]
 UNSHARE = ["unshare", "--pid", "--fork", "--mount-proc"]
 CHILD_CHAIN = ["crash_here", "level2", "level1"]
@@ -149,15 +151,6 @@ def minidump_streams(path):
             return None
         types.append(struct.unpack_from("<I", data, off)[0])
     return types
-
-failures = []
-
-
-def check(cond, msg):
-    if not cond:
-        failures.append(msg)
-        print("FAIL: " + msg)
-    return cond
 
 
 def base_name(fn):
@@ -453,12 +446,7 @@ def check_child_reports(opts, chain, out, spool, work):
     check(sorted(tids) == pids,
           "reports are for threads %s, want the crashed pids %s" %
           (sorted(tids), pids))
-    if failures:
-        print("%d check(s) failed; work dir kept: %s" % (len(failures), work))
-        return 1
-    shutil.rmtree(work, ignore_errors=True)
-    print("ok")
-    return 0
+    return finish(work, "ok")
 
 
 def main():
@@ -683,12 +671,7 @@ def main():
         if args.cli:
             check_symbolize_agrees(args.cli, rdir, event)
 
-    if failures:
-        print("%d check(s) failed; work dir kept: %s" % (len(failures), work))
-        return 1
-    shutil.rmtree(work, ignore_errors=True)
-    print("ok: %s" % args.case)
-    return 0
+    return finish(work, "ok: %s" % args.case)
 
 
 if __name__ == "__main__":

@@ -27,6 +27,8 @@ import sys
 import tempfile
 import time
 
+from cw_check import CollectorProcess
+
 SRC = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 COLLECTOR = os.path.join(SRC, "tests", "collector", "collector.py")
 ISO = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$")
@@ -292,7 +294,7 @@ def t_pii(prog, work):
                              "ip_address": "{{auto}}"}, "user %r" % ev.get("user"))
 
 
-class Collector:
+class Collector(CollectorProcess):
     def __init__(self, work):
         self.log = os.path.join(work, "collector.jsonl")
         self.save = os.path.join(work, "saved")
@@ -306,16 +308,6 @@ class Collector:
             stdin=subprocess.DEVNULL)
         self.port = int(wait_for(lambda: os.path.exists(pf) and open(pf).read(),
                                  "the collector to listen", 10))
-
-    def records(self):
-        with open(self.log) as f:
-            return [json.loads(l) for l in f if l.strip()]
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
-        self.out.close()
 
 
 def make_log(path, size):

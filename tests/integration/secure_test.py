@@ -28,14 +28,7 @@ import sys
 import tempfile
 import uuid
 
-failures = []
-
-
-def check(cond, msg):
-    if not cond:
-        failures.append(msg)
-        print("FAIL: " + msg)
-    return cond
+from cw_check import check, finish
 
 
 def reports(spool):
@@ -143,12 +136,8 @@ def main():
     finally:
         subprocess.run(["userdel", user], check=False)
 
-    if failures:
-        print("%d check(s) failed; work dir kept: %s" % (len(failures), work))
-        return 1
-    shutil.rmtree(work, ignore_errors=True)
-    print("ok: setuid program ignores CRASHWATCH_* from the environment")
-    return 0
+    return finish(work, "ok: setuid program ignores CRASHWATCH_* from the "
+                  "environment")
 
 
 if __name__ == "__main__":

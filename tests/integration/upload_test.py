@@ -21,6 +21,8 @@ import sys
 import tempfile
 import time
 
+from cw_check import CollectorProcess
+
 SRC = os.environ.get("CW_SOURCE_DIR", os.path.join(os.path.dirname(__file__), "../.."))
 BIN = os.environ.get("CW_BINARY_DIR", "build")
 CRASHWATCH = os.path.join(BIN, "cli", "crashwatch")
@@ -95,7 +97,7 @@ def free_port():
 COLLECTORS = []
 
 
-class Collector:
+class Collector(CollectorProcess):
     def __init__(self, work, mode="200", port=0, tls=None):
         self.work = work
         self.log = os.path.join(work, "collector-%d.jsonl" % id(self))
@@ -126,16 +128,6 @@ class Collector:
         req = urllib.request.Request("%s://127.0.0.1:%d/__control" % (scheme, self.port),
                                      data=json.dumps(cmd).encode(), method="POST")
         urllib.request.urlopen(req, timeout=10, context=ctx).read()
-
-    def records(self):
-        with open(self.log) as f:
-            return [json.loads(l) for l in f if l.strip()]
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
-        self.out.close()
 
 
 def upload(*args, env=None, check_rc=None, timeout=60):

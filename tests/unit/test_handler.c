@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include "cw_test_support.h"
 
 #include "crashwatch.h"
 
@@ -63,12 +64,11 @@ static int setup(void **state) {
   return 0;
 }
 
-static pid_t find_watchdog(void);
 static void wait_gone(pid_t pid);
 
 static int teardown(void **state) {
   (void)state;
-  pid_t wd = find_watchdog();
+  pid_t wd = cw__test_find_watchdog();
   cw_shutdown();
   if (wd > 0)
     wait_gone(wd);
@@ -97,39 +97,6 @@ static void assert_unchanged(const struct sigaction *before) {
     assert_ptr_equal(cur.sa_handler, before[i].sa_handler);
     assert_int_equal(cur.sa_flags, before[i].sa_flags);
   }
-}
-
-/* The pid of the watchdog serving this process, or 0. */
-static pid_t find_watchdog(void) {
-  char want[32];
-  snprintf(want, sizeof(want), "%d", (int)getpid());
-  DIR *d = opendir("/proc");
-  assert_non_null(d);
-  struct dirent *e;
-  pid_t found = 0;
-  while ((e = readdir(d)) != NULL && found == 0) {
-    int pid = atoi(e->d_name);
-    if (pid <= 0)
-      continue;
-    char path[64], buf[4096];
-    snprintf(path, sizeof(path), "/proc/%d/cmdline", pid);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-      continue;
-    ssize_t n = read(fd, buf, sizeof(buf) - 1);
-    close(fd);
-    if (n <= 0)
-      continue;
-    buf[n] = '\0';
-    if (strcmp(buf, "crashwatch-watchdog") != 0)
-      continue;
-    for (char *p = buf; p < buf + n; p += strlen(p) + 1)
-      if (strcmp(p, "--pid") == 0 && p + strlen(p) + 1 < buf + n &&
-          strcmp(p + strlen(p) + 1, want) == 0)
-        found = pid;
-  }
-  closedir(d);
-  return found;
 }
 
 /* Waits (bounded only by the CTest timeout) until pid is gone or a
@@ -205,7 +172,7 @@ static void expect_init_fails(int want, const char *msg_part) {
     fail_msg("cw_last_error() = \"%s\", want it to mention \"%s\"",
              cw_last_error(), msg_part);
   assert_unchanged(before);
-  assert_int_equal(find_watchdog(), 0);
+  assert_int_equal(cw__test_find_watchdog(), 0);
 }
 
 static void test_init_bad_env_installs_nothing(void **state) {
@@ -291,7 +258,7 @@ static void test_init_installs_and_shutdown_restores(void **state) {
   assert_int_equal(sigaltstack(NULL, &ss), 0);
   assert_false(ss.ss_flags & SS_DISABLE);
   assert_true(ss.ss_size >= 64 * 1024);
-  pid_t wd = find_watchdog();
+  pid_t wd = cw__test_find_watchdog();
   assert_true(wd > 0);
 
   assert_int_equal(cw_init(NULL), CW_EALREADY);
@@ -316,7 +283,7 @@ static void test_init_with_options(void **state) {
   const char *dsn = "https://pubkey123@o1.example.com/42";
   assert_int_equal(cw_options_set_dsn(o, dsn), 0);
   assert_int_equal(cw_init(o), 0);
-  pid_t wd = find_watchdog();
+  pid_t wd = cw__test_find_watchdog();
   assert_true(wd > 0);
   /* The DSN travels in the watchdog's environment, not its command line
    * (which any user can read). */
@@ -339,7 +306,7 @@ static void test_init_env_settings_reach_watchdog(void **state) {
   setenv("SENTRY_RELEASE", "envtest@2.0", 1);
   setenv("SENTRY_ENVIRONMENT", "staging", 1);
   assert_int_equal(cw_init(NULL), 0);
-  pid_t wd = find_watchdog();
+  pid_t wd = cw__test_find_watchdog();
   assert_true(wd > 0);
   assert_true(proc_file_has(wd, "cmdline", "--no-summary"));
   assert_true(proc_file_has(wd, "cmdline", "--include-environ"));
@@ -351,7 +318,7 @@ static void test_init_env_settings_reach_watchdog(void **state) {
   unsetenv("CRASHWATCH_PRINT_SUMMARY");
   unsetenv("CRASHWATCH_INCLUDE_ENVIRON");
   assert_int_equal(cw_init(NULL), 0);
-  wd = find_watchdog();
+  wd = cw__test_find_watchdog();
   assert_true(wd > 0);
   assert_false(proc_file_has(wd, "cmdline", "--no-summary"));
   assert_false(proc_file_has(wd, "cmdline", "--include-environ"));
@@ -385,7 +352,7 @@ static void test_thread_init_alt_stack(void **state) {
 static void test_fork_child_exits(void **state) {
   (void)state;
   assert_int_equal(cw_init(NULL), 0);
-  pid_t wd = find_watchdog();
+  pid_t wd = cw__test_find_watchdog();
   pid_t c = fork();
   assert_true(c >= 0);
   if (c == 0)
@@ -397,11 +364,11 @@ static void test_fork_child_exits(void **state) {
   c = fork();
   assert_true(c >= 0);
   if (c == 0)
-    _exit(cw_init(NULL) == 0 && find_watchdog() > 0 ? 0 : 1);
+    _exit(cw_init(NULL) == 0 && cw__test_find_watchdog() > 0 ? 0 : 1);
   assert_int_equal(waitpid(c, &status, 0), c);
   assert_true(WIFEXITED(status));
   assert_int_equal(WEXITSTATUS(status), 0);
-  assert_int_equal(find_watchdog(), wd);
+  assert_int_equal(cw__test_find_watchdog(), wd);
 
   /* A child that outlives the parent's cw_shutdown() does not keep the
    * watchdog alive: it closed its copy of the crash socket at fork. */

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include "cw_test_support.h"
 
 #include "crash_record.h"
 #include "crashwatch.h"
@@ -63,14 +64,6 @@ static int stop(wd_t *w) {
   assert_int_equal(waitpid(w->pid, &status, 0), w->pid);
   assert_true(WIFEXITED(status));
   return WEXITSTATUS(status);
-}
-
-static int recv_ack(int sock) {
-  cw__crash_ack_t ack;
-  ssize_t n = recv(sock, &ack, sizeof(ack), 0);
-  assert_int_equal(n, sizeof(ack));
-  assert_int_equal(ack.magic, CW_CRASH_ACK_MAGIC);
-  return ack.status;
 }
 
 static cw__crash_record_t good_record(pid_t pid) {
@@ -127,28 +120,28 @@ static void test_watchdog_acks_malformed_records(void **state) {
   wd_t w;
   start(&w, getpid());
   send_bytes(w.sock, "garbage", 7);
-  assert_int_equal(recv_ack(w.sock), CW_EFORMAT);
+  assert_int_equal(cw__test_recv_ack(w.sock), CW_EFORMAT);
 
   cw__crash_record_t r = good_record(getpid());
   r.magic = 0x12345678;
   send_bytes(w.sock, &r, sizeof(r));
-  assert_int_equal(recv_ack(w.sock), CW_EFORMAT);
+  assert_int_equal(cw__test_recv_ack(w.sock), CW_EFORMAT);
 
   r = good_record(getpid());
   r.version = 99;
   send_bytes(w.sock, &r, sizeof(r));
-  assert_int_equal(recv_ack(w.sock), CW_EFORMAT);
+  assert_int_equal(cw__test_recv_ack(w.sock), CW_EFORMAT);
 
   r = good_record(getpid() + 1); /* not the app it watches */
   send_bytes(w.sock, &r, sizeof(r));
-  assert_int_equal(recv_ack(w.sock), CW_EFORMAT);
+  assert_int_equal(cw__test_recv_ack(w.sock), CW_EFORMAT);
 
   char big[sizeof(cw__crash_record_t) + 16];
   r = good_record(getpid());
   memset(big, 0, sizeof(big));
   memcpy(big, &r, sizeof(r));
   send_bytes(w.sock, big, sizeof(big));
-  assert_int_equal(recv_ack(w.sock), CW_EFORMAT);
+  assert_int_equal(cw__test_recv_ack(w.sock), CW_EFORMAT);
 
   assert_int_equal(stop(&w), 0);
   const char *log = read_log(&w);
@@ -170,7 +163,7 @@ static void test_watchdog_acks_failed_capture(void **state) {
   start(&w, gone);
   cw__crash_record_t r = good_record(gone);
   send_bytes(w.sock, &r, sizeof(r));
-  int status = recv_ack(w.sock);
+  int status = cw__test_recv_ack(w.sock);
   assert_true(status < 0);
   assert_int_equal(stop(&w), 0);
   assert_non_null(strstr(read_log(&w), "failed"));

@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include "cw_test_support.h"
 
 #include "crashwatch.h"
 #include "json_check.h"
@@ -731,39 +732,6 @@ static void test_scope_options(void **state) {
 
 /* ---- the watchdog holds the scope ------------------------------------- */
 
-/* The pid of the watchdog serving this process, or 0. */
-static pid_t find_watchdog(void) {
-  char want[32];
-  snprintf(want, sizeof(want), "%d", (int)getpid());
-  DIR *d = opendir("/proc");
-  assert_non_null(d);
-  struct dirent *e;
-  pid_t found = 0;
-  while ((e = readdir(d)) != NULL && found == 0) {
-    int pid = atoi(e->d_name);
-    if (pid <= 0)
-      continue;
-    char path[64], buf[4096];
-    snprintf(path, sizeof(path), "/proc/%d/cmdline", pid);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-      continue;
-    ssize_t n = read(fd, buf, sizeof(buf) - 1);
-    close(fd);
-    if (n <= 0)
-      continue;
-    buf[n] = '\0';
-    if (strcmp(buf, "crashwatch-watchdog") != 0)
-      continue;
-    for (char *p = buf; p < buf + n; p += strlen(p) + 1)
-      if (strcmp(p, "--pid") == 0 && p + strlen(p) + 1 < buf + n &&
-          strcmp(p + strlen(p) + 1, want) == 0)
-        found = pid;
-  }
-  closedir(d);
-  return found;
-}
-
 /* The watchdog started by cw_init (its idle stage, or the full watchdog
  * in sanitizer builds) holds the scope: reading it through the
  * watchdog's own fd (idle stage) or mapping (full watchdog) gives what
@@ -772,7 +740,7 @@ static void test_scope_watchdog_holds_it(void **state) {
   (void)state;
   init_or_fail(NULL);
   assert_int_equal(cw_set_tag("who", "watchdog"), 0);
-  pid_t wd = find_watchdog();
+  pid_t wd = cw__test_find_watchdog();
   assert_true(wd > 0);
   view_t v = {NULL, 0};
   char path[320];

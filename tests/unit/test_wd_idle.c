@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include "cw_test_support.h"
 
 #include "crash_record.h"
 #include "crashwatch.h"
@@ -88,14 +89,6 @@ static void cleanup(idle_t *w) {
   assert_int_equal(system(cmd), 0);
 }
 
-static int recv_ack(int sock) {
-  cw__crash_ack_t ack;
-  ssize_t n = recv(sock, &ack, sizeof(ack), 0);
-  assert_int_equal(n, sizeof(ack));
-  assert_int_equal(ack.magic, CW_CRASH_ACK_MAGIC);
-  return ack.status;
-}
-
 /* A record the full watchdog refuses (wrong magic) without touching any
  * process: its CW_EFORMAT ack shows who answered. */
 static void send_bad_record(int sock) {
@@ -121,7 +114,7 @@ static void test_record_execs_the_watchdog(void **state) {
   idle_t w;
   start(&w, CW_WATCHDOG_EXE);
   send_bad_record(w.sock);
-  assert_int_equal(recv_ack(w.sock), CW_EFORMAT);
+  assert_int_equal(cw__test_recv_ack(w.sock), CW_EFORMAT);
   /* The same process now runs the full watchdog, still serving. */
   char exe[64], target[PATH_MAX];
   snprintf(exe, sizeof(exe), "/proc/%d/exe", (int)w.pid);
@@ -130,7 +123,7 @@ static void test_record_execs_the_watchdog(void **state) {
   target[n] = '\0';
   assert_non_null(strstr(target, "crashwatch-watchdog"));
   send_bad_record(w.sock);
-  assert_int_equal(recv_ack(w.sock), CW_EFORMAT);
+  assert_int_equal(cw__test_recv_ack(w.sock), CW_EFORMAT);
   assert_int_equal(stop(&w), 0);
   char log[4096];
   read_log(&w, log, sizeof(log));
@@ -144,7 +137,7 @@ static void test_exec_failure_acks(void **state) {
   start(&w, "/dev/null"); /* not executable: execveat fails (EACCES) */
   for (int i = 0; i < 2; i++) {
     send_bad_record(w.sock);
-    assert_int_equal(recv_ack(w.sock), CW_EWATCHDOG);
+    assert_int_equal(cw__test_recv_ack(w.sock), CW_EWATCHDOG);
   }
   assert_int_equal(stop(&w), 0);
   char log[4096];
