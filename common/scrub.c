@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "buf.h"
+#include "utf8.h"
 #include "crashwatch.h"
 
 static char lower(char c) {
@@ -111,27 +112,7 @@ static int hex4(parser_t *p, unsigned *out) {
 
 static void put_utf8(cw__buf_t *b, unsigned cp) {
   char u[4];
-  size_t n;
-  if (cp < 0x80) {
-    u[0] = (char)cp;
-    n = 1;
-  } else if (cp < 0x800) {
-    u[0] = (char)(0xc0 | (cp >> 6));
-    u[1] = (char)(0x80 | (cp & 0x3f));
-    n = 2;
-  } else if (cp < 0x10000) {
-    u[0] = (char)(0xe0 | (cp >> 12));
-    u[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
-    u[2] = (char)(0x80 | (cp & 0x3f));
-    n = 3;
-  } else {
-    u[0] = (char)(0xf0 | (cp >> 18));
-    u[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
-    u[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
-    u[3] = (char)(0x80 | (cp & 0x3f));
-    n = 4;
-  }
-  cw__buf_append(b, u, n);
+  cw__buf_append(b, u, cw__utf8_encode(cp, u));
 }
 
 /* Length of the valid UTF-8 sequence at s (at most n bytes), 0 if none. */

@@ -36,4 +36,8 @@ int cw__utf8_valid(const char *s, size_t n);
  * written, NUL excluded. */
 size_t cw__utf8_sanitize(char *dst, size_t cap, const char *s, size_t n);
 
+/* Encodes the code point cp (<= U+10FFFF) into out; returns its length,
+ * 1 to 4. */
+size_t cw__utf8_encode(unsigned cp, char out[4]);
+
 #endif
