@@ -8,11 +8,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "commands.h"
 #include "crashwatch.h"
 #include "spool.h"
 #include "upload.h"
+#include "upload_metrics.h"
 
 static const char usage_text[] =
     "usage: crashwatch upload [--spool DIR] [--dsn DSN | --url URL --format "
@@ -57,6 +59,11 @@ static const char usage_text[] =
     "                        a running uploader of the spool to finish)\n"
     "  --lock-fd N           internal: the spool's uploader lock, inherited\n"
     "  --poll S              --watch: longest sleep between passes (60)\n"
+    "  --metrics-file PATH   after each pass (--watch) or at the end "
+    "(--once),\n"
+    "                        write the spool's metrics in Prometheus text\n"
+    "                        format to PATH, atomically (for node_exporter's\n"
+    "                        textfile collector; see docs/operate.md)\n"
     "transport:\n"
     "  --ca-bundle FILE      trust these CAs instead of the system store\n"
     "  --connect-timeout S   connect timeout in seconds (10)\n"
@@ -161,6 +168,7 @@ enum {
   OPT_PRUNEAGE,
   OPT_FAILEDMAX,
   OPT_LOCKFD,
+  OPT_METRICS,
 };
 
 int cw__cmd_upload(int argc, char **argv) {
@@ -185,6 +193,7 @@ int cw__cmd_upload(int argc, char **argv) {
       {"prune-age", required_argument, 0, OPT_PRUNEAGE},
       {"failed-max", required_argument, 0, OPT_FAILEDMAX},
       {"lock-fd", required_argument, 0, OPT_LOCKFD},
+      {"metrics-file", required_argument, 0, OPT_METRICS},
       {"verbose", no_argument, 0, 'v'},
       {"quiet", no_argument, 0, 'q'},
       {"help", no_argument, 0, 'h'},
@@ -300,6 +309,13 @@ int cw__cmd_upload(int argc, char **argv) {
         return CW_UPLOAD_EXIT_USAGE;
       lock_fd = (int)n;
       break;
+    case OPT_METRICS:
+      if (optarg[0] == '\0') {
+        fprintf(stderr, "crashwatch upload: --metrics-file needs a path\n");
+        return CW_UPLOAD_EXIT_USAGE;
+      }
+      cfg.metrics_file = optarg;
+      break;
     case 'v':
       verbose++;
       break;
@@ -365,6 +381,18 @@ int cw__cmd_upload(int argc, char **argv) {
     rc = cw__upload_watch(&cfg, &stop_flag, &st);
   } else {
     rc = cw__upload_run_exclusive(&cfg, lock_fd, &st);
+    if (rc == 0 && cfg.metrics_file != NULL) {
+      struct timespec ts;
+      clock_gettime(CLOCK_REALTIME, &ts);
+      int mrc = cw__upload_metrics_write(cfg.metrics_file, cfg.spool_dir, &st,
+                                         (int64_t)ts.tv_sec * 1000 +
+                                             ts.tv_nsec / 1000000);
+      if (mrc != 0)
+        fprintf(stderr,
+                "crashwatch upload: cannot write the metrics file %s: %s\n",
+                cfg.metrics_file,
+                mrc == CW_EIO ? strerror(errno) : cw_strerror(mrc));
+    }
   }
   if (rc == CW_ESPOOL)
     return CW_UPLOAD_EXIT_SPOOL;

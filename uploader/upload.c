@@ -26,6 +26,7 @@
 #include "spool.h"
 #include "transport.h"
 #include "upload_lock.h"
+#include "upload_metrics.h"
 #include "upload_spawn.h"
 
 static int64_t now_ms(void) {
@@ -524,6 +525,7 @@ static void handle_response(pass_t *p, const char *id, http_result_t *res,
     }
     snprintf(what, sizeof(what), "%s%s", res->tls_error ? "TLS error: " : "",
              res->error);
+    st->uploads_error++;
     retry_later(p, id, what, !res->timed_out, st);
     return;
   }
@@ -531,10 +533,12 @@ static void handle_response(pass_t *p, const char *id, http_result_t *res,
   if (s < 500 && s != 408)
     p->fails_in_row = 0; /* the server works */
   if (s >= 200 && s < 300) {
+    st->uploads_ok++;
     delivered(p, id, s, sent, st);
     return;
   }
   if (s == 429) {
+    st->uploads_rate_limited++;
     st->pending++;
     due(st, blocked(p, nfiles > 0, now));
     return;
@@ -544,9 +548,11 @@ static void handle_response(pass_t *p, const char *id, http_result_t *res,
   if (s >= 400 && s < 500 && s != 408) {
     char reason[700];
     snprintf(reason, sizeof(reason), "refused by %s: %s", p->url, what);
+    st->uploads_refused++;
     quarantine(p, id, reason, st);
     return;
   }
+  st->uploads_error++;
   retry_later(p, id, what, 0, st);
 }
 
@@ -709,6 +715,10 @@ static void add_stats(cw__upload_stats_t *total, const cw__upload_stats_t *st) {
   total->io_errors += st->io_errors;
   total->pending = st->pending;
   total->next_due_ms = st->next_due_ms;
+  total->uploads_ok += st->uploads_ok;
+  total->uploads_refused += st->uploads_refused;
+  total->uploads_rate_limited += st->uploads_rate_limited;
+  total->uploads_error += st->uploads_error;
 }
 
 int cw__upload_run_exclusive(const cw__upload_config_t *cfg, int lock_fd,
@@ -800,7 +810,7 @@ int cw__upload_watch(const cw__upload_config_t *cfg, volatile int *stop,
     close(in);
     in = -1;
   }
-  int rc = 0;
+  int rc = 0, metrics_failing = 0;
   while (!*stop) {
     cw__upload_stats_t st;
     cw__upload_kick_take(cfg->spool_dir);
@@ -808,6 +818,16 @@ int cw__upload_watch(const cw__upload_config_t *cfg, volatile int *stop,
     if (rc != 0 && rc != CW_ESPOOL)
       break;
     add_stats(total, &st);
+    if (cfg->metrics_file != NULL) {
+      int mrc = cw__upload_metrics_write(cfg->metrics_file, cfg->spool_dir,
+                                         total, now_ms());
+      /* Said once per failure streak, not once per pass. */
+      if (mrc != 0 && !metrics_failing)
+        ulog(cfg, CW_UPLOAD_QUIET, "cannot write the metrics file %s: %s",
+             cfg->metrics_file,
+             mrc == CW_EIO ? strerror(errno) : cw_strerror(mrc));
+      metrics_failing = mrc != 0;
+    }
     int64_t wait = cfg->poll_ms > 0 ? cfg->poll_ms : 1000;
     if (st.next_due_ms > 0) {
       int64_t d = st.next_due_ms - now_ms();

@@ -82,6 +82,10 @@ typedef struct {
   int verbosity;
   int curl_verbose;
   FILE *log; /* NULL: stderr */
+  /* --watch: after each pass, the spool's metrics and this process's
+   * counters go to this file in Prometheus text format, atomically
+   * (upload_metrics.h). NULL: none. */
+  const char *metrics_file;
 } cw__upload_config_t;
 
 /* Fills defaults (no spool, no target), with the spool limits from
@@ -122,6 +126,10 @@ typedef struct {
   int handed_off; /* another uploader holds the spool; it was kicked */
   int holder;     /* that uploader's pid, when known */
   int64_t next_due_ms; /* earliest time something may be retried, 0: none */
+  /* Server answers, by result (crashwatch_uploads_total): 2xx; refused
+   * (4xx but 408 and 429); 429; retryable (5xx, 408, timeout, connection
+   * or TLS failure). */
+  int uploads_ok, uploads_refused, uploads_rate_limited, uploads_error;
 } cw__upload_stats_t;
 
 /* One pass over the spool: prune, then try every report that is due.
