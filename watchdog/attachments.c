@@ -141,10 +141,10 @@ static int copy_one(spool_report_t *r, const char *path, size_t max,
   int read_err = 0;
   rc = copy_range(in, fd, off, len, &a->kept, &read_err);
   close(in);
-  if (rc == 0 && fsync(fd) != 0)
-    rc = errno ? -errno : CW_EIO;
-  if (close(fd) != 0 && rc == 0)
-    rc = errno ? -errno : CW_EIO;
+  if (rc == 0)
+    rc = cw__spool_report_close_file(r, fd); /* synced by the commit */
+  else
+    close(fd);
   if (rc == 0 && a->kept < len)
     a->error = read_err ? "read error (partly copied)"
                         : "file shrank while read (partly copied)";

@@ -174,8 +174,10 @@ static int write_report(const wd_config_t *cfg, const wd_capture_t *c,
   rc = cw__spool_report_open_file(r, SPOOL_MINIDUMP_FILE, &fd);
   if (rc == 0) {
     rc = cw__wd_minidump_write(c, fd);
-    if (close(fd) != 0 && rc == 0)
-      rc = CW_EIO;
+    if (rc == 0)
+      rc = cw__spool_report_close_file(r, fd); /* synced by the commit */
+    else
+      close(fd);
   }
   /* The registered files' tails: a file that cannot be read is noted in
    * the event, only a failure to write the report fails it. */

@@ -7,9 +7,10 @@
  * Layout: header, stream directory, then the streams and the data they
  * point to (memory, contexts, strings), each 8-byte aligned. The whole dump
  * is built in memory (a report is tens of KiB) and written with the header
- * signature zeroed; the signature goes in last, then one fdatasync: a
- * failed write leaves no signature, and the report directory is renamed
- * into place only after the sync, so a torn file is never visible.
+ * signature zeroed; the signature goes in last: a failed write leaves no
+ * signature. The caller gives the fd to the spool report, whose commit
+ * syncs it before the report directory is renamed into place, so a torn
+ * file is never visible.
  */
 #include <errno.h>
 #include <stddef.h>
@@ -500,17 +501,14 @@ int cw__wd_minidump_write(const wd_capture_t *cap, int fd) {
   int rc = cw__wd_minidump_build(cap, &b);
   if (rc == 0)
     rc = write_all(fd, b.data, b.len, 0);
-  /* One fdatasync, after the signature: the file lives in the report's
-   * temporary directory, which becomes visible (renamed) only after this
-   * returns and the directory is synced, so no reader ever sees a torn
-   * dump; a second sync between body and signature only cost time on the
-   * crashing process's clock (durable before dead). */
+  /* The signature goes last. No sync here: the file lives in the report's
+   * temporary directory, which becomes visible (renamed) only after the
+   * commit has synced it with the report's other files and the directory
+   * (cw__spool_report_close_file), so no reader ever sees a torn dump. */
   if (rc == 0) {
     uint32_t sig = MD_HEADER_SIGNATURE;
     rc = write_all(fd, (const uint8_t *)&sig, 4, 0);
   }
-  if (rc == 0 && fdatasync(fd) != 0)
-    rc = -errno;
   cw__buf_free(&b);
   return rc;
 }

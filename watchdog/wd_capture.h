@@ -306,8 +306,8 @@ size_t cw__wd_symbolize_all(wd_capture_t *cap, uint64_t deadline_ns);
 /* Serialises cap into out (signature left 0; see cw__wd_minidump_write). */
 int cw__wd_minidump_build(const wd_capture_t *cap, cw__buf_t *out);
 /* Writes the minidump to fd (at offset 0): everything with a zero
- * signature, fsync, then the signature, fsync. A torn file never carries
- * the MDMP signature. */
+ * signature, then the signature, so a torn file never carries the MDMP
+ * signature. It does not sync: the caller does (the spool's commit). */
 int cw__wd_minidump_write(const wd_capture_t *cap, int fd);
 
 /* ---- event_json.c ---- */

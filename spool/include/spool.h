@@ -65,22 +65,30 @@ int cw__spool_report_begin(const char *spool_dir, const char *event_id,
  * the spool's writers (report files, state files, event.json rewrites). */
 int cw__spool_write_fd(int fd, const void *data, size_t len);
 
-/* Writes one whole file (0600) into the report and fsyncs it. name is a plain
- * file name, no slashes. */
+/* Writes one whole file (0600) into the report; the commit syncs it. name
+ * is a plain file name, no slashes. */
 int cw__spool_report_write_file(spool_report_t *r, const char *name,
                                 const void *data, size_t len);
-/* Opens a file of the report for streaming writes; the caller writes,
- * fsyncs and closes the returned fd. */
+/* Opens a file of the report for streaming writes; the caller writes and
+ * hands the fd back with cw__spool_report_close_file (or closes it itself
+ * and syncs it first, if it wants it synced). */
 int cw__spool_report_open_file(spool_report_t *r, const char *name,
                                int *fd_out);
+/* Gives a written file of the report (fd from cw__spool_report_open_file)
+ * to the report: the commit syncs all such files and the directory at
+ * once (concurrently, so the kernel can serve them with one journal
+ * commit) and closes them; an abort closes them. Returns 0 or a CW_E*
+ * code (a file past the 16 the commit takes is synced and closed here). */
+int cw__spool_report_close_file(spool_report_t *r, int fd);
 /* The report's temporary directory (valid until commit/abort). */
 const char *cw__spool_report_tmp_path(const spool_report_t *r);
 /* Locks the report directory the way cw__spool_lock does (flock, blocking) and
  * returns a new fd holding the lock, or a CW_E* code. The lock is on the
  * directory itself, so it follows it through the commit's rename. */
 int cw__spool_report_lock(spool_report_t *r);
-/* Makes the report durable and visible as <spool>/<event_id>/: fsyncs the
- * directory, renames it into place, fsyncs the spool. Frees r either way. */
+/* Makes the report durable and visible as <spool>/<event_id>/: fsyncs its
+ * files and the directory (concurrently), renames it into place, fsyncs
+ * the spool. Frees r either way. */
 int cw__spool_report_commit(spool_report_t *r, char *final_path, size_t cap);
 /* Removes the temporary directory and frees r. NULL is fine. */
 void cw__spool_report_abort(spool_report_t *r);

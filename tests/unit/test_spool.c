@@ -69,6 +69,66 @@ static void test_spool_ensure_dir_creates_private_dirs(void **state) {
   unlink(file);
 }
 
+static int count_open_fds(void) {
+  DIR *d = opendir("/proc/self/fd");
+  assert_non_null(d);
+  int n = 0;
+  while (readdir(d) != NULL)
+    n++;
+  closedir(d);
+  return n;
+}
+
+/* The commit syncs the files written into a report together and closes
+ * them; 20 files is more than it takes at once (16), so the last four are
+ * synced as they are handed over. Every file is there, whole; no fd is
+ * left open, by a commit or by an abort. */
+static void test_spool_commit_syncs_and_closes_every_file(void **state) {
+  (void)state;
+  int fds_before = count_open_fds();
+  size_t listed_before = count_listed();
+  for (int pass = 0; pass < 2; pass++) {
+    const char *id = pass ? "1123456789abcdef0123456789abcdef"
+                          : "2123456789abcdef0123456789abcdef";
+    spool_report_t *r;
+    assert_int_equal(cw__spool_report_begin(dir, id, &r), 0);
+    for (int i = 0; i < 20; i++) {
+      char name[32], body[64];
+      snprintf(name, sizeof(name), "f%02d.txt", i);
+      int len = snprintf(body, sizeof(body), "file %d of the report", i);
+      if (i % 2 == 0) {
+        assert_int_equal(
+            cw__spool_report_write_file(r, name, body, (size_t)len), 0);
+      } else {
+        int fd;
+        assert_int_equal(cw__spool_report_open_file(r, name, &fd), 0);
+        assert_int_equal(write(fd, body, (size_t)len), len);
+        assert_int_equal(cw__spool_report_close_file(r, fd), 0);
+      }
+    }
+    if (pass == 1) {
+      cw__spool_report_abort(r);
+      assert_int_equal(count_open_fds(), fds_before);
+      continue;
+    }
+    char final_path[PATH_MAX];
+    assert_int_equal(cw__spool_report_commit(r, final_path, sizeof(final_path)),
+                     0);
+    assert_int_equal(count_open_fds(), fds_before);
+    for (int i = 0; i < 20; i++) {
+      char file[PATH_MAX + 16], want[64], got[64] = "";
+      snprintf(file, sizeof(file), "%s/f%02d.txt", final_path, i);
+      snprintf(want, sizeof(want), "file %d of the report", i);
+      FILE *f = fopen(file, "r");
+      assert_non_null(f);
+      assert_non_null(fgets(got, sizeof(got), f));
+      fclose(f);
+      assert_string_equal(got, want);
+    }
+  }
+  assert_int_equal(count_listed(), listed_before + 1);
+}
+
 static void test_spool_half_written_report_is_never_listed(void **state) {
   (void)state;
   const char *id = "0123456789abcdef0123456789abcdef";
@@ -547,6 +607,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_spool_ensure_dir_creates_private_dirs),
       cmocka_unit_test(test_spool_half_written_report_is_never_listed),
+      cmocka_unit_test(test_spool_commit_syncs_and_closes_every_file),
       cmocka_unit_test(
           test_spool_writer_killed_mid_report_leaves_nothing_listed),
       cmocka_unit_test(test_spool_abort_removes_everything),
