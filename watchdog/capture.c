@@ -256,6 +256,7 @@ int cw__wd_handle_crash(const wd_config_t *cfg, const cw__crash_record_t *rec,
   opts.include_environ = cfg->include_environ;
   opts.force_procmem = env_flag("CRASHWATCH_FORCE_PROCMEM");
 
+  cw__wd_host_prefetch(); /* the host facts, read while the capture runs */
   scope_state_t st;
   scope_take(cfg, &st);
   wd_capture_t c;

@@ -2,9 +2,12 @@
  * host_info.c — facts about the machine and the finishing steps of a
  * capture that need no live process: module ELF files (build-ids), CPU
  * identification, /proc/cpuinfo, the distribution's release file. Normal
- * context, watchdog process; runs after the app was released.
+ * context, watchdog process. The host facts are the same for every crash:
+ * cw__wd_host_prefetch() reads them in a thread of their own while the
+ * capture runs, off the path from fault to durable report.
  */
 #include <cpuid.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -127,6 +130,82 @@ static char *read_os_release(size_t *len) {
   return osr;
 }
 
+/* What the host tells about itself: the same for every crash, read in a
+ * thread of its own while the capture runs (cw__wd_host_prefetch), or in
+ * line by the first capture that needs it. */
+typedef struct {
+  wd_sysinfo_t sys;
+  unsigned long long btime; /* boot time, seconds since the epoch; 0 unknown */
+  char *cpuinfo;            /* cut at a line boundary, or NULL */
+  size_t cpuinfo_len;
+  char *lsb; /* /etc/lsb-release, else the os-release text, or NULL */
+  size_t lsb_len;
+} host_t;
+
+static void host_read(host_t *h) {
+  memset(h, 0, sizeof(*h));
+  size_t osr_len, len;
+  char *osr = read_os_release(&osr_len);
+  sysinfo_read(&h->sys, osr);
+  char *pst = read_text("/proc/stat", 1u << 20, &len);
+  if (pst != NULL) {
+    char *bt = strstr(pst, "\nbtime ");
+    if (bt != NULL)
+      h->btime = strtoull(bt + 7, NULL, 10);
+  }
+  free(pst);
+  /* /proc/cpuinfo repeats one block per CPU; a big machine's would dwarf
+   * the dump, so it is cut at a line boundary. */
+  h->cpuinfo = read_text("/proc/cpuinfo", CPUINFO_CAP, &len);
+  if (h->cpuinfo != NULL) {
+    if (len == CPUINFO_CAP) {
+      char *last = strrchr(h->cpuinfo, '\n');
+      if (last != NULL)
+        len = (size_t)(last - h->cpuinfo) + 1;
+    }
+    h->cpuinfo_len = len;
+  }
+  /* The LSB release stream: /etc/lsb-release, else the os-release text
+   * read once above for the system info (not read a second time). */
+  h->lsb = read_text("/etc/lsb-release", 8192, &h->lsb_len);
+  if (h->lsb == NULL && osr != NULL) {
+    h->lsb = osr;
+    h->lsb_len = osr_len;
+    osr = NULL;
+  }
+  free(osr);
+}
+
+static struct {
+  pthread_t thread;
+  int started; /* a prefetch thread runs or ran and was not joined */
+  host_t host;
+} prefetch;
+
+static void *prefetch_main(void *arg) {
+  (void)arg;
+  host_read(&prefetch.host);
+  return NULL;
+}
+
+void cw__wd_host_prefetch(void) {
+  if (prefetch.started)
+    return;
+  prefetch.started =
+      pthread_create(&prefetch.thread, NULL, prefetch_main, NULL) == 0;
+}
+
+/* The host facts: the prefetched ones (the first time after
+ * cw__wd_host_prefetch), else read now. */
+static void host_take(host_t *h) {
+  if (prefetch.started && pthread_join(prefetch.thread, NULL) == 0) {
+    prefetch.started = 0;
+    *h = prefetch.host;
+    return;
+  }
+  host_read(h);
+}
+
 void cw__wd_capture_finish(wd_capture_t *cap) {
   for (size_t i = 0; i < cap->nmodules; i++) {
     wd_module_t *m = &cap->modules[i];
@@ -136,43 +215,18 @@ void cw__wd_capture_finish(wd_capture_t *cap) {
       m->build_id_len = e->build_id_len;
     }
   }
-  size_t osr_len;
-  char *osr = read_os_release(&osr_len);
-  sysinfo_read(&cap->sys, osr);
+  host_t h;
+  host_take(&h);
+  cap->sys = h.sys;
   /* Process start: boot time plus the start in clock ticks. */
-  size_t len;
-  char *pst = read_text("/proc/stat", 1u << 20, &len);
-  if (pst != NULL && cap->start_ticks > 0) {
-    char *bt = strstr(pst, "\nbtime ");
-    long hz = sysconf(_SC_CLK_TCK);
-    if (bt != NULL && hz > 0)
-      cap->process_start_time = strtoull(bt + 7, NULL, 10) +
-                                cap->start_ticks / (unsigned long long)hz;
-  }
-  free(pst);
-  /* /proc/cpuinfo repeats one block per CPU; a big machine's would dwarf
-   * the dump, so it is cut at a line boundary. */
-  char *ci = read_text("/proc/cpuinfo", CPUINFO_CAP, &len);
-  if (ci != NULL) {
-    if (len == CPUINFO_CAP) {
-      char *last = strrchr(ci, '\n');
-      if (last != NULL)
-        len = (size_t)(last - ci) + 1;
-    }
-    cw__wd_capture_add_blob(cap, MD_LINUX_CPU_INFO, ci, len);
-    free(ci);
-  }
-  /* The LSB release stream: /etc/lsb-release, else the os-release text
-   * read once above for the system info (not read a second time). */
-  char *lsb = read_text("/etc/lsb-release", 8192, &len);
-  if (lsb == NULL && osr != NULL) {
-    lsb = osr;
-    len = osr_len;
-    osr = NULL;
-  }
-  free(osr);
-  if (lsb != NULL) {
-    cw__wd_capture_add_blob(cap, MD_LINUX_LSB_RELEASE, lsb, len);
-    free(lsb);
-  }
+  long hz = sysconf(_SC_CLK_TCK);
+  if (h.btime > 0 && cap->start_ticks > 0 && hz > 0)
+    cap->process_start_time =
+        h.btime + cap->start_ticks / (unsigned long long)hz;
+  if (h.cpuinfo != NULL)
+    cw__wd_capture_add_blob(cap, MD_LINUX_CPU_INFO, h.cpuinfo, h.cpuinfo_len);
+  if (h.lsb != NULL)
+    cw__wd_capture_add_blob(cap, MD_LINUX_LSB_RELEASE, h.lsb, h.lsb_len);
+  free(h.cpuinfo);
+  free(h.lsb);
 }

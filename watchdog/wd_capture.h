@@ -234,9 +234,13 @@ ssize_t cw__wd_mem_read(pid_t pid, uint64_t addr, void *buf, size_t len,
 int cw__wd_capture_process(const cw__crash_record_t *rec,
                            const wd_capture_opts_t *opts, wd_capture_t *cap);
 
-/* After the release: opens the module ELF files (build-ids), reads the
- * host facts, /proc/cpuinfo and the release file. */
+/* After the capture: opens the module ELF files (build-ids), adds the
+ * host facts, /proc/cpuinfo and the release file (prefetched, if
+ * cw__wd_host_prefetch was called). */
 void cw__wd_capture_finish(wd_capture_t *cap);
+/* Starts reading the host facts in a thread of their own, for the next
+ * cw__wd_capture_finish (which joins it). Call it before a capture. */
+void cw__wd_host_prefetch(void);
 
 /* Reads the host facts into sys (no process needed). */
 void cw__wd_sysinfo_read(wd_sysinfo_t *sys);
