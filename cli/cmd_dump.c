@@ -35,7 +35,15 @@ static void usage(FILE *out) {
                "recorded, when their build-ids match.\n  --symbols DIR "
                "(implies --stack) also uses the STACK CFI records of a\n  "
                "Breakpad symbol store (DIR/NAME/ID/NAME.sym).\n  A report "
-               "directory stands for its minidump.dmp.\n");
+               "directory stands for its minidump.dmp.\n"
+               "  -h, --help  this help\n"
+               "\n"
+               "exit status:\n"
+               "  0  the dump was read completely\n"
+               "  1  the file cannot be opened, is not a minidump, or is "
+               "damaged (what\n"
+               "     could be read is printed, the damage goes to stderr)\n"
+               "  2  usage error\n");
 }
 
 static const char *stream_label(uint32_t type, char *buf, size_t n) {

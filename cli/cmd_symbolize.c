@@ -97,9 +97,15 @@ static void usage(FILE *out) {
       "  -C, --demangle         demangle C++ names (default but for GNU)\n"
       "  --no-demangle          print names as in the symbol tables\n"
       "  -f, -i                 accepted for addr2line compatibility\n"
+      "  -h, --help             this help\n"
       "\n"
-      "Exit status: 0 all resolved, 1 some unresolved or a debug file "
-      "missing,\nmismatched or corrupt, 2 usage error.\n");
+      "exit status:\n"
+      "  0  every address resolved (a minidump: it was walked)\n"
+      "  1  some addresses did not resolve, or the module (--exe) or a "
+      "debug file\n"
+      "     is missing, mismatched or corrupt; a minidump that cannot be "
+      "read\n"
+      "  2  usage error\n");
 }
 
 static int parse_addr(const char *s, uint64_t *out) {

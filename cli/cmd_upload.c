@@ -87,6 +87,7 @@ static const char usage_text[] =
     "output:\n"
     "  -v, --verbose         every decision; twice: libcurl trace too\n"
     "  -q, --quiet           errors only\n"
+    "  -h, --help            this help\n"
     "\n"
     "exit status:\n"
     "  0  every report that was due is delivered (or there was none)\n"

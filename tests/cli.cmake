@@ -9,3 +9,10 @@ cw_add_script_test(cli_loads_only_needed
   COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_SOURCE_DIR}/integration/cli_libs_test.py
           --cli $<TARGET_FILE:crashwatch_cli> --prog $<TARGET_FILE:crashprog_O2>
   TIMEOUT 120 LABELS "cli;crash;ptrace")
+
+# Issue 13: -h wherever --help works, `crashwatch help CMD`, every help
+# lists its exit status (generic over the commands --help lists).
+cw_add_script_test(cli_help
+  COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/integration/cli_help_test.sh
+          $<TARGET_FILE:crashwatch_cli>
+  TIMEOUT 60 LABELS "cli")
