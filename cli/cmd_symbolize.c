@@ -548,6 +548,22 @@ int cw__cmd_symbolize(int argc, char **argv) {
   int file_problem = open_module(s, &r, a.exe, id, idlen, &orc);
   if (r.style == STYLE_JSON)
     json_begin(&r, s, a.exe, orc);
+  if (r.mod == NULL) {
+    /* No module (a missing or unreadable --exe, a build-id found nowhere):
+     * no address can resolve, so none is read or printed as "??"; the
+     * reason is on stderr and in the JSON document's "error". */
+    if (r.style == STYLE_JSON) {
+      cw__json_end_array(&r.json);
+      cw__json_end_object(&r.json);
+      const char *out = cw__buf_cstr(&r.jbuf);
+      if (out != NULL)
+        printf("%s\n", out);
+      cw__buf_free(&r.jbuf);
+    }
+    fflush(stdout);
+    cw__symbolizer_free(s);
+    return 1;
+  }
 
   if (optind < argc) {
     for (int i = optind; i < argc; i++) {

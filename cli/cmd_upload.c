@@ -52,7 +52,8 @@ static const char usage_text[] =
     "                        ${XDG_STATE_HOME:-~/.local/state}/crashwatch/"
     "reports\n"
     "mode:\n"
-    "  --once                one delivery, then exit (default); if another\n"
+    "  --once                one delivery, then exit (default; not with\n"
+    "                        --watch); if another\n"
     "                        uploader is delivering the spool, leave it the\n"
     "                        work and exit 4 at once\n"
     "  --watch               keep delivering until SIGTERM/SIGINT (waits for\n"
@@ -94,7 +95,8 @@ static const char usage_text[] =
     "  1  the spool is unusable: it does not exist (it is never created\n"
     "     here), is not a directory, is not writable, is not trusted (owned\n"
     "     by another user or writable by group/others), or an I/O error\n"
-    "  2  usage error: bad option, DSN or URL\n"
+    "  2  usage error: bad option, DSN or URL, no target, --once with "
+    "--watch\n"
     "  3  some reports were refused or corrupt and moved to failed/\n"
     "  4  some reports are still waiting: server unreachable, 5xx, rate\n"
     "     limited, or handed to another uploader (retry later)\n";
@@ -216,7 +218,7 @@ int cw__cmd_upload(int argc, char **argv) {
   cfg.prune_age_ms = lim.max_age_ms;
   cfg.failed_max = lim.failed_max;
   const char *dsn = NULL, *url = NULL, *format = NULL, *spool = NULL;
-  int watch = 0, verbose = 0, quiet = 0, lock_fd = -1;
+  int watch = 0, once = 0, verbose = 0, quiet = 0, lock_fd = -1;
   char err[512];
   int64_t ms;
   long long n;
@@ -247,7 +249,7 @@ int cw__cmd_upload(int argc, char **argv) {
       cfg.gzip = 1;
       break;
     case OPT_ONCE:
-      watch = 0;
+      once = 1;
       break;
     case OPT_WATCH:
       watch = 1;
@@ -336,6 +338,12 @@ int cw__cmd_upload(int argc, char **argv) {
   if (optind < argc) {
     fprintf(stderr, "crashwatch upload: unexpected argument '%s'\n",
             argv[optind]);
+    return CW_UPLOAD_EXIT_USAGE;
+  }
+  if (once && watch) {
+    fprintf(stderr, "crashwatch upload: --once and --watch exclude each "
+                    "other: --once delivers and exits, --watch keeps "
+                    "delivering\n");
     return CW_UPLOAD_EXIT_USAGE;
   }
   /* A target flag makes the environment's targets ignored (so --dsn alone

@@ -16,3 +16,10 @@ cw_add_script_test(cli_help
   COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/integration/cli_help_test.sh
           $<TARGET_FILE:crashwatch_cli>
   TIMEOUT 60 LABELS "cli")
+
+# Issue 13: the CLI's rough edges (no upload target, --once --watch, a
+# mistyped spool, symbolize --exe of a missing binary).
+cw_add_script_test(cli_rough_edges
+  COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/integration/cli_rough_edges_test.sh
+          $<TARGET_FILE:crashwatch_cli>
+  TIMEOUT 60 LABELS "cli")

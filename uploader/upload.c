@@ -167,6 +167,15 @@ int cw__upload_config_check(const cw__upload_config_t *cfg, char *err,
     snprintf(err, errlen, "no spool directory (--spool or CRASHWATCH_SPOOL)");
     return CW_EINVAL;
   }
+  /* Nothing to send to: say what is missing, whatever the format
+   * defaulted to (the format is never the user's mistake here). */
+  if ((cfg->dsn == NULL || cfg->dsn[0] == '\0') &&
+      (cfg->url == NULL || cfg->url[0] == '\0')) {
+    snprintf(err, errlen,
+             "no target: a Sentry DSN (--dsn or SENTRY_DSN) or a collector "
+             "URL (--url or CRASHWATCH_UPLOAD_URL) is needed");
+    return CW_EINVAL;
+  }
   if (cfg->format == CW_UPLOAD_ENVELOPE) {
     if (cfg->dsn == NULL || cfg->dsn[0] == '\0') {
       snprintf(err, errlen,
