@@ -156,7 +156,7 @@ static void free_crumb(cw__scope_crumb_t *c) {
 }
 
 static int read_crumbs(const cw__scope_crumb_slot_t *ring, uint32_t n,
-                       cw__scope_snapshot_t *out) {
+                       uint64_t crumb_end, cw__scope_snapshot_t *out) {
   if (n == 0)
     return 0;
   crumb_ord_t *ord = calloc(n, sizeof(*ord));
@@ -173,6 +173,8 @@ static int read_crumbs(const cw__scope_crumb_slot_t *ring, uint32_t n,
       continue;
     if (c->level < CW_LEVEL_DEBUG || c->level > CW_LEVEL_FATAL)
       continue;
+    if (c->index >= crumb_end)
+      continue; /* added after the event's call */
     cw__scope_crumb_t *o = &ord[k].crumb;
     o->timestamp_ns = c->timestamp_ns;
     o->level = c->level;
@@ -282,6 +284,11 @@ static int read_singles(const cw__scope_map_t *m, cw__scope_snapshot_t *out,
 }
 
 int cw__scope_snapshot(const void *map, size_t len, cw__scope_snapshot_t *out) {
+  return cw__scope_snapshot_until(map, len, UINT64_MAX, out);
+}
+
+int cw__scope_snapshot_until(const void *map, size_t len, uint64_t crumb_end,
+                             cw__scope_snapshot_t *out) {
   memset(out, 0, sizeof(*out));
   out->level = -1;
   if (map == NULL || len < sizeof(cw__scope_map_t))
@@ -319,7 +326,7 @@ int cw__scope_snapshot(const void *map, size_t len, cw__scope_snapshot_t *out) {
                     &out->contexts, &out->ncontexts, buf);
   free(buf);
   if (rc == 0)
-    rc = read_crumbs(CW__SCOPE_CRUMBS(m), ncrumbs, out);
+    rc = read_crumbs(CW__SCOPE_CRUMBS(m), ncrumbs, crumb_end, out);
   if (rc != 0) {
     cw__scope_snapshot_free(out);
     out->level = -1;

@@ -61,6 +61,11 @@ typedef struct {
  * CW_E* code when the mapping is not a scope mapping (bad magic, version or
  * size): *out is then empty, and the event carries no scope. */
 int cw__scope_snapshot(const void *map, size_t len, cw__scope_snapshot_t *out);
+/* The same, with only the breadcrumbs whose ring position is below
+ * crumb_end (the ring's head when an event was asked for: the crumbs
+ * added before it). */
+int cw__scope_snapshot_until(const void *map, size_t len, uint64_t crumb_end,
+                             cw__scope_snapshot_t *out);
 void cw__scope_snapshot_free(cw__scope_snapshot_t *s);
 
 #endif

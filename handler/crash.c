@@ -168,6 +168,10 @@ static void report(int signo, const siginfo_t *si, const ucontext_t *uc,
     n = recv(fd, &ack, sizeof(ack), MSG_DONTWAIT);
     if (n < 0 && (errno == EINTR || errno == EAGAIN))
       continue;
+    /* A dump's ack (events_internal.h), meant for a thread that asked
+     * for one before this crash: not this crash's answer. */
+    if (n >= (ssize_t)sizeof(uint32_t) && ack.magic != CW_CRASH_ACK_MAGIC)
+      continue;
     if (n == 0) /* EOF: it died before answering */
       say_watchdog_lost("died before answering (killed, e.g. by a seccomp "
                         "filter it inherited from this program?)",

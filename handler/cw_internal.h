@@ -124,11 +124,36 @@ struct cw_options {
   unsigned long attachment_max_bytes;   /* tail kept of each attachment */
   char *attachments[CW__SCOPE_NATTACH]; /* cw_options_add_attachment() */
   int nattachments;
+  /* Events besides crashes (issue 11; handler/events.c). */
+  double sample_rate;             /* messages and events kept, 0..1 */
+  unsigned long long sample_seed; /* 0: from the clock */
+  unsigned events_per_minute;     /* 0: no cap */
+  int attach_stacktrace;          /* messages carry the caller's stack */
+  int dump_signal;                /* 0: none */
   /* The first bad value read from the environment: cw_init() fails with
    * it, so a typo in a variable is not silently ignored. */
   int env_err;
   char env_msg[256];
 };
+
+/* ---- events besides crashes (events.c, dump_signal.c) ---- */
+
+/* Defaults and the environment (SENTRY_SAMPLE_RATE,
+ * CRASHWATCH_MAX_EVENTS_PER_MINUTE, CRASHWATCH_ATTACH_STACKTRACE) into o;
+ * a bad value is recorded in o->env_err unless one is already. Normal
+ * context (cw_options_new). */
+void cw__events_options_init(struct cw_options *o);
+/* At cw_init(), before the handlers go in: the limits, and the dump
+ * signal's handler. Returns 0 or a CW_E* code (cw_last_error set). */
+int cw__events_start(const struct cw_options *o);
+/* At cw_shutdown(): the dump signal's previous disposition back. */
+void cw__events_stop(void);
+
+/* The release health session's error count (the sessions helper's
+ * handler/session*.c; a weak no-op until it lands): called once for each
+ * message, event or dump of level error or fatal that is sent. Normal
+ * context. */
+void cw__session_note_error(void);
 
 /* The environment variable name, or NULL in a secure-execution process
  * (setuid/setgid/file capabilities: AT_SECURE), where the environment is

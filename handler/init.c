@@ -270,6 +270,14 @@ static int init_locked(cw_options_t *o) {
                       strerror(e));
     }
   }
+  /* Sampling, the cap and the dump signal (events.c). */
+  rc = cw__events_start(o);
+  if (rc != 0) {
+    uninstall_handlers(CW__NSIGNALS);
+    cw__crash.sock_fd = -1;
+    close(sock);
+    return rc;
+  }
   if (!atfork_registered && pthread_atfork(NULL, NULL, atfork_child) == 0)
     atfork_registered = 1;
   __atomic_store_n(&cw__crash.installed, 1, __ATOMIC_RELEASE);
@@ -333,6 +341,7 @@ CW_EXTERN void cw_shutdown(void) {
   pthread_mutex_lock(&init_lock);
   cw__scope_stop();
   if (cw__crash.installed) {
+    cw__events_stop();
     uninstall_handlers(CW__NSIGNALS);
     int fd = cw__crash.sock_fd;
     __atomic_store_n(&cw__crash.sock_fd, -1, __ATOMIC_SEQ_CST);

@@ -244,6 +244,7 @@ CW_EXTERN cw_options_t *cw_options_new(void) {
   o->max_breadcrumbs = CW__SCOPE_DEFAULT_CRUMBS;
   o->attachment_max_bytes = CW_ATTACHMENT_MAX_BYTES_DEFAULT;
   read_env(o);
+  cw__events_options_init(o);
   return o;
 }
 

@@ -525,6 +525,117 @@ CW_EXTERN int cw_options_set_max_breadcrumbs(cw_options_t *opts,
  * option (docs/scope.md). */
 CW_EXTERN int cw_options_set_send_default_pii(cw_options_t *opts, int on);
 
+/* ---- Events besides crashes ---------------------------------------- */
+
+/*
+ * Messages, events and dumps of the live process (issue 11;
+ * docs/events.md). Each becomes a report in the spool, in the same layout
+ * as a crash's (event.json; a dump adds minidump.dmp), carrying the scope
+ * as it was at the call (tags, user, contexts, trace, level, transaction,
+ * release, environment, dist, server_name and the breadcrumbs added
+ * before the call; attachments are a crash's only), and is delivered like
+ * any report. The caller pays for formatting into a bounded buffer and
+ * one datagram to the watchdog; the JSON, the files, fsync and
+ * symbolization happen in the watchdog. The first such request wakes the
+ * watchdog's idle stage: it exec()s the full watchdog (a few MB resident
+ * from then on), which serves later requests and crashes.
+ *
+ * Common rules:
+ *   - CW_ENOTINIT before cw_init(), after cw_shutdown(), and in a forked
+ *     child that has not called cw_init() itself.
+ *   - Sampling: with cw_options_set_sample_rate() below 1, a message or
+ *     event is kept with that probability; one sampled out returns 0
+ *     and is counted as dropped. Dumps and crashes are never sampled.
+ *   - The per-minute cap (cw_options_set_max_events_per_minute, default
+ *     60) counts messages, events and dumps; past it a call returns
+ *     CW_ERATELIMIT and the event is counted as dropped.
+ *   - CW_EAGAIN when the watchdog is so far behind that the socket is
+ *     full (nothing is waited for; the event is counted as dropped);
+ *     CW_EWATCHDOG when the watchdog is gone.
+ *   - Drops are reported: the next event sent carries
+ *     extra "crashwatch.dropped_events" (how many since the previous one),
+ *     and cw_events_dropped() gives the total.
+ *   - An event of level error or fatal counts as an error of the release
+ *     health session (issue 11's sessions).
+ */
+
+/*
+ * A message event: printf-style fmt and arguments, formatted in the
+ * caller into a buffer on its stack, at most 8192 bytes of text; a longer
+ * text is cut on a UTF-8 character boundary and ends with "\xe2\x80\xa6"
+ * (U+2026), within the limit. level is the event's level (Sentry's
+ * "debug" ... "fatal"); CW_EINVAL for another value or a NULL fmt. With
+ * attach_stacktrace on, the event also carries the calling thread's
+ * stack (the caller then waits until the watchdog has copied it).
+ * Normal context, any thread.
+ */
+CW_EXTERN int cw_capture_message(cw_level_t level, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/*
+ * An event the application built: event_json is one Sentry event as a
+ * JSON object (valid UTF-8, nested at most 24 deep), at most 65536 bytes:
+ * CW_EFORMAT otherwise,
+ * CW_ETOOBIG if longer. The scope is merged in as Sentry's SDKs do: the
+ * event's own members win; tags, extra and contexts are merged key by key
+ * (the event's keys win); breadcrumbs, user, fingerprint, level, release
+ * and the others come from the scope only when the event has none. An
+ * event_id of 32 hex digits is kept (it names the report); another is
+ * replaced. Without "level" the event is "error", as Sentry takes it.
+ * Normal context, any thread.
+ */
+CW_EXTERN int cw_capture_event(const char *event_json);
+
+/*
+ * A report of the live process, which then goes on: a minidump of every
+ * thread (the calling thread is the current one, its stack from this
+ * call; the minidump's exception code is Breakpad's DUMP_REQUESTED,
+ * 0xFFFFFFFF) and an event of level "error" with message (NULL: "Dump
+ * requested") and the scope. The process is paused only while the
+ * watchdog copies it out (ptrace, as for a crash; see bench/events for
+ * the figures); the call returns once it is released (0, or the
+ * capture's error), the report is written after that. The caller waits
+ * at most ack_timeout_ms (CW_ETIMEDOUT). One dump at a time per process:
+ * a second caller waits for the first. Counts against the per-minute
+ * cap; never sampled. Needs the same ptrace rights as a crash report.
+ * Normal context, any thread.
+ */
+CW_EXTERN int cw_capture_dump(const char *message);
+
+/* Events dropped since cw_init() by sampling, the per-minute cap or a full
+ * socket. Any context, any thread. */
+CW_EXTERN unsigned long long cw_events_dropped(void);
+
+/* The probability that a message or event is sent, 0.0 ... 1.0 (default
+ * 1.0: all; $SENTRY_SAMPLE_RATE). CW_EINVAL outside that range. Crashes
+ * and dumps are always kept. */
+CW_EXTERN int cw_options_set_sample_rate(cw_options_t *opts, double rate);
+/* The seed of the sampling's generator (0, the default: from the clock),
+ * so a test can make sampling reproducible. */
+CW_EXTERN int cw_options_set_sample_seed(cw_options_t *opts,
+                                         unsigned long long seed);
+/* At most this many messages, events and dumps per minute of the process
+ * (0: no cap; default 60; $CRASHWATCH_MAX_EVENTS_PER_MINUTE), so a hot
+ * error loop cannot fill the disk or the quota. The window is the minute
+ * of CLOCK_MONOTONIC. */
+CW_EXTERN int cw_options_set_max_events_per_minute(cw_options_t *opts,
+                                                   unsigned per_minute);
+/* Off (the default): a message or event carries no stack. On
+ * ($CRASHWATCH_ATTACH_STACKTRACE=1): it carries the calling thread's
+ * stack, unwound and symbolized in the watchdog; the caller waits while
+ * the watchdog copies its stack (docs/events.md has the cost). */
+CW_EXTERN int cw_options_set_attach_stacktrace(cw_options_t *opts, int on);
+/* A signal (e.g. SIGQUIT) on which crashwatch takes a dump of the live
+ * process, as cw_capture_dump("Dump requested by signal SIGQUIT") would,
+ * from its handler (async-signal-safe): a supervisor's way to snapshot a
+ * wedged process. 0 (the default): none. CW_EINVAL for a crash signal,
+ * SIGKILL, SIGSTOP or a number outside 1..SIGRTMAX. The handler is
+ * installed at cw_init() (SA_RESTART, on the alternate stack) and the
+ * previous disposition put back at cw_shutdown(); a later sigaction()
+ * of the program for that signal replaces it (it is not interposed). A
+ * signal that comes while a dump is running is dropped (counted). */
+CW_EXTERN int cw_options_set_dump_signal(cw_options_t *opts, int signo);
+
 #ifdef __cplusplus
 }
 #endif

@@ -16,6 +16,15 @@ target_compile_definitions(test_scope PRIVATE
   CW_RECORD_WATCHDOG="$<TARGET_FILE:record_watchdog>")
 add_dependencies(test_scope record_watchdog)
 
+# Events besides crashes (issue 11): formatting and truncation, the sample
+# rate and the per-minute cap (the objects themselves, with a fixed seed),
+# the member walk of an application's event.
+cw_add_unit_test(test_events SOURCES unit/test_events.c
+  ${PROJECT_SOURCE_DIR}/handler/event_format.c
+  ${PROJECT_SOURCE_DIR}/handler/event_limits.c
+  LIBS cw_common TIMEOUT 60)
+target_include_directories(test_events PRIVATE ${PROJECT_SOURCE_DIR}/handler)
+
 cw_add_unit_test(test_handler_watchdog SOURCES unit/test_handler_watchdog.c
   LIBS cw_common_headers cw_errors cw_test_support TIMEOUT 60)
 target_compile_definitions(test_handler_watchdog PRIVATE
@@ -210,5 +219,24 @@ if(CW_HAVE_EMBEDDED_WATCHDOG)
               --cli $<TARGET_FILE:crashwatch_cli>
       ENV CW_SCOPE_HAMMER_RUNS=${_cw_hammer_runs}
       TIMEOUT 300 LABELS crash ptrace scope)
+  endforeach()
+endif()
+
+# Events besides crashes (issue 11; tests/integration/events_test.py):
+# eventprog sends messages, events and dumps of itself; the cases check
+# the reports, the scope as of the call, the minidump of a live process
+# (Breakpad's minidump_stackwalk when installed) and the upload to the
+# loopback collector.
+add_executable(eventprog progs/eventprog.c)
+target_compile_options(eventprog PRIVATE -g -O1 -fno-omit-frame-pointer)
+target_link_libraries(eventprog PRIVATE crashwatch Threads::Threads)
+if(CW_HAVE_EMBEDDED_WATCHDOG)
+  foreach(c message event bad dump sigdump cap sample stack upload multipart)
+    cw_add_script_test(events_${c}
+      COMMAND ${Python3_EXECUTABLE}
+              ${CMAKE_CURRENT_SOURCE_DIR}/integration/events_test.py
+              --prog $<TARGET_FILE:eventprog> --case ${c}
+              --cli $<TARGET_FILE:crashwatch_cli>
+      TIMEOUT 300 LABELS ptrace events)
   endforeach()
 endif()

@@ -440,6 +440,19 @@ static int load_due(pass_t *p, const char *id, int64_t now, report_t *r,
          err[0] ? err : cw_strerror(rc));
     return 0;
   }
+  /* A message or event has no minidump (docs/events.md), and a
+   * Breakpad-style collector takes minidumps only: such a report cannot
+   * be delivered there, and waiting would not change that. It moves to
+   * failed/ saying so (`crashwatch upload --dsn` can still send it). */
+  if (cfg->format == CW_UPLOAD_MINIDUMP &&
+      (r->nfiles == 0 || !r->files[0].is_minidump)) {
+    cw__report_free(r);
+    quarantine(p, id,
+               "no minidump (a message or event): a Breakpad-style "
+               "collector takes minidumps only; send it with a DSN",
+               st);
+    return 0;
+  }
   until = blocked(p, r->nfiles > 0, now);
   if (until) {
     cw__report_free(r);

@@ -24,13 +24,14 @@
 #include "spool.h"
 #include "symbolizer.h"
 #include "wd_capture.h"
+#include "wd_message.h"
 #include "wd_scope.h"
 
 /* Stack kept above the outermost frame's SP: its caller's argument area
  * and saved registers, for stackwalkers that look a little further. */
 #define WD_STACK_SLACK 512
 
-static void new_event_id(char out[33]) {
+void cw__wd_new_event_id(char out[33]) {
   uint8_t r[16];
   if (getrandom(r, sizeof(r), GRND_NONBLOCK) != (ssize_t)sizeof(r)) {
     /* No entropy yet (early boot): time and pid are unique enough for a
@@ -108,11 +109,13 @@ static void scrub_from_env(cw__scrub_t *s) {
 /* Copies the scope out of the shared mapping: at the crash, before the
  * capture, so what the app's other threads write while the watchdog works
  * is not mixed in. A mapping that is not a scope gives none. */
-static void scope_take(const wd_config_t *cfg, scope_state_t *st) {
+static void scope_take(const wd_config_t *cfg, scope_state_t *st,
+                       uint64_t crumb_end) {
   memset(st, 0, sizeof(*st));
   st->snap.level = -1;
   if (cfg->scope_map != NULL &&
-      cw__scope_snapshot(cfg->scope_map, cfg->scope_len, &st->snap) == 0)
+      cw__scope_snapshot_until(cfg->scope_map, cfg->scope_len, crumb_end,
+                               &st->snap) == 0)
     st->have = 1;
   scrub_from_env(&st->scrub);
   st->es.scope = st->have ? &st->snap : NULL;
@@ -181,7 +184,7 @@ static int write_report(const wd_config_t *cfg, const wd_capture_t *c,
   }
   /* The registered files' tails: a file that cannot be read is noted in
    * the event, only a failure to write the report fails it. */
-  if (rc == 0 && st->have)
+  if (rc == 0 && st->have && c->live_message == NULL)
     rc = cw__wd_attachments_copy(r, st->snap.attachments, st->snap.nattachments,
                                  st->snap.attachment_max_bytes,
                                  &st->attachments);
@@ -258,7 +261,7 @@ int cw__wd_handle_crash(const wd_config_t *cfg, const cw__crash_record_t *rec,
 
   cw__wd_host_prefetch(); /* the host facts, read while the capture runs */
   scope_state_t st;
-  scope_take(cfg, &st);
+  scope_take(cfg, &st, UINT64_MAX);
   wd_capture_t c;
   int capture_rc = cw__wd_capture_process(rec, &opts, &c);
   /* When the app is the init of its PID namespace (its getpid() is 1, and
@@ -284,7 +287,7 @@ int cw__wd_handle_crash(const wd_config_t *cfg, const cw__crash_record_t *rec,
   cw__wd_unwind_all(&c);
   cw__wd_trim_stacks(&c, WD_STACK_SLACK);
   char event_id[33];
-  new_event_id(event_id);
+  cw__wd_new_event_id(event_id);
   char path[4096];
   int lock_fd;
   c.symbolize_budget_ms = (uint64_t)cw__wd_symbolize_budget_ms();
@@ -322,4 +325,67 @@ int cw__wd_handle_crash(const wd_config_t *cfg, const cw__crash_record_t *rec,
   if (rc != 0)
     return rc;
   return capture_rc == 0 ? 0 : CW_ECAPTURE;
+}
+
+int cw__wd_handle_dump(const wd_config_t *cfg, const cw__event_req_t *req,
+                       const cw__crash_record_t *caller, const char *message,
+                       wd_release_fn release, void *release_ctx,
+                       char *report_path, size_t cap) {
+  wd_capture_opts_t opts;
+  cw__wd_capture_opts_default(&opts);
+  opts.include_environ = cfg->include_environ;
+  opts.force_procmem = env_flag("CRASHWATCH_FORCE_PROCMEM");
+
+  scope_state_t st;
+  scope_take(cfg, &st, req->crumb_head);
+  /* The calling thread's registers at the call stand for the "crashed"
+   * thread's (it waits in the library meanwhile); Breakpad's
+   * DUMP_REQUESTED is the minidump's exception code. */
+  cw__crash_record_t rec = *caller;
+  rec.magic = CW_CRASH_RECORD_MAGIC;
+  rec.version = CW_CRASH_RECORD_VERSION;
+  rec.size = sizeof(rec);
+  rec.pid = req->pid;
+  rec.tid = req->tid;
+  rec.signo = WD_DUMP_REQUESTED;
+  rec.si_code = 0;
+  rec.fault_addr = 0;
+  rec.time_realtime_ns = req->time_realtime_ns;
+  wd_capture_t c;
+  int capture_rc = cw__wd_capture_process(&rec, &opts, &c);
+  /* The process goes on: released as soon as it has been copied out. */
+  release(release_ctx, capture_rc == 0 ? 0 : capture_rc);
+  trace(cfg, "released");
+  if (capture_rc != 0 && c.nthreads == 0) {
+    cw__wd_capture_free(&c);
+    scope_free(&st);
+    return capture_rc;
+  }
+  c.live_message = message;
+  c.dropped_events = req->dropped;
+  cw__wd_capture_finish(&c);
+  cw__wd_unwind_all(&c);
+  cw__wd_trim_stacks(&c, WD_STACK_SLACK);
+  char event_id[33];
+  cw__wd_new_event_id(event_id);
+  char path[4096];
+  int lock_fd;
+  c.symbolize_budget_ms = (uint64_t)cw__wd_symbolize_budget_ms();
+  if (c.symbolize_budget_ms == 0)
+    c.symbolize_state = WD_SYMBOLIZE_DISABLED;
+  scope_annotations(cfg, &st, &c, event_id);
+  int rc = write_report(cfg, &c, &st, event_id, path, sizeof(path), &lock_fd);
+  if (rc == 0) {
+    trace(cfg, "committed");
+    if (report_path != NULL && cap > 0)
+      snprintf(report_path, cap, "%s", path);
+    symbolize_report(cfg, &c, &st, event_id, lock_fd);
+  }
+  if (lock_fd >= 0)
+    close(lock_fd);
+  c.nannotations = 0; /* borrowed from st */
+  c.live_message = NULL;
+  cw__wd_capture_free(&c);
+  scope_free(&st);
+  return rc;
 }

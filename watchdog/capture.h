@@ -8,6 +8,7 @@
 #include <stddef.h>
 
 #include "crash_record.h"
+#include "event_request.h"
 
 typedef struct {
   const char *spool_dir;   /* where the report goes (exists, writable) */
@@ -79,6 +80,36 @@ typedef void (*wd_release_fn)(void *ctx, int status);
  * process_vm_readv is denied), for testing that path.
  */
 int cw__wd_handle_crash(const wd_config_t *cfg, const cw__crash_record_t *rec,
+                        wd_release_fn release, void *release_ctx,
+                        char *report_path, size_t cap);
+
+/*
+ * A dump of the live process (cw_capture_dump, the dump signal): like a
+ * crash's capture of every thread, with the requesting thread's registers
+ * from rec standing for the crashed one's, but release is called
+ * right after the copy (the process goes on, nothing is killed); then the
+ * report (minidump with Breakpad's DUMP_REQUESTED exception code, an event
+ * of level error carrying message and the scope as of the request, no
+ * attachments) is written and symbolized. Returns 0 or a negative CW_E*
+ * code; release has been called in every case.
+ */
+int cw__wd_handle_dump(const wd_config_t *cfg, const cw__event_req_t *req,
+                       const cw__crash_record_t *rec, const char *message,
+                       wd_release_fn release, void *release_ctx,
+                       char *report_path, size_t cap);
+
+/*
+ * A message or event (cw_capture_message, cw_capture_event): the event
+ * JSON from the request, the scope as of the request and the host's
+ * facts, written as a report with no minidump. With CW__REQ_STACKTRACE,
+ * the calling thread's stack is copied out first (process_vm_readv: the
+ * thread waits in the library) and release called, then unwound and
+ * symbolized into the event's threads. payload is req's payload_len
+ * bytes. Returns 0 or a negative CW_E* code (a malformed event:
+ * CW_EFORMAT, nothing written).
+ */
+int cw__wd_handle_event(const wd_config_t *cfg, const cw__event_req_t *req,
+                        const cw__crash_record_t *rec, const char *payload,
                         wd_release_fn release, void *release_ctx,
                         char *report_path, size_t cap);
 

@@ -239,10 +239,13 @@ static void header_json(cw__json_t *j, const wd_capture_t *cap,
   cw__json_string(j, ts);
   cw__json_key(j, "platform");
   cw__json_string(j, "native");
-  /* A crash is fatal unless the app set the scope's level. */
+  /* A crash is fatal unless the app set the scope's level; a dump of the
+   * live process is an error. */
   cw__json_key(j, "level");
-  cw__json_string(j,
-                  cw__wd_level_name(es->scope != NULL ? es->scope->level : -1));
+  cw__json_string(
+      j, cap->live_message != NULL
+             ? "error"
+             : cw__wd_level_name(es->scope != NULL ? es->scope->level : -1));
   cw__json_key(j, "sdk");
   cw__json_begin_object(j);
   cw__json_key(j, "name");
@@ -349,14 +352,15 @@ static void exception_json(cw__json_t *j, const wd_capture_t *cap) {
 
 /* threads.values: every thread; the crashed one without a stack (the
  * exception carries it). */
-static void threads_json(cw__json_t *j, const wd_capture_t *cap) {
+void cw__wd_threads_json(cw__json_t *j, const wd_capture_t *cap) {
   cw__json_key(j, "threads");
   cw__json_begin_object(j);
   cw__json_key(j, "values");
   cw__json_begin_array(j);
   for (size_t i = 0; i < cap->nthreads; i++) {
     const wd_thread_t *th = &cap->threads[i];
-    int is_crashed = i == cap->crashed_index;
+    int is_current = i == cap->crashed_index;
+    int is_crashed = is_current && cap->live_message == NULL;
     cw__json_begin_object(j);
     cw__json_key(j, "id");
     cw__json_int(j, th->tid);
@@ -367,10 +371,10 @@ static void threads_json(cw__json_t *j, const wd_capture_t *cap) {
     cw__json_key(j, "crashed");
     cw__json_bool(j, is_crashed);
     cw__json_key(j, "current");
-    cw__json_bool(j, is_crashed);
+    cw__json_bool(j, is_current);
     if (!is_crashed) {
       cw__json_key(j, "stacktrace");
-      stacktrace_json(j, cap, th, 0);
+      stacktrace_json(j, cap, th, is_current);
     }
     cw__json_end_object(j);
   }
@@ -380,7 +384,7 @@ static void threads_json(cw__json_t *j, const wd_capture_t *cap) {
 
 /* debug_meta.images: one ELF image per module, with its build-id as
  * code_id and the Breakpad/Sentry debug_id derived from it. */
-static void debug_meta_json(cw__json_t *j, const wd_capture_t *cap) {
+void cw__wd_debug_meta_json(cw__json_t *j, const wd_capture_t *cap) {
   cw__json_key(j, "debug_meta");
   cw__json_begin_object(j);
   cw__json_key(j, "images");
@@ -443,6 +447,10 @@ static void extra_json(cw__json_t *j, const wd_capture_t *cap,
   cw__json_key(j, "extra");
   cw__json_begin_object(j);
   cw__wd_event_scope_extra(j, es); /* the app's, and the attachments */
+  if (cap->dropped_events > 0) {
+    cw__json_key(j, "crashwatch.dropped_events");
+    cw__json_uint(j, cap->dropped_events);
+  }
   cw__json_key(j, "crashwatch.capture_pause_us");
   cw__json_uint(j, cap->pause_ns / 1000);
   if (cap->notes[0]) {
@@ -455,7 +463,7 @@ static void extra_json(cw__json_t *j, const wd_capture_t *cap,
 }
 
 /* contexts.os: uname(2) and /etc/os-release. */
-static void os_context_json(cw__json_t *j, const wd_sysinfo_t *s) {
+void cw__wd_os_context_json(cw__json_t *j, const wd_sysinfo_t *s) {
   cw__json_key(j, "os");
   cw__json_begin_object(j);
   cw__json_key(j, "type");
@@ -490,7 +498,7 @@ static void os_context_json(cw__json_t *j, const wd_sysinfo_t *s) {
 }
 
 /* contexts.device: architecture, CPUs, memory. */
-static void device_context_json(cw__json_t *j, const wd_sysinfo_t *s) {
+void cw__wd_device_context_json(cw__json_t *j, const wd_sysinfo_t *s) {
   cw__json_key(j, "device");
   cw__json_begin_object(j);
   cw__json_key(j, "type");
@@ -514,9 +522,9 @@ static void contexts_json(cw__json_t *j, const wd_capture_t *cap,
   cw__json_begin_object(j);
   cw__wd_event_scope_contexts(j, es);
   if (!cw__wd_event_scope_has_context(es, "os"))
-    os_context_json(j, &cap->sys);
+    cw__wd_os_context_json(j, &cap->sys);
   if (!cw__wd_event_scope_has_context(es, "device"))
-    device_context_json(j, &cap->sys);
+    cw__wd_device_context_json(j, &cap->sys);
   cw__json_end_object(j);
 }
 
@@ -537,9 +545,17 @@ int cw__wd_event_json_scope(const wd_capture_t *cap, const char *event_id,
   cw__json_begin_object(&j);
   header_json(&j, cap, event_id, es);
   scope_members_json(&j, cap, release, environment, es);
-  exception_json(&j, cap);
-  threads_json(&j, cap);
-  debug_meta_json(&j, cap);
+  if (cap->live_message != NULL) {
+    cw__json_key(&j, "message");
+    cw__json_begin_object(&j);
+    cw__json_key(&j, "formatted");
+    cw__json_string(&j, cap->live_message);
+    cw__json_end_object(&j);
+  } else {
+    exception_json(&j, cap);
+  }
+  cw__wd_threads_json(&j, cap);
+  cw__wd_debug_meta_json(&j, cap);
   extra_json(&j, cap, es);
   contexts_json(&j, cap, es);
   cw__json_end_object(&j);

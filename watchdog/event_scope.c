@@ -94,6 +94,16 @@ static void user_json(cw__json_t *j, const cw__scope_snapshot_t *s) {
   cw__json_end_object(j);
 }
 
+static void fingerprint_json(cw__json_t *j, const cw__scope_snapshot_t *s) {
+  if (s->nfingerprint == 0)
+    return;
+  cw__json_key(j, "fingerprint");
+  cw__json_begin_array(j);
+  for (size_t i = 0; i < s->nfingerprint; i++)
+    cw__json_string(j, s->fingerprint[i]);
+  cw__json_end_array(j);
+}
+
 static void breadcrumbs_json(cw__json_t *j, const wd_event_scope_t *es) {
   const cw__scope_snapshot_t *s = es->scope;
   if (s->ncrumbs == 0)
@@ -133,22 +143,45 @@ void cw__wd_event_scope_members(cw__json_t *j, const wd_event_scope_t *es) {
   if (s->ntags > 0) {
     cw__json_key(j, "tags");
     cw__json_begin_object(j);
-    for (size_t i = 0; i < s->ntags; i++) {
-      cw__json_key(j, s->tags[i].key);
-      cw__json_string(j, matches(es, s->tags[i].key) ? CW_SCRUB_FILTERED
-                                                     : s->tags[i].value);
-    }
+    cw__wd_event_scope_tags(j, es, NULL, NULL);
     cw__json_end_object(j);
   }
   user_json(j, s);
-  if (s->nfingerprint > 0) {
-    cw__json_key(j, "fingerprint");
-    cw__json_begin_array(j);
-    for (size_t i = 0; i < s->nfingerprint; i++)
-      cw__json_string(j, s->fingerprint[i]);
-    cw__json_end_array(j);
-  }
+  fingerprint_json(j, s);
   breadcrumbs_json(j, es);
+}
+
+static int skipped(wd_key_skip_fn skip, void *ctx, const char *key) {
+  return skip != NULL && skip(ctx, key);
+}
+
+void cw__wd_event_scope_tags(cw__json_t *j, const wd_event_scope_t *es,
+                             wd_key_skip_fn skip, void *ctx) {
+  const cw__scope_snapshot_t *s = es->scope;
+  for (size_t i = 0; s != NULL && i < s->ntags; i++) {
+    if (skipped(skip, ctx, s->tags[i].key))
+      continue;
+    cw__json_key(j, s->tags[i].key);
+    cw__json_string(j, matches(es, s->tags[i].key) ? CW_SCRUB_FILTERED
+                                                   : s->tags[i].value);
+  }
+}
+
+void cw__wd_event_scope_member(cw__json_t *j, const wd_event_scope_t *es,
+                               const char *name) {
+  const cw__scope_snapshot_t *s = es->scope;
+  if (s == NULL)
+    return;
+  if (strcmp(name, "dist") == 0)
+    opt_string(j, "dist", s->dist);
+  else if (strcmp(name, "transaction") == 0)
+    opt_string(j, "transaction", s->transaction);
+  else if (strcmp(name, "user") == 0)
+    user_json(j, s);
+  else if (strcmp(name, "fingerprint") == 0)
+    fingerprint_json(j, s);
+  else if (strcmp(name, "breadcrumbs") == 0)
+    breadcrumbs_json(j, es);
 }
 
 static void attachments_json(cw__json_t *j, const wd_attachments_t *a) {
@@ -177,10 +210,16 @@ static void attachments_json(cw__json_t *j, const wd_attachments_t *a) {
 }
 
 void cw__wd_event_scope_extra(cw__json_t *j, const wd_event_scope_t *es) {
+  cw__wd_event_scope_extra_skip(j, es, NULL, NULL);
+}
+
+void cw__wd_event_scope_extra_skip(cw__json_t *j, const wd_event_scope_t *es,
+                                   wd_key_skip_fn skip, void *ctx) {
   const cw__scope_snapshot_t *s = es->scope;
   for (size_t i = 0; s != NULL && i < s->nextra; i++) {
     const char *k = s->extra[i].key;
-    if (k == NULL || strncmp(k, "crashwatch.", 11) == 0)
+    if (k == NULL || strncmp(k, "crashwatch.", 11) == 0 ||
+        skipped(skip, ctx, k))
       continue;
     cw__json_key(j, k);
     if (matches(es, k))
@@ -192,11 +231,16 @@ void cw__wd_event_scope_extra(cw__json_t *j, const wd_event_scope_t *es) {
 }
 
 void cw__wd_event_scope_contexts(cw__json_t *j, const wd_event_scope_t *es) {
+  cw__wd_event_scope_contexts_skip(j, es, NULL, NULL);
+}
+
+void cw__wd_event_scope_contexts_skip(cw__json_t *j, const wd_event_scope_t *es,
+                                      wd_key_skip_fn skip, void *ctx) {
   const cw__scope_snapshot_t *s = es->scope;
   if (s == NULL)
     return;
   int trace = s->trace_id != NULL && s->span_id != NULL;
-  if (trace) {
+  if (trace && !skipped(skip, ctx, "trace")) {
     cw__json_key(j, "trace");
     cw__json_begin_object(j);
     cw__json_key(j, "trace_id");
@@ -209,7 +253,8 @@ void cw__wd_event_scope_contexts(cw__json_t *j, const wd_event_scope_t *es) {
   }
   for (size_t i = 0; i < s->ncontexts; i++) {
     const char *name = s->contexts[i].key;
-    if (name == NULL || (trace && strcmp(name, "trace") == 0))
+    if (name == NULL || (trace && strcmp(name, "trace") == 0) ||
+        skipped(skip, ctx, name))
       continue;
     cw__json_key(j, name);
     scrubbed_json(j, es, s->contexts[i].value,

@@ -46,6 +46,8 @@
 
 #include "capture.h"
 #include "crash_record.h"
+#include "event_request.h"
+#include "signals.h"
 #include "spool.h"
 #include "crashwatch.h"
 #include "upload_auto.h"
@@ -226,6 +228,106 @@ static void own_file_size_limit(void) {
   }
 }
 
+/* Checks an event request. NULL if usable, else what is wrong. */
+static const char *validate_request(const cw__event_req_t *r, ssize_t n,
+                                    int truncated, pid_t app_pid) {
+  if (truncated || n < (ssize_t)sizeof(*r))
+    return "wrong size";
+  if (r->version != CW_EVENT_REQ_VERSION || r->size != sizeof(*r))
+    return "unsupported version";
+  if (r->record_len != 0 && r->record_len != sizeof(cw__crash_record_t))
+    return "bad record length";
+  if ((size_t)n != sizeof(*r) + r->record_len + r->payload_len)
+    return "payload length does not match";
+  if ((r->kind == CW__REQ_DUMP || (r->flags & CW__REQ_STACKTRACE)) &&
+      r->record_len == 0)
+    return "no registers";
+  if (r->pid != app_pid)
+    return "pid is not the app's";
+  if (r->tid <= 0)
+    return "bad thread id";
+  if (r->kind == CW__REQ_MESSAGE || r->kind == CW__REQ_DUMP)
+    return r->payload_len <= CW__REQ_MESSAGE_MAX ? NULL : "message too long";
+  if (r->kind == CW__REQ_EVENT)
+    return r->payload_len <= CW__REQ_EVENT_MAX ? NULL : "event too long";
+  return "unknown kind";
+}
+
+static void send_event_ack(int fd, uint64_t seq, int status) {
+  cw__event_ack_t ack = {
+      .magic = CW_EVENT_ACK_MAGIC, .status = status, .seq = seq};
+  ssize_t n;
+  do
+    n = send(fd, &ack, sizeof(ack), MSG_NOSIGNAL);
+  while (n < 0 && errno == EINTR);
+}
+
+typedef struct {
+  int fd;
+  uint64_t seq;
+  int sent;
+} event_ack_state_t;
+
+static void release_event(void *ctx, int status) {
+  event_ack_state_t *st = ctx;
+  if (st->sent)
+    return;
+  st->sent = 1;
+  send_event_ack(st->fd, st->seq, status);
+}
+
+/* A message, an event or a dump (issue 11): the report, then the same
+ * after-commit work as a crash's (limits, upload). A request that waits
+ * (a dump, attach_stacktrace) gets exactly one ack. */
+static void serve_request(const wd_config_t *cfg, const spool_limits_t *limits,
+                          const cw__event_req_t *req, ssize_t n, int truncated,
+                          pid_t app_pid, int fd) {
+  int waits = req->kind == CW__REQ_DUMP || (req->flags & CW__REQ_STACKTRACE);
+  event_ack_state_t ack = {.fd = fd, .seq = req->seq};
+  const char *bad = validate_request(req, n, truncated, app_pid);
+  if (bad != NULL) {
+    log_line("crashwatch-watchdog: ignoring an event request (%zd bytes): %s",
+             n, bad);
+    if (waits && n >= (ssize_t)sizeof(*req))
+      release_event(&ack, CW_EFORMAT);
+    return;
+  }
+  /* The message: NUL-terminated for the dump's event (there is room: the
+   * buffer is one byte larger than the largest request). */
+  const cw__crash_record_t *rec =
+      req->record_len ? (const cw__crash_record_t *)(req + 1) : NULL;
+  char *payload = (char *)(req + 1) + req->record_len;
+  char report[PATH_MAX] = "";
+  int rc;
+  if (req->kind == CW__REQ_DUMP) {
+    char msg[CW__REQ_MESSAGE_MAX + 64];
+    if (req->payload_len > 0)
+      snprintf(msg, sizeof(msg), "%.*s", (int)req->payload_len, payload);
+    else if (req->flags & CW__REQ_FROM_SIGNAL)
+      snprintf(msg, sizeof(msg), "Dump requested by signal %s",
+               cw__signal_name(rec->signo) != NULL ? cw__signal_name(rec->signo)
+                                                   : "?");
+    else
+      snprintf(msg, sizeof(msg), "Dump requested");
+    rc = cw__wd_handle_dump(cfg, req, rec, msg, release_event, &ack, report,
+                            sizeof(report));
+  } else {
+    rc = cw__wd_handle_event(cfg, req, rec, payload, release_event, &ack,
+                             report, sizeof(report));
+  }
+  if (waits)
+    release_event(&ack, rc); /* in case it returned before releasing */
+  if (rc != 0)
+    log_line("crashwatch: the %s of pid %d was not written: %s (%s)%s%s",
+             req->kind == CW__REQ_DUMP ? "dump" : "event", (int)req->pid,
+             cw_strerror(rc), cw_err_name(rc), rc == CW_ESPOOL ? ": " : "",
+             rc == CW_ESPOOL ? cw__spool_last_error() : "");
+  if (report[0] == '\0')
+    return;
+  prune_spool(cfg, limits, report);
+  start_upload(cfg);
+}
+
 int main(int argc, char **argv) {
   if (argc > 1 && strcmp(argv[1], "--upload") == 0)
     return cw__upload_auto_main(argc, argv);
@@ -323,10 +425,12 @@ int main(int argc, char **argv) {
     start_upload(&cfg);
 
   for (;;) {
-    /* One byte more than a record, so an oversized datagram is caught. */
-    union {
+    /* A crash record or an event request (event_request.h), whichever is
+     * larger, and one byte more, so an oversized datagram is caught. */
+    static union {
       cw__crash_record_t rec;
-      char bytes[sizeof(cw__crash_record_t) + 1];
+      cw__event_req_t req;
+      char bytes[CW__REQ_MAX_DATAGRAM + 1];
     } u;
     struct iovec iov = {.iov_base = u.bytes, .iov_len = sizeof(u.bytes)};
     struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
@@ -338,8 +442,6 @@ int main(int argc, char **argv) {
     ssize_t n = recvmsg((int)fd, &mh, MSG_DONTWAIT);
     if (n < 0 && (errno == EINTR || errno == EAGAIN))
       continue;
-    if (n < 0 && errno == EINTR)
-      continue;
     if (n == 0)
       return 0; /* the app closed its end: it exited */
     if (n < 0) {
@@ -347,6 +449,11 @@ int main(int argc, char **argv) {
         return 0;
       log_line("crashwatch-watchdog: recv: %s", strerror(errno));
       return 1;
+    }
+    if (n >= (ssize_t)sizeof(uint32_t) && u.req.magic == CW_EVENT_REQ_MAGIC) {
+      serve_request(&cfg, &limits, &u.req, n, (mh.msg_flags & MSG_TRUNC) != 0,
+                    (pid_t)pid, (int)fd);
+      continue;
     }
     ack_state_t ack = {.fd = (int)fd};
     const char *bad =

@@ -826,3 +826,49 @@ int cw__wd_capture_process(const cw__crash_record_t *rec,
   }
   return 0;
 }
+
+/* ---- one waiting thread, without ptrace ---- */
+
+int cw__wd_capture_caller(const cw__crash_record_t *rec,
+                          const wd_capture_opts_t *opts, wd_capture_t *cap) {
+  wd_capture_opts_t defaults;
+  if (opts == NULL) {
+    cw__wd_capture_opts_default(&defaults);
+    opts = &defaults;
+  }
+  pid_t pid = rec->pid;
+  memset(cap, 0, sizeof(*cap));
+  cap->pid = pid;
+  cap->crashed_tid = rec->tid;
+  cap->time_realtime_ns = rec->time_realtime_ns;
+  uint64_t t0 = now_ns();
+  cap->threads = calloc(1, sizeof(*cap->threads));
+  if (cap->threads == NULL)
+    return CW_ENOMEM;
+  wd_thread_t *th = &cap->threads[0];
+  th->tid = rec->tid;
+  th->stack_region = -1;
+  th->regs_ok = 1;
+  cw__wd_regs_from_crash_context(&rec->context, NULL, &th->regs);
+  cap->nthreads = 1;
+  cap->crashed_index = 0;
+  char path[64];
+  snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
+  size_t maps_len = 0;
+  uint8_t *maps_text = slurp(path, 4u << 20, &maps_len);
+  if (maps_text == NULL) {
+    note(cap, "maps");
+    return CW_ECAPTURE;
+  }
+  mapping_t *maps = NULL;
+  size_t nmaps = parse_maps((char *)maps_text, &maps);
+  /* The caller's frames above its SP do not change while it waits for
+   * the ack; what lies below is not read. */
+  capture_stack(cap, th, pid, maps, nmaps, opts->crash_stack_cap, 0,
+                opts->force_procmem);
+  capture_modules(cap, pid, maps, nmaps, opts->force_procmem);
+  cap->pause_ns = now_ns() - t0;
+  free(maps);
+  free(maps_text);
+  return th->stack_region >= 0 ? 0 : CW_ECAPTURE;
+}

@@ -22,6 +22,7 @@
 #include <sys/types.h>
 
 #include "buf.h"
+#include "json.h"
 #include "crash_record.h"
 #include "wd_arch.h"
 
@@ -198,10 +199,21 @@ typedef struct {
   size_t nannotations;
   const char *report_id_hex;
 
+  /* A dump of the live process (cw_capture_dump): its message (borrowed),
+   * or NULL for a crash. The event then has no exception: a "message",
+   * level error, and every thread's stack, the requesting one "current";
+   * cw__wd_handle_dump sets signo to WD_DUMP_REQUESTED. */
+  const char *live_message;
+  uint64_t dropped_events; /* the app's drops since its last request */
+
   char *exe_path;    /* /proc/PID/exe target, or NULL */
   uint64_t pause_ns; /* how long the process was held stopped */
   char notes[256];   /* what could not be captured, for the report */
 } wd_capture_t;
+
+/* The minidump exception code of a requested dump (Breakpad's
+ * MD_EXCEPTION_CODE_LIN_DUMP_REQUESTED, 0xFFFFFFFF), as a signo. */
+#define WD_DUMP_REQUESTED (-1)
 
 typedef struct {
   int force_procmem;      /* read memory through /proc/PID/mem only */
@@ -233,6 +245,14 @@ ssize_t cw__wd_mem_read(pid_t pid, uint64_t addr, void *buf, size_t len,
  * partly filled (nthreads may be 0); free it anyway. */
 int cw__wd_capture_process(const cw__crash_record_t *rec,
                            const wd_capture_opts_t *opts, wd_capture_t *cap);
+
+/* The calling thread of an event request alone (attach_stacktrace), while
+ * it waits for its ack: its registers from rec->context, its stack from
+ * SP up (process_vm_readv, no ptrace stop), the module list. The caller
+ * then releases it and calls cw__wd_capture_finish() and unwinds.
+ * CW_ECAPTURE when the stack could not be read. */
+int cw__wd_capture_caller(const cw__crash_record_t *rec,
+                          const wd_capture_opts_t *opts, wd_capture_t *cap);
 
 /* After the capture: opens the module ELF files (build-ids), adds the
  * host facts, /proc/cpuinfo and the release file (prefetched, if
@@ -338,6 +358,14 @@ struct wd_event_scope;
 int cw__wd_event_json_scope(const wd_capture_t *cap, const char *event_id,
                             const char *release, const char *environment,
                             const struct wd_event_scope *scope, cw__buf_t *out);
+/* Pieces of the event for other events (event_message.c): contexts.os
+ * and contexts.device (each a key and its object), "threads" (every
+ * thread; the "current" one with its registers) and "debug_meta". */
+void cw__wd_os_context_json(cw__json_t *j, const wd_sysinfo_t *s);
+void cw__wd_device_context_json(cw__json_t *j, const wd_sysinfo_t *s);
+void cw__wd_threads_json(cw__json_t *j, const wd_capture_t *cap);
+void cw__wd_debug_meta_json(cw__json_t *j, const wd_capture_t *cap);
+
 /* Human summary: signal, address, the crashing thread's frames, report.
  * One line per frame, innermost first:
  *   #N 0xADDR function (file:line:column) [module+0xoffset]

@@ -84,6 +84,24 @@ void cw__wd_timestamp(uint64_t ns, char out[40]);
  */
 void cw__wd_event_scope_members(cw__json_t *j, const wd_event_scope_t *es);
 
+/* For merging an application's event with the scope
+ * (event_message.c): a key the event sets itself is skipped. */
+typedef int (*wd_key_skip_fn)(void *ctx, const char *key);
+
+/* One scope member by its event name ("dist", "transaction", "user",
+ * "fingerprint", "breadcrumbs"), as cw__wd_event_scope_members writes it;
+ * nothing when the scope has none. */
+void cw__wd_event_scope_member(cw__json_t *j, const wd_event_scope_t *es,
+                               const char *name);
+/* The scope's tags as members of an open object, but the skipped. */
+void cw__wd_event_scope_tags(cw__json_t *j, const wd_event_scope_t *es,
+                             wd_key_skip_fn skip, void *ctx);
+/* cw__wd_event_scope_extra and _contexts, but the skipped keys. */
+void cw__wd_event_scope_extra_skip(cw__json_t *j, const wd_event_scope_t *es,
+                                   wd_key_skip_fn skip, void *ctx);
+void cw__wd_event_scope_contexts_skip(cw__json_t *j, const wd_event_scope_t *es,
+                                      wd_key_skip_fn skip, void *ctx);
+
 /* Members of the event's open "extra" object: the application's extras
  * (scrubbed; a key starting "crashwatch." is crashwatch's own and dropped)
  * and "crashwatch.attachments" (what was copied, what not and why). */
