@@ -352,6 +352,7 @@ int cw__wd_handle_dump(const wd_config_t *cfg, const cw__event_req_t *req,
   rec.fault_addr = 0;
   rec.time_realtime_ns = req->time_realtime_ns;
   wd_capture_t c;
+  cw__wd_host_prefetch(); /* the host facts, read while the capture runs */
   int capture_rc = cw__wd_capture_process(&rec, &opts, &c);
   /* The process goes on: released as soon as it has been copied out. */
   release(release_ctx, capture_rc == 0 ? 0 : capture_rc);
