@@ -370,9 +370,10 @@ static void modules_text(const dump_ctx_t *c) {
   }
 }
 
-/* The walk of an opened dump, printed as JSON or text. */
+/* The walk of an opened dump, printed as JSON or text; with out, the JSON
+ * goes there instead of stdout. */
 static void print_dump(cw__stackwalker_t *sw, dump_ctx_t *c, const char *path,
-                       int json) {
+                       int json, cw__buf_t *out) {
   const cw__md_exception_t *e = cw__md_exception(c->md);
   long crashed = e ? cw__md_thread_index(c->md, e->tid) : -1;
   if (!json) {
@@ -397,12 +398,19 @@ static void print_dump(cw__stackwalker_t *sw, dump_ctx_t *c, const char *path,
   modules_json(&j, c);
   cw__json_end_object(&j);
   const char *o = cw__buf_cstr(&jb);
-  if (o != NULL)
+  if (o != NULL && out != NULL)
+    cw__buf_append_str(out, o);
+  else if (o != NULL)
     printf("%s\n", o);
   cw__buf_free(&jb);
 }
 
 int cw__cmd_symbolize_dump(cw__symbolizer_t *s, const char *arg, int json) {
+  return cw__symbolize_dump_to(s, arg, json, NULL);
+}
+
+int cw__symbolize_dump_to(cw__symbolizer_t *s, const char *arg, int json,
+                          cw__buf_t *out) {
   char path[4096];
   if (dump_path(arg, path, sizeof(path)) != 0) {
     fprintf(stderr, "crashwatch symbolize: %s: no minidump in this directory\n",
@@ -428,7 +436,7 @@ int cw__cmd_symbolize_dump(cw__symbolizer_t *s, const char *arg, int json) {
             path);
     rc = 1;
   } else {
-    print_dump(sw, &c, path, json);
+    print_dump(sw, &c, path, json, out);
   }
   cw__sw_free(sw);
   free(c.mods);

@@ -374,6 +374,9 @@ int cw__cmd_upload(int argc, char **argv) {
                   : verbose ? CW_UPLOAD_VERBOSE
                             : CW_UPLOAD_NORMAL;
   cfg.curl_verbose = verbose > 1;
+  /* Started by the watchdog (CRASHWATCH_CLI), which hands over the spool's
+   * lock: say what became of each report, as its own upload mode does. */
+  cfg.outcomes = lock_fd >= 0;
   int rc = cw__upload_config_check(&cfg, err, sizeof(err));
   if (rc != 0) {
     fprintf(stderr, "crashwatch upload: %s\n", err);

@@ -15,6 +15,8 @@ static const struct {
     {"symbolize", cw__cmd_symbolize,
      "symbolize a minidump, a report or addresses"},
     {"upload", cw__cmd_upload, "deliver spooled reports to a server"},
+    {"list", cw__cmd_list, "list the reports of a spool and their delivery"},
+    {"show", cw__cmd_show, "tell the whole story of one report"},
 };
 
 static void usage(FILE *out) {

@@ -25,6 +25,9 @@
 #include "report.h"
 #include "spool.h"
 #include "transport.h"
+#include "event_summary.h"
+#include "md_pid.h"
+#include "upload_journal.h"
 #include "upload_lock.h"
 #include "upload_metrics.h"
 #include "upload_spawn.h"
@@ -68,6 +71,26 @@ static void ulog(const cw__upload_config_t *cfg, int level, const char *fmt,
   va_end(ap);
   cw__redact_line(redactor(cfg), line, strlen(line), clean, sizeof(clean));
   fprintf(f, "crashwatch upload: %s\n", clean);
+  fflush(f);
+}
+
+/* With cfg->outcomes (the watchdog's automatic uploads), what became of a
+ * report, on its own line on the app's stderr, whatever the verbosity: the
+ * crash summary above it named the report's directory, which a delivery
+ * removes. */
+static void outcome(const cw__upload_config_t *cfg, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static void outcome(const cw__upload_config_t *cfg, const char *fmt, ...) {
+  if (!cfg->outcomes)
+    return;
+  FILE *f = cfg->log ? cfg->log : stderr;
+  char line[1024], clean[1200];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(line, sizeof(line), fmt, ap);
+  va_end(ap);
+  cw__redact_line(redactor(cfg), line, strlen(line), clean, sizeof(clean));
+  fprintf(f, "crashwatch: %s\n", clean);
   fflush(f);
 }
 
@@ -289,7 +312,38 @@ typedef struct {
   int stop_pass;    /* the server is unreachable: leave the rest for later */
   int fails_in_row; /* retryable failures since the last success */
   http_options_t http;
+  /* Reports not tried this pass, for the outcome lines (one line per
+   * kind, not one per report: a crash loop may have many). */
+  struct skip {
+    int n;
+    char first[33];
+    int64_t until;
+  } rate_limited, not_due, unreachable;
 } pass_t;
+
+static void skipped(pass_t *p, const char *id, struct skip *k, int64_t until) {
+  if (k->n++ == 0)
+    snprintf(k->first, sizeof(k->first), "%s", id);
+  if (until > k->until)
+    k->until = until;
+}
+
+static void skipped_outcome(const pass_t *p, const struct skip *k,
+                            const char *why) {
+  const cw__upload_config_t *cfg = p->cfg;
+  if (k->n == 0)
+    return;
+  char when[64] = "";
+  if (k->until > 0)
+    snprintf(when, sizeof(when), " for %.0f s",
+             (double)(k->until - now_ms()) / 1000.0);
+  if (k->n == 1)
+    outcome(cfg, "report %s kept in %s/%s: %s%s", k->first, cfg->spool_dir,
+            k->first, why, when);
+  else
+    outcome(cfg, "%d reports kept in %s: %s%s", k->n, cfg->spool_dir, why,
+            when);
+}
 
 static volatile int *g_stop;
 static int should_abort(void) { return g_stop != NULL && *g_stop; }
@@ -319,6 +373,8 @@ static void quarantine(pass_t *p, const char *id, const char *raw_reason,
   cw__spool_retry_remove(p->cfg->spool_dir, id);
   st->failed++;
   ulog(p->cfg, CW_UPLOAD_QUIET, "moved %s to failed/: %s", id, reason);
+  outcome(p->cfg, "report %s kept in %s/" SPOOL_FAILED_DIR "/%s: %s", id,
+          p->cfg->spool_dir, id, reason);
 }
 
 /*
@@ -369,6 +425,8 @@ static void retry_later(pass_t *p, const char *id, const char *what,
   due(st, rs.next_ms);
   ulog(cfg, CW_UPLOAD_NORMAL, "%s: %s; attempt %d failed, next in %.1f s", id,
        what, rs.attempts, (double)delay / 1000.0);
+  outcome(cfg, "report %s kept in %s/%s: %s; attempt %d failed, next in %.0f s",
+          id, cfg->spool_dir, id, what, rs.attempts, (double)delay / 1000.0);
 }
 
 /* Is anything this report needs blocked by a rate limit? */
@@ -380,6 +438,36 @@ static int64_t blocked(const pass_t *p, int has_attachments, int64_t now) {
       a = b;
   }
   return a;
+}
+
+/* What the journal remembers of a delivered report (upload_journal.h),
+ * written before the report leaves the spool: a delivery whose removal
+ * fails is still a delivery. */
+static void journal(pass_t *p, const char *id, const http_result_t *res,
+                    const cw__event_summary_t *ev) {
+  const cw__upload_config_t *cfg = p->cfg;
+  cw__journal_entry_t e;
+  memset(&e, 0, sizeof(e));
+  e.time_ms = now_ms();
+  snprintf(e.event_id, sizeof(e.event_id), "%s", id);
+  cw__journal_server_id(res->body, e.server_event_id,
+                        sizeof(e.server_event_id));
+  cw__redact_line(redactor(cfg), p->url, strlen(p->url), e.server,
+                  sizeof(e.server));
+  e.status = res->status;
+  snprintf(e.program, sizeof(e.program), "%s", ev->program);
+  snprintf(e.what, sizeof(e.what), "%s",
+           ev->signal[0] ? ev->signal : ev->level);
+  snprintf(e.title, sizeof(e.title), "%s", ev->title);
+  snprintf(e.top_frame, sizeof(e.top_frame), "%s", ev->top_frame);
+  snprintf(e.timestamp, sizeof(e.timestamp), "%s", ev->timestamp);
+  e.pid = ev->pid;
+  int rc = cw__journal_append(cfg->spool_dir, &e);
+  if (rc != 0)
+    ulog(cfg, CW_UPLOAD_VERBOSE, "%s: not recorded in the journal: %s", id,
+         rc == CW_ESPOOL ? cw__spool_last_error() : cw_strerror(rc));
+  outcome(cfg, "report %s uploaded as %s to %s", id,
+          e.server_event_id[0] ? e.server_event_id : id, e.server);
 }
 
 /* A 2xx: the report leaves the spool. */
@@ -412,6 +500,7 @@ static int load_due(pass_t *p, const char *id, int64_t now, report_t *r,
     due(st, until);
     ulog(cfg, CW_UPLOAD_VERBOSE, "%s: rate limited for %.1f s more", id,
          (double)(until - now) / 1000.0);
+    skipped(p, id, &p->rate_limited, until);
     return 0;
   }
   spool_retry_t rs;
@@ -421,6 +510,7 @@ static int load_due(pass_t *p, const char *id, int64_t now, report_t *r,
     due(st, rs.next_ms);
     ulog(cfg, CW_UPLOAD_VERBOSE, "%s: next attempt in %.1f s", id,
          (double)(rs.next_ms - now) / 1000.0);
+    skipped(p, id, &p->not_due, rs.next_ms);
     return 0;
   }
   char err[512];
@@ -460,6 +550,7 @@ static int load_due(pass_t *p, const char *id, int64_t now, report_t *r,
     due(st, until);
     ulog(cfg, CW_UPLOAD_VERBOSE, "%s: attachments rate limited for %.1f s", id,
          (double)(until - now) / 1000.0);
+    skipped(p, id, &p->rate_limited, until);
     return 0;
   }
   return 1;
@@ -522,7 +613,9 @@ static void request_free(request_t *q) {
 /* Acts on the server's answer for report id: rate limits learnt, then
  * delivered (removed), retried later, or quarantined (refused). */
 static void handle_response(pass_t *p, const char *id, http_result_t *res,
-                            int nfiles, size_t sent, cw__upload_stats_t *st) {
+                            int nfiles, size_t sent,
+                            const cw__event_summary_t *ev,
+                            cw__upload_stats_t *st) {
   const cw__upload_config_t *cfg = p->cfg;
   int64_t now = now_ms();
   if (!res->transport_error &&
@@ -556,13 +649,19 @@ static void handle_response(pass_t *p, const char *id, http_result_t *res,
     p->fails_in_row = 0; /* the server works */
   if (s >= 200 && s < 300) {
     st->uploads_ok++;
+    journal(p, id, res, ev);
     delivered(p, id, s, sent, st);
     return;
   }
   if (s == 429) {
     st->uploads_rate_limited++;
     st->pending++;
-    due(st, blocked(p, nfiles > 0, now));
+    int64_t until = blocked(p, nfiles > 0, now);
+    due(st, until);
+    outcome(cfg,
+            "report %s kept in %s/%s: rate limited by the server for %.0f s",
+            id, cfg->spool_dir, id,
+            until > now ? (double)(until - now) / 1000.0 : 0.0);
     return;
   }
   snprintf(what, sizeof(what), "HTTP %ld%s%.300s", s, res->body[0] ? ": " : "",
@@ -585,6 +684,17 @@ static void send_one(pass_t *p, const char *id, cw__upload_stats_t *st) {
   if (!load_due(p, id, now, &r, st))
     return;
   int nfiles = (int)r.nfiles;
+  cw__event_summary_t ev;
+  cw__jv_t *evj = NULL;
+  cw__jv_parse(r.event_json, r.event_len, &evj, NULL, 0);
+  cw__event_summary(evj, &ev);
+  cw__jv_free(evj);
+  for (size_t k = 0; k < r.nfiles; k++) {
+    uint32_t pid;
+    if (r.files[k].is_minidump &&
+        cw__md_peek_pid(r.files[k].data, r.files[k].len, &pid) == 0)
+      ev.pid = pid;
+  }
   request_t q;
   int rc = request_encode(p, &r, now, &q);
   cw__report_free(&r);
@@ -611,7 +721,7 @@ static void send_one(pass_t *p, const char *id, cw__upload_stats_t *st) {
     p->stop_pass = 1;
     return;
   }
-  handle_response(p, id, &res, nfiles, sent, st);
+  handle_response(p, id, &res, nfiles, sent, &ev, st);
 }
 
 static int pass_setup(const cw__upload_config_t *cfg, pass_t *p) {
@@ -699,6 +809,8 @@ int cw__upload_run_once(const cw__upload_config_t *cfg,
   for (size_t i = 0; i < n; i++) {
     if (p.stop_pass || should_abort()) {
       st->pending++;
+      if (p.stop_pass)
+        skipped(&p, ids[i], &p.unreachable, 0);
       continue;
     }
     int fd;
@@ -725,6 +837,11 @@ int cw__upload_run_once(const cw__upload_config_t *cfg,
   }
   if (p.stop_pass && st->next_due_ms == 0)
     due(st, now_ms() + cfg->retry_base_ms);
+  skipped_outcome(&p, &p.rate_limited, "rate limited by the server");
+  skipped_outcome(&p, &p.not_due, "waiting for its next attempt");
+  skipped_outcome(&p, &p.unreachable,
+                  "not tried this time: the server could not be reached, or "
+                  "failed on the reports before it");
   cw__http_close(&p.http);
   cw__spool_list_free(ids, n);
   return 0;

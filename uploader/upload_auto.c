@@ -40,6 +40,7 @@ int cw__upload_auto_main(int argc, char **argv) {
   cw__upload_config_init(&cfg);
   cfg.spool_dir = spool;
   cfg.verbosity = CW_UPLOAD_QUIET;
+  cfg.outcomes = 1;
   char err[512];
   /* The DSN is the watchdog's own channel (it set it); the URL and format
    * are settings a user could put in a setuid program's environment. */

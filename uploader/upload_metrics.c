@@ -66,6 +66,23 @@ int cw__upload_spool_status(const char *spool_dir, int64_t now_ms,
   return 0;
 }
 
+int64_t cw__upload_report_blocked_until(const char *spool_dir,
+                                        int has_attachments, int64_t now_ms) {
+  char rl_path[PATH_MAX];
+  snprintf(rl_path, sizeof(rl_path),
+           "%s/" SPOOL_STATE_DIR "/" SPOOL_RATELIMITS_FILE, spool_dir);
+  ratelimits_t rl;
+  memset(&rl, 0, sizeof(rl));
+  cw__ratelimit_load(&rl, rl_path, now_ms);
+  int64_t a = cw__ratelimit_blocked_until(&rl, RL_ERROR, now_ms);
+  if (has_attachments) {
+    int64_t b = cw__ratelimit_blocked_until(&rl, RL_ATTACHMENT, now_ms);
+    if (b > a)
+      a = b;
+  }
+  return a;
+}
+
 int cw__upload_metrics_add(cw__prom_t *p, const char *spool_dir,
                            const cw__upload_stats_t *totals, int64_t now_ms) {
   cw__upload_spool_status_t s;

@@ -318,7 +318,8 @@ int cw__wd_handle_crash(const wd_config_t *cfg, const cw__crash_record_t *rec,
   if (lock_fd >= 0)
     close(lock_fd); /* unlocks: the uploader may take the report */
   if (cfg->print_summary && cfg->summary_fd >= 0)
-    cw__wd_summary_write(&c, cfg->summary_fd, rc == 0 ? path : NULL);
+    cw__wd_summary_write(&c, cfg->summary_fd, rc == 0 ? path : NULL,
+                         cfg->uploading);
   c.nannotations = 0; /* borrowed from st */
   cw__wd_capture_free(&c);
   scope_free(&st);

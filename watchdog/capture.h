@@ -18,6 +18,10 @@ typedef struct {
   const char *release;     /* Sentry release, or NULL */
   const char *environment; /* Sentry environment, or NULL */
   const char *dsn;         /* upload target, or NULL (report stays local) */
+  /* An uploader starts after the report is committed (a DSN or an upload
+   * URL): the summary then names the report by id, not by a directory
+   * the delivery will remove; the uploader says what became of it. */
+  int uploading;
   /* 0 (default): release the app once its report is committed (durable
    * before dead; when the app is PID 1 of its namespace, after
    * symbolization too, since its death kills the watchdog). 1: as soon as

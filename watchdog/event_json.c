@@ -563,7 +563,8 @@ int cw__wd_event_json_scope(const wd_capture_t *cap, const char *event_id,
   return out->oom ? CW_ENOMEM : 0;
 }
 
-void cw__wd_summary_write(const wd_capture_t *cap, int fd, const char *report) {
+void cw__wd_summary_write(const wd_capture_t *cap, int fd, const char *report,
+                          int uploading) {
   if (fd < 0)
     return;
   cw__buf_t b = CW_BUF_INIT;
@@ -617,7 +618,11 @@ void cw__wd_summary_write(const wd_capture_t *cap, int fd, const char *report) {
       }
     }
   }
-  if (report != NULL)
+  const char *slash = report != NULL ? strrchr(report, '/') : NULL;
+  if (report != NULL && uploading && slash != NULL)
+    cw__buf_printf(&b, "crashwatch: report %s written to %.*s, uploading it\n",
+                   slash + 1, (int)(slash - report), report);
+  else if (report != NULL)
     cw__buf_printf(&b, "crashwatch: report written to %s\n", report);
   const uint8_t *p = b.data;
   size_t n = b.len;

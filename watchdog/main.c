@@ -418,6 +418,8 @@ int main(int argc, char **argv) {
   sigaddset(&waiting, SIGHUP);
   /* An uploader started from here prunes with the app's limits too. */
   cw__spool_limits_to_env(&limits);
+  const char *up_url = secure_getenv("CRASHWATCH_UPLOAD_URL");
+  cfg.uploading = cfg.dsn != NULL || (up_url != NULL && up_url[0] != '\0');
   /* Started directly (CRASHWATCH_WATCHDOG, no idle stage): deliver what an
    * earlier run left in the spool. The idle stage does this itself and
    * passes --image-fd when it execs us for a crash. */

@@ -366,13 +366,15 @@ void cw__wd_device_context_json(cw__json_t *j, const wd_sysinfo_t *s);
 void cw__wd_threads_json(cw__json_t *j, const wd_capture_t *cap);
 void cw__wd_debug_meta_json(cw__json_t *j, const wd_capture_t *cap);
 
-/* Human summary: signal, address, the crashing thread's frames, report.
- * One line per frame, innermost first:
+/* Human summary: signal, address, the crashing thread's frames, report
+ * (its path; with uploading, its id and that it went to the uploader, which
+ * prints the outcome). One line per frame, innermost first:
  *   #N 0xADDR function (file:line:column) [module+0xoffset]
  * with a frame's inlined functions on lines of their own before it (same
  * #N and address, marked "(inlined)"); frames not symbolized from debug
  * info show the symbol-table name and no source position. */
-void cw__wd_summary_write(const wd_capture_t *cap, int fd, const char *report);
+void cw__wd_summary_write(const wd_capture_t *cap, int fd, const char *report,
+                          int uploading);
 
 /* Symbol lookup: function name containing addr (NULL if unknown) and the
  * module offset. name is valid while cap lives. In the vDSO, an address no

@@ -6,7 +6,8 @@ Started by the tests on an ephemeral port. Every request it receives is parsed
 fields, after undoing Content-Encoding: gzip) and recorded as one JSON line in
 the log file, then answered according to the current mode:
 
-  200 | 400 | 413 | 500          that status
+  200 | 400 | 413 | 500          that status (a 200 answers {"id": EVENT_ID}
+                                 to an envelope, "CrashID=bp-x" to multipart)
   429                            429 without Retry-After or rate-limit headers
   429-retry-after:N              429 with Retry-After: N
   429-rl:HEADER                  429 with X-Sentry-Rate-Limits: HEADER
@@ -277,8 +278,16 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self._answer(200, [("X-Sentry-Rate-Limits", mode.split(":", 1)[1])])
         else:
             status = int(mode)
-            self._answer(status, body=b'{"id":"x"}' if status == 200
-                         else b'{"detail":"collector says %d"}' % status)
+            # Like Sentry: a 200 names the event it stored ({"id": ...});
+            # a Breakpad-style collector answers "CrashID=bp-<id>".
+            eid = (rec.get("envelope") or {}).get("header", {}).get("event_id")
+            if status == 200 and "multipart" in rec:
+                body = b"CrashID=bp-x\n"
+            elif status == 200:
+                body = json.dumps({"id": eid or "x"}).encode()
+            else:
+                body = b'{"detail":"collector says %d"}' % status
+            self._answer(status, body=body)
 
 
 class Server(http.server.ThreadingHTTPServer):

@@ -9,7 +9,7 @@ libraries the dynamic linker initialises (at start and through dlopen) are
 collected from its output:
 
   - `--version`, `dump`, `symbolize REPORT`, `symbolize --json`,
-    `symbolize --exe`: never libcurl (nor libdebuginfod, which links it:
+    `symbolize --exe`, `list`, `show`: never libcurl (nor libdebuginfod, which links it:
     DEBUGINFOD_URLS is unset here, so no lookup is asked for), never
     libcrashwatch or libunwind; in a plain build nothing but libc, libdw,
     libelf and their compression libraries;
@@ -121,7 +121,10 @@ def main():
             ("dump", [cli, "dump", dump], None),
             ("symbolize REPORT", [cli, "symbolize", report], None),
             ("symbolize REPORT --json", [cli, "symbolize", report, "--json"], None),
-            ("symbolize --exe", [cli, "symbolize", "--exe", prog], (addr or "0x0") + "\n")]
+            ("symbolize --exe", [cli, "symbolize", "--exe", prog], (addr or "0x0") + "\n"),
+            ("list", [cli, "list", "--spool", spool, "--all"], None),
+            ("show latest", [cli, "show", "latest", "--spool", spool], None),
+            ("show --json", [cli, "show", "latest", "--spool", spool, "--json"], None)]
     for name, args, stdin in runs:
         rc, out, libs = loaded(args, stdin)
         check(rc in (0, 1) and out, "%s: exit %d, output %r" % (name, rc, out[:200]))

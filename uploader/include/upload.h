@@ -86,6 +86,11 @@ typedef struct {
    * counters go to this file in Prometheus text format, atomically
    * (upload_metrics.h). NULL: none. */
   const char *metrics_file;
+  /* What became of each report, one line each on log ("crashwatch: report
+   * ID uploaded as SERVER_ID to URL", "... kept in DIR: why"), whatever
+   * the verbosity: the watchdog's automatic uploads, whose crash summary
+   * names the report's directory. */
+  int outcomes;
 } cw__upload_config_t;
 
 /* Fills defaults (no spool, no target), with the spool limits from

@@ -27,6 +27,12 @@ typedef struct {
 int cw__upload_spool_status(const char *spool_dir, int64_t now_ms,
                             cw__upload_spool_status_t *s);
 
+/* Until when (ms since the epoch) the spool's saved rate limits hold back a
+ * report (the error category, and attachment when it has attachments);
+ * 0 when nothing does. For `crashwatch list`. */
+int64_t cw__upload_report_blocked_until(const char *spool_dir,
+                                        int has_attachments, int64_t now_ms);
+
 /*
  * Adds the spool's families to p:
  *   crashwatch_reports_pending, crashwatch_reports_failed,
