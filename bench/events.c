@@ -83,6 +83,7 @@ static void init(int stack, unsigned cap, double rate) {
 
 static void done(void) {
   cw_shutdown();
+  usleep(300000); /* the watchdog's last pruning pass, before the spool goes */
   nftw(spool, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
 }
 

@@ -188,6 +188,17 @@ static int channel(void) {
   return fd;
 }
 
+/* The same without getpid() (a system call: half a message's cost on a
+ * VM): a child of fork() has no socket (its atfork handler closed it).
+ * A child made by a raw clone() or vfork() that kept the socket and
+ * sends a message would have it reported as its parent's, a message
+ * only; a dump, which stops the process it names, checks the pid. */
+static int channel_fast(void) {
+  if (!__atomic_load_n(&cw__crash.installed, __ATOMIC_ACQUIRE))
+    return -1;
+  return __atomic_load_n(&cw__crash.sock_fd, __ATOMIC_ACQUIRE);
+}
+
 static uint64_t now_ns(clockid_t clk) {
   struct timespec ts;
   clock_gettime(clk, &ts);
@@ -232,12 +243,15 @@ static int admit(int *rc) {
 CW_EXTERN int cw_capture_message(cw_level_t level, const char *fmt, ...) {
   if ((int)level < CW_LEVEL_DEBUG || (int)level > CW_LEVEL_FATAL || fmt == NULL)
     return CW_EINVAL;
-  int fd = channel();
-  if (fd < 0)
+  if (!__atomic_load_n(&cw__crash.installed, __ATOMIC_ACQUIRE))
     return CW_ENOTINIT;
+  /* A dropped call costs no system call. */
   int rc;
   if (!admit(&rc))
     return rc;
+  int fd = channel_fast();
+  if (fd < 0)
+    return CW_ENOTINIT;
   /* Without the registers the text follows the header at once (a burst
    * of small datagrams queues deeper in the socket). */
   union {
@@ -298,12 +312,14 @@ CW_EXTERN int cw_capture_event(const char *event_json) {
   if (cw__json_check(event_json, n, CW__JSON_CHECK_OBJECT | CW__JSON_CHECK_UTF8,
                      CW__REQ_EVENT_MAX_DEPTH, NULL, NULL) != 0)
     return CW_EFORMAT;
-  int fd = channel();
-  if (fd < 0)
+  if (!__atomic_load_n(&cw__crash.installed, __ATOMIC_ACQUIRE))
     return CW_ENOTINIT;
   int rc;
   if (!admit(&rc))
     return rc;
+  int fd = channel_fast();
+  if (fd < 0)
+    return CW_ENOTINIT;
   /* 64 KiB is too much for a caller's stack (a thread's may be small):
    * the request is built in one allocation. */
   cw__event_req_t *r = malloc(sizeof(*r) + n);

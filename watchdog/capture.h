@@ -112,6 +112,23 @@ int cw__wd_handle_dump(const wd_config_t *cfg, const cw__event_req_t *req,
  * bytes. Returns 0 or a negative CW_E* code (a malformed event:
  * CW_EFORMAT, nothing written).
  */
+/* The same in two steps. cw__wd_event_begin copies what must be taken at
+ * once (the payload, the scope with the breadcrumbs as of the request,
+ * the caller's stack) and, with CW__REQ_STACKTRACE, calls release; NULL
+ * on out-of-memory (release called). cw__wd_event_finish unwinds and
+ * (with symbolize, within the budget) symbolizes the stack from debug
+ * information, writes the report and frees the job;
+ * cw__wd_event_job_free drops one unwritten. */
+typedef struct wd_event_job wd_event_job_t;
+wd_event_job_t *cw__wd_event_begin(const wd_config_t *cfg,
+                                   const cw__event_req_t *req,
+                                   const cw__crash_record_t *rec,
+                                   const char *payload, wd_release_fn release,
+                                   void *release_ctx);
+int cw__wd_event_finish(const wd_config_t *cfg, wd_event_job_t *job,
+                        int symbolize, char *report_path, size_t cap);
+void cw__wd_event_job_free(wd_event_job_t *job);
+
 int cw__wd_handle_event(const wd_config_t *cfg, const cw__event_req_t *req,
                         const cw__crash_record_t *rec, const char *payload,
                         wd_release_fn release, void *release_ctx,

@@ -6,7 +6,9 @@
  * report with event.json alone, fsync'd and renamed into place like a
  * crash's. With attach_stacktrace the caller waits while its stack is
  * copied (cw__wd_capture_caller), then goes on; unwinding and
- * symbolization happen after.
+ * symbolization happen after, in cw__wd_event_finish, which the loop
+ * (main.c) runs in a child of its own, so that one caller's wait is not
+ * another event's symbolization.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,63 +40,92 @@ static void scrub_from_env(cw__scrub_t *s) {
   cw__scrub_init(s, defaults, secure_getenv("CRASHWATCH_SCRUB_KEYS"));
 }
 
-/* The caller's stack (attach_stacktrace): copied while it waits, then it
- * is released; unwound and symbolized after. 1 if *c holds a stack. */
-static int caller_stack(const cw__event_req_t *req,
-                        const cw__crash_record_t *caller, wd_release_fn release,
-                        void *release_ctx, wd_capture_t *c) {
-  cw__crash_record_t rec = *caller;
-  rec.pid = req->pid;
-  rec.tid = req->tid;
-  rec.time_realtime_ns = req->time_realtime_ns;
-  wd_capture_opts_t opts;
-  cw__wd_capture_opts_default(&opts);
-  int rc = cw__wd_capture_caller(&rec, &opts, c);
-  release(release_ctx, rc);
-  if (rc != 0) {
-    cw__wd_capture_free(c);
-    return 0;
+struct wd_event_job {
+  cw__event_req_t req;
+  char *payload; /* req.payload_len bytes, NUL-terminated */
+  cw__scope_snapshot_t snap;
+  int have_snap;
+  wd_capture_t stack;
+  int have_stack;
+};
+
+wd_event_job_t *cw__wd_event_begin(const wd_config_t *cfg,
+                                   const cw__event_req_t *req,
+                                   const cw__crash_record_t *rec,
+                                   const char *payload, wd_release_fn release,
+                                   void *release_ctx) {
+  wd_event_job_t *j = calloc(1, sizeof(*j));
+  char *copy = malloc((size_t)req->payload_len + 1);
+  if (j == NULL || copy == NULL) {
+    free(j);
+    free(copy);
+    if (req->flags & CW__REQ_STACKTRACE)
+      release(release_ctx, CW_ENOMEM);
+    return NULL;
   }
+  j->req = *req;
+  memcpy(copy, payload, req->payload_len);
+  copy[req->payload_len] = '\0';
+  j->payload = copy;
+  /* The scope now, the breadcrumbs as of the call. */
+  j->have_snap = cfg->scope_map != NULL &&
+                 cw__scope_snapshot_until(cfg->scope_map, cfg->scope_len,
+                                          req->crumb_head, &j->snap) == 0;
+  if ((req->flags & CW__REQ_STACKTRACE) && rec != NULL) {
+    /* The caller's stack, copied while it waits; then it goes on. */
+    cw__crash_record_t r = *rec;
+    r.pid = req->pid;
+    r.tid = req->tid;
+    r.time_realtime_ns = req->time_realtime_ns;
+    wd_capture_opts_t opts;
+    cw__wd_capture_opts_default(&opts);
+    int rc = cw__wd_capture_caller(&r, &opts, &j->stack);
+    release(release_ctx, rc);
+    if (rc == 0)
+      j->have_stack = 1;
+    else
+      cw__wd_capture_free(&j->stack);
+  } else if (req->flags & CW__REQ_STACKTRACE) {
+    release(release_ctx, CW_EFORMAT);
+  }
+  return j;
+}
+
+/* Unwinds and (with symbolize) symbolizes the caller's stack copy. */
+static void finish_stack(wd_capture_t *c, int symbolize) {
   /* Not a crash: the thread is "current", not "crashed", with its stack
    * (event_json.c tells them apart by live_message). */
   c->live_message = "";
   cw__wd_capture_finish(c);
   cw__wd_unwind_all(c);
-  long budget = cw__wd_symbolize_budget_ms();
+  long budget = symbolize ? cw__wd_symbolize_budget_ms() : 0;
   if (budget > 0)
     cw__wd_symbolize_all(c, cw__symbolizer_now_ns() +
                                 (uint64_t)budget * 1000000ull);
-  return 1;
 }
 
-int cw__wd_handle_event(const wd_config_t *cfg, const cw__event_req_t *req,
-                        const cw__crash_record_t *rec, const char *payload,
-                        wd_release_fn release, void *release_ctx,
-                        char *report_path, size_t cap) {
-  cw__scope_snapshot_t snap;
-  int have = cfg->scope_map != NULL &&
-             cw__scope_snapshot_until(cfg->scope_map, cfg->scope_len,
-                                      req->crumb_head, &snap) == 0;
+int cw__wd_event_finish(const wd_config_t *cfg, wd_event_job_t *j,
+                        int symbolize, char *report_path, size_t cap) {
+  const cw__event_req_t *req = &j->req;
   cw__scrub_t scrub;
   scrub_from_env(&scrub);
-  wd_event_scope_t es = {.scope = have ? &snap : NULL, .scrub = &scrub};
-  wd_capture_t stack;
-  int have_stack = 0;
-  if ((req->flags & CW__REQ_STACKTRACE) && rec != NULL)
-    have_stack = caller_stack(req, rec, release, release_ctx, &stack);
+  wd_event_scope_t es = {.scope = j->have_snap ? &j->snap : NULL,
+                         .scrub = &scrub};
+  if (j->have_stack)
+    finish_stack(&j->stack, symbolize);
   char event_id[33];
   if (req->kind != CW__REQ_EVENT ||
-      !cw__wd_event_id_from_json(payload, req->payload_len, event_id))
+      !cw__wd_event_id_from_json(j->payload, req->payload_len, event_id))
     cw__wd_new_event_id(event_id);
   wd_message_t m = {.req = req,
-                    .payload = payload,
+                    .payload = j->payload,
                     .payload_len = req->payload_len,
                     .event_id = event_id,
                     .release = cfg->release,
                     .environment = cfg->environment,
                     .es = &es,
-                    .sys = have_stack ? &stack.sys : sysinfo(),
-                    .stack = have_stack ? &stack : NULL};
+                    .sys = j->have_stack ? &j->stack.sys : sysinfo(),
+                    .stack = j->have_stack ? &j->stack : NULL};
   cw__buf_t ev = CW_BUF_INIT;
   int rc = cw__wd_event_json_message(&m, &ev);
   spool_report_t *r = NULL;
@@ -111,11 +142,30 @@ int cw__wd_handle_event(const wd_config_t *cfg, const cw__event_req_t *req,
     cw__spool_report_abort(r);
   }
   cw__buf_free(&ev);
-  if (have_stack) {
-    stack.live_message = NULL;
-    cw__wd_capture_free(&stack);
-  }
-  if (have)
-    cw__scope_snapshot_free(&snap);
+  cw__wd_event_job_free(j);
   return rc;
+}
+
+void cw__wd_event_job_free(wd_event_job_t *j) {
+  if (j == NULL)
+    return;
+  if (j->have_stack) {
+    j->stack.live_message = NULL;
+    cw__wd_capture_free(&j->stack);
+  }
+  if (j->have_snap)
+    cw__scope_snapshot_free(&j->snap);
+  free(j->payload);
+  free(j);
+}
+
+int cw__wd_handle_event(const wd_config_t *cfg, const cw__event_req_t *req,
+                        const cw__crash_record_t *rec, const char *payload,
+                        wd_release_fn release, void *release_ctx,
+                        char *report_path, size_t cap) {
+  wd_event_job_t *j =
+      cw__wd_event_begin(cfg, req, rec, payload, release, release_ctx);
+  if (j == NULL)
+    return CW_ENOMEM;
+  return cw__wd_event_finish(cfg, j, 1, report_path, cap);
 }

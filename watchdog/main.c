@@ -41,6 +41,7 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -276,6 +277,60 @@ static void release_event(void *ctx, int status) {
   send_event_ack(st->fd, st->seq, status);
 }
 
+/* The limits and the upload, after a report is committed (report is its
+ * path, or "" when none was). */
+static void after_report(const wd_config_t *cfg, const spool_limits_t *limits,
+                         const char *report) {
+  if (report[0] == '\0')
+    return;
+  prune_spool(cfg, limits, report);
+  start_upload(cfg);
+}
+
+/* Events with the caller's stack whose callers are released: each is
+ * finished (unwinding, symbolization, the report) by a child of the
+ * watchdog, so that the loop answers the next caller at once instead of
+ * after this one's symbolization. At most FINISHERS_MAX at a time. */
+#define FINISHERS_MAX 2
+static int finishers;
+
+static void reap_finishers(int block) {
+  while (finishers > 0) {
+    pid_t r = waitpid(-1, NULL, block ? 0 : WNOHANG);
+    if (r < 0 && errno == EINTR)
+      continue;
+    if (r <= 0)
+      return;
+    finishers--;
+    block = 0;
+  }
+}
+
+/* 1 if a child took the job (the parent's copy is freed); 0 if both
+ * finishers are busy (or fork failed): the caller finishes it. */
+static int finish_in_child(const wd_config_t *cfg, const spool_limits_t *limits,
+                           wd_event_job_t *j, int sock) {
+  reap_finishers(0);
+  if (finishers >= FINISHERS_MAX)
+    return 0;
+  pid_t pid = fork();
+  if (pid < 0)
+    return 0;
+  if (pid == 0) {
+    close(sock); /* the loop's alone */
+    char report[PATH_MAX] = "";
+    int rc = cw__wd_event_finish(cfg, j, 1, report, sizeof(report));
+    if (rc != 0)
+      log_line("crashwatch: an event was not written: %s (%s)", cw_strerror(rc),
+               cw_err_name(rc));
+    after_report(cfg, limits, report);
+    _exit(0);
+  }
+  finishers++;
+  cw__wd_event_job_free(j);
+  return 1;
+}
+
 /* A message, an event or a dump (issue 11): the report, then the same
  * after-commit work as a crash's (limits, upload). A request that waits
  * (a dump, attach_stacktrace) gets exactly one ack. */
@@ -311,6 +366,18 @@ static void serve_request(const wd_config_t *cfg, const spool_limits_t *limits,
       snprintf(msg, sizeof(msg), "Dump requested");
     rc = cw__wd_handle_dump(cfg, req, rec, msg, release_event, &ack, report,
                             sizeof(report));
+  } else if (req->flags & CW__REQ_STACKTRACE) {
+    /* The caller is released once its stack is copied; a child does the
+     * rest (finish_in_child). */
+    wd_event_job_t *j =
+        cw__wd_event_begin(cfg, req, rec, payload, release_event, &ack);
+    if (j != NULL && finish_in_child(cfg, limits, j, fd))
+      return;
+    /* Both finishers busy: written here at once, the frames named from
+     * the symbol tables only (no DWARF), so the next caller does not wait
+     * for a symbolization. */
+    rc = j != NULL ? cw__wd_event_finish(cfg, j, 0, report, sizeof(report))
+                   : CW_ENOMEM;
   } else {
     rc = cw__wd_handle_event(cfg, req, rec, payload, release_event, &ack,
                              report, sizeof(report));
@@ -322,10 +389,7 @@ static void serve_request(const wd_config_t *cfg, const spool_limits_t *limits,
              req->kind == CW__REQ_DUMP ? "dump" : "event", (int)req->pid,
              cw_strerror(rc), cw_err_name(rc), rc == CW_ESPOOL ? ": " : "",
              rc == CW_ESPOOL ? cw__spool_last_error() : "");
-  if (report[0] == '\0')
-    return;
-  prune_spool(cfg, limits, report);
-  start_upload(cfg);
+  after_report(cfg, limits, report);
 }
 
 int main(int argc, char **argv) {
@@ -441,11 +505,14 @@ int main(int argc, char **argv) {
       log_line("crashwatch-watchdog: poll: %s", strerror(errno));
       return 1;
     }
+    reap_finishers(0);
     ssize_t n = recvmsg((int)fd, &mh, MSG_DONTWAIT);
     if (n < 0 && (errno == EINTR || errno == EAGAIN))
       continue;
-    if (n == 0)
-      return 0; /* the app closed its end: it exited */
+    if (n == 0 || (n < 0 && errno == ECONNRESET)) {
+      reap_finishers(1); /* what the app asked for is written first */
+      return 0;
+    }
     if (n < 0) {
       if (errno == ECONNRESET)
         return 0;
