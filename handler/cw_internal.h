@@ -110,6 +110,7 @@ struct cw_options {
   int include_environ;
   int print_summary;
   int release_early;     /* ack after capture, not after commit */
+  int lazy_watchdog;     /* idle stage until the first crash (spawn.c) */
   int intercept_signals; /* keep our handler when the app installs its own */
   int cover_forks;       /* forked children get a watchdog at crash time */
   char *dsn;

@@ -170,6 +170,13 @@ static void read_env(cw_options_t *o) {
     else
       o->release_early = b;
   }
+  if ((v = env_nonempty("CRASHWATCH_LAZY_WATCHDOG")) != NULL) {
+    int b = parse_bool(v);
+    if (b < 0)
+      env_fail(o, CW_EINVAL, "CRASHWATCH_LAZY_WATCHDOG=%s: expected 0 or 1", v);
+    else
+      o->lazy_watchdog = b;
+  }
   if ((v = env_nonempty("CRASHWATCH_INTERCEPT_SIGNALS")) != NULL) {
     int b = parse_bool(v);
     if (b < 0)
@@ -372,6 +379,12 @@ CW_EXTERN int cw_options_set_environment(cw_options_t *o,
 CW_EXTERN int cw_options_set_release_early(cw_options_t *o, int on) {
   CHECK_OPTS(o, "cw_options_set_release_early");
   o->release_early = on != 0;
+  return 0;
+}
+
+CW_EXTERN int cw_options_set_lazy_watchdog(cw_options_t *o, int on) {
+  CHECK_OPTS(o, "cw_options_set_lazy_watchdog");
+  o->lazy_watchdog = on != 0;
   return 0;
 }
 

@@ -3,10 +3,12 @@
  * crash handler needs to start another one at crash time (cw__respawn:
  * crash_spawn.c). Normal context; the hops themselves are launch.c's.
  *
- * With the embedded watchdog, what starts is its idle stage (wd_idle.c, a
- * few KiB, no libc) from one memfd, handed the full watchdog in a second
- * memfd (--image-fd); it exec()s that when the first crash record is
- * pending. CRASHWATCH_WATCHDOG / the option path is exec()d directly.
+ * With the embedded watchdog, what starts is the full watchdog from a
+ * memfd, loaded and waiting. With lazy_watchdog it is the idle stage
+ * instead (wd_idle.c, a few KiB, no libc) from a second memfd, handed the
+ * full watchdog's memfd (--image-fd); it exec()s that when the first crash
+ * record is pending, which puts an exec() on the crash's clock.
+ * CRASHWATCH_WATCHDOG / the option path is exec()d directly.
  * The app is suspended until the watchdog has exec()d or failed to.
  */
 #include <errno.h>
@@ -254,12 +256,14 @@ int cw__spawn_watchdog(const struct cw_options *o, const char *spool_abs,
   int devnull = -1;
   int rc = 0;
   if (o->watchdog_path == NULL) {
-    /* The idle stage if this library has one, else the watchdog itself. */
+    /* The full watchdog, or with lazy_watchdog the idle stage (which this
+     * library has whenever it embeds a watchdog). */
     image_fd = make_memfd("crashwatch-watchdog", cw__watchdog_blob_start,
                           cw__watchdog_blob_end);
     if (image_fd < 0)
       return image_fd;
-    if ((size_t)(cw__wd_idle_blob_end - cw__wd_idle_blob_start) > 0) {
+    if (o->lazy_watchdog &&
+        (size_t)(cw__wd_idle_blob_end - cw__wd_idle_blob_start) > 0) {
       exe_fd = make_memfd("crashwatch-wd-idle", cw__wd_idle_blob_start,
                           cw__wd_idle_blob_end);
       if (exe_fd < 0) {

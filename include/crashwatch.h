@@ -305,6 +305,17 @@ CW_EXTERN int cw_options_set_environment(cw_options_t *opts,
  * soon as the watchdog has copied it out, a few milliseconds sooner, and
  * the report is lost if the watchdog dies with it. See docs/capture.md. */
 CW_EXTERN int cw_options_set_release_early(cw_options_t *opts, int on);
+/* The watchdog's idle form. Off (the default): cw_init() starts the full
+ * watchdog, which waits for a crash already loaded (about 2 MiB resident,
+ * 0.5 MiB proportional set, most of it shared libc pages). On
+ * ($CRASHWATCH_LAZY_WATCHDOG=1): a 12 KiB freestanding idle stage waits
+ * instead and loads the full watchdog at the first crash, which adds an
+ * exec() (a few milliseconds on a virtual machine) to the time from fault
+ * to report and to the crashing process's exit. For hosts that run many
+ * small processes with crashwatch and care more about idle memory than
+ * about the time a crash takes. Ignored with a watchdog path (always
+ * started directly). See docs/capture.md. */
+CW_EXTERN int cw_options_set_lazy_watchdog(cw_options_t *opts, int on);
 /* Forked children. On (the default): a child of fork() that crashes gets
  * its own report, whether or not it calls cw_init(), even after the
  * parent has exited or the child has closed all its fds: the crash handler

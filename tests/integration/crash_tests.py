@@ -117,15 +117,30 @@ CASES = {
     # calls ptrace: no report, one line on stderr says so.
     "seccomp-watchdog": (signal.SIGSEGV, None,
                          {"reports": 0, "stderr": WD_DIED}),
-    # SIGTERM to the watchdog as soon as it starts capturing (its idle
-    # stage has exec'd the full watchdog): it finishes the report first.
+    # SIGTERM to the watchdog as soon as it starts capturing: it finishes
+    # the report first. With the lazy watchdog, whose idle stage exec()s
+    # the full watchdog when the crash record arrives, that exec is the
+    # moment the capture starts, which the test can see from outside.
     "term-watchdog": (signal.SIGSEGV, MAIN_CHAIN,
-                      {"mode": "wait-go", "term_watchdog": True}),
+                      {"mode": "wait-go", "term_watchdog": True,
+                       "env": {"CRASHWATCH_LAZY_WATCHDOG": "1"}}),
     # SIGTERM to the idle watchdog (a service stop signals the whole
     # cgroup) while the app is still shutting down: the app then crashes,
-    # and the report is still written.
+    # and the report is still written. The resident full watchdog (the
+    # default) and the lazy watchdog's idle stage.
     "term-idle": (signal.SIGSEGV, MAIN_CHAIN,
                   {"mode": "wait-go", "term_idle": True}),
+    "term-idle-lazy": (signal.SIGSEGV, MAIN_CHAIN,
+                       {"mode": "wait-go", "term_idle": True,
+                        "env": {"CRASHWATCH_LAZY_WATCHDOG": "1"}}),
+    # The lazy watchdog (cw_options_set_lazy_watchdog): its idle stage
+    # exec()s the full watchdog at the crash; same report.
+    "lazy-segv": (signal.SIGSEGV, MAIN_CHAIN,
+                  {"mode": "null", "env": {"CRASHWATCH_LAZY_WATCHDOG": "1"}}),
+    "lazy-threads50": (signal.SIGSEGV, WORKER_CHAIN,
+                       {"mode": "threads50", "worker": True,
+                        "min_threads": 52,
+                        "env": {"CRASHWATCH_LAZY_WATCHDOG": "1"}}),
     # Frame 0 inside the vDSO (clock_gettime writing through a bad
     # pointer): named alike by the event and `crashwatch symbolize` (the
     # vDSO's aliases clock_gettime / __vdso_clock_gettime: issue 14). A

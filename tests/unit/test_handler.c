@@ -324,6 +324,39 @@ static void test_init_env_settings_reach_watchdog(void **state) {
   assert_false(proc_file_has(wd, "cmdline", "--include-environ"));
 }
 
+/* What runs while the app has not crashed: the full watchdog, loaded
+ * (the default), or with the lazy watchdog its idle stage, which has its
+ * own memfd; both under the same name in ps. */
+static void test_init_watchdog_resident_or_lazy(void **state) {
+  (void)state;
+  for (int lazy = 0; lazy < 2; lazy++) {
+    cw_options_t *o = cw_options_new();
+    assert_int_equal(cw_options_set_lazy_watchdog(o, lazy), 0);
+    assert_int_equal(cw_init(o), 0);
+    pid_t wd = cw__test_find_watchdog();
+    assert_true(wd > 0);
+    char link[64], exe[PATH_MAX] = "";
+    snprintf(link, sizeof(link), "/proc/%d/exe", (int)wd);
+    assert_true(readlink(link, exe, sizeof(exe) - 1) > 0);
+    assert_non_null(
+        strstr(exe, lazy ? "crashwatch-wd-idle" : "crashwatch-watchdog"));
+    cw_shutdown();
+    wait_gone(wd);
+  }
+  /* The environment turns it on too. */
+  setenv("CRASHWATCH_LAZY_WATCHDOG", "1", 1);
+  assert_int_equal(cw_init(NULL), 0);
+  pid_t wd = cw__test_find_watchdog();
+  assert_true(wd > 0);
+  char link[64], exe[PATH_MAX] = "";
+  snprintf(link, sizeof(link), "/proc/%d/exe", (int)wd);
+  assert_true(readlink(link, exe, sizeof(exe) - 1) > 0);
+  assert_non_null(strstr(exe, "crashwatch-wd-idle"));
+  cw_shutdown();
+  wait_gone(wd);
+  unsetenv("CRASHWATCH_LAZY_WATCHDOG");
+}
+
 static void *thread_alt(void *arg) {
   stack_t *out = arg;
   if (cw_thread_init() != 0)
@@ -439,6 +472,8 @@ int main(void) {
                                       setup, teardown),
       cmocka_unit_test_setup_teardown(test_init_with_options, setup, teardown),
       cmocka_unit_test_setup_teardown(test_init_env_settings_reach_watchdog,
+                                      setup, teardown),
+      cmocka_unit_test_setup_teardown(test_init_watchdog_resident_or_lazy,
                                       setup, teardown),
       cmocka_unit_test_setup_teardown(test_thread_init_alt_stack, setup,
                                       teardown),
