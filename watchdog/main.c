@@ -283,7 +283,19 @@ static void after_report(const wd_config_t *cfg, const spool_limits_t *limits,
                          const char *report) {
   if (report[0] == '\0')
     return;
-  prune_spool(cfg, limits, report);
+  /* Pruning lists and stats the whole spool: after every one of a burst
+   * of events that would make each report cost more than the last. At
+   * most once a second for events (the limits may be overshot by one
+   * second's events meanwhile); a crash's report always prunes. */
+  static struct timespec last;
+  struct timespec now;
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  if (last.tv_sec == 0 || now.tv_sec - last.tv_sec >= 2 ||
+      (now.tv_sec - last.tv_sec) * 1000000000L + now.tv_nsec - last.tv_nsec >=
+          1000000000L) {
+    prune_spool(cfg, limits, report);
+    last = now;
+  }
   start_upload(cfg);
 }
 
