@@ -280,7 +280,7 @@ static void bench_rate(size_t n) {
     int rc;
     while ((rc = cw_capture_message(CW_LEVEL_INFO, "event %zu", i)) ==
            CW_EAGAIN) {
-      full++; /* the watchdog is behind: the socket's buffer is full */
+      full++;      /* the watchdog is behind: the socket's buffer is full */
       usleep(200); /* leave the CPU to the watchdog (2 cores here) */
     }
     if (rc != 0) {
