@@ -11,6 +11,7 @@ int cw__cmd_symbolize(int argc, char **argv);
 int cw__cmd_upload(int argc, char **argv);
 int cw__cmd_list(int argc, char **argv);
 int cw__cmd_show(int argc, char **argv);
+int cw__cmd_run(int argc, char **argv);
 
 /* symbolize's minidump mode (cmd_symbolize_dump.c): the dump at arg (or the
  * minidump.dmp of the report directory arg) walked and symbolized with s,

@@ -17,6 +17,8 @@ static const struct {
     {"upload", cw__cmd_upload, "deliver spooled reports to a server"},
     {"list", cw__cmd_list, "list the reports of a spool and their delivery"},
     {"show", cw__cmd_show, "tell the whole story of one report"},
+    {"run", cw__cmd_run,
+     "run a program under supervision, reporting its crashes"},
 };
 
 static void usage(FILE *out) {

@@ -105,8 +105,15 @@ static int above_stdio(int fd) {
 /* The watchdog's environment: a deep copy of the app's (the crash handler
  * may use it long after cw_init, in a child that has changed its own), with
  * the DSN added as CRASHWATCH_WATCHDOG_DSN (an environment is private to the
- * user, a command line is not). One malloc'd block, the strings after the
- * pointers; NULL on out-of-memory. */
+ * user, a command line is not), and without LD_PRELOAD: the app's preloads
+ * are the app's, and libcrashwatch-preload.so (`crashwatch run`) would
+ * start a watchdog of the watchdog. One malloc'd block, the strings after
+ * the pointers; NULL on out-of-memory. */
+static int skip_env(const char *e) {
+  return strncmp(e, DSN_ENV "=", sizeof(DSN_ENV)) == 0 ||
+         strncmp(e, "LD_PRELOAD=", 11) == 0;
+}
+
 static char **make_env(const char *dsn) {
   /* A secure-execution (setuid/setcap) app's environment is the invoking
    * user's: the watchdog (which runs with the app's privileges) and the
@@ -115,7 +122,7 @@ static char **make_env(const char *dsn) {
   char **src = cw__secure_exec() ? none : environ;
   size_t n = 0, bytes = 0;
   for (char **e = src; e && *e; e++) {
-    if (strncmp(*e, DSN_ENV "=", sizeof(DSN_ENV)) == 0)
+    if (skip_env(*e))
       continue;
     n++;
     bytes += strlen(*e) + 1;
@@ -128,7 +135,7 @@ static char **make_env(const char *dsn) {
   char *p = (char *)(env + n + 2);
   size_t k = 0;
   for (char **e = src; e && *e; e++) {
-    if (strncmp(*e, DSN_ENV "=", sizeof(DSN_ENV)) == 0)
+    if (skip_env(*e))
       continue;
     size_t len = strlen(*e) + 1;
     memcpy(p, *e, len);

@@ -8,7 +8,7 @@ a real report. Each command is then run with LD_DEBUG=libs and the shared
 libraries the dynamic linker initialises (at start and through dlopen) are
 collected from its output:
 
-  - `--version`, `dump`, `symbolize REPORT`, `symbolize --json`,
+  - `--version`, `run --help`, `dump`, `symbolize REPORT`, `symbolize --json`,
     `symbolize --exe`, `list`, `show`: never libcurl (nor libdebuginfod, which links it:
     DEBUGINFOD_URLS is unset here, so no lookup is asked for), never
     libcrashwatch or libunwind; in a plain build nothing but libc, libdw,
@@ -118,6 +118,7 @@ def main():
 
     sanitized = False
     runs = [("--version", [cli, "--version"], None),
+            ("run --help", [cli, "run", "--help"], None),
             ("dump", [cli, "dump", dump], None),
             ("symbolize REPORT", [cli, "symbolize", report], None),
             ("symbolize REPORT --json", [cli, "symbolize", report, "--json"], None),

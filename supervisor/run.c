@@ -1,0 +1,127 @@
+/*
+ * run.c — one run of the program, start to end: the supervisor's main
+ * loop (normal context).
+ *
+ * Everything arrives through the signalfd: a forwarded signal is sent to
+ * the program (or its process group), SIGCHLD means something to reap or,
+ * in ptrace mode, a tracee stopped. Every waitpid(-1) status is handled
+ * here, so zombies the supervisor inherits (it is a subreaper, or PID 1)
+ * are reaped as they come. The run ends when the program's own process
+ * ends; its status is returned as a shell reports it.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "sup_internal.h"
+
+/* The longest wait for watchdogs still finishing a report. */
+#define HELPER_WAIT_MS 10000
+
+static int is_stop_signal(int s) {
+  return s == SIGTERM || s == SIGINT || s == SIGQUIT || s == SIGHUP;
+}
+
+static int shell_status(int st) {
+  if (WIFEXITED(st))
+    return WEXITSTATUS(st);
+  if (WIFSIGNALED(st))
+    return 128 + WTERMSIG(st);
+  return 1;
+}
+
+/* Reads every pending signal from sigfd; forwards the forwarded ones to
+ * target (a pid, or -pgid). Returns the last stop signal seen, or 0. */
+static int read_signals(int sigfd, pid_t target, int verbose) {
+  int stop = 0;
+  struct signalfd_siginfo si;
+  while (read(sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+    int s = (int)si.ssi_signo;
+    if (s == SIGCHLD || target == 0)
+      continue;
+    if (verbose)
+      cw__sup_log("forwarding %s to %s %d", cw__sup_signame(s),
+                  target < 0 ? "process group" : "pid",
+                  (int)(target < 0 ? -target : target));
+    if (kill(target, s) != 0 && errno == ESRCH && target < 0)
+      kill(-target, s); /* the group's leader may have left it */
+    if (is_stop_signal(s))
+      stop = s;
+  }
+  return stop;
+}
+
+int cw__sup_run_once(const cw__sup_config_t *cfg, int sigfd,
+                     cw__sup_result_t *res) {
+  memset(res, 0, sizeof(*res));
+  pid_t pid;
+  int rc = cw__sup_spawn(cfg, &pid);
+  if (rc != 0)
+    return rc;
+  res->pid = pid;
+  cw__sup_tracer_t *tr = NULL;
+  if (cfg->mode == CW__SUP_PTRACE) {
+    tr = cw__sup_tracer_new(cfg, pid);
+    if (tr == NULL) {
+      kill(pid, SIGKILL);
+      cw__sup_log("out of memory");
+      return 125;
+    }
+  }
+  pid_t target = cfg->pgroup ? -pid : pid;
+  int done = 0;
+  while (!done) {
+    struct pollfd p = {.fd = sigfd, .events = POLLIN};
+    if (poll(&p, 1, -1) < 0 && errno != EINTR)
+      break;
+    int stop = read_signals(sigfd, target, cfg->verbose);
+    if (stop)
+      res->stop_signal = stop;
+    for (;;) {
+      int st;
+      pid_t w = waitpid(-1, &st, WNOHANG | __WALL);
+      if (w < 0 && errno == EINTR)
+        continue;
+      if (w <= 0)
+        break;
+      if (WIFSTOPPED(st)) {
+        if (tr != NULL)
+          cw__sup_tracer_stop(tr, w, st, res);
+        continue;
+      }
+      if (tr != NULL)
+        cw__sup_tracer_gone(tr, w);
+      if (w == pid) {
+        res->status = st;
+        res->exit_code = shell_status(st);
+        done = 1;
+      }
+    }
+  }
+  /* The watchdogs started for crashes are symbolizing the committed
+   * reports and printing their summaries: give them a bounded moment. */
+  struct timespec start, now;
+  clock_gettime(CLOCK_MONOTONIC, &start);
+  while (tr != NULL && cw__sup_tracer_helpers(tr) > 0) {
+    int st;
+    pid_t w;
+    while ((w = waitpid(-1, &st, WNOHANG | __WALL)) > 0)
+      if (!WIFSTOPPED(st))
+        cw__sup_tracer_gone(tr, w);
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    if ((now.tv_sec - start.tv_sec) * 1000 +
+            (now.tv_nsec - start.tv_nsec) / 1000000 >=
+        HELPER_WAIT_MS)
+      break;
+    struct pollfd p = {.fd = sigfd, .events = POLLIN};
+    poll(&p, 1, 50);
+    read_signals(sigfd, 0, 0);
+  }
+  cw__sup_tracer_free(tr);
+  return 0;
+}
