@@ -12,6 +12,7 @@
 
 #include "commands.h"
 #include "crashwatch.h"
+#include "run_session.h"
 #include "run_upload.h"
 #include "spool.h"
 #include "supervisor.h"
@@ -61,6 +62,38 @@ static const char usage_text[] =
     "  --pgroup              start PROGRAM in its own process group and "
     "send\n"
     "                        forwarded signals to the whole group\n"
+    "restarts:\n"
+    "  --restart P           no (default), on-failure (non-zero exit or "
+    "death by\n"
+    "                        a signal) or always; never after a forwarded\n"
+    "                        SIGTERM, SIGINT, SIGHUP or SIGQUIT\n"
+    "  --restart-delay S     first delay before a restart (1); doubles each\n"
+    "                        time, back to S after a run of at least the "
+    "cap\n"
+    "  --restart-delay-max S the cap of the delay (60)\n"
+    "  --max-restarts N      give up after N restarts within "
+    "--restart-window\n"
+    "                        (0: no limit, the default)\n"
+    "  --restart-window S    the window of --max-restarts (60)\n"
+    "  --dedupe-window S     with restarts: a crash with the same signal and "
+    "top\n"
+    "                        in-app frames within S of the first makes no "
+    "new\n"
+    "                        report; the first report counts it and is "
+    "sent\n"
+    "                        when the window ends (60; 0: off)\n"
+    "  --on-crash CMD        run CMD (sh -c) after each crash, without "
+    "waiting\n"
+    "                        for it; CRASHWATCH_REPORT, _SIGNAL,\n"
+    "                        _SIGNAL_NUMBER, _PID, _EXIT_STATUS, _SUMMARY,\n"
+    "                        _CRASH_COUNT in its environment; a failure is\n"
+    "                        logged\n"
+    "  --on-crash-timeout S  kill the hook after S seconds (30)\n"
+    "  --metrics-file PATH   keep PATH up to date in Prometheus text format\n"
+    "                        (crashwatch_crashes_total{signal}, "
+    "_restarts_total,\n"
+    "                        _reports_pending, _uploads_total{result},\n"
+    "                        _last_crash_timestamp_seconds, _child_up)\n"
     "upload (after a crash, before exiting; reports stay in the spool "
     "until\n"
     "a server accepts them):\n"
@@ -167,6 +200,15 @@ int cw__cmd_run(int argc, char **argv) {
     O_URL,
     O_FORMAT,
     O_UPLOAD_TIMEOUT,
+    O_RESTART,
+    O_RESTART_DELAY,
+    O_RESTART_DELAY_MAX,
+    O_MAX_RESTARTS,
+    O_RESTART_WINDOW,
+    O_DEDUPE_WINDOW,
+    O_ON_CRASH,
+    O_ON_CRASH_TIMEOUT,
+    O_METRICS_FILE,
   };
   static const struct option opts[] = {
       {"mode", required_argument, NULL, O_MODE},
@@ -182,6 +224,15 @@ int cw__cmd_run(int argc, char **argv) {
       {"url", required_argument, NULL, O_URL},
       {"format", required_argument, NULL, O_FORMAT},
       {"upload-timeout", required_argument, NULL, O_UPLOAD_TIMEOUT},
+      {"restart", required_argument, NULL, O_RESTART},
+      {"restart-delay", required_argument, NULL, O_RESTART_DELAY},
+      {"restart-delay-max", required_argument, NULL, O_RESTART_DELAY_MAX},
+      {"max-restarts", required_argument, NULL, O_MAX_RESTARTS},
+      {"restart-window", required_argument, NULL, O_RESTART_WINDOW},
+      {"dedupe-window", required_argument, NULL, O_DEDUPE_WINDOW},
+      {"on-crash", required_argument, NULL, O_ON_CRASH},
+      {"on-crash-timeout", required_argument, NULL, O_ON_CRASH_TIMEOUT},
+      {"metrics-file", required_argument, NULL, O_METRICS_FILE},
       {"verbose", no_argument, NULL, 'v'},
       {"help", no_argument, NULL, 'h'},
       {NULL, 0, NULL, 0},
@@ -193,6 +244,11 @@ int cw__cmd_run(int argc, char **argv) {
   const char *spool = NULL, *preload = NULL, *watchdog = NULL;
   const char *dsn = NULL, *url = NULL, *format = NULL;
   long upload_timeout_ms = 30000;
+  cw__run_session_t sess;
+  memset(&sess, 0, sizeof(sess));
+  cw__sup_restart_init(&sess.restart);
+  sess.dedupe_window_ms = 60000;
+  sess.on_crash_timeout_ms = 30000;
   optind = 1;
   opterr = 0;
   int c;
@@ -261,6 +317,52 @@ int cw__cmd_run(int argc, char **argv) {
                     optarg);
         return EXIT_USAGE;
       }
+      break;
+    case O_RESTART:
+      if (cw__sup_restart_parse_policy(optarg, &sess.restart.policy) != 0) {
+        usage_error("--restart: \"%s\" is not no, on-failure or always",
+                    optarg);
+        return EXIT_USAGE;
+      }
+      break;
+    case O_RESTART_DELAY:
+    case O_RESTART_DELAY_MAX:
+    case O_RESTART_WINDOW:
+    case O_DEDUPE_WINDOW:
+    case O_ON_CRASH_TIMEOUT: {
+      long ms;
+      if (parse_seconds(optarg, &ms) != 0) {
+        usage_error("\"%s\" is not a number of seconds", optarg);
+        return EXIT_USAGE;
+      }
+      if (c == O_RESTART_DELAY)
+        sess.restart.delay_ms = ms;
+      else if (c == O_RESTART_DELAY_MAX)
+        sess.restart.delay_max_ms = ms;
+      else if (c == O_RESTART_WINDOW)
+        sess.restart.window_ms = ms;
+      else if (c == O_DEDUPE_WINDOW)
+        sess.dedupe_window_ms = ms;
+      else
+        sess.on_crash_timeout_ms = ms;
+      break;
+    }
+    case O_MAX_RESTARTS: {
+      char *end;
+      errno = 0;
+      long n = strtol(optarg, &end, 10);
+      if (errno != 0 || end == optarg || *end != '\0' || n < 0) {
+        usage_error("--max-restarts: \"%s\" is not a count", optarg);
+        return EXIT_USAGE;
+      }
+      sess.restart.max_restarts = n;
+      break;
+    }
+    case O_ON_CRASH:
+      sess.on_crash = optarg;
+      break;
+    case O_METRICS_FILE:
+      sess.metrics_file = optarg;
       break;
     case 'v':
       cfg.verbose = 1;
@@ -351,12 +453,12 @@ int cw__cmd_run(int argc, char **argv) {
     fprintf(stderr, "crashwatch run: cannot set up signal handling\n");
     return EXIT_SELF;
   }
-  cw__sup_result_t res;
-  int rc = cw__sup_run_once(&cfg, sigfd, &res);
-  if (rc != 0)
-    return rc;
-  /* Every report is durable already (committed before the program was let
-   * go); the spool is delivered now, within --upload-timeout. */
-  cw__run_upload(&up, cfg.spool_dir, sigfd);
-  return res.exit_code;
+  if (sess.restart.delay_max_ms < sess.restart.delay_ms)
+    sess.restart.delay_max_ms = sess.restart.delay_ms;
+  sess.cfg = &cfg;
+  sess.upload = &up;
+  /* Every report is durable when the program is let go (committed before
+   * it dies); the session delivers the spool before returning, within
+   * --upload-timeout. */
+  return cw__run_session(&sess, sigfd);
 }

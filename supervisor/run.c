@@ -56,13 +56,62 @@ static int read_signals(int sigfd, pid_t target, int verbose) {
   return stop;
 }
 
+static int64_t now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Offers a reaped child that is not the program to the events. */
+static void reaped_other(const cw__sup_config_t *cfg, pid_t w, int st) {
+  if (cfg->events.reaped != NULL)
+    cfg->events.reaped(cfg->events.ctx, w, st);
+}
+
+/* The poll timeout the events want (-1: none). */
+static int events_timeout(const cw__sup_config_t *cfg) {
+  if (cfg->events.tick == NULL)
+    return -1;
+  long t = cfg->events.tick(cfg->events.ctx);
+  if (t < 0)
+    return -1;
+  return t > 60000 ? 60000 : (int)t;
+}
+
+int cw__sup_idle(const cw__sup_config_t *cfg, int sigfd, long ms) {
+  int64_t end = now_ms() + ms;
+  for (;;) {
+    int st;
+    pid_t w;
+    while ((w = waitpid(-1, &st, WNOHANG | __WALL)) > 0)
+      if (!WIFSTOPPED(st))
+        reaped_other(cfg, w, st);
+    int64_t left = end - now_ms();
+    if (left <= 0)
+      return 0;
+    int t = events_timeout(cfg);
+    if (t < 0 || t > left)
+      t = (int)left;
+    struct pollfd p = {.fd = sigfd, .events = POLLIN};
+    poll(&p, 1, t);
+    int stop = read_signals(sigfd, 0, 0);
+    if (stop)
+      return stop;
+  }
+}
+
 int cw__sup_run_once(const cw__sup_config_t *cfg, int sigfd,
                      cw__sup_result_t *res) {
   memset(res, 0, sizeof(*res));
+  cw__sup_spool_ids_t before;
+  cw__sup_spool_ids(cfg->spool_dir, &before);
+  res->started_ms = now_ms();
   pid_t pid;
   int rc = cw__sup_spawn(cfg, &pid);
-  if (rc != 0)
+  if (rc != 0) {
+    cw__sup_spool_ids_free(&before);
     return rc;
+  }
   res->pid = pid;
   cw__sup_tracer_t *tr = NULL;
   if (cfg->mode == CW__SUP_PTRACE) {
@@ -70,6 +119,7 @@ int cw__sup_run_once(const cw__sup_config_t *cfg, int sigfd,
     if (tr == NULL) {
       kill(pid, SIGKILL);
       cw__sup_log("out of memory");
+      cw__sup_spool_ids_free(&before);
       return 125;
     }
   }
@@ -77,7 +127,7 @@ int cw__sup_run_once(const cw__sup_config_t *cfg, int sigfd,
   int done = 0;
   while (!done) {
     struct pollfd p = {.fd = sigfd, .events = POLLIN};
-    if (poll(&p, 1, -1) < 0 && errno != EINTR)
+    if (poll(&p, 1, events_timeout(cfg)) < 0 && errno != EINTR)
       break;
     int stop = read_signals(sigfd, target, cfg->verbose);
     if (stop)
@@ -94,12 +144,16 @@ int cw__sup_run_once(const cw__sup_config_t *cfg, int sigfd,
           cw__sup_tracer_stop(tr, w, st, res);
         continue;
       }
+      int helper = tr != NULL && cw__sup_tracer_is_helper(tr, w);
       if (tr != NULL)
         cw__sup_tracer_gone(tr, w);
       if (w == pid) {
         res->status = st;
         res->exit_code = shell_status(st);
+        res->ended_ms = now_ms();
         done = 1;
+      } else if (!helper) {
+        reaped_other(cfg, w, st);
       }
     }
   }
@@ -110,9 +164,14 @@ int cw__sup_run_once(const cw__sup_config_t *cfg, int sigfd,
   while (tr != NULL && cw__sup_tracer_helpers(tr) > 0) {
     int st;
     pid_t w;
-    while ((w = waitpid(-1, &st, WNOHANG | __WALL)) > 0)
-      if (!WIFSTOPPED(st))
+    while ((w = waitpid(-1, &st, WNOHANG | __WALL)) > 0) {
+      if (WIFSTOPPED(st))
+        continue;
+      if (cw__sup_tracer_is_helper(tr, w))
         cw__sup_tracer_gone(tr, w);
+      else
+        reaped_other(cfg, w, st);
+    }
     clock_gettime(CLOCK_MONOTONIC, &now);
     if ((now.tv_sec - start.tv_sec) * 1000 +
             (now.tv_nsec - start.tv_nsec) / 1000000 >=
@@ -123,5 +182,13 @@ int cw__sup_run_once(const cw__sup_config_t *cfg, int sigfd,
     read_signals(sigfd, 0, 0);
   }
   cw__sup_tracer_free(tr);
+  /* The reports this run wrote (preload mode: the program's watchdog
+   * wrote them; ptrace mode: res->report is set already). */
+  char newest[sizeof(res->report)];
+  res->new_reports =
+      cw__sup_spool_new_report(cfg->spool_dir, &before, newest, sizeof(newest));
+  if (res->report[0] == '\0')
+    memcpy(res->report, newest, sizeof(newest));
+  cw__sup_spool_ids_free(&before);
   return 0;
 }

@@ -79,11 +79,4 @@ int cw__sup_spool_new_report(const char *spool,
                              const cw__sup_spool_ids_t *before, char *out,
                              size_t cap);
 
-/* ---- log.c ---- */
-
-/* One line "crashwatch run: ..." on stderr, in one write(). */
-void cw__sup_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-/* "SIGSEGV", or "signal N" (a static buffer for unnamed ones). */
-const char *cw__sup_signame(int sig);
-
 #endif

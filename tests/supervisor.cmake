@@ -11,7 +11,7 @@ foreach(v run_target run_target_static)
 endforeach()
 target_link_options(run_target_static PRIVATE -static)
 
-foreach(c preload ptrace entry pid1 badinput upload)
+foreach(c preload ptrace entry pid1 badinput upload restart hook metrics)
   cw_add_script_test(run_${c}
     COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_SOURCE_DIR}/integration/run_test.py
             ${c} --cli $<TARGET_FILE:crashwatch_cli>
@@ -23,3 +23,6 @@ endforeach()
 # The preload library and the watchdog must be built for `run` to find
 # them in the build tree.
 add_dependencies(run_target crashwatch_preload crashwatch-watchdog)
+
+cw_add_unit_test(test_supervisor SOURCES unit/test_supervisor.c
+  LIBS cw_supervisor cw_common cw_errors LABELS supervisor)

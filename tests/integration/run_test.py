@@ -28,11 +28,25 @@ Cases (tests/progs/run_target.c is the program):
              --help lists the exit codes
   upload     a crash with --url to the loopback collector: delivered before
              `crashwatch run` exits (the spool is empty afterwards)
+  restart    --restart=on-failure restarts a crashing program: the number
+             of starts is max-restarts+1, the logged delays double up to
+             the cap, then it gives up with the program's status; the
+             crash loop makes one report whose event counts every crash;
+             --restart=always restarts a clean exit too, on-failure does
+             not; SIGTERM stops the restarts (no restart after it)
+  hook       --on-crash gets the report, signal, pid, exit status, count and
+             a one-line summary in its environment; a failing hook is logged
+             and does not stop restarts; a hanging hook is killed at its
+             timeout; ptrace mode's report gets --tag and TRACEPARENT
+  metrics    --metrics-file parses as Prometheus text (a strict parser
+             below) with the crash by signal, restarts, pending reports,
+             last crash time and child_up, for a crash loop and a clean run
 Exit 0 pass, 1 fail, 77 skipped.
 """
 import argparse
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -308,6 +322,211 @@ def case_upload(work):
         col.stop()
 
 
+def starts_of(path):
+    if not os.path.exists(path):
+        return 0
+    with open(path) as f:
+        return len(f.read().split())
+
+
+def counter_prog(work, name, script):
+    """A shell script that notes each start in a file, then runs script."""
+    starts = os.path.join(work, name + ".starts")
+    prog = os.path.join(work, name + ".sh")
+    with open(prog, "w") as f:
+        f.write("#!/bin/sh\necho $$ >> %s\n%s\n" % (starts, script))
+    os.chmod(prog, 0o755)
+    return prog, starts
+
+
+def logged_delays(stderr):
+    out = []
+    for l in stderr.splitlines():
+        m = re.search(r"restarting in ([0-9.]+) s", l)
+        if m:
+            out.append(float(m.group(1)))
+    return out
+
+
+def case_restart(work):
+    spool = fresh(work, "restart")
+    p = run(["--restart", "on-failure", "--restart-delay", "0.01", "--restart-delay-max",
+             "0.04", "--max-restarts", "5", "--restart-window", "600", "--",
+             A.target, "segv"], spool)
+    delays = logged_delays(p.stderr)
+    print("crash loop: exit %d, delays %s" % (p.returncode, delays))
+    check(p.returncode == 139, "restart: exit %d, want the program's 139" % p.returncode)
+    check(delays == [0.01, 0.02, 0.04, 0.04, 0.04],
+          "restart: delays %s, want 0.01 0.02 0.04 0.04 0.04 (doubling to the cap)" % delays)
+    check("--max-restarts reached" in p.stderr, "restart: giving up was not logged")
+    rs = reports(spool)
+    if check(len(rs) == 1, "crash loop: %d reports, want 1 (deduped): %s" % (len(rs), rs)):
+        ev = event_of(rs[0])
+        check((ev.get("extra") or {}).get("crashwatch.crash_count") == 6,
+              "crash loop: crash_count %r, want 6" % (ev.get("extra") or {}).get(
+                  "crashwatch.crash_count"))
+        check((ev.get("tags") or {}).get("crashwatch.crash_loop") == "true",
+              "crash loop: no crash_loop tag: %s" % ev.get("tags"))
+    # Dedupe off: one report per crash.
+    spool = fresh(work, "nodedupe")
+    p = run(["--restart", "on-failure", "--restart-delay", "0.01", "--max-restarts", "2",
+             "--dedupe-window", "0", "--", A.target, "segv"], spool)
+    check(len(reports(spool)) == 3, "--dedupe-window 0: %d reports, want 3"
+          % len(reports(spool)))
+    # always restarts a clean exit; on-failure does not.
+    prog, starts = counter_prog(work, "clean", "exit 0")
+    p = run(["--restart", "always", "--restart-delay", "0.01", "--max-restarts", "3", "--",
+             prog], spool)
+    check(starts_of(starts) == 4 and p.returncode == 0,
+          "--restart=always: %d starts (want 4), exit %d" % (starts_of(starts), p.returncode))
+    prog, starts = counter_prog(work, "clean2", "exit 0")
+    p = run(["--restart", "on-failure", "--restart-delay", "0.01", "--", prog], spool)
+    check(starts_of(starts) == 1 and p.returncode == 0,
+          "--restart=on-failure after exit 0: %d starts" % starts_of(starts))
+    prog, starts = counter_prog(work, "fail", "exit 3")
+    p = run(["--restart", "no", "--", prog], spool)
+    check(starts_of(starts) == 1 and p.returncode == 3, "--restart=no: %d starts, exit %d"
+          % (starts_of(starts), p.returncode))
+    # SIGTERM ends it: the program's answer is the exit status, no restart.
+    prog, starts = counter_prog(work, "term", "trap 'exit 42' TERM; echo ready; "
+                                "while :; do sleep 0.05; done")
+    e = base_env(spool)
+    proc = subprocess.Popen([A.cli, "run", "--restart", "always", "--restart-delay", "0.01",
+                             "--", prog], env=e, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    check(proc.stdout.readline().strip() == "ready", "restart/term: no start")
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=60)
+    check(proc.returncode == 42 and starts_of(starts) == 1,
+          "restart/term: exit %d, %d starts (want 42, 1): %s"
+          % (proc.returncode, starts_of(starts), err[-300:]))
+
+
+def case_hook(work):
+    spool = fresh(work, "hook")
+    envdir = os.path.join(work, "hookenv")
+    os.makedirs(envdir)
+    hook = ("env | grep ^CRASHWATCH_ > %s/env.$CRASHWATCH_CRASH_COUNT; exit 5" % envdir)
+    p = run(["--restart", "on-failure", "--restart-delay", "0.01", "--max-restarts", "1",
+             "--on-crash", hook, "--", A.target, "segv"], spool)
+    check(p.returncode == 139, "hook: exit %d" % p.returncode)
+    files = sorted(os.listdir(envdir))
+    check(files == ["env.1", "env.2"], "hook: ran for %s, want env.1 env.2 (one per crash, "
+          "restarts not blocked by its failure)" % files)
+    check(p.stderr.count("--on-crash hook") >= 2 and "exit status 5" in p.stderr,
+          "hook: its failure was not logged: %s" % p.stderr[-600:])
+    if files:
+        env = dict(l.split("=", 1) for l in open(os.path.join(envdir, files[0])).read().splitlines()
+                   if "=" in l)
+        print("hook environment: %s" % env)
+        rs = reports(spool)
+        check(env.get("CRASHWATCH_REPORT") in rs, "hook: CRASHWATCH_REPORT %r not a report %s"
+              % (env.get("CRASHWATCH_REPORT"), rs))
+        check(env.get("CRASHWATCH_SIGNAL") == "SIGSEGV" and env.get("CRASHWATCH_SIGNAL_NUMBER") == "11",
+              "hook: signal %r/%r" % (env.get("CRASHWATCH_SIGNAL"), env.get("CRASHWATCH_SIGNAL_NUMBER")))
+        check(env.get("CRASHWATCH_EXIT_STATUS") == "139", "hook: exit status %r"
+              % env.get("CRASHWATCH_EXIT_STATUS"))
+        check(env.get("CRASHWATCH_PID", "").isdigit(), "hook: pid %r" % env.get("CRASHWATCH_PID"))
+        check(env.get("CRASHWATCH_SUMMARY", "").startswith("SIGSEGV in run_target_crash_here (pid "),
+              "hook: summary %r" % env.get("CRASHWATCH_SUMMARY"))
+    # A hook that hangs is killed at its timeout; the supervisor still exits.
+    spool = fresh(work, "hook-hang")
+    p = run(["--on-crash", "sleep 600", "--on-crash-timeout", "0.5", "--", A.target, "segv"],
+            spool)
+    check(p.returncode == 139 and "killed after its timeout" in p.stderr,
+          "hanging hook: exit %d, %s" % (p.returncode, p.stderr[-400:]))
+    # Ptrace mode: the scope flags and TRACEPARENT reach the event.
+    spool = fresh(work, "ptrace-scope")
+    tp = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+    p = run(["--mode=ptrace", "--tag", "team=storage", "--release", "r@2", "--", A.static,
+             "segv"], spool, env={"TRACEPARENT": tp})
+    ev = check_one_crash("ptrace scope", p, spool, 139, "SIGSEGV")
+    if ev:
+        check((ev.get("tags") or {}).get("team") == "storage", "ptrace: tags %s" % ev.get("tags"))
+        check(ev.get("release") == "r@2", "ptrace: release %r" % ev.get("release"))
+        trace = (ev.get("contexts") or {}).get("trace") or {}
+        check(trace.get("trace_id") == "0af7651916cd43dd8448eb211c80319c"
+              and trace.get("span_id") == "b7ad6b7169203331",
+              "ptrace: trace context %s" % trace)
+    # Preload mode: TRACEPARENT passes through to the program and its event.
+    spool = fresh(work, "preload-trace")
+    p = run(["--mode=preload", "--", A.target, "segv"], spool, env={"TRACEPARENT": tp})
+    ev = check_one_crash("preload trace", p, spool, 139, "SIGSEGV")
+    if ev:
+        trace = (ev.get("contexts") or {}).get("trace") or {}
+        check(trace.get("trace_id") == "0af7651916cd43dd8448eb211c80319c",
+              "preload: trace context %s" % trace)
+
+
+PROM_LINE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\\n]|\\.)*)"\})? '
+                       r'(-?[0-9]+(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?|NaN|[+-]Inf)$')
+
+
+def parse_prom(text):
+    """Strict Prometheus text format (0.0.4) for what we write: HELP and TYPE
+    before each family's samples, one TYPE per family, samples of declared
+    families only, a newline at the end. Returns {(name, label): value}."""
+    check(text.endswith("\n"), "metrics: no final newline")
+    types, out, seen_sample = {}, {}, set()
+    for l in text.splitlines():
+        if l.startswith("# HELP "):
+            continue
+        if l.startswith("# TYPE "):
+            parts = l.split()
+            check(len(parts) == 4 and parts[3] in ("counter", "gauge"), "metrics: bad TYPE %r" % l)
+            check(parts[2] not in types, "metrics: family %s declared twice" % parts[2])
+            check(parts[2] not in seen_sample, "metrics: TYPE of %s after its samples" % parts[2])
+            types[parts[2]] = parts[3]
+            continue
+        m = PROM_LINE.match(l)
+        if not check(m is not None, "metrics: line is not a sample: %r" % l):
+            continue
+        name = m.group(1)
+        check(name in types, "metrics: sample of undeclared family %s" % name)
+        if types.get(name) == "counter":
+            check(name.endswith("_total"), "metrics: counter %s without _total" % name)
+        seen_sample.add(name)
+        key = (name, m.group(4))
+        check(key not in out, "metrics: duplicate series %s" % (key,))
+        out[key] = float(m.group(5))
+    return out
+
+
+def case_metrics(work):
+    spool = fresh(work, "metrics")
+    mf = os.path.join(work, "metrics", "crashwatch.prom")
+    p = run(["--restart", "on-failure", "--restart-delay", "0.01", "--max-restarts", "2",
+             "--metrics-file", mf, "--", A.target, "segv"], spool)
+    check(p.returncode == 139, "metrics: exit %d" % p.returncode)
+    text = open(mf).read()
+    print(text)
+    m = parse_prom(text)
+    check(m.get(("crashwatch_crashes_total", "SIGSEGV")) == 3, "metrics: crashes %s" % m)
+    check(m.get(("crashwatch_restarts_total", None)) == 2, "metrics: restarts %s" % m)
+    check(m.get(("crashwatch_reports_pending", None)) == len(reports(spool)) == 1,
+          "metrics: pending %s vs %d reports" % (m.get(("crashwatch_reports_pending", None)),
+                                                len(reports(spool))))
+    check(m.get(("crashwatch_child_up", None)) == 0, "metrics: child_up after the end")
+    last = m.get(("crashwatch_last_crash_timestamp_seconds", None)) or 0
+    check(abs(last - time.time()) < 3600, "metrics: last crash time %s" % last)
+    for r in ("ok", "failed", "rate_limited", "error"):
+        check(("crashwatch_uploads_total", r) in m, "metrics: no uploads_total{result=%s}" % r)
+    check(not [x for x in os.listdir(os.path.dirname(mf)) if ".tmp" in x],
+          "metrics: a temporary file was left behind")
+    check(oct(os.stat(mf).st_mode & 0o777) == "0o644", "metrics: mode %o" % os.stat(mf).st_mode)
+    # While the program runs: child_up 1, no crash yet.
+    mf2 = os.path.join(work, "metrics", "up.prom")
+    proc = term_case(work, "metrics-up", ["--metrics-file", mf2])
+    m2 = parse_prom(open(mf2).read())
+    check(m2.get(("crashwatch_child_up", None)) == 1, "metrics: child_up while running %s" % m2)
+    check(m2.get(("crashwatch_last_crash_timestamp_seconds", None)) == 0,
+          "metrics: a crash time before any crash")
+    proc.send_signal(signal.SIGTERM)
+    proc.communicate(timeout=60)
+    m3 = parse_prom(open(mf2).read())
+    check(m3.get(("crashwatch_child_up", None)) == 0, "metrics: child_up after exit %s" % m3)
+
+
 def main():
     global A
     ap = argparse.ArgumentParser()
@@ -327,7 +546,8 @@ def main():
     work = tempfile.mkdtemp(prefix="run_test-%s-" % A.case, dir=TMP_ROOT)
     rc = {"preload": case_preload, "ptrace": case_ptrace, "entry": case_entry,
           "pid1": case_pid1, "badinput": case_badinput,
-          "upload": case_upload}[A.case](work)
+          "upload": case_upload, "restart": case_restart, "hook": case_hook,
+          "metrics": case_metrics}[A.case](work)
     if rc == 77:
         shutil.rmtree(work, ignore_errors=True)
         return 77
