@@ -49,8 +49,9 @@ static const char usage_text[] =
     "  --release R           release of the reports ($SENTRY_RELEASE)\n"
     "  --environment E       environment of the reports "
     "($SENTRY_ENVIRONMENT)\n"
-    "  --tag KEY=VALUE       a tag on every report (repeatable; preload "
-    "mode)\n"
+    "  --tag KEY=VALUE       a tag on every report (repeatable)\n"
+    "                        $TRACEPARENT passes to PROGRAM and into its\n"
+    "                        reports' trace context\n"
     "  --no-summary          no crash summary on stderr\n"
     "  --preload FILE        the preload library ($CRASHWATCH_PRELOAD; "
     "default:\n"
@@ -240,7 +241,6 @@ int cw__cmd_run(int argc, char **argv) {
   cw__sup_config_t cfg;
   memset(&cfg, 0, sizeof(cfg));
   cfg.print_summary = 1;
-  int mode_set = 0;
   const char *spool = NULL, *preload = NULL, *watchdog = NULL;
   const char *dsn = NULL, *url = NULL, *format = NULL;
   long upload_timeout_ms = 30000;
@@ -256,7 +256,6 @@ int cw__cmd_run(int argc, char **argv) {
   while ((c = getopt_long(argc, argv, "+vh", opts, NULL)) != -1) {
     switch (c) {
     case O_MODE:
-      mode_set = 1;
       if (strcmp(optarg, "auto") == 0)
         cfg.mode = CW__SUP_AUTO;
       else if (strcmp(optarg, "preload") == 0)
@@ -379,7 +378,6 @@ int cw__cmd_run(int argc, char **argv) {
     usage_error("%s", "no PROGRAM to run");
     return EXIT_USAGE;
   }
-  (void)mode_set;
   if (cfg.release == NULL)
     cfg.release = getenv("SENTRY_RELEASE");
   if (cfg.environment == NULL)

@@ -249,8 +249,10 @@ int cw__run_session(cw__run_session_t *s, int sigfd) {
     }
     st.metrics.restarts = s->restart.restarts;
   }
-  /* Exiting: the open crash loop's report may go now; the hooks get their
-   * time (bounded by their timeout); then the spool is delivered. */
+  /* Exiting: a watchdog finishing a report gets a moment (up to 10 s);
+   * the open crash loop's report may go now; the hooks get their time
+   * (bounded by their timeout); then the spool is delivered. */
+  cw__sup_wait_watchdogs(s->cfg, sigfd, 10000);
   cw__sup_dedupe_expire(&st.dedupe, now_ms(), 1);
   while (st.hooks.n > 0 || st.upload_pid > 0) {
     long t = cw__sup_hooks_tick(&st.hooks);

@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/signalfd.h>
 #include <sys/wait.h>
@@ -98,6 +99,37 @@ int cw__sup_idle(const cw__sup_config_t *cfg, int sigfd, long ms) {
     if (stop)
       return stop;
   }
+}
+
+/* Whether one of this process's children is a crashwatch watchdog (its
+ * name, set by watchdog/main.c). */
+static int watchdog_child(void) {
+  char path[64];
+  snprintf(path, sizeof(path), "/proc/%d/task/%d/children", (int)getpid(),
+           (int)getpid());
+  FILE *f = fopen(path, "re");
+  if (f == NULL)
+    return 0;
+  int found = 0, pid;
+  while (!found && fscanf(f, "%d", &pid) == 1) {
+    char cp[64], comm[32] = "";
+    snprintf(cp, sizeof(cp), "/proc/%d/comm", pid);
+    FILE *c = fopen(cp, "re");
+    if (c == NULL)
+      continue;
+    if (fgets(comm, sizeof(comm), c) != NULL)
+      found = strncmp(comm, "crashwatch-wd", 13) == 0;
+    fclose(c);
+  }
+  fclose(f);
+  return found;
+}
+
+void cw__sup_wait_watchdogs(const cw__sup_config_t *cfg, int sigfd, long ms) {
+  int64_t end = now_ms() + ms;
+  while (watchdog_child() && now_ms() < end)
+    if (cw__sup_idle(cfg, sigfd, 50) != 0)
+      break;
 }
 
 int cw__sup_run_once(const cw__sup_config_t *cfg, int sigfd,

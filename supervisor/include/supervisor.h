@@ -93,6 +93,14 @@ cw__sup_mode_t cw__sup_pick_mode(const char *path, char *why, size_t cap);
  * not running, reaping children and serving cfg->events. */
 int cw__sup_idle(const cw__sup_config_t *cfg, int sigfd, long ms);
 
+/* Waits up to ms while a crashwatch watchdog is among this process's
+ * children: in preload mode the program's watchdog (reparented to the
+ * supervisor, a subreaper or PID 1, when the program died) is still
+ * symbolizing a committed report and printing its summary, and the
+ * supervisor's exit would end it in a container. Returns early on a stop
+ * signal. */
+void cw__sup_wait_watchdogs(const cw__sup_config_t *cfg, int sigfd, long ms);
+
 /* ---- hook.c ---- */
 
 /* One crash, as the hook and the metrics see it. */
