@@ -37,18 +37,22 @@
  *     closed before it returns). A program that closes the socket, or
  *     dup2()s over it, is still covered: the crash handler sees the socket
  *     is not the one cw_init() made and starts a watchdog for that crash.
- *   - One process, the watchdog: in its idle stage, a 1.5 KiB static
- *     program with no libc (/proc/PID/exe is "/memfd:crashwatch-wd-idle";
- *     about 12 KiB resident), started with two vfork-style clone() hops so
- *     that it is not the app's child (an intermediate child exits at once,
- *     without SIGCHLD, reaped by cw_init()) and in a session of its own. It
- *     holds the other end of the socket, the scope's memfd (the full
- *     watchdog maps it read-only), /dev/null as stdin and stdout, the
- *     app's stderr (fd 2, where the crash summary goes: a pipe on the app's
- *     stderr reaches end-of-file only once the watchdog exits too) and a
- *     memfd "crashwatch-watchdog" with the full watchdog (about 0.5 MB of
- *     shared memory, in nobody's RSS), which it exec()s in place at the
- *     first crash. It blocks SIGHUP, SIGINT and SIGTERM and exits when the
+ *   - One process, the watchdog, loaded and waiting (/proc/PID/exe is
+ *     "/memfd:crashwatch-watchdog"; about 1.6 MiB resident, 330 KiB
+ *     proportional set, most of it libc's shared pages), started with two
+ *     vfork-style clone() hops so that it is not the app's child (an
+ *     intermediate child exits at once, without SIGCHLD, reaped by
+ *     cw_init()) and in a session of its own. With
+ *     cw_options_set_lazy_watchdog() it is an idle stage instead, a 3 KiB
+ *     static program with no libc ("/memfd:crashwatch-wd-idle", about
+ *     12 KiB resident), holding a memfd "crashwatch-watchdog" with the full
+ *     watchdog (about 0.6 MB of shared memory, in nobody's RSS), which it
+ *     exec()s in place at the first crash or event. Either holds the other
+ *     end of the socket, the scope's memfd (mapped read-only), /dev/null
+ *     as stdin and stdout and the app's stderr (fd 2, where the crash
+ *     summary goes: a pipe on the app's stderr reaches end-of-file only
+ *     once the watchdog exits too). It blocks SIGHUP, SIGINT and SIGTERM
+ *     and exits when the
  *     app's end of the socket closes (exit, exec, cw_shutdown()). Its
  *     environment is a copy of the app's at cw_init() (none in a
  *     secure-execution process) plus CRASHWATCH_WATCHDOG_DSN, the DSN kept
@@ -547,9 +551,9 @@ CW_EXTERN int cw_options_set_send_default_pii(cw_options_t *opts, int on);
  * before the call; attachments are a crash's only), and is delivered like
  * any report. The caller pays for formatting into a bounded buffer and
  * one datagram to the watchdog; the JSON, the files, fsync and
- * symbolization happen in the watchdog. The first such request wakes the
- * watchdog's idle stage: it exec()s the full watchdog (a few MB resident
- * from then on), which serves later requests and crashes.
+ * symbolization happen in the watchdog. With the lazy watchdog
+ * (cw_options_set_lazy_watchdog), the first such request wakes its idle
+ * stage, which exec()s the full watchdog (resident from then on).
  *
  * Common rules:
  *   - CW_ENOTINIT before cw_init(), after cw_shutdown(), and in a forked
