@@ -148,8 +148,32 @@ def case_preload(work):
     spool = fresh(work, "preload-fork")
     p = run(["--mode=preload", "--", A.target, "fork-segv"], spool)
     check_one_crash("preload fork-segv", p, spool, 139, "SIGSEGV")
-    # A clean run leaves no report, and the watchdog did not load the
-    # preload library (it would have started a watchdog of its own).
+    # The program's watchdog (reparented to the supervisor, a subreaper)
+    # gets no LD_PRELOAD and has not loaded the preload library: it would
+    # start a watchdog of its own.
+    proc = term_case(work, "preload-wd", ["--mode=preload"])
+    wd = None
+    for _ in range(400):
+        for k in children_of(proc.pid):
+            try:
+                if open("/proc/%d/comm" % k).read().startswith("crashwatch-wd"):
+                    wd = k
+            except OSError:
+                pass
+        if wd:
+            break
+        time.sleep(0.05)
+    if check(wd is not None, "preload: no crashwatch-wd child of the supervisor"):
+        env = open("/proc/%d/environ" % wd, "rb").read().split(b"\0")
+        maps = open("/proc/%d/maps" % wd).read()
+        check(not [e for e in env if e.startswith(b"LD_PRELOAD=")],
+              "preload: the watchdog inherited LD_PRELOAD")
+        check("libcrashwatch-preload" not in maps,
+              "preload: the watchdog loaded libcrashwatch-preload.so")
+        print("preload: watchdog %d has no LD_PRELOAD and no preload library" % wd)
+    proc.send_signal(signal.SIGTERM)
+    proc.communicate(timeout=60)
+    # A clean run leaves no report.
     spool = fresh(work, "preload-clean")
     p = run(["--mode=preload", "--", A.target, "exit", "5"], spool)
     check(p.returncode == 5, "preload exit 5: got %d" % p.returncode)
@@ -170,6 +194,18 @@ def case_ptrace(work):
         check("own handler" in p.stderr,
               "ptrace: the program's own handler did not run: %s" % p.stderr[-500:])
         check_one_crash("ptrace handler " + os.path.basename(prog), p, spool, 3, "SIGSEGV")
+
+    # --mode=auto takes ptrace for a setuid program too (root only: the
+    # copy must keep its set-uid bit under a traced exec).
+    if os.geteuid() == 0:
+        suid = os.path.join(work, "run_target_suid")
+        shutil.copy(A.target, suid)
+        os.chmod(suid, 0o4755)
+        spool = fresh(work, "suid")
+        p = run(["-v", "--", suid, "segv"], spool)
+        check("is setuid: ptrace" in p.stderr,
+              "--mode=auto did not pick ptrace for a setuid program: %s" % p.stderr[-500:])
+        check_one_crash("setuid segv", p, spool, 139, "SIGSEGV")
 
     spool = fresh(work, "abort")
     p = run(["--mode=ptrace", "--", A.static, "abort"], spool)
