@@ -336,6 +336,7 @@ int cw__wd_handle_dump(const wd_config_t *cfg, const cw__event_req_t *req,
   cw__wd_capture_opts_default(&opts);
   opts.include_environ = cfg->include_environ;
   opts.force_procmem = env_flag("CRASHWATCH_FORCE_PROCMEM");
+  opts.detach_early = 1; /* the process goes on: hold it no longer */
 
   scope_state_t st;
   scope_take(cfg, &st, req->crumb_head);

@@ -786,6 +786,11 @@ int cw__wd_capture_process(const cw__crash_record_t *rec,
       cw__wd_capture_add_region(cap, lo, buf, (size_t)got);
   }
 
+  if (opts->detach_early) {
+    detach_all(st, nst);
+    cap->pause_ns = now_ns() - t0;
+  }
+
   capture_modules(cap, pid, maps, nmaps, fpm);
 
   snprintf(path, sizeof(path), "/proc/%d/exe", (int)pid);
@@ -805,9 +810,11 @@ int cw__wd_capture_process(const cw__crash_record_t *rec,
     if (cap->blobs[i].stream_type == MD_LINUX_AUXV)
       capture_dso_debug(cap, pid, cap->blobs[i].data, cap->blobs[i].len, fpm);
 
-  detach_all(st, nst);
+  if (!opts->detach_early) {
+    detach_all(st, nst);
+    cap->pause_ns = now_ns() - t0;
+  }
   free(st);
-  cap->pause_ns = now_ns() - t0;
   if (unstopped > 0) {
     char what[64];
     snprintf(what, sizeof(what), "%zu thread(s) not stopped: no registers",

@@ -221,6 +221,11 @@ typedef struct {
   size_t stack_cap;       /* per non-crashing thread (bytes) */
   size_t crash_stack_cap; /* for the crashing thread */
   size_t total_stack_cap; /* for all stacks together */
+  /* A live dump (cw_capture_dump): the threads are let go as soon as their
+   * registers, stacks and the code at the current thread's PC are
+   * copied; the module list, /proc files and link map are read after,
+   * from the running process (a crash holds it for all of them). */
+  int detach_early;
 } wd_capture_opts_t;
 
 void cw__wd_capture_opts_default(wd_capture_opts_t *o);
