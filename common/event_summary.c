@@ -20,14 +20,23 @@ static const char *base(const char *path) {
   return s ? s + 1 : path;
 }
 
+/* A frame of crashwatch itself (cw_capture_dump, the handler): never the
+ * frame a person looks for, as an SDK's own frames are not in-app. */
+static int reporter_frame(const cw__jv_t *frame) {
+  const char *b = base(cw__jv_str(cw__jv_get(frame, "package")));
+  return b != NULL && strncmp(b, "libcrashwatch", 13) == 0;
+}
+
 long cw__event_top_frame(const cw__jv_t *stacktrace) {
   const cw__jv_t *frames = cw__jv_get(stacktrace, "frames");
   size_t n = cw__jv_count(frames);
   if (n == 0)
     return -1;
-  for (size_t k = n; k-- > 0;)
-    if (cw__jv_bool(cw__jv_get(cw__jv_at(frames, k), "in_app")) == 1)
+  for (size_t k = n; k-- > 0;) {
+    const cw__jv_t *f = cw__jv_at(frames, k);
+    if (cw__jv_bool(cw__jv_get(f, "in_app")) == 1 && !reporter_frame(f))
       return (long)k;
+  }
   return (long)n - 1;
 }
 

@@ -38,7 +38,8 @@ void cw__event_summary(const cw__jv_t *ev, cw__event_summary_t *s);
 
 /* The frames of thread/exception stacktrace `st` ("frames" array,
  * outermost first, as Sentry orders them) and index of the top in-app
- * frame (the innermost with in_app true, else the innermost); -1 if none. */
+ * frame (the innermost with in_app true that is not crashwatch's own, in
+ * libcrashwatch; else the innermost); -1 if none. */
 long cw__event_top_frame(const cw__jv_t *stacktrace);
 
 /* "function (file:line)" of a frame, into out. */

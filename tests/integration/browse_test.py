@@ -573,6 +573,68 @@ def t_summary(work):
     col.stop()
 
 
+def t_events(work):
+    """Reports of the real event program (issue 11): a message (level
+    warning, no minidump) and a dump of the live process (level error, a
+    minidump): list shows each with its level, show tells their story."""
+    spool = os.path.join(work, "spool")
+    prog = os.environ["CW_EVENTPROG"]
+    env = ut.crash_env(work, spool, {})
+    for args in (["message"], ["dump", "2"]):
+        p = subprocess.run([prog] + args, env=env, cwd=work, capture_output=True,
+                           timeout=90)
+        check(p.returncode == 0, "eventprog %s: exit %d %s" % (args, p.returncode,
+                                                               p.stderr[-500:]))
+        wait_for(lambda: len(ut.reports_in(spool)) == (1 if args == ["message"] else 2),
+                 "the %s report" % args[0], 60)
+    by_id, rows = list_json(spool)
+    check(len(rows) == 2, "%d reports" % len(rows))
+    msg = [r for r in rows if r["level"] == "warning"]
+    dump = [r for r in rows if r["level"] == "error"]
+    check(len(msg) == 1 and msg[0]["signal"] is None and msg[0]["title"],
+          "message event %r" % rows)
+    check(len(dump) == 1 and dump[0]["signal"] is None and dump[0]["pid"],
+          "dump event %r" % rows)
+    # The top in-app frame is the program's, not crashwatch's own.
+    check((dump[0]["top_frame"] or "").startswith("main"),
+          "dump's top frame %r" % dump[0]["top_frame"])
+    rc, out, err = cw("list", "--spool", spool, rc=0)
+    check(" warning " in out and " error " in out, "levels not listed: %r" % out)
+    rc, out, err = cw("show", msg[0]["event_id"][:10], "--spool", spool, rc=0)
+    check("level       warning" in out and msg[0]["title"] in out, "message show")
+    rc, out, err = cw("show", dump[0]["event_id"], "--spool", spool, "--json", rc=0)
+    doc = json.loads(out)
+    check(doc["stackwalk"] is not None and len(doc["stackwalk"]["threads"]) >= 2,
+          "dump stacks %r" % (doc.get("stackwalk") or {}).get("threads", [])[:1])
+
+
+def t_list_hostile(work):
+    """list and show never follow a planted link nor block on a FIFO: a
+    report directory that is a link is not listed, a linked event.json is
+    not read, a FIFO as minidump.dmp does not hang them."""
+    spool = os.path.join(work, "spool")
+    os.makedirs(spool, mode=0o700)
+    secret = os.path.join(work, "secret")
+    os.makedirs(secret)
+    with open(os.path.join(secret, "event.json"), "w") as f:
+        json.dump({"event_id": "f" * 32, "level": "fatal",
+                   "message": {"formatted": "SECRET-TITLE"}}, f)
+    os.symlink(secret, os.path.join(spool, "a" * 32))
+    r = make_report(spool)
+    os.unlink(os.path.join(spool, r, "event.json"))
+    os.symlink(os.path.join(secret, "event.json"), os.path.join(spool, r, "event.json"))
+    q = make_report(spool)
+    os.mkfifo(os.path.join(spool, q, "minidump.dmp"), 0o600)
+    by_id, rows = list_json(spool, "--all")
+    check("a" * 32 not in by_id, "a symbolic link was listed as a report")
+    check(r in by_id and q in by_id, "reports missing: %r" % list(by_id))
+    check(by_id[r]["title"] is None, "a linked event.json was read")
+    rc, out, err = cw("show", r, "--spool", spool, rc=0)
+    check("SECRET-TITLE" not in out, "show read a linked event.json")
+    rc, out, err = cw("show", q, "--spool", spool, rc=0)
+    check("not a regular file" in out, "the FIFO is not said: %r" % out)
+
+
 SCENARIOS = {
     "metrics": t_metrics,
     "prom_parser_rejects": t_prom_parser_rejects,
@@ -581,6 +643,8 @@ SCENARIOS = {
     "message_level": t_message_level,
     "journal_bounded": t_journal_bounded,
     "summary": t_summary,
+    "events": t_events,
+    "list_hostile": t_list_hostile,
 }
 
 
