@@ -94,6 +94,28 @@ static void outcome(const cw__upload_config_t *cfg, const char *fmt, ...) {
   fflush(f);
 }
 
+/* Whether report id has had no outcome line yet in this process, marking
+ * it as having one. An exclusive run makes a pass per kick: a report that
+ * merely waits is said once, not once per pass (what happens to it later,
+ * an attempt, a delivery, is always said). Bounded: past the table, the
+ * waiting lines may repeat. */
+static int first_outcome(const char *id) {
+  static char said[128][33];
+  static size_t nsaid;
+  for (size_t i = 0; i < nsaid; i++)
+    if (strcmp(said[i], id) == 0)
+      return 0;
+  if (nsaid < sizeof(said) / sizeof(said[0]))
+    snprintf(said[nsaid++], sizeof(said[0]), "%.32s", id);
+  return 1;
+}
+
+/* Marks id as said (an attempt's outcome, always printed); returns 1. */
+static int said(const char *id) {
+  first_outcome(id);
+  return 1;
+}
+
 void cw__upload_config_init(cw__upload_config_t *cfg) {
   memset(cfg, 0, sizeof(*cfg));
   cfg->format = CW_UPLOAD_ENVELOPE;
@@ -322,6 +344,8 @@ typedef struct {
 } pass_t;
 
 static void skipped(pass_t *p, const char *id, struct skip *k, int64_t until) {
+  if (!p->cfg->outcomes || !first_outcome(id))
+    return; /* said already (an earlier pass of this run) */
   if (k->n++ == 0)
     snprintf(k->first, sizeof(k->first), "%s", id);
   if (until > k->until)
@@ -373,8 +397,9 @@ static void quarantine(pass_t *p, const char *id, const char *raw_reason,
   cw__spool_retry_remove(p->cfg->spool_dir, id);
   st->failed++;
   ulog(p->cfg, CW_UPLOAD_QUIET, "moved %s to failed/: %s", id, reason);
-  outcome(p->cfg, "report %s kept in %s/" SPOOL_FAILED_DIR "/%s: %s", id,
-          p->cfg->spool_dir, id, reason);
+  if (p->cfg->outcomes && said(id))
+    outcome(p->cfg, "report %s kept in %s/" SPOOL_FAILED_DIR "/%s: %s", id,
+            p->cfg->spool_dir, id, reason);
 }
 
 /*
@@ -425,8 +450,10 @@ static void retry_later(pass_t *p, const char *id, const char *what,
   due(st, rs.next_ms);
   ulog(cfg, CW_UPLOAD_NORMAL, "%s: %s; attempt %d failed, next in %.1f s", id,
        what, rs.attempts, (double)delay / 1000.0);
-  outcome(cfg, "report %s kept in %s/%s: %s; attempt %d failed, next in %.0f s",
-          id, cfg->spool_dir, id, what, rs.attempts, (double)delay / 1000.0);
+  if (cfg->outcomes && said(id))
+    outcome(cfg,
+            "report %s kept in %s/%s: %s; attempt %d failed, next in %.0f s",
+            id, cfg->spool_dir, id, what, rs.attempts, (double)delay / 1000.0);
 }
 
 /* Is anything this report needs blocked by a rate limit? */
@@ -466,8 +493,9 @@ static void journal(pass_t *p, const char *id, const http_result_t *res,
   if (rc != 0)
     ulog(cfg, CW_UPLOAD_VERBOSE, "%s: not recorded in the journal: %s", id,
          rc == CW_ESPOOL ? cw__spool_last_error() : cw_strerror(rc));
-  outcome(cfg, "report %s uploaded as %s to %s", id,
-          e.server_event_id[0] ? e.server_event_id : id, e.server);
+  if (cfg->outcomes && said(id))
+    outcome(cfg, "report %s uploaded as %s to %s", id,
+            e.server_event_id[0] ? e.server_event_id : id, e.server);
 }
 
 /* A 2xx: the report leaves the spool. */
@@ -658,10 +686,11 @@ static void handle_response(pass_t *p, const char *id, http_result_t *res,
     st->pending++;
     int64_t until = blocked(p, nfiles > 0, now);
     due(st, until);
-    outcome(cfg,
-            "report %s kept in %s/%s: rate limited by the server for %.0f s",
-            id, cfg->spool_dir, id,
-            until > now ? (double)(until - now) / 1000.0 : 0.0);
+    if (cfg->outcomes && said(id))
+      outcome(cfg,
+              "report %s kept in %s/%s: rate limited by the server for %.0f s",
+              id, cfg->spool_dir, id,
+              until > now ? (double)(until - now) / 1000.0 : 0.0);
     return;
   }
   snprintf(what, sizeof(what), "HTTP %ld%s%.300s", s, res->body[0] ? ": " : "",
