@@ -8,3 +8,7 @@ cw_add_fuzzer(fuzz_ratelimit SOURCE ${CMAKE_CURRENT_SOURCE_DIR}/fuzz_ratelimit.c
 # input).
 cw_add_fuzzer(fuzz_redact SOURCE ${CMAKE_CURRENT_SOURCE_DIR}/fuzz_redact.c
   LIBS cw_uploader cw_errors)
+# The spool's session file (issue 11: anything that can write the spool
+# wrote it).
+cw_add_fuzzer(fuzz_session SOURCE ${CMAKE_CURRENT_SOURCE_DIR}/fuzz_session.c
+  LIBS cw_uploader cw_errors)

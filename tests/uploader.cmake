@@ -6,12 +6,15 @@ cw_add_unit_test(test_ratelimit SOURCES unit/test_ratelimit.c
   LIBS cw_uploader cw_errors)
 cw_add_unit_test(test_redact SOURCES unit/test_redact.c
   LIBS cw_uploader cw_errors)
+# Session updates and the rate-limit category of each item (issue 11).
+cw_add_unit_test(test_session SOURCES unit/test_session.c
+  LIBS cw_uploader cw_errors)
 cw_add_unit_test(test_uploader SOURCES unit/test_uploader.c
   LIBS cw_uploader cw_errors PkgConfig::ZLIB)
 
 # Integration: the real `crashwatch upload` against the loopback collector.
 foreach(s envelope multipart config permanent retry down_then_up kill9
-          ratelimit ratelimit_hostile redact corrupt tls two_uploaders diskfull prune max_age proxy
+          ratelimit ratelimit_categories ratelimit_hostile redact corrupt tls two_uploaders diskfull prune max_age proxy
           one_bad_report)
   cw_add_script_test(upload_${s}
     COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_SOURCE_DIR}/integration/upload_test.py ${s}

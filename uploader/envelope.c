@@ -40,13 +40,23 @@ static void item_header(cw__buf_t *out, const char *type, size_t len,
 
 int cw__envelope_encode(const report_t *r, const char *dsn, int64_t now_ms,
                         cw__buf_t *out) {
+  return cw__envelope_encode_items(r, dsn, now_ms, CW__ENV_ALL, NULL, 0, out);
+}
+
+int cw__envelope_encode_items(const report_t *r, const char *dsn,
+                              int64_t now_ms, unsigned items,
+                              const char *session_json, size_t session_len,
+                              cw__buf_t *out) {
+  int with_event = (items & CW__ENV_EVENT) && r->event_json != NULL;
   char sent_at[40];
   cw__format_rfc3339(now_ms, sent_at, sizeof(sent_at));
   cw__json_t j;
   cw__json_init(&j, out, 0);
   cw__json_begin_object(&j);
-  cw__json_key(&j, "event_id");
-  cw__json_string(&j, r->event_id);
+  if (with_event) {
+    cw__json_key(&j, "event_id");
+    cw__json_string(&j, r->event_id);
+  }
   if (dsn != NULL) {
     cw__json_key(&j, "dsn");
     cw__json_string(&j, dsn);
@@ -63,10 +73,18 @@ int cw__envelope_encode(const report_t *r, const char *dsn, int64_t now_ms,
   cw__json_end_object(&j);
   cw__buf_append(out, "\n", 1);
 
-  item_header(out, "event", r->event_len, NULL);
-  cw__buf_append(out, r->event_json, r->event_len);
-  cw__buf_append(out, "\n", 1);
-  for (size_t i = 0; i < r->nfiles; i++) {
+  if (with_event) {
+    item_header(out, "event", r->event_len, NULL);
+    cw__buf_append(out, r->event_json, r->event_len);
+    cw__buf_append(out, "\n", 1);
+  }
+  if ((items & CW__ENV_SESSION) && session_json != NULL) {
+    item_header(out, "session", session_len, NULL);
+    cw__buf_append(out, session_json, session_len);
+    cw__buf_append(out, "\n", 1);
+  }
+  for (size_t i = 0;
+       with_event && (items & CW__ENV_ATTACHMENTS) && i < r->nfiles; i++) {
     item_header(out, "attachment", r->files[i].len, &r->files[i]);
     cw__buf_append(out, r->files[i].data, r->files[i].len);
     cw__buf_append(out, "\n", 1);

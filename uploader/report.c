@@ -88,6 +88,7 @@ static int read_file_at(int dir_fd, const char *name, uint8_t **data,
 
 void cw__report_free(report_t *r) {
   free(r->event_json);
+  free(r->session);
   for (size_t i = 0; i < r->nfiles; i++) {
     free(r->files[i].name);
     free(r->files[i].data);
@@ -136,6 +137,11 @@ static int add_file(report_t *r, const char *name, uint8_t *data, size_t len) {
   if (strcmp(name, SPOOL_EVENT_FILE) == 0) {
     r->event_json = (char *)data;
     r->event_len = len;
+    return 0;
+  }
+  if (strcmp(name, SPOOL_SESSION_FILE) == 0) {
+    r->session = (char *)data;
+    r->session_len = len;
     return 0;
   }
   report_file_t *p = realloc(r->files, (r->nfiles + 1) * sizeof(*p));
@@ -195,8 +201,11 @@ static int read_files(DIR *d, report_t *r, char *err, size_t errlen) {
   return 0;
 }
 
-/* event.json is there and is a JSON object. */
+/* event.json is there and is a JSON object (or absent, in a session-only
+ * report with no other file). */
 static int check_event(const report_t *r, char *err, size_t errlen) {
+  if (r->event_json == NULL && r->session != NULL && r->nfiles == 0)
+    return 0;
   if (r->event_json == NULL) {
     if (err)
       snprintf(err, errlen, "missing %s", SPOOL_EVENT_FILE);

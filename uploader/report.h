@@ -2,8 +2,10 @@
  * report.h — one spooled report loaded for sending (normal context). Its
  * encodings are envelope.h (Sentry) and multipart.h (Breakpad-style).
  *
- * A report is <spool>/<event_id>/ with event.json (required, a JSON object),
- * minidump.dmp (optional) and other attachment files. Names starting with
+ * A report is <spool>/<event_id>/ with event.json (a JSON object),
+ * minidump.dmp (optional), session (a release-health session update,
+ * optional) and other attachment files; a report with a session and no
+ * event.json is a session-only report (docs/sessions.md). Names starting with
  * '.' are not part of the report. cw__report_load() reads everything into
  * memory and says precisely why a report is unusable, so the caller can
  * quarantine it with that reason.
@@ -26,8 +28,12 @@ typedef struct {
 
 typedef struct {
   char event_id[33];
-  char *event_json; /* NUL-terminated, event_len bytes */
+  char *event_json; /* NUL-terminated, event_len bytes; NULL in a
+                       session-only report */
   size_t event_len;
+  char *session; /* the SPOOL_SESSION_FILE (session.h), NUL-terminated;
+                    NULL if none */
+  size_t session_len;
   report_file_t *files; /* attachments: minidump first, then by name */
   size_t nfiles;
 } report_t;

@@ -20,9 +20,11 @@
 #include "dsn.h"
 #include "envelope.h"
 #include "multipart.h"
+#include "plan.h"
 #include "ratelimit.h"
 #include "redact.h"
 #include "report.h"
+#include "session.h"
 #include "spool.h"
 #include "transport.h"
 #include "event_summary.h"
@@ -456,17 +458,6 @@ static void retry_later(pass_t *p, const char *id, const char *what,
             id, cfg->spool_dir, id, what, rs.attempts, (double)delay / 1000.0);
 }
 
-/* Is anything this report needs blocked by a rate limit? */
-static int64_t blocked(const pass_t *p, int has_attachments, int64_t now) {
-  int64_t a = cw__ratelimit_blocked_until(&p->rl, RL_ERROR, now);
-  if (has_attachments) {
-    int64_t b = cw__ratelimit_blocked_until(&p->rl, RL_ATTACHMENT, now);
-    if (b > a)
-      a = b;
-  }
-  return a;
-}
-
 /* What the journal remembers of a delivered report (upload_journal.h),
  * written before the report leaves the spool: a delivery whose removal
  * fails is still a delivery. */
@@ -516,13 +507,27 @@ static void delivered(pass_t *p, const char *id, long status, size_t sent,
        sent);
 }
 
-/* Whether report id is due now: not held back by a rate limit or its
- * retry schedule, and loadable. Returns 1 with the report in *r (free it),
- * or 0 when it was counted (pending, quarantined, I/O error) and logged. */
-static int load_due(pass_t *p, const char *id, int64_t now, report_t *r,
+/* A report loaded for sending, with what its rate limits let go now. */
+typedef struct {
+  report_t r;
+  cw__upload_plan_t plan;
+  cw__buf_t session_json; /* Sentry's JSON of r.session, if usable */
+} loaded_t;
+
+static void loaded_free(loaded_t *l) {
+  cw__report_free(&l->r);
+  cw__buf_free(&l->session_json);
+}
+
+/* Whether report id is due now: not held back by its retry schedule or
+ * by the rate limits of all its items, and loadable. Returns 1 with the
+ * report and its plan in *l (free with loaded_free), or 0 when it was
+ * counted (pending, delivered, quarantined, I/O error) and logged. */
+static int load_due(pass_t *p, const char *id, int64_t now, loaded_t *l,
                     cw__upload_stats_t *st) {
   const cw__upload_config_t *cfg = p->cfg;
-  int64_t until = blocked(p, 0, now);
+  memset(l, 0, sizeof(*l));
+  int64_t until = cw__ratelimit_blocked_until(&p->rl, RL_ALL, now);
   if (until) {
     st->pending++;
     due(st, until);
@@ -542,20 +547,47 @@ static int load_due(pass_t *p, const char *id, int64_t now, report_t *r,
     return 0;
   }
   char err[512];
+  report_t *r = &l->r;
   int rc = cw__report_load(cfg->spool_dir, id, r, err, sizeof(err));
+  if (rc == 0 && r->session != NULL) {
+    cw__session_t s;
+    rc = cw__session_parse(r->session, r->session_len, &s, err, sizeof(err));
+    if (rc == 0)
+      rc = cw__session_json(&s, &l->session_json);
+    else if (r->event_json != NULL) {
+      /* The event is worth sending without its session update. */
+      ulog(cfg, CW_UPLOAD_QUIET, "%s: session update left out: %s", id, err);
+      cw__buf_free(&l->session_json);
+      rc = 0;
+    }
+  }
   if (rc == CW_EFORMAT) {
     char reason[600];
     snprintf(reason, sizeof(reason), "corrupt report: %s", err);
-    cw__report_free(r);
+    loaded_free(l);
     quarantine(p, id, reason, st);
     return 0;
   }
   if (rc != 0) {
-    cw__report_free(r);
+    loaded_free(l);
     st->io_errors++;
     st->pending++;
     ulog(cfg, CW_UPLOAD_QUIET, "%s: cannot read the report: %s", id,
          err[0] ? err : cw_strerror(rc));
+    return 0;
+  }
+  cw__upload_plan(&p->rl, r, l->session_json.len > 0,
+                  cfg->format == CW_UPLOAD_ENVELOPE, now, &l->plan);
+  if (l->plan.drop_session && r->event_json == NULL) {
+    /* Only the envelope transport carries sessions (docs/sessions.md). */
+    loaded_free(l);
+    int drc = cw__spool_remove_report(cfg->spool_dir, id);
+    cw__spool_retry_remove(cfg->spool_dir, id);
+    if (drc != 0)
+      st->io_errors++;
+    ulog(cfg, CW_UPLOAD_VERBOSE,
+         "%s: a session update, which only a Sentry DSN can receive: removed",
+         id);
     return 0;
   }
   /* A message or event has no minidump (docs/events.md), and a
@@ -564,23 +596,28 @@ static int load_due(pass_t *p, const char *id, int64_t now, report_t *r,
    * failed/ saying so (`crashwatch upload --dsn` can still send it). */
   if (cfg->format == CW_UPLOAD_MINIDUMP &&
       (r->nfiles == 0 || !r->files[0].is_minidump)) {
-    cw__report_free(r);
+    loaded_free(l);
     quarantine(p, id,
                "no minidump (a message or event): a Breakpad-style "
                "collector takes minidumps only; send it with a DSN",
                st);
     return 0;
   }
-  until = blocked(p, r->nfiles > 0, now);
-  if (until) {
-    cw__report_free(r);
+  if (l->plan.send == 0) {
+    until = l->plan.held_until;
+    loaded_free(l);
     st->pending++;
     due(st, until);
-    ulog(cfg, CW_UPLOAD_VERBOSE, "%s: attachments rate limited for %.1f s", id,
+    ulog(cfg, CW_UPLOAD_VERBOSE, "%s: rate limited for %.1f s more", id,
          (double)(until - now) / 1000.0);
     skipped(p, id, &p->rate_limited, until);
     return 0;
   }
+  if (l->plan.drop_attachments)
+    ulog(cfg, CW_UPLOAD_NORMAL,
+         "%s: attachments rate limited: sending the event without its %zu "
+         "attachment%s",
+         id, r->nfiles, r->nfiles == 1 ? "" : "s");
   return 1;
 }
 
@@ -597,8 +634,9 @@ typedef struct {
 
 /* Encodes r in the configured format (envelope or multipart) into q.
  * Returns 0 or a CW_E* code; free q with request_free either way. */
-static int request_encode(pass_t *p, const report_t *r, int64_t now,
+static int request_encode(pass_t *p, const loaded_t *l, int64_t now,
                           request_t *q) {
+  const report_t *r = &l->r;
   const cw__upload_config_t *cfg = p->cfg;
   memset(q, 0, sizeof(*q));
   snprintf(q->ua, sizeof(q->ua), "User-Agent: " CW_SDK_NAME "/%s",
@@ -606,7 +644,10 @@ static int request_encode(pass_t *p, const report_t *r, int64_t now,
   q->headers[q->nh++] = q->ua;
   int rc, use_gzip;
   if (cfg->format == CW_UPLOAD_ENVELOPE) {
-    rc = cw__envelope_encode(r, p->dsn_public, now, &q->body);
+    rc = cw__envelope_encode_items(
+        r, p->dsn_public, now, l->plan.send,
+        l->session_json.len ? (const char *)l->session_json.data : NULL,
+        l->session_json.len, &q->body);
     q->headers[q->nh++] = "Content-Type: application/x-sentry-envelope";
     q->headers[q->nh++] = p->auth;
     use_gzip = 1;
@@ -638,10 +679,96 @@ static void request_free(request_t *q) {
   cw__buf_free(&q->gz);
 }
 
+/* After a 2xx for part of a report: the items sent leave it, the held
+ * ones stay. The attachments go before event.json, so a report cut short
+ * here is an event without some attachments (sent again, deduplicated by
+ * event_id), never attachments without an event. */
+static int strip_sent(const char *spool_dir, const char *id,
+                      const cw__upload_plan_t *plan) {
+  char dir[PATH_MAX];
+  if ((size_t)snprintf(dir, sizeof(dir), "%s/%s", spool_dir, id) >= sizeof(dir))
+    return CW_EINVAL;
+  int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (dfd < 0)
+    return errno ? -errno : CW_EIO;
+  int rc = 0;
+  if (plan->send & CW__ENV_SESSION) {
+    if (unlinkat(dfd, SPOOL_SESSION_FILE, 0) != 0 && errno != ENOENT)
+      rc = -errno;
+  }
+  if (rc == 0 && (plan->send & CW__ENV_EVENT)) {
+    char **names;
+    size_t n;
+    rc = cw__spool_list_prefix(dir, "", &names, &n);
+    int listed = rc == 0;
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+      if (names[i][0] == '.' || strcmp(names[i], SPOOL_SESSION_FILE) == 0 ||
+          strcmp(names[i], SPOOL_EVENT_FILE) == 0)
+        continue;
+      if (unlinkat(dfd, names[i], 0) != 0 && errno != ENOENT)
+        rc = -errno;
+    }
+    if (listed)
+      cw__spool_list_free(names, n);
+    if (rc == 0 && unlinkat(dfd, SPOOL_EVENT_FILE, 0) != 0 && errno != ENOENT)
+      rc = -errno;
+  }
+  if (rc == 0 && fsync(dfd) != 0)
+    rc = errno ? -errno : CW_EIO;
+  close(dfd);
+  return rc;
+}
+
+static const char *items_name(unsigned items) {
+  static const char *const names[] = {
+      "nothing",
+      "the event",
+      "the attachments",
+      "the event and its attachments",
+      "the session",
+      "the event and the session",
+      "the attachments and the session",
+      "the event, its attachments and the session"};
+  return names[items & CW__ENV_ALL];
+}
+
+/* A 2xx for a report with items held back: what was sent leaves it. */
+static void delivered_part(pass_t *p, const char *id, const loaded_t *l,
+                           long status, size_t sent, cw__upload_stats_t *st) {
+  const cw__upload_config_t *cfg = p->cfg;
+  int rc = strip_sent(cfg->spool_dir, id, &l->plan);
+  cw__spool_retry_remove(cfg->spool_dir, id);
+  if (rc != 0) {
+    st->io_errors++;
+    ulog(cfg, CW_UPLOAD_QUIET,
+         "%s: delivered in part but cannot update the report: %s (its items "
+         "may be sent again)",
+         id, cw_strerror(rc));
+  }
+  st->pending++;
+  due(st, l->plan.held_until);
+  ulog(cfg, CW_UPLOAD_NORMAL,
+       "delivered %s of %s (HTTP %ld, %zu bytes); %s held by a rate limit "
+       "for %.1f s",
+       items_name(l->plan.send), id, status, sent, items_name(l->plan.held),
+       (double)(l->plan.held_until - now_ms()) / 1000.0);
+}
+
+/* The earliest time any item of the plan may go again. */
+static int64_t plan_due(const pass_t *p, const loaded_t *l, int64_t now) {
+  cw__upload_plan_t again;
+  cw__upload_plan(&p->rl, &l->r, l->session_json.len > 0,
+                  p->cfg->format == CW_UPLOAD_ENVELOPE, now, &again);
+  if (again.send != 0)
+    return now + 1000;
+  return again.held_until;
+}
+
 /* Acts on the server's answer for report id: rate limits learnt, then
- * delivered (removed), retried later, or quarantined (refused). */
+ * delivered (removed, or stripped of what was sent), retried later, or
+ * quarantined (refused). */
 static void handle_response(pass_t *p, const char *id, http_result_t *res,
-                            int nfiles, size_t sent,
+                            const loaded_t *l, size_t sent,
                             const cw__event_summary_t *ev,
                             cw__upload_stats_t *st) {
   const cw__upload_config_t *cfg = p->cfg;
@@ -677,14 +804,18 @@ static void handle_response(pass_t *p, const char *id, http_result_t *res,
     p->fails_in_row = 0; /* the server works */
   if (s >= 200 && s < 300) {
     st->uploads_ok++;
-    journal(p, id, res, ev);
-    delivered(p, id, s, sent, st);
+    if (l->plan.send & CW__ENV_EVENT)
+      journal(p, id, res, ev);
+    if (l->plan.held)
+      delivered_part(p, id, l, s, sent, st);
+    else
+      delivered(p, id, s, sent, st);
     return;
   }
   if (s == 429) {
     st->uploads_rate_limited++;
     st->pending++;
-    int64_t until = blocked(p, nfiles > 0, now);
+    int64_t until = plan_due(p, l, now);
     due(st, until);
     if (cfg->outcomes && said(id))
       outcome(cfg,
@@ -709,48 +840,58 @@ static void handle_response(pass_t *p, const char *id, http_result_t *res,
 static void send_one(pass_t *p, const char *id, cw__upload_stats_t *st) {
   const cw__upload_config_t *cfg = p->cfg;
   int64_t now = now_ms();
-  report_t r;
-  if (!load_due(p, id, now, &r, st))
+  loaded_t l;
+  if (!load_due(p, id, now, &l, st))
     return;
-  int nfiles = (int)r.nfiles;
+  int nfiles = (l.plan.send & CW__ENV_ATTACHMENTS) ? (int)l.r.nfiles : 0;
   cw__event_summary_t ev;
   cw__jv_t *evj = NULL;
-  cw__jv_parse(r.event_json, r.event_len, &evj, NULL, 0);
+  if (l.r.event_json != NULL)
+    cw__jv_parse(l.r.event_json, l.r.event_len, &evj, NULL, 0);
   cw__event_summary(evj, &ev);
   cw__jv_free(evj);
-  for (size_t k = 0; k < r.nfiles; k++) {
+  for (size_t k = 0; k < l.r.nfiles; k++) {
     uint32_t pid;
-    if (r.files[k].is_minidump &&
-        cw__md_peek_pid(r.files[k].data, r.files[k].len, &pid) == 0)
+    if (l.r.files[k].is_minidump &&
+        cw__md_peek_pid(l.r.files[k].data, l.r.files[k].len, &pid) == 0)
       ev.pid = pid;
   }
   request_t q;
-  int rc = request_encode(p, &r, now, &q);
-  cw__report_free(&r);
+  int rc = request_encode(p, &l, now, &q);
+  /* The bytes are in the request now; the report's files need not stay
+   * in memory during the transfer. */
+  for (size_t i = 0; i < l.r.nfiles; i++) {
+    free(l.r.files[i].data);
+    l.r.files[i].data = NULL;
+  }
   if (rc != 0) {
     request_free(&q);
+    loaded_free(&l);
     st->pending++;
     st->io_errors++;
     ulog(cfg, CW_UPLOAD_QUIET, "%s: cannot encode: %s", id, cw_strerror(rc));
     return;
   }
   ulog(cfg, CW_UPLOAD_VERBOSE,
-       "%s: sending %zu bytes (%zu before gzip, %d "
+       "%s: sending %s, %zu bytes (%zu before gzip, %d "
        "attachment%s) to %s",
-       id, q.send->len, q.raw_len, nfiles, nfiles == 1 ? "" : "s", p->url);
+       id, items_name(l.plan.send), q.send->len, q.raw_len, nfiles,
+       nfiles == 1 ? "" : "s", p->url);
   http_result_t res;
   rc = cw__http_post(&p->http, p->url, q.headers, q.nh, q.send->data,
                      q.send->len, &res);
   size_t sent = q.send->len;
   request_free(&q);
   if (rc != 0) {
+    loaded_free(&l);
     st->pending++;
     st->io_errors++;
     ulog(cfg, CW_UPLOAD_QUIET, "%s: cannot send: %s", id, cw_strerror(rc));
     p->stop_pass = 1;
     return;
   }
-  handle_response(p, id, &res, nfiles, sent, &ev, st);
+  handle_response(p, id, &res, &l, sent, &ev, st);
+  loaded_free(&l);
 }
 
 static int pass_setup(const cw__upload_config_t *cfg, pass_t *p) {

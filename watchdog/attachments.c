@@ -27,7 +27,8 @@
 
 static int name_taken(const wd_attachments_t *a, const char *name) {
   if (strcmp(name, SPOOL_EVENT_FILE) == 0 ||
-      strcmp(name, SPOOL_MINIDUMP_FILE) == 0)
+      strcmp(name, SPOOL_MINIDUMP_FILE) == 0 ||
+      strcmp(name, SPOOL_SESSION_FILE) == 0)
     return 1;
   for (size_t i = 0; i < a->n; i++)
     if (a->v[i].name != NULL && strcmp(a->v[i].name, name) == 0)

@@ -28,6 +28,11 @@
 
 #define SPOOL_EVENT_FILE "event.json"
 #define SPOOL_MINIDUMP_FILE "minidump.dmp"
+/* A release-health session update (key=value lines, uploader/session.h):
+ * beside event.json in a crash report, or alone in a session-only report. */
+#define SPOOL_SESSION_FILE "session"
+/* Open sessions of running processes (docs/sessions.md). */
+#define SPOOL_SESSIONS_DIR ".sessions"
 #define SPOOL_TMP_PREFIX ".tmp-"
 
 /* Creates dir and its missing parents (0700 whatever the umask: mkdir,

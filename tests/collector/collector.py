@@ -86,11 +86,11 @@ def parse_envelope(body):
             pos = end + 1
         item = {"header": ih, "length": len(payload),
                 "sha256": hashlib.sha256(payload).hexdigest()}
-        if ih["type"] == "event":
+        if ih["type"] in ("event", "session"):
             try:
                 item["json"] = json.loads(payload)
             except ValueError as e:
-                raise ValueError("event payload is not JSON: %s" % e)
+                raise ValueError("%s payload is not JSON: %s" % (ih["type"], e))
         item["_payload"] = payload
         out["items"].append(item)
     return out

@@ -459,8 +459,10 @@ def t_ratelimit(work):
     shutil.rmtree(os.path.join(spool, ".state"))
     upload("--spool", spool, "--dsn", dsn, check_rc=0)
 
-    # (d) Per category on a 200: attachments blocked, plain events still go;
-    # unknown categories are ignored; the longest limit wins.
+    # (d) Per category on a 200: attachments limited, so a report with a
+    # minidump goes without it (Sentry drops rate-limited items rather than
+    # hold the event); unknown categories are ignored; the longest limit
+    # wins.
     with_dump = make_report(spool, minidump=b"MDMP")
     plain = make_report(spool)
     first = make_report(spool, mtime=time.time() - 100)
@@ -468,13 +470,149 @@ def t_ratelimit(work):
     col.control(script=["200-rl:1:attachment:key, 30:attachment;foo:key, 30:foo:org"],
                 then="200")
     rc, out = upload("--spool", spool, "--dsn", dsn)
-    check(rc == 4, "attachment-limited report must stay pending")
+    check(rc == 0, "attachment-limited report must go without attachments")
     sent = ids_sent(col)[n0:]
-    check(sent == [first, plain], "sent %r" % sent)
-    check(reports_in(spool) == [with_dump], "wrong report kept")
+    check(sorted(sent[1:]) == sorted([plain, with_dump]) and sent[0] == first,
+          "sent %r" % sent)
+    check(reports_in(spool) == [], "reports kept: %r" % reports_in(spool))
+    last = [r for r in col.records()[n0:]
+            if r["envelope"]["header"]["event_id"] == with_dump]
+    check(len(last) == 1 and [i["header"]["type"] for i in
+                              last[0]["envelope"]["items"]] == ["event"],
+          "the minidump was sent under an attachment limit")
     st = rl_state(spool)
     check("attachment" in st and "all" not in st and "error" not in st, str(st))
     check(st["attachment"] - col.records()[-1]["time"] > 25, "longest limit must win")
+    col.stop()
+
+
+SID = "0f8e3c4a-1b2c-4d5e-8f90-a1b2c3d4e5f6"
+
+
+def session_file(status="crashed", sid=SID, errors=0):
+    now = int(time.time() * 1000)
+    return ("sid=%s\nstatus=%s\nstarted=%d\ntimestamp=%d\nerrors=%d\n"
+            "release=app@1.0\nenvironment=test\ndid=u1\n" %
+            (sid, status, now - 5000, now, errors)).encode()
+
+
+def item_types(rec):
+    return [i["header"]["type"] for i in rec["envelope"]["items"]]
+
+
+def check_session_item(rec, status, sid=SID):
+    items = [i for i in rec["envelope"]["items"]
+             if i["header"]["type"] == "session"]
+    check(len(items) == 1, "want one session item: %r" % item_types(rec))
+    s = items[0]["json"]
+    check(s["sid"] == sid and s["status"] == status and s["init"] is True,
+          "session %r" % s)
+    check(s["attrs"]["release"] == "app@1.0", "session attrs %r" % s)
+    for k in ("started", "timestamp"):
+        check(isinstance(s.get(k), str) and s[k].endswith("Z"), "%s %r" % (k, s))
+    return s
+
+
+def expire_limits(spool):
+    """Moves every saved limit into the past: the time a limit lasts,
+    without a timed wait (a loaded machine could let a short one pass
+    before the run that must see it)."""
+    p = os.path.join(spool, ".state", "ratelimits")
+    past = int(time.time() * 1000) - 1000
+    lines = [l.split()[0] + " %d\n" % past for l in open(p) if l.strip()]
+    with open(p, "w") as f:
+        f.writelines(lines)
+
+
+def learn_limit(col, spool, dsn, header):
+    """Has the uploader learn header from a 200 for a throwaway report."""
+    make_report(spool)
+    col.control(script=["200-rl:" + header], then="200")
+    upload("--spool", spool, "--dsn", dsn, check_rc=0)
+
+
+def t_ratelimit_categories(work):
+    """Each item by its own category (docs/upload.md): a limit on session
+    holds the session, not the crash; a limit on error holds the crash, and
+    its session goes alone; a limit on attachment sends the event without
+    its minidump and attachments."""
+    spool = os.path.join(work, "spool")
+    os.makedirs(spool)
+    col = Collector(work)
+    dsn = "http://k@127.0.0.1:%d/1" % col.port
+
+    # (a) session limited: the crash and its dump go; the session waits.
+    learn_limit(col, spool, dsn, "600:session:project")
+    n0 = len(col.records())
+    crash = make_report(spool, minidump=b"MDMP", files={
+        "session": session_file("crashed"), "app.log": b"log\n"})
+    rc, out = upload("--spool", spool, "--dsn", dsn)
+    check(rc == 4, "the held session must leave the run pending (rc %d)" % rc)
+    recs = col.records()[n0:]
+    check(len(recs) == 1 and item_types(recs[0]) ==
+          ["event", "attachment", "attachment"],
+          "crash under a session limit: %r" % [item_types(r) for r in recs])
+    check(recs[0]["envelope"]["header"]["event_id"] == crash, "event_id")
+    check(sorted(os.listdir(os.path.join(spool, crash))) == ["session"],
+          "what stays is the session alone: %r" %
+          os.listdir(os.path.join(spool, crash)))
+    expire_limits(spool)
+    upload("--spool", spool, "--dsn", dsn, check_rc=0)
+    recs = col.records()[n0 + 1:]
+    check(len(recs) == 1 and item_types(recs[0]) == ["session"],
+          "held session sent later: %r" % [item_types(r) for r in recs])
+    check("event_id" not in recs[0]["envelope"]["header"],
+          "a session-only envelope has no event_id")
+    check_session_item(recs[0], "crashed")
+    check(reports_in(spool) == [], "spool not empty: %r" % reports_in(spool))
+
+    # (b) error limited: the session goes alone, the crash waits whole.
+    shutil.rmtree(os.path.join(spool, ".state"))
+    learn_limit(col, spool, dsn, "600:error:project")
+    n0 = len(col.records())
+    crash = make_report(spool, minidump=b"MDMP",
+                        files={"session": session_file("crashed")})
+    rc, out = upload("--spool", spool, "--dsn", dsn)
+    check(rc == 4, "held crash must leave the run pending")
+    recs = col.records()[n0:]
+    check(len(recs) == 1 and item_types(recs[0]) == ["session"],
+          "under an error limit: %r" % [item_types(r) for r in recs])
+    check(sorted(os.listdir(os.path.join(spool, crash))) ==
+          ["event.json", "minidump.dmp"], "crash kept whole, session gone")
+    expire_limits(spool)
+    upload("--spool", spool, "--dsn", dsn, check_rc=0)
+    recs = col.records()[n0 + 1:]
+    check(len(recs) == 1 and item_types(recs[0]) == ["event", "attachment"],
+          "held crash sent later: %r" % [item_types(r) for r in recs])
+
+    # (c) attachment limited: event and session go, dump and log dropped.
+    shutil.rmtree(os.path.join(spool, ".state"))
+    learn_limit(col, spool, dsn, "60:attachment:project")
+    n0 = len(col.records())
+    crash = make_report(spool, minidump=b"MDMP", files={
+        "session": session_file("crashed"), "app.log": b"x"})
+    upload("--spool", spool, "--dsn", dsn, check_rc=0)
+    recs = col.records()[n0:]
+    check(len(recs) == 1 and item_types(recs[0]) == ["event", "session"],
+          "under an attachment limit: %r" % [item_types(r) for r in recs])
+    check(reports_in(spool) == [], "nothing waits under an attachment limit")
+
+    # (d) a session-only report and the Breakpad-style transport: it cannot
+    # carry sessions, so the report is removed, never sent.
+    shutil.rmtree(os.path.join(spool, ".state"))
+    n0 = len(col.records())
+    make_report(spool, event=False, files={"session": session_file("exited")})
+    upload("--spool", spool, "--url", "http://127.0.0.1:%d/submit" % col.port,
+           check_rc=0)
+    check(len(col.records()) == n0, "a session went over multipart")
+    check(reports_in(spool) == [], "session-only report left behind")
+    # ... and over the envelope it goes as one session item.
+    make_report(spool, event=False, files={"session": session_file("exited")})
+    upload("--spool", spool, "--dsn", dsn, check_rc=0)
+    check_session_item(col.records()[-1], "exited")
+    # A corrupt session file in a session-only report is quarantined.
+    make_report(spool, event=False, files={"session": b"sid=x\n"})
+    upload("--spool", spool, "--dsn", dsn, check_rc=3)
     col.stop()
 
 
@@ -1127,6 +1265,7 @@ def t_crash_no_uploader(work):
 
 
 SCENARIOS = {
+    "ratelimit_categories": t_ratelimit_categories,
     "crash_no_cli": t_crash_no_cli,
     "shipped_so": t_shipped_so,
     "crash_both_targets": t_crash_both_targets,
