@@ -269,6 +269,15 @@ static int read_singles(const cw__scope_map_t *m, cw__scope_snapshot_t *out,
         out->fingerprint[out->nfingerprint++] = p;
     }
   }
+  cw__scope_session_slot_t *ss = buf;
+  if (read_slot(ss, &m->session, sizeof(*ss)) && ss->pid > 0 &&
+      memchr(ss->sid, '\0', sizeof(ss->sid)) != NULL && strlen(ss->sid) == 36) {
+    out->session_sid = field_str(ss->sid, sizeof(ss->sid), &oom);
+    out->session_pid = ss->pid;
+    out->session_started_ms = ss->started_ms;
+    /* Counted after the slot was written: the latest value. */
+    out->session_errors = __atomic_load_n(&m->session.errors, __ATOMIC_RELAXED);
+  }
   out->attachments = calloc(CW__SCOPE_NATTACH, sizeof(char *));
   if (out->attachments == NULL)
     oom = 1;
@@ -348,6 +357,7 @@ void cw__scope_snapshot_free(cw__scope_snapshot_t *s) {
   free_kv(s->tags, s->ntags);
   free_kv(s->extra, s->nextra);
   free_kv(s->contexts, s->ncontexts);
+  free((char *)s->session_sid);
   free((char *)s->user_id);
   free((char *)s->user_email);
   free((char *)s->user_username);

@@ -55,6 +55,12 @@ typedef struct {
   const char *dist;
   const char *server_name;
   int send_default_pii;
+  /* The open release-health session, if any (session_sid NULL if none):
+   * its id, the process it belongs to, its start, the errors counted. */
+  const char *session_sid;
+  int session_pid;
+  int64_t session_started_ms;
+  uint32_t session_errors;
 } cw__scope_snapshot_t;
 
 /* Fills *out from the mapping [map, map + len). Returns 0, or a negative

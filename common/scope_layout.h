@@ -127,6 +127,19 @@ typedef struct {
   char data[CW__SCOPE_CRUMB_DATA_MAX]; /* "" = none */
 } cw__scope_crumb_slot_t;
 
+/* The release-health session of the process (docs/sessions.md): written
+ * under the slot protocol when a session starts or ends (used = 1 while
+ * one is open); `errors` is bumped with an atomic add by
+ * cw__session_note_error() outside the protocol (it may run in a signal
+ * handler), and read on its own by the watchdog at a crash. */
+typedef struct {
+  cw__scope_slot_hdr_t h;
+  uint32_t errors; /* error-level events captured in this session */
+  int32_t pid;     /* the process whose session it is */
+  int64_t started_ms;
+  char sid[40]; /* a UUID, 36 characters */
+} cw__scope_session_slot_t;
+
 /* The fixed part; the ring of ncrumbs crumb slots follows it. */
 typedef struct {
   uint32_t magic;      /* CW__SCOPE_MAGIC */
@@ -149,6 +162,7 @@ typedef struct {
   cw__scope_json_slot_t extra[CW__SCOPE_NEXTRA];
   cw__scope_json_slot_t contexts[CW__SCOPE_NCONTEXTS];
   cw__scope_attach_slot_t attachments[CW__SCOPE_NATTACH];
+  cw__scope_session_slot_t session __attribute__((aligned(64)));
 } __attribute__((aligned(64))) cw__scope_map_t;
 
 /* The ring's first slot. */

@@ -116,6 +116,7 @@ struct cw_options {
   char *dsn;
   char *release;
   char *environment;
+  int auto_session_tracking;   /* a session per run (docs/sessions.md) */
   spool_limits_t spool_limits; /* applied by the watchdog after a commit */
   /* The scope (issue 10; handler/scope*.c). */
   char *dist;

@@ -22,6 +22,7 @@
 
 #include "crashwatch.h"
 #include "cw_internal.h"
+#include "cw_session.h"
 #include "scope_write.h"
 #include "spool.h"
 
@@ -238,6 +239,9 @@ static int init_locked(cw_options_t *o) {
   if (rc != 0)
     return rc;
 
+  /* Abnormal ends of earlier runs become updates before the watchdog's
+   * idle stage looks for reports to deliver. */
+  cw__session_collect(o, spool_abs);
   int sock = -1;
   pid_t wd_pid = 0;
   rc = cw__spawn_watchdog(o, spool_abs, &sock, &wd_pid);
@@ -281,6 +285,9 @@ static int init_locked(cw_options_t *o) {
   if (!atfork_registered && pthread_atfork(NULL, NULL, atfork_child) == 0)
     atfork_registered = 1;
   __atomic_store_n(&cw__crash.installed, 1, __ATOMIC_RELEASE);
+  /* Crash reporting works whatever happens to the session: a spool that
+   * cannot take a session marker costs the session, not cw_init(). */
+  (void)cw__session_init(o, spool_abs);
   cw__scope_go_live();
   return 0;
 }
@@ -339,6 +346,8 @@ out:
 
 CW_EXTERN void cw_shutdown(void) {
   pthread_mutex_lock(&init_lock);
+  if (cw__crash.installed)
+    cw__session_shutdown();
   cw__scope_stop();
   if (cw__crash.installed) {
     cw__events_stop();

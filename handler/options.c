@@ -224,6 +224,14 @@ static void read_env(cw_options_t *o) {
     else
       o->attachment_max_bytes = n;
   }
+  if ((v = env_nonempty("CRASHWATCH_AUTO_SESSION_TRACKING")) != NULL) {
+    int b = parse_bool(v);
+    if (b < 0)
+      env_fail(o, CW_EINVAL,
+               "CRASHWATCH_AUTO_SESSION_TRACKING=%s: expected 0 or 1", v);
+    else
+      o->auto_session_tracking = b;
+  }
   if ((v = env_nonempty("CRASHWATCH_SEND_DEFAULT_PII")) != NULL) {
     int b = parse_bool(v);
     if (b < 0)
@@ -250,6 +258,7 @@ CW_EXTERN cw_options_t *cw_options_new(void) {
   o->cover_forks = 1;
   o->max_breadcrumbs = CW__SCOPE_DEFAULT_CRUMBS;
   o->attachment_max_bytes = CW_ATTACHMENT_MAX_BYTES_DEFAULT;
+  o->auto_session_tracking = 1;
   read_env(o);
   cw__events_options_init(o);
   return o;
@@ -374,6 +383,12 @@ CW_EXTERN int cw_options_set_environment(cw_options_t *o,
                                          const char *environment) {
   CHECK_OPTS(o, "cw_options_set_environment");
   return replace_string(&o->environment, environment);
+}
+
+CW_EXTERN int cw_options_set_auto_session_tracking(cw_options_t *o, int on) {
+  CHECK_OPTS(o, "cw_options_set_auto_session_tracking");
+  o->auto_session_tracking = on != 0;
+  return 0;
 }
 
 CW_EXTERN int cw_options_set_release_early(cw_options_t *o, int on) {

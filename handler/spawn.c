@@ -249,6 +249,11 @@ static int respawn_prepare(const struct cw_options *o, const char *spool_abs,
   const char *upload_url = secure_getenv("CRASHWATCH_UPLOAD_URL");
   if (o->dsn != NULL || (upload_url != NULL && upload_url[0] != '\0'))
     add_arg(r, &argc, "--upload-pending");
+  /* The session update the app leaves at its end (docs/sessions.md) goes
+   * out when the app is gone: only a DSN carries sessions, and only with
+   * a release is there one. */
+  if (o->dsn != NULL && o->release != NULL)
+    add_arg(r, &argc, "--upload-at-exit");
   if (staged) {
     add_arg(r, &argc, "--image-fd");
     add_arg(r, &argc, r->image_str);

@@ -23,6 +23,9 @@
  * the full watchdog's upload mode detached (double fork, setsid), handing
  * it the locked descriptor: `crashwatch-upload --upload --spool DIR
  * --lock-fd N`. The DSN is in the environment, never in argv.
+ * With --upload-at-exit (a DSN and a release: the app leaves its session's
+ * update in the spool at its end), it does the same once the app's end of
+ * the socket has closed.
  */
 #include <asm/unistd.h>
 #include <stddef.h>
@@ -243,11 +246,13 @@ __attribute__((used, noreturn)) static void idle_main(long *sp) {
   int argc = (int)sp[0];
   char **argv = (char **)(sp + 1);
   char **envp = argv + argc + 1;
-  int sock = -1, image = -1, log_fd = -1, pending = 0;
+  int sock = -1, image = -1, log_fd = -1, pending = 0, at_exit = 0;
   const char *spool = 0;
   for (int i = 1; i < argc; i++)
     if (str_eq(argv[i], "--upload-pending"))
       pending = 1;
+    else if (str_eq(argv[i], "--upload-at-exit"))
+      at_exit = 1;
   for (int i = 1; i + 1 < argc; i++) {
     if (str_eq(argv[i], "--fd"))
       sock = parse_fd(argv[i + 1]);
@@ -294,8 +299,14 @@ __attribute__((used, noreturn)) static void idle_main(long *sp) {
              0);
     if (r == -K_EINTR || r == -K_EAGAIN)
       continue;
-    if (r <= 0)
-      sys_exit(0); /* EOF or ECONNRESET: the app is gone */
+    if (r <= 0) {
+      /* EOF or ECONNRESET: the app is gone. With --upload-at-exit, what it
+       * left at its end (its session's update) is delivered now, as at a
+       * start. */
+      if (at_exit && spool)
+        upload_pending(spool, image, envp);
+      sys_exit(0);
+    }
     break;
   }
   SYS3(__NR_fcntl, image, K_F_SETFD, K_FD_CLOEXEC);

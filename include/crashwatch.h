@@ -302,6 +302,18 @@ CW_EXTERN int cw_options_set_release(cw_options_t *opts, const char *release);
 CW_EXTERN int cw_options_set_environment(cw_options_t *opts,
                                          const char *environment);
 
+/* Release health (docs/sessions.md). On (the default;
+ * $CRASHWATCH_AUTO_SESSION_TRACKING=0 turns it off) and with a release
+ * set: cw_init() starts a session, which ends `exited` at cw_shutdown() or
+ * the normal end of the process (exit(), a return from main), `crashed`
+ * when the process crashes (the update travels in the crash's envelope),
+ * and `abnormal` when it ended any other way (SIGKILL, the OOM killer,
+ * _exit()), found by the next cw_init() with the same spool. Without a
+ * release no session is ever sent: Sentry discards sessions without one.
+ * Updates go only to a Sentry DSN (envelopes), not to a Breakpad-style
+ * upload URL. */
+CW_EXTERN int cw_options_set_auto_session_tracking(cw_options_t *opts, int on);
+
 /* Durable before dead. Off (the default): the crashing process dies only
  * after its report is committed to the spool, so a report survives the
  * process's death even when that kills the watchdog (PID 1 of a container,
@@ -354,6 +366,18 @@ CW_EXTERN int cw_init(cw_options_t *opts);
  * the scope's). Safe to
  * call when not initialized, and again. Normal context, any thread. */
 CW_EXTERN void cw_shutdown(void);
+
+/* Sessions by hand (docs/sessions.md), e.g. one per request batch of a
+ * long-lived daemon, or with automatic tracking off. cw_start_session()
+ * ends the open session (`exited`) and starts a new one: 0, CW_ENOTINIT
+ * before cw_init() (or in a forked child that has not called it),
+ * CW_EINVAL without a release, CW_ESPOOL if the spool cannot take the
+ * session's marker. cw_end_session() ends the open session `exited` and
+ * queues its update in the spool: 0 (also when no session is open), or
+ * the spool's error. Normal context, any thread; they write small files
+ * (an update is fsync'd), so not in a hot loop. */
+CW_EXTERN int cw_start_session(void);
+CW_EXTERN int cw_end_session(void);
 
 /* Gives the calling thread an alternate signal stack (2 MiB, a guard page
  * below it) so a stack overflow on it is still reported. With

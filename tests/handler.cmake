@@ -25,6 +25,16 @@ cw_add_unit_test(test_events SOURCES unit/test_events.c
   LIBS cw_common TIMEOUT 60)
 target_include_directories(test_events PRIVATE ${PROJECT_SOURCE_DIR}/handler)
 
+# Release health on the app side (issue 11): built from the handler's
+# objects so the test reaches cw__session_note_error (internal, local in
+# libcrashwatch.a).
+cw_add_unit_test(test_handler_session SOURCES unit/test_handler_session.c
+    $<TARGET_OBJECTS:cw_handler_obj> $<TARGET_OBJECTS:cw_handler_sigctx>
+    $<TARGET_OBJECTS:cw_common_sigctx> $<TARGET_OBJECTS:cw_handler_embed>
+  LIBS cw_spool cw_common Threads::Threads ${CMAKE_DL_LIBS} TIMEOUT 120)
+target_include_directories(test_handler_session PRIVATE
+  ${PROJECT_SOURCE_DIR}/handler)
+
 cw_add_unit_test(test_handler_watchdog SOURCES unit/test_handler_watchdog.c
   LIBS cw_common_headers cw_errors cw_test_support TIMEOUT 60)
 target_compile_definitions(test_handler_watchdog PRIVATE

@@ -75,3 +75,12 @@ foreach(s tmp_symlink symlinked_report unsafe_spool nofile_readonly
                  "CW_SPOOL_BOUNDED_CRASHES=150")
   endif()
 endforeach()
+
+# Release health end to end (issue 11): sessions of real programs through
+# the uploads the library starts itself, against the loopback collector.
+foreach(s crash clean abnormal norelease optout ratelimit)
+  cw_add_script_test(session_${s}
+    COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_SOURCE_DIR}/integration/session_test.py ${s}
+    TIMEOUT 120 LABELS "uploader;session;crash;ptrace"
+    ENV "CW_CRASHPROG=$<TARGET_FILE:crashprog_O2>")
+endforeach()

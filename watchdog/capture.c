@@ -26,6 +26,7 @@
 #include "wd_capture.h"
 #include "wd_message.h"
 #include "wd_scope.h"
+#include "wd_session.h"
 
 /* Stack kept above the outermost frame's SP: its caller's argument area
  * and saved registers, for stackwalkers that look a little further. */
@@ -94,6 +95,9 @@ typedef struct {
   const char *ann_keys[3 + 64];
   const char *ann_values[3 + 64];
   size_t nann;
+  /* The crashed session update (key=value), session_len 0 if none. */
+  char session[2048];
+  size_t session_len;
 } scope_state_t;
 
 /* The scrub list: Sentry's defaults unless CRASHWATCH_SCRUB_DEFAULTS=0, and
@@ -188,6 +192,9 @@ static int write_report(const wd_config_t *cfg, const wd_capture_t *c,
     rc = cw__wd_attachments_copy(r, st->snap.attachments, st->snap.nattachments,
                                  st->snap.attachment_max_bytes,
                                  &st->attachments);
+  if (rc == 0 && st->session_len > 0)
+    rc = cw__spool_report_write_file(r, SPOOL_SESSION_FILE, st->session,
+                                     st->session_len);
   if (rc == 0) {
     cw__buf_t ev = CW_BUF_INIT;
     rc = cw__wd_event_json_scope(c, event_id, cfg->release, cfg->environment,
@@ -296,9 +303,17 @@ int cw__wd_handle_crash(const wd_config_t *cfg, const cw__crash_record_t *rec,
   /* Durability first: the report is committed with the symbol tables'
    * names before any debug information is read. */
   scope_annotations(cfg, &st, &c, event_id);
+  /* This is a crash: the process's session ends `crashed`, in the same
+   * report (and envelope) as the event. */
+  st.session_len = cw__wd_session_text(
+      st.have ? &st.snap : NULL, rec->pid, cfg->release, cfg->environment,
+      (int64_t)(rec->time_realtime_ns / 1000000), st.session,
+      sizeof(st.session));
   int rc = write_report(cfg, &c, &st, event_id, path, sizeof(path), &lock_fd);
   if (rc == 0) {
     trace(cfg, "committed");
+    if (st.session_len > 0)
+      cw__wd_session_closed(cfg->spool_dir, st.snap.session_sid);
     if (report_path != NULL && cap > 0)
       snprintf(report_path, cap, "%s", path);
   }

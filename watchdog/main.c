@@ -14,6 +14,7 @@
  * Usage: crashwatch-watchdog --fd N --pid PID --spool DIR [--summary-fd FD]
  *        [--include-environ] [--no-summary] [--release-early]
  *        [--release R] [--environment E] [--dsn DSN] [--upload-pending]
+ *        [--upload-at-exit]  (the idle stage's; ignored here)
  *        [--spool-limits REPORTS,BYTES,AGE_S,FAILED] [--scope-fd N]
  *        crashwatch-watchdog --upload --spool DIR [--lock-fd N]
  * The second form is the upload mode (upload_auto.h), which the watchdog
@@ -445,6 +446,8 @@ int main(int argc, char **argv) {
       cfg.release_early = 1;
     else if (strcmp(a, "--upload-pending") == 0)
       upload_pending = 1;
+    else if (strcmp(a, "--upload-at-exit") == 0)
+      ; /* the idle stage's: the app's end is not this stage's to see */
     else
       takes = -1;
     if (takes < 0) {
