@@ -152,6 +152,17 @@ MD_LINUX_ENVIRON = 0x47670007
 RELEASE, ENVIRONMENT = "crashprog@1.0.0", "integration"
 
 
+
+def crash_reports(spool):
+    """The crash reports in spool: report directories but the session-only
+    ones (a `session` file alone: the release-health update a process that
+    ended without crashing leaves, docs/sessions.md)."""
+    if not os.path.isdir(spool):
+        return []
+    return sorted(d for d in os.listdir(spool)
+                  if re.fullmatch(r"[0-9a-f]{32}", d) and
+                  os.listdir(os.path.join(spool, d)) != ["session"])
+
 def minidump_streams(path):
     """Stream types of a minidump, from its header and directory."""
     with open(path, "rb") as f:
@@ -436,9 +447,7 @@ def check_child_reports(opts, chain, out, spool, work):
     end = time.monotonic() + 60
     while time.monotonic() < end and any(find_watchdog(p) for p in pids):
         time.sleep(0.05)
-    reports = sorted(d for d in os.listdir(spool)
-                     if re.fullmatch(r"[0-9a-f]{32}", d)) \
-        if os.path.isdir(spool) else []
+    reports = crash_reports(spool)
     check(len(reports) == len(pids), "want %d report(s), found %s" %
           (len(pids), reports))
     tids = []
@@ -557,10 +566,7 @@ def main():
         check(re.search(r"child \d+ status signal %d" % signo, out),
               "forked child did not die by signal %d" % signo)
 
-    reports = []
-    if os.path.isdir(spool):
-        reports = sorted(d for d in os.listdir(spool)
-                         if re.fullmatch(r"[0-9a-f]{32}", d))
+    reports = crash_reports(spool)
     want_reports = opts.get("reports", 1)
     if want_reports is None:
         check(len(reports) <= 1, "more than one report: %s" % reports)
