@@ -5,6 +5,8 @@
 #ifndef CW_HANDLER_SESSION_H
 #define CW_HANDLER_SESSION_H
 
+#include <stddef.h>
+
 struct cw_options;
 
 /* At cw_init(), before the watchdog starts (so that its idle stage's
@@ -26,5 +28,37 @@ int cw__session_tracking(void);
  * events code calls it when it captures an event of level error or fatal
  * that is not a crash. */
 void cw__session_note_error(void);
+
+/* ---- session_marker.c: the key=value text (normal context) ---- */
+
+/* Bytes of a marker or update read or written. */
+#define CW__SESSION_KV_CAP 2048
+
+/* 1 if s is a lowercase UUID (8-4-4-4-12 hex digits). */
+int cw__session_sid_ok(const char *s);
+/* Appends "k=v\n" to buf (cap bytes, *len used, kept NUL-terminated); a
+ * value that is empty, has a control character, or does not fit is left
+ * out. */
+void cw__session_kv(char *buf, size_t cap, size_t *len, const char *k,
+                    const char *v);
+void cw__session_kv_num(char *buf, size_t cap, size_t *len, const char *k,
+                        long long v);
+
+/* What a marker says about its process. */
+typedef struct {
+  long long pid;
+  unsigned long long pid_start; /* its start time, 0 if unknown */
+  long long started_ms;
+} cw__session_marker_t;
+
+/* Reads the marker text[0, n) of session sid (the marker's name; last
+ * changed at mtime_ms) into m, and writes its abnormal update into out
+ * (sid, release, environment, did from the marker, started, timestamp =
+ * max(mtime, started), status, duration=0, init=1). Any bytes are taken
+ * (numbers that are not plain decimals read as 0). 0, or -1 if sid is not
+ * a lowercase UUID. */
+int cw__session_marker_abnormal(const char *text, size_t n, const char *sid,
+                                long long mtime_ms, cw__session_marker_t *m,
+                                char *out, size_t cap, size_t *len);
 
 #endif

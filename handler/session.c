@@ -115,29 +115,7 @@ static unsigned long long proc_start(pid_t pid) {
   return strtoull(p, NULL, 10);
 }
 
-/* key=value text of a session: what the uploader's session.h reads. A
- * value with a newline or a control character is left out (it cannot be
- * written as one line). */
-static void put_kv(char *buf, size_t cap, size_t *len, const char *k,
-                   const char *v) {
-  if (v == NULL || v[0] == '\0')
-    return;
-  for (const char *c = v; *c; c++)
-    if ((unsigned char)*c < 0x20 || *c == 0x7f)
-      return;
-  int n = snprintf(buf + *len, cap - *len, "%s=%s\n", k, v);
-  if (n > 0 && (size_t)n < cap - *len)
-    *len += (size_t)n;
-}
-
-static void put_num(char *buf, size_t cap, size_t *len, const char *k,
-                    long long v) {
-  char num[32];
-  snprintf(num, sizeof(num), "%lld", v);
-  put_kv(buf, cap, len, k, num);
-}
-
-#define KV_CAP 2048
+#define KV_CAP CW__SESSION_KV_CAP
 
 /* Writes a session-only report for sid into spool. */
 static int write_update(const char *spool, const char *text, size_t len,
@@ -163,8 +141,9 @@ static void marker_path(const char *spool, const char *sid, char *out,
 
 /* ---- abnormal sessions of earlier runs ------------------------------ */
 
-/* Reads a marker's key=value text into a session update with status
- * abnormal. 0, or -1 if the marker is unusable or its process lives. */
+/* Reads marker name (in the directory dfd) into a session update with
+ * status abnormal. 0, or -1 if the marker is unusable or its process
+ * lives. */
 static int marker_to_abnormal(int dfd, const char *name, char *out, size_t cap,
                               size_t *len) {
   int fd = openat(dfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
@@ -174,46 +153,19 @@ static int marker_to_abnormal(int dfd, const char *name, char *out, size_t cap,
   char text[KV_CAP];
   ssize_t n = -1;
   if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode))
-    n = read(fd, text, sizeof(text) - 1);
+    n = read(fd, text, sizeof(text));
   close(fd);
-  if (n <= 0)
+  if (n < 0)
     return -1;
-  text[n] = '\0';
-  long long pid = 0, started = 0;
-  unsigned long long start = 0;
-  *len = 0;
-  out[0] = '\0';
-  for (char *line = text, *next; line && *line; line = next) {
-    next = strchr(line, '\n');
-    if (next != NULL)
-      *next++ = '\0';
-    char *eq = strchr(line, '=');
-    if (eq == NULL)
-      continue;
-    *eq = '\0';
-    const char *v = eq + 1;
-    if (strcmp(line, "pid") == 0)
-      pid = strtoll(v, NULL, 10);
-    else if (strcmp(line, "pid_start") == 0)
-      start = strtoull(v, NULL, 10);
-    if (strcmp(line, "started") == 0)
-      started = strtoll(v, NULL, 10);
-    if (strcmp(line, "sid") == 0 || strcmp(line, "started") == 0 ||
-        strcmp(line, "release") == 0 || strcmp(line, "environment") == 0 ||
-        strcmp(line, "did") == 0)
-      put_kv(out, cap, len, line, v);
-  }
-  if (pid > 0 && pid <= INT32_MAX && start != 0 &&
-      proc_start((pid_t)pid) == start)
-    return -1; /* that process still runs (another instance) */
-  /* Its end is not known: the marker's last change is the best bound
-   * (a file time is coarser than the clock `started` came from). */
   long long mtime =
       (long long)st.st_mtim.tv_sec * 1000 + st.st_mtim.tv_nsec / 1000000;
-  put_num(out, cap, len, "timestamp", mtime > started ? mtime : started);
-  put_kv(out, cap, len, "status", "abnormal");
-  put_kv(out, cap, len, "duration", "0");
-  put_kv(out, cap, len, "init", "1");
+  cw__session_marker_t m;
+  if (cw__session_marker_abnormal(text, (size_t)n, name, mtime, &m, out, cap,
+                                  len) != 0)
+    return -1;
+  if (m.pid > 0 && m.pid <= INT32_MAX && m.pid_start != 0 &&
+      proc_start((pid_t)m.pid) == m.pid_start)
+    return -1; /* that process still runs (another instance) */
   return 0;
 }
 
@@ -233,13 +185,19 @@ static void collect_abnormal(const char *spool) {
   }
   struct dirent *e;
   while ((e = readdir(d)) != NULL) {
-    if (e->d_name[0] == '.' || strlen(e->d_name) != 36)
+    if (!cw__session_sid_ok(e->d_name))
       continue;
     char text[KV_CAP];
     size_t len;
     if (marker_to_abnormal(dirfd(d), e->d_name, text, sizeof(text), &len) != 0)
       continue;
-    if (write_update(spool, text, len, e->d_name) == 0 || errno == EEXIST)
+    /* Written now, or by an earlier start that could not remove the
+     * marker: either way the marker has done its work. */
+    char name[33], path[PATH_MAX + 64];
+    sid_report_name(e->d_name, name);
+    snprintf(path, sizeof(path), "%s/%s", spool, name);
+    if (write_update(spool, text, len, e->d_name) == 0 ||
+        access(path, F_OK) == 0)
       unlinkat(dirfd(d), e->d_name, 0);
   }
   closedir(d);
@@ -307,12 +265,13 @@ static int start_locked(void) {
                     strerror(errno));
   char text[KV_CAP];
   size_t len = 0;
-  put_kv(text, sizeof(text), &len, "sid", sid);
-  put_num(text, sizeof(text), &len, "started", started);
-  put_num(text, sizeof(text), &len, "pid", pid);
-  put_num(text, sizeof(text), &len, "pid_start", (long long)proc_start(pid));
-  put_kv(text, sizeof(text), &len, "release", g.release);
-  put_kv(text, sizeof(text), &len, "environment", g.environment);
+  cw__session_kv(text, sizeof(text), &len, "sid", sid);
+  cw__session_kv_num(text, sizeof(text), &len, "started", started);
+  cw__session_kv_num(text, sizeof(text), &len, "pid", pid);
+  cw__session_kv_num(text, sizeof(text), &len, "pid_start",
+                     (long long)proc_start(pid));
+  cw__session_kv(text, sizeof(text), &len, "release", g.release);
+  cw__session_kv(text, sizeof(text), &len, "environment", g.environment);
   char path[PATH_MAX + 64];
   marker_path(g.spool, sid, path, sizeof(path));
   int fd =
@@ -344,15 +303,15 @@ static int end_locked(void) {
   current_did(did, sizeof(did));
   char text[KV_CAP];
   size_t len = 0;
-  put_kv(text, sizeof(text), &len, "sid", g.sid);
-  put_kv(text, sizeof(text), &len, "status", "exited");
-  put_num(text, sizeof(text), &len, "started", g.started_ms);
-  put_num(text, sizeof(text), &len, "timestamp", now_ms());
-  put_num(text, sizeof(text), &len, "errors", errors);
-  put_kv(text, sizeof(text), &len, "init", "1");
-  put_kv(text, sizeof(text), &len, "release", g.release);
-  put_kv(text, sizeof(text), &len, "environment", g.environment);
-  put_kv(text, sizeof(text), &len, "did", did);
+  cw__session_kv(text, sizeof(text), &len, "sid", g.sid);
+  cw__session_kv(text, sizeof(text), &len, "status", "exited");
+  cw__session_kv_num(text, sizeof(text), &len, "started", g.started_ms);
+  cw__session_kv_num(text, sizeof(text), &len, "timestamp", now_ms());
+  cw__session_kv_num(text, sizeof(text), &len, "errors", errors);
+  cw__session_kv(text, sizeof(text), &len, "init", "1");
+  cw__session_kv(text, sizeof(text), &len, "release", g.release);
+  cw__session_kv(text, sizeof(text), &len, "environment", g.environment);
+  cw__session_kv(text, sizeof(text), &len, "did", did);
   g.open = 0;
   slot_write(NULL, 0, 0);
   int rc = write_update(g.spool, text, len, g.sid);
