@@ -78,7 +78,7 @@ endforeach()
 
 # Release health end to end (issue 11): sessions of real programs through
 # the uploads the library starts itself, against the loopback collector.
-foreach(s crash clean abnormal norelease optout ratelimit)
+foreach(s crash clean clean_lazy abnormal norelease optout ratelimit)
   cw_add_script_test(session_${s}
     COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_SOURCE_DIR}/integration/session_test.py ${s}
     TIMEOUT 120 LABELS "uploader;session;crash;ptrace"

@@ -14,7 +14,7 @@
  * Usage: crashwatch-watchdog --fd N --pid PID --spool DIR [--summary-fd FD]
  *        [--include-environ] [--no-summary] [--release-early]
  *        [--release R] [--environment E] [--dsn DSN] [--upload-pending]
- *        [--upload-at-exit]  (the idle stage's; ignored here)
+ *        [--upload-at-exit]
  *        [--spool-limits REPORTS,BYTES,AGE_S,FAILED] [--scope-fd N]
  *        crashwatch-watchdog --upload --spool DIR [--lock-fd N]
  * The second form is the upload mode (upload_auto.h), which the watchdog
@@ -409,7 +409,7 @@ int main(int argc, char **argv) {
   if (argc > 1 && strcmp(argv[1], "--upload") == 0)
     return cw__upload_auto_main(argc, argv);
   long fd = -1, pid = -1, summary_fd = -1, image_fd = -1, scope_fd = -1;
-  int upload_pending = 0;
+  int upload_pending = 0, upload_at_exit = 0;
   wd_config_t cfg = {.summary_fd = -1, .print_summary = 1};
   spool_limits_t limits;
   cw__spool_limits_default(&limits);
@@ -447,7 +447,7 @@ int main(int argc, char **argv) {
     else if (strcmp(a, "--upload-pending") == 0)
       upload_pending = 1;
     else if (strcmp(a, "--upload-at-exit") == 0)
-      ; /* the idle stage's: the app's end is not this stage's to see */
+      upload_at_exit = 1;
     else
       takes = -1;
     if (takes < 0) {
@@ -526,6 +526,10 @@ int main(int argc, char **argv) {
       continue;
     if (n == 0 || (n < 0 && errno == ECONNRESET)) {
       reap_finishers(1); /* what the app asked for is written first */
+      /* The app is gone; what it left at its end (its session's update,
+       * docs/sessions.md) is delivered now. */
+      if (upload_at_exit)
+        start_upload(&cfg);
       return 0;
     }
     if (n < 0) {

@@ -8,7 +8,8 @@ Usage: session_test.py SCENARIO   (see SCENARIOS at the bottom)
   crash      a crash after cw_init with a release: one envelope carries the
              event, its minidump and the `crashed` session update
   clean      a clean run: exactly one `exited` update (init, started,
-             duration), sent when the program has ended
+             duration), sent when the program has ended (by the watchdog)
+  clean_lazy the same with the lazy watchdog (its idle stage sends it)
   abnormal   a run killed with SIGKILL, then a restart: an `abnormal`
              update for the first run, an `exited` one for the second
   norelease  no release: no session anywhere (Sentry needs one)
@@ -47,6 +48,8 @@ def prog_env(work, spool, col, release="app@1.0", extra=None):
     env.pop("SENTRY_RELEASE", None)
     env.pop("SENTRY_ENVIRONMENT", None)
     env.pop("CRASHWATCH_AUTO_SESSION_TRACKING", None)
+    if os.environ.get("CRASHWATCH_LAZY_WATCHDOG"):
+        env["CRASHWATCH_LAZY_WATCHDOG"] = os.environ["CRASHWATCH_LAZY_WATCHDOG"]
     env["SENTRY_DSN"] = "http://k@127.0.0.1:%d/1" % col.port
     if release is not None:
         env["SENTRY_RELEASE"] = release
@@ -131,6 +134,11 @@ def t_clean(work, spool, col):
     check(markers(spool) == [], "marker left: %r" % markers(spool))
 
 
+def t_clean_lazy(work, spool, col):
+    os.environ["CRASHWATCH_LAZY_WATCHDOG"] = "1"
+    t_clean(work, spool, col)
+
+
 def t_abnormal(work, spool, col):
     env = prog_env(work, spool, col)
     p = subprocess.Popen([os.environ["CW_CRASHPROG"], "wait-stdin"],
@@ -202,6 +210,7 @@ def t_ratelimit(work, spool, col):
 SCENARIOS = {
     "crash": t_crash,
     "clean": t_clean,
+    "clean_lazy": t_clean_lazy,
     "abnormal": t_abnormal,
     "norelease": t_norelease,
     "optout": t_optout,
