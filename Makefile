@@ -13,7 +13,8 @@ CTEST_ARGS ?=
 PACKAGES = cmake make gcc pkg-config libunwind-dev libelf-dev libdw-dev \
            libcurl4-openssl-dev zlib1g-dev libcmocka-dev lldb clang llvm \
            libclang-rt-14-dev libdebuginfod-dev elfutils binutils openssl \
-           python3 file clang-format groff-base man-db
+           python3 file clang-format groff-base man-db \
+           bash-completion
 
 .PHONY: all deps build demo test test-plain test-sanitize bench fuzz clean install \
         format
