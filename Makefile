@@ -2,6 +2,7 @@
 #   make demo   install missing packages, build, crash the example daemon
 #   make test   install missing packages, build, run the whole suite (CTest)
 #   make format reformat the tracked C sources with clang-format (14)
+#   make package  Debian packages of the library, -dev and the command
 # Everything the project needs is installed here; nothing by hand.
 
 BUILD     ?= build
@@ -17,7 +18,7 @@ PACKAGES = cmake make gcc pkg-config libunwind-dev libelf-dev libdw-dev \
            bash-completion
 
 .PHONY: all deps build demo test test-plain test-sanitize bench fuzz clean install \
-        format
+        format package
 
 all: build
 
@@ -40,6 +41,12 @@ build: deps $(BUILD)/CMakeCache.txt
 
 demo: build
 	@./examples/run-demo.sh $(BUILD)
+
+# Debian packages (CPack, cmake/packaging.cmake): libcrashwatchN,
+# libcrashwatch-dev and crashwatch, into $(BUILD)/packages.
+package: build
+	cd $(BUILD) && cpack -G DEB
+	@ls -1 $(BUILD)/packages/*.deb
 
 # The whole suite: the plain build, then the same suite under ASan+UBSan.
 test: test-plain test-sanitize
