@@ -15,7 +15,7 @@ PACKAGES = cmake make gcc pkg-config libunwind-dev libelf-dev libdw-dev \
            libcurl4-openssl-dev zlib1g-dev libcmocka-dev lldb clang llvm \
            libclang-rt-14-dev libdebuginfod-dev elfutils binutils openssl \
            python3 file clang-format groff-base man-db \
-           bash-completion
+           bash-completion ninja-build
 
 .PHONY: all deps build demo test test-plain test-sanitize bench fuzz clean install \
         format package
@@ -39,7 +39,17 @@ $(BUILD)/CMakeCache.txt:
 build: deps $(BUILD)/CMakeCache.txt
 	cmake --build $(BUILD) -j $(JOBS)
 
-demo: build
+# The demo builds only its own targets (the library with its embedded
+# watchdog, the example daemon, the crashwatch command), with the build's
+# output in $(BUILD)/demo-build.log rather than on the terminal.
+DEMO_TARGETS = crashwatch-example-daemon crashwatch_cli
+demo: deps
+	@log=$(BUILD)/demo-build.log; mkdir -p $(BUILD); \
+	echo "== Building the demo: libcrashwatch, the example daemon, crashwatch (log: $$log)"; \
+	{ [ -f $(BUILD)/CMakeCache.txt ] || \
+	  cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=$(BUILDTYPE) -DCW_WERROR=ON; } >$$log 2>&1 && \
+	cmake --build $(BUILD) -j $(JOBS) --target $(DEMO_TARGETS) >>$$log 2>&1 || \
+	{ tail -n 30 $$log; echo "make demo: the build failed; the whole log is $$log" >&2; exit 1; }
 	@./examples/run-demo.sh $(BUILD)
 
 # Debian packages (CPack, cmake/packaging.cmake): libcrashwatchN,

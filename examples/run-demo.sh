@@ -1,19 +1,27 @@
 #!/usr/bin/env bash
 # run-demo.sh BUILD_DIR — `make demo`: crash the example daemon and show
-# what crashwatch left behind. No server needed: the report stays in the
-# spool ($CRASHWATCH_SPOOL, else ~/.local/state/crashwatch/reports).
+# what crashwatch left behind. No server needed. The report goes to a spool
+# of the demo's own, BUILD_DIR/demo/reports (or $CW_DEMO_SPOOL), never to
+# the user's ($CRASHWATCH_SPOOL, ~/.local/state/crashwatch/reports), and
+# the commands printed at the end work as printed (absolute paths).
 set -uo pipefail
 build=${1:-build}
 daemon="$build/examples/crashwatch-example-daemon"
 if [ ! -x "$daemon" ]; then
-  echo "run-demo: $daemon not found; build first (make build)" >&2
+  echo "run-demo: $daemon not found; build first (make demo builds it)" >&2
   exit 1
 fi
-spool=${CRASHWATCH_SPOOL:-${XDG_STATE_HOME:-$HOME/.local/state}/crashwatch/reports}
+build=$(cd "$build" && pwd)
+daemon="$build/examples/crashwatch-example-daemon"
+spool=${CW_DEMO_SPOOL:-$build/demo/reports}
+mkdir -p "$spool" && chmod 700 "$spool" "$(dirname "$spool")" 2>/dev/null
+spool=$(cd "$spool" && pwd)
 log=$(mktemp "${TMPDIR:-/tmp}/crashwatch-demo.XXXXXX")
 trap 'rm -f "$log"' EXIT
 
-echo "== Running $daemon (spool: $spool)"
+echo "== Running $daemon"
+echo "   Its reports go to the demo's own spool, $spool"
+echo "   (not to yours: the demo sets CRASHWATCH_SPOOL for the daemon alone)."
 echo "   A worker thread will dereference NULL in parse_session()."
 echo
 # The pipe stays open until the watchdog exits, so when tee ends the
@@ -22,7 +30,8 @@ echo
 statusf=$(mktemp "${TMPDIR:-/tmp}/crashwatch-demo-status.XXXXXX")
 trap 'rm -f "$log" "$statusf"' EXIT
 (
-  CRASHWATCH_SPOOL=$spool "$daemon" 2>&1
+  env -u SENTRY_DSN -u CRASHWATCH_UPLOAD_URL CRASHWATCH_SPOOL="$spool" \
+    "$daemon" 2>&1
   echo $? >"$statusf"
 ) 2>/dev/null | tee "$log"
 status=$(cat "$statusf")
@@ -67,10 +76,14 @@ for i, f in enumerate(reversed(frames)):
                                      (f.get("package") or "?").rsplit("/", 1)[-1]))
 PY
 cli="$build/cli/crashwatch"
-if [ -x "$cli" ] && ! "$cli" dump "$report/minidump.dmp" 2>&1 | grep -q "not built yet"; then
+if [ -x "$cli" ]; then
   echo
-  echo "== crashwatch dump $report/minidump.dmp (first lines):"
-  "$cli" dump "$report/minidump.dmp" 2>&1 | head -n 25
+  echo "== crashwatch dump $report (first lines):"
+  "$cli" dump "$report" 2>&1 | head -n 25
 fi
 echo
-echo "== Next: inspect with 'crashwatch dump', or set SENTRY_DSN to upload."
+echo "== Next: the crashing thread symbolized, and the whole minidump:"
+printf '   %q symbolize %q\n' "$cli" "$report"
+printf '   %q dump %q\n' "$cli" "$report"
+echo "   ('make install' puts crashwatch on your PATH and its manual pages"
+echo "   in MANPATH: man crashwatch. Set SENTRY_DSN to upload reports.)"

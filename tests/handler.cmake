@@ -168,13 +168,14 @@ if(CW_HAVE_EMBEDDED_WATCHDOG)
     TIMEOUT 120 LABELS nosan ptrace)
 endif()
 
-# `make demo` end to end: run-demo.sh crashes the example daemon and shows
-# the crashing thread's stack by function name.
+# `make demo` end to end: it crashes the example daemon and shows the
+# crashing thread's stack by function name, in its own spool, without
+# build chatter, building only its targets, ending with commands that work.
 if(CW_HAVE_EMBEDDED_WATCHDOG)
   cw_add_script_test(handler_demo
     COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/integration/demo_test.sh
-            ${CMAKE_BINARY_DIR}
-    TIMEOUT 60 LABELS ptrace
+            ${CMAKE_BINARY_DIR} ${CMAKE_COMMAND}
+    TIMEOUT 240 LABELS ptrace
     ENV "ASAN_OPTIONS=handle_segv=0:handle_sigbus=0:handle_sigfpe=0:handle_sigill=0:handle_abort=0:detect_leaks=0")
 endif()
 
