@@ -52,7 +52,14 @@ set(CPACK_COMPONENT_DEV_DESCRIPTION
 
 set(CPACK_DEBIAN_CLI_PACKAGE_NAME crashwatch)
 set(CPACK_DEBIAN_CLI_PACKAGE_SECTION devel)
-set(CPACK_DEBIAN_CLI_PACKAGE_DEPENDS "libcurl4")
+# `crashwatch run` (when built) needs the library's preload library and
+# watchdog; the other commands need nothing of it.
+if(EXISTS ${PROJECT_SOURCE_DIR}/cli/cmd_run.c)
+  set(CPACK_DEBIAN_CLI_PACKAGE_DEPENDS
+      "libcurl4, libcrashwatch${PROJECT_VERSION_MAJOR} (= ${PROJECT_VERSION})")
+else()
+  set(CPACK_DEBIAN_CLI_PACKAGE_DEPENDS "libcurl4")
+endif()
 set(CPACK_DEBIAN_CLI_PACKAGE_SUGGESTS "libdebuginfod1, bash-completion")
 set(CPACK_COMPONENT_CLI_DESCRIPTION
   "browse, symbolize and deliver crash reports

@@ -27,11 +27,24 @@ _crashwatch_commands() {
     sed -n '/^commands:/,/^$/s/^  \([a-z][a-z0-9-]*\) .*/\1/p'
 }
 
-# Every option the help names (-x, --long, --long= when it takes =VALUE).
+# The options of a command: the leading "-x, --long ARG" names of the
+# help's option lines (a line indented by at most 6 spaces starting with
+# "-"; descriptions are indented further), "--long=" for one written
+# "--long=VALUE".
 _crashwatch_options() {
-  _crashwatch_help "$1" "$2" |
-    grep -oE -- '(^|[^A-Za-z0-9_-])--?[A-Za-z][A-Za-z0-9-]*=?' |
-    sed 's/^[^-]*//' | sort -u
+  _crashwatch_help "$1" "$2" | awk '
+    match($0, /^ +-/) && RLENGTH <= 7 {
+      n = split($0, part, /, /)
+      for (i = 1; i <= n; i++) {
+        w = part[i]
+        sub(/^ +/, "", w)
+        sub(/[ \t].*/, "", w)
+        sub(/=.*/, "=", w)
+        if (w !~ /^--?[A-Za-z][A-Za-z0-9-]*=?$/)
+          break
+        print w
+      }
+    }' | sort -u
 }
 
 _crashwatch_files() { # $1: cur, $2: -d for directories only

@@ -59,8 +59,13 @@ for c in $cmds; do
   help=$("$cli" "$c" --help)
   long=$(complete_line "$c" --)
   short=$(complete_line "$c" -)
-  for o in $(grep -oE -- '(^|[^A-Za-z0-9_-])--?[A-Za-z][A-Za-z0-9-]*' <<<"$help" |
-             sed 's/^[^-]*//' | sort -u); do
+  # The options of the help's option lines (indented, starting with "-"):
+  # every name before the first word that is not an option.
+  opts=$(awk 'match($0, /^ +-/) && RLENGTH <= 7 { n = split($0, p, /, /)
+           for (i = 1; i <= n; i++) { w = p[i]; sub(/^ +/, "", w); sub(/[ =\t].*/, "", w)
+             if (w !~ /^--?[A-Za-z][A-Za-z0-9-]*$/) break; print w } }' <<<"$help" | sort -u)
+  [ -n "$opts" ] || bad "crashwatch $c --help has no option lines"
+  for o in $opts; do
     n=$((n + 1))
     case $o in
     --*) has "$long" "$o" || has "$long" "$o=" || bad "crashwatch $c --<TAB> lacks $o" ;;

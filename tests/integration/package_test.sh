@@ -47,7 +47,12 @@ field "$dev" Depends | grep -q "libcrashwatch$major (= $ver)" ||
   bad "libcrashwatch-dev: Depends $(field "$dev" Depends), want libcrashwatch$major (= $ver)"
 field "$cli" Depends | grep -q 'libcurl4' || bad "crashwatch: Depends lacks libcurl4 (upload)"
 field "$cli" Depends | grep -q 'libdw1' || bad "crashwatch: Depends lacks libdw1: $(field "$cli" Depends)"
-field "$cli" Depends | grep -q 'libcrashwatch' && bad "crashwatch depends on the library it does not link"
+if [ -f "$src/cli/cmd_run.c" ]; then
+  field "$cli" Depends | grep -q "libcrashwatch$major (= $ver)" ||
+    bad "crashwatch (with run) does not depend on libcrashwatch$major (= $ver)"
+else
+  field "$cli" Depends | grep -q 'libcrashwatch' && bad "crashwatch depends on the library it does not link"
+fi
 
 # Contents: path lists without the leading "./", files and links only.
 list() { dpkg-deb -c "$1" | awk '$1 !~ /^d/ {p=$6; sub(/^\.\//, "", p); print p}' | sort; }
