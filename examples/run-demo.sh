@@ -82,7 +82,11 @@ if [ -x "$cli" ]; then
   "$cli" dump "$report" 2>&1 | head -n 25
 fi
 echo
-echo "== Next: the crashing thread symbolized, and the whole minidump:"
+echo "== Next: the report again (its whole story, the crashing thread"
+echo "   symbolized, the minidump's streams):"
+if "$cli" help show >/dev/null 2>&1; then
+  printf '   %q show latest --spool %q\n' "$cli" "$spool"
+fi
 printf '   %q symbolize %q\n' "$cli" "$report"
 printf '   %q dump %q\n' "$cli" "$report"
 echo "   ('make install' puts crashwatch on your PATH and its manual pages"
