@@ -131,7 +131,7 @@ int cw__cmd_list(int argc, char **argv) {
     return 2;
   }
   char buf[PATH_MAX];
-  spool = cw__rv_default_spool(spool, buf, sizeof(buf));
+  spool = cw__cli_default_spool(spool, buf, sizeof(buf));
   if (cw__rv_check_spool("crashwatch list", spool) != 0)
     return 1;
   /* By its real path: the directories printed (and the lldb command)

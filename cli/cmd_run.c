@@ -125,22 +125,6 @@ static const char usage_text[] =
 #define EXIT_USAGE 2
 #define EXIT_SELF 125
 
-static const char *default_spool(char *buf, size_t cap) {
-  const char *s = getenv("CRASHWATCH_SPOOL");
-  if (s != NULL && s[0] != '\0')
-    return s;
-  const char *x = getenv("XDG_STATE_HOME");
-  if (x != NULL && x[0] == '/') {
-    snprintf(buf, cap, "%s/crashwatch/reports", x);
-    return buf;
-  }
-  const char *h = getenv("HOME");
-  if (h == NULL || h[0] == '\0')
-    return NULL;
-  snprintf(buf, cap, "%s/.local/state/crashwatch/reports", h);
-  return buf;
-}
-
 /* A helper file: the flag's, the variable's, else beside this executable
  * as installed (PREFIX/bin/crashwatch -> PREFIX/rel/name), else in the
  * build tree. NULL when none exists. */
@@ -405,7 +389,7 @@ int cw__cmd_run(int argc, char **argv) {
   cfg.path = resolved;
 
   char spool_buf[PATH_MAX], spool_real[PATH_MAX];
-  const char *sp = spool ? spool : default_spool(spool_buf, sizeof(spool_buf));
+  const char *sp = cw__cli_default_spool(spool, spool_buf, sizeof(spool_buf));
   if (sp == NULL) {
     fprintf(stderr, "crashwatch run: no spool: set --spool, "
                     "$CRASHWATCH_SPOOL or $HOME\n");

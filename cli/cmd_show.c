@@ -610,7 +610,7 @@ int cw__cmd_show(int argc, char **argv) {
   if (strcmp(arg, "latest") == 0)
     snprintf(q, sizeof(q), "latest");
   char buf[PATH_MAX];
-  spool = cw__rv_default_spool(spool, buf, sizeof(buf));
+  spool = cw__cli_default_spool(spool, buf, sizeof(buf));
   if (cw__rv_check_spool("crashwatch show", spool) != 0) {
     cw__symbolizer_free(s);
     return SHOW_EXIT_SPOOL;

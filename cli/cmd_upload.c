@@ -134,22 +134,6 @@ static int parse_count(const char *opt, const char *v, long long *out) {
   return 0;
 }
 
-static const char *default_spool(char *buf, size_t cap) {
-  const char *s = getenv("CRASHWATCH_SPOOL");
-  if (s != NULL && s[0] != '\0')
-    return s;
-  const char *x = getenv("XDG_STATE_HOME");
-  if (x != NULL && x[0] == '/') {
-    snprintf(buf, cap, "%s/crashwatch/reports", x);
-    return buf;
-  }
-  const char *h = getenv("HOME");
-  if (h == NULL || h[0] == '\0')
-    return NULL;
-  snprintf(buf, cap, "%s/.local/state/crashwatch/reports", h);
-  return buf;
-}
-
 enum {
   OPT_SPOOL = 256,
   OPT_DSN,
@@ -364,7 +348,7 @@ int cw__cmd_upload(int argc, char **argv) {
     return CW_UPLOAD_EXIT_USAGE;
   }
   char spool_buf[PATH_MAX];
-  cfg.spool_dir = spool ? spool : default_spool(spool_buf, sizeof(spool_buf));
+  cfg.spool_dir = cw__cli_default_spool(spool, spool_buf, sizeof(spool_buf));
   /* The spool is checked (docs/security.md) and then used by its resolved
    * path, so a symbolic link on the way cannot be swapped in between. */
   char spool_real[PATH_MAX];

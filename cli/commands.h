@@ -13,6 +13,12 @@ int cw__cmd_list(int argc, char **argv);
 int cw__cmd_show(int argc, char **argv);
 int cw__cmd_run(int argc, char **argv);
 
+/* The spool a command works on: given (--spool) if not NULL, else
+ * $CRASHWATCH_SPOOL, else ${XDG_STATE_HOME:-~/.local/state}/crashwatch/
+ * reports, the library's default (written into buf); NULL if none of
+ * them is set. default_spool.c. */
+const char *cw__cli_default_spool(const char *given, char *buf, size_t cap);
+
 /* symbolize's minidump mode (cmd_symbolize_dump.c): the dump at arg (or the
  * minidump.dmp of the report directory arg) walked and symbolized with s,
  * as text or JSON on stdout. Returns the exit status. */

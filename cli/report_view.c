@@ -22,24 +22,6 @@
  * than 512 MiB for a whole report; an event is usually under 1 MiB). */
 #define EVENT_MAX (64 * 1024 * 1024)
 
-const char *cw__rv_default_spool(const char *given, char *buf, size_t cap) {
-  if (given != NULL)
-    return given;
-  const char *s = getenv("CRASHWATCH_SPOOL");
-  if (s != NULL && s[0] != '\0')
-    return s;
-  const char *x = getenv("XDG_STATE_HOME");
-  if (x != NULL && x[0] == '/') {
-    snprintf(buf, cap, "%s/crashwatch/reports", x);
-    return buf;
-  }
-  const char *h = getenv("HOME");
-  if (h == NULL || h[0] == '\0')
-    return NULL;
-  snprintf(buf, cap, "%s/.local/state/crashwatch/reports", h);
-  return buf;
-}
-
 int cw__rv_check_spool(const char *cmd, const char *spool) {
   if (spool == NULL) {
     fprintf(stderr, "%s: no spool directory (--spool or CRASHWATCH_SPOOL)\n",

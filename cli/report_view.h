@@ -47,10 +47,6 @@ typedef struct {
   int has_journal;
 } cw__rv_t;
 
-/* The spool named by --spool, else $CRASHWATCH_SPOOL, else
- * ${XDG_STATE_HOME:-~/.local/state}/crashwatch/reports (NULL if none). */
-const char *cw__rv_default_spool(const char *given, char *buf, size_t cap);
-
 /* Checks that spool exists and is a readable directory; 0, or 1 with a
  * message on stderr naming cmd ("crashwatch list"). */
 int cw__rv_check_spool(const char *cmd, const char *spool);
