@@ -117,8 +117,17 @@ void cw__event_summary(const cw__jv_t *ev, cw__event_summary_t *s) {
   /* The program: the main executable is the first debug image. */
   const cw__jv_t *img = cw__jv_at(cw__jv_path(ev, "debug_meta.images"), 0);
   const char *prog = base(cw__jv_str(cw__jv_get(img, "code_file")));
+  /* A message event has no images: the watchdog names the sender in
+   * extra (crashwatch.program, crashwatch.pid). */
+  const cw__jv_t *extra = cw__jv_get(ev, "extra");
+  if (prog == NULL || prog[0] == '\0')
+    prog = cw__jv_str(cw__jv_get(extra, "crashwatch.program"));
   copy(s->program, sizeof(s->program),
        prog != NULL && prog[0] ? prog : s->thread_name);
+  double pid;
+  if (cw__jv_num(cw__jv_get(extra, "crashwatch.pid"), &pid) == 0 && pid > 0 &&
+      pid < 4194305.0)
+    s->pid = (long long)pid;
   /* The top in-app frame of the exception's stack, else the thread's. */
   const cw__jv_t *st = cw__jv_get(exc, "stacktrace");
   if (st == NULL)

@@ -28,7 +28,8 @@ typedef struct {
   char top_frame[320]; /* "function (file:line)" of the top in-app frame */
   char release[128];
   char environment[64];
-  long long pid; /* not in the event: the caller fills it from the
+  long long pid; /* a message event's extra crashwatch.pid; a crash's is
+                    not in the event: the caller fills it from the
                     minidump (md_pid.h); 0 unknown */
 } cw__event_summary_t;
 

@@ -240,6 +240,14 @@ static int respawn_prepare(const struct cw_options *o, const char *spool_abs,
     add_arg(r, &argc, "--environment");
     add_arg(r, &argc, environment);
   }
+  /* The program's name, which a message event carries (its sender may
+   * have exited before the watchdog could look). A copy: a daemon may
+   * rewrite its argv (setproctitle). */
+  const char *program = own(r, program_invocation_short_name);
+  if (program != NULL && program[0] != '\0') {
+    add_arg(r, &argc, "--program");
+    add_arg(r, &argc, program);
+  }
   /* What only cw_init's watchdog gets; the crash handler cuts the command
    * line here (r->image_arg). */
   r->image_arg = argc;

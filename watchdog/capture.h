@@ -18,6 +18,8 @@ typedef struct {
   const char *release;     /* Sentry release, or NULL */
   const char *environment; /* Sentry environment, or NULL */
   const char *dsn;         /* upload target, or NULL (report stays local) */
+  const char *program;     /* the app's executable's base name, read at start
+                              (events name their sender by it), or NULL */
   /* An uploader starts after the report is committed (a DSN or an upload
    * URL): the summary then names the report by id, not by a directory
    * the delivery will remove; the uploader says what became of it. */

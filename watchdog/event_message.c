@@ -93,6 +93,17 @@ static void extra_json(cw__json_t *j, const wd_message_t *m,
   if (app->s != NULL)
     app_members(j, scrub_of(m), app, 0);
   cw__wd_event_scope_extra_skip(j, m->es, app_has, (void *)app);
+  /* Who sent it, which a message event has nowhere else (a crash's
+   * minidump and debug images say it): `crashwatch list` and `show`
+   * print them. */
+  if (!app_has((void *)app, "crashwatch.pid")) {
+    cw__json_key(j, "crashwatch.pid");
+    cw__json_int(j, m->req->pid);
+  }
+  if (m->program != NULL && !app_has((void *)app, "crashwatch.program")) {
+    cw__json_key(j, "crashwatch.program");
+    cw__json_string(j, m->program);
+  }
   if (m->req->dropped > 0) {
     cw__json_key(j, "crashwatch.dropped_events");
     cw__json_uint(j, m->req->dropped);

@@ -125,7 +125,8 @@ int cw__wd_event_finish(const wd_config_t *cfg, wd_event_job_t *j,
                     .environment = cfg->environment,
                     .es = &es,
                     .sys = j->have_stack ? &j->stack.sys : sysinfo(),
-                    .stack = j->have_stack ? &j->stack : NULL};
+                    .stack = j->have_stack ? &j->stack : NULL,
+                    .program = cfg->program};
   cw__buf_t ev = CW_BUF_INIT;
   int rc = cw__wd_event_json_message(&m, &ev);
   spool_report_t *r = NULL;

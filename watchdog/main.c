@@ -13,7 +13,8 @@
  *
  * Usage: crashwatch-watchdog --fd N --pid PID --spool DIR [--summary-fd FD]
  *        [--include-environ] [--no-summary] [--release-early]
- *        [--release R] [--environment E] [--dsn DSN] [--upload-pending]
+ *        [--release R] [--environment E] [--program NAME] [--dsn DSN]
+ *        [--upload-pending]
  *        [--upload-at-exit]
  *        [--spool-limits REPORTS,BYTES,AGE_S,FAILED] [--scope-fd N]
  *        crashwatch-watchdog --upload --spool DIR [--lock-fd N]
@@ -168,7 +169,8 @@ static void usage(void) {
   fprintf(stderr, "usage: crashwatch-watchdog --fd N --pid PID --spool DIR "
                   "[--summary-fd FD] [--include-environ] [--no-summary] "
                   "[--release-early] "
-                  "[--release R] [--environment E] [--dsn DSN]\n"
+                  "[--release R] [--environment E] [--program NAME] "
+                  "[--dsn DSN]\n"
                   "Started by libcrashwatch; not meant to be run by hand.\n");
 }
 
@@ -434,6 +436,8 @@ int main(int argc, char **argv) {
       cfg.release = v, takes = 2;
     else if (strcmp(a, "--environment") == 0 && v)
       cfg.environment = v, takes = 2;
+    else if (strcmp(a, "--program") == 0 && v)
+      cfg.program = v, takes = 2;
     else if (strcmp(a, "--dsn") == 0 && v)
       cfg.dsn = v, takes = 2;
     else if (strcmp(a, "--spool-limits") == 0 && v)

@@ -25,6 +25,7 @@ typedef struct {
   const wd_event_scope_t *es; /* the scope as of the request */
   const wd_sysinfo_t *sys;    /* the host, for contexts os and device */
   const wd_capture_t *stack;  /* the caller's stack, or NULL */
+  const char *program;        /* the sender's executable's name, or NULL */
 } wd_message_t;
 
 /*

@@ -598,6 +598,10 @@ def t_events(work):
     dump = [r for r in rows if r["level"] == "error"]
     check(len(msg) == 1 and msg[0]["signal"] is None and msg[0]["title"],
           "message event %r" % rows)
+    # A message has no minidump: the program and pid come from the event
+    # (the watchdog's extra crashwatch.program / crashwatch.pid).
+    check(msg[0]["program"] == os.path.basename(prog) and msg[0]["pid"],
+          "message event's program and pid %r" % msg[0])
     check(len(dump) == 1 and dump[0]["signal"] is None and dump[0]["pid"],
           "dump event %r" % rows)
     # The top in-app frame is the program's, not crashwatch's own.
