@@ -69,8 +69,15 @@ static CHILD_FN int grandchild_main(void *arg) {
     syscall(SYS_fcntl, c->scope_fd, F_SETFD, 0);
   long r = syscall(SYS_chdir, "/");
   (void)r; /* else it stays in the app's directory; harmless */
-  unsigned long none = 0;
-  syscall(SYS_rt_sigprocmask, SIG_SETMASK, &none, NULL, sizeof(none));
+  /* Only the stop signals blocked, as the watchdog keeps them (a stop
+   * signals the whole cgroup; the watchdog ends when the app's end of the
+   * socket closes, after any report it is writing). Blocked from the
+   * exec on: the full watchdog's start (the dynamic loader, libc, a
+   * sanitizer's runtime) takes milliseconds, and a SIGTERM in them would
+   * otherwise kill it by default before main() blocks them. */
+  unsigned long stop =
+      (1ul << (SIGHUP - 1)) | (1ul << (SIGINT - 1)) | (1ul << (SIGTERM - 1));
+  syscall(SYS_rt_sigprocmask, SIG_SETMASK, &stop, NULL, sizeof(stop));
   /* syscall() leaves the reason in errno: the caller's thread's (no
    * CLONE_SETTLS), which it does not read while suspended, and the crash
    * handler restores errno before it returns anyway. */

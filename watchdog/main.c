@@ -487,8 +487,9 @@ int main(int argc, char **argv) {
    * whole cgroup, and the app may still crash while it shuts down, so the
    * watchdog ends when the app closes its end. One that comes in while a
    * report is being written waits until the report is finished, then ends
-   * the watchdog (default action). The idle stage blocked them already,
-   * so one sent between its exec and here is kept pending too. */
+   * the watchdog (default action). They come blocked through the exec
+   * (handler/launch.c, or the lazy watchdog's idle stage), so one sent
+   * while this process was starting is kept pending too. */
   sigset_t stop_sigs;
   sigemptyset(&stop_sigs);
   sigaddset(&stop_sigs, SIGTERM);
