@@ -251,7 +251,7 @@ def dump_checks(work, spool, ev, nthreads, message):
         return
     p = subprocess.run([sw, "-m", md], capture_output=True, text=True)
     check(p.returncode == 0, "minidump_stackwalk failed: " + p.stderr[-2000:])
-    walked = {l.split("|")[1] for l in p.stdout.splitlines()
+    walked = {l.split("|")[0] for l in p.stdout.splitlines()
               if l[:1].isdigit() and "|" in l}
     check(len(walked) == nthreads, "minidump_stackwalk: %d threads" %
           len(walked))
