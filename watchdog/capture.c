@@ -258,6 +258,19 @@ static void symbolize_report(const wd_config_t *cfg, wd_capture_t *c,
   cw__buf_free(&ev);
 }
 
+/* What a crash and a live dump do alike once the process is copied out:
+ * build-ids and host facts, unwinding, the stacks trimmed, a new event id
+ * and the symbolization budget. */
+static void prepare_report(wd_capture_t *c, char event_id[33]) {
+  cw__wd_capture_finish(c);
+  cw__wd_unwind_all(c);
+  cw__wd_trim_stacks(c, WD_STACK_SLACK);
+  cw__wd_new_event_id(event_id);
+  c->symbolize_budget_ms = (uint64_t)cw__wd_symbolize_budget_ms();
+  if (c->symbolize_budget_ms == 0)
+    c->symbolize_state = WD_SYMBOLIZE_DISABLED;
+}
+
 int cw__wd_handle_crash(const wd_config_t *cfg, const cw__crash_record_t *rec,
                         wd_release_fn release, void *release_ctx,
                         char *report_path, size_t cap) {
@@ -290,16 +303,10 @@ int cw__wd_handle_crash(const wd_config_t *cfg, const cw__crash_record_t *rec,
   if (capture_rc != 0 && c.nthreads == 0)
     capture_from_record(rec, &c);
 
-  cw__wd_capture_finish(&c);
-  cw__wd_unwind_all(&c);
-  cw__wd_trim_stacks(&c, WD_STACK_SLACK);
   char event_id[33];
-  cw__wd_new_event_id(event_id);
+  prepare_report(&c, event_id);
   char path[4096];
   int lock_fd;
-  c.symbolize_budget_ms = (uint64_t)cw__wd_symbolize_budget_ms();
-  if (c.symbolize_budget_ms == 0)
-    c.symbolize_state = WD_SYMBOLIZE_DISABLED;
   /* Durability first: the report is committed with the symbol tables'
    * names before any debug information is read. */
   scope_annotations(cfg, &st, &c, event_id);
@@ -381,16 +388,10 @@ int cw__wd_handle_dump(const wd_config_t *cfg, const cw__event_req_t *req,
   }
   c.live_message = message;
   c.dropped_events = req->dropped;
-  cw__wd_capture_finish(&c);
-  cw__wd_unwind_all(&c);
-  cw__wd_trim_stacks(&c, WD_STACK_SLACK);
   char event_id[33];
-  cw__wd_new_event_id(event_id);
+  prepare_report(&c, event_id);
   char path[4096];
   int lock_fd;
-  c.symbolize_budget_ms = (uint64_t)cw__wd_symbolize_budget_ms();
-  if (c.symbolize_budget_ms == 0)
-    c.symbolize_state = WD_SYMBOLIZE_DISABLED;
   scope_annotations(cfg, &st, &c, event_id);
   int rc = write_report(cfg, &c, &st, event_id, path, sizeof(path), &lock_fd);
   if (rc == 0) {
