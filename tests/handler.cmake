@@ -31,7 +31,8 @@ target_include_directories(test_events PRIVATE ${PROJECT_SOURCE_DIR}/handler)
 cw_add_unit_test(test_handler_session SOURCES unit/test_handler_session.c
     $<TARGET_OBJECTS:cw_handler_obj> $<TARGET_OBJECTS:cw_handler_sigctx>
     $<TARGET_OBJECTS:cw_common_sigctx> $<TARGET_OBJECTS:cw_handler_embed>
-  LIBS cw_spool cw_common Threads::Threads ${CMAKE_DL_LIBS} TIMEOUT 120)
+  LIBS cw_spool cw_common Threads::Threads ${CMAKE_DL_LIBS} cw_test_support
+  TIMEOUT 120)
 target_include_directories(test_handler_session PRIVATE
   ${PROJECT_SOURCE_DIR}/handler)
 

@@ -15,7 +15,7 @@
 #include <cmocka.h>
 #include "crash_record.h"
 
-pid_t cw__test_find_watchdog(void) {
+pid_t cw__test_find_watchdog_now(void) {
   char want[32];
   snprintf(want, sizeof(want), "%d", (int)getpid());
   DIR *d = opendir("/proc");
@@ -45,6 +45,35 @@ pid_t cw__test_find_watchdog(void) {
   }
   closedir(d);
   return found;
+}
+
+pid_t cw__test_find_watchdog(void) {
+  /* cw_init() returns once the watchdog's exec has replaced its memory
+   * (CLONE_VFORK), which the kernel signals before it has set up the new
+   * argument area: for that moment /proc/PID/cmdline reads empty. */
+  pid_t wd = 0;
+  for (int i = 0; i < 1000 && (wd = cw__test_find_watchdog_now()) == 0; i++)
+    usleep(2000);
+  return wd;
+}
+
+void cw__test_wait_gone(pid_t pid) {
+  for (;;) {
+    char path[64], st[256];
+    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+      return;
+    ssize_t n = read(fd, st, sizeof(st) - 1);
+    close(fd);
+    if (n <= 0)
+      return;
+    st[n] = '\0';
+    char *rp = strrchr(st, ')');
+    if (rp && (rp[2] == 'Z' || rp[2] == 'X'))
+      return;
+    usleep(2000);
+  }
 }
 
 int cw__test_recv_ack(int sock) {

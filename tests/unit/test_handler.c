@@ -64,14 +64,9 @@ static int setup(void **state) {
   return 0;
 }
 
-static void wait_gone(pid_t pid);
-
 static int teardown(void **state) {
   (void)state;
-  pid_t wd = cw__test_find_watchdog();
-  cw_shutdown();
-  if (wd > 0)
-    wait_gone(wd);
+  cw__test_shutdown();
   clear_env();
   return 0;
 }
@@ -96,27 +91,6 @@ static void assert_unchanged(const struct sigaction *before) {
     assert_int_equal(sigaction(crash_signals[i], NULL, &cur), 0);
     assert_ptr_equal(cur.sa_handler, before[i].sa_handler);
     assert_int_equal(cur.sa_flags, before[i].sa_flags);
-  }
-}
-
-/* Waits (bounded only by the CTest timeout) until pid is gone or a
- * zombie. */
-static void wait_gone(pid_t pid) {
-  for (;;) {
-    char path[64], st[256];
-    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-      return;
-    ssize_t n = read(fd, st, sizeof(st) - 1);
-    close(fd);
-    if (n <= 0)
-      return;
-    st[n] = '\0';
-    char *rp = strrchr(st, ')');
-    if (rp && (rp[2] == 'Z' || rp[2] == 'X'))
-      return;
-    usleep(2000);
   }
 }
 
@@ -172,7 +146,7 @@ static void expect_init_fails(int want, const char *msg_part) {
     fail_msg("cw_last_error() = \"%s\", want it to mention \"%s\"",
              cw_last_error(), msg_part);
   assert_unchanged(before);
-  assert_int_equal(cw__test_find_watchdog(), 0);
+  assert_int_equal(cw__test_find_watchdog_now(), 0);
 }
 
 static void test_init_bad_env_installs_nothing(void **state) {
@@ -267,7 +241,7 @@ static void test_init_installs_and_shutdown_restores(void **state) {
   assert_int_equal(sigaction(SIGBUS, NULL, &cur), 0);
   assert_ptr_equal(cur.sa_handler, prior_handler);
   assert_unchanged(before);
-  wait_gone(wd); /* the watchdog exits once our socket end closes */
+  cw__test_wait_gone(wd); /* the watchdog exits once our socket end closes */
   sigaction(SIGBUS, &before[1], NULL);
   cw_shutdown(); /* twice is fine */
 }
@@ -313,7 +287,7 @@ static void test_init_env_settings_reach_watchdog(void **state) {
   assert_true(proc_file_has(wd, "cmdline", "envtest@2.0"));
   assert_true(proc_file_has(wd, "cmdline", "staging"));
   cw_shutdown();
-  wait_gone(wd);
+  cw__test_wait_gone(wd);
   /* And the defaults: summary on, environ off. */
   unsetenv("CRASHWATCH_PRINT_SUMMARY");
   unsetenv("CRASHWATCH_INCLUDE_ENVIRON");
@@ -341,7 +315,7 @@ static void test_init_watchdog_resident_or_lazy(void **state) {
     assert_non_null(
         strstr(exe, lazy ? "crashwatch-wd-idle" : "crashwatch-watchdog"));
     cw_shutdown();
-    wait_gone(wd);
+    cw__test_wait_gone(wd);
   }
   /* The environment turns it on too. */
   setenv("CRASHWATCH_LAZY_WATCHDOG", "1", 1);
@@ -353,7 +327,7 @@ static void test_init_watchdog_resident_or_lazy(void **state) {
   assert_true(readlink(link, exe, sizeof(exe) - 1) > 0);
   assert_non_null(strstr(exe, "crashwatch-wd-idle"));
   cw_shutdown();
-  wait_gone(wd);
+  cw__test_wait_gone(wd);
   unsetenv("CRASHWATCH_LAZY_WATCHDOG");
 }
 
@@ -417,7 +391,8 @@ static void test_fork_child_exits(void **state) {
   }
   close(p[0]);
   cw_shutdown();
-  wait_gone(wd); /* hangs (CTest timeout) if the child held the socket */
+  cw__test_wait_gone(
+      wd); /* hangs (CTest timeout) if the child held the socket */
   close(p[1]);
   assert_int_equal(waitpid(c, &status, 0), c);
 }

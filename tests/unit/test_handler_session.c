@@ -24,6 +24,7 @@
 
 #include "crashwatch.h"
 #include "cw_session.h"
+#include "cw_test_support.h"
 
 static char tmpdir[PATH_MAX];
 static char spool[PATH_MAX + 16];
@@ -46,7 +47,7 @@ static int setup(void **state) {
 
 static int teardown(void **state) {
   (void)state;
-  cw_shutdown();
+  cw__test_shutdown();
   char cmd[PATH_MAX + 32];
   snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
   if (system(cmd) != 0)

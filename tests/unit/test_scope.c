@@ -64,7 +64,7 @@ static int setup(void **state) {
 
 static int teardown(void **state) {
   (void)state;
-  cw_shutdown();
+  cw__test_shutdown();
   return 0;
 }
 
@@ -772,7 +772,10 @@ static void test_scope_watchdog_holds_it(void **state) {
     fail_msg("the watchdog %d holds no crashwatch-scope memfd", (int)wd);
   cw__scope_snapshot_t s;
   assert_int_equal(cw__scope_snapshot(v.map, v.len, &s), 0);
-  assert_string_equal(kv_get(s.tags, s.ntags, "who"), "watchdog");
+  const char *who = kv_get(s.tags, s.ntags, "who");
+  if (who == NULL)
+    fail_msg("the watchdog %d maps a scope without the tag just set", (int)wd);
+  assert_string_equal(who, "watchdog");
   cw__scope_snapshot_free(&s);
   unmap(v);
 }
