@@ -329,8 +329,21 @@ def check_symbolize_agrees(cli, rdir, event):
     print("event.json vs crashwatch symbolize: %d frame(s) compared" % compared)
 
 
-def find_watchdog(app_pid):
-    """The pid of the watchdog whose command line says --pid app_pid."""
+def find_watchdog(app_pid, wait=0.0):
+    """The pid of the watchdog whose command line says --pid app_pid; with
+    wait, retries that long (a watchdog just started may still be in its
+    exec, its /proc/PID/cmdline empty for that moment)."""
+    import time
+    end = time.monotonic() + wait
+    while True:
+        wd = find_watchdog_now(app_pid)
+        if wd is not None or time.monotonic() >= end:
+            return wd
+        time.sleep(0.002)
+
+
+def find_watchdog_now(app_pid):
+    """find_watchdog() without waiting."""
     for d in os.listdir("/proc"):
         if not d.isdigit():
             continue
@@ -370,7 +383,7 @@ def term_watchdog_during_capture(p):
     import threading
     first = p.stdout.readline()
     m = re.search(rb"pid (\d+)", first)
-    wd = find_watchdog(int(m.group(1))) if m else None
+    wd = find_watchdog(int(m.group(1)), 2.0) if m else None
     check(wd is not None, "no watchdog found for %r" % first)
     state = {"sent": False}
 
@@ -409,7 +422,7 @@ def term_idle_then_crash(p):
     bytes."""
     first = p.stdout.readline()
     m = re.search(rb"pid (\d+)", first)
-    wd = find_watchdog(int(m.group(1))) if m else None
+    wd = find_watchdog(int(m.group(1)), 2.0) if m else None
     check(wd is not None, "no watchdog found for %r" % first)
     if wd is not None:
         os.kill(wd, signal.SIGTERM)

@@ -188,8 +188,9 @@ static void prev_handler(int signo) {
 }
 
 /* The watchdog is the process whose command line says --pid <our pid>.
- * SIGKILL: wait until it is dead. SIGSTOP: leave it stopped and say so. */
-static void signal_watchdog(int sig) {
+ * SIGKILL: wait until it is dead. SIGSTOP: leave it stopped and say so.
+ * Returns whether one was found. */
+static int signal_watchdog_once(int sig) {
   char want[32];
   snprintf(want, sizeof(want), "%d", (int)getpid());
   DIR *d = opendir("/proc");
@@ -244,12 +245,23 @@ static void signal_watchdog(int sig) {
     }
   }
   closedir(d);
-  if (!found) {
-    fprintf(stderr, "crashprog: no watchdog found\n");
-    exit(4);
+  return found;
+}
+
+/* signal_watchdog_once(), retried for up to 2 s: right after cw_init()
+ * the watchdog may still be finishing its exec, and its
+ * /proc/PID/cmdline reads empty for that moment. */
+static void signal_watchdog(int sig) {
+  for (int i = 0; i < 1000; i++) {
+    if (signal_watchdog_once(sig)) {
+      if (sig == SIGKILL)
+        printf("watchdog killed\n");
+      return;
+    }
+    usleep(2000);
   }
-  if (sig == SIGKILL)
-    printf("watchdog killed\n");
+  fprintf(stderr, "crashprog: no watchdog found\n");
+  exit(4);
 }
 
 /* The crash socket: the process's only AF_UNIX socket fd, or -1. */
