@@ -7,13 +7,12 @@
  * For 1, 16 and 128 threads, R times each: a fresh child process calls
  * cw_init(), starts the threads, tells us the CLOCK_MONOTONIC time just
  * before it dereferences NULL, and we record when the report directory is
- * renamed into the spool (inotify IN_MOVED_TO) and when waitpid() sees the
- * child die, in both release modes (durable before dead, the default, and
- * CRASHWATCH_RELEASE_EARLY=1), and durable-first again with a full scope
- * (tags, extras, contexts, user, trace and 100 breadcrumbs), interleaved.
- * Also: cw_init() time, the
- * watchdog's idle RSS, and the minidump size of a 6-thread process.
- * Medians are printed.
+ * renamed into the spool (inotify IN_MOVED_TO) and when the child's pidfd
+ * says it died (one poll loop stamps both as they happen), in both release
+ * modes (durable before dead, the default, and CRASHWATCH_RELEASE_EARLY=1), and
+ * durable-first again with a full scope (tags, extras, contexts, user, trace
+ * and 100 breadcrumbs), interleaved. Also: cw_init() time, the watchdog's idle
+ * RSS, and the minidump size of a 6-thread process. Medians are printed.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -27,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/inotify.h>
+#include <sys/syscall.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -127,9 +127,10 @@ static int child_main(int nthreads, int fd) {
     pthread_create(&t, NULL, idle_thread, NULL);
   }
   pthread_barrier_wait(&barrier);
-  /* Let the watchdog finish starting (exec, dynamic loading): an idle
-   * daemon's watchdog is long settled when it crashes. */
-  struct timespec ts = {0, 50 * 1000000L};
+  /* Let the watchdog finish starting and warm up (watchdog/main.c, after
+   * 100 ms idle): an idle daemon's watchdog is long settled when it
+   * crashes. */
+  struct timespec ts = {0, 200 * 1000000L};
   nanosleep(&ts, NULL);
   crash_now(fd);
   return 1;
@@ -171,16 +172,27 @@ static int one_crash(const char *self, int nthreads, uint64_t *to_report,
   uint64_t t_fault = 0;
   ssize_t n = read(p[0], &t_fault, sizeof(t_fault));
   close(p[0]);
-  int status;
-  waitpid(pid, &status, 0);
-  uint64_t t_exit = mono_ns();
-  uint64_t t_report = 0;
+  /* The rename and the exit, each stamped when it happens: one poll over
+   * the inotify fd and a pidfd of the child (in durable-first mode the
+   * rename comes first, and must not be read only after the exit). */
+  int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+  uint64_t t_exit = 0, t_report = 0;
   char report[NAME_MAX + 1] = "";
-  while (t_report == 0) {
-    struct pollfd pf = {.fd = in, .events = POLLIN};
-    if (poll(&pf, 1, 10000) <= 0)
+  while (t_report == 0 || t_exit == 0) {
+    struct pollfd pf[2] = {{.fd = t_report == 0 ? in : -1, .events = POLLIN},
+                           {.fd = t_exit == 0 ? pidfd : -1, .events = POLLIN}};
+    if (pidfd < 0 && t_exit == 0) {
+      pf[1].fd = -1;
+      if (t_report != 0)
+        break; /* no pidfd: the exit is taken from waitpid below */
+    }
+    if (poll(pf, 2, 10000) <= 0)
       break;
     uint64_t now = mono_ns();
+    if (pf[1].revents != 0)
+      t_exit = now;
+    if (pf[0].revents == 0)
+      continue;
     char buf[4096] __attribute__((aligned(8)));
     ssize_t len = read(in, buf, sizeof(buf));
     for (char *q = buf; len > 0 && q < buf + len;) {
@@ -192,6 +204,12 @@ static int one_crash(const char *self, int nthreads, uint64_t *to_report,
       q += sizeof(*ev) + ev->len;
     }
   }
+  int status;
+  waitpid(pid, &status, 0);
+  if (t_exit == 0)
+    t_exit = mono_ns();
+  if (pidfd >= 0)
+    close(pidfd);
   close(in);
   /* Let this crash's watchdog finish (symbolization runs after the report
    * is durable) before the next run: otherwise a back-to-back loop measures
@@ -206,8 +224,7 @@ static int one_crash(const char *self, int nthreads, uint64_t *to_report,
   close(e[0]);
   if (n != (ssize_t)sizeof(t_fault) || !WIFSIGNALED(status) || t_report == 0)
     return -1;
-  /* The exit is seen by waitpid after it happens and the report rename
-   * may come first; both are measured from the same clock. */
+  /* Both from the same clock as the fault. */
   *to_exit = t_exit - t_fault;
   *to_report = t_report - t_fault;
   char path[PATH_MAX + NAME_MAX + 32];
@@ -292,8 +309,8 @@ int main(int argc, char **argv) {
       return 1;
     }
     if (i == 0) {
-      struct timespec ts = {0, 200 * 1000000L};
-      nanosleep(&ts, NULL); /* let it finish starting up, then go idle */
+      struct timespec ts = {0, 500 * 1000000L};
+      nanosleep(&ts, NULL); /* started, warmed up (after 100 ms), idle */
       pid_t wd = find_watchdog();
       if (wd > 0) {
         rss = proc_kib(wd, "status", "VmRSS");

@@ -293,6 +293,98 @@ static void *sync_job(void *arg) {
   return NULL;
 }
 
+/* ---- sync workers ----
+ *
+ * A process that commits reports often, or must commit one fast (the
+ * watchdog), starts the workers once (cw__spool_sync_workers_start) and
+ * saves the thread creations at each commit. The committing thread takes
+ * jobs itself too, so a commit never waits on a worker that is not there
+ * (a forked child has none: the fork handler forgets them). */
+static struct {
+  pthread_mutex_t mu;
+  pthread_cond_t go, done;
+  int nworkers;
+  sync_job_t *jobs; /* the commit's, while njobs > 0 */
+  size_t njobs, next, finished;
+} pool = {.mu = PTHREAD_MUTEX_INITIALIZER,
+          .go = PTHREAD_COND_INITIALIZER,
+          .done = PTHREAD_COND_INITIALIZER};
+
+/* Under pool.mu: runs the next job, if any; returns whether it ran one. */
+static int pool_run_one(void) {
+  if (pool.next >= pool.njobs)
+    return 0;
+  sync_job_t *j = &pool.jobs[pool.next++];
+  pthread_mutex_unlock(&pool.mu);
+  sync_job(j);
+  pthread_mutex_lock(&pool.mu);
+  if (++pool.finished == pool.njobs)
+    pthread_cond_broadcast(&pool.done);
+  return 1;
+}
+
+static void *pool_main(void *arg) {
+  (void)arg;
+  pthread_mutex_lock(&pool.mu);
+  for (;;)
+    if (!pool_run_one())
+      pthread_cond_wait(&pool.go, &pool.mu);
+  return NULL;
+}
+
+static void pool_forget(void) {
+  pthread_mutex_init(&pool.mu, NULL);
+  pthread_cond_init(&pool.go, NULL);
+  pthread_cond_init(&pool.done, NULL);
+  pool.nworkers = 0;
+  pool.jobs = NULL;
+  pool.njobs = pool.next = pool.finished = 0;
+}
+
+int cw__spool_sync_workers_start(int n) {
+  pthread_mutex_lock(&pool.mu);
+  if (pool.nworkers == 0)
+    pthread_atfork(NULL, NULL, pool_forget);
+  pthread_attr_t attr;
+  int have_attr = pthread_attr_init(&attr) == 0;
+  if (have_attr) {
+    pthread_attr_setstacksize(&attr, 64 * 1024);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+  }
+  while (pool.nworkers < n && have_attr) {
+    pthread_t t;
+    if (pthread_create(&t, &attr, pool_main, NULL) != 0)
+      break;
+    pool.nworkers++;
+  }
+  if (have_attr)
+    pthread_attr_destroy(&attr);
+  int started = pool.nworkers;
+  pthread_mutex_unlock(&pool.mu);
+  return started;
+}
+
+/* The jobs, run by the workers and this thread together, while this
+ * thread also syncs dir_fd; returns dir_fd's result. */
+static int pool_sync(sync_job_t *jobs, size_t n, int dir_fd) {
+  pthread_mutex_lock(&pool.mu);
+  pool.jobs = jobs;
+  pool.njobs = n;
+  pool.next = pool.finished = 0;
+  pthread_cond_broadcast(&pool.go);
+  pthread_mutex_unlock(&pool.mu);
+  int rc = fsync(dir_fd) == 0 ? 0 : neg_errno();
+  pthread_mutex_lock(&pool.mu);
+  while (pool_run_one()) {
+  }
+  while (pool.finished < pool.njobs)
+    pthread_cond_wait(&pool.done, &pool.mu);
+  pool.jobs = NULL;
+  pool.njobs = pool.next = pool.finished = 0;
+  pthread_mutex_unlock(&pool.mu);
+  return rc;
+}
+
 /* Syncs the report's files and its directory, all at once. The kernel then
  * serves them with one journal commit where one at a time took one each (ext4,
  * xfs), which is most of a crash's time from fault to durable. Any order of
@@ -300,30 +392,38 @@ static void *sync_job(void *arg) {
  * visible. Closes the files. Returns 0 or a negative errno. */
 static int sync_report(spool_report_t *r) {
   sync_job_t jobs[SPOOL_PENDING_MAX];
-  pthread_t th[SPOOL_PENDING_MAX];
-  int started[SPOOL_PENDING_MAX];
-  pthread_attr_t attr;
-  int have_attr = pthread_attr_init(&attr) == 0;
-  if (have_attr)
-    pthread_attr_setstacksize(&attr, 64 * 1024);
-  /* A thread per file; this one syncs the directory meanwhile. */
-  for (size_t i = 0; i < r->npending; i++) {
-    jobs[i].fd = r->pending[i];
-    jobs[i].rc = 0;
-    started[i] = pthread_create(&th[i], have_attr ? &attr : NULL, sync_job,
-                                &jobs[i]) == 0;
-    if (!started[i])
-      sync_job(&jobs[i]); /* no thread: in turn */
+  for (size_t i = 0; i < r->npending; i++)
+    jobs[i] = (sync_job_t){r->pending[i], 0};
+  int rc;
+  pthread_mutex_lock(&pool.mu);
+  int have_workers = pool.nworkers > 0;
+  pthread_mutex_unlock(&pool.mu);
+  if (have_workers) {
+    rc = pool_sync(jobs, r->npending, r->dir_fd);
+  } else {
+    /* A thread per file; this one syncs the directory meanwhile. */
+    pthread_t th[SPOOL_PENDING_MAX];
+    int started[SPOOL_PENDING_MAX];
+    pthread_attr_t attr;
+    int have_attr = pthread_attr_init(&attr) == 0;
+    if (have_attr)
+      pthread_attr_setstacksize(&attr, 64 * 1024);
+    for (size_t i = 0; i < r->npending; i++) {
+      started[i] = pthread_create(&th[i], have_attr ? &attr : NULL, sync_job,
+                                  &jobs[i]) == 0;
+      if (!started[i])
+        sync_job(&jobs[i]); /* no thread: in turn */
+    }
+    rc = fsync(r->dir_fd) == 0 ? 0 : neg_errno();
+    for (size_t i = 0; i < r->npending; i++)
+      if (started[i])
+        pthread_join(th[i], NULL);
+    if (have_attr)
+      pthread_attr_destroy(&attr);
   }
-  int rc = fsync(r->dir_fd) == 0 ? 0 : neg_errno();
-  for (size_t i = 0; i < r->npending; i++) {
-    if (started[i])
-      pthread_join(th[i], NULL);
+  for (size_t i = 0; i < r->npending; i++)
     if (jobs[i].rc != 0 && rc == 0)
       rc = jobs[i].rc;
-  }
-  if (have_attr)
-    pthread_attr_destroy(&attr);
   for (size_t i = 0; i < r->npending; i++)
     if (close(r->pending[i]) != 0 && rc == 0)
       rc = neg_errno();

@@ -105,7 +105,7 @@ if(CW_HAVE_EMBEDDED_WATCHDOG)
       stack-thread shlib threads50 two-threads prev-handler no-watchdog
       stopped-watchdog fork-child environ ignored-kill fsize pidns pidns-early
       term-watchdog term-idle term-idle-lazy lazy-segv lazy-threads50 daemonize daemon-closefds workers workers-nocover fd-closed
-      fd-dup2 fd-reused seccomp-watchdog vdso)
+      fd-dup2 fd-reused seccomp-watchdog vdso warm)
   set(_cw_crash_cases_O0 null abort fpe stack-thread shlib two-threads)
   foreach(v O2 O0)
     if(v STREQUAL "O0")

@@ -3,8 +3,9 @@
  * capture that need no live process: module ELF files (build-ids), CPU
  * identification, /proc/cpuinfo, the distribution's release file. Normal
  * context, watchdog process. The host facts are the same for every crash:
- * cw__wd_host_prefetch() reads them in a thread of their own while the
- * capture runs, off the path from fault to durable report.
+ * a resident watchdog reads them once while it waits (cw__wd_host_warm);
+ * otherwise cw__wd_host_prefetch() reads them in a thread of their own
+ * while the capture runs, off the path from fault to durable report.
  */
 #include <cpuid.h>
 #include <pthread.h>
@@ -182,6 +183,29 @@ static struct {
   host_t host;
 } prefetch;
 
+static char *dup_text(const char *t, size_t len) {
+  char *d = t != NULL ? malloc(len + 1) : NULL;
+  if (d != NULL) {
+    memcpy(d, t, len);
+    d[len] = '\0';
+  }
+  return d;
+}
+
+/* Read while the watchdog waited (cw__wd_host_warm): kept for every
+ * crash after. */
+static struct {
+  int have;
+  host_t host;
+} warm;
+
+void cw__wd_host_warm(void) {
+  if (warm.have || prefetch.started)
+    return;
+  host_read(&warm.host);
+  warm.have = 1;
+}
+
 static void *prefetch_main(void *arg) {
   (void)arg;
   host_read(&prefetch.host);
@@ -189,15 +213,25 @@ static void *prefetch_main(void *arg) {
 }
 
 void cw__wd_host_prefetch(void) {
-  if (prefetch.started)
+  if (prefetch.started || warm.have)
     return;
   prefetch.started =
       pthread_create(&prefetch.thread, NULL, prefetch_main, NULL) == 0;
 }
 
-/* The host facts: the prefetched ones (the first time after
- * cw__wd_host_prefetch), else read now. */
+/* The host facts: the ones read while waiting (cw__wd_host_warm), the
+ * prefetched ones (the first time after cw__wd_host_prefetch), else read
+ * now. */
 static void host_take(host_t *h) {
+  if (warm.have) {
+    /* The caller frees what it takes: copies of the kept texts. */
+    *h = warm.host;
+    h->cpuinfo = dup_text(warm.host.cpuinfo, warm.host.cpuinfo_len);
+    h->cpuinfo_len = h->cpuinfo ? warm.host.cpuinfo_len : 0;
+    h->lsb = dup_text(warm.host.lsb, warm.host.lsb_len);
+    h->lsb_len = h->lsb ? warm.host.lsb_len : 0;
+    return;
+  }
   if (prefetch.started && pthread_join(prefetch.thread, NULL) == 0) {
     prefetch.started = 0;
     *h = prefetch.host;

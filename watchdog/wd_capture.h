@@ -267,6 +267,11 @@ void cw__wd_capture_finish(wd_capture_t *cap);
  * cw__wd_capture_finish (which joins it). Call it before a capture. */
 void cw__wd_host_prefetch(void);
 
+/* Reads the host facts now and keeps them for every later capture (a
+ * resident watchdog calls it while it waits; the facts are the host's
+ * as of then). After it, cw__wd_host_prefetch does nothing. */
+void cw__wd_host_warm(void);
+
 /* Reads the host facts into sys (no process needed). */
 void cw__wd_sysinfo_read(wd_sysinfo_t *sys);
 

@@ -264,6 +264,51 @@ static void signal_watchdog(int sig) {
   exit(4);
 }
 
+/* The number of threads of the watchdog whose command line says
+ * --pid <our pid>, or -1 if there is none. */
+static int watchdog_threads(void) {
+  char want[32];
+  snprintf(want, sizeof(want), "%d", (int)getpid());
+  DIR *d = opendir("/proc");
+  if (d == NULL)
+    return -1;
+  struct dirent *e;
+  int threads = -1;
+  while (threads < 0 && (e = readdir(d)) != NULL) {
+    int pid = atoi(e->d_name);
+    if (pid <= 0 || pid == getpid())
+      continue;
+    char path[64], buf[4096];
+    snprintf(path, sizeof(path), "/proc/%d/cmdline", pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+      continue;
+    ssize_t n = read(fd, buf, sizeof(buf) - 1);
+    close(fd);
+    if (n <= 0)
+      continue;
+    buf[n] = '\0';
+    int is_wd = strstr(buf, "crashwatch-watchdog") != NULL, has_pid = 0;
+    for (char *p = buf; p < buf + n; p += strlen(p) + 1)
+      if (strcmp(p, "--pid") == 0 && p + strlen(p) + 1 < buf + n &&
+          strcmp(p + strlen(p) + 1, want) == 0)
+        has_pid = 1;
+    if (!is_wd || !has_pid)
+      continue;
+    snprintf(path, sizeof(path), "/proc/%d/task", pid);
+    DIR *t = opendir(path);
+    if (t == NULL)
+      continue;
+    threads = 0;
+    struct dirent *te;
+    while ((te = readdir(t)) != NULL)
+      threads += te->d_name[0] != '.';
+    closedir(t);
+  }
+  closedir(d);
+  return threads;
+}
+
 /* The crash socket: the process's only AF_UNIX socket fd, or -1. */
 static int crash_socket_fd(void) {
   DIR *d = opendir("/proc/self/fd");
@@ -391,6 +436,15 @@ int main(int argc, char **argv) {
     return 3;
   }
   printf("pid %d tid %ld\n", (int)getpid(), (long)syscall(SYS_gettid));
+  /* CRASHPROG_SETTLE_MS: wait that long before the mode runs (a daemon
+   * whose watchdog has settled and warmed up), then say how many threads
+   * the watchdog runs. */
+  const char *settle = getenv("CRASHPROG_SETTLE_MS");
+  if (settle != NULL) {
+    usleep((useconds_t)atoi(settle) * 1000u);
+    printf("watchdog threads %d\n", watchdog_threads());
+    fflush(stdout);
+  }
   if (strcmp(mode, "init-only") == 0)
     return 0; /* no crash: exit right after cw_init */
 

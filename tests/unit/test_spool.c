@@ -129,6 +129,96 @@ static void test_spool_commit_syncs_and_closes_every_file(void **state) {
   assert_int_equal(count_listed(), listed_before + 1);
 }
 
+/* Commits one report of nfiles small files named by id; checks each file
+ * reads back from the committed directory. */
+static void commit_checked(const char *id, int nfiles) {
+  spool_report_t *r;
+  assert_int_equal(cw__spool_report_begin(dir, id, &r), 0);
+  for (int i = 0; i < nfiles; i++) {
+    char name[32], body[64];
+    snprintf(name, sizeof(name), "f%02d.txt", i);
+    int len = snprintf(body, sizeof(body), "%s file %d", id, i);
+    assert_int_equal(cw__spool_report_write_file(r, name, body, (size_t)len),
+                     0);
+  }
+  char final_path[PATH_MAX];
+  assert_int_equal(cw__spool_report_commit(r, final_path, sizeof(final_path)),
+                   0);
+  for (int i = 0; i < nfiles; i++) {
+    char file[PATH_MAX + 16], want[64], got[64] = "";
+    snprintf(file, sizeof(file), "%s/f%02d.txt", final_path, i);
+    snprintf(want, sizeof(want), "%s file %d", id, i);
+    FILE *f = fopen(file, "r");
+    assert_non_null(f);
+    assert_non_null(fgets(got, sizeof(got), f));
+    fclose(f);
+    assert_string_equal(got, want);
+  }
+}
+
+static int count_tasks(void) {
+  DIR *d = opendir("/proc/self/task");
+  assert_non_null(d);
+  int n = 0;
+  struct dirent *e;
+  while ((e = readdir(d)) != NULL)
+    n += e->d_name[0] != '.';
+  closedir(d);
+  return n;
+}
+
+/* The sync workers (what the watchdog starts when it warms up): commits
+ * with more files than workers, and more than a commit syncs at once, come
+ * out whole; starting again adds none; a forked child, which has no
+ * workers, still commits (the commit takes the jobs itself) and does not
+ * hang on the parent's. */
+static void test_spool_sync_workers(void **state) {
+  (void)state;
+  int tasks = count_tasks();
+  int fds_before = count_open_fds();
+  size_t listed_before = count_listed();
+  assert_int_equal(cw__spool_sync_workers_start(3), 3);
+  assert_int_equal(count_tasks(), tasks + 3);
+  assert_int_equal(cw__spool_sync_workers_start(3), 3);
+  assert_int_equal(count_tasks(), tasks + 3);
+  commit_checked("3123456789abcdef0123456789abcdef", 2);
+  commit_checked("4123456789abcdef0123456789abcdef", 20);
+  commit_checked("5123456789abcdef0123456789abcdef", 0);
+  assert_int_equal(count_open_fds(), fds_before);
+  pid_t c = fork();
+  assert_true(c >= 0);
+  if (c == 0) {
+    alarm(20); /* a hang is a failure, not a stuck suite */
+    if (count_tasks() != 1)
+      _exit(2);
+    /* No cmocka asserts here: the parent checks what the child wrote. */
+    spool_report_t *r;
+    if (cw__spool_report_begin(dir, "6123456789abcdef0123456789abcdef", &r))
+      _exit(3);
+    for (int i = 0; i < 5; i++) {
+      char name[32];
+      snprintf(name, sizeof(name), "f%02d.txt", i);
+      if (cw__spool_report_write_file(r, name, "child", 5) != 0)
+        _exit(4);
+    }
+    _exit(cw__spool_report_commit(r, NULL, 0) == 0 ? 0 : 5);
+  }
+  int st;
+  assert_int_equal(waitpid(c, &st, 0), c);
+  assert_true(WIFEXITED(st));
+  assert_int_equal(WEXITSTATUS(st), 0);
+  for (int i = 0; i < 5; i++) {
+    char file[PATH_MAX + 64];
+    snprintf(file, sizeof(file),
+             "%s/6123456789abcdef0123456789abcdef/f%02d.txt", dir, i);
+    struct stat fst;
+    assert_int_equal(stat(file, &fst), 0);
+    assert_int_equal(fst.st_size, 5);
+  }
+  commit_checked("7123456789abcdef0123456789abcdef", 4);
+  assert_int_equal(count_listed(), listed_before + 5);
+}
+
 static void test_spool_half_written_report_is_never_listed(void **state) {
   (void)state;
   const char *id = "0123456789abcdef0123456789abcdef";
@@ -608,6 +698,7 @@ int main(void) {
       cmocka_unit_test(test_spool_ensure_dir_creates_private_dirs),
       cmocka_unit_test(test_spool_half_written_report_is_never_listed),
       cmocka_unit_test(test_spool_commit_syncs_and_closes_every_file),
+      cmocka_unit_test(test_spool_sync_workers),
       cmocka_unit_test(
           test_spool_writer_killed_mid_report_leaves_nothing_listed),
       cmocka_unit_test(test_spool_abort_removes_everything),
