@@ -30,6 +30,7 @@
  * with the same command line plus `--image-fd N` (this executable's fd,
  * close-on-exec by then; accepted and ignored here).
  */
+#include <dirent.h>
 #include <errno.h>
 #include <limits.h>
 #include <malloc.h>
@@ -174,11 +175,15 @@ static void map_scope(wd_config_t *cfg, long fd) {
  * the host facts, starts the spool's sync threads, and touches the app's
  * scope mapping and the heap and stack a capture uses, so the first crash does
  * not pay for fresh pages (on virtual machines, a page the guest touches for
- * the first time can cost over 10 us). What it keeps: WARM_HEAP_BYTES of heap,
- * the threads' stacks, a few KiB of host facts, and the scope memfd's pages
- * allocated (the size of the mapping). docs/capture.md. */
+ * the first time can cost over 10 us). What it keeps: 1 MiB of heap and
+ * 16 KiB more per thread the app has then (a capture copies up to that of
+ * each stack), at most 4 MiB; the threads' stacks, a few KiB of host facts,
+ * and the scope memfd's pages allocated (the size of the mapping).
+ * docs/capture.md. */
 #define WARM_AFTER_MS 100
-#define WARM_HEAP_BYTES (1u << 20)
+#define WARM_HEAP_BASE (1u << 20)
+#define WARM_HEAP_PER_THREAD (16u * 1024)
+#define WARM_HEAP_MAX (4u << 20)
 #define WARM_STACK_BYTES (128u * 1024)
 
 __attribute__((noinline)) static void warm_stack(void) {
@@ -187,7 +192,22 @@ __attribute__((noinline)) static void warm_stack(void) {
     pages[i] = 0;
 }
 
-static void warm_up(const wd_config_t *cfg) {
+/* The threads of process pid now, or 0. */
+static size_t count_threads(long pid) {
+  char path[64];
+  snprintf(path, sizeof(path), "/proc/%ld/task", pid);
+  DIR *d = opendir(path);
+  if (d == NULL)
+    return 0;
+  size_t n = 0;
+  struct dirent *e;
+  while ((e = readdir(d)) != NULL)
+    n += e->d_name[0] != '.';
+  closedir(d);
+  return n;
+}
+
+static void warm_up(const wd_config_t *cfg, long app_pid) {
   cw__wd_host_warm();
   /* The app's scope: the pages it never wrote are holes in the memfd, and
    * the crash's first read of each would allocate it. MADV_POPULATE_READ
@@ -202,11 +222,14 @@ static void warm_up(const wd_config_t *cfg) {
   /* The heap's top is kept (not given back below twice the reserve), and
    * allocations below twice the reserve come from it, not from fresh
    * mmaps. */
-  mallopt(M_TRIM_THRESHOLD, (int)(2 * WARM_HEAP_BYTES));
-  mallopt(M_MMAP_THRESHOLD, (int)(2 * WARM_HEAP_BYTES));
-  volatile char *p = malloc(WARM_HEAP_BYTES);
+  size_t heap = WARM_HEAP_BASE + WARM_HEAP_PER_THREAD * count_threads(app_pid);
+  if (heap > WARM_HEAP_MAX)
+    heap = WARM_HEAP_MAX;
+  mallopt(M_TRIM_THRESHOLD, (int)(2 * heap));
+  mallopt(M_MMAP_THRESHOLD, (int)(2 * heap));
+  volatile char *p = malloc(heap);
   if (p != NULL) {
-    for (size_t i = 0; i < WARM_HEAP_BYTES; i += 4096)
+    for (size_t i = 0; i < heap; i += 4096)
       p[i] = 0;
     free((void *)p);
   }
@@ -578,7 +601,7 @@ int main(int argc, char **argv) {
     }
     if (ready == 0 && !warmed) {
       warmed = 1;
-      warm_up(&cfg);
+      warm_up(&cfg, pid);
       continue;
     }
     reap_finishers(0);

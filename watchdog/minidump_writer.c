@@ -258,6 +258,18 @@ int cw__wd_minidump_build(const wd_capture_t *cap, cw__buf_t *b) {
   enum { FIXED_STREAMS = 9 }; /* the Crashpad info stream included */
   size_t nstreams = FIXED_STREAMS + cap->nblobs;
 
+  /* Room for the bulk at once: the memory and the blobs, and a few KiB
+   * per thread and module for the lists and names. Grown by doubling from
+   * a small buffer, a 64-thread dump moved through twice its size of
+   * fresh pages. */
+  size_t guess = 64 * 1024 + cap->nthreads * 2048 + cap->nmodules * 1024;
+  for (size_t i = 0; i < cap->nregions; i++)
+    guess += cap->regions[i].len;
+  for (size_t i = 0; i < cap->nblobs; i++)
+    guess += cap->blobs[i].len;
+  if (cw__buf_reserve(b, guess) != 0)
+    return CW_ENOMEM;
+
   md_header_t h;
   memset(&h, 0, sizeof(h));
   h.signature = 0; /* written last by cw__wd_minidump_write */
