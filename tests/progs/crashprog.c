@@ -187,18 +187,17 @@ static void prev_handler(int signo) {
   }
 }
 
-/* The watchdog is the process whose command line says --pid <our pid>.
- * SIGKILL: wait until it is dead. SIGSTOP: leave it stopped and say so.
- * Returns whether one was found. */
-static int signal_watchdog_once(int sig) {
+/* The watchdog: the process whose command line names crashwatch-watchdog
+ * and says --pid <our pid>; 0 if there is none now. */
+static pid_t find_watchdog(void) {
   char want[32];
   snprintf(want, sizeof(want), "%d", (int)getpid());
   DIR *d = opendir("/proc");
   if (d == NULL)
     die("opendir /proc");
   struct dirent *e;
-  int found = 0;
-  while ((e = readdir(d)) != NULL) {
+  pid_t found = 0;
+  while (found == 0 && (e = readdir(d)) != NULL) {
     int pid = atoi(e->d_name);
     if (pid <= 0 || pid == getpid())
       continue;
@@ -212,100 +211,73 @@ static int signal_watchdog_once(int sig) {
     if (n <= 0)
       continue;
     buf[n] = '\0';
-    int is_wd = strstr(buf, "crashwatch-watchdog") != NULL;
-    int has_pid = 0;
+    if (strstr(buf, "crashwatch-watchdog") == NULL)
+      continue;
     for (char *p = buf; p < buf + n; p += strlen(p) + 1)
       if (strcmp(p, "--pid") == 0 && p + strlen(p) + 1 < buf + n &&
           strcmp(p + strlen(p) + 1, want) == 0)
-        has_pid = 1;
-    if (!is_wd || !has_pid)
-      continue;
-    kill(pid, sig);
-    found = 1;
-    if (sig == SIGSTOP) {
-      printf("watchdog stopped %d\n", pid);
-      break;
-    }
-    /* Wait until it is gone or a zombie: its socket is closed by then. */
-    for (;;) {
-      char st[256];
-      snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-      fd = open(path, O_RDONLY | O_CLOEXEC);
-      if (fd < 0)
-        break;
-      n = read(fd, st, sizeof(st) - 1);
-      close(fd);
-      if (n <= 0)
-        break;
-      st[n] = '\0';
-      char *rp = strrchr(st, ')');
-      if (rp != NULL && rp[1] == ' ' && (rp[2] == 'Z' || rp[2] == 'X'))
-        break;
-      usleep(1000);
-    }
+        found = pid;
   }
   closedir(d);
   return found;
 }
 
-/* signal_watchdog_once(), retried for up to 2 s: right after cw_init()
- * the watchdog may still be finishing its exec, and its
- * /proc/PID/cmdline reads empty for that moment. */
-static void signal_watchdog(int sig) {
+/* The watchdog, looked for up to 2 s: right after cw_init() it may still
+ * be finishing its exec, and its /proc/PID/cmdline reads empty for that
+ * moment. Exits 4 if there is none. */
+static pid_t wait_watchdog(void) {
   for (int i = 0; i < 1000; i++) {
-    if (signal_watchdog_once(sig)) {
-      if (sig == SIGKILL)
-        printf("watchdog killed\n");
-      return;
-    }
+    pid_t wd = find_watchdog();
+    if (wd > 0)
+      return wd;
     usleep(2000);
   }
   fprintf(stderr, "crashprog: no watchdog found\n");
   exit(4);
 }
 
-/* The number of threads of the watchdog whose command line says
- * --pid <our pid>, or -1 if there is none. */
-static int watchdog_threads(void) {
-  char want[32];
-  snprintf(want, sizeof(want), "%d", (int)getpid());
-  DIR *d = opendir("/proc");
-  if (d == NULL)
-    return -1;
-  struct dirent *e;
-  int threads = -1;
-  while (threads < 0 && (e = readdir(d)) != NULL) {
-    int pid = atoi(e->d_name);
-    if (pid <= 0 || pid == getpid())
-      continue;
-    char path[64], buf[4096];
-    snprintf(path, sizeof(path), "/proc/%d/cmdline", pid);
+/* SIGKILL: waits until the watchdog is dead. SIGSTOP: leaves it stopped
+ * and says so. */
+static void signal_watchdog(int sig) {
+  pid_t pid = wait_watchdog();
+  kill(pid, sig);
+  if (sig == SIGSTOP) {
+    printf("watchdog stopped %d\n", (int)pid);
+    return;
+  }
+  /* Wait until it is gone or a zombie: its socket is closed by then. */
+  for (;;) {
+    char path[64], st[256];
+    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
-      continue;
-    ssize_t n = read(fd, buf, sizeof(buf) - 1);
+      break;
+    ssize_t n = read(fd, st, sizeof(st) - 1);
     close(fd);
     if (n <= 0)
-      continue;
-    buf[n] = '\0';
-    int is_wd = strstr(buf, "crashwatch-watchdog") != NULL, has_pid = 0;
-    for (char *p = buf; p < buf + n; p += strlen(p) + 1)
-      if (strcmp(p, "--pid") == 0 && p + strlen(p) + 1 < buf + n &&
-          strcmp(p + strlen(p) + 1, want) == 0)
-        has_pid = 1;
-    if (!is_wd || !has_pid)
-      continue;
-    snprintf(path, sizeof(path), "/proc/%d/task", pid);
-    DIR *t = opendir(path);
-    if (t == NULL)
-      continue;
-    threads = 0;
-    struct dirent *te;
-    while ((te = readdir(t)) != NULL)
-      threads += te->d_name[0] != '.';
-    closedir(t);
+      break;
+    st[n] = '\0';
+    char *rp = strrchr(st, ')');
+    if (rp != NULL && rp[1] == ' ' && (rp[2] == 'Z' || rp[2] == 'X'))
+      break;
+    usleep(1000);
   }
-  closedir(d);
+  if (sig == SIGKILL)
+    printf("watchdog killed\n");
+}
+
+/* The number of threads of the watchdog, or -1 if there is none. */
+static int watchdog_threads(void) {
+  char path[64];
+  snprintf(path, sizeof(path), "/proc/%d/task", (int)wait_watchdog());
+  DIR *t = opendir(path);
+  if (t == NULL)
+    return -1;
+  int threads = 0;
+  struct dirent *te;
+  while ((te = readdir(t)) != NULL)
+    threads += te->d_name[0] != '.';
+  closedir(t);
   return threads;
 }
 
