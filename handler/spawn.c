@@ -10,7 +10,13 @@
  * record is pending, which puts an exec() on the crash's clock.
  * CRASHWATCH_WATCHDOG / the option path is exec()d directly.
  * The app is suspended until the watchdog has exec()d or failed to.
+ *
+ * Where `make install` put the same image beside the library
+ * (libexec/crashwatch-watchdog.img), that file is executed instead of a
+ * memfd copy (open_installed_image): the copy was a good part of
+ * cw_init's time, and a private copy of the image in every process.
  */
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -88,6 +94,59 @@ static int make_memfd(const char *name, const unsigned char *start,
   if (restore)
     setrlimit(RLIMIT_FSIZE, &fsz);
   return rc;
+}
+
+#ifndef CW_WATCHDOG_IMAGE_REL
+#define CW_WATCHDOG_IMAGE_REL "../libexec/crashwatch-watchdog.img"
+#endif
+
+/* The installed copy of the embedded watchdog, opened, if it is exactly
+ * the embedded bytes and only root or this process's effective user can
+ * change it (a setuid app must not run what its real user could edit);
+ * else -1, and the memfd copy is used. Where: CRASHWATCH_WATCHDOG_IMAGE
+ * (tests; ignored in a setuid program), else CW_WATCHDOG_IMAGE_REL from
+ * the directory of the file this library was loaded from. */
+static int open_installed_image(void) {
+  size_t len = (size_t)(cw__watchdog_blob_end - cw__watchdog_blob_start);
+  char path[PATH_MAX];
+  const char *env = secure_getenv("CRASHWATCH_WATCHDOG_IMAGE");
+  if (env != NULL && *env != '\0') {
+    if (strcmp(env, "none") == 0)
+      return -1;
+    snprintf(path, sizeof(path), "%s", env);
+  } else {
+    Dl_info info;
+    if (dladdr((void *)open_installed_image, &info) == 0 ||
+        info.dli_fname == NULL || info.dli_fname[0] != '/')
+      return -1;
+    const char *slash = strrchr(info.dli_fname, '/');
+    int n =
+        snprintf(path, sizeof(path), "%.*s/%s", (int)(slash - info.dli_fname),
+                 info.dli_fname, CW_WATCHDOG_IMAGE_REL);
+    if (n < 0 || (size_t)n >= sizeof(path))
+      return -1;
+  }
+  if (len == 0 || path[0] != '/')
+    return -1;
+  int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0)
+    return -1;
+  struct stat st;
+  int ok = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+           (size_t)st.st_size == len &&
+           (st.st_uid == 0 || st.st_uid == geteuid()) &&
+           (st.st_mode & (S_IWGRP | S_IWOTH)) == 0;
+  if (ok) {
+    void *m = mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, 0);
+    ok = m != MAP_FAILED && memcmp(m, cw__watchdog_blob_start, len) == 0;
+    if (m != MAP_FAILED)
+      munmap(m, len);
+  }
+  if (!ok) {
+    close(fd);
+    return -1;
+  }
+  return fd;
 }
 
 /* Moves fd to a number >= 3 (close-on-exec), so a daemon that closed its
@@ -270,16 +329,25 @@ static int respawn_prepare(const struct cw_options *o, const char *spool_abs,
   return 0;
 }
 
-int cw__spawn_watchdog(const struct cw_options *o, const char *spool_abs,
-                       int *sock_out, pid_t *pid_out) {
+/* One attempt; installed: use the installed image if there is one
+ * (*installed_failed is set if it was, and could not be executed). */
+static int spawn_once(const struct cw_options *o, const char *spool_abs,
+                      int *sock_out, pid_t *pid_out, int installed,
+                      int *installed_failed) {
   int exe_fd = -1, image_fd = -1, sv[2] = {-1, -1};
   int devnull = -1;
   int rc = 0;
+  int from_installed = 0;
   if (o->watchdog_path == NULL) {
     /* The full watchdog, or with lazy_watchdog the idle stage (which this
      * library has whenever it embeds a watchdog). */
-    image_fd = make_memfd("crashwatch-watchdog", cw__watchdog_blob_start,
-                          cw__watchdog_blob_end);
+    /* Not for the lazy watchdog: its idle stage would find out at the
+     * crash that the file cannot be executed. */
+    image_fd = installed && !o->lazy_watchdog ? open_installed_image() : -1;
+    from_installed = image_fd >= 0;
+    if (image_fd < 0)
+      image_fd = make_memfd("crashwatch-watchdog", cw__watchdog_blob_start,
+                            cw__watchdog_blob_end);
     if (image_fd < 0)
       return image_fd;
     if (o->lazy_watchdog &&
@@ -340,6 +408,12 @@ int cw__spawn_watchdog(const struct cw_options *o, const char *spool_abs,
                       .stacks = r->stacks};
   int exec_errno = 0;
   int wd_pid = cw__launch(&ctx, &exec_errno);
+  if (exec_errno != 0 && from_installed) {
+    /* A noexec mount, an LSM: the memfd copy may still run. */
+    *installed_failed = 1;
+    rc = CW_EWATCHDOG;
+    goto out;
+  }
   if (exec_errno != 0) {
     if (o->watchdog_path != NULL)
       rc = cw__fail(CW_EWATCHDOG, "watchdog: cannot execute %s: %s",
@@ -387,5 +461,14 @@ out:
   for (int i = 0; i < 2; i++)
     if (sv[i] >= 0)
       close(sv[i]);
+  return rc;
+}
+
+int cw__spawn_watchdog(const struct cw_options *o, const char *spool_abs,
+                       int *sock_out, pid_t *pid_out) {
+  int installed_failed = 0;
+  int rc = spawn_once(o, spool_abs, sock_out, pid_out, 1, &installed_failed);
+  if (rc != 0 && installed_failed)
+    rc = spawn_once(o, spool_abs, sock_out, pid_out, 0, &installed_failed);
   return rc;
 }

@@ -4,6 +4,12 @@
 
 cw_add_unit_test(test_handler SOURCES unit/test_handler.c
   LIBS crashwatch_static Threads::Threads cw_test_support TIMEOUT 60)
+if(CW_HAVE_EMBEDDED_WATCHDOG)
+  # The embedded image as a file, for the installed-image cases.
+  target_compile_definitions(test_handler PRIVATE
+    CW_WATCHDOG_BLOB_PATH="${PROJECT_BINARY_DIR}/handler/crashwatch-watchdog.bin")
+  add_dependencies(test_handler cw_watchdog_blob)
+endif()
 
 # The scope API (issue 10), read back through the watchdog's reader
 # (cw__scope_snapshot in cw_common) from the memfd found in /proc.

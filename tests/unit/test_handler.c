@@ -39,6 +39,7 @@ static void make_tmpdir(void) {
 static void clear_env(void) {
   const char *vars[] = {"CRASHWATCH_SPOOL",
                         "CRASHWATCH_WATCHDOG",
+                        "CRASHWATCH_WATCHDOG_IMAGE",
                         "CRASHWATCH_ACK_TIMEOUT_MS",
                         "CRASHWATCH_INCLUDE_ENVIRON",
                         "CRASHWATCH_PRINT_SUMMARY",
@@ -433,6 +434,73 @@ static void test_init_under_small_fsize(void **state) {
   }
 }
 
+#ifdef CW_WATCHDOG_BLOB_PATH
+/* Copies the embedded image's file to path with mode; flip: one byte
+ * changed. */
+static void copy_image(const char *path, mode_t mode, int flip) {
+  FILE *in = fopen(CW_WATCHDOG_BLOB_PATH, "rb");
+  assert_non_null(in);
+  unlink(path);
+  FILE *out = fopen(path, "wb");
+  assert_non_null(out);
+  char buf[65536];
+  size_t n, total = 0;
+  while ((n = fread(buf, 1, sizeof(buf), in)) > 0) {
+    if (flip && total == 0 && n > 100)
+      buf[100] ^= 1;
+    assert_int_equal(fwrite(buf, 1, n, out), n);
+    total += n;
+  }
+  fclose(in);
+  assert_int_equal(fclose(out), 0);
+  assert_int_equal(chmod(path, mode), 0);
+}
+
+/* What the watchdog runs from, after cw_init(): its /proc/PID/exe. */
+static void watchdog_exe(char *exe, size_t cap) {
+  pid_t wd = cw__test_find_watchdog();
+  assert_true(wd > 0);
+  char link[64];
+  snprintf(link, sizeof(link), "/proc/%d/exe", (int)wd);
+  ssize_t n = readlink(link, exe, cap - 1);
+  assert_true(n > 0);
+  exe[n] = '\0';
+}
+
+/* The installed image (libexec/crashwatch-watchdog.img beside the library;
+ * here CRASHWATCH_WATCHDOG_IMAGE) runs when it is exactly the embedded
+ * bytes and only its owner can write it; otherwise, or when it cannot be
+ * executed, the memfd copy does, and cw_init() succeeds either way. */
+static void test_init_installed_image(void **state) {
+  (void)state;
+  char img[PATH_MAX + 32], exe[PATH_MAX];
+  snprintf(img, sizeof(img), "%s/crashwatch-watchdog.img", tmpdir);
+  setenv("CRASHWATCH_WATCHDOG_IMAGE", img, 1);
+  struct {
+    mode_t mode;
+    int flip, installed;
+    const char *what;
+  } cases[] = {{0755, 0, 1, "the same bytes"},
+               {0755, 1, 0, "one byte changed"},
+               {0775, 0, 0, "group-writable"},
+               {0644, 0, 0, "not executable"}};
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    copy_image(img, cases[i].mode, cases[i].flip);
+    int rc = cw_init(NULL);
+    if (rc != 0)
+      fail_msg("%s: cw_init: %s", cases[i].what, cw_last_error());
+    watchdog_exe(exe, sizeof(exe));
+    int ran_file = strcmp(exe, img) == 0;
+    if (ran_file != cases[i].installed)
+      fail_msg("%s: the watchdog runs from %s", cases[i].what, exe);
+    if (!ran_file && strstr(exe, "memfd:crashwatch-watchdog") == NULL)
+      fail_msg("%s: the watchdog runs from %s, not the memfd", cases[i].what,
+               exe);
+    cw__test_shutdown();
+  }
+}
+#endif
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_options_setters_validate, setup,
@@ -450,6 +518,10 @@ int main(void) {
                                       setup, teardown),
       cmocka_unit_test_setup_teardown(test_init_watchdog_resident_or_lazy,
                                       setup, teardown),
+#ifdef CW_WATCHDOG_BLOB_PATH
+      cmocka_unit_test_setup_teardown(test_init_installed_image, setup,
+                                      teardown),
+#endif
       cmocka_unit_test_setup_teardown(test_thread_init_alt_stack, setup,
                                       teardown),
       cmocka_unit_test_setup_teardown(test_fork_child_exits, setup, teardown),
