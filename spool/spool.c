@@ -304,6 +304,7 @@ static struct {
   pthread_mutex_t mu;
   pthread_cond_t go, done;
   int nworkers;
+  int busy;         /* a commit is using the workers */
   sync_job_t *jobs; /* the commit's, while njobs > 0 */
   size_t njobs, next, finished;
 } pool = {.mu = PTHREAD_MUTEX_INITIALIZER,
@@ -337,6 +338,7 @@ static void pool_forget(void) {
   pthread_cond_init(&pool.go, NULL);
   pthread_cond_init(&pool.done, NULL);
   pool.nworkers = 0;
+  pool.busy = 0;
   pool.jobs = NULL;
   pool.njobs = pool.next = pool.finished = 0;
 }
@@ -381,6 +383,7 @@ static int pool_sync(sync_job_t *jobs, size_t n, int dir_fd) {
     pthread_cond_wait(&pool.done, &pool.mu);
   pool.jobs = NULL;
   pool.njobs = pool.next = pool.finished = 0;
+  pool.busy = 0;
   pthread_mutex_unlock(&pool.mu);
   return rc;
 }
@@ -395,8 +398,12 @@ static int sync_report(spool_report_t *r) {
   for (size_t i = 0; i < r->npending; i++)
     jobs[i] = (sync_job_t){r->pending[i], 0};
   int rc;
+  /* The workers serve one commit at a time; a second one at once (two
+   * threads committing) starts threads of its own. */
   pthread_mutex_lock(&pool.mu);
-  int have_workers = pool.nworkers > 0;
+  int have_workers = pool.nworkers > 0 && !pool.busy;
+  if (have_workers)
+    pool.busy = 1;
   pthread_mutex_unlock(&pool.mu);
   if (have_workers) {
     rc = pool_sync(jobs, r->npending, r->dir_fd);

@@ -8,6 +8,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -217,6 +218,61 @@ static void test_spool_sync_workers(void **state) {
   }
   commit_checked("7123456789abcdef0123456789abcdef", 4);
   assert_int_equal(count_listed(), listed_before + 5);
+}
+
+typedef struct {
+  int id;
+  int failed;
+} committer_t;
+
+static void *committer_main(void *arg) {
+  committer_t *c = arg;
+  for (int k = 0; k < 8 && !c->failed; k++) {
+    char id[33];
+    snprintf(id, sizeof(id), "%x%x23456789abcdef0123456789abcdef", 8 + c->id,
+             k);
+    spool_report_t *r;
+    if (cw__spool_report_begin(dir, id, &r) != 0) {
+      c->failed = 1;
+      break;
+    }
+    for (int i = 0; i < 4; i++) {
+      char name[32];
+      snprintf(name, sizeof(name), "f%02d.txt", i);
+      if (cw__spool_report_write_file(r, name, id, 32) != 0)
+        c->failed = 2;
+    }
+    if (cw__spool_report_commit(r, NULL, 0) != 0)
+      c->failed = 3;
+  }
+  return NULL;
+}
+
+/* Two threads committing at once with the workers started: the workers
+ * serve one commit, the other starts threads of its own; every report
+ * comes out whole. */
+static void test_spool_sync_workers_two_committers(void **state) {
+  (void)state;
+  assert_true(cw__spool_sync_workers_start(3) >= 1);
+  size_t listed_before = count_listed();
+  committer_t c[2] = {{0, 0}, {1, 0}};
+  pthread_t t[2];
+  for (int i = 0; i < 2; i++)
+    assert_int_equal(pthread_create(&t[i], NULL, committer_main, &c[i]), 0);
+  for (int i = 0; i < 2; i++) {
+    pthread_join(t[i], NULL);
+    assert_int_equal(c[i].failed, 0);
+  }
+  assert_int_equal(count_listed(), listed_before + 16);
+  for (int i = 0; i < 2; i++)
+    for (int k = 0; k < 8; k++) {
+      char file[PATH_MAX + 64];
+      snprintf(file, sizeof(file),
+               "%s/%x%x23456789abcdef0123456789abcdef/f03.txt", dir, 8 + i, k);
+      struct stat fst;
+      assert_int_equal(stat(file, &fst), 0);
+      assert_int_equal(fst.st_size, 32);
+    }
 }
 
 static void test_spool_half_written_report_is_never_listed(void **state) {
@@ -699,6 +755,7 @@ int main(void) {
       cmocka_unit_test(test_spool_half_written_report_is_never_listed),
       cmocka_unit_test(test_spool_commit_syncs_and_closes_every_file),
       cmocka_unit_test(test_spool_sync_workers),
+      cmocka_unit_test(test_spool_sync_workers_two_committers),
       cmocka_unit_test(
           test_spool_writer_killed_mid_report_leaves_nothing_listed),
       cmocka_unit_test(test_spool_abort_removes_everything),
