@@ -209,8 +209,9 @@ static void kv_clear(const kv_t *t) {
   cw__spin_unlock(&ix->lock);
 }
 
-/* Rebuilds a table's index from the slots (after fork, and at cw_init on
- * a cleared mapping). Under no lock: the caller is alone. */
+/* Rebuilds a table's index from the slots (after fork), or with base NULL
+ * empties it without reading the slots (at cw_init, on a new or cleared
+ * mapping). Under no lock: the caller is alone. */
 void cw__scope_index_rebuild(cw__scope_index_t *ix, char *base, size_t stride,
                              int nslots) {
   kv_t t = {ix, base, stride, 0};
@@ -220,10 +221,12 @@ void cw__scope_index_rebuild(cw__scope_index_t *ix, char *base, size_t stride,
   for (int b = 0; b < CW__SCOPE_BUCKETS; b++)
     ix->slot[b] = -1;
   for (int i = 0; i < nslots; i++) {
+    ix->inuse[i] = 0;
+    if (base == NULL)
+      continue; /* an empty table: its slots are not read */
     cw__scope_slot_hdr_t *h = kv_hdr(&t, i);
     const char *k = kv_key(&t, i);
     size_t klen = strnlen(k, CW__SCOPE_KEY_MAX);
-    ix->inuse[i] = 0;
     if (!h->used || (h->seq & 1) || klen == 0 || klen >= CW__SCOPE_KEY_MAX ||
         kv_find(&t, hash_key(k, klen), k, klen) >= 0)
       continue;

@@ -37,12 +37,17 @@ int cw__scope_parse_traceparent(const char *h, char trace[33], char span[17]);
 
 static int map_memfd(size_t len);
 
-static void rebuild_indexes(cw__scope_map_t *m) {
-  cw__scope_index_rebuild(&cw__scope.tags, (char *)m->tags, sizeof(m->tags[0]),
-                          CW__SCOPE_NTAGS);
-  cw__scope_index_rebuild(&cw__scope.extra, (char *)m->extra,
+/* The private indexes from the mapping's tables; with empty set (a new or
+ * cleared mapping, all zero) without reading them: the first read of each
+ * page of a new memfd allocates it, about 30 pages of tables, a few
+ * hundred microseconds of cw_init() on a VM. */
+static void rebuild_indexes(cw__scope_map_t *m, int empty) {
+  cw__scope_index_rebuild(&cw__scope.tags, empty ? NULL : (char *)m->tags,
+                          sizeof(m->tags[0]), CW__SCOPE_NTAGS);
+  cw__scope_index_rebuild(&cw__scope.extra, empty ? NULL : (char *)m->extra,
                           sizeof(m->extra[0]), CW__SCOPE_NEXTRA);
-  cw__scope_index_rebuild(&cw__scope.contexts, (char *)m->contexts,
+  cw__scope_index_rebuild(&cw__scope.contexts,
+                          empty ? NULL : (char *)m->contexts,
                           sizeof(m->contexts[0]), CW__SCOPE_NCONTEXTS);
   cw__scope.single_lock = 0;
 }
@@ -172,7 +177,7 @@ int cw__scope_open(const struct cw_options *o) {
   m->ncrumbs = n;
   cw__scope.ncrumbs = n;
   cw__scope.crumb_mod = n ? UINT64_MAX / n + 1 : 0;
-  rebuild_indexes(m);
+  rebuild_indexes(m, 1); /* new or cleared just above */
   config_write(m, o);
   for (int i = 0; i < o->nattachments; i++) {
     char abs[CW__SCOPE_PATH_MAX];
@@ -291,5 +296,5 @@ void cw__scope_atfork_child(void) {
     cw__scope.mem = NULL;
     return;
   }
-  rebuild_indexes(m);
+  rebuild_indexes(m, 0);
 }
