@@ -7,6 +7,8 @@
 
 #include <stddef.h>
 
+#include "session_kv.h"
+
 struct cw_options;
 
 /* At cw_init(), before the watchdog starts (so that its idle stage's
@@ -34,15 +36,8 @@ void cw__session_note_error(void);
 /* Bytes of a marker or update read or written. */
 #define CW__SESSION_KV_CAP 2048
 
-/* 1 if s is a lowercase UUID (8-4-4-4-12 hex digits). */
-int cw__session_sid_ok(const char *s);
-/* Appends "k=v\n" to buf (cap bytes, *len used, kept NUL-terminated); a
- * value that is empty, has a control character, or does not fit is left
- * out. */
-void cw__session_kv(char *buf, size_t cap, size_t *len, const char *k,
-                    const char *v);
-void cw__session_kv_num(char *buf, size_t cap, size_t *len, const char *k,
-                        long long v);
+/* cw__session_sid_ok, cw__session_kv, cw__session_kv_num: session_kv.h
+ * (common/, shared with the watchdog). */
 
 /* What a marker says about its process. */
 typedef struct {
