@@ -20,6 +20,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <link.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -100,12 +101,72 @@ static int make_memfd(const char *name, const unsigned char *start,
 #define CW_WATCHDOG_IMAGE_REL "../libexec/crashwatch-watchdog.img"
 #endif
 
-/* The installed copy of the embedded watchdog, opened, if it is exactly
- * the embedded bytes and only root or this process's effective user can
- * change it (a setuid app must not run what its real user could edit);
- * else -1, and the memfd copy is used. Where: CRASHWATCH_WATCHDOG_IMAGE
- * (tests; ignored in a setuid program), else CW_WATCHDOG_IMAGE_REL from
- * the directory of the file this library was loaded from. */
+/* How many leading bytes of the embedded image hold its ELF header, its
+ * program headers and its GNU build-id note, or 0 if it has no build-id
+ * (a toolchain without --build-id) or is not an ELF image we can read. */
+static size_t blob_head_with_build_id(void) {
+  const unsigned char *b = cw__watchdog_blob_start;
+  size_t len = (size_t)(cw__watchdog_blob_end - cw__watchdog_blob_start);
+  ElfW(Ehdr) eh;
+  if (len < sizeof(eh))
+    return 0;
+  memcpy(&eh, b, sizeof(eh));
+  if (memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0 ||
+      eh.e_phentsize != sizeof(ElfW(Phdr)) || eh.e_phoff > len ||
+      (size_t)eh.e_phnum * sizeof(ElfW(Phdr)) > len - eh.e_phoff)
+    return 0;
+  size_t head = (size_t)eh.e_phoff + (size_t)eh.e_phnum * sizeof(ElfW(Phdr));
+  for (unsigned i = 0; i < eh.e_phnum; i++) {
+    ElfW(Phdr) ph;
+    memcpy(&ph, b + eh.e_phoff + i * sizeof(ph), sizeof(ph));
+    if (ph.p_type != PT_NOTE || ph.p_offset > len ||
+        ph.p_filesz > len - ph.p_offset)
+      continue;
+    size_t off = (size_t)ph.p_offset, end = off + (size_t)ph.p_filesz;
+    while (end - off >= sizeof(ElfW(Nhdr))) {
+      ElfW(Nhdr) nh;
+      memcpy(&nh, b + off, sizeof(nh));
+      size_t name = (nh.n_namesz + 3u) & ~(size_t)3;
+      size_t desc = (nh.n_descsz + 3u) & ~(size_t)3;
+      if (name > end - off - sizeof(nh) || desc > end - off - sizeof(nh) - name)
+        break;
+      size_t next = off + sizeof(nh) + name + desc;
+      if (nh.n_type == NT_GNU_BUILD_ID && nh.n_namesz == 4 &&
+          memcmp(b + off + sizeof(nh), "GNU", 4) == 0 && nh.n_descsz >= 8)
+        return next > head ? next : head;
+      off = next;
+    }
+  }
+  return 0;
+}
+
+/* The file open on fd (len bytes long) is the embedded image. The build-id
+ * is a hash the linker made of the whole image, so when the embedded image
+ * has one, equal leading bytes up to and including it are enough: one
+ * small read instead of reading and comparing the whole 700 KiB (mapping
+ * both copies cost more than the memfd copy it was meant to save). */
+static int same_image(int fd, size_t len) {
+  size_t head = blob_head_with_build_id();
+  if (head > 0 && head <= 16384) {
+    unsigned char buf[16384];
+    ssize_t n = pread(fd, buf, head, 0);
+    return n == (ssize_t)head &&
+           memcmp(buf, cw__watchdog_blob_start, head) == 0;
+  }
+  void *m = mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, 0);
+  int same = m != MAP_FAILED && memcmp(m, cw__watchdog_blob_start, len) == 0;
+  if (m != MAP_FAILED)
+    munmap(m, len);
+  return same;
+}
+
+/* The installed copy of the embedded watchdog, opened, if it is the
+ * embedded image (same size, same build-id: same_image) and only root or this
+ * process's effective user can change it (a setuid app must not run what its
+ * real user could edit); else -1, and the memfd copy is used. Where:
+ * CRASHWATCH_WATCHDOG_IMAGE (tests; ignored in a setuid program), else
+ * CW_WATCHDOG_IMAGE_REL from the directory of the file this library was loaded
+ * from. */
 static int open_installed_image(void) {
   size_t len = (size_t)(cw__watchdog_blob_end - cw__watchdog_blob_start);
   char path[PATH_MAX];
@@ -136,12 +197,8 @@ static int open_installed_image(void) {
            (size_t)st.st_size == len &&
            (st.st_uid == 0 || st.st_uid == geteuid()) &&
            (st.st_mode & (S_IWGRP | S_IWOTH)) == 0;
-  if (ok) {
-    void *m = mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, 0);
-    ok = m != MAP_FAILED && memcmp(m, cw__watchdog_blob_start, len) == 0;
-    if (m != MAP_FAILED)
-      munmap(m, len);
-  }
+  if (ok)
+    ok = same_image(fd, len);
   if (!ok) {
     close(fd);
     return -1;

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <link.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -435,25 +436,63 @@ static void test_init_under_small_fsize(void **state) {
 }
 
 #ifdef CW_WATCHDOG_BLOB_PATH
-/* Copies the embedded image's file to path with mode; flip: one byte
- * changed. */
-static void copy_image(const char *path, mode_t mode, int flip) {
+/* The offset of the first byte of the GNU build-id in the ELF image buf
+ * (len bytes), or 0 if it has none. */
+static size_t build_id_offset(const unsigned char *buf, size_t len) {
+  ElfW(Ehdr) eh;
+  assert_true(len >= sizeof(eh));
+  memcpy(&eh, buf, sizeof(eh));
+  for (unsigned i = 0; i < eh.e_phnum; i++) {
+    ElfW(Phdr) ph;
+    assert_true(eh.e_phoff + (i + 1) * sizeof(ph) <= len);
+    memcpy(&ph, buf + eh.e_phoff + i * sizeof(ph), sizeof(ph));
+    if (ph.p_type != PT_NOTE)
+      continue;
+    size_t off = ph.p_offset, end = ph.p_offset + ph.p_filesz;
+    while (off + sizeof(ElfW(Nhdr)) <= end && end <= len) {
+      ElfW(Nhdr) nh;
+      memcpy(&nh, buf + off, sizeof(nh));
+      size_t name = (nh.n_namesz + 3u) & ~3u, desc = (nh.n_descsz + 3u) & ~3u;
+      if (nh.n_type == NT_GNU_BUILD_ID && nh.n_namesz == 4 &&
+          memcmp(buf + off + sizeof(nh), "GNU", 4) == 0)
+        return off + sizeof(nh) + name;
+      off += sizeof(nh) + name + desc;
+    }
+  }
+  return 0;
+}
+
+/* Copies the embedded image's file to path with mode; flip: the byte at
+ * that offset changed (0: none); extra: bytes appended. */
+static void copy_image(const char *path, mode_t mode, size_t flip,
+                       size_t extra) {
   FILE *in = fopen(CW_WATCHDOG_BLOB_PATH, "rb");
   assert_non_null(in);
+  static unsigned char buf[4 << 20];
+  size_t n = fread(buf, 1, sizeof(buf), in);
+  fclose(in);
+  assert_true(n > 4096 && n + extra < sizeof(buf));
+  if (flip != 0) {
+    assert_true(flip < n);
+    buf[flip] ^= 1;
+  }
+  memset(buf + n, 0, extra);
   unlink(path);
   FILE *out = fopen(path, "wb");
   assert_non_null(out);
-  char buf[65536];
-  size_t n, total = 0;
-  while ((n = fread(buf, 1, sizeof(buf), in)) > 0) {
-    if (flip && total == 0 && n > 100)
-      buf[100] ^= 1;
-    assert_int_equal(fwrite(buf, 1, n, out), n);
-    total += n;
-  }
-  fclose(in);
+  assert_int_equal(fwrite(buf, 1, n + extra, out), n + extra);
   assert_int_equal(fclose(out), 0);
   assert_int_equal(chmod(path, mode), 0);
+}
+
+/* The embedded image's build-id offset (its file is the blob). */
+static size_t blob_build_id_offset(void) {
+  FILE *in = fopen(CW_WATCHDOG_BLOB_PATH, "rb");
+  assert_non_null(in);
+  static unsigned char buf[65536];
+  size_t n = fread(buf, 1, sizeof(buf), in);
+  fclose(in);
+  return build_id_offset(buf, n);
 }
 
 /* What the watchdog runs from, after cw_init(): its /proc/PID/exe. */
@@ -468,24 +507,32 @@ static void watchdog_exe(char *exe, size_t cap) {
 }
 
 /* The installed image (libexec/crashwatch-watchdog.img beside the library;
- * here CRASHWATCH_WATCHDOG_IMAGE) runs when it is exactly the embedded
- * bytes and only its owner can write it; otherwise, or when it cannot be
+ * here CRASHWATCH_WATCHDOG_IMAGE) runs when it is the embedded image (same
+ * size, same leading bytes through the build-id) and only its owner can
+ * write it; otherwise, or when it cannot be
  * executed, the memfd copy does, and cw_init() succeeds either way. */
 static void test_init_installed_image(void **state) {
   (void)state;
   char img[PATH_MAX + 32], exe[PATH_MAX];
   snprintf(img, sizeof(img), "%s/crashwatch-watchdog.img", tmpdir);
   setenv("CRASHWATCH_WATCHDOG_IMAGE", img, 1);
+  /* The build is told by its build-id (spawn.c, same_image): the
+   * watchdog is linked with one. */
+  size_t id = blob_build_id_offset();
+  assert_true(id > 0);
   struct {
     mode_t mode;
-    int flip, installed;
+    size_t flip, extra;
+    int installed;
     const char *what;
-  } cases[] = {{0755, 0, 1, "the same bytes"},
-               {0755, 1, 0, "one byte changed"},
-               {0775, 0, 0, "group-writable"},
-               {0644, 0, 0, "not executable"}};
+  } cases[] = {{0755, 0, 0, 1, "the same bytes"},
+               {0755, 100, 0, 0, "a program header changed"},
+               {0755, id + 5, 0, 0, "another build-id"},
+               {0755, 0, 1, 0, "one byte longer"},
+               {0775, 0, 0, 0, "group-writable"},
+               {0644, 0, 0, 0, "not executable"}};
   for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-    copy_image(img, cases[i].mode, cases[i].flip);
+    copy_image(img, cases[i].mode, cases[i].flip, cases[i].extra);
     int rc = cw_init(NULL);
     if (rc != 0)
       fail_msg("%s: cw_init: %s", cases[i].what, cw_last_error());
