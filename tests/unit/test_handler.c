@@ -468,10 +468,13 @@ static void copy_image(const char *path, mode_t mode, size_t flip,
                        size_t extra) {
   FILE *in = fopen(CW_WATCHDOG_BLOB_PATH, "rb");
   assert_non_null(in);
-  static unsigned char buf[4 << 20];
-  size_t n = fread(buf, 1, sizeof(buf), in);
+  struct stat st;
+  assert_int_equal(fstat(fileno(in), &st), 0);
+  size_t n = (size_t)st.st_size;
+  unsigned char *buf = malloc(n + extra);
+  assert_non_null(buf);
+  assert_int_equal(fread(buf, 1, n, in), n);
   fclose(in);
-  assert_true(n > 4096 && n + extra < sizeof(buf));
   if (flip != 0) {
     assert_true(flip < n);
     buf[flip] ^= 1;
@@ -481,6 +484,7 @@ static void copy_image(const char *path, mode_t mode, size_t flip,
   FILE *out = fopen(path, "wb");
   assert_non_null(out);
   assert_int_equal(fwrite(buf, 1, n + extra, out), n + extra);
+  free(buf);
   assert_int_equal(fclose(out), 0);
   assert_int_equal(chmod(path, mode), 0);
 }
