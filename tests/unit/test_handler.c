@@ -435,6 +435,53 @@ static void test_init_under_small_fsize(void **state) {
   }
 }
 
+/* The watchdog's ignored signals (SigIgn in /proc/PID/status), or 0. */
+static unsigned long long sig_ignored(pid_t pid) {
+  char path[64], line[256];
+  snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+  FILE *f = fopen(path, "r");
+  if (f == NULL)
+    return 0;
+  unsigned long long mask = 0;
+  while (fgets(line, sizeof(line), f) != NULL)
+    if (sscanf(line, "SigIgn: %llx", &mask) == 1)
+      break;
+  fclose(f);
+  return mask;
+}
+
+/* Signals the app ignores are not ignored in its watchdog: the exec resets
+ * only the caught ones, and the watchdog puts the ignored ones back itself
+ * (a SIGTERM it ignored would keep it from ending at a service stop). */
+static void test_init_watchdog_drops_ignored_signals(void **state) {
+  (void)state;
+  static const int sigs[] = {SIGTERM, SIGHUP, SIGCHLD, SIGUSR1};
+  unsigned long long want_clear = 0;
+  for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
+    signal(sigs[i], SIG_IGN);
+    want_clear |= 1ull << (sigs[i] - 1);
+  }
+  int rc = cw_init(NULL);
+  for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+    signal(sigs[i], SIG_DFL);
+  if (rc != 0)
+    fail_msg("cw_init: %s", cw_last_error());
+  pid_t wd = cw__test_find_watchdog();
+  assert_true(wd > 0);
+  /* The watchdog resets them as it starts, after cw_init() returned. */
+  unsigned long long ign = 0;
+  for (int i = 0; i < 200; i++) {
+    ign = sig_ignored(wd);
+    if ((ign & want_clear) == 0 && (ign & (1ull << (SIGPIPE - 1))) != 0)
+      break; /* SIGPIPE: its own, set later in its start */
+    usleep(10000);
+  }
+  if ((ign & want_clear) != 0)
+    fail_msg("the watchdog still ignores signals of mask %llx",
+             ign & want_clear);
+  cw__test_shutdown();
+}
+
 #ifdef CW_WATCHDOG_BLOB_PATH
 /* The offset of the first byte of the GNU build-id in the ELF image buf
  * (len bytes), or 0 if it has none. */
@@ -568,6 +615,8 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_init_env_settings_reach_watchdog,
                                       setup, teardown),
       cmocka_unit_test_setup_teardown(test_init_watchdog_resident_or_lazy,
+                                      setup, teardown),
+      cmocka_unit_test_setup_teardown(test_init_watchdog_drops_ignored_signals,
                                       setup, teardown),
 #ifdef CW_WATCHDOG_BLOB_PATH
       cmocka_unit_test_setup_teardown(test_init_installed_image, setup,
