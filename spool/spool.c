@@ -17,6 +17,7 @@
 
 #include "crashwatch.h"
 #include "spool_internal.h"
+#include "workers.h"
 
 #ifndef RENAME_NOREPLACE
 #define RENAME_NOREPLACE (1 << 0)
@@ -287,105 +288,14 @@ typedef struct {
   int rc;
 } sync_job_t;
 
-static void *sync_job(void *arg) {
+static void sync_one(void *arg) {
   sync_job_t *j = arg;
   j->rc = fsync(j->fd) == 0 ? 0 : neg_errno();
+}
+
+static void *sync_job(void *arg) {
+  sync_one(arg);
   return NULL;
-}
-
-/* ---- sync workers ----
- *
- * A process that commits reports often, or must commit one fast (the
- * watchdog), starts the workers once (cw__spool_sync_workers_start) and
- * saves the thread creations at each commit. The committing thread takes
- * jobs itself too, so a commit never waits on a worker that is not there
- * (a forked child has none: the fork handler forgets them). */
-static struct {
-  pthread_mutex_t mu;
-  pthread_cond_t go, done;
-  int nworkers;
-  int busy;         /* a commit is using the workers */
-  sync_job_t *jobs; /* the commit's, while njobs > 0 */
-  size_t njobs, next, finished;
-} pool = {.mu = PTHREAD_MUTEX_INITIALIZER,
-          .go = PTHREAD_COND_INITIALIZER,
-          .done = PTHREAD_COND_INITIALIZER};
-
-/* Under pool.mu: runs the next job, if any; returns whether it ran one. */
-static int pool_run_one(void) {
-  if (pool.next >= pool.njobs)
-    return 0;
-  sync_job_t *j = &pool.jobs[pool.next++];
-  pthread_mutex_unlock(&pool.mu);
-  sync_job(j);
-  pthread_mutex_lock(&pool.mu);
-  if (++pool.finished == pool.njobs)
-    pthread_cond_broadcast(&pool.done);
-  return 1;
-}
-
-static void *pool_main(void *arg) {
-  (void)arg;
-  pthread_mutex_lock(&pool.mu);
-  for (;;)
-    if (!pool_run_one())
-      pthread_cond_wait(&pool.go, &pool.mu);
-  return NULL;
-}
-
-static void pool_forget(void) {
-  pthread_mutex_init(&pool.mu, NULL);
-  pthread_cond_init(&pool.go, NULL);
-  pthread_cond_init(&pool.done, NULL);
-  pool.nworkers = 0;
-  pool.busy = 0;
-  pool.jobs = NULL;
-  pool.njobs = pool.next = pool.finished = 0;
-}
-
-int cw__spool_sync_workers_start(int n) {
-  pthread_mutex_lock(&pool.mu);
-  if (pool.nworkers == 0)
-    pthread_atfork(NULL, NULL, pool_forget);
-  pthread_attr_t attr;
-  int have_attr = pthread_attr_init(&attr) == 0;
-  if (have_attr) {
-    pthread_attr_setstacksize(&attr, 64 * 1024);
-    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-  }
-  while (pool.nworkers < n && have_attr) {
-    pthread_t t;
-    if (pthread_create(&t, &attr, pool_main, NULL) != 0)
-      break;
-    pool.nworkers++;
-  }
-  if (have_attr)
-    pthread_attr_destroy(&attr);
-  int started = pool.nworkers;
-  pthread_mutex_unlock(&pool.mu);
-  return started;
-}
-
-/* The jobs, run by the workers and this thread together, while this
- * thread also syncs dir_fd; returns dir_fd's result. */
-static int pool_sync(sync_job_t *jobs, size_t n, int dir_fd) {
-  pthread_mutex_lock(&pool.mu);
-  pool.jobs = jobs;
-  pool.njobs = n;
-  pool.next = pool.finished = 0;
-  pthread_cond_broadcast(&pool.go);
-  pthread_mutex_unlock(&pool.mu);
-  int rc = fsync(dir_fd) == 0 ? 0 : neg_errno();
-  pthread_mutex_lock(&pool.mu);
-  while (pool_run_one()) {
-  }
-  while (pool.finished < pool.njobs)
-    pthread_cond_wait(&pool.done, &pool.mu);
-  pool.jobs = NULL;
-  pool.njobs = pool.next = pool.finished = 0;
-  pool.busy = 0;
-  pthread_mutex_unlock(&pool.mu);
-  return rc;
 }
 
 /* Syncs the report's files and its directory, all at once. The kernel then
@@ -395,18 +305,18 @@ static int pool_sync(sync_job_t *jobs, size_t n, int dir_fd) {
  * visible. Closes the files. Returns 0 or a negative errno. */
 static int sync_report(spool_report_t *r) {
   sync_job_t jobs[SPOOL_PENDING_MAX];
-  for (size_t i = 0; i < r->npending; i++)
+  cw__job_t work[SPOOL_PENDING_MAX];
+  for (size_t i = 0; i < r->npending; i++) {
     jobs[i] = (sync_job_t){r->pending[i], 0};
+    work[i] = (cw__job_t){sync_one, &jobs[i]};
+  }
   int rc;
-  /* The workers serve one commit at a time; a second one at once (two
-   * threads committing) starts threads of its own. */
-  pthread_mutex_lock(&pool.mu);
-  int have_workers = pool.nworkers > 0 && !pool.busy;
-  if (have_workers)
-    pool.busy = 1;
-  pthread_mutex_unlock(&pool.mu);
-  if (have_workers) {
-    rc = pool_sync(jobs, r->npending, r->dir_fd);
+  /* On the process's kept workers (common/workers.h) where it has them
+   * and they are free: they serve one batch at a time, and a second
+   * commit at once (two threads committing) starts threads of its own. */
+  if (cw__workers_begin(work, r->npending)) {
+    rc = fsync(r->dir_fd) == 0 ? 0 : neg_errno();
+    cw__workers_finish();
   } else {
     /* A thread per file; this one syncs the directory meanwhile. */
     pthread_t th[SPOOL_PENDING_MAX];

@@ -51,7 +51,7 @@ if(CW_HAVE_EMBEDDED_WATCHDOG)
 endif()
 
 # The spool's writer side: atomic commit, nothing half-written listed.
-cw_add_unit_test(test_spool SOURCES unit/test_spool.c LIBS cw_spool cw_errors)
+cw_add_unit_test(test_spool SOURCES unit/test_spool.c LIBS cw_spool cw_common cw_errors)
 
 # Who may write the spool and what it may contain (issue 9: 1, 2, 3, 9, 10,
 # 17; issue 8: 9): real users (skipped, exit 77, when not root), real

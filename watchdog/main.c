@@ -58,6 +58,7 @@
 #include "upload_auto.h"
 #include "upload_spawn.h"
 #include "wd_capture.h"
+#include "workers.h"
 
 typedef struct {
   int fd;
@@ -218,7 +219,7 @@ static void warm_up(const wd_config_t *cfg, long app_pid) {
     for (size_t i = 0; i < cfg->scope_len; i += 4096)
       (void)m[i];
   }
-  cw__spool_sync_workers_start(3);
+  cw__workers_start(3);
   /* The heap's top is kept (not given back below twice the reserve), and
    * allocations below twice the reserve come from it, not from fresh
    * mmaps. */

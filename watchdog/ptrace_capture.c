@@ -29,6 +29,7 @@
 #include "symbolizer.h"
 #include "wd_capture.h"
 #include "wd_elf.h"
+#include "workers.h"
 
 #define MAX_THREADS 4096
 #define STOP_DEADLINE_NS (1000ull * 1000 * 1000) /* 1 s for all threads */
@@ -618,6 +619,101 @@ static void capture_dso_debug(wd_capture_t *cap, pid_t pid, const uint8_t *auxv,
   }
 }
 
+/* ---- thread names ---- */
+
+typedef struct {
+  pid_t tid;
+  char name[17];
+} thread_name_t;
+
+typedef struct {
+  pid_t pid;
+  int task_dir; /* /proc/PID/task, or -1 */
+  thread_name_t *v;
+  size_t n, cap;
+} thread_names_t;
+
+static void names_init(thread_names_t *t, pid_t pid) {
+  memset(t, 0, sizeof(*t));
+  t->pid = pid;
+  char path[64];
+  snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+  t->task_dir = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+}
+
+static void names_free(thread_names_t *t) {
+  if (t->task_dir >= 0)
+    close(t->task_dir);
+  free(t->v);
+  memset(t, 0, sizeof(*t));
+  t->task_dir = -1;
+}
+
+/* Reads TID/comm under the task directory into name (17 bytes, without
+ * the newline; "" if it cannot be read). Relative to an open directory:
+ * the /proc/PID/task part of the path is looked up once. */
+static void read_comm(int task_dir, pid_t tid, char name[17]) {
+  name[0] = '\0';
+  if (task_dir < 0)
+    return;
+  char rel[32];
+  snprintf(rel, sizeof(rel), "%d/comm", (int)tid);
+  int fd = openat(task_dir, rel, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return;
+  char buf[64];
+  ssize_t got;
+  do
+    got = read(fd, buf, sizeof(buf));
+  while (got < 0 && errno == EINTR);
+  close(fd);
+  size_t len = got > 0 ? (size_t)got : 0;
+  while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\0'))
+    len--;
+  if (len > 16)
+    len = 16;
+  memcpy(name, buf, len);
+  name[len] = '\0';
+}
+
+/* A worker's job: the name of every thread listed now. */
+static void read_names(void *arg) {
+  thread_names_t *t = arg;
+  int fd = openat(t->task_dir, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+  if (d == NULL) {
+    if (fd >= 0)
+      close(fd);
+    return;
+  }
+  struct dirent *e;
+  while ((e = readdir(d)) != NULL) {
+    char *end;
+    long tid = strtol(e->d_name, &end, 10);
+    if (tid <= 0 || *end != '\0')
+      continue;
+    if (t->n == t->cap) {
+      size_t cap = t->cap ? 2 * t->cap : 64;
+      thread_name_t *v = realloc(t->v, cap * sizeof(*v));
+      if (v == NULL)
+        break;
+      t->v = v;
+      t->cap = cap;
+    }
+    t->v[t->n].tid = (pid_t)tid;
+    read_comm(t->task_dir, (pid_t)tid, t->v[t->n].name);
+    t->n++;
+  }
+  closedir(d);
+}
+
+static const thread_name_t *find_name(const thread_names_t *t, pid_t tid) {
+  for (size_t i = 0; i < t->n; i++)
+    if (t->v[i].tid == tid)
+      return &t->v[i];
+  return NULL;
+}
+
 /* ---- the capture ---- */
 
 int cw__wd_capture_process(const cw__crash_record_t *rec,
@@ -640,11 +736,23 @@ int cw__wd_capture_process(const cw__crash_record_t *rec,
   cap->time_realtime_ns = rec->time_realtime_ns;
 
   uint64_t t0 = now_ns();
+  /* The threads' names are read on a kept worker (the watchdog starts them
+   * when it warms up) while this thread stops and reads the threads: one
+   * open and read per thread, about 10 us each on the test VM, which made
+   * most of a 128-thread capture's pause. A name needs no stop. */
+  thread_names_t names;
+  names_init(&names, pid);
+  cw__job_t names_job = {read_names, &names};
+  int names_on_worker = names.task_dir >= 0 && cw__workers_begin(&names_job, 1);
   seized_t *st = NULL;
   size_t nst = 0;
   int rc = seize_all(pid, &st, &nst);
-  if (rc != 0)
+  if (rc != 0) {
+    if (names_on_worker)
+      cw__workers_finish();
+    names_free(&names);
     return rc;
+  }
   wait_stops(st, nst);
 
   /* Threads and registers. */
@@ -691,21 +799,19 @@ int cw__wd_capture_process(const cw__crash_record_t *rec,
     th->regs_ok = 1;
     cap->crashed_index = cap->nthreads++;
   }
+  /* The names: the workers' table, and what it missed (a thread born
+   * after it was read, or no workers) read here. */
+  if (names_on_worker)
+    cw__workers_finish();
   for (size_t i = 0; i < cap->nthreads; i++) {
-    char path[96];
-    snprintf(path, sizeof(path), "/proc/%d/task/%d/comm", (int)pid,
-             (int)cap->threads[i].tid);
-    size_t len;
-    uint8_t *comm = slurp(path, 64, &len);
-    if (comm != NULL) {
-      while (len > 0 && (comm[len - 1] == '\n' || comm[len - 1] == 0))
-        len--;
-      if (len >= sizeof(cap->threads[i].name))
-        len = sizeof(cap->threads[i].name) - 1;
-      memcpy(cap->threads[i].name, comm, len);
-      free(comm);
-    }
+    wd_thread_t *th = &cap->threads[i];
+    const thread_name_t *n = find_name(&names, th->tid);
+    if (n != NULL)
+      memcpy(th->name, n->name, sizeof(th->name));
+    else
+      read_comm(names.task_dir, th->tid, th->name);
   }
+  names_free(&names);
 
   /* Memory map, stacks, the code around the crashing instruction. */
   char path[64];

@@ -70,11 +70,10 @@ int cw__spool_report_begin(const char *spool_dir, const char *event_id,
  * the spool's writers (report files, state files, event.json rewrites). */
 int cw__spool_write_fd(int fd, const void *data, size_t len);
 
-/* Starts n threads (at most; returns how many run) that sync a report's
- * files at each commit, in place of the threads a commit otherwise starts.
- * For a process that must commit fast (the watchdog: thread creation is a
- * good part of a commit on some hosts). A forked child has none. */
-int cw__spool_sync_workers_start(int n);
+/* A process that must commit fast (the watchdog: thread creation is a good
+ * part of a commit on some hosts) starts kept workers (common/workers.h,
+ * cw__workers_start): a commit then syncs its files on them instead of
+ * starting a thread per file. */
 
 /* Writes one whole file (0600) into the report; the commit syncs it. name
  * is a plain file name, no slashes. */

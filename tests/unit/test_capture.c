@@ -36,6 +36,7 @@
 #include "symbolizer.h"
 #include "wd_capture.h"
 #include "wd_elf.h"
+#include "workers.h"
 
 #define NWORKERS 3
 
@@ -357,6 +358,21 @@ static void test_capture_with_thread_churn(void **state) {
         expect_frames(&cap, &cap.threads[cap.crashed_index], crash, 2), 0);
     cw__wd_capture_free(&cap);
   }
+}
+
+/* With kept workers (the watchdog's, once warmed up) the names are read on
+ * one of them while the capture stops the threads: every worker thread is
+ * still named, with threads coming and going too (a name the worker missed
+ * is read by the capture itself). Runs last: the workers stay. */
+static void test_capture_names_on_workers(void **state) {
+  (void)state;
+  assert_true(cw__workers_start(2) >= 1);
+  child_t c;
+  wd_capture_t cap;
+  capture_child(WD_TARGET, 0, &c, &cap);
+  check_threads_modules_stacks(WD_TARGET, &cap, &c);
+  cw__wd_capture_free(&cap);
+  test_capture_with_thread_churn(state);
 }
 
 /* A thread caught inside the vDSO (it has no file) is unwound through the
@@ -1817,6 +1833,7 @@ int main(void) {
       cmocka_unit_test(test_symbolize_past_deadline_keeps_symtab_names),
       cmocka_unit_test(test_symbolize_refuses_other_build_id),
       cmocka_unit_test(test_symbolize_replaced_executable),
+      cmocka_unit_test(test_capture_names_on_workers),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

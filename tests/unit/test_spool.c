@@ -27,6 +27,7 @@
 
 #include "crashwatch.h"
 #include "spool.h"
+#include "workers.h"
 
 static char dir[PATH_MAX];
 
@@ -178,9 +179,9 @@ static void test_spool_sync_workers(void **state) {
   int tasks = count_tasks();
   int fds_before = count_open_fds();
   size_t listed_before = count_listed();
-  assert_int_equal(cw__spool_sync_workers_start(3), 3);
+  assert_int_equal(cw__workers_start(3), 3);
   assert_int_equal(count_tasks(), tasks + 3);
-  assert_int_equal(cw__spool_sync_workers_start(3), 3);
+  assert_int_equal(cw__workers_start(3), 3);
   assert_int_equal(count_tasks(), tasks + 3);
   commit_checked("3123456789abcdef0123456789abcdef", 2);
   commit_checked("4123456789abcdef0123456789abcdef", 20);
@@ -253,7 +254,7 @@ static void *committer_main(void *arg) {
  * comes out whole. */
 static void test_spool_sync_workers_two_committers(void **state) {
   (void)state;
-  assert_true(cw__spool_sync_workers_start(3) >= 1);
+  assert_true(cw__workers_start(3) >= 1);
   size_t listed_before = count_listed();
   committer_t c[2] = {{0, 0}, {1, 0}};
   pthread_t t[2];
