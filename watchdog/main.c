@@ -220,6 +220,9 @@ static void warm_up(const wd_config_t *cfg, long app_pid) {
       (void)m[i];
   }
   cw__workers_start(3);
+  /* The app's modules, with their symbol tables loaded: the crash names
+   * its frames from them instead of reading the tables then. */
+  cw__wd_module_cache_warm((pid_t)app_pid);
   /* The heap's top is kept (not given back below twice the reserve), and
    * allocations below twice the reserve come from it, not from fresh
    * mmaps. */

@@ -7,6 +7,10 @@
 #include <stdlib.h>
 
 cw__elf_t *cw__wd_module_elf(wd_module_t *m) {
+  if (m->elf == NULL && m->fd >= 0) {
+    m->elf = cw__wd_module_cache_find(m->fd);
+    m->elf_cached = m->elf != NULL;
+  }
   if (m->elf == NULL && m->fd >= 0)
     m->elf = cw__elf_open_fd(m->fd);
   else if (m->elf == NULL && m->image != NULL)

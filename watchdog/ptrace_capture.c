@@ -168,7 +168,8 @@ void cw__wd_capture_free(wd_capture_t *cap) {
     free(cap->regions[i].data);
   free(cap->regions);
   for (size_t i = 0; i < cap->nmodules; i++) {
-    cw__elf_close(cap->modules[i].elf);
+    if (!cap->modules[i].elf_cached)
+      cw__elf_close(cap->modules[i].elf);
     if (cap->modules[i].fd >= 0)
       close(cap->modules[i].fd);
     free(cap->modules[i].image);

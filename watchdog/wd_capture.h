@@ -104,6 +104,7 @@ typedef struct {
   uint8_t build_id[64];
   size_t build_id_len; /* 0 if none was found */
   cw__elf_t *elf;      /* loaded on demand by cw__wd_module_elf() */
+  int elf_cached;      /* elf is the module cache's (module_cache.c) */
 } wd_module_t;
 
 /* One of the MD_LINUX_* text/binary streams, copied verbatim. */
@@ -271,6 +272,12 @@ void cw__wd_host_prefetch(void);
  * resident watchdog calls it while it waits; the facts are the host's
  * as of then). After it, cw__wd_host_prefetch does nothing. */
 void cw__wd_host_warm(void);
+
+/* Opens every file the process pid maps executable and loads its symbol
+ * table, kept for the watchdog's life (module_cache.c): a later capture
+ * of pid names its frames from them. Returns how many modules the cache
+ * holds. A resident watchdog calls it while it waits. */
+size_t cw__wd_module_cache_warm(pid_t pid);
 
 /* Reads the host facts into sys (no process needed). */
 void cw__wd_sysinfo_read(wd_sysinfo_t *sys);

@@ -11,9 +11,15 @@
 #include "cw_elf.h"
 #include "wd_capture.h"
 
-/* The module's ELF (its file, or its copied image), opened on first use;
- * NULL if unavailable. Closed by cw__wd_capture_free(). */
+/* The module's ELF (its file, or its copied image), opened on first use,
+ * or the module cache's for the same file; NULL if unavailable. Closed by
+ * cw__wd_capture_free() unless it is the cache's (m->elf_cached). */
 cw__elf_t *cw__wd_module_elf(wd_module_t *m);
+
+/* The module cache (module_cache.c; cw__wd_module_cache_warm fills it):
+ * the cached cw__elf_t of the file open as fd (same device, inode, size
+ * and modification time), or NULL. Shared: never closed by the caller. */
+cw__elf_t *cw__wd_module_cache_find(int fd);
 
 /* The load bias of module m (run-time address minus link-time vaddr). */
 static inline uint64_t cw__wd_elf_load_bias(const cw__elf_t *e,

@@ -103,12 +103,19 @@ def main():
     so = os.path.join(d, "libcompare.so")
     subprocess.run([CC, "-shared", "-o", so] + objs, check=True)
 
+    # Only our own functions: the link also brings in libc_nonshared.a's
+    # (pthread_atfork for common/workers.c), whose aliases the tools name
+    # differently and whose source is not ours.
+    ours_nm = subprocess.run(["nm", "--defined-only"] + objs, capture_output=True,
+                             text=True, check=True).stdout
+    own = {p[2] for p in (l.split() for l in ours_nm.splitlines())
+           if len(p) == 3 and p[1] in "tT"}
     nm = subprocess.run(["nm", "-S", "--defined-only", so], capture_output=True, text=True,
                         check=True).stdout
     funcs = []
     for line in nm.splitlines():
         p = line.split()
-        if len(p) == 4 and p[2] in "tT" and int(p[1], 16) > 0:
+        if len(p) == 4 and p[2] in "tT" and int(p[1], 16) > 0 and p[3] in own:
             funcs.append((int(p[0], 16), int(p[1], 16)))
     rnd = random.Random(20261125)
     addrs = []

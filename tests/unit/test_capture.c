@@ -375,6 +375,66 @@ static void test_capture_names_on_workers(void **state) {
   test_capture_with_thread_churn(state);
 }
 
+static void copy_file(const char *from, const char *to, mode_t mode) {
+  size_t len;
+  uint8_t *data = slurp(from, &len);
+  assert_non_null(data);
+  FILE *f = fopen(to, "wb");
+  assert_non_null(f);
+  assert_int_equal(fwrite(data, 1, len, f), len);
+  assert_int_equal(fclose(f), 0);
+  free(data);
+  assert_int_equal(chmod(to, mode), 0);
+}
+
+/* Captures a crash of prog and unwinds it; returns whether prog's own
+ * module was named from the module cache. */
+static int capture_uses_cache(const char *prog) {
+  child_t c;
+  spawn(prog, NWORKERS, &c);
+  assert_true(cw__wd_module_cache_warm(c.pid) >= 2); /* prog and libc */
+  wd_capture_t cap;
+  capture_spawned(&c, NULL, &cap);
+  check_unwind(&cap); /* named exactly as without the cache */
+  const wd_module_t *exe = find_module(&cap, prog);
+  assert_non_null(exe);
+  int cached = exe->elf_cached;
+  size_t others = 0;
+  for (size_t i = 0; i < cap.nmodules; i++)
+    others += &cap.modules[i] != exe && cap.modules[i].elf_cached;
+  assert_true(others >= 1); /* libc at least */
+  cw__wd_capture_free(&cap);
+  return cached;
+}
+
+/* The module cache (what a warmed-up watchdog fills from its app): the
+ * crash names its frames from the cached, already sorted tables, exactly
+ * as without them; a file changed since it was cached (here its
+ * modification time) is opened anew. Runs last: the cache stays. */
+static void test_capture_module_cache(void **state) {
+  (void)state;
+  char dir[PATH_MAX];
+  make_spool(dir, sizeof(dir));
+  char prog[PATH_MAX + 32];
+  snprintf(prog, sizeof(prog), "%s/wd-target", dir);
+  copy_file(WD_TARGET, prog, 0755);
+  assert_int_equal(capture_uses_cache(prog), 1);
+  struct timespec times[2] = {{0, UTIME_OMIT}, {1234567890, 0}};
+  assert_int_equal(utimensat(AT_FDCWD, prog, times, 0), 0);
+  /* Not warmed again: the cached entry no longer matches the file. */
+  child_t c;
+  spawn(prog, NWORKERS, &c);
+  wd_capture_t cap;
+  capture_spawned(&c, NULL, &cap);
+  check_unwind(&cap);
+  const wd_module_t *exe = find_module(&cap, prog);
+  assert_non_null(exe);
+  assert_int_equal(exe->elf_cached, 0);
+  cw__wd_capture_free(&cap);
+  unlink(prog);
+  rmdir(dir);
+}
+
 /* A thread caught inside the vDSO (it has no file) is unwound through the
  * vDSO image copied out of the process, and the vDSO's functions are
  * named. Whether frame 0 is in the vDSO this time is chance; the frames
@@ -1834,6 +1894,7 @@ int main(void) {
       cmocka_unit_test(test_symbolize_refuses_other_build_id),
       cmocka_unit_test(test_symbolize_replaced_executable),
       cmocka_unit_test(test_capture_names_on_workers),
+      cmocka_unit_test(test_capture_module_cache),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
