@@ -15,9 +15,12 @@
  * every capture shares it; cw__wd_capture_free leaves it open.
  */
 #include <fcntl.h>
+#include <libelf.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -53,6 +56,14 @@ static const entry_t *find(const struct stat *st) {
   return NULL;
 }
 
+static void drop_pages(Elf *elf) {
+  size_t len = 0;
+  char *image = elf != NULL ? elf_rawfile(elf, &len) : NULL;
+  uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+  if (image != NULL && len > 0 && ((uintptr_t)image & (page - 1)) == 0)
+    madvise(image, len, MADV_DONTNEED);
+}
+
 /* Opens and loads the module mapped at [start, end) from path. */
 static void add(pid_t pid, unsigned long long start, unsigned long long end,
                 const char *path) {
@@ -77,6 +88,12 @@ static void add(pid_t pid, unsigned long long start, unsigned long long end,
     return;
   }
   (void)cw__elf_symbol(e, 0); /* loads and sorts the whole table */
+  /* Loading read the symbol and string tables through libelf's read-only
+   * mappings of the file and its debug file. The pages go from this
+   * process's memory (a later read, at a crash, faults them back in from
+   * the page cache): they would count in its idle RSS otherwise. */
+  drop_pages(e->elf);
+  drop_pages(e->debug_elf);
   cache[ncache++] =
       (entry_t){st.st_dev, st.st_ino, st.st_size, st.st_mtim, fd, e};
   nsyms_cached += e->nsyms;
