@@ -16,6 +16,7 @@
 #include "buf.h"
 #include "commands.h"
 #include "crashwatch.h"
+#include "read_all.h"
 #include "json.h"
 #include "json_read.h"
 #include "report_view.h"
@@ -214,15 +215,10 @@ static cw__jv_t *load_event(const cw__rv_t *r) {
   cw__jv_t *ev = NULL;
   if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
       st.st_size < 64 * 1024 * 1024) {
-    char *text = malloc((size_t)st.st_size + 1);
-    size_t got = 0;
-    while (text != NULL && got < (size_t)st.st_size) {
-      ssize_t k = read(fd, text + got, (size_t)st.st_size - got);
-      if (k <= 0)
-        break;
-      got += (size_t)k;
-    }
-    if (text != NULL)
+    char *text;
+    size_t got;
+    if (cw__read_all(fd, (size_t)st.st_size, 64 * 1024 * 1024, &text, &got) ==
+        0)
       cw__jv_parse(text, got, &ev, NULL, 0);
     free(text);
   }

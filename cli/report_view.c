@@ -14,6 +14,7 @@
 
 #include "crashwatch.h"
 #include "json_read.h"
+#include "read_all.h"
 #include "md_pid.h"
 #include "spool.h"
 #include "upload_metrics.h"
@@ -61,22 +62,10 @@ static char *read_file_at(int dfd, const char *name, size_t max, size_t *len) {
     close(fd);
     return NULL;
   }
-  char *buf = malloc((size_t)st.st_size + 1);
-  size_t got = 0;
-  while (buf != NULL && got < (size_t)st.st_size) {
-    ssize_t r = read(fd, buf + got, (size_t)st.st_size - got);
-    if (r < 0 && errno == EINTR)
-      continue;
-    if (r <= 0)
-      break;
-    got += (size_t)r;
-  }
+  char *buf;
+  int rc = cw__read_all(fd, (size_t)st.st_size, max, &buf, len);
   close(fd);
-  if (buf != NULL) {
-    buf[got] = '\0';
-    *len = got;
-  }
-  return buf;
+  return rc == 0 ? buf : NULL;
 }
 
 static int64_t parse_time(const char *ts) {

@@ -18,6 +18,7 @@
 
 #include "buf.h"
 #include "crashwatch.h"
+#include "read_all.h"
 #include "sup_internal.h"
 
 enum { J_NULL, J_BOOL, J_NUM, J_STR, J_ARR, J_OBJ };
@@ -390,22 +391,12 @@ int cw__sup_event_read(const char *report_dir, char **data, size_t *len) {
     close(fd);
     return CW_EFORMAT;
   }
-  size_t n = (size_t)st.st_size, got = 0;
-  char *buf = malloc(n + 1);
-  if (buf == NULL) {
-    close(fd);
-    return CW_ENOMEM;
-  }
-  while (got < n) {
-    ssize_t r = read(fd, buf + got, n - got);
-    if (r < 0 && errno == EINTR)
-      continue;
-    if (r <= 0)
-      break;
-    got += (size_t)r;
-  }
+  char *buf;
+  size_t got;
+  int rc = cw__read_all(fd, (size_t)st.st_size, 64 * 1024 * 1024, &buf, &got);
   close(fd);
-  buf[got] = '\0';
+  if (rc != 0)
+    return rc == CW_ERANGE ? CW_EFORMAT : rc;
   *data = buf;
   *len = got;
   return 0;

@@ -16,6 +16,7 @@
 
 #include "crashwatch.h"
 #include "json_check.h"
+#include "read_all.h"
 #include "spool.h"
 
 /* Reads the regular file name of the report directory dir_fd. Anything
@@ -43,45 +44,13 @@ static int read_file_at(int dir_fd, const char *name, uint8_t **data,
     close(fd);
     return CW_ERANGE;
   }
-  size_t cap = (size_t)st.st_size + 1;
-  uint8_t *buf = malloc(cap);
-  if (buf == NULL) {
-    close(fd);
-    return CW_ENOMEM;
-  }
-  size_t got = 0;
-  for (;;) {
-    if (got + 1 >= cap) { /* the file grew; keep reading */
-      if (cap > (size_t)REPORT_MAX_BYTES) {
-        free(buf);
-        close(fd);
-        return CW_ERANGE;
-      }
-      uint8_t *p = realloc(buf, cap * 2);
-      if (p == NULL) {
-        free(buf);
-        close(fd);
-        return CW_ENOMEM;
-      }
-      buf = p;
-      cap *= 2;
-    }
-    ssize_t r = read(fd, buf + got, cap - 1 - got);
-    if (r < 0) {
-      if (errno == EINTR)
-        continue;
-      int rc = errno ? -errno : CW_EIO;
-      free(buf);
-      close(fd);
-      return rc;
-    }
-    if (r == 0)
-      break;
-    got += (size_t)r;
-  }
+  char *buf;
+  size_t got;
+  int rc = cw__read_all(fd, (size_t)st.st_size, REPORT_MAX_BYTES, &buf, &got);
   close(fd);
-  buf[got] = '\0';
-  *data = buf;
+  if (rc != 0)
+    return rc;
+  *data = (uint8_t *)buf;
   *len = got;
   return 0;
 }

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -16,6 +17,7 @@
 #include "debug_id.h"
 #include "json.h"
 #include "json_check.h"
+#include "read_all.h"
 #include "regfile.h"
 
 static void test_debug_id_sentry_vector(void **state) {
@@ -289,6 +291,59 @@ static void test_json_check_utf8_flag(void **state) {
                       "unexpected character");
 }
 
+/* Writes n bytes of a known pattern into a pipe from a child (a pipe has
+ * no size to hint, and a read returns at most what is buffered) and
+ * returns the read end. */
+static int pattern_pipe(size_t n) {
+  int p[2];
+  assert_int_equal(pipe(p), 0);
+  pid_t c = fork();
+  assert_true(c >= 0);
+  if (c == 0) {
+    close(p[0]);
+    for (size_t i = 0; i < n; i++) {
+      char b = (char)('a' + i % 26);
+      if (write(p[1], &b, 1) != 1)
+        _exit(1);
+    }
+    _exit(0);
+  }
+  close(p[1]);
+  return p[0];
+}
+
+/* cw__read_all: the whole file whatever the hint, NUL-terminated; exactly
+ * max bytes is fine, one more is CW_ERANGE; an empty file is "". */
+static void test_read_all_bounds(void **state) {
+  (void)state;
+  struct {
+    size_t n, hint, max;
+    int rc;
+  } cases[] = {{0, 0, 100, 0},        {1000, 0, 5000, 0},
+               {1000, 10, 1000, 0},   {1001, 2000, 1000, CW_ERANGE},
+               {5000, 5000, 5000, 0}, {10, 0, 0, CW_ERANGE},
+               {0, 0, 0, 0}};
+  for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+    int fd = pattern_pipe(cases[k].n);
+    char *buf = (char *)1;
+    size_t len = 99;
+    int rc = cw__read_all(fd, cases[k].hint, cases[k].max, &buf, &len);
+    close(fd);
+    while (wait(NULL) > 0) {
+    }
+    assert_int_equal(rc, cases[k].rc);
+    if (rc != 0) {
+      assert_null(buf);
+      continue;
+    }
+    assert_int_equal(len, cases[k].n);
+    assert_int_equal(buf[len], '\0');
+    for (size_t i = 0; i < len; i++)
+      assert_int_equal(buf[i], 'a' + i % 26);
+    free(buf);
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_debug_id_sentry_vector),
@@ -302,6 +357,7 @@ int main(void) {
       cmocka_unit_test(test_json_check_object_flag),
       cmocka_unit_test(test_json_check_depth_limit),
       cmocka_unit_test(test_json_check_utf8_flag),
+      cmocka_unit_test(test_read_all_bounds),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
