@@ -11,33 +11,18 @@
 #include <string.h>
 
 #include "debug_id.h"
+#include "elf_note.h"
 
-/* Notes are padded to 4 bytes, or to 8 in a segment or section aligned
- * to 8 (.note.gnu.property). */
+/* The build-id of the notes p[0..n) copied to out (at most cap bytes);
+ * its length, 0 if none (common/elf_note.c walks the notes). */
 static size_t notes_build_id(const uint8_t *p, size_t n, size_t align,
                              uint8_t *out, size_t cap) {
-  size_t off = 0;
-  while (off + 12 <= n) {
-    uint32_t namesz, descsz, type;
-    memcpy(&namesz, p + off, 4);
-    memcpy(&descsz, p + off + 4, 4);
-    memcpy(&type, p + off + 8, 4);
-    off += 12;
-    size_t name_pad = ((size_t)namesz + align - 1) & ~(align - 1);
-    size_t desc_pad = ((size_t)descsz + align - 1) & ~(align - 1);
-    if (name_pad < namesz || desc_pad < descsz)
-      return 0; /* wrapped */
-    if (name_pad > n - off || desc_pad > n - off - name_pad)
-      return 0;
-    if (type == NT_GNU_BUILD_ID && namesz == 4 &&
-        memcmp(p + off, "GNU", 4) == 0 && descsz > 0) {
-      size_t len = descsz < cap ? descsz : cap;
-      memcpy(out, p + off + name_pad, len);
-      return len;
-    }
-    off += name_pad + desc_pad;
-  }
-  return 0;
+  size_t off, len;
+  if (!cw__elf_note_build_id(p, n, align, &off, &len))
+    return 0;
+  size_t copied = len < cap ? len : cap;
+  memcpy(out, p + off, copied);
+  return copied;
 }
 
 size_t cw__elf_build_id_from_notes(const uint8_t *p, size_t n, uint8_t *out,

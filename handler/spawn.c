@@ -34,6 +34,7 @@
 
 #include "crashwatch.h"
 #include "cw_internal.h"
+#include "elf_note.h"
 #include "scope_write.h"
 
 extern char **environ;
@@ -122,19 +123,12 @@ static size_t blob_head_with_build_id(void) {
     if (ph.p_type != PT_NOTE || ph.p_offset > len ||
         ph.p_filesz > len - ph.p_offset)
       continue;
-    size_t off = (size_t)ph.p_offset, end = off + (size_t)ph.p_filesz;
-    while (end - off >= sizeof(ElfW(Nhdr))) {
-      ElfW(Nhdr) nh;
-      memcpy(&nh, b + off, sizeof(nh));
-      size_t name = (nh.n_namesz + 3u) & ~(size_t)3;
-      size_t desc = (nh.n_descsz + 3u) & ~(size_t)3;
-      if (name > end - off - sizeof(nh) || desc > end - off - sizeof(nh) - name)
-        break;
-      size_t next = off + sizeof(nh) + name + desc;
-      if (nh.n_type == NT_GNU_BUILD_ID && nh.n_namesz == 4 &&
-          memcmp(b + off + sizeof(nh), "GNU", 4) == 0 && nh.n_descsz >= 8)
-        return next > head ? next : head;
-      off = next;
+    size_t off, id_len;
+    if (cw__elf_note_build_id(b + ph.p_offset, (size_t)ph.p_filesz,
+                              ph.p_align == 8 ? 8 : 4, &off, &id_len) &&
+        id_len >= 8) {
+      size_t end = (size_t)ph.p_offset + off + id_len;
+      return end > head ? end : head;
     }
   }
   return 0;
