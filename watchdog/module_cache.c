@@ -24,12 +24,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "read_all.h"
 #include "wd_elf.h"
 
 /* At most this many modules, and symbols in all: a program with a huge
  * symbol table pays for it at the crash, as before, not in idle memory. */
 #define CACHE_MAX 64
 #define CACHE_MAX_SYMS 400000
+#define MAPS_MAX (4u << 20) /* as much of /proc/PID/maps as a capture reads */
 
 typedef struct {
   dev_t dev;
@@ -64,17 +66,11 @@ static void drop_pages(Elf *elf) {
     madvise(image, len, MADV_DONTNEED);
 }
 
-/* Opens and loads the module mapped at [start, end) from path. */
-static void add(pid_t pid, unsigned long long start, unsigned long long end,
-                const char *path) {
+/* Opens and loads the module behind mapping m of process pid. */
+static void add(pid_t pid, const wd_mapping_t *m) {
   if (ncache >= CACHE_MAX || nsyms_cached >= CACHE_MAX_SYMS)
     return;
-  char mf[96];
-  snprintf(mf, sizeof(mf), "/proc/%d/map_files/%llx-%llx", (int)pid, start,
-           end);
-  int fd = open(mf, O_RDONLY | O_CLOEXEC);
-  if (fd < 0)
-    fd = open(path, O_RDONLY | O_CLOEXEC);
+  int fd = cw__wd_open_mapped(pid, m);
   struct stat st;
   if (fd < 0)
     return;
@@ -102,25 +98,22 @@ static void add(pid_t pid, unsigned long long start, unsigned long long end,
 size_t cw__wd_module_cache_warm(pid_t pid) {
   char path[64];
   snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
-  FILE *f = fopen(path, "re");
-  if (f == NULL)
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
     return ncache;
-  char line[4096 + 128];
-  while (fgets(line, sizeof(line), f) != NULL) {
-    unsigned long long start, end;
-    char perms[8];
-    int name_at = 0;
-    if (sscanf(line, "%llx-%llx %7s %*s %*s %*s %n", &start, &end, perms,
-               &name_at) != 3 ||
-        name_at <= 0 || perms[2] != 'x' || line[name_at] != '/')
-      continue;
-    char *name = line + name_at;
-    name[strcspn(name, "\n")] = '\0';
-    if (strstr(name, " (deleted)") != NULL)
-      continue;
-    add(pid, start, end, name);
-  }
-  fclose(f);
+  char *text;
+  size_t len;
+  int rc = cw__read_all(fd, 0, MAPS_MAX, &text, &len);
+  close(fd);
+  if (rc != 0)
+    return ncache;
+  wd_mapping_t *maps;
+  size_t n = cw__wd_parse_maps(text, &maps);
+  for (size_t i = 0; i < n; i++)
+    if (maps[i].perms[2] == 'x' && maps[i].path[0] == '/' && !maps[i].deleted)
+      add(pid, &maps[i]);
+  free(maps);
+  free(text);
   return ncache;
 }
 

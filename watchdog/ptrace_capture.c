@@ -46,14 +46,6 @@ void cw__wd_capture_opts_default(wd_capture_opts_t *o) {
 }
 
 typedef struct {
-  uint64_t start, end, offset, inode;
-  char perms[5];
-  char dev[16];
-  const char *path; /* points into the maps text copy; "" if anonymous */
-  int deleted;
-} mapping_t;
-
-typedef struct {
   pid_t tid;
   int seized;  /* PTRACE_SEIZE succeeded */
   int stopped; /* we saw its stop */
@@ -294,14 +286,14 @@ static void detach_all(seized_t *t, size_t n) {
 
 /* ---- /proc ---- */
 
-static size_t parse_maps(char *text, mapping_t **out) {
+size_t cw__wd_parse_maps(char *text, wd_mapping_t **out) {
   size_t n = 0, cap = 0;
-  mapping_t *m = NULL;
+  wd_mapping_t *m = NULL;
   for (char *line = text; line != NULL && *line;) {
     char *nl = strchr(line, '\n');
     if (nl != NULL)
       *nl = '\0';
-    mapping_t x;
+    wd_mapping_t x;
     memset(&x, 0, sizeof(x));
     unsigned long long start, end, off, inode;
     int pos = 0;
@@ -320,7 +312,7 @@ static size_t parse_maps(char *text, mapping_t **out) {
       }
       if (n == cap) {
         cap = cap ? cap * 2 : 64;
-        mapping_t *nm = realloc(m, cap * sizeof(*m));
+        wd_mapping_t *nm = realloc(m, cap * sizeof(*m));
         if (nm == NULL)
           break;
         m = nm;
@@ -333,8 +325,20 @@ static size_t parse_maps(char *text, mapping_t **out) {
   return n;
 }
 
-static const mapping_t *mapping_at(const mapping_t *m, size_t n,
-                                   uint64_t addr) {
+int cw__wd_open_mapped(pid_t pid, const wd_mapping_t *m) {
+  /* map_files reaches the very file that is mapped, even deleted or in
+   * another mount namespace; the path is the fallback. */
+  char mf[96];
+  snprintf(mf, sizeof(mf), "/proc/%d/map_files/%llx-%llx", (int)pid,
+           (unsigned long long)m->start, (unsigned long long)m->end);
+  int fd = open(mf, O_RDONLY | O_CLOEXEC);
+  if (fd < 0 && !m->deleted && m->path[0] == '/')
+    fd = open(m->path, O_RDONLY | O_CLOEXEC);
+  return fd;
+}
+
+static const wd_mapping_t *mapping_at(const wd_mapping_t *m, size_t n,
+                                      uint64_t addr) {
   for (size_t i = 0; i < n; i++)
     if (addr >= m[i].start && addr < m[i].end)
       return &m[i];
@@ -375,10 +379,10 @@ static void read_proc_blob(wd_capture_t *cap, pid_t pid, const char *name,
 /* ---- stacks ---- */
 
 static void capture_stack(wd_capture_t *cap, wd_thread_t *th, pid_t pid,
-                          const mapping_t *maps, size_t nmaps, size_t limit,
+                          const wd_mapping_t *maps, size_t nmaps, size_t limit,
                           uint64_t env_start, int force_procmem) {
   uint64_t sp = cw__wd_regs_sp(&th->regs);
-  const mapping_t *m = mapping_at(maps, nmaps, sp);
+  const wd_mapping_t *m = mapping_at(maps, nmaps, sp);
   if (m == NULL || m->perms[0] != 'r') {
     /* SP just below its stack, in the guard page or the gap (a stack
      * overflow): take the nearest readable mapping above. */
@@ -418,7 +422,7 @@ static void capture_stack(wd_capture_t *cap, wd_thread_t *th, pid_t pid,
 /* ---- modules ---- */
 
 static size_t note_build_id_from_memory(pid_t pid, uint64_t base,
-                                        const mapping_t *maps, size_t nmaps,
+                                        const wd_mapping_t *maps, size_t nmaps,
                                         int force_procmem, uint8_t *out,
                                         size_t cap) {
   Elf64_Ehdr eh;
@@ -458,8 +462,8 @@ static size_t note_build_id_from_memory(pid_t pid, uint64_t base,
   return 0;
 }
 
-static int add_module(wd_capture_t *cap, const mapping_t *first,
-                      const mapping_t *last, const char *name) {
+static int add_module(wd_capture_t *cap, const wd_mapping_t *first,
+                      const wd_mapping_t *last, const char *name) {
   wd_module_t *m =
       realloc(cap->modules, (cap->nmodules + 1) * sizeof(*cap->modules));
   if (m == NULL)
@@ -478,10 +482,11 @@ static int add_module(wd_capture_t *cap, const mapping_t *first,
   return 0;
 }
 
-static void capture_modules(wd_capture_t *cap, pid_t pid, const mapping_t *maps,
-                            size_t nmaps, int force_procmem) {
+static void capture_modules(wd_capture_t *cap, pid_t pid,
+                            const wd_mapping_t *maps, size_t nmaps,
+                            int force_procmem) {
   for (size_t i = 0; i < nmaps;) {
-    const mapping_t *first = &maps[i];
+    const wd_mapping_t *first = &maps[i];
     size_t j = i + 1;
     int exec = first->perms[2] == 'x';
     if (first->path[0] == '/' && first->inode != 0) {
@@ -496,15 +501,7 @@ static void capture_modules(wd_capture_t *cap, pid_t pid, const mapping_t *maps,
       }
       if (exec && add_module(cap, first, &maps[j - 1], first->path) == 0) {
         wd_module_t *mod = &cap->modules[cap->nmodules - 1];
-        /* map_files reaches the very file that is mapped, even deleted or
-         * in another mount namespace; the path is the fallback. */
-        char mf[96];
-        snprintf(mf, sizeof(mf), "/proc/%d/map_files/%llx-%llx", (int)pid,
-                 (unsigned long long)first->start,
-                 (unsigned long long)first->end);
-        mod->fd = open(mf, O_RDONLY | O_CLOEXEC);
-        if (mod->fd < 0 && !first->deleted)
-          mod->fd = open(first->path, O_RDONLY | O_CLOEXEC);
+        mod->fd = cw__wd_open_mapped(pid, first);
         if (mod->fd < 0)
           mod->build_id_len = note_build_id_from_memory(
               pid, mod->base, maps, nmaps, force_procmem, mod->build_id,
@@ -628,7 +625,6 @@ typedef struct {
 } thread_name_t;
 
 typedef struct {
-  pid_t pid;
   int task_dir; /* /proc/PID/task, or -1 */
   thread_name_t *v;
   size_t n, cap;
@@ -636,7 +632,6 @@ typedef struct {
 
 static void names_init(thread_names_t *t, pid_t pid) {
   memset(t, 0, sizeof(*t));
-  t->pid = pid;
   char path[64];
   snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
   t->task_dir = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -819,11 +814,11 @@ int cw__wd_capture_process(const cw__crash_record_t *rec,
   snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
   size_t maps_len = 0;
   uint8_t *maps_text = slurp(path, 4u << 20, &maps_len);
-  mapping_t *maps = NULL;
+  wd_mapping_t *maps = NULL;
   size_t nmaps = 0;
   if (maps_text != NULL) {
     cw__wd_capture_add_blob(cap, MD_LINUX_MAPS, maps_text, maps_len);
-    nmaps = parse_maps((char *)maps_text, &maps);
+    nmaps = cw__wd_parse_maps((char *)maps_text, &maps);
   } else {
     note(cap, "maps");
   }
@@ -880,7 +875,7 @@ int cw__wd_capture_process(const cw__crash_record_t *rec,
     note(cap, what);
   }
   uint64_t ip = cw__wd_regs_pc(&cap->threads[cap->crashed_index].regs);
-  const mapping_t *ipm = mapping_at(maps, nmaps, ip);
+  const wd_mapping_t *ipm = mapping_at(maps, nmaps, ip);
   if (ipm != NULL && ipm->perms[0] == 'r') {
     uint64_t lo = ip - IP_REGION / 2, hi = ip + IP_REGION / 2;
     if (lo < ipm->start || lo > ip)
@@ -974,8 +969,8 @@ int cw__wd_capture_caller(const cw__crash_record_t *rec,
     note(cap, "maps");
     return CW_ECAPTURE;
   }
-  mapping_t *maps = NULL;
-  size_t nmaps = parse_maps((char *)maps_text, &maps);
+  wd_mapping_t *maps = NULL;
+  size_t nmaps = cw__wd_parse_maps((char *)maps_text, &maps);
   /* The caller's frames above its SP do not change while it waits for
    * the ack; what lies below is not read. */
   capture_stack(cap, th, pid, maps, nmaps, opts->crash_stack_cap, 0,

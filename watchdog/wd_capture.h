@@ -273,6 +273,24 @@ void cw__wd_host_prefetch(void);
  * as of then). After it, cw__wd_host_prefetch does nothing. */
 void cw__wd_host_warm(void);
 
+/* One line of /proc/PID/maps. */
+typedef struct {
+  uint64_t start, end, offset, inode;
+  char perms[5];
+  char dev[16];
+  const char *path; /* points into the maps text; "" if anonymous */
+  int deleted;      /* " (deleted)" was cut off the path */
+} wd_mapping_t;
+
+/* Parses /proc/PID/maps text in place (paths point into it); *out is
+ * malloc'd. Returns the number of mappings. */
+size_t cw__wd_parse_maps(char *text, wd_mapping_t **out);
+
+/* Opens the file behind mapping m of process pid (read-only): through
+ * /proc/PID/map_files, the very file even if deleted or in another mount
+ * namespace, else by its path unless it was deleted. -1 if neither. */
+int cw__wd_open_mapped(pid_t pid, const wd_mapping_t *m);
+
 /* Opens every file the process pid maps executable and loads its symbol
  * table, kept for the watchdog's life (module_cache.c): a later capture
  * of pid names its frames from them. Returns how many modules the cache
