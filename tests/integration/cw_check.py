@@ -4,7 +4,9 @@ loopback collector wrapper (tests/collector/collector.py) that every test's
 Collector has in common (CollectorProcess). A script imports them from here
 (the scripts' directory is on sys.path when run as a script)."""
 import json
+import os
 import shutil
+import stat
 
 # Every failed check's message, in order. One list per process: a script
 # that imports another (chain_tests.py uses crash_tests.py) shares it.
@@ -45,3 +47,22 @@ class CollectorProcess:
             self.proc.kill()
             self.proc.wait()
         self.out.close()
+
+
+def closed_to_others(path):
+    """The first directory on the way to path (path included) that other
+    users cannot enter (no search bit for others), or None. A test that runs
+    a build's programs, or works in a directory, as a user it created needs
+    that user to get there: a checkout in a private directory (mktemp -d
+    makes them 0700) is one it cannot reach."""
+    d = os.path.realpath(path)
+    if not os.path.isdir(d):
+        d = os.path.dirname(d)
+    while True:
+        if not os.stat(d).st_mode & stat.S_IXOTH:
+            return d
+        parent = os.path.dirname(d)
+        if parent == d:
+            return None
+        d = parent
+

@@ -15,7 +15,8 @@ spool. A control run of the same copy without the setuid bit (the same
 user, the same environment) must run the named watchdog, so the test
 shows the variables are read when the process is not secure.
 
-Skips (exit 77) when not root.
+Skips (exit 77) when not root, or when the build tree is closed to other
+users (a checkout in a private directory).
 """
 import argparse
 import os
@@ -28,7 +29,7 @@ import sys
 import tempfile
 import uuid
 
-from cw_check import check, finish
+from cw_check import check, closed_to_others, finish
 
 
 def reports(spool):
@@ -47,6 +48,14 @@ def main():
         return 77
     if not shutil.which("useradd"):
         print("SKIP: no useradd")
+        return 77
+    # The copies load libcrashwatch from the build tree (their run path).
+    closed = closed_to_others(args.prog)
+    if closed is not None:
+        print("SKIP: the test user cannot load the build's libcrashwatch: "
+              "%s is closed to other users (a private checkout, such as one "
+              "under mktemp -d); build in a directory others can enter to "
+              "run it" % closed)
         return 77
 
     # Not under the build tree: every directory on the way must be

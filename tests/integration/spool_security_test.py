@@ -7,7 +7,8 @@ Usage: spool_security_test.py SCENARIO   (see SCENARIOS at the bottom)
 
 Scenarios that need two users create them (useradd, random names, removed
 at the end) and run the victim's commands with setpriv as that user; they
-exit 77 (skipped) with a message when not run as root. Work happens in a
+exit 77 (skipped) with a message when not run as root, or when the build
+tree is closed to other users (a private checkout). Work happens in a
 fresh directory under $CW_TEST_TMP. No assertion depends on timing.
 """
 import fcntl
@@ -23,6 +24,7 @@ import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import upload_test as ut  # noqa: E402  (Collector, make_report, helpers)
+from cw_check import closed_to_others  # noqa: E402
 
 SKIP = 77
 CRASHWATCH = ut.CRASHWATCH
@@ -43,6 +45,14 @@ def need_root():
     for tool in ("useradd", "userdel", "setpriv"):
         if shutil.which(tool) is None:
             raise Skip("%s is not installed" % tool)
+    for path in (CRASHWATCH, os.environ.get("CW_CRASHPROG", CRASHWATCH),
+                 TMP_ROOT):
+        closed = closed_to_others(path)
+        if closed is not None:
+            raise Skip("the test users cannot reach %s: %s is closed to "
+                       "other users (a private checkout, such as one under "
+                       "mktemp -d); build in a directory others can enter "
+                       "to run it" % (path, closed))
 
 
 def make_user(tag):
