@@ -68,11 +68,12 @@ foreach(s tmp_symlink symlinked_report unsafe_spool nofile_readonly
     ENV "CW_CRASHPROG=$<TARGET_FILE:crashprog_O2>")
   set_tests_properties(spool_${s} PROPERTIES SKIP_RETURN_CODE 77)
   if(s STREQUAL "bounded" AND CW_SANITIZE)
-    # The sanitized run checks the same pruning with 150 crashes (past the
-    # default limit of 100): 500 sanitized crashes take minutes, and the
-    # plain run has the issue's 500.
+    # The sanitized run checks the same pruning with 40 crashes against a
+    # limit of 20 set through CRASHWATCH_SPOOL_MAX_REPORTS: 500 sanitized
+    # crashes take minutes, and the plain run has the issue's 500 against
+    # the default limit.
     set_property(TEST spool_${s} APPEND PROPERTY ENVIRONMENT
-                 "CW_SPOOL_BOUNDED_CRASHES=150")
+                 "CW_SPOOL_BOUNDED_CRASHES=40" "CW_SPOOL_BOUNDED_LIMIT=20")
   endif()
 endforeach()
 
