@@ -4,6 +4,7 @@
 #include "workers.h"
 
 #include <pthread.h>
+#include <signal.h>
 
 static struct {
   pthread_mutex_t mu;
@@ -61,12 +62,20 @@ int cw__workers_start(int n) {
     pthread_attr_setstacksize(&attr, 64 * 1024);
     pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
   }
+  /* The workers block every signal (a thread starts with its creator's
+   * mask): a signal sent to the process then goes to a thread that
+   * expects it, e.g. the SIGCHLD of a ptrace stop to the capture's
+   * sigtimedwait(), instead of waking a worker that drops it. */
+  sigset_t all, mask;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &mask);
   while (pool.nworkers < n && have_attr) {
     pthread_t t;
     if (pthread_create(&t, &attr, worker_main, NULL) != 0)
       break;
     pool.nworkers++;
   }
+  pthread_sigmask(SIG_SETMASK, &mask, NULL);
   if (have_attr)
     pthread_attr_destroy(&attr);
   int started = pool.nworkers;

@@ -278,6 +278,7 @@ int cw__wd_handle_crash(const wd_config_t *cfg, const cw__crash_record_t *rec,
   cw__wd_capture_opts_default(&opts);
   opts.include_environ = cfg->include_environ;
   opts.force_procmem = env_flag("CRASHWATCH_FORCE_PROCMEM");
+  opts.hold_threads = !cfg->release_early;
 
   cw__wd_host_prefetch(); /* the host facts, read while the capture runs */
   scope_state_t st;
@@ -324,7 +325,9 @@ int cw__wd_handle_crash(const wd_config_t *cfg, const cw__crash_record_t *rec,
     if (report_path != NULL && cap > 0)
       snprintf(report_path, cap, "%s", path);
   }
-  /* Durable before dead: the app dies once its report is committed. */
+  /* Durable before dead: the app dies once its report is committed. Its
+   * other threads were held stopped until now (hold_threads). */
+  cw__wd_capture_detach(&c);
   int status = rc != 0 ? rc : capture_rc == 0 ? 0 : CW_ECAPTURE;
   if (!released && (release_at == AT_COMMIT || rc != 0)) {
     release(release_ctx, status);

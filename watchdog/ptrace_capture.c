@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,7 +46,7 @@ void cw__wd_capture_opts_default(wd_capture_opts_t *o) {
   o->total_stack_cap = 512 * 1024;
 }
 
-typedef struct {
+typedef struct wd_seized {
   pid_t tid;
   int seized;  /* PTRACE_SEIZE succeeded */
   int stopped; /* we saw its stop */
@@ -177,6 +178,7 @@ void cw__wd_capture_free(wd_capture_t *cap) {
   free(cap->exe_path);
   free(cap->srcs);
   cw__symbolizer_free(cap->symbolizer);
+  cw__wd_capture_detach(cap);
   memset(cap, 0, sizeof(*cap));
 }
 
@@ -234,10 +236,13 @@ static int seize_all(pid_t pid, seized_t **out, size_t *nout) {
 }
 
 /* Waits for each seized thread's stop, with one overall deadline so a
- * thread stuck in an uninterruptible sleep cannot hold the app forever. */
-static void wait_stops(seized_t *t, size_t n) {
+ * thread stuck in an uninterruptible sleep cannot hold the app forever.
+ * Each stop sends this thread a SIGCHLD, which the caller blocks from
+ * before the seizing on: a pass over the threads that still runs waits
+ * for the next one (sigtimedwait), where sleeping a guessed time
+ * overshot the last stops by up to 0.2 ms. */
+static void wait_stops(seized_t *t, size_t n, const sigset_t *chld) {
   uint64_t deadline = now_ns() + STOP_DEADLINE_NS;
-  long sleep_ns = 2000;
   for (;;) {
     size_t pending = 0;
     for (size_t i = 0; i < n; i++) {
@@ -268,12 +273,16 @@ static void wait_stops(seized_t *t, size_t n) {
           t[i].inject = WSTOPSIG(st);
       }
     }
-    if (pending == 0 || now_ns() > deadline)
+    uint64_t now = now_ns();
+    if (pending == 0 || now >= deadline)
       return;
-    struct timespec ts = {0, sleep_ns};
-    nanosleep(&ts, NULL);
-    if (sleep_ns < 200000)
-      sleep_ns *= 2;
+    /* At most 1 ms at a time: a stop whose SIGCHLD came before the pass
+     * that found it leaves one pending that ends the next wait at once;
+     * one lost (a process-wide signal can go to any thread that does not
+     * block it) costs a millisecond, not the deadline. */
+    uint64_t left = deadline - now;
+    struct timespec ts = {0, (long)(left < 1000000 ? left : 1000000)};
+    sigtimedwait(chld, NULL, &ts);
   }
 }
 
@@ -282,6 +291,15 @@ static void detach_all(seized_t *t, size_t n) {
     if (t[i].seized && !t[i].gone)
       ptrace(PTRACE_DETACH, t[i].tid, 0, (void *)(uintptr_t)t[i].inject);
   }
+}
+
+void cw__wd_capture_detach(wd_capture_t *cap) {
+  if (cap->held == NULL)
+    return;
+  detach_all(cap->held, cap->nheld);
+  free(cap->held);
+  cap->held = NULL;
+  cap->nheld = 0;
 }
 
 /* ---- /proc ---- */
@@ -742,14 +760,20 @@ int cw__wd_capture_process(const cw__crash_record_t *rec,
   int names_on_worker = names.task_dir >= 0 && cw__workers_begin(&names_job, 1);
   seized_t *st = NULL;
   size_t nst = 0;
+  sigset_t chld, mask;
+  sigemptyset(&chld);
+  sigaddset(&chld, SIGCHLD);
+  pthread_sigmask(SIG_BLOCK, &chld, &mask);
   int rc = seize_all(pid, &st, &nst);
+  if (rc == 0)
+    wait_stops(st, nst, &chld);
+  pthread_sigmask(SIG_SETMASK, &mask, NULL);
   if (rc != 0) {
     if (names_on_worker)
       cw__workers_finish();
     names_free(&names);
     return rc;
   }
-  wait_stops(st, nst);
 
   /* Threads and registers. */
   cap->threads = calloc(nst + 1, sizeof(*cap->threads));
@@ -912,11 +936,17 @@ int cw__wd_capture_process(const cw__crash_record_t *rec,
     if (cap->blobs[i].stream_type == MD_LINUX_AUXV)
       capture_dso_debug(cap, pid, cap->blobs[i].data, cap->blobs[i].len, fpm);
 
-  if (!opts->detach_early) {
+  if (opts->detach_early) {
+    free(st);
+  } else if (opts->hold_threads) {
+    cap->pause_ns = now_ns() - t0;
+    cap->held = st; /* cw__wd_capture_detach lets them go */
+    cap->nheld = nst;
+  } else {
     detach_all(st, nst);
     cap->pause_ns = now_ns() - t0;
+    free(st);
   }
-  free(st);
   if (unstopped > 0) {
     char what[64];
     snprintf(what, sizeof(what), "%zu thread(s) not stopped: no registers",

@@ -207,9 +207,16 @@ typedef struct {
   const char *live_message;
   uint64_t dropped_events; /* the app's drops since its last request */
 
-  char *exe_path;    /* /proc/PID/exe target, or NULL */
-  uint64_t pause_ns; /* how long the process was held stopped */
-  char notes[256];   /* what could not be captured, for the report */
+  char *exe_path; /* /proc/PID/exe target, or NULL */
+  /* From the first thread seized to the copy's end: how long the copy
+   * held the process stopped (with hold_threads, it stays stopped until
+   * cw__wd_capture_detach). */
+  uint64_t pause_ns;
+  char notes[256]; /* what could not be captured, for the report */
+  /* The threads still stopped (hold_threads), for cw__wd_capture_detach;
+   * private to ptrace_capture.c. */
+  struct wd_seized *held;
+  size_t nheld;
 } wd_capture_t;
 
 /* The minidump exception code of a requested dump (Breakpad's
@@ -227,9 +234,22 @@ typedef struct {
    * copied; the module list, /proc files and link map are read after,
    * from the running process (a crash holds it for all of them). */
   int detach_early;
+  /* A crash in durable-first mode: the threads stay stopped after the
+   * copy, until cw__wd_capture_detach (called when the report is
+   * committed, before the app is released), so that letting 64 threads go
+   * is not on the way to the commit. The app is dying and its crashing
+   * thread is held until then anyway; Breakpad's and Crashpad's handlers
+   * hold every thread while they write the dump, too. Not with
+   * detach_early. */
+  int hold_threads;
 } wd_capture_opts_t;
 
 void cw__wd_capture_opts_default(wd_capture_opts_t *o);
+
+/* Lets the threads a capture with hold_threads kept stopped go on (the
+ * signals they stopped with are given back). Nothing to do otherwise, or
+ * a second time; cw__wd_capture_free calls it too. */
+void cw__wd_capture_detach(wd_capture_t *cap);
 
 /* ---- memread.c ---- */
 

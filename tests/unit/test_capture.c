@@ -26,6 +26,7 @@
 #include <sys/ptrace.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "capture.h"
@@ -44,8 +45,36 @@ typedef struct {
   pid_t pid;
   int rec_fd, ack_fd;
   int releases, status;
+  int traced_at_release; /* threads in a tracing stop when released */
   cw__crash_record_t rec;
 } child_t;
+
+/* How many of pid's threads are in a tracing stop ('t' in their stat). */
+static int count_traced(pid_t pid) {
+  char path[64];
+  snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+  DIR *d = opendir(path);
+  if (d == NULL)
+    return 0;
+  int n = 0;
+  struct dirent *e;
+  while ((e = readdir(d)) != NULL) {
+    if (e->d_name[0] == '.')
+      continue;
+    char sp[384], buf[512];
+    snprintf(sp, sizeof(sp), "%s/%s/stat", path, e->d_name);
+    FILE *f = fopen(sp, "r");
+    if (f == NULL)
+      continue;
+    size_t len = fread(buf, 1, sizeof(buf) - 1, f);
+    fclose(f);
+    buf[len] = '\0';
+    const char *rp = strrchr(buf, ')'); /* the name may hold anything */
+    n += rp != NULL && rp[1] == ' ' && rp[2] == 't';
+  }
+  closedir(d);
+  return n;
+}
 
 static void spawn_args(const char *prog, int nthreads, const char *extra,
                        child_t *c) {
@@ -89,6 +118,7 @@ static void spawn(const char *prog, int nthreads, child_t *c) {
 
 static void release_child(void *ctx, int status) {
   child_t *c = ctx;
+  c->traced_at_release = count_traced(c->pid);
   c->releases++;
   c->status = status;
   assert_int_equal(write(c->ack_fd, "k", 1), 1);
@@ -364,6 +394,61 @@ static void test_capture_with_thread_churn(void **state) {
  * one of them while the capture stops the threads: every worker thread is
  * still named, with threads coming and going too (a name the worker missed
  * is read by the capture itself). Runs last: the workers stay. */
+/* hold_threads (the crash path in durable-first mode): every thread stays
+ * in its tracing stop after the capture returns, until
+ * cw__wd_capture_detach lets them all go. */
+static void test_capture_holds_threads_until_detach(void **state) {
+  (void)state;
+  child_t c;
+  spawn(WD_TARGET, NWORKERS, &c);
+  wd_capture_opts_t o;
+  cw__wd_capture_opts_default(&o);
+  o.hold_threads = 1;
+  wd_capture_t cap;
+  assert_int_equal(cw__wd_capture_process(&c.rec, &o, &cap), 0);
+  assert_int_equal(cap.nthreads, NWORKERS + 1);
+  assert_true(cap.pause_ns > 0);
+  assert_int_equal(count_traced(c.pid), NWORKERS + 1);
+  cw__wd_capture_detach(&cap);
+  assert_null(cap.held);
+  int traced = NWORKERS + 1;
+  for (int i = 0; i < 200 && traced > 0; i++) {
+    traced = count_traced(c.pid);
+    if (traced > 0) {
+      struct timespec ts = {0, 5 * 1000000L};
+      nanosleep(&ts, NULL);
+    }
+  }
+  assert_int_equal(traced, 0);
+  cw__wd_capture_detach(&cap); /* a second time: nothing */
+  int st = finish_child(&c);
+  assert_true(WIFSIGNALED(st));
+  assert_int_equal(WTERMSIG(st), SIGSEGV);
+  cw__wd_capture_free(&cap);
+}
+
+/* Without hold_threads the capture lets the threads go itself. */
+static void test_capture_detaches_without_hold(void **state) {
+  (void)state;
+  child_t c;
+  spawn(WD_TARGET, NWORKERS, &c);
+  wd_capture_t cap;
+  assert_int_equal(cw__wd_capture_process(&c.rec, NULL, &cap), 0);
+  assert_null(cap.held);
+  int traced = NWORKERS + 1;
+  for (int i = 0; i < 200 && traced > 0; i++) {
+    traced = count_traced(c.pid);
+    if (traced > 0) {
+      struct timespec ts = {0, 5 * 1000000L};
+      nanosleep(&ts, NULL);
+    }
+  }
+  assert_int_equal(traced, 0);
+  int st = finish_child(&c);
+  assert_true(WIFSIGNALED(st));
+  cw__wd_capture_free(&cap);
+}
+
 static void test_capture_names_on_workers(void **state) {
   (void)state;
   assert_true(cw__workers_start(2) >= 1);
@@ -1312,6 +1397,9 @@ static void test_handle_crash_writes_one_report(void **state) {
                    0);
   assert_int_equal(c.releases, 1);
   assert_int_equal(c.status, 0);
+  /* The threads held through the commit were let go before the release:
+   * a traced thread would hold up the app's death. */
+  assert_int_equal(c.traced_at_release, 0);
   assert_int_equal(count_fds(), fds_before); /* no descriptor leaked */
   int st = finish_child(&c);
   assert_true(WIFSIGNALED(st));
@@ -1866,6 +1954,8 @@ int main(void) {
       cmocka_unit_test(test_capture_procmem_fallback_same_result),
       cmocka_unit_test(test_memread_procmem_matches_process_vm_readv),
       cmocka_unit_test(test_capture_with_thread_churn),
+      cmocka_unit_test(test_capture_holds_threads_until_detach),
+      cmocka_unit_test(test_capture_detaches_without_hold),
       cmocka_unit_test(test_unwind_through_vdso),
       cmocka_unit_test(test_vdso_fallback_names_gaps),
       cmocka_unit_test(test_vdso_every_address_named),
