@@ -728,6 +728,41 @@ static const thread_name_t *find_name(const thread_names_t *t, pid_t tid) {
   return NULL;
 }
 
+/* The memory map and /proc/PID/stat, read once every thread has
+ * stopped: on a worker, while the capture reads the registers. */
+typedef struct {
+  pid_t pid;
+  int include_environ;
+  uint8_t *maps_text; /* parsed: its lines cut, the mappings point in */
+  uint8_t *maps_blob; /* the text as read, for the minidump */
+  size_t maps_len;
+  wd_mapping_t *maps;
+  size_t nmaps;
+  unsigned long long env_start, start_ticks;
+} proc_read_t;
+
+static void read_maps_stat(void *arg) {
+  proc_read_t *p = arg;
+  char path[64];
+  snprintf(path, sizeof(path), "/proc/%d/maps", (int)p->pid);
+  p->maps_text = slurp(path, 4u << 20, &p->maps_len);
+  if (p->maps_text != NULL) {
+    p->maps_blob = malloc(p->maps_len);
+    if (p->maps_blob != NULL)
+      memcpy(p->maps_blob, p->maps_text, p->maps_len);
+    p->nmaps = cw__wd_parse_maps((char *)p->maps_text, &p->maps);
+  }
+  snprintf(path, sizeof(path), "/proc/%d/stat", (int)p->pid);
+  size_t stat_len;
+  uint8_t *stat = slurp(path, 4096, &stat_len);
+  if (stat != NULL) {
+    if (!p->include_environ)
+      stat_field((char *)stat, 50, &p->env_start);
+    stat_field((char *)stat, 22, &p->start_ticks);
+    free(stat);
+  }
+}
+
 /* ---- the capture ---- */
 
 int cw__wd_capture_process(const cw__crash_record_t *rec,
@@ -775,9 +810,23 @@ int cw__wd_capture_process(const cw__crash_record_t *rec,
     return rc;
   }
 
+  /* The names' worker is done by now (or this takes what it left); then
+   * the map and stat are read on one while this thread reads registers. */
+  if (names_on_worker)
+    cw__workers_finish();
+  proc_read_t pr = {.pid = pid, .include_environ = opts->include_environ};
+  cw__job_t pr_job = {read_maps_stat, &pr};
+  int pr_on_worker = cw__workers_begin(&pr_job, 1);
+
   /* Threads and registers. */
   cap->threads = calloc(nst + 1, sizeof(*cap->threads));
   if (cap->threads == NULL) {
+    if (pr_on_worker)
+      cw__workers_finish();
+    free(pr.maps_text);
+    free(pr.maps_blob);
+    free(pr.maps);
+    names_free(&names);
     detach_all(st, nst);
     free(st);
     return CW_ENOMEM;
@@ -821,8 +870,6 @@ int cw__wd_capture_process(const cw__crash_record_t *rec,
   }
   /* The names: the workers' table, and what it missed (a thread born
    * after it was read, or no workers) read here. */
-  if (names_on_worker)
-    cw__workers_finish();
   for (size_t i = 0; i < cap->nthreads; i++) {
     wd_thread_t *th = &cap->threads[i];
     const thread_name_t *n = find_name(&names, th->tid);
@@ -834,29 +881,20 @@ int cw__wd_capture_process(const cw__crash_record_t *rec,
   names_free(&names);
 
   /* Memory map, stacks, the code around the crashing instruction. */
-  char path[64];
-  snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
-  size_t maps_len = 0;
-  uint8_t *maps_text = slurp(path, 4u << 20, &maps_len);
-  wd_mapping_t *maps = NULL;
-  size_t nmaps = 0;
-  if (maps_text != NULL) {
-    cw__wd_capture_add_blob(cap, MD_LINUX_MAPS, maps_text, maps_len);
-    nmaps = cw__wd_parse_maps((char *)maps_text, &maps);
-  } else {
+  if (pr_on_worker)
+    cw__workers_finish();
+  else
+    read_maps_stat(&pr);
+  uint8_t *maps_text = pr.maps_text;
+  wd_mapping_t *maps = pr.maps;
+  size_t nmaps = pr.nmaps;
+  unsigned long long env_start = pr.env_start, start_ticks = pr.start_ticks;
+  if (pr.maps_blob != NULL)
+    cw__wd_capture_add_blob(cap, MD_LINUX_MAPS, pr.maps_blob, pr.maps_len);
+  else
     note(cap, "maps");
-  }
-
-  unsigned long long env_start = 0, start_ticks = 0;
-  snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-  size_t stat_len;
-  uint8_t *stat = slurp(path, 4096, &stat_len);
-  if (stat != NULL) {
-    if (!opts->include_environ)
-      stat_field((char *)stat, 50, &env_start);
-    stat_field((char *)stat, 22, &start_ticks);
-    free(stat);
-  }
+  free(pr.maps_blob);
+  char path[64];
 
   size_t budget = opts->total_stack_cap;
   size_t omitted = 0;

@@ -264,6 +264,20 @@ static void check_threads_modules_stacks(const char *prog, wd_capture_t *cap,
             cap->modules[i].fd < 0 && cap->modules[i].build_id_len > 0;
   assert_true(vdso);
   assert_true(cap->pause_ns > 0);
+  /* /proc/PID/maps goes into the minidump as read: text lines (a reader
+   * such as lldb finds the modules there), never the parser's cut copy. */
+  int have_maps = 0;
+  for (size_t i = 0; i < cap->nblobs; i++) {
+    const wd_blob_t *b = &cap->blobs[i];
+    if (b->stream_type != MD_LINUX_MAPS)
+      continue;
+    have_maps = 1;
+    assert_true(b->len > 0);
+    assert_null(memchr(b->data, '\0', b->len));
+    assert_int_equal(b->data[b->len - 1], '\n');
+    assert_non_null(memmem(b->data, b->len, "[stack]\n", 8));
+  }
+  assert_true(have_maps);
   /* The crashing instruction's bytes are in the capture. */
   assert_non_null(cw__wd_capture_memory(
       cap, cw__wd_regs_pc(&cap->threads[cap->crashed_index].regs), 16));
