@@ -234,18 +234,37 @@ static int fp_step(const wd_capture_t *cap, uint64_t sp, uint64_t fp,
   return 0;
 }
 
+/* has_cfi's answers for this capture: the threads of a process mostly
+ * stop at the same few PCs (a futex wait in libc), and the table search
+ * and FDE parse behind one answer are not in libunwind's cache. */
+#define CFI_MEMO 32
+typedef struct {
+  uint64_t ip[CFI_MEMO];
+  unsigned char has[CFI_MEMO];
+  size_t n, next;
+} cfi_memo_t;
+
 /* Whether the module has an FDE for ip. (unw_get_proc_info() cannot say:
  * it invents a one-byte range when there is none.) */
-static int has_cfi(unw_addr_space_t as, uw_arg_t *arg, uint64_t ip) {
-  if (module_at(arg->cap, ip) == NULL)
-    return 0;
-  unw_proc_info_t pi;
-  memset(&pi, 0, sizeof(pi));
-  return uw_find_proc_info(as, ip, &pi, 0, arg) == 0;
+static int has_cfi(unw_addr_space_t as, uw_arg_t *arg, cfi_memo_t *memo,
+                   uint64_t ip) {
+  for (size_t i = 0; i < memo->n; i++)
+    if (memo->ip[i] == ip)
+      return memo->has[i];
+  int has = 0;
+  if (module_at(arg->cap, ip) != NULL) {
+    unw_proc_info_t pi;
+    memset(&pi, 0, sizeof(pi));
+    has = uw_find_proc_info(as, ip, &pi, 0, arg) == 0;
+  }
+  size_t slot = memo->n < CFI_MEMO ? memo->n++ : memo->next++ % CFI_MEMO;
+  memo->ip[slot] = ip;
+  memo->has[slot] = (unsigned char)has;
+  return has;
 }
 
 static void unwind_thread(unw_addr_space_t as, const wd_capture_t *cap,
-                          wd_thread_t *th) {
+                          cfi_memo_t *memo, wd_thread_t *th) {
   uw_arg_t arg = {cap, th->regs,
                   th->stack_region >= 0 ? &cap->regions[th->stack_region]
                                         : NULL};
@@ -276,7 +295,7 @@ static void unwind_thread(unw_addr_space_t as, const wd_capture_t *cap,
         return;
       /* libunwind's own guess for a frame 0 without CFI follows the frame
        * pointer, which skips the caller of a frameless leaf. */
-      if (th->nframes == 1 && !has_cfi(as, &arg, ip) &&
+      if (th->nframes == 1 && !has_cfi(as, &arg, memo, ip) &&
           leaf_step(cap, ip, sp, fp, next) == 0) {
         leaf = 1;
         break;
@@ -301,6 +320,8 @@ static void unwind_thread(unw_addr_space_t as, const wd_capture_t *cap,
   }
 }
 
+__thread int cw__wd_unwinding;
+
 void cw__wd_unwind_all(wd_capture_t *cap) {
   for (size_t i = 0; i < cap->nmodules; i++)
     cw__wd_module_elf(&cap->modules[i]);
@@ -310,16 +331,22 @@ void cw__wd_unwind_all(wd_capture_t *cap) {
   /* One address space per capture, destroyed below: what libunwind caches
    * (the unwind rules per IP) holds for every thread of this capture and
    * for no other. Threads of a process mostly stop in the same few
-   * functions, so this took 128 threads' unwinding from 4.0 to 1.5 ms. */
+   * functions, so this took 128 threads' unwinding from 4.0 to 1.5 ms.
+   * (Debian's libunwind has no per-thread cache: UNW_CACHE_PER_THREAD
+   * becomes this global one, which libunwind locks with every signal
+   * blocked, see cw__wd_unwinding.) */
   unw_set_caching_policy(as, UNW_CACHE_GLOBAL);
+  cfi_memo_t memo = {.n = 0};
+  cw__wd_unwinding = 1;
   for (size_t i = 0; i < cap->nthreads; i++) {
     wd_thread_t *th = &cap->threads[i];
     free(th->frames);
     th->frames = NULL;
     th->nframes = 0;
     if (th->regs_ok)
-      unwind_thread(as, cap, th);
+      unwind_thread(as, cap, &memo, th);
   }
+  cw__wd_unwinding = 0;
   unw_destroy_addr_space(as);
 }
 

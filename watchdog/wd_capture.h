@@ -343,6 +343,16 @@ const wd_module_t *cw__wd_capture_module_at(const wd_capture_t *cap,
  * module files (never the live process). Frames go to thread->frames. */
 void cw__wd_unwind_all(wd_capture_t *cap);
 
+/* Set on the thread running cw__wd_unwind_all while it runs. libunwind
+ * blocks every signal around each step's cache lookup (two sigprocmask()
+ * calls a frame), so that a signal handler unwinding on the same thread
+ * cannot deadlock on its lock; the watchdog never unwinds in a handler,
+ * and those calls were half of the unwinding's time on the VMs measured
+ * (a system call costs about 1 us there). The watchdog executable's
+ * sigprocmask() (watchdog/main.c) skips them while this is set; other
+ * programs linking the capture code keep libc's. */
+extern __thread int cw__wd_unwinding;
+
 /* Cuts each completely unwound thread's stack copy a little (slack bytes)
  * above its outermost frame: what lies beyond (the thread descriptor and
  * TLS, or argv/envp/auxv on the main thread) serves no stackwalker and
