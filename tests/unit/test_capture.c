@@ -408,6 +408,18 @@ static void test_capture_with_thread_churn(void **state) {
  * one of them while the capture stops the threads: every worker thread is
  * still named, with threads coming and going too (a name the worker missed
  * is read by the capture itself). Runs last: the workers stay. */
+/* Waits up to a second for pid's threads to leave their tracing stops (a
+ * detached thread is woken, then runs); returns how many are still in one. */
+static int wait_untraced(pid_t pid) {
+  int traced = count_traced(pid);
+  for (int i = 0; i < 200 && traced > 0; i++) {
+    struct timespec ts = {0, 5 * 1000000L};
+    nanosleep(&ts, NULL);
+    traced = count_traced(pid);
+  }
+  return traced;
+}
+
 /* hold_threads (the crash path in durable-first mode): every thread stays
  * in its tracing stop after the capture returns, until
  * cw__wd_capture_detach lets them all go. */
@@ -425,15 +437,7 @@ static void test_capture_holds_threads_until_detach(void **state) {
   assert_int_equal(count_traced(c.pid), NWORKERS + 1);
   cw__wd_capture_detach(&cap);
   assert_null(cap.held);
-  int traced = NWORKERS + 1;
-  for (int i = 0; i < 200 && traced > 0; i++) {
-    traced = count_traced(c.pid);
-    if (traced > 0) {
-      struct timespec ts = {0, 5 * 1000000L};
-      nanosleep(&ts, NULL);
-    }
-  }
-  assert_int_equal(traced, 0);
+  assert_int_equal(wait_untraced(c.pid), 0);
   cw__wd_capture_detach(&cap); /* a second time: nothing */
   int st = finish_child(&c);
   assert_true(WIFSIGNALED(st));
@@ -449,15 +453,7 @@ static void test_capture_detaches_without_hold(void **state) {
   wd_capture_t cap;
   assert_int_equal(cw__wd_capture_process(&c.rec, NULL, &cap), 0);
   assert_null(cap.held);
-  int traced = NWORKERS + 1;
-  for (int i = 0; i < 200 && traced > 0; i++) {
-    traced = count_traced(c.pid);
-    if (traced > 0) {
-      struct timespec ts = {0, 5 * 1000000L};
-      nanosleep(&ts, NULL);
-    }
-  }
-  assert_int_equal(traced, 0);
+  assert_int_equal(wait_untraced(c.pid), 0);
   int st = finish_child(&c);
   assert_true(WIFSIGNALED(st));
   cw__wd_capture_free(&cap);
