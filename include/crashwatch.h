@@ -315,11 +315,12 @@ CW_EXTERN int cw_options_set_environment(cw_options_t *opts,
 CW_EXTERN int cw_options_set_auto_session_tracking(cw_options_t *opts, int on);
 
 /* Durable before dead. Off (the default): the crashing process dies only
- * after its report is committed to the spool, so a report survives the
- * process's death even when that kills the watchdog (PID 1 of a container,
- * systemd's KillMode=mixed). On ($CRASHWATCH_RELEASE_EARLY=1): it dies as
- * soon as the watchdog has copied it out, a few milliseconds sooner, and
- * the report is lost if the watchdog dies with it. See docs/capture.md. */
+ * after its report is committed to the spool (its threads stay stopped
+ * until then), so a report survives the process's death even when that
+ * kills the watchdog (PID 1 of a container, systemd's KillMode=mixed). On
+ * ($CRASHWATCH_RELEASE_EARLY=1): it dies as soon as the watchdog has copied it
+ * out, a few milliseconds sooner, and the report is lost if the watchdog dies
+ * with it. See docs/capture.md. */
 CW_EXTERN int cw_options_set_release_early(cw_options_t *opts, int on);
 /* The watchdog's idle form. Off (the default): cw_init() starts the full
  * watchdog, which waits for a crash already loaded (about 2 MiB resident,
