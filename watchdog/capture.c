@@ -278,7 +278,7 @@ int cw__wd_handle_crash(const wd_config_t *cfg, const cw__crash_record_t *rec,
   cw__wd_capture_opts_default(&opts);
   opts.include_environ = cfg->include_environ;
   opts.force_procmem = env_flag("CRASHWATCH_FORCE_PROCMEM");
-  opts.hold_threads = !cfg->release_early;
+  opts.detach = cfg->release_early ? WD_DETACH_AFTER_COPY : WD_DETACH_HELD;
 
   cw__wd_host_prefetch(); /* the host facts, read while the capture runs */
   scope_state_t st;
@@ -326,7 +326,7 @@ int cw__wd_handle_crash(const wd_config_t *cfg, const cw__crash_record_t *rec,
       snprintf(report_path, cap, "%s", path);
   }
   /* Durable before dead: the app dies once its report is committed. Its
-   * other threads were held stopped until now (hold_threads). */
+   * other threads were held stopped until now (WD_DETACH_HELD). */
   cw__wd_capture_detach(&c);
   int status = rc != 0 ? rc : capture_rc == 0 ? 0 : CW_ECAPTURE;
   if (!released && (release_at == AT_COMMIT || rc != 0)) {
@@ -361,7 +361,7 @@ int cw__wd_handle_dump(const wd_config_t *cfg, const cw__event_req_t *req,
   cw__wd_capture_opts_default(&opts);
   opts.include_environ = cfg->include_environ;
   opts.force_procmem = env_flag("CRASHWATCH_FORCE_PROCMEM");
-  opts.detach_early = 1; /* the process goes on: hold it no longer */
+  opts.detach = WD_DETACH_EARLY; /* the process goes on: hold it no longer */
 
   scope_state_t st;
   scope_take(cfg, &st, req->crumb_head);

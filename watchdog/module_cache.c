@@ -31,7 +31,6 @@
  * symbol table pays for it at the crash, as before, not in idle memory. */
 #define CACHE_MAX 64
 #define CACHE_MAX_SYMS 400000
-#define MAPS_MAX (4u << 20) /* as much of /proc/PID/maps as a capture reads */
 
 typedef struct {
   dev_t dev;
@@ -103,7 +102,7 @@ size_t cw__wd_module_cache_warm(pid_t pid) {
     return ncache;
   char *text;
   size_t len;
-  int rc = cw__read_all(fd, 0, MAPS_MAX, &text, &len);
+  int rc = cw__read_all(fd, 0, WD_MAPS_MAX, &text, &len);
   close(fd);
   if (rc != 0)
     return ncache;

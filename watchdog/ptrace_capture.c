@@ -745,7 +745,7 @@ static void read_maps_stat(void *arg) {
   proc_read_t *p = arg;
   char path[64];
   snprintf(path, sizeof(path), "/proc/%d/maps", (int)p->pid);
-  p->maps_text = slurp(path, 4u << 20, &p->maps_len);
+  p->maps_text = slurp(path, WD_MAPS_MAX, &p->maps_len);
   if (p->maps_text != NULL) {
     p->maps_blob = malloc(p->maps_len);
     if (p->maps_blob != NULL)
@@ -950,7 +950,7 @@ int cw__wd_capture_process(const cw__crash_record_t *rec,
       cw__wd_capture_add_region(cap, lo, buf, (size_t)got);
   }
 
-  if (opts->detach_early) {
+  if (opts->detach == WD_DETACH_EARLY) {
     detach_all(st, nst);
     cap->pause_ns = now_ns() - t0;
   }
@@ -974,15 +974,15 @@ int cw__wd_capture_process(const cw__crash_record_t *rec,
     if (cap->blobs[i].stream_type == MD_LINUX_AUXV)
       capture_dso_debug(cap, pid, cap->blobs[i].data, cap->blobs[i].len, fpm);
 
-  if (opts->detach_early) {
-    free(st);
-  } else if (opts->hold_threads) {
+  if (opts->detach == WD_DETACH_HELD) {
     cap->pause_ns = now_ns() - t0;
     cap->held = st; /* cw__wd_capture_detach lets them go */
     cap->nheld = nst;
   } else {
-    detach_all(st, nst);
-    cap->pause_ns = now_ns() - t0;
+    if (opts->detach == WD_DETACH_AFTER_COPY) {
+      detach_all(st, nst);
+      cap->pause_ns = now_ns() - t0;
+    }
     free(st);
   }
   if (unstopped > 0) {
@@ -1032,7 +1032,7 @@ int cw__wd_capture_caller(const cw__crash_record_t *rec,
   char path[64];
   snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
   size_t maps_len = 0;
-  uint8_t *maps_text = slurp(path, 4u << 20, &maps_len);
+  uint8_t *maps_text = slurp(path, WD_MAPS_MAX, &maps_len);
   if (maps_text == NULL) {
     note(cap, "maps");
     return CW_ECAPTURE;

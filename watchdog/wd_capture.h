@@ -209,11 +209,11 @@ typedef struct {
 
   char *exe_path; /* /proc/PID/exe target, or NULL */
   /* From the first thread seized to the copy's end: how long the copy
-   * held the process stopped (with hold_threads, it stays stopped until
+   * held the process stopped (with WD_DETACH_HELD, it stays stopped until
    * cw__wd_capture_detach). */
   uint64_t pause_ns;
   char notes[256]; /* what could not be captured, for the report */
-  /* The threads still stopped (hold_threads), for cw__wd_capture_detach;
+  /* The threads still stopped (WD_DETACH_HELD), for cw__wd_capture_detach;
    * private to ptrace_capture.c. */
   struct wd_seized *held;
   size_t nheld;
@@ -223,30 +223,36 @@ typedef struct {
  * MD_EXCEPTION_CODE_LIN_DUMP_REQUESTED, 0xFFFFFFFF), as a signo. */
 #define WD_DUMP_REQUESTED (-1)
 
+/* When a capture lets the threads it stopped go on. */
+typedef enum {
+  /* Once everything is copied, the module list, /proc files and link map
+   * included (the default). */
+  WD_DETACH_AFTER_COPY = 0,
+  /* A live dump (cw_capture_dump): as soon as their registers, stacks and
+   * the code at the current thread's PC are copied; the module list,
+   * /proc files and link map are read after, from the running process. */
+  WD_DETACH_EARLY,
+  /* A crash in durable-first mode: not at all; cw__wd_capture_detach lets
+   * them go (called when the report is committed, before the app is
+   * released), so that letting 64 threads go is not on the way to the
+   * commit. The app is dying and its crashing thread is held until then
+   * anyway; Breakpad's and Crashpad's handlers hold every thread while
+   * they write the dump, too. */
+  WD_DETACH_HELD,
+} wd_detach_t;
+
 typedef struct {
   int force_procmem;      /* read memory through /proc/PID/mem only */
   int include_environ;    /* capture /proc/PID/environ */
   size_t stack_cap;       /* per non-crashing thread (bytes) */
   size_t crash_stack_cap; /* for the crashing thread */
   size_t total_stack_cap; /* for all stacks together */
-  /* A live dump (cw_capture_dump): the threads are let go as soon as their
-   * registers, stacks and the code at the current thread's PC are
-   * copied; the module list, /proc files and link map are read after,
-   * from the running process (a crash holds it for all of them). */
-  int detach_early;
-  /* A crash in durable-first mode: the threads stay stopped after the
-   * copy, until cw__wd_capture_detach (called when the report is
-   * committed, before the app is released), so that letting 64 threads go
-   * is not on the way to the commit. The app is dying and its crashing
-   * thread is held until then anyway; Breakpad's and Crashpad's handlers
-   * hold every thread while they write the dump, too. Not with
-   * detach_early. */
-  int hold_threads;
+  wd_detach_t detach;
 } wd_capture_opts_t;
 
 void cw__wd_capture_opts_default(wd_capture_opts_t *o);
 
-/* Lets the threads a capture with hold_threads kept stopped go on (the
+/* Lets the threads a capture with WD_DETACH_HELD kept stopped go on (the
  * signals they stopped with are given back). Nothing to do otherwise, or
  * a second time; cw__wd_capture_free calls it too. */
 void cw__wd_capture_detach(wd_capture_t *cap);
@@ -301,6 +307,10 @@ typedef struct {
   const char *path; /* points into the maps text; "" if anonymous */
   int deleted;      /* " (deleted)" was cut off the path */
 } wd_mapping_t;
+
+/* As much of /proc/PID/maps as is read (a capture keeps the first this
+ * many bytes; the module cache skips a longer one). */
+#define WD_MAPS_MAX (4u << 20)
 
 /* Parses /proc/PID/maps text in place (paths point into it); *out is
  * malloc'd. Returns the number of mappings. */

@@ -65,4 +65,3 @@ def closed_to_others(path):
         if parent == d:
             return None
         d = parent
-

@@ -420,7 +420,7 @@ static int wait_untraced(pid_t pid) {
   return traced;
 }
 
-/* hold_threads (the crash path in durable-first mode): every thread stays
+/* WD_DETACH_HELD (the crash path in durable-first mode): every thread stays
  * in its tracing stop after the capture returns, until
  * cw__wd_capture_detach lets them all go. */
 static void test_capture_holds_threads_until_detach(void **state) {
@@ -429,7 +429,7 @@ static void test_capture_holds_threads_until_detach(void **state) {
   spawn(WD_TARGET, NWORKERS, &c);
   wd_capture_opts_t o;
   cw__wd_capture_opts_default(&o);
-  o.hold_threads = 1;
+  o.detach = WD_DETACH_HELD;
   wd_capture_t cap;
   assert_int_equal(cw__wd_capture_process(&c.rec, &o, &cap), 0);
   assert_int_equal(cap.nthreads, NWORKERS + 1);
@@ -445,7 +445,7 @@ static void test_capture_holds_threads_until_detach(void **state) {
   cw__wd_capture_free(&cap);
 }
 
-/* Without hold_threads the capture lets the threads go itself. */
+/* By default the capture lets the threads go itself. */
 static void test_capture_detaches_without_hold(void **state) {
   (void)state;
   child_t c;
